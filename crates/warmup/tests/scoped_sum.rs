@@ -1,6 +1,6 @@
-//! Checks `intro/scoped_sum`: the chunking and the parallel sum.
+//! Checks `warmup/scoped_sum`: the chunking and the parallel sum.
 
-use intro::scoped_sum::{chunk_bounds, parallel_sum};
+use warmup::scoped_sum::{chunk_bounds, parallel_sum};
 use std::num::NonZeroUsize;
 
 fn n(threads: usize) -> NonZeroUsize {

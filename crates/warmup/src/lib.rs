@@ -5,10 +5,10 @@
 
 #[cfg_attr(
     not(feature = "solution"),
-    path = "../../../exercises/00_intro/scoped_sum.rs"
+    path = "../../../exercises/00_warmup/scoped_sum.rs"
 )]
 #[cfg_attr(
     feature = "solution",
-    path = "../../../solutions/00_intro/scoped_sum.rs"
+    path = "../../../solutions/00_warmup/scoped_sum.rs"
 )]
 pub mod scoped_sum;

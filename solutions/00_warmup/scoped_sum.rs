@@ -3,7 +3,7 @@
 //! Task: split `data` into `threads` contiguous chunks whose sizes differ by at most one,
 //! sum each chunk on its own thread with `std::thread::scope`, then add the partial sums.
 //! Invariant: every element is counted exactly once, whatever the number of threads.
-//! Done when `just check intro/scoped_sum` (or `cargo course check intro/scoped_sum`) passes.
+//! Done when `just check warmup/scoped_sum` (or `cargo course check warmup/scoped_sum`) passes.
 
 use std::num::NonZeroUsize;
 use std::ops::Range;
