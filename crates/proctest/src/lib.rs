@@ -1,0 +1,380 @@
+//! Run a demo binary of a process topic the way a careful reviewer would.
+//!
+//! The tests of the process topics (fork, signals, pipes, mmap, multiplexing) never fork
+//! inside the multi-threaded test harness: they run a demo binary that calls the
+//! student's code. [`Demo`] starts that binary in a process group of its own, feeds its
+//! standard input, captures its output, and watches it:
+//!
+//! - if the demo has not finished after its timeout, nothing hangs: the watchdog takes a
+//!   [`Snapshot`] of every process in the group (which system call each one is blocked
+//!   in, which descriptors it holds open), kills the group, and returns a [`Hang`] whose
+//!   `Display` is a diagnosis a student can read;
+//! - when the demo exits, any process of its group still alive is a leftover (a child
+//!   that was never waited for, an orphan): [`Finished::leftovers`] lists them and they
+//!   are killed, so one failing test cannot leave strays behind.
+//!
+//! The timeout is a watchdog, never a way to decide an outcome: a correct demo finishes
+//! in milliseconds, and the timeout only bounds how long a broken one may take to be
+//! diagnosed.
+//!
+//! ```
+//! use proctest::Demo;
+//!
+//! // A topic's test names its demo with env!("CARGO_BIN_EXE_<demo>").
+//! let run = Demo::new("sh")
+//!     .args(["-c", "echo 110.000000 F is 43.333333 C"])
+//!     .run()
+//!     .unwrap_or_else(|hang| panic!("{hang}"));
+//! assert!(run.status.success(), "{}", run.stderr);
+//! assert!(run.leftovers.is_empty(), "{}", run.describe_leftovers());
+//! assert_eq!(run.stdout, "110.000000 F is 43.333333 C\n");
+//! ```
+
+mod procfs;
+
+pub use procfs::{Fd, Process, Snapshot, Syscall};
+
+use nix::sys::signal::{Signal, killpg};
+use nix::unistd::Pid;
+use std::ffi::{OsStr, OsString};
+use std::fmt;
+use std::io::{Read, Write};
+use std::os::unix::process::{CommandExt, ExitStatusExt};
+use std::path::PathBuf;
+use std::process::{Command, ExitStatus, Stdio};
+use std::sync::mpsc;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+/// How long a demo may run before the watchdog diagnoses it, unless [`Demo::timeout`]
+/// says otherwise. Generous, because CI machines are slow and busy; a correct demo
+/// finishes long before.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Where the demo's standard output goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StdoutTo {
+    /// A pipe read by the test (the default).
+    Pipe,
+    /// A regular file in a temporary directory, read back after the demo exits. Output
+    /// to a file is fully buffered by C stdio, which is what exposes a buffer that
+    /// `fork` duplicated.
+    File,
+}
+
+/// A demo binary to run under the watchdog. Build it with the methods below, then call
+/// [`Demo::run`].
+#[derive(Debug)]
+pub struct Demo {
+    program: OsString,
+    args: Vec<OsString>,
+    envs: Vec<(OsString, OsString)>,
+    stdin: Option<Vec<u8>>,
+    stdout_to: StdoutTo,
+    timeout: Duration,
+}
+
+impl Demo {
+    /// A demo that runs `program`, usually `env!("CARGO_BIN_EXE_<name>")`.
+    pub fn new(program: impl AsRef<OsStr>) -> Self {
+        Self {
+            program: program.as_ref().to_owned(),
+            args: Vec::new(),
+            envs: Vec::new(),
+            stdin: None,
+            stdout_to: StdoutTo::Pipe,
+            timeout: DEFAULT_TIMEOUT,
+        }
+    }
+
+    /// Adds one command-line argument.
+    pub fn arg(mut self, arg: impl AsRef<OsStr>) -> Self {
+        self.args.push(arg.as_ref().to_owned());
+        self
+    }
+
+    /// Adds several command-line arguments.
+    pub fn args<I, S>(mut self, args: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<OsStr>,
+    {
+        self.args
+            .extend(args.into_iter().map(|a| a.as_ref().to_owned()));
+        self
+    }
+
+    /// Sets an environment variable for the demo.
+    pub fn env(mut self, key: impl AsRef<OsStr>, value: impl AsRef<OsStr>) -> Self {
+        self.envs
+            .push((key.as_ref().to_owned(), value.as_ref().to_owned()));
+        self
+    }
+
+    /// Writes `bytes` to the demo's standard input, then closes it. Without this, the
+    /// demo's standard input is `/dev/null`.
+    pub fn stdin(mut self, bytes: impl Into<Vec<u8>>) -> Self {
+        self.stdin = Some(bytes.into());
+        self
+    }
+
+    /// Chooses where standard output goes (a pipe by default).
+    pub fn stdout_to(mut self, to: StdoutTo) -> Self {
+        self.stdout_to = to;
+        self
+    }
+
+    /// Sets the watchdog's timeout (default [`DEFAULT_TIMEOUT`]).
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+
+    /// Runs the demo to completion, or until the watchdog fires.
+    ///
+    /// Returns [`Finished`] when the demo exited (successfully or not), and [`Hang`]
+    /// when it was still running after the timeout; in that case the whole process group
+    /// has been killed and reaped.
+    ///
+    /// # Panics
+    ///
+    /// If the demo cannot be started at all (a missing binary), since no test can
+    /// continue from there.
+    pub fn run(self) -> Result<Finished, Hang> {
+        let file_dir = match self.stdout_to {
+            StdoutTo::Pipe => None,
+            StdoutTo::File => Some(TempDir::new()),
+        };
+        let mut command = Command::new(&self.program);
+        command
+            .args(&self.args)
+            .envs(self.envs.iter().map(|(k, v)| (k, v)))
+            .stdin(if self.stdin.is_some() {
+                Stdio::piped()
+            } else {
+                Stdio::null()
+            })
+            .stderr(Stdio::piped())
+            // A group of its own: the watchdog can find and kill every process the demo
+            // started, and nothing it does reaches the test harness.
+            .process_group(0);
+        let stdout_file = file_dir.as_ref().map(|dir| dir.path.join("stdout"));
+        match &stdout_file {
+            None => command.stdout(Stdio::piped()),
+            Some(path) => command.stdout(
+                std::fs::File::create(path).expect("cannot create the stdout file for the demo"),
+            ),
+        };
+        let started = Instant::now();
+        let mut child = command.spawn().unwrap_or_else(|err| {
+            panic!(
+                "cannot start the demo {}: {err} (was it built? tests name it with env!(\"CARGO_BIN_EXE_...\"))",
+                self.program.to_string_lossy()
+            )
+        });
+        let pgid = Pid::from_raw(i32::try_from(child.id()).expect("pids fit in i32"));
+
+        let stdin_writer = child.stdin.take().map(|mut pipe| {
+            let bytes = self.stdin.clone().unwrap_or_default();
+            std::thread::spawn(move || {
+                // The demo may exit without reading everything: a broken pipe is its
+                // business, not a test failure here.
+                let _ = pipe.write_all(&bytes);
+            })
+        });
+        let stdout_reader = child.stdout.take().map(reader);
+        let stderr_reader = child.stderr.take().map(reader);
+
+        let (tx, rx) = mpsc::channel();
+        let waiter = std::thread::spawn(move || {
+            let status = child.wait();
+            let _ = tx.send(());
+            (child, status)
+        });
+
+        let outcome = rx.recv_timeout(self.timeout);
+        let hang_snapshot = match outcome {
+            Ok(()) => None,
+            Err(_) => Some(Snapshot::of_group(pgid)),
+        };
+        // Whatever is still in the group now is either hung (the demo itself) or left
+        // behind (the demo exited): record it, then kill it so nothing outlives the test.
+        let leftovers = if hang_snapshot.is_none() {
+            Snapshot::of_group(pgid).processes
+        } else {
+            Vec::new()
+        };
+        let _ = killpg(pgid, Signal::SIGKILL);
+        let (_child, status) = waiter.join().expect("the waiter thread never panics");
+        let status = status.expect("waiting for the demo failed");
+        if let Some(writer) = stdin_writer {
+            let _ = writer.join();
+        }
+        let stdout = match (stdout_reader, &stdout_file) {
+            (Some(handle), _) => handle.join().expect("the reader thread never panics"),
+            (None, Some(path)) => {
+                String::from_utf8_lossy(&std::fs::read(path).unwrap_or_default()).into_owned()
+            }
+            (None, None) => String::new(),
+        };
+        let stderr = stderr_reader
+            .map(|h| h.join().expect("the reader thread never panics"))
+            .unwrap_or_default();
+        drop(file_dir);
+
+        match hang_snapshot {
+            Some(snapshot) => Err(Hang {
+                command: self.describe(),
+                after: self.timeout,
+                snapshot,
+                stdout,
+                stderr,
+            }),
+            None => Ok(Finished {
+                status,
+                stdout,
+                stderr,
+                leftovers,
+                elapsed: started.elapsed(),
+            }),
+        }
+    }
+
+    fn describe(&self) -> String {
+        let name = PathBuf::from(&self.program)
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        std::iter::once(name)
+            .chain(self.args.iter().map(|a| a.to_string_lossy().into_owned()))
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+}
+
+fn reader(mut pipe: impl Read + Send + 'static) -> JoinHandle<String> {
+    std::thread::spawn(move || {
+        let mut bytes = Vec::new();
+        let _ = pipe.read_to_end(&mut bytes);
+        String::from_utf8_lossy(&bytes).into_owned()
+    })
+}
+
+/// A demo that exited before the watchdog fired.
+#[derive(Debug)]
+pub struct Finished {
+    /// How the demo itself ended.
+    pub status: ExitStatus,
+    /// Everything it wrote to standard output (lossily decoded as UTF-8).
+    pub stdout: String,
+    /// Everything it wrote to standard error.
+    pub stderr: String,
+    /// Processes of its group still present after it exited: children it never waited
+    /// for, or orphans. They have been killed since.
+    pub leftovers: Vec<Process>,
+    /// Wall-clock time the demo took: for reports only, never for a verdict.
+    pub elapsed: Duration,
+}
+
+impl Finished {
+    /// The exit code, or `None` when the demo was killed by a signal.
+    pub fn code(&self) -> Option<i32> {
+        self.status.code()
+    }
+
+    /// The signal that killed the demo, if any.
+    pub fn signal(&self) -> Option<i32> {
+        self.status.signal()
+    }
+
+    /// A sentence for an assertion message about the leftover processes.
+    pub fn describe_leftovers(&self) -> String {
+        if self.leftovers.is_empty() {
+            return "no process was left behind".to_owned();
+        }
+        let mut text = format!(
+            "{} process(es) of the demo were still there after it exited (children never waited for, or orphans):\n",
+            self.leftovers.len()
+        );
+        for process in &self.leftovers {
+            text.push_str(&format!("  {process}\n"));
+        }
+        text
+    }
+}
+
+/// A demo still running when the watchdog fired, with what every process of its group
+/// was doing at that moment.
+#[derive(Debug)]
+pub struct Hang {
+    /// The command line, for the message.
+    pub command: String,
+    /// The timeout that expired.
+    pub after: Duration,
+    /// Every process of the demo's group, as the watchdog found it.
+    pub snapshot: Snapshot,
+    /// Standard output written before the watchdog fired.
+    pub stdout: String,
+    /// Standard error written before the watchdog fired.
+    pub stderr: String,
+}
+
+impl Hang {
+    /// The processes blocked in the system call named `syscall` (as in [`Syscall::name`]).
+    pub fn blocked_in<'a>(&'a self, syscall: &'a str) -> impl Iterator<Item = &'a Process> + 'a {
+        self.snapshot
+            .processes
+            .iter()
+            .filter(move |p| p.blocked_in.as_ref().is_some_and(|s| s.name == syscall))
+    }
+}
+
+impl fmt::Display for Hang {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(
+            f,
+            "`{}` did not finish within {:?}: it is stuck. What each of its processes was doing:",
+            self.command, self.after
+        )?;
+        write!(f, "{}", self.snapshot)?;
+        if !self.stdout.is_empty() {
+            writeln!(f, "its output so far:\n{}", indent(&self.stdout))?;
+        }
+        if !self.stderr.is_empty() {
+            writeln!(f, "its error output so far:\n{}", indent(&self.stderr))?;
+        }
+        Ok(())
+    }
+}
+
+fn indent(text: &str) -> String {
+    text.lines()
+        .map(|line| format!("  | {line}"))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// A temporary directory removed on drop (for [`StdoutTo::File`]).
+struct TempDir {
+    path: PathBuf,
+}
+
+impl TempDir {
+    fn new() -> Self {
+        use std::sync::atomic::{AtomicU32, Ordering};
+        static NEXT: AtomicU32 = AtomicU32::new(0);
+        let path = std::env::temp_dir().join(format!(
+            "proctest-{}-{}",
+            std::process::id(),
+            NEXT.fetch_add(1, Ordering::Relaxed)
+        ));
+        std::fs::create_dir_all(&path).expect("cannot create a temporary directory");
+        Self { path }
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.path);
+    }
+}

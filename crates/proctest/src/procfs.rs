@@ -1,0 +1,313 @@
+//! What the watchdog reads about processes from `/proc` (Linux only).
+
+use nix::unistd::Pid;
+use std::fmt;
+use std::fs;
+
+/// Every process of one process group at one moment.
+#[derive(Debug, Clone, Default)]
+pub struct Snapshot {
+    /// The processes, ordered by pid (so the demo, the group leader, comes first).
+    pub processes: Vec<Process>,
+}
+
+/// One process as `/proc` showed it.
+#[derive(Debug, Clone)]
+pub struct Process {
+    /// Its pid.
+    pub pid: i32,
+    /// Its parent's pid.
+    pub ppid: i32,
+    /// Its command name (`/proc/PID/comm`).
+    pub name: String,
+    /// Its scheduler state letter: `R` running, `S` sleeping, `D` disk wait, `Z` zombie,
+    /// `T` stopped.
+    pub state: char,
+    /// The system call it is blocked in, when it is blocked in one.
+    pub blocked_in: Option<Syscall>,
+    /// Its open descriptors.
+    pub fds: Vec<Fd>,
+}
+
+/// A system call a process is blocked in (from `/proc/PID/syscall`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Syscall {
+    /// Its name (`read`, `write`, `wait4`, `pause`, `rt_sigsuspend`, `poll`,
+    /// `epoll_wait`, `accept`, `openat`, ...) or `syscall N` for an unnamed one.
+    pub name: String,
+    /// The descriptor it works on, for the calls whose first argument is one.
+    pub fd: Option<i32>,
+}
+
+/// An open descriptor (from `/proc/PID/fd` and `/proc/PID/fdinfo`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Fd {
+    /// The descriptor number.
+    pub fd: i32,
+    /// What it refers to: a path, `pipe:[INODE]`, `socket:[INODE]`, `anon_inode:[eventpoll]`...
+    pub target: String,
+    /// Whether it was opened for reading.
+    pub readable: bool,
+    /// Whether it was opened for writing.
+    pub writable: bool,
+}
+
+impl Fd {
+    /// The inode of the pipe it refers to, if it is a pipe (anonymous or named: a FIFO
+    /// shows as its path, so only anonymous pipes have one here).
+    pub fn pipe_inode(&self) -> Option<u64> {
+        self.target
+            .strip_prefix("pipe:[")?
+            .strip_suffix(']')?
+            .parse()
+            .ok()
+    }
+
+    /// The end of a pipe this descriptor is, in words: "read end", "write end".
+    pub fn end(&self) -> &'static str {
+        match (self.readable, self.writable) {
+            (true, false) => "read end",
+            (false, true) => "write end",
+            _ => "read-write end",
+        }
+    }
+}
+
+impl Snapshot {
+    /// Reads every process whose process group is `pgid`. Processes that vanish while
+    /// being read are skipped.
+    pub fn of_group(pgid: Pid) -> Self {
+        let mut processes: Vec<Process> = fs::read_dir("/proc")
+            .into_iter()
+            .flatten()
+            .flatten()
+            .filter_map(|entry| entry.file_name().to_str()?.parse::<i32>().ok())
+            .filter_map(|pid| {
+                let (ppid, pgrp, state) = stat(pid)?;
+                (pgrp == pgid.as_raw()).then(|| Process::read(pid, ppid, state))
+            })
+            .collect();
+        processes.sort_by_key(|p| p.pid);
+        Self { processes }
+    }
+
+    /// The processes holding the write end of the pipe with this inode open, with the
+    /// descriptor number in each.
+    pub fn pipe_writers(&self, inode: u64) -> Vec<(&Process, i32)> {
+        self.holders(inode, |fd| fd.writable)
+    }
+
+    /// The processes holding the read end of the pipe with this inode open.
+    pub fn pipe_readers(&self, inode: u64) -> Vec<(&Process, i32)> {
+        self.holders(inode, |fd| fd.readable)
+    }
+
+    fn holders(&self, inode: u64, end: impl Fn(&Fd) -> bool) -> Vec<(&Process, i32)> {
+        self.processes
+            .iter()
+            .flat_map(|p| {
+                p.fds
+                    .iter()
+                    .filter(|fd| fd.pipe_inode() == Some(inode) && end(fd))
+                    .map(move |fd| (p, fd.fd))
+            })
+            .collect()
+    }
+}
+
+impl Process {
+    fn read(pid: i32, ppid: i32, state: char) -> Self {
+        let name = fs::read_to_string(format!("/proc/{pid}/comm"))
+            .map(|s| s.trim_end().to_owned())
+            .unwrap_or_default();
+        let fds = read_fds(pid);
+        let blocked_in = if state == 'Z' { None } else { syscall(pid) };
+        Self {
+            pid,
+            ppid,
+            name,
+            state,
+            blocked_in,
+            fds,
+        }
+    }
+
+    /// The descriptor numbered `fd`, if open.
+    pub fn fd(&self, fd: i32) -> Option<&Fd> {
+        self.fds.iter().find(|f| f.fd == fd)
+    }
+
+    /// The descriptor the process is blocked on, if its system call takes one.
+    pub fn blocked_on_fd(&self) -> Option<&Fd> {
+        self.fd(self.blocked_in.as_ref()?.fd?)
+    }
+}
+
+impl fmt::Display for Process {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} (pid {}, parent {})", self.name, self.pid, self.ppid)?;
+        match (self.state, &self.blocked_in) {
+            ('Z', _) => write!(f, " is a zombie: it exited and nobody waited for it"),
+            (_, Some(call)) => {
+                write!(f, " is blocked in {}()", call.name)?;
+                if let Some(fd) = self.blocked_on_fd() {
+                    write!(f, " on fd {} ({} {})", fd.fd, fd.end(), fd.target)?;
+                }
+                Ok(())
+            }
+            (state, None) => write!(f, " is in state {state}"),
+        }
+    }
+}
+
+impl fmt::Display for Snapshot {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for process in &self.processes {
+            writeln!(f, "  {process}")?;
+            let fds: Vec<String> = process
+                .fds
+                .iter()
+                .filter(|fd| fd.fd > 2 || fd.pipe_inode().is_some())
+                .map(|fd| format!("{}: {} {}", fd.fd, fd.end(), fd.target))
+                .collect();
+            if !fds.is_empty() {
+                writeln!(f, "    open descriptors: {}", fds.join(", "))?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// `(ppid, pgrp, state)` from `/proc/PID/stat`.
+fn stat(pid: i32) -> Option<(i32, i32, char)> {
+    let text = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The command name is in parentheses and may contain spaces: parse after the last ')'.
+    let rest = &text[text.rfind(')')? + 1..];
+    let mut fields = rest.split_whitespace();
+    let state = fields.next()?.chars().next()?;
+    let ppid = fields.next()?.parse().ok()?;
+    let pgrp = fields.next()?.parse().ok()?;
+    Some((ppid, pgrp, state))
+}
+
+fn read_fds(pid: i32) -> Vec<Fd> {
+    let mut fds: Vec<Fd> = fs::read_dir(format!("/proc/{pid}/fd"))
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|entry| {
+            let fd: i32 = entry.file_name().to_str()?.parse().ok()?;
+            let target = fs::read_link(entry.path())
+                .ok()?
+                .to_string_lossy()
+                .into_owned();
+            let flags = fs::read_to_string(format!("/proc/{pid}/fdinfo/{fd}"))
+                .ok()
+                .and_then(|info| {
+                    let line = info.lines().find(|l| l.starts_with("flags:"))?;
+                    u32::from_str_radix(line["flags:".len()..].trim(), 8).ok()
+                })
+                .unwrap_or(0);
+            let access = flags & 0o3;
+            Some(Fd {
+                fd,
+                target,
+                readable: access == 0 || access == 2,
+                writable: access == 1 || access == 2,
+            })
+        })
+        .collect();
+    fds.sort_by_key(|fd| fd.fd);
+    fds
+}
+
+fn syscall(pid: i32) -> Option<Syscall> {
+    let text = fs::read_to_string(format!("/proc/{pid}/syscall")).ok()?;
+    let mut fields = text.split_whitespace();
+    let number: i64 = fields.next()?.parse().ok()?;
+    if number < 0 {
+        return None;
+    }
+    let first_arg = fields
+        .next()
+        .and_then(|a| i64::from_str_radix(a.trim_start_matches("0x"), 16).ok());
+    let (name, takes_fd) = syscall_name(number);
+    Some(Syscall {
+        name: name.map_or_else(|| format!("syscall {number}"), str::to_owned),
+        fd: if takes_fd {
+            first_arg.and_then(|a| i32::try_from(a).ok())
+        } else {
+            None
+        },
+    })
+}
+
+/// The name of a blocking system call, and whether its first argument is a descriptor.
+#[cfg(target_arch = "x86_64")]
+fn syscall_name(number: i64) -> (Option<&'static str>, bool) {
+    match number {
+        0 => (Some("read"), true),
+        1 => (Some("write"), true),
+        7 => (Some("poll"), false),
+        19 => (Some("readv"), true),
+        20 => (Some("writev"), true),
+        23 => (Some("select"), false),
+        34 => (Some("pause"), false),
+        35 => (Some("nanosleep"), false),
+        42 => (Some("connect"), true),
+        43 => (Some("accept"), true),
+        44 => (Some("sendto"), true),
+        45 => (Some("recvfrom"), true),
+        46 => (Some("sendmsg"), true),
+        47 => (Some("recvmsg"), true),
+        61 => (Some("wait4"), false),
+        130 => (Some("rt_sigsuspend"), false),
+        128 => (Some("rt_sigtimedwait"), false),
+        202 => (Some("futex"), false),
+        230 => (Some("clock_nanosleep"), false),
+        232 => (Some("epoll_wait"), true),
+        247 => (Some("waitid"), false),
+        257 => (Some("openat"), false),
+        270 => (Some("pselect6"), false),
+        271 => (Some("ppoll"), false),
+        281 => (Some("epoll_pwait"), true),
+        288 => (Some("accept4"), true),
+        _ => (None, false),
+    }
+}
+
+/// The name of a blocking system call, and whether its first argument is a descriptor.
+#[cfg(target_arch = "aarch64")]
+fn syscall_name(number: i64) -> (Option<&'static str>, bool) {
+    match number {
+        63 => (Some("read"), true),
+        64 => (Some("write"), true),
+        65 => (Some("readv"), true),
+        66 => (Some("writev"), true),
+        56 => (Some("openat"), false),
+        72 => (Some("pselect6"), false),
+        73 => (Some("ppoll"), false),
+        98 => (Some("futex"), false),
+        101 => (Some("nanosleep"), false),
+        115 => (Some("clock_nanosleep"), false),
+        133 => (Some("rt_sigsuspend"), false),
+        137 => (Some("rt_sigtimedwait"), false),
+        202 => (Some("accept"), true),
+        203 => (Some("connect"), true),
+        206 => (Some("sendto"), true),
+        207 => (Some("recvfrom"), true),
+        211 => (Some("sendmsg"), true),
+        212 => (Some("recvmsg"), true),
+        22 => (Some("epoll_pwait"), true),
+        242 => (Some("accept4"), true),
+        260 => (Some("wait4"), false),
+        95 => (Some("waitid"), false),
+        _ => (None, false),
+    }
+}
+
+/// The name of a blocking system call, and whether its first argument is a descriptor.
+#[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64")))]
+fn syscall_name(_number: i64) -> (Option<&'static str>, bool) {
+    (None, false)
+}

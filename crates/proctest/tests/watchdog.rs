@@ -1,0 +1,97 @@
+//! The watchdog on real processes: output capture, hangs turned into diagnoses, and
+//! leftover processes found and killed.
+
+use proctest::{Demo, StdoutTo};
+use std::time::Duration;
+
+#[test]
+fn captures_output_and_exit_code() {
+    let run = Demo::new("sh")
+        .args(["-c", "echo out; echo err >&2; exit 3"])
+        .run()
+        .unwrap_or_else(|hang| panic!("{hang}"));
+    assert_eq!(run.code(), Some(3));
+    assert_eq!(run.stdout, "out\n");
+    assert_eq!(run.stderr, "err\n");
+    assert!(run.leftovers.is_empty(), "{}", run.describe_leftovers());
+}
+
+#[test]
+fn feeds_standard_input_and_closes_it() {
+    let run = Demo::new("cat")
+        .stdin("through the pipe")
+        .run()
+        .unwrap_or_else(|hang| panic!("cat never saw EOF on its stdin: {hang}"));
+    assert_eq!(run.stdout, "through the pipe");
+}
+
+#[test]
+fn standard_output_can_go_to_a_file() {
+    let run = Demo::new("sh")
+        .args([
+            "-c",
+            "test -f /dev/stdout && test ! -p /dev/stdout && echo file",
+        ])
+        .stdout_to(StdoutTo::File)
+        .run()
+        .unwrap_or_else(|hang| panic!("{hang}"));
+    assert_eq!(
+        run.stdout, "file\n",
+        "stdout should be a regular file: {run:?}"
+    );
+}
+
+#[test]
+fn a_hang_names_the_blocked_reader_and_the_holder_of_the_write_end() {
+    // `cat` reads a pipe whose write end `sleep` holds open: cat never sees EOF.
+    let hang = Demo::new("sh")
+        .args(["-c", "sleep 60 | cat"])
+        .timeout(Duration::from_millis(500))
+        .run()
+        .expect_err("the pipeline cannot finish while sleep holds the write end");
+    let reader = hang
+        .blocked_in("read")
+        .find(|p| p.name == "cat")
+        .unwrap_or_else(|| panic!("cat should be blocked in read():\n{hang}"));
+    let pipe = reader
+        .blocked_on_fd()
+        .and_then(|fd| fd.pipe_inode())
+        .unwrap_or_else(|| panic!("cat should be reading a pipe:\n{hang}"));
+    let writers: Vec<&str> = hang
+        .snapshot
+        .pipe_writers(pipe)
+        .iter()
+        .map(|(p, _)| p.name.as_str())
+        .collect();
+    assert_eq!(writers, ["sleep"], "{hang}");
+    let text = hang.to_string();
+    assert!(
+        text.contains("is blocked in read() on fd 0 (read end pipe:["),
+        "{text}"
+    );
+}
+
+#[test]
+fn processes_left_behind_are_reported_and_killed() {
+    let run = Demo::new("sh")
+        .args(["-c", "sleep 60 & echo started"])
+        .run()
+        .unwrap_or_else(|hang| panic!("{hang}"));
+    assert_eq!(run.stdout, "started\n");
+    // The background child may not have exec'd `sleep` yet when the demo exits, so it
+    // can still be called `sh`; either way it is the one process left behind.
+    assert_eq!(run.leftovers.len(), 1, "{}", run.describe_leftovers());
+    assert!(
+        ["sh", "sleep"].contains(&run.leftovers[0].name.as_str()),
+        "{}",
+        run.describe_leftovers()
+    );
+    let pid = nix::unistd::Pid::from_raw(run.leftovers[0].pid);
+    // Killed by the watchdog: the only way it can still exist is as a zombie waiting
+    // for init to reap it.
+    let state = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    assert!(
+        state.is_empty() || state.contains(") Z "),
+        "the leftover should have been killed: {state}"
+    );
+}
