@@ -1,0 +1,109 @@
+//! The thread table's entries and the coroutines that run simulated threads: each
+//! simulated thread is a stackful coroutine (corosensei) on the simulation's OS thread;
+//! stacks are pooled and reused across executions.
+
+use std::cell::RefCell;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+
+use corosensei::stack::DefaultStack;
+use corosensei::{Coroutine, Yielder};
+
+use super::execution::ObjId;
+
+/// Index of a simulated thread in the thread table.
+pub(crate) type Tid = usize;
+/// A simulated thread's coroutine: resumed with `()`, yields `()`, returns its panic
+/// message if it panicked.
+pub(crate) type Co = Coroutine<(), (), Option<String>, DefaultStack>;
+
+/// What a blocked thread waits for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum WaitKind {
+    /// Ownership of a lock-like object (mutex, rwlock, monitor entry).
+    Acquire,
+    /// A notification on a condition variable or monitor condition.
+    Notify,
+    /// Room in a channel.
+    Send,
+    /// A message in a channel.
+    Recv,
+    /// The end of another thread.
+    Join,
+    /// A deadline only (sleep).
+    Sleep,
+}
+
+/// The reason a thread is blocked.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Wait {
+    pub(crate) kind: WaitKind,
+    pub(crate) obj: Option<ObjId>,
+    pub(crate) thread: Option<Tid>,
+}
+
+impl Wait {
+    pub(crate) fn on(kind: WaitKind, obj: ObjId) -> Self {
+        Wait {
+            kind,
+            obj: Some(obj),
+            thread: None,
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum TState {
+    Ready,
+    Blocked { wait: Wait, deadline: Option<u64> },
+    Finished,
+}
+
+pub(crate) struct ThreadRec {
+    pub(crate) name: String,
+    pub(crate) state: TState,
+    pub(crate) stamp: u64,
+    pub(crate) streak: u64,
+    pub(crate) yielded: bool,
+    pub(crate) timed_out: bool,
+}
+
+thread_local! {
+    static STACKS: RefCell<Vec<DefaultStack>> = const { RefCell::new(Vec::new()) };
+}
+
+/// How big a simulated thread's stack is (virtual memory, committed on use).
+const STACK_SIZE: usize = 1024 * 1024;
+
+/// A coroutine running `f` (which receives its yielder) and catching its panic.
+pub(crate) fn new_coroutine(f: impl FnOnce(&Yielder<(), ()>) + 'static) -> Co {
+    let stack = STACKS
+        .with(|s| s.borrow_mut().pop())
+        .unwrap_or_else(|| DefaultStack::new(STACK_SIZE).expect("allocate a coroutine stack"));
+    Coroutine::with_stack(stack, move |y: &Yielder<(), ()>, ()| {
+        match catch_unwind(AssertUnwindSafe(|| f(y))) {
+            Ok(()) => None,
+            Err(payload) => Some(panic_message(&*payload)),
+        }
+    })
+}
+
+/// Returns a finished coroutine's stack to the pool.
+pub(crate) fn recycle(co: Co) {
+    let stack = co.into_stack();
+    STACKS.with(|s| {
+        let mut s = s.borrow_mut();
+        if s.len() < 64 {
+            s.push(stack)
+        }
+    });
+}
+
+fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    if let Some(s) = payload.downcast_ref::<&str>() {
+        (*s).to_string()
+    } else if let Some(s) = payload.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "(non-string panic payload)".to_string()
+    }
+}

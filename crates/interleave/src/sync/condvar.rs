@@ -1,0 +1,221 @@
+use std::borrow::Cow;
+use std::time::Duration;
+
+use super::mutex::{self, GuardImp, MutexGuard};
+use super::{SimRef, me};
+use crate::runtime::{self, Execution, Wait, WaitKind};
+
+enum Imp {
+    Real(parking_lot::Condvar),
+    Sim(SimRef),
+}
+
+/// A condition variable with parking_lot's API: `wait(&mut guard)`, `notify_one`,
+/// `notify_all`, `wait_while`, `wait_for`.
+///
+/// In a simulation, waiters are woken in FIFO order; there are no spurious wake-ups, but
+/// a woken thread must re-acquire the mutex and can be overtaken (Mesa semantics), so
+/// conditions must be re-checked in a `while` loop (or with [`Condvar::wait_while`]).
+/// Timeouts use the virtual clock.
+///
+/// # Examples
+///
+/// ```
+/// use interleave::sync::{Arc, Condvar, Mutex};
+/// use interleave::thread;
+///
+/// let pair = Arc::new((Mutex::new(false), Condvar::new()));
+/// let p = pair.clone();
+/// let t = thread::spawn(move || {
+///     *p.0.lock() = true;
+///     p.1.notify_one();
+/// });
+/// let mut ready = pair.0.lock();
+/// while !*ready {
+///     pair.1.wait(&mut ready);
+/// }
+/// drop(ready);
+/// t.join().unwrap();
+/// ```
+pub struct Condvar {
+    imp: Imp,
+}
+
+/// Whether a timed wait ended by timeout.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct WaitTimeoutResult(bool);
+
+impl WaitTimeoutResult {
+    /// True if the wait ended because the timeout elapsed.
+    pub fn timed_out(self) -> bool {
+        self.0
+    }
+}
+
+impl Default for Condvar {
+    fn default() -> Self {
+        Condvar::new()
+    }
+}
+
+impl std::fmt::Debug for Condvar {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Condvar { .. }")
+    }
+}
+
+impl Condvar {
+    /// Creates a condition variable, named `Condvar#n` in traces.
+    pub fn new() -> Self {
+        Self::build(None)
+    }
+
+    /// Creates a condition variable with a name for traces and reports (`busy`).
+    pub fn named(name: impl Into<String>) -> Self {
+        Self::build(Some(name.into()))
+    }
+
+    fn build(name: Option<String>) -> Self {
+        let imp = match runtime::current() {
+            None => Imp::Real(parking_lot::Condvar::new()),
+            Some(e) => Imp::Sim(SimRef::new(e, "Condvar", name)),
+        };
+        Condvar { imp }
+    }
+
+    /// Atomically unlocks the guard's mutex and blocks until notified, then re-locks.
+    pub fn wait<T>(&self, guard: &mut MutexGuard<'_, T>) {
+        self.wait_deadline(guard, None);
+    }
+
+    /// Waits until notified or until `timeout` has elapsed (virtual time in a simulation).
+    pub fn wait_for<T>(
+        &self,
+        guard: &mut MutexGuard<'_, T>,
+        timeout: Duration,
+    ) -> WaitTimeoutResult {
+        self.wait_deadline(guard, Some(timeout))
+    }
+
+    /// Waits while `condition` returns true (re-checked after every wake-up).
+    pub fn wait_while<T, F>(&self, guard: &mut MutexGuard<'_, T>, mut condition: F)
+    where
+        F: FnMut(&mut T) -> bool,
+    {
+        while condition(&mut **guard) {
+            self.wait(guard);
+        }
+    }
+
+    /// Like [`Condvar::wait_while`] with a timeout for the whole wait.
+    pub fn wait_while_for<T, F>(
+        &self,
+        guard: &mut MutexGuard<'_, T>,
+        mut condition: F,
+        timeout: Duration,
+    ) -> WaitTimeoutResult
+    where
+        F: FnMut(&mut T) -> bool,
+    {
+        let end = crate::time::Instant::now() + timeout;
+        while condition(&mut **guard) {
+            let now = crate::time::Instant::now();
+            if now >= end {
+                return WaitTimeoutResult(true);
+            }
+            self.wait_for(guard, end - now);
+        }
+        WaitTimeoutResult(false)
+    }
+
+    fn wait_deadline<T>(
+        &self,
+        guard: &mut MutexGuard<'_, T>,
+        timeout: Option<Duration>,
+    ) -> WaitTimeoutResult {
+        match (&self.imp, &mut guard.imp) {
+            (Imp::Real(cv), GuardImp::Real(g)) => match timeout {
+                _ if runtime::active() => {
+                    runtime::real_block_in_simulation("Condvar");
+                    unreachable!("a real Condvar cannot wait inside a simulation")
+                }
+                None => {
+                    cv.wait(g);
+                    WaitTimeoutResult(false)
+                }
+                Some(t) => WaitTimeoutResult(cv.wait_for(g, t).timed_out()),
+            },
+            (Imp::Sim(s), GuardImp::Sim(m)) => {
+                let e = s.exec("Condvar");
+                let ms = m.sim_ref().expect("simulated guard of a simulated mutex");
+                WaitTimeoutResult(sim_wait(e, s, ms, timeout))
+            }
+            _ => panic!(
+                "interleave: a Condvar and a Mutex from different worlds (one created inside a \
+                 simulation, the other outside) are used together"
+            ),
+        }
+    }
+
+    /// Wakes the longest-waiting thread, if any. Returns true if one was woken.
+    pub fn notify_one(&self) -> bool {
+        match &self.imp {
+            Imp::Real(cv) => cv.notify_one(),
+            Imp::Sim(s) => sim_notify(s.exec("Condvar"), s, false) > 0,
+        }
+    }
+
+    /// Wakes every waiting thread. Returns how many were woken.
+    pub fn notify_all(&self) -> usize {
+        match &self.imp {
+            Imp::Real(cv) => cv.notify_all(),
+            Imp::Sim(s) => sim_notify(s.exec("Condvar"), s, true),
+        }
+    }
+}
+
+fn sim_wait(e: &Execution, s: &SimRef, m: &SimRef, timeout: Option<Duration>) -> bool {
+    e.point();
+    let who = me(e, "Condvar::wait");
+    let deadline = {
+        let mut st = e.lock();
+        st.objects[s.id].waiters.push_back(who);
+        let outcome = timeout.map(|t| Cow::Owned(format!("timeout {t:?}")));
+        st.push_event(Some(s.id), "wait".into(), outcome, false);
+        timeout.map(|t| st.clock.saturating_add(t.as_nanos() as u64))
+    };
+    mutex::release(e, m, false);
+    let timed_out = e.block(Wait::on(WaitKind::Notify, s.id), deadline);
+    if timed_out {
+        let mut st = e.lock();
+        st.objects[s.id].waiters.retain(|&w| w != who);
+        st.push_event(Some(s.id), "wait".into(), Some("timed out".into()), false);
+    }
+    mutex::acquire(e, m, "relock");
+    timed_out
+}
+
+fn sim_notify(e: &Execution, s: &SimRef, all: bool) -> usize {
+    e.point();
+    let mut st = e.lock();
+    let mut woken = Vec::new();
+    while let Some(w) = st.objects[s.id].waiters.pop_front() {
+        st.wake(w);
+        woken.push(w);
+        if !all {
+            break;
+        }
+    }
+    let names: Vec<String> = woken
+        .iter()
+        .map(|&w| st.thread_name(w).to_string())
+        .collect();
+    let outcome = if names.is_empty() {
+        "no waiter".to_string()
+    } else {
+        format!("wakes {}", names.join(", "))
+    };
+    let op = if all { "notify_all" } else { "notify_one" };
+    st.push_event(Some(s.id), op.into(), Some(outcome.into()), false);
+    woken.len()
+}
