@@ -1,0 +1,47 @@
+//! Demo of `pipes/fifo`, the writing side: writes lines into an existing FIFO.
+//!
+//! `fifo_writer PATH [MESSAGE...]` opens the FIFO that `fifo_reader` created at PATH and
+//! writes each MESSAGE as a line (default: one greeting). It never waits for a reader:
+//! when none has the FIFO open it fails at once (exit status 1) and says so.
+
+use pipes::fifo::{OpenError, open_writer};
+use pipes::sys::{usage_error, write_all};
+use std::path::PathBuf;
+
+const NAME: &str = "fifo_writer";
+const USAGE: &str = "fifo_writer PATH [MESSAGE...]   (PATH: the one fifo_reader printed)";
+
+fn main() {
+    let mut args = std::env::args().skip(1);
+    let Some(path) = args.next().map(PathBuf::from) else {
+        usage_error(NAME, "missing the FIFO's PATH", USAGE)
+    };
+    let mut messages: Vec<String> = args.collect();
+    if messages.is_empty() {
+        messages.push("hello through a named pipe".to_owned());
+    }
+    let fd = match open_writer(&path) {
+        Ok(fd) => fd,
+        Err(err) => {
+            let next = match err {
+                OpenError::NoReader => "start fifo_reader first; it prints the path to use",
+                OpenError::NoSuchFifo | OpenError::NotAFifo => {
+                    "give the path fifo_reader printed, while it runs"
+                }
+                OpenError::Sys(_) => "check the path and its permissions",
+            };
+            eprintln!("{NAME}: cannot open {}: {err}: {next}", path.display());
+            std::process::exit(1);
+        }
+    };
+    let text: String = messages.iter().map(|m| format!("{m}\n")).collect();
+    if let Err(err) = write_all(&fd, text.as_bytes()) {
+        eprintln!("{NAME}: writing to {}: {err}", path.display());
+        std::process::exit(1);
+    }
+    println!(
+        "{NAME}: sent {} lines, {} bytes",
+        messages.len(),
+        text.len()
+    );
+}

@@ -1,0 +1,37 @@
+//! Demo of `pipes/pingpong`: the notes' socketpair exchange, counting down.
+//!
+//! `pingpong [ROUNDS]` (1 to 100, default 10). Prints the exchange, then the child's
+//! status; the audit goes to standard error.
+
+use nix::sys::wait::WaitStatus;
+use pipes::pingpong::ping_pong;
+use pipes::sys::{Audit, parse_in_range, usage_error};
+
+const USAGE: &str = "pingpong [ROUNDS]   (ROUNDS from 1 to 100, default 10)\n\
+                     then run `just check pipes/pingpong`";
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let rounds: u32 = match args.as_slice() {
+        [] => 10,
+        [n] => parse_in_range("pingpong", "ROUNDS", n, 1, 100, USAGE),
+        _ => usage_error("pingpong", "too many arguments", USAGE),
+    };
+    let audit = Audit::start();
+    let code = match ping_pong(rounds) {
+        Ok(WaitStatus::Exited(_, code)) => {
+            println!("parent: child exited with status {code}");
+            i32::from(code != 0)
+        }
+        Ok(other) => {
+            println!("parent: child ended with {other:?}");
+            1
+        }
+        Err(err) => {
+            eprintln!("pingpong: the parent's half failed: {err}");
+            1
+        }
+    };
+    eprintln!("{}", audit.report());
+    std::process::exit(code);
+}

@@ -1,0 +1,61 @@
+//! Demo of `pipes/pipeline`: runs a shell-like pipeline.
+//!
+//! Each argument is one command, split on whitespace (no quoting): `pipeline
+//! 'printf b\na\nb\n' sort 'uniq -c'` runs `printf 'b\na\nb\n' | sort | uniq -c`. The
+//! commands' output goes to standard output; the demo then reports, on standard error,
+//! the last command's status and its audit (descriptors still open compared with before
+//! the pipeline, children never waited for), and exits with the last command's status
+//! (128 + N when it was killed by signal N), as a shell does.
+
+use nix::sys::wait::WaitStatus;
+use pipes::pipeline::run_pipeline;
+use pipes::sys::{Audit, Exec, usage_error};
+
+const USAGE: &str = "pipeline COMMAND [COMMAND...]   (one command per argument, split on spaces: \
+                     pipeline 'printf b\\na\\nb\\n' sort 'uniq -c')\n\
+                     then run `just check pipes/pipeline`";
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.is_empty() {
+        usage_error("pipeline", "no command given", USAGE);
+    }
+    let commands: Vec<Exec> = args
+        .iter()
+        .enumerate()
+        .map(|(i, arg)| {
+            let words: Vec<&str> = arg.split_whitespace().collect();
+            Exec::new(&words).unwrap_or_else(|| {
+                usage_error(
+                    "pipeline",
+                    &format!(
+                        "command {} ({arg:?}) is empty or contains a NUL byte",
+                        i + 1
+                    ),
+                    USAGE,
+                )
+            })
+        })
+        .collect();
+    let audit = Audit::start();
+    let code = match run_pipeline(&commands) {
+        Ok(WaitStatus::Exited(_, code)) => {
+            eprintln!("pipeline: last command exited with status {code}");
+            code
+        }
+        Ok(WaitStatus::Signaled(_, signal, _)) => {
+            eprintln!("pipeline: last command was killed by {signal}");
+            128 + signal as i32
+        }
+        Ok(other) => {
+            eprintln!("pipeline: unexpected status {other:?}");
+            1
+        }
+        Err(err) => {
+            eprintln!("pipeline: {err}");
+            1
+        }
+    };
+    eprintln!("{}", audit.report());
+    std::process::exit(code);
+}

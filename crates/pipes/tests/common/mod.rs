@@ -1,0 +1,154 @@
+//! What the pipes tests share: running a demo under the watchdog, and turning a hang
+//! into a diagnosis in the topic's words, from the descriptors the processes hold.
+
+#![allow(dead_code)] // each test file uses part of it
+
+use proctest::{Demo, Finished, Hang, Process, Snapshot};
+use std::time::Duration;
+
+/// The watchdog's timeout: a correct demo finishes in milliseconds; this only bounds how
+/// long a broken one takes to be diagnosed on a slow, busy machine.
+pub const WATCHDOG: Duration = Duration::from_secs(5);
+
+/// The pid of the demo itself: the process of the group whose parent is outside it.
+pub fn leader(snapshot: &Snapshot) -> Option<i32> {
+    snapshot
+        .processes
+        .iter()
+        .find(|p| !snapshot.processes.iter().any(|q| q.pid == p.ppid))
+        .map(|p| p.pid)
+}
+
+fn join_and(items: &[String]) -> String {
+    match items {
+        [] => String::new(),
+        [one] => one.clone(),
+        [init @ .., last] => format!("{} and {last}", init.join(", ")),
+    }
+}
+
+/// One sentence per process blocked in `read()` on a pipe, naming every process that
+/// still holds a write end of that pipe (with the descriptor number), so the student
+/// sees which `close` is missing. `role` names a process in the topic's words ("the
+/// parent", "the child", "`sort`").
+pub fn blocked_readers(hang: &Hang, role: &dyn Fn(&Process) -> String) -> Vec<String> {
+    let mut sentences = Vec::new();
+    for reader in hang.blocked_in("read") {
+        let Some(fd) = reader.blocked_on_fd() else {
+            continue;
+        };
+        let Some(inode) = fd.pipe_inode() else {
+            continue;
+        };
+        let who = role(reader);
+        // One entry per process, with every descriptor it holds on that write end.
+        let mut by_process: Vec<(&Process, Vec<String>)> = Vec::new();
+        for (process, n) in hang.snapshot.pipe_writers(inode) {
+            match by_process.iter_mut().find(|(p, _)| p.pid == process.pid) {
+                Some((_, fds)) => fds.push(n.to_string()),
+                None => by_process.push((process, vec![n.to_string()])),
+            }
+        }
+        let holders: Vec<String> = by_process
+            .iter()
+            .map(|(process, fds)| {
+                let fds = if fds.len() == 1 {
+                    format!("fd {}", fds[0])
+                } else {
+                    format!("fds {}", join_and(fds))
+                };
+                if process.pid == reader.pid {
+                    format!("in {who} itself ({fds})")
+                } else {
+                    format!("in {} ({fds})", role(process))
+                }
+            })
+            .collect();
+        let what = if fd.fd == 0 {
+            "its standard input, a pipe".to_owned()
+        } else {
+            format!("the pipe (fd {})", fd.fd)
+        };
+        sentences.push(format!(
+            "{who} (pid {}) is blocked in read() on {what}, but a write end of that pipe is still open {}: \
+             a reader sees end of file only when every write end is closed, so close every write end you do not use",
+            reader.pid,
+            join_and(&holders)
+        ));
+    }
+    sentences
+}
+
+/// The failure message for a hang: the diagnosis first, then the watchdog's raw report.
+pub fn diagnose(hang: &Hang, role: &dyn Fn(&Process) -> String) -> String {
+    let sentences = blocked_readers(hang, role);
+    let diagnosis = if sentences.is_empty() {
+        "the demo never finished, and no process is blocked reading a pipe".to_owned()
+    } else {
+        sentences.join("\n")
+    };
+    format!("{diagnosis}\n\n{hang}")
+}
+
+/// Runs `demo`; a hang becomes a panic with the diagnosis built by `role`.
+pub fn run(demo: Demo, role: &dyn Fn(&Process) -> String) -> Finished {
+    demo.timeout(WATCHDOG)
+        .run()
+        .unwrap_or_else(|hang| panic!("{}", diagnose(&hang, role)))
+}
+
+/// The value of the demo's audit line `audit: WHAT: VALUE` on standard error.
+fn audit_line<'a>(run: &'a Finished, what: &str) -> &'a str {
+    let prefix = format!("audit: {what}: ");
+    run.stderr
+        .lines()
+        .find_map(|line| line.strip_prefix(prefix.as_str()))
+        .unwrap_or_else(|| {
+            panic!(
+                "the demo did not report `{prefix}...` (did it exit early?); its error output:\n{}",
+                run.stderr
+            )
+        })
+}
+
+/// Checks what a careful reviewer checks after a demo: the descriptors it had open at the
+/// end are exactly those it had at the start (it lists its /proc/self/fd at both moments),
+/// it has no child left unwaited for (/proc/self/task/*/children), and nothing of its
+/// process group outlived it.
+pub fn assert_clean(run: &Finished) {
+    let start = audit_line(run, "descriptors at start");
+    let end = audit_line(run, "descriptors at end");
+    assert_eq!(
+        end, start,
+        "the demo ends with descriptors it did not have at the start (shown with what they \
+         point to): every pipe end must be closed once its work is done"
+    );
+    assert_eq!(
+        audit_line(run, "children never waited for"),
+        "none",
+        "every child must be waited for (waitpid), or it stays a zombie"
+    );
+    assert!(run.leftovers.is_empty(), "{}", run.describe_leftovers());
+}
+
+/// Checks a usage error: exit status 2, nothing on standard output, and a message that
+/// contains `expected` on standard error.
+pub fn assert_usage_error(run: &Finished, expected: &str) {
+    assert_eq!(
+        run.code(),
+        Some(2),
+        "bad input must exit with status 2; stderr:\n{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains(expected) && run.stderr.contains("usage:"),
+        "the usage error should say {expected:?} and show the usage, got:\n{}",
+        run.stderr
+    );
+    assert!(
+        run.stdout.is_empty(),
+        "nothing should run on bad input, got:\n{}",
+        run.stdout
+    );
+    assert!(run.leftovers.is_empty(), "{}", run.describe_leftovers());
+}

@@ -1,0 +1,291 @@
+//! Checks `pipes/fifo`: a named pipe between two unrelated processes, and the FIFO and
+//! its directory removed on every path (success, no writer, interrupted).
+
+mod common;
+
+use common::{WATCHDOG, assert_usage_error};
+use nix::sys::signal::{Signal, kill, killpg};
+use nix::sys::stat::Mode;
+use nix::unistd::{Pid, mkfifo};
+use proctest::{Demo, Finished, Snapshot};
+use std::io::{BufRead, BufReader, Read};
+use std::os::unix::process::{CommandExt, ExitStatusExt};
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitStatus, Stdio};
+use std::sync::mpsc;
+
+/// A directory of this test's own, in which the reader makes its FIFO's directory;
+/// removed on drop, also when the test fails.
+struct Scratch {
+    dir: PathBuf,
+}
+
+impl Scratch {
+    fn new(name: &str) -> Self {
+        let dir =
+            std::env::temp_dir().join(format!("pipes-fifo-test-{}-{name}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("a scratch directory");
+        Self { dir }
+    }
+
+    /// What is left in the scratch directory (it should be empty after the reader).
+    fn leftovers(&self) -> Vec<String> {
+        let mut names: Vec<String> = walk(&self.dir);
+        names.sort();
+        names
+    }
+}
+
+fn walk(dir: &Path) -> Vec<String> {
+    std::fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .flat_map(|entry| {
+            let path = entry.path();
+            let mut found = vec![path.display().to_string()];
+            if entry.file_type().is_ok_and(|t| t.is_dir()) {
+                found.extend(walk(&path));
+            }
+            found
+        })
+        .collect()
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+fn assert_nothing_left(scratch: &Scratch, fifo: Option<&Path>) {
+    let left = scratch.leftovers();
+    if let Some(path) = fifo {
+        assert!(
+            std::fs::symlink_metadata(path).is_err(),
+            "the FIFO {} is still there after fifo_reader exited: `Fifo`'s Drop must remove \
+             it, then its directory, on every path out",
+            path.display()
+        );
+    }
+    assert!(
+        left.is_empty(),
+        "fifo_reader left these behind: {left:?}: `Fifo`'s Drop must remove the FIFO, then its directory"
+    );
+}
+
+/// The reader, started in the background in a process group of its own (the test must
+/// learn the FIFO's path from its first line before starting the writer), with a
+/// watchdog of its own: every wait is bounded, and a hang is reported with a snapshot
+/// of what the reader was doing.
+struct Reader {
+    pgid: Pid,
+    lines: mpsc::Receiver<String>,
+    exited: mpsc::Receiver<(ExitStatus, String)>,
+}
+
+impl Reader {
+    fn start(dir: &Path, extra: &[&str]) -> Self {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_fifo_reader"))
+            .arg("--dir")
+            .arg(dir)
+            .args(extra)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .process_group(0)
+            .spawn()
+            .expect("fifo_reader starts");
+        let pgid = Pid::from_raw(i32::try_from(child.id()).expect("pids fit in i32"));
+        let stdout = child.stdout.take().expect("piped stdout");
+        let mut stderr = child.stderr.take().expect("piped stderr");
+        let (line_tx, lines) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if line_tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        let (exit_tx, exited) = mpsc::channel();
+        std::thread::spawn(move || {
+            let mut err = String::new();
+            let _ = stderr.read_to_string(&mut err);
+            let status = child.wait().expect("waiting for fifo_reader");
+            let _ = exit_tx.send((status, err));
+        });
+        Self {
+            pgid,
+            lines,
+            exited,
+        }
+    }
+
+    fn stuck(&self, waiting_for: &str) -> ! {
+        let snapshot = Snapshot::of_group(self.pgid);
+        let _ = killpg(self.pgid, Signal::SIGKILL);
+        panic!(
+            "fifo_reader did not {waiting_for} within {WATCHDOG:?}. What it was doing:\n{snapshot}"
+        )
+    }
+
+    fn next_line(&self) -> String {
+        self.lines
+            .recv_timeout(WATCHDOG)
+            .unwrap_or_else(|_| self.stuck("print a line"))
+    }
+
+    /// The FIFO's path, from `fifo_reader: listening on PATH`.
+    fn fifo_path(&self) -> PathBuf {
+        let line = self.next_line();
+        let path = line
+            .strip_prefix("fifo_reader: listening on ")
+            .unwrap_or_else(|| panic!("the reader's first line should give the path: {line:?}"));
+        PathBuf::from(path)
+    }
+
+    /// Waits for the reader to exit; returns its status, the rest of its output and its
+    /// error output.
+    fn finish(self) -> (ExitStatus, String, String) {
+        let (status, stderr) = self
+            .exited
+            .recv_timeout(WATCHDOG)
+            .unwrap_or_else(|_| self.stuck("exit"));
+        let rest: Vec<String> = self.lines.iter().collect();
+        (status, rest.join("\n"), stderr)
+    }
+}
+
+impl Drop for Reader {
+    fn drop(&mut self) {
+        // Nothing outlives a test, even a failed one.
+        let _ = killpg(self.pgid, Signal::SIGKILL);
+    }
+}
+
+fn writer(args: &[&str]) -> Finished {
+    Demo::new(env!("CARGO_BIN_EXE_fifo_writer"))
+        .args(args)
+        .timeout(WATCHDOG)
+        .run()
+        .unwrap_or_else(|hang| {
+            let opening = hang.blocked_in("openat").next().is_some();
+            let diagnosis = if opening {
+                "fifo_writer is blocked in open(): opening a FIFO for writing waits until some \
+                 process opens it for reading, forever if none does. `open_writer` must open \
+                 with O_NONBLOCK, which fails at once with ENXIO when there is no reader."
+            } else {
+                "fifo_writer never finished"
+            };
+            panic!("{diagnosis}\n\n{hang}")
+        })
+}
+
+#[test]
+fn a_message_goes_through_the_fifo_and_the_fifo_is_removed() {
+    let scratch = Scratch::new("message");
+    let reader = Reader::start(&scratch.dir, &[]);
+    let path = reader.fifo_path();
+    assert!(path.starts_with(&scratch.dir), "{}", path.display());
+    let sent = writer(&[
+        path.to_str().expect("UTF-8"),
+        "hello",
+        "from an unrelated process",
+    ]);
+    assert_eq!(sent.code(), Some(0), "{}", sent.stderr);
+    assert_eq!(sent.stdout, "fifo_writer: sent 2 lines, 32 bytes\n");
+    let (status, out, err) = reader.finish();
+    assert_eq!(status.code(), Some(0), "{err}");
+    assert_eq!(
+        out,
+        "fifo_reader: end of file after 32 bytes; the writer sent:\n  | hello\n  | from an unrelated process"
+    );
+    assert_nothing_left(&scratch, Some(&path));
+}
+
+#[test]
+fn a_writer_without_a_reader_fails_at_once_with_a_clear_error() {
+    // The test makes this FIFO itself: nobody ever opens it for reading.
+    let scratch = Scratch::new("noreader");
+    let path = scratch.dir.join("lonely");
+    mkfifo(&path, Mode::S_IRUSR | Mode::S_IWUSR).expect("mkfifo in the scratch directory");
+    let run = writer(&[path.to_str().expect("UTF-8")]);
+    assert_eq!(run.code(), Some(1), "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("nobody has it open for reading (ENXIO): start fifo_reader first"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn a_writer_given_a_missing_path_or_a_plain_file_says_so() {
+    let scratch = Scratch::new("nofifo");
+    let missing = scratch.dir.join("missing");
+    let run = writer(&[missing.to_str().expect("UTF-8")]);
+    assert_eq!(run.code(), Some(1), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("there is no FIFO there"),
+        "{}",
+        run.stderr
+    );
+    let plain = scratch.dir.join("plain");
+    std::fs::write(&plain, "not a pipe").expect("a plain file");
+    let run = writer(&[plain.to_str().expect("UTF-8")]);
+    assert_eq!(run.code(), Some(1), "{}", run.stderr);
+    assert!(run.stderr.contains("that is not a FIFO"), "{}", run.stderr);
+    assert_eq!(
+        std::fs::read_to_string(&plain).ok().as_deref(),
+        Some("not a pipe")
+    );
+}
+
+#[test]
+fn a_reader_that_no_writer_visits_gives_up_and_cleans_up() {
+    let scratch = Scratch::new("nowriter");
+    let reader = Reader::start(&scratch.dir, &["--wait-ms", "200"]);
+    let path = reader.fifo_path();
+    let (status, _, err) = reader.finish();
+    assert_eq!(status.code(), Some(1), "{err}");
+    assert!(err.contains("no writer came"), "{err}");
+    assert_nothing_left(&scratch, Some(&path));
+}
+
+#[test]
+fn a_reader_stopped_by_sigterm_cleans_up() {
+    let scratch = Scratch::new("sigterm");
+    let reader = Reader::start(&scratch.dir, &[]);
+    let path = reader.fifo_path();
+    // The path is printed once the FIFO exists; the handlers were installed before.
+    kill(reader.pgid, Signal::SIGTERM).expect("the reader is alive");
+    let (status, _, err) = reader.finish();
+    assert_eq!(
+        status.code(),
+        Some(128 + Signal::SIGTERM as i32),
+        "signal {:?}: {err}",
+        status.signal()
+    );
+    assert!(err.contains("stopped by signal"), "{err}");
+    assert_nothing_left(&scratch, Some(&path));
+}
+
+#[test]
+fn bad_arguments_are_usage_errors() {
+    let run = writer(&[]);
+    assert_usage_error(&run, "missing the FIFO's PATH");
+    let run = Demo::new(env!("CARGO_BIN_EXE_fifo_reader"))
+        .args(["--wait-ms", "0"])
+        .timeout(WATCHDOG)
+        .run()
+        .unwrap_or_else(|hang| panic!("{hang}"));
+    assert_usage_error(&run, "MS must be a whole number from 1 to 600000");
+    // Nothing was created for a usage error: it is checked before the FIFO exists.
+    let run = Demo::new(env!("CARGO_BIN_EXE_fifo_reader"))
+        .args(["--dir"])
+        .timeout(WATCHDOG)
+        .run()
+        .unwrap_or_else(|hang| panic!("{hang}"));
+    assert_usage_error(&run, "--dir needs a value");
+}

@@ -1,0 +1,110 @@
+//! Checks `pipes/pingpong`: the socketpair exchange, in strict alternation.
+
+mod common;
+
+use common::{assert_clean, assert_usage_error};
+use proctest::{Demo, Finished, Process};
+
+fn role(parent: Option<i32>) -> impl Fn(&Process) -> String {
+    move |p: &Process| {
+        if Some(p.pid) == parent {
+            "the parent".to_owned()
+        } else {
+            "the child".to_owned()
+        }
+    }
+}
+
+fn pingpong(args: &[&str]) -> Finished {
+    let demo = Demo::new(env!("CARGO_BIN_EXE_pingpong")).args(args);
+    match demo.timeout(common::WATCHDOG).run() {
+        Ok(finished) => finished,
+        Err(hang) => {
+            let parent = common::leader(&hang.snapshot);
+            let waiting: Vec<String> = hang
+                .snapshot
+                .processes
+                .iter()
+                .filter(|p| p.blocked_in.as_ref().is_some_and(|s| s.name == "read"))
+                .map(|p| format!("{} (pid {})", role(parent)(p), p.pid))
+                .collect();
+            panic!(
+                "the exchange is stuck: {} waiting to receive. With strict alternation, \
+                 exactly one side sends while the other receives: check that each side \
+                 sends after its lines and receives as many counts as the other sends.\n\n{hang}",
+                if waiting.is_empty() {
+                    "nobody is".to_owned()
+                } else {
+                    format!("{} is", waiting.join(" and "))
+                }
+            )
+        }
+    }
+}
+
+/// The lines the exchange must print for `rounds` rounds, built from the rule (not
+/// copied from a run).
+fn expected_exchange(rounds: u32) -> String {
+    (1..=rounds)
+        .rev()
+        .flat_map(|n| {
+            [
+                format!("parent write: {n}\n"),
+                format!("child recv: {n}\n"),
+                format!("child write: {n}\n"),
+                format!("parent recv: {n}\n"),
+            ]
+        })
+        .collect()
+}
+
+#[test]
+fn ten_rounds_alternate_strictly() {
+    let run = pingpong(&[]);
+    assert_eq!(run.code(), Some(0), "{}", run.stderr);
+    let exchange = run
+        .stdout
+        .lines()
+        .filter(|l| l.contains(" write: ") || l.contains(" recv: "))
+        .count();
+    assert_eq!(
+        exchange, 40,
+        "10 rounds are 40 lines (parent write, child recv, child write, parent recv): \
+         parent_side and child_side must each send and receive 10 times. Output:\n{}",
+        run.stdout
+    );
+    assert_eq!(
+        run.stdout,
+        format!(
+            "{}parent: child exited with status 0\n",
+            expected_exchange(10)
+        ),
+        "each line must come before the send that lets the other side go on"
+    );
+    insta::assert_snapshot!("pingpong", run.stdout);
+    assert_clean(&run);
+}
+
+#[test]
+fn one_round_is_four_lines() {
+    let run = pingpong(&["1"]);
+    assert_eq!(run.code(), Some(0), "{}", run.stderr);
+    assert_eq!(
+        run.stdout,
+        format!(
+            "{}parent: child exited with status 0\n",
+            expected_exchange(1)
+        ),
+        "one round: the parent writes, the child receives and writes back, the parent \
+         receives; each line printed before the send that lets the other side go on"
+    );
+    assert_clean(&run);
+}
+
+#[test]
+fn bad_round_counts_are_usage_errors() {
+    for bad in ["0", "101", "abc", "-1"] {
+        let run = pingpong(&[bad]);
+        assert_usage_error(&run, "ROUNDS must be a whole number from 1 to 100");
+    }
+}
