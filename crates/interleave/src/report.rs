@@ -5,7 +5,7 @@ use std::fmt;
 use crate::trace::Trace;
 
 /// How many primitive-level events the detailed trace shows at most (the last ones).
-const DETAIL_LIMIT: usize = 400;
+pub(crate) const DETAIL_LIMIT: usize = 400;
 /// How many rows the interleaving table shows at most (the last ones).
 const TABLE_LIMIT: usize = 120;
 

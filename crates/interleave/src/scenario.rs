@@ -324,10 +324,22 @@ impl<T: 'static> Scenario<T> {
 
 fn failure_text(exec: &Execution) -> String {
     let f = exec.lock().failure.clone();
-    let trace = exec.trace();
+    // Only the end of the trace explains a failure; a busy-waiting call can leave
+    // hundreds of thousands of events before it, which would bury the message.
+    let mut trace = exec.trace();
+    let skipped = trace
+        .events
+        .len()
+        .saturating_sub(crate::report::DETAIL_LIMIT);
+    trace.events.drain(..skipped);
+    let skipped = if skipped > 0 {
+        format!("({skipped} earlier events not shown)\n")
+    } else {
+        String::new()
+    };
     match f {
         Some(f) => format!(
-            "{}: {}\n\ndetailed trace:\n{}",
+            "{}: {}\n\ndetailed trace:\n{skipped}{}",
             f.kind.headline(),
             f.message,
             trace.compact()
