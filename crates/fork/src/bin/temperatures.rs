@@ -1,0 +1,35 @@
+//! `temperatures N`: the demo of the notes. Forks N children (step `fork/spawn`); child i
+//! converts `100 + 10 * i` degrees Fahrenheit (i from 1) and prints its line; the parent
+//! prints `Spawned N processes from PID` at once, as the notes' parent does, so its line
+//! may come before, between or after the children's.
+
+use fork::{cli, fahrenheit_values, spawn};
+use nix::errno::Errno;
+use nix::sys::wait::wait;
+use nix::unistd::getpid;
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let count = match cli::count_only(&args) {
+        Ok(count) => count,
+        Err(problem) => {
+            eprintln!("{}", cli::usage("temperatures", "", "fork/spawn", &problem));
+            return ExitCode::from(2);
+        }
+    };
+    let pids = match spawn::spawn_children(&fahrenheit_values(count)) {
+        Ok(pids) => pids,
+        Err(err) => {
+            eprintln!("temperatures: fork failed: {err}");
+            return ExitCode::FAILURE;
+        }
+    };
+    println!("Spawned {} processes from {}", pids.len(), getpid());
+    // The notes' parent returns here without waiting. This demo still waits for whatever
+    // children it has, so that every line is written before it exits and none is left a
+    // zombie; waiting properly, and reporting how each child ended, is step `fork/reap`.
+    // wait() fails with ECHILD once no child is left (EINTR: a signal interrupted it).
+    while matches!(wait(), Ok(_) | Err(Errno::EINTR)) {}
+    ExitCode::SUCCESS
+}

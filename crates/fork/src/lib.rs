@@ -1,0 +1,60 @@
+//! Fork topic: one process becomes two.
+//!
+//! The demo of the notes forks one child per temperature; each child converts its value
+//! from Fahrenheit to Celsius and prints it. The steps build it up: spawn the children
+//! ([`spawn`]), wait for them and report how each ended ([`reap`]), get their results back
+//! in order over pipes ([`ordered`]), and see that a child's memory is a copy ([`memory`]).
+//!
+//! Each step is a module whose source file is the student's starter in `exercises/`,
+//! or the reference in `solutions/` when the crate is built with `--features solution`.
+//! The demo binaries in `src/bin/` call these modules; the tests run the binaries and
+//! never fork inside the test harness.
+
+#[cfg_attr(
+    not(feature = "solution"),
+    path = "../../../exercises/08_fork/spawn.rs"
+)]
+#[cfg_attr(feature = "solution", path = "../../../solutions/08_fork/spawn.rs")]
+pub mod spawn;
+
+#[cfg_attr(not(feature = "solution"), path = "../../../exercises/08_fork/reap.rs")]
+#[cfg_attr(feature = "solution", path = "../../../solutions/08_fork/reap.rs")]
+pub mod reap;
+
+#[cfg_attr(
+    not(feature = "solution"),
+    path = "../../../exercises/08_fork/ordered.rs"
+)]
+#[cfg_attr(feature = "solution", path = "../../../solutions/08_fork/ordered.rs")]
+pub mod ordered;
+
+#[cfg_attr(
+    not(feature = "solution"),
+    path = "../../../exercises/08_fork/memory.rs"
+)]
+#[cfg_attr(feature = "solution", path = "../../../solutions/08_fork/memory.rs")]
+pub mod memory;
+
+pub mod cli;
+pub mod sys;
+
+/// The temperatures of the notes' demo: child `i` (counting from 1, as the notes' loop
+/// `for (int i = 1; i <= number; i++)` does) converts `100 + 10 * i` degrees Fahrenheit,
+/// so four children get 110, 120, 130 and 140 °F, as in the notes' output.
+pub fn fahrenheit_values(count: usize) -> Vec<f64> {
+    (1..=count).map(|i| 100.0 + 10.0 * i as f64).collect()
+}
+
+/// Converts degrees Fahrenheit to degrees Celsius: `(F - 32) * 5/9`.
+///
+/// Step `fork/spawn` has the student write this conversion (`fork::spawn::celsius`); the
+/// later steps and demos use this one, so that they do not depend on that step.
+///
+/// # Examples
+///
+/// ```
+/// assert_eq!(format!("{:.6}", fork::celsius(110.0)), "43.333333");
+/// ```
+pub fn celsius(fahrenheit: f64) -> f64 {
+    (fahrenheit - 32.0) * 5.0 / 9.0
+}

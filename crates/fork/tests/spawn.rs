@@ -1,0 +1,144 @@
+//! Checks `fork/spawn`: the conversion, and one whole line per child from the
+//! `temperatures` demo, whether its standard output is a pipe or a file.
+
+mod common;
+
+use common::{
+    assert_rejected, expected_conversions, parse_conversion, parse_spawned, redact_pids, run,
+};
+use fork::spawn::celsius;
+use proctest::StdoutTo;
+
+const DEMO: &str = env!("CARGO_BIN_EXE_temperatures");
+
+#[test]
+fn celsius_gives_the_values_printed_in_the_notes() {
+    for (fahrenheit, printed) in [
+        (110.0, "43.333333"),
+        (120.0, "48.888889"),
+        (130.0, "54.444444"),
+        (140.0, "60.000000"),
+        (32.0, "0.000000"),
+        (212.0, "100.000000"),
+    ] {
+        assert_eq!(
+            format!("{:.6}", celsius(fahrenheit)),
+            printed,
+            "{fahrenheit} F should be {printed} C: the notes' printed output was made with (F - 32) * 5/9, although their code says 5.0/9.5"
+        );
+    }
+}
+
+/// Checks the demo's output for `count` children: exactly one whole conversion line per
+/// child with the notes' values, each from a different child, and one `Spawned` line
+/// from the parent. Returns the output with its lines sorted (their order is up to the
+/// scheduler).
+fn check_one_line_per_child(count: usize, to: StdoutTo) -> String {
+    let arg = count.to_string();
+    let run = run(DEMO, &[&arg], to);
+    let out = &run.stdout;
+    assert!(
+        run.status.success(),
+        "`temperatures {count}` failed ({:?}): {}",
+        run.status,
+        run.stderr
+    );
+    let spawned: Vec<(usize, i32)> = out.lines().filter_map(parse_spawned).collect();
+    if spawned.len() > 1 {
+        panic!(
+            "{} processes printed a `Spawned` line, {} of them claiming fewer than {count} children: \
+             each child returned from spawn_children and ran the parent's code in main. \
+             A child must leave with _exit (crate::sys::exit_now) right after writing its line.\n\
+             output (stdout to a {to:?}):\n{out}",
+            spawned.len(),
+            spawned.iter().filter(|(n, _)| *n != count).count(),
+        );
+    }
+    assert_eq!(
+        spawned.len(),
+        1,
+        "the parent must print one `Spawned {count} processes from PID` line; output (stdout to a {to:?}):\n{out}"
+    );
+    let (claimed, parent) = spawned[0];
+    assert_eq!(
+        claimed, count,
+        "the parent spawned {count} children:\n{out}"
+    );
+    let mut conversions = Vec::new();
+    for line in out.lines().filter(|l| parse_spawned(l).is_none()) {
+        match parse_conversion(line) {
+            Some(conversion) => conversions.push(conversion),
+            None => panic!(
+                "{line:?} is not a whole line `110.000000 F is 43.333333 C (pid N)`: a line \
+                 written in several pieces can be cut by another child's output. Build the \
+                 line first and write it with one write(2).\noutput (stdout to a {to:?}):\n{out}"
+            ),
+        }
+    }
+    assert_eq!(
+        conversions.len(),
+        count,
+        "expected exactly one line per child ({count}), got {} with stdout to a {to:?} \
+         (a line printed twice comes from a buffer the child inherited):\n{out}",
+        conversions.len()
+    );
+    let mut values: Vec<(String, String)> = conversions
+        .iter()
+        .map(|(f, c, _)| (f.clone(), c.clone()))
+        .collect();
+    values.sort_by(|a, b| {
+        a.0.parse::<f64>()
+            .unwrap_or(0.0)
+            .total_cmp(&b.0.parse().unwrap_or(0.0))
+    });
+    assert_eq!(
+        values,
+        expected_conversions(count),
+        "the notes' values:\n{out}"
+    );
+    let mut pids: Vec<i32> = conversions.iter().map(|(_, _, pid)| *pid).collect();
+    pids.sort_unstable();
+    pids.dedup();
+    assert_eq!(
+        pids.len(),
+        count,
+        "each line must come from a different child:\n{out}"
+    );
+    assert!(
+        !pids.contains(&parent),
+        "the parent converts nothing itself:\n{out}"
+    );
+    assert!(run.leftovers.is_empty(), "{}", run.describe_leftovers());
+    let mut lines: Vec<&str> = out.lines().collect();
+    lines.sort_unstable();
+    redact_pids(&lines.join("\n"))
+}
+
+#[test]
+fn one_line_per_child_with_stdout_to_a_pipe() {
+    check_one_line_per_child(4, StdoutTo::Pipe);
+}
+
+#[test]
+fn one_line_per_child_with_stdout_to_a_file() {
+    check_one_line_per_child(4, StdoutTo::File);
+}
+
+#[test]
+fn sixty_four_children_write_sixty_four_whole_lines() {
+    check_one_line_per_child(64, StdoutTo::File);
+    check_one_line_per_child(64, StdoutTo::Pipe);
+}
+
+#[test]
+fn output_matches_the_notes_up_to_pids_and_order() {
+    let sorted = check_one_line_per_child(4, StdoutTo::Pipe);
+    insta::assert_snapshot!("temperatures_4_sorted", sorted);
+}
+
+#[test]
+fn bad_counts_are_rejected_before_forking() {
+    for args in [&["abc"][..], &["0"], &["-3"], &["1000"], &[], &["4", "5"]] {
+        assert_rejected(DEMO, args, "1..=64", "fork/spawn");
+    }
+}

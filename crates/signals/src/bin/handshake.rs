@@ -1,0 +1,149 @@
+//! `handshake [--signal-early | --signal-after-check]`: the notes' SIGUSR1/SIGUSR2
+//! handshake (step `signals/handshake`). The child sends SIGUSR1 to the parent; the parent
+//! waits for it with the student's `wait_for`, answers with SIGUSR2, then ends the child
+//! with SIGTERM, reaps it and says how it ended.
+//!
+//! Where SIGUSR1 falls is left to the scheduler by default. The options force the two
+//! moments a `pause()` misses, without any sleep:
+//! - `--signal-early`: the child sends SIGUSR1, reports it through a pipe, and only then
+//!   does the parent start waiting;
+//! - `--signal-after-check`: the child sends SIGUSR1 right after the parent's first look at
+//!   its flag found it unset (see `signals::flag::race`), before the parent sleeps.
+
+use nix::errno::Errno;
+use nix::sys::signal::{Signal, kill};
+use nix::sys::wait::{WaitStatus, waitpid};
+use nix::unistd::{ForkResult, Pid, fork, getpid, pause, pipe};
+use signals::flag::race;
+use signals::handshake::{GOT_USR1, GOT_USR2, install_handlers, wait_for};
+use signals::sys::{exit_now, read_full, stdout_fd, write_all};
+use std::os::fd::OwnedFd;
+use std::process::ExitCode;
+
+const USAGE: &str = "usage: handshake [--signal-early | --signal-after-check]   (no option: the scheduler decides when SIGUSR1 arrives)\nexample: handshake --signal-early   (this demo belongs to step signals/handshake: `just check signals/handshake`)";
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Order {
+    Natural,
+    SignalEarly,
+    SignalAfterCheck,
+}
+
+/// The child's side: send SIGUSR1, wait for SIGUSR2, then wait for SIGTERM. Only
+/// async-signal-safe calls.
+fn child(parent: Pid, report: OwnedFd, go: Option<OwnedFd>, mask: &nix::sys::signal::SigSet) -> ! {
+    if let Some(go) = go {
+        let mut byte = [0u8; 1];
+        if read_full(&go, &mut byte) != Ok(1) {
+            exit_now(1);
+        }
+    }
+    if kill(parent, Signal::SIGUSR1).is_err() || write_all(&report, b"S").is_err() {
+        exit_now(1);
+    }
+    if wait_for(&GOT_USR2, mask).is_err() {
+        exit_now(1);
+    }
+    let _ = write_all(stdout_fd(), b"child: received SIGUSR2 from the parent\n");
+    let _ = write_all(&report, b"A");
+    // Wait for SIGTERM, whose default action ends the process.
+    loop {
+        pause();
+    }
+}
+
+fn describe(status: WaitStatus) -> String {
+    match status {
+        WaitStatus::Exited(_, code) => format!("exited with status {code}"),
+        WaitStatus::Signaled(_, signal, _) => format!("was killed by signal {}", signal.as_str()),
+        other => format!("is in state {other:?}"),
+    }
+}
+
+fn run(order: Order) -> nix::Result<bool> {
+    let mask = install_handlers()?;
+    let (report_read, report_write) = pipe()?;
+    let (go_read, go_write) = match order {
+        Order::SignalAfterCheck => {
+            let (r, w) = pipe()?;
+            (Some(r), Some(w))
+        }
+        _ => (None, None),
+    };
+    let parent = getpid();
+    // SAFETY: the demo is single-threaded, and the child only calls async-signal-safe
+    // functions (read, kill, write, sigsuspend or pause, _exit) on memory it owns.
+    let child_pid = match unsafe { fork() }? {
+        ForkResult::Child => {
+            drop(report_read);
+            drop(go_write);
+            child(parent, report_write, go_read, &mask)
+        }
+        ForkResult::Parent { child } => child,
+    };
+    drop(report_write);
+    drop(go_read);
+    let mut byte = [0u8; 1];
+    match (order, go_write) {
+        (Order::SignalEarly, _) => {
+            if read_full(&report_read, &mut byte)? != 1 {
+                return child_gone(child_pid);
+            }
+            println!("parent: the child has sent SIGUSR1; only now does the parent wait for it");
+        }
+        (Order::SignalAfterCheck, Some(go)) => {
+            race::arm(go, report_read.try_clone().map_err(|_| Errno::EMFILE)?);
+            println!("parent: SIGUSR1 will come right after the parent's first look at its flag");
+        }
+        _ => {}
+    }
+    wait_for(&GOT_USR1, &mask)?;
+    if order == Order::Natural && read_full(&report_read, &mut byte)? != 1 {
+        return child_gone(child_pid);
+    }
+    println!("parent: received SIGUSR1 from the child");
+    kill(child_pid, Signal::SIGUSR2)?;
+    if read_full(&report_read, &mut byte)? != 1 {
+        return child_gone(child_pid);
+    }
+    println!("parent: terminating the child with SIGTERM");
+    kill(child_pid, Signal::SIGTERM)?;
+    let status = loop {
+        match waitpid(child_pid, None) {
+            Err(Errno::EINTR) => continue,
+            other => break other?,
+        }
+    };
+    println!("parent: the child {}", describe(status));
+    Ok(matches!(
+        status,
+        WaitStatus::Signaled(_, Signal::SIGTERM, _)
+    ))
+}
+
+fn child_gone(child: Pid) -> nix::Result<bool> {
+    let status = waitpid(child, None)?;
+    eprintln!("handshake: the child ended early: it {}", describe(status));
+    Ok(false)
+}
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let order = match args.iter().map(String::as_str).collect::<Vec<_>>()[..] {
+        [] => Order::Natural,
+        ["--signal-early"] => Order::SignalEarly,
+        ["--signal-after-check"] => Order::SignalAfterCheck,
+        _ => {
+            eprintln!("handshake: unexpected arguments {args:?}\n{USAGE}");
+            return ExitCode::from(2);
+        }
+    };
+    match run(order) {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::FAILURE,
+        Err(err) => {
+            eprintln!("handshake: {err}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,189 @@
+//! `shutdown N [--term-at K | --kill-at K]`: a parent and its worker (step
+//! `signals/shutdown`). The parent starts the worker (this same program, run again with
+//! `--worker N`), relays its lines, and lets it do units 1..=N one by one. With
+//! `--term-at K` it sends SIGTERM while unit K is in progress (after the worker said the
+//! unit started, before the unit can finish); with `--kill-at K` it sends SIGKILL, which no
+//! handler can catch. At the end it reaps the worker, says how it ended, and checks that
+//! the worker's temporary file is gone (if not, it says so and removes it).
+
+use nix::errno::Errno;
+use nix::fcntl::OFlag;
+use nix::sys::signal::{Signal, kill};
+use nix::sys::wait::{WaitStatus, waitpid};
+use nix::unistd::{ForkResult, fork, pipe2};
+use signals::shutdown::{describe, install_handler, run_worker};
+use signals::sys::{exit_now, write_all};
+use signals::work::{Work, temp_path};
+use std::ffi::{CString, c_char};
+use std::io::{BufRead, BufReader};
+use std::process::ExitCode;
+
+const UNITS: std::ops::RangeInclusive<u32> = 1..=100;
+
+fn usage(problem: &str) -> String {
+    format!(
+        "shutdown: {problem}\nusage: shutdown N [--term-at K | --kill-at K]   (N: units of work, {}..={}; K: the unit during which the signal is sent, 1..=N)\nexample: shutdown 4 --term-at 2   (this demo belongs to step signals/shutdown: `just check signals/shutdown`)",
+        UNITS.start(),
+        UNITS.end()
+    )
+}
+
+fn parse_units(arg: Option<&String>) -> Result<u32, String> {
+    let arg = arg.ok_or("missing the number of units")?;
+    match arg.parse::<i64>() {
+        Ok(n) if (1..=100).contains(&n) => Ok(n as u32),
+        Ok(_) => Err(format!(
+            "{arg} is out of range: N must be between 1 and 100"
+        )),
+        Err(_) => Err(format!("{arg:?} is not a number of units")),
+    }
+}
+
+fn parse(args: &[String]) -> Result<(u32, Option<(Signal, u32)>), String> {
+    let units = parse_units(args.first())?;
+    let signal = match &args[1..] {
+        [] => None,
+        [flag, k] if flag == "--term-at" || flag == "--kill-at" => {
+            let k = match k.parse::<u32>() {
+                Ok(k) if (1..=units).contains(&k) => k,
+                _ => return Err(format!("{flag} {k}: K must be between 1 and {units}")),
+            };
+            let signal = if flag == "--term-at" {
+                Signal::SIGTERM
+            } else {
+                Signal::SIGKILL
+            };
+            Some((signal, k))
+        }
+        other => return Err(format!("unexpected arguments {other:?}")),
+    };
+    Ok((units, signal))
+}
+
+/// The worker's side, after `exec`: install the handler, work, exit 0.
+fn worker(units: u32) -> ExitCode {
+    if let Err(err) = install_handler() {
+        eprintln!("worker: cannot install the SIGTERM handler: {err}");
+        return ExitCode::FAILURE;
+    }
+    match run_worker(units, &mut Work::from_stdin()) {
+        Ok(_) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("worker: {err}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn parent(units: u32, signal: Option<(Signal, u32)>) -> nix::Result<bool> {
+    // Everything the child needs to exec is prepared before the fork.
+    let words: Vec<CString> = [
+        "shutdown".to_owned(),
+        "--worker".to_owned(),
+        units.to_string(),
+    ]
+    .into_iter()
+    .map(|w| CString::new(w).map_err(|_| Errno::EINVAL))
+    .collect::<nix::Result<_>>()?;
+    let mut argv: Vec<*const c_char> = words.iter().map(|w| w.as_ptr()).collect();
+    argv.push(std::ptr::null());
+    let exe = c"/proc/self/exe";
+    // Close-on-exec: after exec the worker keeps only the ends dup'ed onto 0 and 1.
+    let (jobs_read, jobs_write) = pipe2(OFlag::O_CLOEXEC)?;
+    let (lines_read, lines_write) = pipe2(OFlag::O_CLOEXEC)?;
+    // SAFETY: the demo is single-threaded, and the child only calls async-signal-safe
+    // functions (dup2, execv, write, _exit) before exec replaces it.
+    let child = match unsafe { fork() }? {
+        ForkResult::Child => {
+            if nix::unistd::dup2_stdin(&jobs_read).is_err()
+                || nix::unistd::dup2_stdout(&lines_write).is_err()
+            {
+                exit_now(126);
+            }
+            // SAFETY: `argv` is a NULL-terminated array of pointers into `words`, which
+            // live until exec replaces the process.
+            unsafe { libc::execv(exe.as_ptr(), argv.as_ptr()) };
+            // Standard error is still the demo's: say what failed, in one write.
+            // SAFETY: descriptor 2 stays open for the life of the process.
+            let stderr = unsafe { std::os::fd::BorrowedFd::borrow_raw(libc::STDERR_FILENO) };
+            let _ = write_all(
+                stderr,
+                b"shutdown: cannot exec /proc/self/exe for the worker\n",
+            );
+            exit_now(127)
+        }
+        ForkResult::Parent { child } => child,
+    };
+    drop(jobs_read);
+    drop(lines_write);
+    let mut lines = BufReader::new(std::fs::File::from(lines_read));
+    let mut line = String::new();
+    loop {
+        line.clear();
+        match lines.read_line(&mut line) {
+            Ok(0) | Err(_) => break,
+            Ok(_) => {}
+        }
+        print!("{line}");
+        let started = line
+            .strip_prefix("worker: unit ")
+            .and_then(|rest| rest.strip_suffix(" started\n"))
+            .and_then(|k| k.parse::<u32>().ok());
+        if let Some(unit) = started {
+            if let Some((signal, at)) = signal.filter(|&(_, at)| at == unit) {
+                println!(
+                    "parent: sending {} to the worker in the middle of unit {at}",
+                    signal.as_str()
+                );
+                kill(child, signal)?;
+            }
+            // The go-ahead for this unit. EPIPE if the worker is already gone: fine.
+            let _ = write_all(&jobs_write, b"g");
+        }
+    }
+    drop(jobs_write);
+    let status = loop {
+        match waitpid(child, None) {
+            Err(Errno::EINTR) => continue,
+            other => break other?,
+        }
+    };
+    println!("parent: the worker {}", describe(status));
+    let path = temp_path(child);
+    let left = path.exists();
+    if left {
+        println!("parent: the worker left its temporary file behind; the parent removes it");
+        let _ = std::fs::remove_file(&path);
+    } else {
+        println!("parent: the temporary file is gone");
+    }
+    Ok(!left && status == WaitStatus::Exited(child, 0))
+}
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.first().map(String::as_str) == Some("--worker") {
+        return match parse_units(args.get(1)) {
+            Ok(units) if args.len() == 2 => worker(units),
+            _ => {
+                eprintln!("{}", usage("--worker N is for the demo's own use"));
+                ExitCode::from(2)
+            }
+        };
+    }
+    let (units, signal) = match parse(&args) {
+        Ok(parsed) => parsed,
+        Err(problem) => {
+            eprintln!("{}", usage(&problem));
+            return ExitCode::from(2);
+        }
+    };
+    match parent(units, signal) {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::FAILURE,
+        Err(err) => {
+            eprintln!("shutdown: {err}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,160 @@
+//! Checks `signals/shutdown`: the worker finishes the unit in progress on SIGTERM, removes
+//! its temporary file and exits 0; the parent tells an exit status from a killing signal.
+
+mod common;
+
+use common::run;
+use nix::sys::signal::Signal;
+use nix::sys::wait::WaitStatus;
+use nix::unistd::Pid;
+use proctest::{Demo, Finished};
+use signals::shutdown::describe;
+
+const DEMO: &str = env!("CARGO_BIN_EXE_shutdown");
+
+/// Runs the demo with its own temporary directory, and checks that nothing is left in it
+/// and no process is left behind.
+fn shutdown(args: &[&str]) -> Finished {
+    let dir = tempfile::tempdir().expect("cannot create a temporary directory for the test");
+    let run = run(Demo::new(DEMO).args(args).env("TMPDIR", dir.path()));
+    let left: Vec<String> = std::fs::read_dir(dir.path())
+        .expect("the test's temporary directory")
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(
+        left.is_empty(),
+        "files left in the temporary directory after `shutdown {}`: {left:?}\n{}",
+        args.join(" "),
+        run.stdout
+    );
+    assert!(run.leftovers.is_empty(), "{}", run.describe_leftovers());
+    run
+}
+
+#[test]
+fn sigterm_lets_the_unit_in_progress_finish_then_the_worker_cleans_up_and_exits_0() {
+    let run = shutdown(&["4", "--term-at", "2"]);
+    assert_clean_shutdown(&run, 2);
+    insta::assert_snapshot!("shutdown_4_term_at_2", run.stdout);
+}
+
+#[test]
+fn sigterm_during_the_first_unit() {
+    let run = shutdown(&["3", "--term-at", "1"]);
+    assert_clean_shutdown(&run, 1);
+}
+
+/// Checks that SIGTERM, sent during unit `unit`, let that unit finish, started no other,
+/// and that the worker removed its file and exited with status 0.
+fn assert_clean_shutdown(run: &Finished, unit: u32) {
+    let out = &run.stdout;
+    if out.contains("parent: the worker left its temporary file behind") {
+        panic!(
+            "SIGTERM ended the worker in the middle of unit {unit} and its temporary file \
+             stayed behind: SIGTERM still has its default action. Install a handler that only \
+             sets STOP (install_handler), and have run_worker look at STOP between units, then \
+             remove the file and return.\n{out}"
+        );
+    }
+    assert!(
+        out.contains(&format!("worker: unit {unit} done\n")),
+        "the unit in progress when SIGTERM came ({unit}) must be finished:\n{out}"
+    );
+    assert!(
+        !out.contains(&format!("worker: unit {} started", unit + 1)),
+        "the worker went on to unit {} after SIGTERM: run_worker must look at STOP before \
+         each unit and stop once it is set.\n{out}",
+        unit + 1
+    );
+    assert!(
+        out.contains(&format!(
+            "worker: SIGTERM received, stopping after unit {unit}\n"
+        )) && out.contains("parent: the worker exited with status 0\n"),
+        "the worker must say it stops after unit {unit}, and exit with status 0:\n{out}"
+    );
+    assert!(
+        run.status.success() && run.stderr.is_empty(),
+        "({:?}) {}\n{out}",
+        run.status,
+        run.stderr
+    );
+}
+
+#[test]
+fn without_a_signal_every_unit_is_done_and_the_file_removed() {
+    let run = shutdown(&["5"]);
+    assert!(
+        run.status.success() && run.stderr.is_empty(),
+        "({:?}) {}\n{}",
+        run.status,
+        run.stderr,
+        run.stdout
+    );
+    assert!(
+        run.stdout.contains("worker: unit 5 done\n"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout.ends_with(
+            "parent: the worker exited with status 0\nparent: the temporary file is gone\n"
+        ),
+        "{}",
+        run.stdout
+    );
+}
+
+#[test]
+fn sigkill_cannot_be_handled_and_the_parent_says_so() {
+    let run = shutdown(&["3", "--kill-at", "2"]);
+    assert_eq!(
+        run.code(),
+        Some(1),
+        "the demo exits with 1 when the worker did not exit cleanly"
+    );
+    insta::assert_snapshot!("shutdown_3_kill_at_2", run.stdout);
+}
+
+#[test]
+fn describe_tells_an_exit_status_from_a_killing_signal() {
+    let pid = Pid::from_raw(4242);
+    assert_eq!(describe(WaitStatus::Exited(pid, 0)), "exited with status 0");
+    assert_eq!(describe(WaitStatus::Exited(pid, 3)), "exited with status 3");
+    assert_eq!(
+        describe(WaitStatus::Signaled(pid, Signal::SIGTERM, false)),
+        "was killed by signal SIGTERM",
+        "a process killed by a signal has no exit status: name the signal"
+    );
+    assert_eq!(
+        describe(WaitStatus::Signaled(pid, Signal::SIGKILL, false)),
+        "was killed by signal SIGKILL"
+    );
+}
+
+#[test]
+fn bad_arguments_are_rejected_before_starting_the_worker() {
+    for args in [
+        &["abc"][..],
+        &["0"],
+        &["-3"],
+        &["1000"],
+        &[],
+        &["4", "--term-at", "5"],
+        &["4", "--term-at"],
+        &["4", "--bogus", "1"],
+        &["--worker"],
+    ] {
+        let run = run(Demo::new(DEMO).args(args));
+        assert_eq!(run.code(), Some(2), "{args:?}: {}", run.stderr);
+        assert!(
+            run.stderr.contains("usage: shutdown N")
+                && run.stderr.contains("1..=100")
+                && run.stderr.contains("signals/shutdown"),
+            "{args:?}: {}",
+            run.stderr
+        );
+        assert_eq!(run.stdout, "", "{args:?}");
+        assert!(run.leftovers.is_empty(), "{}", run.describe_leftovers());
+    }
+}

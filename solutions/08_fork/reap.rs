@@ -1,0 +1,38 @@
+//! Fork, step 2: wait for every child.
+//!
+//! Task: `wait_all` waits for each child in turn and returns how each one ended, so that
+//! the parent prints its `Spawned ...` line only after every child has exited, and can
+//! report a child that failed (`child 2 (pid 4243): exited with status 3`).
+//! Invariant: when `wait_all` returns, none of the children is running and none is a
+//! zombie: every one of them has been waited for exactly once.
+//! Done when `just check fork/reap` (or `cargo course check fork/reap`) passes.
+
+use nix::errno::Errno;
+use nix::sys::wait::{WaitStatus, waitpid};
+use nix::unistd::Pid;
+
+/// Waits for each of `children` (blocking until it has ended) and returns its pid with
+/// its final status (`WaitStatus::Exited` or `WaitStatus::Signaled`), in the order given.
+///
+/// # Errors
+///
+/// The error of `waitpid`, e.g. ECHILD for a pid that is not a child of this process (or
+/// was already waited for).
+pub fn wait_all(children: &[Pid]) -> nix::Result<Vec<(Pid, WaitStatus)>> {
+    let mut statuses = Vec::with_capacity(children.len());
+    for &pid in children {
+        // waitpid(pid, 0) blocks until this child has ended and removes its zombie; a
+        // signal handler running meanwhile makes it fail with EINTR: wait again.
+        let status = loop {
+            match waitpid(pid, None) {
+                Ok(status @ (WaitStatus::Exited(..) | WaitStatus::Signaled(..))) => break status,
+                // Stopped or continued: only reported with WUNTRACED / WCONTINUED, which
+                // we did not ask for; keep waiting for the end.
+                Ok(_) | Err(Errno::EINTR) => continue,
+                Err(err) => return Err(err),
+            }
+        };
+        statuses.push((pid, status));
+    }
+    Ok(statuses)
+}
