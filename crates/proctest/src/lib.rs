@@ -29,16 +29,26 @@
 //! assert!(run.leftovers.is_empty(), "{}", run.describe_leftovers());
 //! assert_eq!(run.stdout, "110.000000 F is 43.333333 C\n");
 //! ```
+//!
+//! The other side, the demo binaries themselves, share three modules: [`child`] (what a
+//! forked child may call: output built on the stack, `write`, `_exit`), [`audit`] (the
+//! children and descriptors a parent must not leave behind) and [`args`] (usage errors
+//! that name the valid range and exit with status 2).
 
+pub mod args;
+pub mod audit;
+pub mod child;
 mod procfs;
 
 pub use procfs::{Fd, Process, Snapshot, Syscall};
 
+use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
 use nix::sys::signal::{Signal, killpg};
 use nix::unistd::Pid;
 use std::ffi::{OsStr, OsString};
 use std::fmt;
 use std::io::{Read, Write};
+use std::os::fd::{AsFd, FromRawFd, OwnedFd, RawFd};
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::path::PathBuf;
 use std::process::{Command, ExitStatus, Stdio};
@@ -205,6 +215,9 @@ impl Demo {
             Vec::new()
         };
         let _ = killpg(pgid, Signal::SIGKILL);
+        // SIGKILL takes effect when the process next runs: let it, so that no leftover is
+        // still running when `run` returns.
+        wait_until_ended(&leftovers, Duration::from_secs(2));
         let (_child, status) = waiter.join().expect("the waiter thread never panics");
         let status = status.expect("waiting for the demo failed");
         if let Some(writer) = stdin_writer {
@@ -252,6 +265,32 @@ impl Demo {
     }
 }
 
+/// Waits, for at most `limit` in all, until each process in `processes` has ended (it may
+/// stay a zombie until its new parent reaps it). Uses a pidfd, which becomes readable
+/// when its process ends, so nothing sleeps or spins.
+fn wait_until_ended(processes: &[Process], limit: Duration) {
+    let deadline = Instant::now() + limit;
+    for process in processes {
+        // SAFETY: pidfd_open takes a pid and flags and returns a new descriptor or -1; it
+        // reads and writes no memory of ours.
+        let raw = unsafe { libc::syscall(libc::SYS_pidfd_open, process.pid, 0) };
+        let Ok(raw) = RawFd::try_from(raw) else {
+            continue;
+        };
+        if raw < 0 {
+            continue; // ESRCH: already reaped, nothing to wait for.
+        }
+        // SAFETY: `raw` is a descriptor pidfd_open just opened for us and nobody else owns.
+        let pidfd = unsafe { OwnedFd::from_raw_fd(raw) };
+        let left = deadline.saturating_duration_since(Instant::now());
+        let timeout = PollTimeout::try_from(left).unwrap_or(PollTimeout::MAX);
+        let _ = poll(
+            &mut [PollFd::new(pidfd.as_fd(), PollFlags::POLLIN)],
+            timeout,
+        );
+    }
+}
+
 fn reader(mut pipe: impl Read + Send + 'static) -> JoinHandle<String> {
     std::thread::spawn(move || {
         let mut bytes = Vec::new();
@@ -285,6 +324,40 @@ impl Finished {
     /// The signal that killed the demo, if any.
     pub fn signal(&self) -> Option<i32> {
         self.status.signal()
+    }
+
+    /// Checks a demo that was given bad command-line input: it exited with status 2 (the
+    /// usage-error convention), wrote `usage:` and every one of `expected` (the valid
+    /// range, the step...) on standard error, wrote nothing on standard output (nothing
+    /// ran) and left no process behind. `input` names the input in the failure messages.
+    ///
+    /// # Panics
+    ///
+    /// When any of those checks fails, with a message that names `input` and quotes what
+    /// the demo wrote.
+    #[track_caller]
+    pub fn assert_usage_error(&self, input: &str, expected: &[&str]) {
+        assert_eq!(
+            self.code(),
+            Some(2),
+            "{input} must be rejected with exit status 2; stderr:\n{}",
+            self.stderr
+        );
+        let missing: Vec<&str> = std::iter::once("usage:")
+            .chain(expected.iter().copied())
+            .filter(|text| !self.stderr.contains(text))
+            .collect();
+        assert!(
+            missing.is_empty(),
+            "the usage error for {input} must show {missing:?}; stderr:\n{}",
+            self.stderr
+        );
+        assert!(
+            self.stdout.is_empty(),
+            "nothing may run on bad input {input}; stdout:\n{}",
+            self.stdout
+        );
+        assert!(self.leftovers.is_empty(), "{}", self.describe_leftovers());
     }
 
     /// A sentence for an assertion message about the leftover processes.

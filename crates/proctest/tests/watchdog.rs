@@ -95,3 +95,37 @@ fn processes_left_behind_are_reported_and_killed() {
         "the leftover should have been killed: {state}"
     );
 }
+
+/// A demo that rejects its input as the process topics do: `PROGRAM: PROBLEM`, `usage:`.
+fn rejecting(status: u8, stdout: &str) -> proctest::Finished {
+    let script = format!(
+        "printf '%s' '{stdout}'; echo 'demo: 0 is out of range' >&2; echo 'usage: demo N   (1..=64)' >&2; exit {status}"
+    );
+    Demo::new("sh")
+        .args(["-c", &script])
+        .run()
+        .unwrap_or_else(|hang| panic!("{hang}"))
+}
+
+#[test]
+fn a_usage_error_names_the_range_and_exits_2() {
+    rejecting(2, "").assert_usage_error("`demo 0`", &["1..=64", "out of range"]);
+}
+
+#[test]
+#[should_panic(expected = "`demo 0` must be rejected with exit status 2")]
+fn a_usage_error_with_another_status_is_caught() {
+    rejecting(1, "").assert_usage_error("`demo 0`", &["1..=64"]);
+}
+
+#[test]
+#[should_panic(expected = "must show [\"fork/reap\"]")]
+fn a_usage_error_that_does_not_name_the_step_is_caught() {
+    rejecting(2, "").assert_usage_error("`demo 0`", &["1..=64", "fork/reap"]);
+}
+
+#[test]
+#[should_panic(expected = "nothing may run on bad input `demo 0`")]
+fn a_usage_error_after_output_is_caught() {
+    rejecting(2, "ran anyway").assert_usage_error("`demo 0`", &["1..=64"]);
+}

@@ -57,16 +57,12 @@ fn bad_arguments_are_rejected_before_forking() {
         &["3"],
         &["--signal-early", "--signal-after-check"],
     ] {
-        let run = run(Demo::new(DEMO).args(args));
-        assert_eq!(run.code(), Some(2), "{args:?}: {}", run.stderr);
-        assert!(
-            run.stderr
-                .contains("usage: handshake [--signal-early | --signal-after-check]")
-                && run.stderr.contains("signals/handshake"),
-            "{args:?}: {}",
-            run.stderr
+        run(Demo::new(DEMO).args(args)).assert_usage_error(
+            &format!("{args:?}"),
+            &[
+                "usage: handshake [--signal-early | --signal-after-check]",
+                "signals/handshake",
+            ],
         );
-        assert_eq!(run.stdout, "", "{args:?}");
-        assert!(run.leftovers.is_empty(), "{}", run.describe_leftovers());
     }
 }

@@ -145,16 +145,9 @@ fn bad_arguments_are_rejected_before_starting_the_worker() {
         &["4", "--bogus", "1"],
         &["--worker"],
     ] {
-        let run = run(Demo::new(DEMO).args(args));
-        assert_eq!(run.code(), Some(2), "{args:?}: {}", run.stderr);
-        assert!(
-            run.stderr.contains("usage: shutdown N")
-                && run.stderr.contains("1..=100")
-                && run.stderr.contains("signals/shutdown"),
-            "{args:?}: {}",
-            run.stderr
+        run(Demo::new(DEMO).args(args)).assert_usage_error(
+            &format!("{args:?}"),
+            &["usage: shutdown N", "1..=100", "signals/shutdown"],
         );
-        assert_eq!(run.stdout, "", "{args:?}");
-        assert!(run.leftovers.is_empty(), "{}", run.describe_leftovers());
     }
 }

@@ -117,21 +117,9 @@ fn redact_after(text: &str, prefix: &str) -> String {
 
 /// Checks that a demo rejected its arguments: exit code 2, a usage message on standard
 /// error naming `range` and `step`, nothing on standard output, no process left.
+#[track_caller]
 pub fn assert_rejected(program: &str, args: &[&str], range: &str, step: &str) {
-    let run = run(program, args, StdoutTo::Pipe);
-    assert_eq!(
-        run.code(),
-        Some(2),
-        "`{} {}` must be rejected with exit code 2; stderr: {}",
-        program.rsplit('/').next().unwrap_or(program),
-        args.join(" "),
-        run.stderr
-    );
-    assert!(
-        run.stderr.contains("usage:") && run.stderr.contains(range) && run.stderr.contains(step),
-        "the usage message for {args:?} must name the valid range {range} and the step {step}: {}",
-        run.stderr
-    );
-    assert_eq!(run.stdout, "", "nothing may run on bad input {args:?}");
-    assert!(run.leftovers.is_empty(), "{}", run.describe_leftovers());
+    let name = program.rsplit('/').next().unwrap_or(program);
+    run(program, args, StdoutTo::Pipe)
+        .assert_usage_error(&format!("`{name} {}`", args.join(" ")), &[range, step]);
 }

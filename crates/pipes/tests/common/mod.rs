@@ -113,8 +113,8 @@ fn audit_line<'a>(run: &'a Finished, what: &str) -> &'a str {
 
 /// Checks what a careful reviewer checks after a demo: the descriptors it had open at the
 /// end are exactly those it had at the start (it lists its /proc/self/fd at both moments),
-/// it has no child left unwaited for (/proc/self/task/*/children), and nothing of its
-/// process group outlived it.
+/// it has no child left unwaited for (it scans /proc/*/stat for processes whose parent it
+/// is), and nothing of its process group outlived it.
 pub fn assert_clean(run: &Finished) {
     let start = audit_line(run, "descriptors at start");
     let end = audit_line(run, "descriptors at end");
@@ -133,22 +133,7 @@ pub fn assert_clean(run: &Finished) {
 
 /// Checks a usage error: exit status 2, nothing on standard output, and a message that
 /// contains `expected` on standard error.
+#[track_caller]
 pub fn assert_usage_error(run: &Finished, expected: &str) {
-    assert_eq!(
-        run.code(),
-        Some(2),
-        "bad input must exit with status 2; stderr:\n{}",
-        run.stderr
-    );
-    assert!(
-        run.stderr.contains(expected) && run.stderr.contains("usage:"),
-        "the usage error should say {expected:?} and show the usage, got:\n{}",
-        run.stderr
-    );
-    assert!(
-        run.stdout.is_empty(),
-        "nothing should run on bad input, got:\n{}",
-        run.stdout
-    );
-    assert!(run.leftovers.is_empty(), "{}", run.describe_leftovers());
+    run.assert_usage_error("the bad input", &[expected]);
 }

@@ -14,13 +14,14 @@ use nix::errno::Errno;
 use nix::sys::signal::{Signal, kill};
 use nix::sys::wait::{WaitStatus, waitpid};
 use nix::unistd::{ForkResult, Pid, fork, getpid, pause, pipe};
+use proctest::args::{step_usage, usage_message};
 use signals::flag::race;
 use signals::handshake::{GOT_USR1, GOT_USR2, install_handlers, wait_for};
 use signals::sys::{exit_now, read_full, stdout_fd, write_all};
 use std::os::fd::OwnedFd;
 use std::process::ExitCode;
 
-const USAGE: &str = "usage: handshake [--signal-early | --signal-after-check]   (no option: the scheduler decides when SIGUSR1 arrives)\nexample: handshake --signal-early   (this demo belongs to step signals/handshake: `just check signals/handshake`)";
+const SYNOPSIS: &str = "handshake [--signal-early | --signal-after-check]   (no option: the scheduler decides when SIGUSR1 arrives)";
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Order {
@@ -134,7 +135,9 @@ fn main() -> ExitCode {
         ["--signal-early"] => Order::SignalEarly,
         ["--signal-after-check"] => Order::SignalAfterCheck,
         _ => {
-            eprintln!("handshake: unexpected arguments {args:?}\n{USAGE}");
+            let usage = step_usage(SYNOPSIS, "handshake --signal-early", "signals/handshake");
+            let problem = format!("unexpected arguments {args:?}");
+            eprintln!("{}", usage_message("handshake", &problem, &usage));
             return ExitCode::from(2);
         }
     };

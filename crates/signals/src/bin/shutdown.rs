@@ -11,6 +11,7 @@ use nix::fcntl::OFlag;
 use nix::sys::signal::{Signal, kill};
 use nix::sys::wait::{WaitStatus, waitpid};
 use nix::unistd::{ForkResult, fork, pipe2};
+use proctest::args::{parse_count, step_usage, usage_message};
 use signals::shutdown::{describe, install_handler, run_worker};
 use signals::sys::{exit_now, write_all};
 use signals::work::{Work, temp_path};
@@ -21,22 +22,20 @@ use std::process::ExitCode;
 const UNITS: std::ops::RangeInclusive<u32> = 1..=100;
 
 fn usage(problem: &str) -> String {
-    format!(
-        "shutdown: {problem}\nusage: shutdown N [--term-at K | --kill-at K]   (N: units of work, {}..={}; K: the unit during which the signal is sent, 1..=N)\nexample: shutdown 4 --term-at 2   (this demo belongs to step signals/shutdown: `just check signals/shutdown`)",
+    let synopsis = format!(
+        "shutdown N [--term-at K | --kill-at K]   (N: units of work, {}..={}; K: the unit during which the signal is sent, 1..=N)",
         UNITS.start(),
         UNITS.end()
+    );
+    usage_message(
+        "shutdown",
+        problem,
+        &step_usage(&synopsis, "shutdown 4 --term-at 2", "signals/shutdown"),
     )
 }
 
 fn parse_units(arg: Option<&String>) -> Result<u32, String> {
-    let arg = arg.ok_or("missing the number of units")?;
-    match arg.parse::<i64>() {
-        Ok(n) if (1..=100).contains(&n) => Ok(n as u32),
-        Ok(_) => Err(format!(
-            "{arg} is out of range: N must be between 1 and 100"
-        )),
-        Err(_) => Err(format!("{arg:?} is not a number of units")),
-    }
+    parse_count(arg.map(String::as_str), "units", UNITS)
 }
 
 fn parse(args: &[String]) -> Result<(u32, Option<(Signal, u32)>), String> {
