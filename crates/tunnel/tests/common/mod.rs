@@ -1,0 +1,320 @@
+//! Test-side helpers shared by the tunnel's step tests: the state column of the scenario
+//! tables, and the cars of the explorations with their oracles. Everything here is computed
+//! from the calls the cars make and the calls that returned, never from the tunnel's
+//! internals, so every correct tunnel gives the same tables.
+
+#![allow(dead_code)]
+
+use interleave::explore::Observed;
+use interleave::scenario::Returned;
+use interleave::sync::Arc;
+use interleave::thread::{self, JoinHandle};
+use tunnel::Direction;
+
+/// The direction of a scripted call, from its label (`arrive(North)`).
+fn dir_of(call: &str) -> Direction {
+    if call.contains("North") {
+        Direction::North
+    } else {
+        Direction::South
+    }
+}
+
+/// The cars inside after the calls that returned: a car is inside from the return of its
+/// `arrive` to its `depart`.
+fn inside(done: &[Returned]) -> Vec<(String, Direction)> {
+    let mut cars: Vec<(String, Direction)> = Vec::new();
+    for r in done {
+        if r.call.starts_with("arrive") {
+            cars.push((r.actor.clone(), dir_of(&r.call)));
+        } else {
+            cars.retain(|(c, _)| *c != r.actor);
+        }
+    }
+    cars
+}
+
+/// The state column: who is inside, drawn as the tunnel with the direction of traffic.
+pub fn tunnel_state(done: &[Returned]) -> String {
+    let cars = inside(done);
+    let names: Vec<&str> = cars.iter().map(|(c, _)| c.as_str()).collect();
+    match cars.first().map(|(_, d)| *d) {
+        None => "[          ] empty".to_string(),
+        Some(Direction::North) => format!("[ ^ {} ^ ] northbound", names.join(" ")),
+        Some(Direction::South) => format!("[ v {} v ] southbound", names.join(" ")),
+    }
+}
+
+/// The state column with the notes' traffic lights: green for a direction whose cars may
+/// enter at once (the tunnel is empty or holds cars of that direction).
+pub fn lights_and_tunnel(done: &[Returned]) -> String {
+    let (nb, sb) = match inside(done).first().map(|(_, d)| *d) {
+        None => ("green", "green"),
+        Some(Direction::North) => ("green", "red"),
+        Some(Direction::South) => ("red", "green"),
+    };
+    format!("nb {nb:<5} sb {sb:<5} {}", tunnel_state(done))
+}
+
+/// One entry into the tunnel, as the test saw it.
+#[derive(Debug)]
+struct Entry {
+    car: String,
+    dir: Direction,
+    /// The arrival number the tunnel returned (fair tunnels only).
+    ticket: Option<u64>,
+    /// When the `arrive` call returned, in the test's order of events.
+    at: u64,
+}
+
+/// Who is inside and who entered when, kept by the test from the calls the cars make.
+#[derive(Debug, Default)]
+struct Book {
+    inside: Vec<(String, Direction)>,
+    entries: Vec<Entry>,
+    /// When each car's current `arrive` call began.
+    calls: Vec<(String, u64)>,
+    events: u64,
+}
+
+/// The test-side record of one exploration. When a car enters it checks that no car of the
+/// other direction is inside, and, with a bound, bounded waiting: the car was overtaken by
+/// at most `bound` cars of the other direction, where `x` overtakes `w` when `x` got a
+/// later arrival number and entered first. The arrival numbers come from the tunnel (they
+/// are the order in which cars reached its monitor: the test cannot see that moment
+/// itself), so the record also checks that they are honest: distinct, and larger for a car
+/// that called `arrive` after another had entered. A violation panics in the entering
+/// car's thread, which fails the schedule with that message.
+#[derive(Clone, Debug)]
+pub struct Traffic {
+    book: Observed<Book>,
+    bound: Option<usize>,
+}
+
+impl Traffic {
+    /// A record that checks the invariant, and bounded waiting if `bound` is given.
+    pub fn new(bound: Option<usize>) -> Self {
+        Traffic {
+            book: Observed::new(Book::default()),
+            bound,
+        }
+    }
+
+    /// Car `car` calls `arrive`.
+    fn arriving(&self, car: &str) {
+        self.book.update(|b| {
+            b.events += 1;
+            let at = b.events;
+            b.calls.retain(|(c, _)| c != car);
+            b.calls.push((car.to_string(), at));
+        });
+    }
+
+    /// Car `car`'s `arrive(dir)` returned `ticket`: it is inside.
+    fn entered(&self, car: &str, dir: Direction, ticket: Option<u64>) {
+        let bound = self.bound;
+        let problem = self.book.update(|b| {
+            b.events += 1;
+            let at = b.events;
+            if let Some((other, _)) = b.inside.iter().find(|(_, d)| *d != dir) {
+                return Some(format!(
+                    "{car} entered while {other} was still inside: cars of both directions \
+                     in the tunnel"
+                ));
+            }
+            b.inside.push((car.to_string(), dir));
+            let called = b
+                .calls
+                .iter()
+                .find(|(c, _)| c == car)
+                .map_or(0, |(_, t)| *t);
+            let entry = Entry {
+                car: car.to_string(),
+                dir,
+                ticket,
+                at,
+            };
+            let problem = ticket.and_then(|t| check_ticket(&b.entries, car, t, called, dir, bound));
+            b.entries.push(entry);
+            problem
+        });
+        if let Some(msg) = problem {
+            panic!("{msg}");
+        }
+    }
+
+    /// Car `car` calls `depart(dir)`: it is no longer inside.
+    fn departing(&self, car: &str) {
+        self.book.update(|b| b.inside.retain(|(c, _)| c != car));
+    }
+}
+
+/// Checks the arrival number `t` of `car` (going `dir`, whose call began at event
+/// `called`) against the earlier entries; returns the problem, if any.
+fn check_ticket(
+    entries: &[Entry],
+    car: &str,
+    t: u64,
+    called: u64,
+    dir: Direction,
+    bound: Option<usize>,
+) -> Option<String> {
+    for e in entries {
+        let Some(te) = e.ticket else { continue };
+        if te == t {
+            return Some(format!(
+                "{car} and {} both got arrival number {t}: numbers must be distinct",
+                e.car
+            ));
+        }
+        if e.at < called && te > t {
+            return Some(format!(
+                "{car} called arrive after {} entered, but got a smaller arrival number \
+                 ({t} < {te})",
+                e.car
+            ));
+        }
+    }
+    let bound = bound?;
+    let overtakers: Vec<String> = entries
+        .iter()
+        .filter(|e| e.dir != dir && e.ticket.is_some_and(|te| te > t))
+        .map(|e| format!("{} (#{})", e.car, e.ticket.unwrap_or_default()))
+        .collect();
+    (overtakers.len() > bound).then(|| {
+        format!(
+            "starvation: {car} (arrival #{t}) was overtaken by {} {} cars that arrived after \
+             it: {} (bound {bound})",
+            overtakers.len(),
+            dir.opposite(),
+            overtakers.join(", ")
+        )
+    })
+}
+
+/// The two operations of a tunnel, so that the same cars drive through every version.
+pub trait OneWay: Send + Sync + 'static {
+    /// Waits until the car may drive in; returns its arrival number if the tunnel gives
+    /// one.
+    fn arrive(&self, dir: Direction) -> Option<u64>;
+    /// The car has driven out.
+    fn depart(&self, dir: Direction);
+}
+
+impl OneWay for tunnel::basic::Tunnel {
+    fn arrive(&self, dir: Direction) -> Option<u64> {
+        tunnel::basic::Tunnel::arrive(self, dir);
+        None
+    }
+    fn depart(&self, dir: Direction) {
+        tunnel::basic::Tunnel::depart(self, dir);
+    }
+}
+
+impl OneWay for tunnel::fair::FairTunnel {
+    fn arrive(&self, dir: Direction) -> Option<u64> {
+        Some(tunnel::fair::FairTunnel::arrive(self, dir))
+    }
+    fn depart(&self, dir: Direction) {
+        tunnel::fair::FairTunnel::depart(self, dir);
+    }
+}
+
+/// Starts car `name` going `dir`, crossing `trips` times; inside, it lets the others run.
+pub fn car<T: OneWay>(
+    tunnel: &Arc<T>,
+    traffic: &Traffic,
+    name: &str,
+    dir: Direction,
+    trips: usize,
+) -> JoinHandle<()> {
+    let (t, traffic, me) = (tunnel.clone(), traffic.clone(), name.to_string());
+    thread::Builder::new()
+        .name(name.to_string())
+        .spawn(move || {
+            for _ in 0..trips {
+                traffic.arriving(&me);
+                let ticket = t.arrive(dir);
+                traffic.entered(&me, dir, ticket);
+                // Driving through: a scheduling point while inside.
+                thread::yield_now();
+                traffic.departing(&me);
+                t.depart(dir);
+            }
+        })
+        .expect("spawn a car")
+}
+
+/// Runs `cars` (name, direction, trips) through `tunnel` and waits for all of them.
+pub fn drive<T: OneWay>(tunnel: T, traffic: &Traffic, cars: &[(&str, Direction, usize)]) {
+    let tunnel = Arc::new(tunnel);
+    let handles: Vec<_> = cars
+        .iter()
+        .map(|&(name, dir, trips)| car(&tunnel, traffic, name, dir, trips))
+        .collect();
+    for h in handles {
+        h.join().expect("a car panicked");
+    }
+}
+
+/// The table as snapshotted: the calls that returned during one step are listed in
+/// alphabetical order, since their order depends on the monitor's signal semantics
+/// (under Hoare a woken car returns before its signaller, under Mesa after), and both
+/// are correct.
+pub fn snapshot(mut table: interleave::scenario::Table) -> String {
+    for row in &mut table.rows {
+        row.returned.sort();
+    }
+    table.to_string()
+}
+
+/// The notes' monitor written in the test (numbering arrivals as a fair tunnel does, so
+/// that the bounded-waiting oracle applies), with a choice of signal semantics: under
+/// Hoare it is the notes' policy (used to show that this policy starves a direction);
+/// under Mesa its `if` is the classic mistake (used to show that the oracle catches it).
+#[derive(Debug)]
+pub struct NotesTunnel {
+    /// Cars inside per direction, and the next arrival number.
+    counts: interleave::monitor::Monitor<([usize; 2], u64)>,
+    busy: interleave::monitor::Condition,
+}
+
+impl NotesTunnel {
+    /// An empty tunnel whose monitor has the given semantics.
+    pub fn new(semantics: interleave::monitor::Semantics) -> Self {
+        NotesTunnel {
+            counts: interleave::monitor::Monitor::named("tunnel", ([0, 0], 0), semantics),
+            busy: interleave::monitor::Condition::named("busy"),
+        }
+    }
+}
+
+fn index(dir: Direction) -> usize {
+    match dir {
+        Direction::North => 0,
+        Direction::South => 1,
+    }
+}
+
+impl OneWay for NotesTunnel {
+    fn arrive(&self, dir: Direction) -> Option<u64> {
+        let mut m = self.counts.enter();
+        let ticket = m.1;
+        m.1 += 1;
+        if m.0[index(dir.opposite())] > 0 {
+            self.busy.wait(&mut m);
+        }
+        m.0[index(dir)] += 1;
+        Some(ticket)
+    }
+
+    fn depart(&self, dir: Direction) {
+        let mut m = self.counts.enter();
+        m.0[index(dir)] -= 1;
+        if m.0[index(dir)] == 0 {
+            while self.busy.queue() {
+                self.busy.signal(&mut m);
+            }
+        }
+    }
+}
