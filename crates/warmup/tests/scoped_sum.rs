@@ -1,7 +1,7 @@
 //! Checks `warmup/scoped_sum`: the chunking and the parallel sum.
 
-use warmup::scoped_sum::{chunk_bounds, parallel_sum};
 use std::num::NonZeroUsize;
+use warmup::scoped_sum::{chunk_bounds, parallel_sum};
 
 fn n(threads: usize) -> NonZeroUsize {
     NonZeroUsize::new(threads).expect("thread counts in these tests are positive")
