@@ -1,0 +1,85 @@
+//! The convoy effect: a lock that hands over (`locks/convoy`).
+//!
+//! Task: `HandoffLock` is a lock without data, like Python's `threading.Lock`
+//! (`lock` is `acquire`, `unlock` is `release`), built from a mutex and a condition
+//! variable. As shipped, `unlock` marks the lock free and wakes one waiter; but the woken
+//! thread still has to run and look, and a thread that wants the lock again at once (a
+//! CPU-bound thread that holds it for long stretches, like the interpreter thread of the
+//! GIL talks) takes it back first, again and again, while an I/O-bound thread that needs
+//! it briefly waits through every stretch: the convoy effect. Make `unlock` hand the lock
+//! over: when threads are waiting, the lock goes to the one that has waited longest and
+//! never becomes free in between, so nobody can barge in.
+//!
+//! Invariant to protect: at most one thread holds the lock; and a thread that is waiting
+//! is overtaken at most once (by a thread that was already queued) before it gets in.
+//! Done when `just check locks/convoy` (or `cargo course check locks/convoy`) passes.
+
+use interleave::sync::{Condvar, Mutex};
+
+/// What the inner mutex protects.
+#[derive(Debug, Default)]
+struct State {
+    // Tickets: the order of arrival decides who gets the lock next. The lock is held
+    // while `now_serving < next_ticket`.
+    /// The number the next arriving thread gets.
+    next_ticket: u64,
+    /// The number of the thread allowed to hold the lock.
+    now_serving: u64,
+}
+
+/// A lock without data that lets threads in in their order of arrival.
+///
+/// # Examples
+///
+/// ```
+/// use locks::convoy::HandoffLock;
+///
+/// let lock = HandoffLock::new();
+/// lock.lock();
+/// // ... the critical section ...
+/// lock.unlock();
+/// ```
+#[derive(Debug)]
+pub struct HandoffLock {
+    state: Mutex<State>,
+    /// Where waiting threads sleep.
+    turn: Condvar,
+}
+
+impl Default for HandoffLock {
+    fn default() -> Self {
+        HandoffLock::new()
+    }
+}
+
+impl HandoffLock {
+    /// A free lock.
+    pub fn new() -> Self {
+        HandoffLock {
+            state: Mutex::named("handoff", State::default()),
+            turn: Condvar::named("turn"),
+        }
+    }
+
+    /// Takes the lock, sleeping while another thread holds it.
+    pub fn lock(&self) {
+        let mut s = self.state.lock();
+        // Wait for our own number: a thread that arrives later, even one that runs
+        // while we sleep, gets a later number and cannot go first.
+        let me = s.next_ticket;
+        s.next_ticket += 1;
+        while s.now_serving != me {
+            self.turn.wait(&mut s);
+        }
+    }
+
+    /// Releases the lock, which the calling thread must hold.
+    pub fn unlock(&self) {
+        let mut s = self.state.lock();
+        // Hand-off: the lock now belongs to the next number, the thread that has waited
+        // longest, even before it wakes up. `notify_all`, because a condition variable
+        // cannot wake one chosen thread.
+        s.now_serving += 1;
+        self.turn.notify_all();
+    }
+}
