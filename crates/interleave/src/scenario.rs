@@ -152,11 +152,11 @@ impl fmt::Display for Table {
             }
             rows.push(row);
         }
-        // Column widths from the header and the first cells only grow with content, but
-        // stay stable: computed over all rows.
+        // Every column is as wide as its widest cell (in characters, as `{:<w$}` pads),
+        // so the table stays aligned however long a cell is.
         let cols = rows[0].len();
         let widths: Vec<usize> = (0..cols)
-            .map(|c| rows.iter().map(|r| r[c].len()).max().unwrap_or(0).min(40))
+            .map(|c| rows.iter().map(|r| r[c].chars().count()).max().unwrap_or(0))
             .collect();
         write!(f, "{}", render_rows(&rows, &widths))?;
         if !self.blocked_at_end.is_empty() {

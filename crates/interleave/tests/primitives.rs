@@ -67,7 +67,10 @@ fn relocking_a_mutex_is_a_self_deadlock() {
     })
     .expect_err("self-deadlock");
     assert_eq!(f.kind, FailureKind::Deadlock);
-    assert_eq!(f.message, "main waits for Mutex m held by main: a cycle");
+    assert_eq!(
+        f.message,
+        "main waits for Mutex m, which main already holds: a self-deadlock (the lock is not reentrant)"
+    );
 }
 
 #[test]

@@ -606,6 +606,22 @@ impl State {
                 };
                 if let Some(pos) = path.iter().position(|&p| p == next) {
                     let cycle = &path[pos..];
+                    if let [only] = cycle {
+                        // A cycle of one: the thread waits for a lock it holds itself
+                        // (a non-reentrant lock taken twice).
+                        let name = self.thread_name(*only);
+                        let (text, _) = self.describe_wait(*only);
+                        let what = text
+                            .strip_prefix(&format!("{name} waits for "))
+                            .and_then(|rest| rest.strip_suffix(&format!(" held by {name}")))
+                            .unwrap_or(&text);
+                        return Failure {
+                            kind: FailureKind::Deadlock,
+                            message: format!(
+                                "{name} waits for {what}, which {name} already holds: a self-deadlock (the lock is not reentrant)"
+                            ),
+                        };
+                    }
                     let parts: Vec<String> =
                         cycle.iter().map(|&t| self.describe_wait(t).0).collect();
                     return Failure {
