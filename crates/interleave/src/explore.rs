@@ -496,12 +496,16 @@ impl<T: Clone> Observed<T> {
     }
 }
 
-/// A waiting thread and who bypassed it.
-type Waiter = (String, Vec<String>);
+/// A waiting thread: its name, when it started waiting, and who bypassed it.
+type Waiter = (String, u64, Vec<String>);
 
-/// A bounded-waiting oracle: no thread waiting for a resource is bypassed by more than
-/// `bound` other entries. Threads declare `waiting()` when they start to wait and
-/// `entered()` when they get in; a violation fails the schedule (in real mode, it panics).
+/// A bounded-waiting oracle: no thread waiting for a resource is bypassed more than
+/// `bound` times. A bypass is an entry by a thread that arrived after the waiter: one
+/// that started waiting later, or entered without waiting at all. A thread that was
+/// already waiting when the waiter arrived does not bypass it by entering first, so
+/// `bound = 0` checks strict FIFO order. Threads declare `waiting()` when they start to
+/// wait and `entered()` when they get in; a violation fails the schedule (in real mode,
+/// it panics).
 ///
 /// # Examples
 ///
@@ -516,8 +520,8 @@ type Waiter = (String, Vec<String>);
 pub struct Fairness {
     name: Arc<str>,
     bound: usize,
-    /// Waiting threads, each with the threads that entered before it.
-    waiting: Arc<parking_lot::Mutex<Vec<Waiter>>>,
+    /// Waiting threads in arrival order, and the next arrival number.
+    waiting: Arc<parking_lot::Mutex<(Vec<Waiter>, u64)>>,
 }
 
 impl fmt::Debug for Fairness {
@@ -547,13 +551,16 @@ impl Fairness {
     pub fn waiting(&self) {
         let me = Self::me();
         crate::trace::label(format!("waits for {}", self.name));
-        let mut w = self.waiting.lock();
-        if !w.iter().any(|(n, _)| *n == me) {
-            w.push((me, Vec::new()));
+        let mut guard = self.waiting.lock();
+        let (waiters, next) = &mut *guard;
+        if !waiters.iter().any(|(n, _, _)| *n == me) {
+            waiters.push((me, *next, Vec::new()));
+            *next += 1;
         }
     }
 
-    /// The current thread enters the resource: every other waiting thread is bypassed.
+    /// The current thread enters the resource: every thread that was already waiting
+    /// when it arrived is bypassed.
     ///
     /// # Panics
     ///
@@ -561,9 +568,20 @@ impl Fairness {
     pub fn entered(&self) {
         let me = Self::me();
         crate::trace::label(format!("enters {}", self.name));
-        let mut w = self.waiting.lock();
-        w.retain(|(n, _)| *n != me);
-        for (n, by) in w.iter_mut() {
+        let mut guard = self.waiting.lock();
+        let (waiters, next) = &mut *guard;
+        // When this thread arrived: when it started waiting, or now if it never waited.
+        let arrived = match waiters.iter().position(|(n, _, _)| *n == me) {
+            Some(i) => waiters.remove(i).1,
+            None => {
+                *next += 1;
+                *next - 1
+            }
+        };
+        for (n, since, by) in waiters.iter_mut() {
+            if *since > arrived {
+                continue;
+            }
             by.push(me.clone());
             if by.len() > self.bound {
                 let msg = format!(

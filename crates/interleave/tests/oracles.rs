@@ -150,6 +150,48 @@ fn bypassing_a_waiter_too_often_is_unfair() {
     );
 }
 
+/// Runs `f` on a real thread named `name` and re-raises its panic, if any.
+fn on_thread(name: &str, f: impl FnOnce() + Send + 'static) {
+    let handle = thread::Builder::new().name(name.into()).spawn(f).unwrap();
+    if let Err(panic) = handle.join() {
+        std::panic::resume_unwind(panic);
+    }
+}
+
+#[test]
+fn a_waiter_that_arrived_earlier_entering_first_is_not_a_bypass() {
+    // Bound 0 is strict FIFO: A waits, then B; A entering first overtakes nobody.
+    let fair = Fairness::new("the lock", 0);
+    for (name, enter) in [("A", false), ("B", false), ("A", true), ("B", true)] {
+        let fair = fair.clone();
+        on_thread(name, move || {
+            if enter {
+                fair.entered();
+            } else {
+                fair.waiting();
+            }
+        });
+    }
+}
+
+#[test]
+#[should_panic(
+    expected = "A was bypassed 1 times while waiting for the lock (bound 0): B entered first"
+)]
+fn a_later_arrival_entering_first_is_a_bypass() {
+    let fair = Fairness::new("the lock", 0);
+    for (name, enter) in [("A", false), ("B", false), ("B", true)] {
+        let fair = fair.clone();
+        on_thread(name, move || {
+            if enter {
+                fair.entered();
+            } else {
+                fair.waiting();
+            }
+        });
+    }
+}
+
 #[test]
 fn timeouts_use_virtual_time() {
     check(
