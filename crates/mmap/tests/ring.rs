@@ -159,17 +159,15 @@ fn a_million_items_cross_from_child_to_parent_in_order() {
 #[test]
 fn bad_arguments_are_usage_errors_and_fork_nothing() {
     for bad in ["abc", "-3", "0", "100000001"] {
-        let run = run_demo(&[bad]);
-        assert_eq!(
-            run.code(),
-            Some(2),
-            "`ring {bad}` is a usage error: {run:?}"
+        run_demo(&[bad]).assert_usage_error(
+            &format!("`ring {bad}`"),
+            &[
+                &format!("invalid number of items `{bad}`"),
+                "from 1 to 100000000",
+            ],
         );
-        assert!(run.stdout.is_empty(), "nothing should run: {}", run.stdout);
-        assert!(run.leftovers.is_empty(), "{}", run.describe_leftovers());
-        assert!(run.stderr.contains(&format!("`{bad}`")), "{}", run.stderr);
     }
     let run = run_demo(&["1", "2"]);
-    assert_eq!(run.code(), Some(2));
+    run.assert_usage_error("`ring 1 2`", &["too many arguments"]);
     insta::assert_snapshot!("ring_usage", run.stderr);
 }

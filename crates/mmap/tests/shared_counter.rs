@@ -31,6 +31,20 @@ fn total(run: &Finished) -> u64 {
         })
 }
 
+/// Checks that the demo ran to the end, whatever the total.
+#[track_caller]
+fn assert_ran(run: &Finished) {
+    assert_eq!(
+        run.code(),
+        Some(0),
+        "the demo failed:\n{}{}",
+        run.stdout,
+        run.stderr
+    );
+}
+
+/// Checks that the demo left no process, descriptor or mapping behind.
+#[track_caller]
 fn assert_clean(run: &Finished) {
     assert!(run.leftovers.is_empty(), "{}", run.describe_leftovers());
     assert!(
@@ -44,13 +58,7 @@ fn assert_clean(run: &Finished) {
 #[test]
 fn two_processes_adding_a_million_each_lose_no_update() {
     let run = run(&["1000000"]);
-    assert_eq!(
-        run.code(),
-        Some(0),
-        "the demo failed:\n{}{}",
-        run.stdout,
-        run.stderr
-    );
+    assert_ran(&run);
     let total = total(&run);
     assert_eq!(
         total,
@@ -69,13 +77,7 @@ fn the_racy_demo_never_counts_more_than_it_added() {
     // Lost updates are likely but not certain on a given run: this test only checks that the
     // racy demo runs, reaps its child and never invents increments.
     let run = run(&["--racy", "200000"]);
-    assert_eq!(
-        run.code(),
-        Some(0),
-        "the demo failed:\n{}{}",
-        run.stdout,
-        run.stderr
-    );
+    assert_ran(&run);
     let total = total(&run);
     assert!(
         (1..=400_000).contains(&total),
@@ -87,34 +89,18 @@ fn the_racy_demo_never_counts_more_than_it_added() {
 #[test]
 fn bad_arguments_are_usage_errors_and_fork_nothing() {
     for bad in ["abc", "-3", "0", "100000001", "1.5"] {
-        let run = run(&[bad]);
-        assert_eq!(
-            run.code(),
-            Some(2),
-            "`shared_counter {bad}` is a usage error: {run:?}"
-        );
-        assert!(
-            run.stdout.is_empty(),
-            "nothing should run for `{bad}`: {}",
-            run.stdout
-        );
-        assert!(run.leftovers.is_empty(), "{}", run.describe_leftovers());
-        assert!(
-            run.stderr.contains(&format!("invalid argument `{bad}`")),
-            "the message names the bad argument: {}",
-            run.stderr
+        run(&[bad]).assert_usage_error(
+            &format!("`shared_counter {bad}`"),
+            &[&format!("invalid argument `{bad}`"), "from 1 to 100000000"],
         );
     }
-    let run = run(&["12"]);
-    assert_eq!(run.code(), Some(0), "{run:?}");
-    let run_two_numbers = Demo::new(env!("CARGO_BIN_EXE_shared_counter"))
-        .args(["5", "6"])
-        .run()
-        .unwrap_or_else(|hang| panic!("{hang}"));
-    assert_eq!(
-        run_two_numbers.code(),
-        Some(2),
-        "two counts are a usage error"
+    let twelve = run(&["12"]);
+    assert_ran(&twelve);
+    assert_clean(&twelve);
+    let run_two_numbers = run(&["5", "6"]);
+    run_two_numbers.assert_usage_error(
+        "two counts, `shared_counter 5 6`",
+        &["invalid argument `6`"],
     );
     insta::assert_snapshot!("shared_counter_usage", run_two_numbers.stderr);
 }

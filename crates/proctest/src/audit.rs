@@ -11,15 +11,29 @@
 
 use nix::sys::wait::WaitStatus;
 use nix::unistd::{Pid, getpid};
+use std::fmt;
 use std::fs;
 
 /// One open descriptor of the calling process.
+///
+/// ```
+/// use proctest::audit::OpenFd;
+///
+/// let fd = OpenFd { fd: 4, target: "pipe:[1234]".to_owned() };
+/// assert_eq!(fd.to_string(), "4 -> pipe:[1234]");
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OpenFd {
     /// Its number.
     pub fd: i32,
     /// What it refers to (`/dev/null`, `pipe:[1234]`...), from `/proc/self/fd`.
     pub target: String,
+}
+
+impl fmt::Display for OpenFd {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} -> {}", self.fd, self.target)
+    }
 }
 
 /// The calling process's open descriptors in increasing order, from `/proc/self/fd`,
@@ -136,11 +150,7 @@ impl Audit {
         if !leaked.is_empty() {
             problems.push(format!(
                 "descriptor(s) still open: {}",
-                join(
-                    leaked
-                        .iter()
-                        .map(|fd| format!("{} -> {}", fd.fd, fd.target))
-                )
+                join(leaked.iter().map(OpenFd::to_string))
             ));
         }
         problems
@@ -162,7 +172,7 @@ impl Audit {
                 if self.baseline.contains(fd) {
                     fd.fd.to_string()
                 } else {
-                    format!("{} -> {}", fd.fd, fd.target)
+                    fd.to_string()
                 }
             }))
         };

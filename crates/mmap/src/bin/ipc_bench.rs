@@ -23,6 +23,8 @@ use nix::sys::mman::{MapFlags, ProtFlags};
 use nix::sys::socket::{AddressFamily, SockFlag, SockType, socketpair};
 use nix::sys::wait::WaitStatus;
 use nix::unistd::{ForkResult, fork, getpid};
+use proctest::args::usage_error;
+use proctest::child::read_full;
 use std::fs::File;
 use std::hint::black_box;
 use std::io::Write;
@@ -42,7 +44,7 @@ const SIZES: [usize; 4] = [64, 4 << 10, 64 << 10, 1 << 20];
 /// The block size of part 2.
 const BLOCK: usize = 4096;
 
-const USAGE: &str = "usage: ipc_bench [--total SIZE] [--file SIZE] [--dir DIR] [--only ipc|file] [--repeat N]\n\
+const USAGE: &str = "ipc_bench [--total SIZE] [--file SIZE] [--dir DIR] [--only ipc|file] [--repeat N]\n\
     SIZE: bytes with an optional K, M or G suffix; --total (default 1G) is moved per cell \
     and must be a multiple of 1M, --file (default 256M) a multiple of 4K, both at least 1M; \
     --repeat (1 to 10, default 1) keeps the best of N runs of each IPC cell; \
@@ -107,10 +109,7 @@ fn parse_args() -> Result<Args, String> {
 fn main() -> ExitCode {
     let args = match parse_args() {
         Ok(args) => args,
-        Err(problem) => {
-            eprintln!("ipc_bench: {problem}\n{USAGE}");
-            return ExitCode::from(2);
-        }
+        Err(problem) => usage_error("ipc_bench", &problem, USAGE),
     };
     if cfg!(debug_assertions) {
         eprintln!("ipc_bench: this is a debug build, the figures mean little: add --release");
@@ -125,13 +124,7 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     }
-    let (clean, line) = mmap::leaks::check(&baseline);
-    println!("{line}");
-    if clean {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::FAILURE
-    }
+    mmap::leaks::finish(&baseline)
 }
 
 // ---------------------------------------------------------------- part 1: IPC throughput
@@ -250,13 +243,8 @@ fn transfer(channel: Channel, size: usize, total: usize) -> Result<f64, String> 
 /// The child's side over a descriptor: `count` whole messages. Returns the exit code.
 fn produce_fd(fd: &OwnedFd, msg: &[u8], count: usize) -> i32 {
     for _ in 0..count {
-        let mut rest = msg;
-        while !rest.is_empty() {
-            match nix::unistd::write(fd, rest) {
-                Ok(n) => rest = &rest[n..],
-                Err(nix::errno::Errno::EINTR) => {}
-                Err(_) => return 1,
-            }
+        if child::write_all(fd, msg).is_err() {
+            return 1;
         }
     }
     0
@@ -276,16 +264,11 @@ fn produce_ring(ring: &BenchRing, msg: &[u8], count: usize, parent: nix::unistd:
 
 /// Reads one whole message from a stream descriptor.
 fn read_message_fd(fd: &OwnedFd, buf: &mut [u8]) -> Result<(), String> {
-    let mut filled = 0;
-    while filled < buf.len() {
-        match nix::unistd::read(fd, &mut buf[filled..]) {
-            Ok(0) => return Err(format!("end of stream after {filled} bytes of a message")),
-            Ok(n) => filled += n,
-            Err(nix::errno::Errno::EINTR) => {}
-            Err(e) => return Err(format!("read: {e}")),
-        }
+    match read_full(fd, buf) {
+        Ok(filled) if filled == buf.len() => Ok(()),
+        Ok(filled) => Err(format!("end of stream after {filled} bytes of a message")),
+        Err(e) => Err(format!("read: {e}")),
     }
-    Ok(())
 }
 
 fn human(size: usize) -> String {

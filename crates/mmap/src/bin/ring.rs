@@ -12,6 +12,7 @@ use mmap::ring_io::{Peer, read_exact, write_all};
 use mmap::shm::SharedMemory;
 use nix::sys::wait::WaitStatus;
 use nix::unistd::{ForkResult, fork, getpid};
+use proctest::args::usage_error;
 use std::process::ExitCode;
 
 /// The ring of the demo: 64 KiB.
@@ -22,7 +23,7 @@ const BATCH: usize = 1000;
 /// Bytes per read of the consumer: not a multiple of the batch, nor of the ring.
 const READ_CHUNK: usize = 12 * 1024;
 
-const USAGE: &str = "usage: ring [ITEMS]\n\
+const USAGE: &str = "ring [ITEMS]\n\
     ITEMS: how many 8-byte numbers to send, from 1 to 100000000 (default 1000000); \
     then try `just check mmap/ring`";
 
@@ -37,15 +38,9 @@ fn main() -> ExitCode {
         [] => 1_000_000,
         [arg] => match arg.parse::<u64>() {
             Ok(n @ 1..=100_000_000) => n,
-            _ => {
-                eprintln!("ring: invalid number of items `{arg}`\n{USAGE}");
-                return ExitCode::from(2);
-            }
+            _ => usage_error("ring", &format!("invalid number of items `{arg}`"), USAGE),
         },
-        _ => {
-            eprintln!("ring: too many arguments\n{USAGE}");
-            return ExitCode::from(2);
-        }
+        _ => usage_error("ring", "too many arguments", USAGE),
     };
     let baseline = mmap::leaks::baseline();
     let ring = match SharedMemory::<DemoRing>::new() {
@@ -76,7 +71,10 @@ fn main() -> ExitCode {
                 }
                 // SAFETY: the child is the ring's only producer.
                 if unsafe { write_all(&ring, &batch[..count * 8], &mut peer) }.is_err() {
-                    child::write_stderr(b"ring: the consumer (parent) is gone; producer stops\n");
+                    let _ = child::write_all(
+                        child::stderr_fd(),
+                        b"ring: the consumer (parent) is gone; producer stops\n",
+                    );
                     child::exit(1);
                 }
                 next += count as u64;

@@ -8,10 +8,11 @@
 //! error.
 
 use mmap::shared_counter::{count_together, increment};
+use proctest::args::usage_error;
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-const USAGE: &str = "usage: shared_counter [--racy] [ITERATIONS]\n\
+const USAGE: &str = "shared_counter [--racy] [ITERATIONS]\n\
     ITERATIONS: increments per process, from 1 to 100000000 (default 1000000); \
     then try `just check mmap/shared_counter`";
 
@@ -37,10 +38,11 @@ fn main() -> ExitCode {
                 iterations = n;
                 seen_number = true;
             }
-            _ => {
-                eprintln!("shared_counter: invalid argument `{arg}`\n{USAGE}");
-                return ExitCode::from(2);
-            }
+            _ => usage_error(
+                "shared_counter",
+                &format!("invalid argument `{arg}`"),
+                USAGE,
+            ),
         }
     }
     let baseline = mmap::leaks::baseline();
@@ -66,11 +68,5 @@ fn main() -> ExitCode {
             expected.saturating_sub(total)
         );
     }
-    let (clean, line) = mmap::leaks::check(&baseline);
-    println!("{line}");
-    if clean {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::FAILURE
-    }
+    mmap::leaks::finish(&baseline)
 }
