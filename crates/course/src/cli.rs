@@ -103,7 +103,7 @@ pub enum Command {
 
     /// The teachers' and CI's gate: every problem in the course, exit code 1 if any.
     ///
-    /// References pass; starters compile without warnings, carry a `// TODO` and fail as
+    /// References pass; starters compile without warnings, carry a TODO comment and fail as
     /// shipped (unless `starter_passes`); course.toml, exercises/, solutions/, snapshots and
     /// the book agree. Every cargo run has a watchdog (COURSE_TIMEOUT_SECS, default 300).
     Verify {

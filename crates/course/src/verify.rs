@@ -1,8 +1,8 @@
 //! `cargo course verify [TOPIC]`: the teachers' and CI's gate. It lists every problem it
 //! finds and exits 1 if there is any:
 //! - course.toml is sound and matches the tree (packages, test targets, file pairs, hints);
-//! - exercises/ and solutions/ hold only the declared files; starters carry a `// TODO`,
-//!   references none (nor `todo!(`); no pending insta snapshot under crates/;
+//! - exercises/ and solutions/ hold only the declared files; starters carry a TODO comment,
+//!   references none (nor a todo macro); no pending insta snapshot under crates/;
 //! - the book has a chapter per topic, linked from SUMMARY.md, and its links and includes
 //!   resolve;
 //! - every reference compiles without warnings and passes its step's tests; every starter

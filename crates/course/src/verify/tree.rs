@@ -90,7 +90,7 @@ fn walk(dir: &Path, prefix: &str, found: &mut Vec<(String, bool)>) {
     }
 }
 
-/// Starters carry at least one `// TODO`; references carry none, nor a `todo!(`.
+/// Starters carry at least one TODO comment; references carry none, nor a todo macro.
 pub fn todo_markers(syllabus: &Syllabus, only: Option<&Topic>) -> Vec<String> {
     let mut problems = Vec::new();
     let mut seen = BTreeSet::new();
