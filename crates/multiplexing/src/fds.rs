@@ -1,62 +1,41 @@
-//! A process's own descriptors, as `/proc/self/fd` lists them, and its descriptor limit.
+//! What this topic adds to [`proctest::audit`] about descriptors: a comparison of two
+//! lists in a sentence, the descriptor limit, and the bytes waiting on a socket.
 //!
-//! The demos use these to prove they leave nothing open: they record the descriptors
-//! at the start and compare at the end, rather than trusting an absolute number (a test
-//! harness may hand a child a few inherited descriptors).
+//! The demos prove they leave nothing open by listing their descriptors with
+//! [`proctest::audit::open_fds`] at the start and comparing at the end with
+//! [`describe_change`], rather than trusting an absolute number (a test harness may hand
+//! a child a few inherited descriptors).
 
 use nix::sys::resource::{Resource, getrlimit, setrlimit};
-use std::fs;
+use proctest::audit::OpenFd;
 use std::io;
 use std::os::fd::{AsRawFd, BorrowedFd};
 
-/// One open descriptor of this process: its number and what it refers to
-/// (`pipe:[INODE]`, `socket:[INODE]`, a path...).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct OpenFd {
-    /// The descriptor number.
-    pub fd: i32,
-    /// The target of `/proc/self/fd/N`.
-    pub target: String,
-}
-
-/// The descriptors this process has open, sorted by number. The descriptor used to
-/// read the directory itself is left out.
-pub fn open_fds() -> Vec<OpenFd> {
-    let mut fds: Vec<OpenFd> = fs::read_dir("/proc/self/fd")
-        .into_iter()
-        .flatten()
-        .flatten()
-        .filter_map(|entry| {
-            let fd = entry.file_name().to_str()?.parse().ok()?;
-            // The directory stream's own descriptor has vanished by the time we read
-            // its link (or points at /proc/PID/fd): skip what cannot be read.
-            let target = fs::read_link(entry.path()).ok()?;
-            let target = target.to_string_lossy().into_owned();
-            (!target.ends_with("/fd")).then_some(OpenFd { fd, target })
-        })
-        .collect();
-    fds.sort_by_key(|f| f.fd);
-    fds
-}
-
-/// How many descriptors this process has open (see [`open_fds`]).
-pub fn count() -> usize {
-    open_fds().len()
-}
-
-/// Compares two lists from [`open_fds`] in a sentence: "the same as at the start", or
-/// which descriptors were left open or went missing.
+/// Compares two lists from [`proctest::audit::open_fds`] in a sentence: "the same as at
+/// the start", or which descriptors were left open or went missing.
+///
+/// ```
+/// use multiplexing::fds::describe_change;
+/// use proctest::audit::OpenFd;
+///
+/// let fd = |fd, target: &str| OpenFd { fd, target: target.to_owned() };
+/// let start = [fd(0, "/dev/null"), fd(3, "pipe:[7]")];
+/// assert_eq!(describe_change(&start, &start), "the same as at the start");
+/// assert_eq!(
+///     describe_change(&start, &[fd(0, "/dev/null"), fd(4, "socket:[9]")]),
+///     "left open: fd 4 (socket:[9]); closed although they were not ours: fd 3 (pipe:[7])"
+/// );
+/// ```
 pub fn describe_change(before: &[OpenFd], after: &[OpenFd]) -> String {
-    let added: Vec<String> = after
-        .iter()
-        .filter(|fd| !before.contains(fd))
-        .map(|fd| format!("fd {} ({})", fd.fd, fd.target))
-        .collect();
-    let removed: Vec<String> = before
-        .iter()
-        .filter(|fd| !after.contains(fd))
-        .map(|fd| format!("fd {} ({})", fd.fd, fd.target))
-        .collect();
+    // The descriptors of `list` that `other` does not hold, as `fd 4 (socket:[9])`.
+    let missing_from = |other: &[OpenFd], list: &[OpenFd]| -> Vec<String> {
+        list.iter()
+            .filter(|fd| !other.contains(fd))
+            .map(|fd| format!("fd {} ({})", fd.fd, fd.target))
+            .collect()
+    };
+    let added = missing_from(before, after);
+    let removed = missing_from(after, before);
     match (added.is_empty(), removed.is_empty()) {
         (true, true) => "the same as at the start".to_owned(),
         (false, true) => format!("left open: {}", added.join(", ")),

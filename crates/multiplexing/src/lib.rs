@@ -2,9 +2,9 @@
 //!
 //! Each step is a module whose source file is the student's starter in `exercises/`,
 //! or the reference in `solutions/` when the crate is built with `--features solution`.
-//! The other modules are plumbing the steps and the demo binaries share: counting a
-//! process's descriptors, raising its descriptor limit, and the error type of
-//! `pass_fd`.
+//! The other modules are plumbing the steps and the demo binaries share: comparing a
+//! process's descriptors with those it started with (listed by [`proctest::audit`]),
+//! raising its descriptor limit, usage errors, and the error type of `pass_fd`.
 
 #[cfg_attr(
     not(feature = "solution"),

@@ -1,5 +1,10 @@
 //! Command-line checks shared by the demo binaries: bad input is a usage error on
 //! standard error, exit code 2, before anything is forked or bound.
+//!
+//! The messages keep this topic's wording rather than [`proctest::args`]'s:
+//! `error: PROBLEM`, the usage line, then a line saying what to run next, and a range
+//! error ends in ``got `abc` `` (proctest's `PROGRAM: PROBLEM` has no next line and ends
+//! in `not "abc"`). Only the exit status, 2, is the same.
 
 use std::ops::RangeInclusive;
 use std::process;
@@ -17,6 +22,37 @@ pub fn parse_in_range(name: &str, text: &str, range: RangeInclusive<u64>) -> Res
             range.start(),
             range.end()
         )),
+    }
+}
+
+/// The optional number a demo takes after its flags: `default` when `args` is empty,
+/// the number (see [`parse_in_range`]) when it holds one argument.
+///
+/// ```
+/// use multiplexing::usage::optional_number;
+///
+/// let args = |list: &[&str]| list.iter().map(|a| a.to_string()).collect::<Vec<_>>();
+/// assert_eq!(optional_number(&args(&[]), 256, "KIB", 1..=16384), Ok(256));
+/// assert_eq!(optional_number(&args(&["64"]), 256, "KIB", 1..=16384), Ok(64));
+/// assert_eq!(
+///     optional_number(&args(&["1", "2"]), 256, "KIB", 1..=16384),
+///     Err("too many arguments".to_owned())
+/// );
+/// ```
+///
+/// # Errors
+///
+/// `too many arguments`, or the sentence of [`parse_in_range`].
+pub fn optional_number(
+    args: &[String],
+    default: u64,
+    name: &str,
+    range: RangeInclusive<u64>,
+) -> Result<u64, String> {
+    match args {
+        [] => Ok(default),
+        [text] => parse_in_range(name, text, range),
+        _ => Err("too many arguments".to_owned()),
     }
 }
 

@@ -36,14 +36,12 @@ fn a_thousand_clients_get_every_byte_back_and_the_server_leaks_nothing() {
 #[test]
 fn bad_client_counts_are_usage_errors() {
     for bad in ["abc", "-3", "0", "5001"] {
-        let run = load(&[bad]);
-        assert_eq!(run.code(), Some(2), "`echo_load {bad}` must exit with 2");
-        assert!(
-            run.stderr
-                .contains("CLIENTS must be a whole number from 1 to 5000"),
-            "`echo_load {bad}` must explain the valid range, got:\n{}",
-            run.stderr
+        load(&[bad]).assert_usage_error(
+            &format!("`echo_load {bad}`"),
+            &[
+                &format!("CLIENTS must be a whole number from 1 to 5000, got `{bad}`"),
+                "usage: echo_load",
+            ],
         );
-        assert!(run.leftovers.is_empty(), "{}", run.describe_leftovers());
     }
 }

@@ -179,12 +179,9 @@ fn bad_arguments_are_usage_errors() {
         (&["--send"][..], "--send needs a value"),
         (&["abc"][..], "unexpected argument `abc`"),
     ] {
-        let run = demo(args);
-        assert_eq!(run.code(), Some(2), "pass_fd {args:?}");
-        assert!(
-            run.stderr.contains(expected) && run.stderr.contains("usage: pass_fd"),
-            "pass_fd {args:?}:\n{}",
-            run.stderr
+        demo(args).assert_usage_error(
+            &format!("`pass_fd {}`", args.join(" ")),
+            &[expected, "usage: pass_fd"],
         );
     }
 }

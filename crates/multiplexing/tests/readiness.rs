@@ -90,20 +90,12 @@ fn collect_also_works_when_everything_fits_in_the_pipes() {
 #[test]
 fn bad_sizes_are_usage_errors_and_fork_nothing() {
     for bad in ["abc", "-3", "0", "16385"] {
-        let run = run(&[bad]);
-        assert_eq!(run.code(), Some(2), "`readiness {bad}` must exit with 2");
-        assert!(
-            run.stderr
-                .contains("KIB must be a whole number from 1 to 16384")
-                && run.stderr.contains("usage: readiness"),
-            "`readiness {bad}` must explain the valid range, got:\n{}",
-            run.stderr
+        run(&[bad]).assert_usage_error(
+            &format!("`readiness {bad}`"),
+            &[
+                &format!("KIB must be a whole number from 1 to 16384, got `{bad}`"),
+                "usage: readiness",
+            ],
         );
-        assert!(
-            run.stdout.is_empty(),
-            "nothing may run on bad input: {}",
-            run.stdout
-        );
-        assert!(run.leftovers.is_empty(), "{}", run.describe_leftovers());
     }
 }

@@ -475,12 +475,8 @@ fn main() {
         hold_peers();
         return;
     }
-    let mib = match args.as_slice() {
-        [] => 1024,
-        [mib] => usage::parse_in_range("MIB", mib, 1..=4096)
-            .unwrap_or_else(|msg| usage::fail(&msg, USAGE, NEXT)),
-        _ => usage::fail("too many arguments", USAGE, NEXT),
-    };
+    let mib = usage::optional_number(&args, 1024, "MIB", 1..=4096)
+        .unwrap_or_else(|msg| usage::fail(&msg, USAGE, NEXT));
     if cfg!(debug_assertions) {
         println!("warning: this is a debug build; measure with --release");
     }

@@ -318,12 +318,8 @@ fn main() -> ExitCode {
     if edge {
         args.remove(0);
     }
-    let count = match args.as_slice() {
-        [] => 1000,
-        [n] => usage::parse_in_range("CLIENTS", n, 1..=5000)
-            .unwrap_or_else(|msg| usage::fail(&msg, USAGE, NEXT)),
-        _ => usage::fail("too many arguments", USAGE, NEXT),
-    };
+    let count = usage::optional_number(&args, 1000, "CLIENTS", 1..=5000)
+        .unwrap_or_else(|msg| usage::fail(&msg, USAGE, NEXT));
     match run(edge, usize::try_from(count).expect("small")) {
         Ok(()) => ExitCode::SUCCESS,
         Err(msg) => {

@@ -20,6 +20,7 @@ use multiplexing::{echo_server, edge_triggered, fds, usage};
 use nix::errno::Errno;
 use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
 use nix::sys::epoll::EpollTimeout;
+use proctest::audit::{OpenFd, open_fds};
 use std::io::{self, Write};
 use std::os::fd::{AsFd, BorrowedFd};
 use std::os::unix::net::UnixListener;
@@ -74,8 +75,8 @@ fn ready(fd: BorrowedFd<'_>) -> bool {
 }
 
 /// The connections (sockets opened since the baseline) that hold unread bytes.
-fn unread(baseline: &[fds::OpenFd]) -> Vec<(i32, usize)> {
-    fds::open_fds()
+fn unread(baseline: &[OpenFd]) -> Vec<(i32, usize)> {
+    open_fds()
         .into_iter()
         .filter(|fd| fd.target.starts_with("socket:") && !baseline.contains(fd))
         .filter_map(|fd| {
@@ -88,7 +89,7 @@ fn unread(baseline: &[fds::OpenFd]) -> Vec<(i32, usize)> {
         .collect()
 }
 
-fn serve(mut server: impl Server, edge: bool, baseline: &[fds::OpenFd]) -> Result<(), String> {
+fn serve(mut server: impl Server, edge: bool, baseline: &[OpenFd]) -> Result<(), String> {
     let stdin = io::stdin();
     let mut all_sent = false;
     let mut line = Vec::new();
@@ -120,7 +121,7 @@ fn serve(mut server: impl Server, edge: bool, baseline: &[fds::OpenFd]) -> Resul
             while let Some(end) = line.iter().position(|&b| b == b'\n') {
                 let command: Vec<u8> = line.drain(..=end).collect();
                 match command.trim_ascii() {
-                    b"fds" => println!("fds {}", fds::count()),
+                    b"fds" => println!("fds {}", open_fds().len()),
                     b"sent" => all_sent = true,
                     other => eprintln!(
                         "echo_server: unknown command {:?} (known: fds, sent)",
@@ -195,7 +196,7 @@ fn main() -> ExitCode {
 }
 
 fn run(server: impl Server, edge: bool, path: &Path) -> Result<(), String> {
-    let baseline = fds::open_fds();
+    let baseline = open_fds();
     println!("listening on {}", path.display());
     println!("fds {}", baseline.len());
     let _ = io::stdout().flush();

@@ -15,6 +15,7 @@
 use multiplexing::{fds, pass_fd, usage};
 use nix::sys::socket::{ControlMessage, MsgFlags, sendmsg};
 use nix::unistd::{getgid, getuid};
+use proctest::audit::open_fds;
 use std::io::{IoSlice, Read, Seek, Write};
 use std::os::fd::{AsFd, AsRawFd, RawFd};
 use std::os::unix::net::{UnixListener, UnixStream};
@@ -73,7 +74,7 @@ impl Drop for SocketDir {
 }
 
 fn receiver(mode: &str) -> Result<(), String> {
-    let start = fds::open_fds();
+    let start = open_fds();
     let dir = SocketDir(std::env::temp_dir().join(format!("pass-fd-{}", std::process::id())));
     std::fs::create_dir(&dir.0).map_err(|e| format!("cannot create {}: {e}", dir.0.display()))?;
     let socket = dir.0.join("pass.sock");
@@ -106,7 +107,7 @@ fn receiver(mode: &str) -> Result<(), String> {
             ));
         }
         println!("receiver: SO_PEERCRED: the peer is the sender we started, with our uid and gid");
-        let before = fds::open_fds();
+        let before = open_fds();
         let received = pass_fd::recv_fd(stream.as_fd());
         let result = match received {
             Ok(fd) => {
@@ -129,7 +130,7 @@ fn receiver(mode: &str) -> Result<(), String> {
             }
             Err(err) => Err(format!("recv_fd: {err}")),
         };
-        let change = fds::describe_change(&before, &fds::open_fds());
+        let change = fds::describe_change(&before, &open_fds());
         println!("receiver: descriptors after the message: {change}");
         if change != "the same as at the start" {
             return Err(format!("descriptors leaked by recv_fd: {change}"));
@@ -149,7 +150,7 @@ fn receiver(mode: &str) -> Result<(), String> {
     if socket.exists() {
         return Err("the socket file is still there".into());
     }
-    let change = fds::describe_change(&start, &fds::open_fds());
+    let change = fds::describe_change(&start, &open_fds());
     println!("receiver: descriptors at the end: {change}");
     Ok(())
 }

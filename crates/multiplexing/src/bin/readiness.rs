@@ -12,6 +12,7 @@
 use multiplexing::{fds, readiness, usage};
 use nix::sys::wait::{WaitStatus, waitpid};
 use nix::unistd::{ForkResult, Pid, fork, pipe, read, write};
+use proctest::audit::open_fds;
 use std::ffi::CStr;
 use std::os::fd::{AsFd, OwnedFd};
 use std::process::ExitCode;
@@ -96,13 +97,9 @@ fn main() -> ExitCode {
     if big_first {
         args.remove(0);
     }
-    let kib = match args.as_slice() {
-        [] => 256,
-        [kib] => usage::parse_in_range("KIB", kib, 1..=16384)
-            .unwrap_or_else(|msg| usage::fail(&msg, USAGE, NEXT)),
-        _ => usage::fail("too many arguments", USAGE, NEXT),
-    };
-    let start = fds::open_fds();
+    let kib = usage::optional_number(&args, 256, "KIB", 1..=16384)
+        .unwrap_or_else(|msg| usage::fail(&msg, USAGE, NEXT));
+    let start = open_fds();
     let data = pattern(usize::try_from(kib).expect("small") * 1024);
 
     let (out_1, in_1) = pipe().expect("pipe");
@@ -185,7 +182,7 @@ fn main() -> ExitCode {
         }
     }
     println!("both children reaped");
-    let change = fds::describe_change(&start, &fds::open_fds());
+    let change = fds::describe_change(&start, &open_fds());
     println!("descriptors: {change}");
     ok &= change == "the same as at the start";
     if ok {
