@@ -293,7 +293,14 @@ impl<T: 'static> Scenario<T> {
                 );
             }
             let mut row_returned = Vec::new();
-            for (c, v) in done.lock().drain(..) {
+            // Calls that returned during this step are listed with the step's own call
+            // first, then in script order, never in the order they happened to return:
+            // that order depends on the signal semantics (under Hoare a woken thread
+            // returns before its signaller), and every correct solution must give the
+            // same table.
+            let mut finished: Vec<_> = done.lock().drain(..).collect();
+            finished.sort_by_key(|(c, _)| (*c != i, *c));
+            for (c, v) in finished {
                 pending.retain(|&p| p != c);
                 busy.remove(&labels[c].0);
                 let r = Returned {

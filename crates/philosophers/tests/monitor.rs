@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{Diners, dine, eating, snapshot};
+use common::{Diners, dine, eating};
 use interleave::explore::{Config, Strategy, explore};
 use interleave::scenario::Scenario;
 use philosophers::monitor::DiningRoom;
@@ -21,7 +21,7 @@ fn putting_forks_down_lets_a_hungry_neighbour_eat() {
         .call("P3", "put_down_forks(3)", |r| r.put_down_forks(3))
         .state(eating(5))
         .run();
-    insta::assert_snapshot!(snapshot(table));
+    insta::assert_snapshot!(table.to_string());
 }
 
 /// Five philosophers, two meals each, under many schedules.

@@ -7,7 +7,7 @@
 
 use interleave::explore::Observed;
 use interleave::monitor::{Condition, Monitor, Semantics};
-use interleave::scenario::{Returned, Table};
+use interleave::scenario::Returned;
 use interleave::sync::Arc;
 use interleave::thread::{self, JoinHandle};
 
@@ -36,15 +36,6 @@ pub fn eating(n: usize) -> impl Fn(&[Returned]) -> String {
         };
         format!("( {} ) {who}", seats.join(" "))
     }
-}
-
-/// The table as snapshotted: the calls that returned during one step in alphabetical
-/// order (their order depends on the monitor's signal semantics, and both are correct).
-pub fn snapshot(mut table: Table) -> String {
-    for row in &mut table.rows {
-        row.returned.sort();
-    }
-    table.to_string()
 }
 
 /// One meal, as the test saw it.

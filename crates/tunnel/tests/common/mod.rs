@@ -257,17 +257,6 @@ pub fn drive<T: OneWay>(tunnel: T, traffic: &Traffic, cars: &[(&str, Direction, 
     }
 }
 
-/// The table as snapshotted: the calls that returned during one step are listed in
-/// alphabetical order, since their order depends on the monitor's signal semantics
-/// (under Hoare a woken car returns before its signaller, under Mesa after), and both
-/// are correct.
-pub fn snapshot(mut table: interleave::scenario::Table) -> String {
-    for row in &mut table.rows {
-        row.returned.sort();
-    }
-    table.to_string()
-}
-
 /// The notes' monitor written in the test (numbering arrivals as a fair tunnel does, so
 /// that the bounded-waiting oracle applies), with a choice of signal semantics: under
 /// Hoare it is the notes' policy (used to show that this policy starves a direction);
