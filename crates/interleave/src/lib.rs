@@ -8,6 +8,7 @@ mod scheduler;
 pub mod channel;
 pub mod explore;
 pub mod monitor;
+pub mod real;
 pub mod report;
 pub mod scenario;
 pub mod sync;
