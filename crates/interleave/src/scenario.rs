@@ -83,6 +83,8 @@ struct Scripted<T> {
     actor: String,
     label: String,
     f: CallFn<T>,
+    /// The policy's reason for this step's outcome, set by [`Scenario::rule`].
+    rule: Option<String>,
 }
 
 /// A call index and its value, pushed by the call's thread when it returns.
@@ -196,7 +198,25 @@ impl<T: 'static> Scenario<T> {
                 let v = format!("{:?}", f(t));
                 (v != "()").then_some(v)
             }),
+            rule: None,
         });
+        self
+    }
+
+    /// Attaches the policy's reason for the outcome of the call scripted just before, in
+    /// the topic's words ("a reader waits while a writer waits"). When a student's table
+    /// differs from the expected one at this step, the failure quotes it. Every step whose
+    /// outcome the policy decides in a way a student could get wrong deserves one.
+    ///
+    /// # Panics
+    ///
+    /// If no call has been scripted yet.
+    pub fn rule(mut self, why: &str) -> Self {
+        let last = self
+            .calls
+            .last_mut()
+            .expect("Scenario::rule explains the call scripted before it: script a call first");
+        last.rule = Some(why.to_string());
         self
     }
 
