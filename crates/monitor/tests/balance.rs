@@ -205,6 +205,24 @@ mod versions {
         }
     }
 
+    /// Wrong: `credit` asks for the balance while it holds the lock (a self-deadlock).
+    pub struct AsksItself(pub Mutex<i64>);
+    impl super::Ledger for AsksItself {
+        fn open(initial: i64) -> Self {
+            AsksItself(Mutex::new(initial))
+        }
+        fn credit(&self, amount: i64) {
+            let mut b = self.0.lock();
+            *b = self.balance() + amount;
+        }
+        fn debit(&self, amount: i64) {
+            *self.0.lock() -= amount;
+        }
+        fn balance(&self) -> i64 {
+            *self.0.lock()
+        }
+    }
+
     /// Right: an atomic read-modify-write (the chapter says why it works here).
     pub struct FetchAdd(AtomicI64);
     impl super::Ledger for FetchAdd {
@@ -276,5 +294,26 @@ fn an_atomic_fetch_add_and_a_write_lock_pass() {
     explore(
         Config::new().iterations(300),
         four_busy_clerks::<versions::ReadWrite>,
+    );
+}
+
+/// On real threads a deadlock cannot be diagnosed by the scheduler: the watchdog of
+/// `sequential_operations_add_up` turns it into a failure instead of a hang.
+#[test]
+fn the_watchdog_stops_a_clerk_that_deadlocks_on_real_threads() {
+    let outcome = std::panic::catch_unwind(|| {
+        within(Duration::from_secs(1), "credit(1) on one thread", || {
+            let account = versions::AsksItself::open(0);
+            account.credit(1);
+        });
+    });
+    let message = outcome
+        .expect_err("a self-deadlock must not pass")
+        .downcast_ref::<String>()
+        .cloned()
+        .unwrap_or_default();
+    assert!(
+        message.contains("credit(1) on one thread did not finish within 1 s"),
+        "{message}"
     );
 }
