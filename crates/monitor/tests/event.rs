@@ -480,6 +480,63 @@ mod versions {
         }
     }
 
+    /// Wrong, and only under some schedules: nobody late takes a signal and broadcasts
+    /// are exact, but a signal releases whichever of the earlier waiters runs first, not
+    /// the one that has waited longest.
+    pub struct AnyEarlierWaiter {
+        s: Mutex<Tokens>,
+        cv: Condvar,
+    }
+    #[derive(Default)]
+    pub struct Tokens {
+        arrived: u64,
+        waiting: usize,
+        tokens: usize,
+        /// Waiters numbered below this may take a token.
+        eligible_below: u64,
+        generation: u64,
+    }
+    impl super::Ev for AnyEarlierWaiter {
+        fn create() -> Self {
+            AnyEarlierWaiter {
+                s: Mutex::new(Tokens::default()),
+                cv: Condvar::new(),
+            }
+        }
+        fn wait(&self) {
+            let mut s = self.s.lock();
+            let (me, generation) = (s.arrived, s.generation);
+            s.arrived += 1;
+            s.waiting += 1;
+            while s.generation == generation && !(s.tokens > 0 && me < s.eligible_below) {
+                self.cv.wait(&mut s);
+            }
+            if s.generation == generation {
+                s.tokens -= 1;
+                s.waiting -= 1;
+            }
+        }
+        fn signal(&self) {
+            let mut s = self.s.lock();
+            if s.waiting > s.tokens {
+                s.tokens += 1;
+                s.eligible_below = s.arrived;
+                self.cv.notify_all();
+            }
+        }
+        fn broadcast(&self) {
+            let mut s = self.s.lock();
+            s.generation += 1;
+            s.tokens = 0;
+            s.waiting = 0;
+            self.cv.notify_all();
+        }
+        fn waiting(&self) -> usize {
+            let s = self.s.lock();
+            s.waiting - s.tokens
+        }
+    }
+
     /// Wrong: a broadcast opens a gate that stays open.
     pub struct OpenGate {
         s: Mutex<(bool, VecDeque<u64>, u64)>,
