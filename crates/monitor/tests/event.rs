@@ -490,6 +490,7 @@ mod versions {
     #[derive(Default)]
     pub struct Tokens {
         arrived: u64,
+        /// Waiters of this generation not yet released.
         waiting: usize,
         tokens: usize,
         /// Waiters numbered below this may take a token.
@@ -707,6 +708,13 @@ fn the_checks_catch_a_stolen_signal_the_newest_waiter_any_waiter_and_an_open_gat
             && newest.iter().any(|p| p.starts_with("oldest_first")
                 && p.contains("the one that has waited longest (A)")),
         "{newest:#?}"
+    );
+    let earlier = problems::<versions::AnyEarlierWaiter>();
+    assert!(
+        earlier.len() == 1
+            && earlier[0].starts_with("oldest_first")
+            && earlier[0].contains("the one that has waited longest"),
+        "{earlier:#?}"
     );
     let any = problems::<versions::AnyWaiter>();
     assert!(
