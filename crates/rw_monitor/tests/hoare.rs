@@ -91,6 +91,8 @@ mod versions {
         WhileInStartRead,
         /// Wrong: the last reader broadcasts `ok_to_write`.
         BroadcastWriters,
+        /// Wrong: a leaving writer with no reader waiting broadcasts `ok_to_write`.
+        WriterBroadcastsWriters,
     }
 
     pub trait Which: Send + Sync + 'static {
@@ -112,7 +114,8 @@ mod versions {
         WriterPreference,
         EveryReaderSignals,
         WhileInStartRead,
-        BroadcastWriters
+        BroadcastWriters,
+        WriterBroadcastsWriters
     );
 
     pub struct Rw<K> {
@@ -184,7 +187,11 @@ mod versions {
                     self.ok_to_read.signal(&mut m);
                 }
             } else if self.ok_to_write.queue() {
-                self.ok_to_write.signal(&mut m);
+                if K::KIND == Kind::WriterBroadcastsWriters {
+                    self.ok_to_write.broadcast(&mut m);
+                } else {
+                    self.ok_to_write.signal(&mut m);
+                }
             } else {
                 self.ok_to_read.signal(&mut m);
             }
