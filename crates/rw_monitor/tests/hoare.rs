@@ -233,6 +233,13 @@ fn the_checks_catch_no_cascade_a_preference_early_signals_whiles_and_a_broadcast
         broadcast.contains("exactly one waiting writer enters"),
         "{broadcast}"
     );
+    // Only visible with two writers waiting behind the one that leaves.
+    let writers = common::verdict(Rw::<versions::WriterBroadcastsWriters>::new)
+        .expect("a leaving writer lets two waiting writers in");
+    assert!(
+        writers.contains("exactly one waiting writer enters, but W3 start_write(), W4"),
+        "{writers}"
+    );
 }
 
 #[test]
