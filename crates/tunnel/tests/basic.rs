@@ -275,8 +275,8 @@ mod versions {
         HoareWhile,
         /// Right: Mesa with `while` and a broadcast.
         MesaWhile,
-        /// Wrong: a car also waits when more cars wait on the other side than cars of its
-        /// own direction are inside.
+        /// Wrong: a car also waits when cars of its direction are inside but more cars
+        /// wait on the other side than there are cars of its direction inside.
         QueuePriority,
         /// Wrong: a car also waits whenever cars of the other direction wait.
         YieldsToWaiters,
@@ -307,7 +307,9 @@ mod versions {
             let (me, other) = (i(dir), i(dir.opposite()));
             let mut g = self.m.enter();
             let must_wait = |c: &Counts| match self.kind {
-                Kind::QueuePriority => c.inside[other] > 0 || c.waiting[other] > c.inside[me],
+                Kind::QueuePriority => {
+                    c.inside[other] > 0 || (c.inside[me] > 0 && c.waiting[other] > c.inside[me])
+                }
                 Kind::YieldsToWaiters => c.inside[other] > 0 || c.waiting[other] > 0,
                 _ => c.inside[other] > 0,
             };
