@@ -48,8 +48,7 @@ fn depart<T: Fair>(dir: Direction) -> impl FnOnce(&T) {
     move |t| t.depart(dir)
 }
 
-const RULES_HOLD: &str = "rules 1 and 2 hold (no car of the other direction inside, no earlier waiting car of \
-     the other side overtaken batch times): the car enters at once";
+const RULES_HOLD: &str = "rules 1 and 2 hold: the car enters at once";
 const RULE_1: &str = "rule 1: cars of the other direction are inside, the car waits";
 const NOT_EMPTY: &str = "cars of this direction are still inside: the tunnel cannot turn yet";
 const TURN: &str = "the tunnel is empty: every waiting car that rules 1 and 2 allow enters";
@@ -190,10 +189,7 @@ fn batch_2_both_sides_script<T: Fair>() -> Table {
         .call("N2", "depart(North)", depart(North))
         .rule(NOT_EMPTY)
         .call("N3", "depart(North)", depart(North))
-        .rule(
-            "the tunnel is empty: S1 and S2 enter (no northbound car waited before them), S3 \
-             too (N4 was not overtaken yet); N4 and N5 must wait for S1 (rule 2) and rule 1",
-        )
+        .rule("the tunnel is empty: S1, S2 and S3 enter; N4 and N5 wait for S1 (rule 2)")
         .call("S4", "arrive(South)", arrive(South))
         .rule("rule 2 allows it: N4 was overtaken once (by S3), N5 never (batch 2)")
         .call("S5", "arrive(South)", arrive(South))

@@ -414,8 +414,8 @@ fn judge(len: usize, threads: usize, watched: &pages::Watched) -> Option<String>
     let busy = chunks.iter().filter(|c| !c.is_empty()).count();
     if all.len() != busy {
         return Some(format!(
-            "{call}: the data was read by {} thread(s), but chunk_bounds({len}, {threads}) makes \
-             {busy} chunks of data.\nSum each chunk on its own thread, and nothing else.",
+            "{call} read the data on {} thread(s),\nbut chunk_bounds({len}, {threads}) makes \
+             {busy} chunks of data: sum each on its own thread, and nothing else.",
             all.len()
         ));
     }
@@ -434,7 +434,7 @@ fn judge(len: usize, threads: usize, watched: &pages::Watched) -> Option<String>
                 .unwrap_or(inner.end);
             let at = |page: usize| (page * per_page).min(len);
             return Some(format!(
-                "{call}: chunk {i} of chunk_bounds({len}, {threads}) is {chunk:?}, but one \
+                "{call}: chunk {i} of chunk_bounds({len}, {threads}) is {chunk:?},\nbut one \
                  thread read elements {}..{} of it and another thread elements {}..{}.\n\
                  Each thread must sum exactly the one chunk that chunk_bounds gives it.",
                 at(inner.start),
@@ -445,8 +445,9 @@ fn judge(len: usize, threads: usize, watched: &pages::Watched) -> Option<String>
         }
         if let Some(j) = owner.iter().position(|&o| o == first) {
             return Some(format!(
-                "{call}: one thread read both chunk {j} ({:?}) and chunk {i} ({chunk:?}) of \
-                 chunk_bounds({len}, {threads}).\nEach chunk must be summed on its own thread.",
+                "{call}: one thread read two chunks of chunk_bounds({len}, {threads}),\nchunk \
+                 {j} ({:?}) and chunk {i} ({chunk:?}): each chunk must be summed on its own \
+                 thread.",
                 chunks[j]
             ));
         }
@@ -489,10 +490,10 @@ fn check_at_the_same_time(sum: pages::Sum, patience: Duration) -> Option<String>
         let watched = pages::watch(len, threads, Some(patience), sum);
         match &watched.gave_up {
             Some(started) => Some(format!(
-                "parallel_sum({len} elements, {threads} threads): the thread that started a \
-                 chunk waited {} s for the other chunks to start, but only chunk(s) \
-                 {started:?} did.\nThe threads ran one after another: spawn them all (collect \
-                 the handles into a Vec) before joining any.",
+                "parallel_sum({len} elements, {threads} threads): a thread that started its \
+                 chunk waited {} s for the\nothers to start, but only chunk(s) {started:?} had \
+                 started: the threads ran one after another.\nSpawn them all (collect the \
+                 handles into a Vec) before joining any.",
                 patience.as_secs()
             )),
             None => judge(len, threads, &watched),
@@ -627,12 +628,12 @@ fn the_layout_check_catches_wrong_chunks_and_too_few_threads() {
         (
             "sequential",
             versions::sequential,
-            "the data was read by 1 thread(s)",
+            "read the data on 1 thread(s)",
         ),
         (
             "floor_chunks",
             versions::floor_chunks,
-            "the data was read by 5 thread(s)",
+            "read the data on 5 thread(s)",
         ),
         (
             "ceil_chunks",
@@ -657,7 +658,7 @@ fn the_rendezvous_catches_threads_run_one_after_another() {
     let problem = check_at_the_same_time(versions::one_after_another, Duration::from_secs(1))
         .expect("threads joined one by one must fail the rendezvous");
     assert!(
-        problem.contains("The threads ran one after another"),
+        problem.contains("the threads ran one after another"),
         "{problem}"
     );
 }
