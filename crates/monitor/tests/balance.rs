@@ -82,13 +82,30 @@ fn clerks<L: Ledger>(initial: i64, work: &[&[Op]]) {
         Op::Debit(a) => b - a,
     });
     let got = account.balance();
-    let sum: Vec<String> = all.iter().map(|op| format!(" + {op}")).collect();
+    let sum: String = all.iter().map(|op| format!(" + {op}")).collect();
+    // The operations on the first line when they fit (as the chapter shows them), else on
+    // lines of their own.
+    let headline = if sum.len() <= 50 {
+        format!("{initial}{sum} make {expected}:")
+    } else {
+        let mut lines = vec![format!("{initial}")];
+        for op in &all {
+            let part = format!(" + {op}");
+            if lines.last().is_some_and(|l| l.len() + part.len() > 96) {
+                lines.push(String::new());
+            }
+            lines.last_mut().expect("one line at least").push_str(&part);
+        }
+        format!(
+            "these operations make {expected}:\n  {}",
+            lines.join("\n  ")
+        )
+    };
     assert!(
         got == expected,
-        "lost update: the final balance is {got}, but {initial}{} make {expected}: two threads \
-         read the same balance and the second write overwrote the first (see the interleaving \
-         and the loads and stores of the detailed trace below)",
-        sum.concat()
+        "lost update: the final balance is {got}, but {headline}\n\
+         two threads read the same balance and the second write overwrote the first\n\
+         (see the interleaving and the loads and stores of the detailed trace below)"
     );
 }
 
