@@ -91,10 +91,12 @@ fn clerks<L: Ledger>(initial: i64, work: &[&[Op]]) {
         let mut lines = vec![format!("{initial}")];
         for op in &all {
             let part = format!(" + {op}");
-            if lines.last().is_some_and(|l| l.len() + part.len() > 96) {
-                lines.push(String::new());
+            let line = lines.last_mut().expect("one line at least");
+            if line.len() + part.len() > 96 {
+                lines.push(part.trim_start().to_string());
+            } else {
+                line.push_str(&part);
             }
-            lines.last_mut().expect("one line at least").push_str(&part);
         }
         format!(
             "these operations make {expected}:\n  {}",
