@@ -84,7 +84,7 @@ fn on_thread(stage: &str, expected: &str) {
     let name = me();
     assert!(
         name == expected,
-        "{stage} ran on the thread {name:?}: the pipeline runs its three stages on three \
+        "{stage} ran on the thread {name:?}:\nthe pipeline runs its three stages on three \
          threads named \"producer\", \"transformer\" and \"consumer\""
     );
 }
@@ -105,11 +105,12 @@ fn squares(pipe: Pipe, capacity: usize, count: u64) {
         }) - c.with(|v| v.len());
         assert!(
             ahead <= limit,
-            "no back-pressure: the producer took item {item} from `items` while the consumer \
-             had consumed {}, {ahead} items ahead; with two channels of capacity {capacity} it \
-             can be at most {limit} ahead (what both channels hold, plus the item the \
-             transformer and the producer each hold). Are both channels bounded(capacity), and \
-             does the producer take each item only when it can send it?",
+            "no back-pressure: the producer is {ahead} items ahead of the consumer (it took item \
+             {item},\nthe consumer has consumed {}), but with two channels of capacity \
+             {capacity} it can be at most {limit} ahead\n(what both channels hold, plus the \
+             item the transformer and the producer each hold).\nAre both channels \
+             bounded(capacity), and does the producer take each item from `items`\nonly when it \
+             can send it?",
             item - ahead as u64
         );
     });
@@ -130,8 +131,8 @@ fn squares(pipe: Pipe, capacity: usize, count: u64) {
     let got = consumed.get();
     assert!(
         got == expected,
-        "when pipeline() returned, the consumer had consumed {got:?}; it must return once the \
-         consumer has consumed every transformed item, once and in order: {expected:?}"
+        "pipeline() must return once the consumer has consumed every transformed item, once \
+         and in order:\n{expected:?}\nbut when it returned, the consumer had consumed\n{got:?}"
     );
 }
 
@@ -199,8 +200,8 @@ fn pipeline_on_real_threads_delivers_a_thousand_items_in_order() {
         let expected: Vec<u64> = (2..=1001).collect();
         assert!(
             got == expected,
-            "pipeline(1..=1000, {capacity}, x + 1, ...) on real threads: the consumer got \
-             {} items, not 2..=1001 in order",
+            "pipeline(1..=1000, {capacity}, x + 1, ...) on real threads: the consumer got {} \
+             items,\nnot 2..=1001 in order",
             got.len()
         );
     }
@@ -227,7 +228,7 @@ fn a_panic_in_a_stage_reaches_the_caller() {
         });
         assert!(
             panicked,
-            "{what} returned normally: when a stage panics, pipeline() must panic too (join \
+            "{what} returned normally:\nwhen a stage panics, pipeline() must panic too (join \
              every stage and pass its panic on, as its doc comment says)"
         );
     }

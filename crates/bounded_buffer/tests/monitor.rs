@@ -151,7 +151,7 @@ fn a_buffer_of_capacity_0_is_refused() {
     let refused = std::panic::catch_unwind(|| BoundedBuffer::<u32>::new(0)).is_err();
     assert!(
         refused,
-        "BoundedBuffer::new(0) must panic (see its doc comment): with no room at all, every \
+        "BoundedBuffer::new(0) must panic (see its doc comment):\nwith no room at all, every \
          put would block forever"
     );
 }
@@ -196,7 +196,7 @@ fn judge(capacity: usize, table: &Table) -> Option<String> {
                 if buffer.len() == capacity {
                     return Some(format!(
                         "step {}: {returned} returned while the buffer was full ({capacity} \
-                         items): put() blocks while the buffer is full",
+                         items):\nput() blocks while the buffer is full",
                         row.step
                     ));
                 }
@@ -207,7 +207,7 @@ fn judge(capacity: usize, table: &Table) -> Option<String> {
                     Some(oldest) if oldest == value => {}
                     Some(oldest) => {
                         return Some(format!(
-                            "step {}: {who} returned {value}, but the oldest item was {oldest}: \
+                            "step {}: {who} returned {value}, but the oldest item was {oldest}:\n\
                              take() returns the items in the order they were put (FIFO)",
                             row.step
                         ));
@@ -226,7 +226,7 @@ fn judge(capacity: usize, table: &Table) -> Option<String> {
         let shown: Vec<String> = buffer.iter().map(u32::to_string).collect();
         if let (Some(taker), false) = (blocked_take, buffer.is_empty()) {
             return Some(format!(
-                "step {}: {taker} is still blocked although the buffer holds [{}]: a consumer \
+                "step {}: {taker} is still blocked although the buffer holds [{}]:\na consumer \
                  sleeps while it could go on (no thread woke it when the item came)",
                 row.step,
                 shown.join(", ")
@@ -235,7 +235,7 @@ fn judge(capacity: usize, table: &Table) -> Option<String> {
         if let (Some(putter), true) = (blocked_put, buffer.len() < capacity) {
             return Some(format!(
                 "step {}: {putter} is still blocked although the buffer has room ([{}], \
-                 capacity {capacity}): a producer sleeps while it could go on (no thread woke \
+                 capacity {capacity}):\na producer sleeps while it could go on (no thread woke \
                  it when the slot was freed)",
                 row.step,
                 shown.join(", ")
@@ -369,7 +369,8 @@ fn traffic<B: Buffer>(capacity: usize, producers: usize, consumers: usize, items
         let order: Vec<u32> = taken.iter().map(|(_, i)| *i).collect();
         assert!(
             order.is_sorted(),
-            "C1 took {order:?} from P1: the buffer must give the items in the order they were put"
+            "the buffer must give the items in the order they were put; C1 took them from P1 \
+             in this order:\n{order:?}"
         );
     }
 }
