@@ -237,7 +237,8 @@ fn the_checks_catch_no_cascade_a_preference_early_signals_whiles_and_a_broadcast
     let writers = common::verdict(Rw::<versions::WriterBroadcastsWriters>::new)
         .expect("a leaving writer lets two waiting writers in");
     assert!(
-        writers.contains("exactly one waiting writer enters, but W3 start_write(), W4"),
+        writers
+            .contains("exactly one waiting writer enters, but W3 start_write(), W4 start_write()"),
         "{writers}"
     );
 }

@@ -244,7 +244,7 @@ pub fn judge(table: &Table) -> Option<String> {
             .filter(|r| started(r, "start_write()"))
             .collect();
         let call = row.call.as_str();
-        let fail = |why: String| Some(format!("step {step} ({call}): {why}"));
+        let fail = |why: String| Some(format!("step {step} ({call}):\n{why}"));
         // What the step's own call is allowed to do.
         if call.ends_with("start_read()") {
             let may = !writing && waiting_writers_before == 0;
