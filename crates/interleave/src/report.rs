@@ -68,43 +68,227 @@ impl Failure {
 }
 
 impl fmt::Display for Failure {
+    /// The evidence first (the interleaving, then the detailed trace), the verdict last:
+    /// what went wrong, where, why, and the replay line, within 100 columns.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let steps = self.trace.events.last().map(|e| e.step).unwrap_or(0);
-        writeln!(
-            f,
-            "interleave: {} in schedule {} (strategy {}, seed {}), after {} steps",
-            self.kind.headline(),
-            self.schedule,
-            self.strategy,
-            self.seed,
-            steps
-        )?;
-        writeln!(f, "{}", self.message)?;
-        writeln!(f)?;
         let api = self.trace.api_only();
-        let (title, mut table) = if api.events.is_empty() {
-            ("interleaving (primitive operations)", self.trace.clone())
+        let (title, table) = if api.events.is_empty() {
+            ("interleaving (primitive operations)", &self.trace)
         } else {
-            ("interleaving", api)
+            ("interleaving", &api)
         };
-        let skipped = table.events.len().saturating_sub(TABLE_LIMIT);
-        table.events.drain(..skipped);
-        writeln!(f, "{title}:")?;
-        if skipped > 0 {
-            writeln!(f, "({skipped} earlier rows not shown)")?;
+        match crate::trace::report_timeline(table, TABLE_LIMIT) {
+            Some(t) => writeln!(f, "{title}:\n{t}")?,
+            None => writeln!(
+                f,
+                "{title}:\n{}",
+                crate::trace::report_compact(&table.events, TABLE_LIMIT)
+            )?,
         }
-        write!(f, "{}", table.timeline())?;
-        writeln!(f)?;
-        writeln!(f, "detailed trace:")?;
-        let mut detail = self.trace.clone();
-        let skipped = detail.events.len().saturating_sub(DETAIL_LIMIT);
-        detail.events.drain(..skipped);
-        if skipped > 0 {
-            writeln!(f, "({skipped} earlier events not shown)")?;
+        // The detailed trace, when it says more than the interleaving: operations on
+        // objects below the topic's level (locks, waits, loads and stores).
+        let more = self
+            .trace
+            .events
+            .iter()
+            .any(|e| !e.api && e.object.is_some());
+        if !api.events.is_empty() && more {
+            writeln!(
+                f,
+                "detailed trace:\n{}",
+                crate::trace::report_compact(&self.trace.events, DETAIL_LIMIT)
+            )?;
         }
-        write!(f, "{}", detail.compact())?;
-        writeln!(f)?;
-        write!(f, "{}", self.replay_line())
+        let mut v = Verdict::new(headline(self.kind, &self.message));
+        let panicker = panicking_thread(self.kind, &self.message);
+        let place = panicker
+            .as_deref()
+            .and_then(|t| panic_place(&self.trace, t))
+            .map(|p| format!("{p}, "))
+            .unwrap_or_default();
+        v.place = Some(format!(
+            "{place}step {steps} of schedule {} (strategy {}, seed {})",
+            self.schedule, self.strategy, self.seed
+        ));
+        if self.kind == FailureKind::Budget
+            && let Some(spin) = spin_note(&self.trace)
+        {
+            v.notes.push(spin);
+            v.helps.push(
+                "a thread that must wait for another should block (wait on a condition \
+                 variable, receive from a channel), not test a condition in a loop"
+                    .to_string(),
+            );
+        }
+        v.replay = self.replay_line();
+        write!(f, "{v}")
+    }
+}
+
+/// The first line of a verdict: the kind of failure and its diagnosis.
+pub(crate) fn headline(kind: FailureKind, message: &str) -> String {
+    match kind {
+        FailureKind::Panic => match message.strip_prefix("thread ") {
+            Some(rest) => rest.to_string(),
+            None => format!("panic: {message}"),
+        },
+        _ => format!("{}: {message}", kind.headline()),
+    }
+}
+
+/// The simulated thread a panic message names (`thread S1 panicked: ...`).
+fn panicking_thread(kind: FailureKind, message: &str) -> Option<String> {
+    if kind != FailureKind::Panic {
+        return None;
+    }
+    let rest = message.strip_prefix("thread ")?;
+    let (name, _) = rest.split_once(" panicked")?;
+    Some(name.to_string())
+}
+
+/// Where thread `thread` panicked, as the panic hook recorded it in the trace.
+pub(crate) fn panic_place(trace: &Trace, thread: &str) -> Option<String> {
+    trace
+        .events
+        .iter()
+        .rev()
+        .find(|e| e.thread == thread && e.op.starts_with(crate::trace::PANICKED_AT))
+        .map(|e| e.op[crate::trace::PANICKED_AT.len()..].to_string())
+}
+
+/// What a thread that exhausted the step budget was doing, from the end of its trace:
+/// the operations it repeated and the objects it touched.
+pub(crate) fn spin_note(trace: &Trace) -> Option<String> {
+    let lines = crate::trace::collapse(&trace.events);
+    lines.iter().rev().find_map(|l| match l {
+        crate::trace::Line::Repeat {
+            threads,
+            objects,
+            ops,
+            steps,
+            ..
+        } => {
+            let who = threads.join(" and ");
+            let n = crate::text::thousands(steps.1.saturating_sub(steps.0) + 1);
+            let what = if objects.is_empty() {
+                format!(
+                    "repeating {} without touching any shared object",
+                    ops.join(", ")
+                )
+            } else {
+                let names: Vec<String> = objects.iter().map(|o| format!("`{o}`")).collect();
+                format!(
+                    "repeating the same operations on {} ({})",
+                    names.join(", "),
+                    ops.join(", ")
+                )
+            };
+            Some(format!(
+                "{who} spun for {n} steps at the end, {what}: a busy-wait that never ends on \
+                 its own"
+            ))
+        }
+        crate::trace::Line::Event(_) => None,
+    })
+}
+
+/// The end of every report, shaped like rustc's diagnostics: `error:` with what went
+/// wrong, `-->` where, `note:` why it matters, `help:` what to try, and the replay line
+/// last.
+#[derive(Debug, Default)]
+pub(crate) struct Verdict {
+    pub(crate) headline: String,
+    pub(crate) place: Option<String>,
+    pub(crate) notes: Vec<String>,
+    pub(crate) helps: Vec<String>,
+    pub(crate) replay: String,
+}
+
+impl Verdict {
+    pub(crate) fn new(headline: impl Into<String>) -> Self {
+        Verdict {
+            headline: headline.into(),
+            ..Verdict::default()
+        }
+    }
+}
+
+impl fmt::Display for Verdict {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        use crate::text::{WIDTH, labelled};
+        write!(f, "{}", labelled("error: ", &self.headline, WIDTH))?;
+        if let Some(p) = &self.place {
+            write!(f, "{}", labelled("  --> ", p, WIDTH))?;
+        }
+        for n in &self.notes {
+            write!(f, "{}", labelled("note: ", n, WIDTH))?;
+        }
+        for h in &self.helps {
+            write!(f, "{}", labelled("help: ", h, WIDTH))?;
+        }
+        write!(f, "{}", self.replay)
+    }
+}
+
+thread_local! {
+    /// Set while interleave panics with a finished report: the panic hook prints the
+    /// report alone, without the "thread ... panicked at" line.
+    static REPORTING: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Panics with a student-facing report as the message (a `String`, so that
+/// `#[should_panic(expected = ...)]` matches it). The panic hook prints the report as it
+/// is: no thread id, no place inside interleave, no backtrace.
+pub(crate) fn fail(report: String) -> ! {
+    install_panic_hook();
+    REPORTING.with(|r| r.set(true));
+    std::panic::panic_any(report)
+}
+
+/// Installs (once) the panic hook that keeps reports readable and deterministic:
+/// - a report of interleave's is printed alone (see [`fail`]);
+/// - a panic in a simulated thread prints nothing: the execution's report says it once,
+///   with the place the hook records in the trace;
+/// - every other panic goes to the previous hook.
+pub(crate) fn install_panic_hook() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            if REPORTING.with(|r| r.replace(false)) {
+                let msg = payload_text(info.payload());
+                eprintln!("{msg}");
+                return;
+            }
+            if let Some(e) = crate::runtime::current()
+                && let Some(mut st) = e.shared.st.try_lock()
+                && st.current.is_some()
+            {
+                if let Some(l) = info.location() {
+                    let at = format!(
+                        "{}{}:{}:{}",
+                        crate::trace::PANICKED_AT,
+                        l.file(),
+                        l.line(),
+                        l.column()
+                    );
+                    st.push_event(None, at.into(), None, false);
+                }
+                return;
+            }
+            previous(info)
+        }));
+    });
+}
+
+fn payload_text(p: &(dyn std::any::Any + Send)) -> &str {
+    if let Some(s) = p.downcast_ref::<String>() {
+        s
+    } else if let Some(s) = p.downcast_ref::<&str>() {
+        s
+    } else {
+        "(non-string panic payload)"
     }
 }
 
@@ -116,6 +300,15 @@ pub fn replay_line(seed: u64, strategy: &str) -> String {
     {
         return format!("replay: just trace {step} --seed {seed} --strategy {strategy}");
     }
+    format!(
+        "replay: INTERLEAVE_SEED={seed} INTERLEAVE_STRATEGY={strategy} INTERLEAVE_ITERATIONS=1 {}",
+        cargo_test_command()
+    )
+}
+
+/// `cargo test -p tunnel --test basic -- the_test --exact`: the command that runs the
+/// current test alone (from the package, the test binary and the thread's name).
+pub(crate) fn cargo_test_command() -> String {
     let mut cmd = String::from("cargo test");
     if let Ok(pkg) = std::env::var("CARGO_PKG_NAME") {
         cmd.push_str(&format!(" -p {pkg}"));
@@ -130,9 +323,7 @@ pub fn replay_line(seed: u64, strategy: &str) -> String {
     {
         cmd.push_str(&format!(" -- {name} --exact"));
     }
-    format!(
-        "replay: INTERLEAVE_SEED={seed} INTERLEAVE_STRATEGY={strategy} INTERLEAVE_ITERATIONS=1 {cmd}"
-    )
+    cmd
 }
 
 /// The test binary's name without cargo's hash suffix.
@@ -146,4 +337,13 @@ fn test_binary() -> Option<String> {
         _ => stem,
     };
     Some(name.to_string())
+}
+
+/// How a diagnosis names an object: `Mutex fork 1`, `Condvar ready`, or `Channel#1` for an
+/// object with a default name (not `Channel Channel#1`).
+pub(crate) fn object_label(kind: &str, name: &str) -> String {
+    match name.strip_prefix(kind) {
+        Some(rest) if rest.starts_with('#') => name.to_string(),
+        _ => format!("{kind} {name}"),
+    }
 }

@@ -554,14 +554,14 @@ impl State {
         &self.threads[t].name
     }
 
-    fn describe_wait(&self, t: Tid) -> (String, Vec<Tid>) {
+    pub(crate) fn describe_wait(&self, t: Tid) -> (String, Vec<Tid>) {
         let name = &self.threads[t].name;
         let TState::Blocked { wait, .. } = self.threads[t].state else {
             return (format!("{name} is not blocked"), vec![]);
         };
         let obj = wait.obj.map(|o| &self.objects[o]);
         let label = obj
-            .map(|o| format!("{} {}", o.kind, o.name))
+            .map(|o| crate::report::object_label(o.kind, &o.name))
             .unwrap_or_default();
         match wait.kind {
             WaitKind::Acquire => {

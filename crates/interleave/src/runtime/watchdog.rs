@@ -25,6 +25,7 @@ static WATCHED: OnceLock<Mutex<Vec<Weak<Shared>>>> = OnceLock::new();
 
 /// Watches an execution until it stops running.
 pub(crate) fn watch(shared: Arc<Shared>) {
+    crate::report::install_panic_hook();
     let mut started = false;
     let list = WATCHED.get_or_init(|| {
         started = true;
