@@ -43,17 +43,8 @@ pub use explore::{Config, Strategy, explore};
 #[macro_export]
 macro_rules! assert_table {
     ($table:expr $(,)?) => {{
-        fn f() {}
-        fn __type_name_of<T>(_: T) -> &'static str {
-            ::std::any::type_name::<T>()
-        }
         let __table: &$crate::scenario::Table = &$table;
-        let __site = $crate::scenario::Site {
-            file: ::std::file!(),
-            module_path: ::std::module_path!(),
-            function: $crate::scenario::function_name(__type_name_of(f)),
-            manifest_dir: ::std::env!("CARGO_MANIFEST_DIR"),
-        };
+        let __site = $crate::__snapshot_site!();
         match $crate::scenario::check_snapshot(__table, &__site) {
             $crate::scenario::Outcome::Pass => {}
             $crate::scenario::Outcome::Delegate(__name) => {
@@ -65,6 +56,25 @@ macro_rules! assert_table {
                 );
             }
             $crate::scenario::Outcome::Fail(__report) => $crate::scenario::fail(__report),
+        }
+    }};
+}
+
+/// Where a snapshot assertion stands: the test file, module and function (used by
+/// [`assert_table!`]).
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __snapshot_site {
+    () => {{
+        fn f() {}
+        fn __type_name_of<T>(_: T) -> &'static str {
+            ::std::any::type_name::<T>()
+        }
+        $crate::scenario::Site {
+            file: ::std::file!(),
+            module_path: ::std::module_path!(),
+            function: $crate::scenario::function_name(__type_name_of(f)),
+            manifest_dir: ::std::env!("CARGO_MANIFEST_DIR"),
         }
     }};
 }

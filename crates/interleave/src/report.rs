@@ -111,10 +111,7 @@ impl fmt::Display for Failure {
             "{place}step {steps} of schedule {} (strategy {}, seed {})",
             self.schedule, self.strategy, self.seed
         ));
-        if self.kind == FailureKind::Budget
-            && let Some(spin) = spin_note(&self.trace)
-        {
-            v.notes.push(spin);
+        if self.kind == FailureKind::Budget && self.message.contains("busy-wait") {
             v.helps.push(
                 "a thread that must wait for another should block (wait on a condition \
                  variable, receive from a channel), not test a condition in a loop"
@@ -155,42 +152,6 @@ pub(crate) fn panic_place(trace: &Trace, thread: &str) -> Option<String> {
         .rev()
         .find(|e| e.thread == thread && e.op.starts_with(crate::trace::PANICKED_AT))
         .map(|e| e.op[crate::trace::PANICKED_AT.len()..].to_string())
-}
-
-/// What a thread that exhausted the step budget was doing, from the end of its trace:
-/// the operations it repeated and the objects it touched.
-pub(crate) fn spin_note(trace: &Trace) -> Option<String> {
-    let lines = crate::trace::collapse(&trace.events);
-    lines.iter().rev().find_map(|l| match l {
-        crate::trace::Line::Repeat {
-            threads,
-            objects,
-            ops,
-            steps,
-            ..
-        } => {
-            let who = threads.join(" and ");
-            let n = crate::text::thousands(steps.1.saturating_sub(steps.0) + 1);
-            let what = if objects.is_empty() {
-                format!(
-                    "repeating {} without touching any shared object",
-                    ops.join(", ")
-                )
-            } else {
-                let names: Vec<String> = objects.iter().map(|o| format!("`{o}`")).collect();
-                format!(
-                    "repeating the same operations on {} ({})",
-                    names.join(", "),
-                    ops.join(", ")
-                )
-            };
-            Some(format!(
-                "{who} spun for {n} steps at the end, {what}: a busy-wait that never ends on \
-                 its own"
-            ))
-        }
-        crate::trace::Line::Event(_) => None,
-    })
 }
 
 /// The end of every report, shaped like rustc's diagnostics: `error:` with what went
@@ -300,10 +261,33 @@ pub fn replay_line(seed: u64, strategy: &str) -> String {
     {
         return format!("replay: just trace {step} --seed {seed} --strategy {strategy}");
     }
-    format!(
+    shell_lines(&format!(
         "replay: INTERLEAVE_SEED={seed} INTERLEAVE_STRATEGY={strategy} INTERLEAVE_ITERATIONS=1 {}",
         cargo_test_command()
-    )
+    ))
+}
+
+/// A command split into lines of at most 100 columns with shell continuations (` \`),
+/// so that it can still be copied and pasted as it is.
+pub(crate) fn shell_lines(cmd: &str) -> String {
+    let max = crate::text::WIDTH - 2;
+    let mut out = String::new();
+    let mut line = String::new();
+    for word in cmd.split(' ') {
+        if !line.trim().is_empty() && crate::text::width(&line) + 1 + crate::text::width(word) > max
+        {
+            out.push_str(&line);
+            out.push_str(" \\\n");
+            line = format!("    {word}");
+        } else {
+            if !line.is_empty() {
+                line.push(' ');
+            }
+            line.push_str(word);
+        }
+    }
+    out.push_str(&line);
+    out
 }
 
 /// `cargo test -p tunnel --test basic -- the_test --exact`: the command that runs the
@@ -345,5 +329,62 @@ pub(crate) fn object_label(kind: &str, name: &str) -> String {
     match name.strip_prefix(kind) {
         Some(rest) if rest.starts_with('#') => name.to_string(),
         _ => format!("{kind} {name}"),
+    }
+}
+
+/// The diagnosis of an exhausted step budget, from the end of the trace: who ran out of
+/// it and what they repeated (`R1 ran 1000 steps without blocking, spinning on `flag`
+/// (load): a busy-wait`). `spinner` is the thread that ran too long without blocking, or
+/// `None` when the whole execution ran out of steps.
+pub(crate) fn budget_message(
+    st: &crate::runtime::execution::State,
+    spinner: Option<usize>,
+) -> String {
+    let start = st.events.len().saturating_sub(600);
+    let events: Vec<crate::trace::Event> =
+        st.events[start..].iter().map(|e| st.resolve(e)).collect();
+    let repeat = crate::trace::collapse(&events)
+        .into_iter()
+        .rev()
+        .find_map(|l| match l {
+            crate::trace::Line::Repeat {
+                threads,
+                objects,
+                ops,
+                ..
+            } => Some((threads, objects, ops)),
+            crate::trace::Line::Event(_) => None,
+        });
+    let spinning = |objects: &[String], ops: &[String]| {
+        let on = if objects.is_empty() {
+            String::new()
+        } else {
+            let names: Vec<String> = objects.iter().map(|o| format!("`{o}`")).collect();
+            format!(" on {}", names.join(", "))
+        };
+        format!("spinning{on} ({})", ops.join(", "))
+    };
+    match spinner {
+        Some(t) => {
+            let name = st.thread_name(t);
+            let head = format!("{name} ran {} steps without blocking", st.max_streak);
+            match repeat {
+                Some((threads, objects, ops)) if threads.iter().any(|x| x == name) => {
+                    format!("{head}, {}: a busy-wait", spinning(&objects, &ops))
+                }
+                _ => head,
+            }
+        }
+        None => {
+            let head = format!("the execution ran {} steps without ending", st.max_steps);
+            match repeat {
+                Some((threads, objects, ops)) => format!(
+                    "{head}; at the end, {} kept {}: a livelock or a busy-wait",
+                    threads.join(" and "),
+                    spinning(&objects, &ops)
+                ),
+                None => format!("{head}: a livelock, or a busy-wait?"),
+            }
+        }
     }
 }

@@ -57,7 +57,7 @@ use crate::trace::{Event, render_rows};
 mod snapshot;
 
 #[doc(hidden)]
-pub use snapshot::{Outcome, Site, check_snapshot, function_name};
+pub use snapshot::{Outcome, Site, check_snapshot, function_name, snapshot_path};
 
 /// A call that returned, as the state closure sees it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -201,6 +201,18 @@ impl fmt::Display for Table {
             writeln!(f, "stopped: {why}")?;
         }
         Ok(())
+    }
+}
+
+impl Table {
+    /// Compares the table with the `expected` one (the text of its snapshot) and, if they
+    /// differ, explains how to the student: both tables interleaved, the first differing
+    /// step, its rule, what the code did at that step, and the replay line.
+    /// [`crate::assert_table!`] does this with the snapshot file.
+    pub fn explain_difference(&self, expected: &str) -> Option<String> {
+        let expected = expected.trim_end().replace("\r\n", "\n");
+        (self.to_string().trim_end() != expected)
+            .then(|| snapshot::explain(&expected, self, "the expected table"))
     }
 }
 
@@ -499,8 +511,7 @@ fn step_failure(
             let mut v = Verdict::new(format!(
                 "at step {step}, {call} never returned and never blocked: {message}"
             ));
-            if let Some(n) = crate::report::spin_note(&trace) {
-                v.notes.push(n);
+            if message.contains("busy-wait") {
                 v.helps.push(
                     "a call that must wait should block (wait on a condition variable, \
                      receive from a channel) until it may go on, not test a condition in a \
@@ -535,8 +546,8 @@ pub(crate) fn scenario_replay() -> String {
     {
         return format!("replay: just trace {step}");
     }
-    format!(
+    crate::report::shell_lines(&format!(
         "replay: INTERLEAVE_TRACE=1 {} --nocapture",
         crate::report::cargo_test_command()
-    )
+    ))
 }

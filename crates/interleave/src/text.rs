@@ -25,11 +25,20 @@ pub(crate) fn thousands(n: u64) -> String {
 /// Splits `text` into lines of at most `width` columns: breaks after `, ` first, then at
 /// spaces, and cuts a word longer than the line. Never returns an empty vector.
 pub(crate) fn wrap(text: &str, width: usize) -> Vec<String> {
+    wrap_with(text, width, true)
+}
+
+/// Like [`wrap`], for prose: breaks at spaces only.
+pub(crate) fn wrap_prose(text: &str, width: usize) -> Vec<String> {
+    wrap_with(text, width, false)
+}
+
+fn wrap_with(text: &str, width: usize, lists: bool) -> Vec<String> {
     let width = width.max(1);
     let mut lines = Vec::new();
     let mut rest: &str = text;
     while self::width(rest) > width {
-        let cut = break_point(rest, width);
+        let cut = break_point(rest, width, lists);
         let (line, tail) = rest.split_at(cut);
         lines.push(line.trim_end().to_string());
         rest = tail.trim_start();
@@ -41,7 +50,7 @@ pub(crate) fn wrap(text: &str, width: usize) -> Vec<String> {
 }
 
 /// Where to cut `s` (a byte index) so that the first part fits in `width` columns.
-fn break_point(s: &str, width: usize) -> usize {
+fn break_point(s: &str, width: usize, lists: bool) -> usize {
     // The byte index just past the `width`-th char.
     let limit = s
         .char_indices()
@@ -50,7 +59,8 @@ fn break_point(s: &str, width: usize) -> usize {
         .unwrap_or(s.len());
     let head = &s[..limit];
     // After a list separator, if it leaves a line not much shorter than the width.
-    if let Some(i) = head.rfind(", ")
+    if lists
+        && let Some(i) = head.rfind(", ")
         && i + 1 >= limit * 2 / 3
     {
         return i + 1;
@@ -76,7 +86,7 @@ pub(crate) fn labelled(label: &str, text: &str, width: usize) -> String {
         let lines = if para.contains(" | ") {
             vec![para.to_string()]
         } else {
-            wrap(para, width.saturating_sub(indent).max(20))
+            wrap_prose(para, width.saturating_sub(indent).max(20))
         };
         for (j, l) in lines.iter().enumerate() {
             if i == 0 && j == 0 {

@@ -286,10 +286,17 @@ impl Line<'_> {
                     format!(" on {}", names.join(", "))
                 };
                 let n = steps.1.saturating_sub(steps.0) + 1;
+                let again = if n == *times as u64 {
+                    "the line above, again and again".to_string()
+                } else {
+                    format!(
+                        "the lines above, {} more times",
+                        crate::text::thousands(*times as u64)
+                    )
+                };
                 format!(
-                    "... {who} spun {} more steps{on}: the lines above, {} more times",
-                    crate::text::thousands(n),
-                    crate::text::thousands(*times as u64)
+                    "... {who} spun {} more steps{on} ({again})",
+                    crate::text::thousands(n)
                 )
             }
         }

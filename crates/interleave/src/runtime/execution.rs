@@ -64,8 +64,8 @@ pub(crate) struct State {
     pub(crate) failure: Option<Failure>,
     pub(crate) counters: std::collections::HashMap<&'static str, usize>,
     pub(crate) atomics: std::collections::HashMap<usize, ObjId>,
-    max_steps: u64,
-    max_streak: u64,
+    pub(crate) max_steps: u64,
+    pub(crate) max_streak: u64,
     record: bool,
 }
 
@@ -354,10 +354,7 @@ impl Execution {
                 let mut st = self.lock();
                 st.step += 1;
                 if st.step > st.max_steps {
-                    let msg = format!(
-                        "the execution ran {} steps without ending: livelock, or busy-waiting?",
-                        st.max_steps
-                    );
+                    let msg = crate::report::budget_message(&st, None);
                     st.failure = Some(Failure {
                         kind: FailureKind::Budget,
                         message: msg,
@@ -369,10 +366,7 @@ impl Execution {
                 th.yielded = false;
                 th.streak += 1;
                 if th.streak > max_streak {
-                    let msg = format!(
-                        "{} ran {} steps without blocking: busy-waiting inside the monitor?",
-                        th.name, max_streak
-                    );
+                    let msg = crate::report::budget_message(&st, Some(next));
                     st.failure = Some(Failure {
                         kind: FailureKind::Budget,
                         message: msg,

@@ -69,6 +69,13 @@ fn snapshot_name(site: &Site) -> String {
     }
 }
 
+/// The file of the first snapshot taken at `site` (for tests of the assertion itself).
+#[doc(hidden)]
+pub fn snapshot_path(site: &Site) -> PathBuf {
+    let last = site.function.rsplit("::").next().unwrap_or(site.function);
+    snapshot_file(site, last.strip_prefix("test_").unwrap_or(last))
+}
+
 /// The snapshot file: `snapshots/<module path>__<name>.snap` next to the test file.
 fn snapshot_file(site: &Site, name: &str) -> PathBuf {
     let manifest = Path::new(site.manifest_dir);
@@ -284,7 +291,7 @@ fn list(items: &[String]) -> String {
 }
 
 /// The report of a table that differs from the expected one.
-fn explain(expected_text: &str, table: &Table, snapshot: &str) -> String {
+pub(super) fn explain(expected_text: &str, table: &Table, snapshot: &str) -> String {
     let expected = parse(expected_text);
     let ev = &table.evidence;
     let calls: Vec<String> = ev.script.iter().map(|(c, _)| c.clone()).collect();
