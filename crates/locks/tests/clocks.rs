@@ -48,7 +48,7 @@ fn a_deadline_ignores_the_wall_clock_set_forward() {
          1h, and a deadline on the wall clock came closer with it (the timeout fired \
          early)\n\n{table}"
     );
-    insta::assert_snapshot!(table.to_string());
+    interleave::assert_table!(table);
 }
 
 #[test]
@@ -69,7 +69,7 @@ fn a_deadline_ignores_the_wall_clock_set_back() {
          back 1h, and a deadline on the wall clock moved an hour away with it (for the \
          caller, a timeout that never fires)\n\n{table}"
     );
-    insta::assert_snapshot!(table.to_string());
+    interleave::assert_table!(table);
 }
 
 /// W waits for an event nobody sets, with a timeout of 5 s, while `ntpd` moves the wall

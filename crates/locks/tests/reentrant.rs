@@ -46,7 +46,7 @@ fn a_miss_loads_and_a_hit_does_not_wait() {
          thread took, because `load` locks it again\n\n{table}",
         table.blocked_at_end
     );
-    insta::assert_snapshot!(table.to_string());
+    interleave::assert_table!(table);
 }
 
 /// Two threads ask for the same missing key while a third reloads another one.

@@ -99,7 +99,7 @@ fn synchronous_send_waits_until_the_owner_receives() {
          has received the message: a rendezvous, where the mailbox has no room at all.\n\n\
          {table}"
     );
-    insta::assert_snapshot!(table.to_string());
+    interleave::assert_table!(table);
 }
 
 #[test]
@@ -111,7 +111,7 @@ fn asynchronous_send_returns_at_once_and_try_receive_says_empty() {
         "with an asynchronous mailbox, P1's send must return at once, the message waiting \
          in the mailbox; it is blocked:\n\n{table}"
     );
-    insta::assert_snapshot!(table.to_string());
+    interleave::assert_table!(table);
 }
 
 /// P1 sends `late` after 5 ms (virtual time); P2 waits at most 10 ms.

@@ -100,7 +100,7 @@ fn an_overdrawing_debit_is_refused_and_the_server_stops_after_the_last_hang_up()
          be refused with a reply (Reply::Refused), leaving the balance unchanged.\n\n{table}",
         overdrawn.map(String::as_str).unwrap_or_default()
     );
-    insta::assert_snapshot!(table.to_string());
+    interleave::assert_table!(table);
 }
 
 /// Re-raises an exploration's failure, explaining a server that never stops.

@@ -196,7 +196,7 @@ fn a_stuck_worker_has_its_job_handed_to_another_and_its_late_answer_is_ignored()
             .collect::<Vec<_>>()
             .join("; ")
     );
-    insta::assert_snapshot!(table.to_string());
+    interleave::assert_table!(table);
 }
 
 /// Runs nine jobs (inputs 1..=9, squared) on three workers; every job takes 40 ms, except
