@@ -101,16 +101,20 @@ impl fmt::Display for Failure {
             )?;
         }
         let mut v = Verdict::new(headline(self.kind, &self.message));
-        let panicker = panicking_thread(self.kind, &self.message);
-        let place = panicker
+        let when = format!(
+            "step {steps} of schedule {} (strategy {}, seed {})",
+            self.schedule, self.strategy, self.seed
+        );
+        match panicking_thread(self.kind, &self.message)
             .as_deref()
             .and_then(|t| panic_place(&self.trace, t))
-            .map(|p| format!("{p}, "))
-            .unwrap_or_default();
-        v.place = Some(format!(
-            "{place}step {steps} of schedule {} (strategy {}, seed {})",
-            self.schedule, self.strategy, self.seed
-        ));
+        {
+            Some(place) => {
+                v.place = Some(place);
+                v.context.push(format!("at {when}"));
+            }
+            None => v.place = Some(when),
+        }
         if self.kind == FailureKind::Budget && self.message.contains("busy-wait") {
             v.helps.push(
                 "a thread that must wait for another should block (wait on a condition \
@@ -151,7 +155,24 @@ pub(crate) fn panic_place(trace: &Trace, thread: &str) -> Option<String> {
         .iter()
         .rev()
         .find(|e| e.thread == thread && e.op.starts_with(crate::trace::PANICKED_AT))
-        .map(|e| e.op[crate::trace::PANICKED_AT.len()..].to_string())
+        .map(|e| clean_path(&e.op[crate::trace::PANICKED_AT.len()..]))
+}
+
+/// A source path with its `dir/..` pairs resolved, as a student finds the file:
+/// `crates/warmup/src/../../../exercises/00_warmup/scoped_sum.rs:20:5` is
+/// `exercises/00_warmup/scoped_sum.rs:20:5`.
+pub(crate) fn clean_path(path: &str) -> String {
+    let mut parts: Vec<&str> = Vec::new();
+    for part in path.split('/') {
+        match part {
+            ".." if parts.last().is_some_and(|p| *p != "..") => {
+                parts.pop();
+            }
+            "." => {}
+            _ => parts.push(part),
+        }
+    }
+    parts.join("/")
 }
 
 /// The end of every report, shaped like rustc's diagnostics: `error:` with what went
@@ -161,6 +182,8 @@ pub(crate) fn panic_place(trace: &Trace, thread: &str) -> Option<String> {
 pub(crate) struct Verdict {
     pub(crate) headline: String,
     pub(crate) place: Option<String>,
+    /// More about the place (`= at step 34 of schedule 1 ...`).
+    pub(crate) context: Vec<String>,
     pub(crate) notes: Vec<String>,
     pub(crate) helps: Vec<String>,
     pub(crate) replay: String,
@@ -181,6 +204,9 @@ impl fmt::Display for Verdict {
         write!(f, "{}", labelled("error: ", &self.headline, WIDTH))?;
         if let Some(p) = &self.place {
             write!(f, "{}", labelled("  --> ", p, WIDTH))?;
+        }
+        for c in &self.context {
+            write!(f, "{}", labelled("   = ", c, WIDTH))?;
         }
         for n in &self.notes {
             write!(f, "{}", labelled("note: ", n, WIDTH))?;
@@ -238,9 +264,51 @@ pub(crate) fn install_panic_hook() {
                 }
                 return;
             }
-            previous(info)
+            // Any other panic: as std prints it, but without the thread's numeric id
+            // (the same failure prints the same text on every run), with the place's
+            // path resolved and long lines wrapped; std's own output (and backtrace) when
+            // a backtrace is asked for.
+            if std::env::var("RUST_BACKTRACE").is_ok_and(|v| v != "0") {
+                return previous(info);
+            }
+            let name = std::thread::current()
+                .name()
+                .map(|n| format!("thread '{n}'"))
+                .unwrap_or_else(|| "a thread".to_string());
+            let place = info
+                .location()
+                .map(|l| format!(" at {}:{}:{}", clean_path(l.file()), l.line(), l.column()))
+                .unwrap_or_default();
+            let mut head = format!("{name} panicked{place}:");
+            if crate::text::width(&head) > crate::text::WIDTH {
+                // libtest's header names the test already.
+                head = format!("panicked{place}:");
+            }
+            let msg = wrap_message(payload_text(info.payload()));
+            eprintln!("\n{head}\n{msg}");
         }));
     });
+}
+
+/// A panic message with its long lines wrapped (lines of tables are kept as they are).
+fn wrap_message(msg: &str) -> String {
+    let mut out = String::new();
+    for line in msg.lines() {
+        if crate::text::width(line) <= crate::text::WIDTH || line.contains(" | ") {
+            out.push_str(line);
+        } else {
+            let indent = line.len() - line.trim_start().len();
+            out.push_str(&crate::text::labelled(
+                &line[..indent],
+                line.trim_start(),
+                crate::text::WIDTH,
+            ));
+            out.pop();
+        }
+        out.push('\n');
+    }
+    out.pop();
+    out
 }
 
 fn payload_text(p: &(dyn std::any::Any + Send)) -> &str {
@@ -386,5 +454,22 @@ pub(crate) fn budget_message(
                 None => format!("{head}: a livelock, or a busy-wait?"),
             }
         }
+    }
+}
+
+/// `server waits to receive on Channel requests, whose Sender is still held by main`.
+pub(crate) fn receive_wait(name: &str, channel: &str, holders: &[&str]) -> String {
+    match holders {
+        [] => format!("{name} waits to receive on {channel}"),
+        [one] if *one == name => {
+            format!("{name} waits to receive on {channel}, whose Sender {name} itself holds")
+        }
+        [one] => {
+            format!("{name} waits to receive on {channel}, whose Sender is still held by {one}")
+        }
+        more => format!(
+            "{name} waits to receive on {channel}, whose Senders are still held by {}",
+            more.join(" and ")
+        ),
     }
 }

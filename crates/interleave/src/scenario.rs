@@ -160,7 +160,27 @@ struct Evidence {
 }
 
 impl fmt::Display for Table {
+    /// `{}` is the snapshot's text: every column as wide as its widest cell. `{:#}` fits
+    /// the table in 100 columns (long cells wrapped), for a message a student reads.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if f.alternate() {
+            write!(f, "{}", snapshot::fitted(self))?;
+            if !self.blocked_at_end.is_empty() {
+                let end = format!(
+                    "end: nothing can move; still blocked: {}",
+                    self.blocked_at_end.join(", ")
+                );
+                write!(f, "{}", crate::text::labelled("", &end, crate::text::WIDTH))?;
+            }
+            if let Some(why) = &self.stopped {
+                write!(
+                    f,
+                    "{}",
+                    crate::text::labelled("stopped: ", why, crate::text::WIDTH)
+                )?;
+            }
+            return Ok(());
+        }
         let with_state = self.rows.iter().any(|r| r.state.is_some());
         let mut rows = vec![vec![
             "step".to_string(),

@@ -15,7 +15,7 @@ use interleave::report::FailureKind;
 use interleave::scenario::{Outcome, Returned, Scenario, Site, Table};
 use interleave::sync::atomic::{AtomicBool, Ordering};
 use interleave::sync::{Arc, Mutex};
-use interleave::thread;
+use interleave::{channel, thread};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Dir {
@@ -160,7 +160,7 @@ fn a_call_that_stays_blocked_stops_the_script_and_is_explained() {
     assert_eq!(
         table.rows.len(),
         5,
-        "the script stops before S1 departs:\n{table}"
+        "the script stops before S1 departs:\n{table:#}"
     );
     assert!(table.stopped.is_some());
     let report = table.explain_difference(&expected).expect("differs");
@@ -392,6 +392,47 @@ fn a_spin_is_collapsed_and_names_what_it_spins_on() {
         "{report}"
     );
     assert!(report.lines().count() < 40, "{report}");
+}
+
+#[test]
+fn a_deadlock_names_who_still_holds_a_sender() {
+    let f = check(Config::new().strategy(Strategy::Canonical), || {
+        let (tx, rx) = channel::unbounded_named::<u32>("jobs");
+        let worker = thread::Builder::new()
+            .name("worker".into())
+            .spawn(move || for _job in rx.iter() {})
+            .unwrap();
+        tx.send(1).unwrap();
+        // Bug: `tx` is still alive, so `rx.iter()` never ends.
+        worker.join().unwrap();
+        drop(tx);
+    })
+    .expect_err("main joins the worker while holding the sender");
+    assert_eq!(f.kind, FailureKind::Deadlock);
+    assert_eq!(
+        f.message,
+        "main waits for thread worker to finish; worker waits to receive on Channel jobs, whose \
+         Sender is still held by main: a cycle"
+    );
+    assert_shape(&f.to_string());
+}
+
+#[test]
+fn receiving_on_a_channel_one_holds_the_sender_of_is_named() {
+    let f = check(Config::new().strategy(Strategy::Canonical), || {
+        let (tx, rx) = channel::unbounded::<u32>();
+        tx.send(1).unwrap();
+        let total: u32 = rx.iter().sum();
+        drop(tx);
+        assert_eq!(total, 1);
+    })
+    .expect_err("main waits for a message only it could send");
+    assert_eq!(
+        f.message,
+        "main waits to receive on Channel#1, whose Sender main itself holds: main waits for a \
+         message that only main could send; the channel never disconnects while main holds a \
+         Sender"
+    );
 }
 
 /// Set in the child process that runs one of the `child_*` tests.

@@ -110,7 +110,7 @@ fn scripting_a_blocked_actor_stops_the_script() {
         .call("S1", "depart(South)", |t| t.depart(Dir::South))
         .call("N1", "depart(North)", |t| t.depart(Dir::North))
         .run();
-    assert_eq!(table.rows.len(), 2, "{table}");
+    assert_eq!(table.rows.len(), 2, "{table:#}");
     assert_eq!(
         table.stopped.as_deref(),
         Some(

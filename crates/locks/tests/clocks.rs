@@ -46,7 +46,7 @@ fn a_deadline_ignores_the_wall_clock_set_forward() {
         ["W expired() -> false"],
         "a 5s deadline expired after 2s of monotonic time: the wall clock was set forward \
          1h, and a deadline on the wall clock came closer with it (the timeout fired \
-         early)\n\n{table}"
+         early)\n\n{table:#}"
     );
     interleave::assert_table!(table);
 }
@@ -67,7 +67,7 @@ fn a_deadline_ignores_the_wall_clock_set_back() {
         ["W expired() -> true"],
         "a 5s deadline has not expired after 5s of monotonic time: the wall clock was set \
          back 1h, and a deadline on the wall clock moved an hour away with it (for the \
-         caller, a timeout that never fires)\n\n{table}"
+         caller, a timeout that never fires)\n\n{table:#}"
     );
     interleave::assert_table!(table);
 }

@@ -43,7 +43,7 @@ fn a_miss_loads_and_a_hit_does_not_wait() {
     assert!(
         table.blocked_at_end.is_empty(),
         "self-deadlock: {:?} never returned: `get` waits for the lock `cache` that its own \
-         thread took, because `load` locks it again\n\n{table}",
+         thread took, because `load` locks it again\n\n{table:#}",
         table.blocked_at_end
     );
     interleave::assert_table!(table);

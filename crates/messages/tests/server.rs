@@ -97,7 +97,7 @@ fn an_overdrawing_debit_is_refused_and_the_server_stops_after_the_last_hang_up()
     assert!(
         overdrawn.is_none(),
         "{} : the server let the balance go negative. A debit larger than the balance must \
-         be refused with a reply (Reply::Refused), leaving the balance unchanged.\n\n{table}",
+         be refused with a reply (Reply::Refused), leaving the balance unchanged.\n\n{table:#}",
         overdrawn.map(String::as_str).unwrap_or_default()
     );
     interleave::assert_table!(table);

@@ -570,7 +570,21 @@ impl State {
             }
             WaitKind::Notify => (format!("{name} waits on {label}"), vec![]),
             WaitKind::Send => (format!("{name} waits to send on {label}"), vec![]),
-            WaitKind::Recv => (format!("{name} waits to receive on {label}"), vec![]),
+            WaitKind::Recv => {
+                // Who still holds a sender of the channel, and could send (or drop it and
+                // disconnect the channel): threads that have not finished.
+                let mut holders: Vec<Tid> = obj.map(|o| o.holders.clone()).unwrap_or_default();
+                holders.retain(|&h| !matches!(self.threads[h].state, TState::Finished));
+                let text = crate::report::receive_wait(
+                    name,
+                    &label,
+                    &holders
+                        .iter()
+                        .map(|&h| self.thread_name(h))
+                        .collect::<Vec<_>>(),
+                );
+                (text, holders)
+            }
             WaitKind::Join => {
                 let j = wait.thread.expect("join names a thread");
                 (
@@ -600,6 +614,22 @@ impl State {
                 };
                 if let Some(pos) = path.iter().position(|&p| p == next) {
                     let cycle = &path[pos..];
+                    if let [only] = cycle
+                        && let TState::Blocked { wait, .. } = self.threads[*only].state
+                        && wait.kind == WaitKind::Recv
+                    {
+                        // A cycle of one on a channel: the thread receives on a channel
+                        // whose sender it holds itself.
+                        let name = self.thread_name(*only);
+                        return Failure {
+                            kind: FailureKind::Deadlock,
+                            message: format!(
+                                "{}: {name} waits for a message that only {name} could send; \
+                                 the channel never disconnects while {name} holds a Sender",
+                                self.describe_wait(*only).0
+                            ),
+                        };
+                    }
                     if let [only] = cycle {
                         // A cycle of one: the thread waits for a lock it holds itself
                         // (a non-reentrant lock taken twice).

@@ -335,9 +335,14 @@ pub(super) fn explain(expected_text: &str, table: &Table, snapshot: &str) -> Str
         rows,
         fixed: vec![0],
     };
-    let mut out = format!(
-        "expected: {snapshot}\nthe expected table and your run, step by step \
-         (- expected, + yours, where they differ):\n"
+    let mut out = if crate::text::width(snapshot) + 10 > WIDTH {
+        format!("expected:\n  {snapshot}\n")
+    } else {
+        format!("expected: {snapshot}\n")
+    };
+    out.push_str(
+        "the expected table and your run, step by step (- expected, + yours, where they \
+         differ):\n",
     );
     out.push_str(&grid.render(WIDTH));
     let end_actual = &table.blocked_at_end;
