@@ -424,13 +424,41 @@ pub(crate) fn budget_message(
             crate::trace::Line::Event(_) => None,
         });
     let spinning = |objects: &[String], ops: &[String]| {
-        let on = if objects.is_empty() {
-            String::new()
+        if objects.is_empty() {
+            format!("looping over {}", ops.join(", "))
         } else {
             let names: Vec<String> = objects.iter().map(|o| format!("`{o}`")).collect();
-            format!(" on {}", names.join(", "))
+            format!("spinning on {} ({})", names.join(", "), ops.join(", "))
+        }
+    };
+    // What the spinner holds, and who waits for it: a thread that spins while it holds
+    // a lock or a monitor keeps out the very thread that would end its wait.
+    let holding = |t: usize| -> String {
+        let held: Vec<(usize, &crate::runtime::execution::ObjRec)> = st
+            .objects
+            .iter()
+            .enumerate()
+            .filter(|(_, o)| o.holders.contains(&t) && o.kind != "Channel")
+            .collect();
+        let Some((id, o)) = held.first() else {
+            return String::new();
         };
-        format!("spinning{on} ({})", ops.join(", "))
+        let waiting: Vec<&str> = (0..st.threads.len())
+            .filter(|&w| {
+                matches!(st.threads[w].state, crate::runtime::execution::TState::Blocked { wait, .. }
+                    if wait.kind == crate::runtime::WaitKind::Acquire && wait.obj == Some(*id))
+            })
+            .map(|w| st.thread_name(w))
+            .collect();
+        let label = object_label(o.kind, &o.name);
+        match waiting.as_slice() {
+            [] => format!(" while it holds {label}"),
+            [one] => format!(" while it holds {label}, which {one} waits to enter"),
+            [init @ .., last] => format!(
+                " while it holds {label}, which {} and {last} wait to enter",
+                init.join(", ")
+            ),
+        }
     };
     match spinner {
         Some(t) => {
@@ -438,19 +466,33 @@ pub(crate) fn budget_message(
             let head = format!("{name} ran {} steps without blocking", st.max_streak);
             match repeat {
                 Some((threads, objects, ops)) if threads.iter().any(|x| x == name) => {
-                    format!("{head}, {}: a busy-wait", spinning(&objects, &ops))
+                    format!("{head}, {}{}: a busy-wait", spinning(&objects, &ops), holding(t))
                 }
-                _ => head,
+                _ => format!("{head}{}", holding(t)),
             }
         }
         None => {
             let head = format!("the execution ran {} steps without ending", st.max_steps);
             match repeat {
-                Some((threads, objects, ops)) => format!(
-                    "{head}; at the end, {} kept {}: a livelock or a busy-wait",
-                    threads.join(" and "),
-                    spinning(&objects, &ops)
-                ),
+                Some((threads, objects, ops)) => {
+                    let holds = match threads.as_slice() {
+                        [one] => (0..st.threads.len())
+                            .find(|&t| st.thread_name(t) == one)
+                            .map(holding)
+                            .unwrap_or_default(),
+                        _ => String::new(),
+                    };
+                    let what = if threads.len() == 1 {
+                        "a busy-wait"
+                    } else {
+                        "a livelock or a busy-wait"
+                    };
+                    format!(
+                        "{head}; at the end, {} kept {}{holds}: {what}",
+                        threads.join(" and "),
+                        spinning(&objects, &ops)
+                    )
+                }
                 None => format!("{head}: a livelock, or a busy-wait?"),
             }
         }

@@ -395,6 +395,40 @@ fn a_spin_is_collapsed_and_names_what_it_spins_on() {
 }
 
 #[test]
+fn a_spin_inside_a_monitor_names_who_it_keeps_out() {
+    let f = check(
+        Config::new()
+            .strategy(Strategy::Canonical)
+            .max_steps_without_blocking(1000),
+        || {
+            let m = Arc::new(Monitor::named("gate", false, Semantics::Mesa));
+            let m2 = m.clone();
+            let waiter = thread::Builder::new()
+                .name("W".into())
+                .spawn(move || {
+                    let g = m2.enter();
+                    while !*g {
+                        thread::yield_now(); // Bug: spins while it holds the monitor.
+                    }
+                })
+                .unwrap();
+            let opener = thread::Builder::new()
+                .name("O".into())
+                .spawn(move || *m.enter() = true)
+                .unwrap();
+            waiter.join().unwrap();
+            opener.join().unwrap();
+        },
+    )
+    .expect_err("W keeps O out");
+    assert_eq!(
+        f.message,
+        "W ran 1000 steps without blocking, looping over yield while it holds Monitor gate, \
+         which O waits to enter: a busy-wait"
+    );
+}
+
+#[test]
 fn a_deadlock_names_who_still_holds_a_sender() {
     let f = check(Config::new().strategy(Strategy::Canonical), || {
         let (tx, rx) = channel::unbounded_named::<u32>("jobs");
