@@ -466,7 +466,11 @@ pub(crate) fn budget_message(
             let head = format!("{name} ran {} steps without blocking", st.max_streak);
             match repeat {
                 Some((threads, objects, ops)) if threads.iter().any(|x| x == name) => {
-                    format!("{head}, {}{}: a busy-wait", spinning(&objects, &ops), holding(t))
+                    format!(
+                        "{head}, {}{}: a busy-wait",
+                        spinning(&objects, &ops),
+                        holding(t)
+                    )
                 }
                 _ => format!("{head}{}", holding(t)),
             }

@@ -1,8 +1,8 @@
 //! Text layout for reports a student reads in a terminal: word wrapping, tables that fit
 //! a width, numbers with thousands separators.
 
-/// The width every report fits in.
-pub(crate) const WIDTH: usize = 100;
+/// The width every report fits in: 100 columns, less the 2 the course runner indents by.
+pub(crate) const WIDTH: usize = 98;
 
 /// The width of `s` in columns (one per `char`, as `{:<w$}` pads).
 pub(crate) fn width(s: &str) -> usize {
