@@ -355,10 +355,12 @@ impl<T: 'static> Scenario<T> {
                     .map(|f| (f.kind, f.message))
                     .unwrap_or((FailureKind::Panic, "unknown failure".into()));
                 let trace = exec.trace();
-                let mut v = Verdict::new(format!(
-                    "the scenario's object could not be built: {}",
-                    crate::report::headline(kind, &message)
-                ));
+                let what = match message.strip_prefix("thread setup panicked: ") {
+                    Some(msg) => format!("its constructor panicked: {msg}"),
+                    None => crate::report::headline(kind, &message),
+                };
+                let mut v =
+                    Verdict::new(format!("the scenario's object could not be built: {what}"));
                 v.place = crate::report::panic_place(&trace, "setup");
                 v.replay = scenario_replay();
                 crate::report::fail(format!("{v}"));

@@ -318,6 +318,29 @@ fn a_panicking_call_reports_the_step_the_call_and_the_place() {
 }
 
 #[test]
+fn a_constructor_that_panics_is_reported() {
+    let report = std::panic::catch_unwind(|| {
+        Scenario::new(|| -> Tunnel { todo!("build the tunnel") })
+            .call("N1", "arrive(North)", |t| t.arrive(Dir::North))
+            .run()
+    })
+    .expect_err("the constructor panics");
+    let report = report.downcast_ref::<String>().expect("a report").clone();
+    assert_shape(&report);
+    assert!(
+        report.contains("  --> crates/interleave/tests/reports.rs:"),
+        "{report}"
+    );
+    assert!(
+        flat(&report).contains(
+            "error: the scenario's object could not be built: its constructor panicked: not \
+             yet implemented: build the tunnel"
+        ),
+        "{report}"
+    );
+}
+
+#[test]
 fn a_wide_failure_fits_in_100_columns_and_says_its_panic_once() {
     const WHY: &str = "S1 entered while N1 was still inside: cars of both directions in the \
                        tunnel, which the policy forbids at every moment of every schedule";
@@ -403,6 +426,7 @@ fn a_spin_inside_a_monitor_names_who_it_keeps_out() {
         || {
             let m = Arc::new(Monitor::named("gate", false, Semantics::Mesa));
             let m2 = m.clone();
+            #[allow(clippy::while_immutable_condition)] // the bug under test
             let waiter = thread::Builder::new()
                 .name("W".into())
                 .spawn(move || {
