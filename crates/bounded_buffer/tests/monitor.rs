@@ -79,7 +79,7 @@ fn capacity_two_producer_blocks_when_full_consumer_when_empty() {
         .state(contents)
         .max_steps(1_000)
         .run();
-    insta::assert_snapshot!(table.to_string());
+    interleave::assert_table!(table);
 }
 
 /// Capacity 1: every put after the first waits for a take, over several rounds.
@@ -109,7 +109,7 @@ fn capacity_one_alternates_puts_and_takes() {
         .state(contents)
         .max_steps(1_000)
         .run();
-    insta::assert_snapshot!(table.to_string());
+    interleave::assert_table!(table);
 }
 
 /// Capacity 3, filled and emptied twice: the items come out in order across the wrap of
@@ -143,7 +143,7 @@ fn capacity_three_keeps_fifo_order_when_filled_twice() {
         .state(contents)
         .max_steps(1_000)
         .run();
-    insta::assert_snapshot!(table.to_string());
+    interleave::assert_table!(table);
 }
 
 #[test]
@@ -185,6 +185,9 @@ fn script<B: Buffer>(capacity: usize, calls: &[Call]) -> Table {
 /// can move, no consumer is blocked while the buffer holds an item and no producer while
 /// it has room. Returns the first problem.
 fn judge(capacity: usize, table: &Table) -> Option<String> {
+    if let Some(why) = &table.stopped {
+        return Some(format!("the script stopped early: {why}"));
+    }
     let mut buffer: std::collections::VecDeque<u32> = Default::default();
     let item_of = |call: &str| -> Option<u32> {
         call.split_once("put(")

@@ -97,7 +97,7 @@ fn three_waiters_script<E: Ev>() -> Table {
 #[test]
 fn three_waiters_a_broadcast_and_a_late_waiter() {
     let table = three_waiters_script::<Event>();
-    insta::assert_snapshot!(table.to_string());
+    interleave::assert_table!(table);
 }
 
 fn signal_to_nobody_script<E: Ev>() -> Table {
@@ -124,7 +124,7 @@ fn signal_to_nobody_script<E: Ev>() -> Table {
 #[test]
 fn a_signal_with_nobody_waiting_is_lost() {
     let table = signal_to_nobody_script::<Event>();
-    insta::assert_snapshot!(table.to_string());
+    interleave::assert_table!(table);
 }
 
 /// Several rounds with several waiters: each signal wakes the oldest waiter, a broadcast
@@ -177,7 +177,7 @@ fn rounds_script<E: Ev>() -> Table {
 #[test]
 fn signals_wake_the_oldest_waiter_over_several_rounds() {
     let table = rounds_script::<Event>();
-    insta::assert_snapshot!(table.to_string());
+    interleave::assert_table!(table);
 }
 
 /// The body of a snapshot file, without insta's header.
@@ -191,21 +191,19 @@ fn snapshot(name: &str) -> String {
     body.to_string()
 }
 
-/// The first step at which `table` differs from the snapshot `name` (0: the end line).
+/// The first step at which `table` differs from the snapshot `name`, as the student's
+/// failure points at it (interleave's explanation; 0: only the end differs).
 fn first_difference(table: &Table, name: &str) -> Option<usize> {
-    let (got, want) = (table.to_string(), snapshot(name));
-    if got.trim_end() == want.trim_end() {
-        return None;
-    }
-    let rows = |t: &str| -> Vec<String> { t.lines().skip(2).map(str::to_string).collect() };
-    let (got, want) = (rows(&got), rows(&want));
-    let step = |line: &str| line.split('|').next().and_then(|s| s.trim().parse().ok());
-    let at = got
-        .iter()
-        .zip(&want)
-        .position(|(g, w)| g != w)
-        .unwrap_or(got.len().min(want.len()));
-    Some(got.get(at).and_then(|l| step(l)).unwrap_or(0))
+    let explanation = table.explain_difference(&snapshot(name))?;
+    Some(
+        explanation
+            .lines()
+            .find_map(|l| {
+                let rest = l.trim_start().strip_prefix("--> step ")?;
+                rest.split(' ').next()?.parse().ok()
+            })
+            .unwrap_or(0),
+    )
 }
 
 /// Spawns waiter `name`, which records in `passed` when its `wait()` returns.

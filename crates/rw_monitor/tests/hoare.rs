@@ -8,13 +8,13 @@ use rw_monitor::hoare::ReadersWriters;
 #[test]
 fn reference_scenario_a_waiting_writer_keeps_new_readers_out() {
     let table = common::writer_waits_for_readers_then_readers_go_first(ReadersWriters::new);
-    insta::assert_snapshot!(table.to_string());
+    interleave::assert_table!(table);
 }
 
 #[test]
 fn waiting_readers_enter_together_before_the_next_writer() {
     let table = common::waiting_readers_enter_together_before_the_next_writer(ReadersWriters::new);
-    insta::assert_snapshot!(table.to_string());
+    interleave::assert_table!(table);
 }
 
 #[test]
@@ -42,7 +42,7 @@ fn never_a_writer_with_anyone_else_within_two_delays() {
 #[test]
 fn several_rounds_of_readers_and_writers() {
     let table = common::several_rounds_of_readers_and_writers(ReadersWriters::new);
-    insta::assert_snapshot!(table.to_string());
+    interleave::assert_table!(table);
 }
 
 #[test]
@@ -246,4 +246,28 @@ fn the_checks_catch_no_cascade_a_preference_early_signals_whiles_and_a_broadcast
 #[test]
 fn broadcasting_to_the_waiting_readers_passes() {
     assert_eq!(common::verdict(Rw::<versions::BroadcastReaders>::new), None);
+}
+
+/// What a student with reader preference reads: the step, and the rule it breaks.
+#[test]
+fn the_failure_names_the_rule_reader_preference_breaks() {
+    let table = common::writer_waits_for_readers_then_readers_go_first(
+        Rw::<versions::ReaderPreference>::new,
+    );
+    let expected = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/snapshots/hoare__reference_scenario_a_waiting_writer_keeps_new_readers_out.snap"
+    ))
+    .expect("the snapshot");
+    let expected = expected.splitn(3, "---\n").nth(2).unwrap_or_default();
+    let explanation = table
+        .explain_difference(expected)
+        .expect("the table differs");
+    assert!(
+        explanation.contains("at step 3")
+            && explanation.contains(
+                "note: a reader waits while a writer is waiting, even if only readers are"
+            ),
+        "{explanation}"
+    );
 }

@@ -54,7 +54,7 @@ fn last_northbound_car_script<T: OneWay>(new: fn() -> T) -> Table {
 #[test]
 fn southbound_waits_until_the_last_northbound_car_leaves() {
     let table = last_northbound_car_script(Tunnel::new);
-    insta::assert_snapshot!(table.to_string());
+    interleave::assert_table!(table);
 }
 
 /// When the last car of a direction leaves, all the waiting cars of the other direction
@@ -80,7 +80,7 @@ fn all_waiting_cars_script<T: OneWay>(new: fn() -> T) -> Table {
 #[test]
 fn all_waiting_cars_enter_when_the_tunnel_turns() {
     let table = all_waiting_cars_script(Tunnel::new);
-    insta::assert_snapshot!(table.to_string());
+    interleave::assert_table!(table);
 }
 
 /// Several cars wait on each side while cars of the direction inside keep entering, over
@@ -138,7 +138,7 @@ fn three_turns_script<T: OneWay>(new: fn() -> T) -> Table {
 #[test]
 fn several_cars_wait_on_each_side_over_three_turns() {
     let table = three_turns_script(Tunnel::new);
-    insta::assert_snapshot!(table.to_string());
+    interleave::assert_table!(table);
 }
 
 /// The cars of the explorations: `n` each way, `trips` crossings each.
@@ -521,4 +521,21 @@ fn hoare_and_mesa_monitors_and_condition_variables_pass() {
     assert_eq!(verdict(|| OnMonitor::new(Kind::MesaWhile)), None);
     assert_eq!(verdict(TwoCondvars::new), None);
     assert_eq!(verdict(DirectionAndCount::new), None);
+}
+
+/// What a student with the queue-priority bug reads: the step, and the rule it breaks.
+#[test]
+fn the_failure_names_the_rule_the_queue_priority_breaks() {
+    let table = three_turns_script(|| OnMonitor::new(Kind::QueuePriority));
+    let explanation = common::explanation(
+        &table,
+        "basic",
+        "several_cars_wait_on_each_side_over_three_turns",
+    )
+    .expect("the table differs");
+    assert!(
+        explanation.contains("error: at step 4, N2 arrive(North) is still blocked")
+            && explanation.contains(&format!("note: {ENTERS_SAME}")),
+        "{explanation}"
+    );
 }

@@ -90,7 +90,7 @@ fn the_notes_policy_lets_a_northbound_stream_starve_s1() {
         .call("N4", "depart(North)", |t| t.depart(North))
         .state(tunnel_state)
         .run();
-    insta::assert_snapshot!(table.to_string());
+    interleave::assert_table!(table);
 }
 
 /// The same stream with `batch = 2`: N2 and N3 overtake S1, N4 has to wait, and the
@@ -122,7 +122,7 @@ fn batch_2_script<T: Fair>() -> Table {
 #[test]
 fn with_batch_2_two_northbound_cars_overtake_s1_then_the_tunnel_turns() {
     let table = batch_2_script::<FairTunnel>();
-    insta::assert_snapshot!(table.to_string());
+    interleave::assert_table!(table);
 }
 
 /// Rule 2 only counts cars that arrived after the waiting car: at the turn, N1 and N2
@@ -161,7 +161,7 @@ fn batch_1_script<T: Fair>() -> Table {
 #[test]
 fn with_batch_1_only_later_cars_count_as_overtaking() {
     let table = batch_1_script::<FairTunnel>();
-    insta::assert_snapshot!(table.to_string());
+    interleave::assert_table!(table);
 }
 
 /// `batch = 2`, several cars waiting on both sides, three turns; the table shows the
@@ -225,7 +225,7 @@ fn batch_2_both_sides_script<T: Fair>() -> Table {
 #[test]
 fn with_batch_2_and_cars_waiting_on_both_sides_the_tunnel_turns_three_times() {
     let table = batch_2_both_sides_script::<FairTunnel>();
-    insta::assert_snapshot!(table.to_string());
+    interleave::assert_table!(table);
 }
 
 /// `batch = 1` with streams on both sides: the tunnel alternates; the table shows the
@@ -275,7 +275,7 @@ fn batch_1_alternating_script<T: Fair>() -> Table {
 #[test]
 fn with_batch_1_and_streams_on_both_sides_the_tunnel_alternates() {
     let table = batch_1_alternating_script::<FairTunnel>();
-    insta::assert_snapshot!(table.to_string());
+    interleave::assert_table!(table);
 }
 
 #[test]

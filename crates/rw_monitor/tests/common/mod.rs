@@ -214,6 +214,9 @@ pub fn script<T: RwMonitor + 'static>(new: fn() -> T, calls: &[Call]) -> Table {
 /// Checks a table step by step against the policy, leaving open only what the policy
 /// leaves open (which of several waiting writers enters). Returns the first problem.
 pub fn judge(table: &Table) -> Option<String> {
+    if let Some(why) = &table.stopped {
+        return Some(format!("the script stopped early: {why}"));
+    }
     let mut readers = 0usize;
     let mut writing = false;
     let started = |r: &str, what: &str| r.ends_with(what);
@@ -528,27 +531,15 @@ fn snapshot(name: &str) -> String {
         .to_string()
 }
 
-/// The first step at which the table text `got` differs from the snapshot `name`, cell
-/// by cell (0: the end line).
-fn first_difference(got: &str, name: &str) -> Option<usize> {
-    let want = snapshot(name);
-    let rows = |t: &str| -> Vec<String> {
-        t.lines()
-            .skip(2)
-            .map(|l| l.split('|').map(str::trim).collect::<Vec<_>>().join("|"))
-            .collect()
-    };
-    let (got, want) = (rows(got), rows(&want));
-    if got == want {
-        return None;
-    }
-    let step = |line: &str| line.split('|').next().and_then(|s| s.trim().parse().ok());
-    let at = got
-        .iter()
-        .zip(&want)
-        .position(|(g, w)| g != w)
-        .unwrap_or(got.len().min(want.len()));
-    Some(got.get(at).and_then(|l| step(l)).unwrap_or(0))
+/// The step an explanation of interleave points at (0: only the end of the table).
+fn step_of(explanation: &str) -> usize {
+    explanation
+        .lines()
+        .find_map(|l| {
+            let rest = l.trim_start().strip_prefix("--> step ")?;
+            rest.split(' ').next()?.parse().ok()
+        })
+        .unwrap_or(0)
 }
 
 /// A table's snapshot name and its script.
@@ -574,28 +565,23 @@ pub fn tables<T: RwMonitor + 'static>(new: fn() -> T) -> Option<(&'static str, u
     ];
     scripts.into_iter().find_map(|(name, script)| {
         let found = match std::panic::catch_unwind(move || script(new)) {
-            Ok(table) => first_difference(&table.to_string(), name),
+            Ok(table) => table
+                .explain_difference(&snapshot(name))
+                .map(|e| step_of(&e)),
+            // A call that spins until the step budget runs out: "error: at step 2, ...".
             Err(panic) => {
                 let message = panic.downcast_ref::<String>().cloned().unwrap_or_default();
-                let partial = message
-                    .split_once("\n\nstep |")
-                    .map(|(_, t)| format!("step |{t}"))
-                    .unwrap_or_default();
-                // "scenario error at step 8: ..." or "scenario step 2 (...): ...".
-                let stopped = message
-                    .split("step ")
-                    .skip(1)
-                    .find_map(|rest| {
-                        rest.split(|c: char| !c.is_ascii_digit())
-                            .next()?
-                            .parse()
-                            .ok()
-                    })
-                    .unwrap_or(0);
-                match first_difference(&partial, name) {
-                    Some(step) if step > 0 => Some(step),
-                    _ => Some(stopped),
-                }
+                Some(
+                    message
+                        .split_once("error: at step ")
+                        .and_then(|(_, rest)| {
+                            rest.split(|c: char| !c.is_ascii_digit())
+                                .next()?
+                                .parse()
+                                .ok()
+                        })
+                        .unwrap_or(0),
+                )
             }
         };
         found.map(|step| (name, step))

@@ -321,55 +321,25 @@ pub fn snapshot(file: &str, name: &str) -> String {
         .to_string()
 }
 
-/// The first step at which the table text `got` differs from the snapshot (0: the end
-/// line), or None if it does not. Used by the tests that show a wrong tunnel fails a table.
-pub fn first_difference(got: &str, file: &str, name: &str) -> Option<usize> {
-    let want = snapshot(file, name);
-    if got.trim_end() == want.trim_end() {
-        return None;
-    }
-    // Compared cell by cell: a table cut short has narrower columns.
-    let rows = |t: &str| -> Vec<String> {
-        t.lines()
-            .skip(2)
-            .map(|l| l.split('|').map(str::trim).collect::<Vec<_>>().join("|"))
-            .collect()
-    };
-    let (got, want) = (rows(got), rows(&want));
-    let step = |line: &str| line.split('|').next().and_then(|s| s.trim().parse().ok());
-    let at = got
-        .iter()
-        .zip(&want)
-        .position(|(g, w)| g != w)
-        .unwrap_or(got.len().min(want.len()));
-    Some(got.get(at).and_then(|l| step(l)).unwrap_or(0))
+/// How `table` differs from the snapshot `name` of the test file `file`, in the words
+/// the student reads (interleave's explanation), or None if it does not.
+pub fn explanation(table: &Table, file: &str, name: &str) -> Option<String> {
+    table.explain_difference(&snapshot(file, name))
 }
 
-/// Runs `script` and returns the first step at which its table differs from the snapshot.
-/// A scenario that stops early (a car scripted while it is still blocked) is compared up
-/// to where it stopped, from the table its panic message shows.
-pub fn differs(
-    script: impl FnOnce() -> Table + std::panic::UnwindSafe,
-    file: &str,
-    name: &str,
-) -> Option<usize> {
-    match std::panic::catch_unwind(script) {
-        Ok(table) => first_difference(&table.to_string(), file, name),
-        Err(panic) => {
-            let message = panic.downcast_ref::<String>().cloned().unwrap_or_default();
-            let partial = message
-                .split_once("\n\nstep |")
-                .map(|(_, t)| format!("step |{t}"))
-                .unwrap_or_default();
-            let stopped = message
-                .split_once("at step ")
-                .and_then(|(_, rest)| rest.split(|c: char| !c.is_ascii_digit()).next())
-                .and_then(|n| n.parse().ok())
-                .unwrap_or(0);
-            match first_difference(&partial, file, name) {
-                Some(step) if step > 0 => Some(step),
-                _ => Some(stopped),
-            }
-        }
-    }
+/// The step an explanation points at (0: only the end of the table differs).
+pub fn step_of(explanation: &str) -> usize {
+    explanation
+        .lines()
+        .find_map(|l| {
+            let rest = l.trim_start().strip_prefix("--> step ")?;
+            rest.split(' ').next()?.parse().ok()
+        })
+        .unwrap_or(0)
+}
+
+/// Runs `script` and returns the step at which its table first differs from the
+/// snapshot, as the student's failure would point at it; None if it does not differ.
+pub fn differs(script: impl FnOnce() -> Table, file: &str, name: &str) -> Option<usize> {
+    explanation(&script(), file, name).map(|e| step_of(&e))
 }
