@@ -83,7 +83,7 @@ fn on_thread(stage: &str, expected: &str) {
     let name = me();
     assert!(
         name == expected,
-        "{stage} ran on the thread {name:?}:\nthe pipeline runs its three stages on three \
+        "{stage} ran on the thread {name:?}: the pipeline runs its three stages on three \
          threads named \"producer\", \"transformer\" and \"consumer\""
     );
 }
@@ -105,11 +105,11 @@ fn squares(pipe: Pipe, capacity: usize, count: u64) {
         assert!(
             ahead <= limit,
             "no back-pressure: the producer is {ahead} items ahead of the consumer (it took item \
-             {item},\nthe consumer has consumed {}), but with two channels of capacity \
-             {capacity} it can be at most {limit} ahead\n(what both channels hold, plus the \
-             item the transformer and the producer each hold).\nAre both channels \
-             bounded(capacity), and does the producer take each item from `items`\nonly when it \
-             can send it?",
+             {item}, the consumer has consumed {}), but with two channels of capacity \
+             {capacity} it can be at most {limit} ahead: what both channels hold, plus the \
+             item the transformer and the producer each hold.\nAre both channels \
+             bounded(capacity), and does the producer take each item from `items` only when \
+             it can send it?",
             item - ahead as u64
         );
     });
@@ -130,8 +130,9 @@ fn squares(pipe: Pipe, capacity: usize, count: u64) {
     let got = consumed.get();
     assert!(
         got == expected,
-        "pipeline() must return once the consumer has consumed every transformed item, once \
-         and in order:\n{expected:?}\nbut when it returned, the consumer had consumed\n{got:?}"
+        "when pipeline() returned, the consumer had consumed {got:?}, but pipeline() must \
+         return once the consumer has consumed every transformed item, once and in order: \
+         {expected:?}"
     );
 }
 

@@ -373,7 +373,7 @@ fn traffic<B: Buffer>(capacity: usize, producers: usize, consumers: usize, items
         assert!(
             order.is_sorted(),
             "the buffer must give the items in the order they were put; C1 took them from P1 \
-             in this order:\n{order:?}"
+             in this order: {order:?}"
         );
     }
 }

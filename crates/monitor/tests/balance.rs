@@ -83,31 +83,11 @@ fn clerks<L: Ledger>(initial: i64, work: &[&[Op]]) {
     });
     let got = account.balance();
     let sum: String = all.iter().map(|op| format!(" + {op}")).collect();
-    // The operations on the first line when they fit (as the chapter shows them), else on
-    // lines of their own.
-    let headline = if sum.len() <= 50 {
-        format!("{initial}{sum} make {expected}:")
-    } else {
-        let mut lines = vec![format!("{initial}")];
-        for op in &all {
-            let part = format!(" + {op}");
-            let line = lines.last_mut().expect("one line at least");
-            if line.len() + part.len() > 96 {
-                lines.push(part.trim_start().to_string());
-            } else {
-                line.push_str(&part);
-            }
-        }
-        format!(
-            "these operations make {expected}:\n  {}",
-            lines.join("\n  ")
-        )
-    };
     assert!(
         got == expected,
-        "lost update: the final balance is {got}, but {headline}\n\
-         two threads read the same balance and the second write overwrote the first\n\
-         (see the interleaving and the loads and stores of the detailed trace below)"
+        "lost update: the final balance is {got}, but {initial}{sum} make {expected}: two \
+         threads read the same balance and the second write overwrote the first (see the \
+         interleaving and the loads and stores of the detailed trace below)"
     );
 }
 

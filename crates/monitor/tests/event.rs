@@ -254,7 +254,7 @@ fn top_of_hour<E: Ev>(early: &[&str], late: &[&str]) {
     assert!(
         wrongly.is_none(),
         "{} started waiting after the broadcast and returned from wait() without a new \
-         signal:\na signal or a broadcast was remembered for a later waiter",
+         signal: a signal or a broadcast was remembered for a later waiter",
         wrongly.unwrap_or_default()
     );
     for _ in late {
@@ -310,13 +310,13 @@ fn oldest_first<E: Ev>(rounds: usize) {
         let (first, all) = passed.with(|p| (p[before].clone(), p[before..].to_vec()));
         assert!(
             first == queue[0] && all.len() == 1,
-            "signal() with {} waiting (longest first) released {}:\nit must wake exactly one \
+            "signal() with {} waiting (longest first) released {}: it must wake exactly one \
              thread, the one that has waited longest ({}){}",
             queue.join(", "),
             all.join(", "),
             queue[0],
             if first == late {
-                format!(";\n{late} only started waiting after the signal")
+                format!("; {late} only started waiting after the signal")
             } else {
                 String::new()
             }
