@@ -2,8 +2,10 @@
 //! schedule explorer, the engine behind the course's thread topics.
 #![doc = include_str!("../README.md")]
 
+mod escape;
 mod runtime;
 mod scheduler;
+mod site;
 
 pub mod channel;
 pub mod explore;
@@ -11,6 +13,7 @@ pub mod monitor;
 pub mod real;
 pub mod report;
 pub mod scenario;
+pub mod semaphore;
 pub mod sync;
 pub mod thread;
 pub mod time;

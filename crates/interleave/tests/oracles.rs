@@ -316,35 +316,80 @@ fn scoped_threads_borrow_and_are_joined_in_a_simulation() {
     .unwrap_or_else(|f| panic!("{f}"));
 }
 
-/// Helper run as a child process by `a_std_sleep_in_a_simulation_is_diagnosed`.
+/// Helper run as a child process by `a_std_sleep_in_a_simulation_is_diagnosed` and
+/// `a_contended_std_mutex_in_a_simulation_is_diagnosed`.
 #[test]
-#[ignore = "run as a child process by a_std_sleep_in_a_simulation_is_diagnosed"]
+#[ignore = "run as a child process by the tests of std items in a simulation"]
 fn stuck_child() {
-    if std::env::var("INTERLEAVE_STUCK_CHILD").is_ok() {
-        let _ = check(Config::new().strategy(Strategy::Canonical), || {
-            thread::Builder::new()
-                .name("sleeper".into())
-                .spawn(|| std::thread::sleep(Duration::from_secs(30)))
-                .unwrap()
-                .join()
-                .unwrap();
-        });
+    match std::env::var("INTERLEAVE_STUCK_CHILD").as_deref() {
+        Ok("sleep") => {
+            let _ = check(Config::new().strategy(Strategy::Canonical), || {
+                thread::Builder::new()
+                    .name("sleeper".into())
+                    .spawn(|| std::thread::sleep(Duration::from_secs(30)))
+                    .unwrap()
+                    .join()
+                    .unwrap();
+            });
+        }
+        Ok("mutex") => {
+            let _ = check(Config::new().strategy(Strategy::Canonical), || {
+                let m = Arc::new(std::sync::Mutex::new(0));
+                let m2 = m.clone();
+                let _held = m.lock().unwrap();
+                // Let the other simulated thread run while the std lock is held: it blocks
+                // the one OS thread.
+                thread::Builder::new()
+                    .name("locker".into())
+                    .spawn(move || *m2.lock().unwrap() += 1)
+                    .unwrap()
+                    .join()
+                    .unwrap();
+            });
+        }
+        _ => {}
     }
+}
+
+/// Runs `stuck_child` with `what` and returns its standard error.
+fn stuck(what: &str) -> String {
+    let out = std::process::Command::new(std::env::current_exe().unwrap())
+        .args(["--ignored", "--exact", "stuck_child", "--nocapture"])
+        .env("INTERLEAVE_STUCK_CHILD", what)
+        .env("INTERLEAVE_WATCHDOG_SECS", "1")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(!out.status.success(), "the watchdog aborts: {stderr}");
+    assert!(
+        stderr.contains("the simulation is stuck outside the scheduler"),
+        "{stderr}"
+    );
+    stderr
 }
 
 #[test]
 fn a_std_sleep_in_a_simulation_is_diagnosed() {
-    let out = std::process::Command::new(std::env::current_exe().unwrap())
-        .args(["--ignored", "--exact", "stuck_child", "--nocapture"])
-        .env("INTERLEAVE_STUCK_CHILD", "1")
-        .env("INTERLEAVE_WATCHDOG_SECS", "1")
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(!out.status.success(), "the watchdog aborts: {stderr}");
-    assert!(
-        stderr.contains("the simulation is stuck outside the scheduler: a std primitive"),
-        "{stderr}"
-    );
+    let stderr = stuck("sleep");
+    if cfg!(target_os = "linux") {
+        assert!(
+            stderr.contains("sleeping for real: std::thread::sleep")
+                && stderr.contains("use interleave::thread::sleep"),
+            "{stderr}"
+        );
+    }
     assert!(stderr.contains("running thread: sleeper"), "{stderr}");
+}
+
+#[test]
+fn a_contended_std_mutex_in_a_simulation_is_diagnosed() {
+    let stderr = stuck("mutex");
+    if cfg!(target_os = "linux") {
+        assert!(
+            stderr.contains("blocked in futex(): a std::sync::Mutex")
+                && stderr.contains("use interleave::sync::Mutex"),
+            "{stderr}"
+        );
+    }
+    assert!(stderr.contains("running thread: locker"), "{stderr}");
 }

@@ -12,10 +12,14 @@ use parking_lot::Mutex;
 
 pub(crate) use crate::report::FailureKind;
 use crate::scheduler::Scheduler;
+use crate::site::Naming;
 use crate::trace::{Event, Trace};
 
 use super::thread::{self, Co};
 pub(crate) use super::thread::{TState, ThreadRec, Tid, Wait, WaitKind};
+
+/// A creation site and the kind it creates: (file, line, column, kind).
+type SiteKey = (usize, u32, u32, &'static str);
 
 /// Index of a simulated object in the object table.
 pub(crate) type ObjId = usize;
@@ -64,6 +68,8 @@ pub(crate) struct State {
     pub(crate) failure: Option<Failure>,
     pub(crate) counters: std::collections::HashMap<&'static str, usize>,
     pub(crate) atomics: std::collections::HashMap<usize, ObjId>,
+    /// How many objects each creation site made in this execution (see `crate::site`).
+    sites: std::collections::HashMap<SiteKey, usize>,
     max_steps: u64,
     max_streak: u64,
     record: bool,
@@ -74,6 +80,9 @@ pub(crate) struct Shared {
     pub(crate) st: Mutex<State>,
     pub(crate) progress: AtomicU64,
     pub(crate) running: AtomicBool,
+    /// The OS thread the simulation runs on (Linux thread id, 0 if unknown), for the
+    /// watchdog's diagnosis.
+    pub(crate) os_thread: AtomicU64,
 }
 
 struct Local {
@@ -127,12 +136,14 @@ impl Execution {
                     failure: None,
                     counters: Default::default(),
                     atomics: Default::default(),
+                    sites: Default::default(),
                     max_steps: limits.max_steps,
                     max_streak: limits.max_streak,
                     record: true,
                 }),
                 progress: AtomicU64::new(0),
                 running: AtomicBool::new(true),
+                os_thread: AtomicU64::new(0),
             }),
             local: RefCell::new(Local {
                 cos: Vec::new(),
@@ -164,11 +175,40 @@ impl Execution {
 
     /// Registers an object and returns its id. The default name is `Kind#n`, counted per
     /// kind in creation order.
+    #[allow(dead_code)] // every facade object now names itself through `register_as`
     pub(crate) fn register(&self, kind: &'static str, name: Option<String>) -> ObjId {
+        self.register_as(kind, name.map_or(Naming::Anonymous, Naming::Explicit))
+    }
+
+    /// Registers an object named as `naming` says: explicitly, or from its creation site
+    /// (the k-th object of a site in this execution gets the site's k-th name), falling
+    /// back to `Kind#n`.
+    pub(crate) fn register_as(&self, kind: &'static str, naming: Naming) -> ObjId {
+        // Reading the source happens before the state is locked (and is cached).
+        let site = match &naming {
+            Naming::Site(loc) => {
+                crate::escape::check(loc.file());
+                crate::site::site_name(loc, kind).map(|n| {
+                    let key = (loc.file().as_ptr() as usize, loc.line(), loc.column(), kind);
+                    (key, n)
+                })
+            }
+            _ => None,
+        };
         let mut st = self.lock();
         let n = st.counters.entry(kind).or_insert(0);
         *n += 1;
-        let name = name.unwrap_or_else(|| format!("{kind}#{n}"));
+        let n = *n;
+        let name = match (naming, site) {
+            (Naming::Explicit(name), _) => name,
+            (_, Some((key, site))) => {
+                let k = st.sites.entry(key).or_insert(0);
+                let name = site.nth(*k);
+                *k += 1;
+                name
+            }
+            _ => format!("{kind}#{n}"),
+        };
         st.objects.push(ObjRec {
             name,
             kind,
@@ -212,6 +252,8 @@ impl Execution {
                 streak: 0,
                 yielded: false,
                 timed_out: false,
+                select: Vec::new(),
+                unparked: false,
             });
             tid
         };
@@ -585,6 +627,36 @@ impl State {
                 )
             }
             WaitKind::Sleep => (format!("{name} sleeps"), vec![]),
+            WaitKind::Select => {
+                let ops: Vec<String> = self.threads[t]
+                    .select
+                    .iter()
+                    .map(|&(kind, o)| {
+                        let o = &self.objects[o];
+                        let verb = if kind == WaitKind::Send {
+                            "send on"
+                        } else {
+                            "receive on"
+                        };
+                        format!("{verb} {} {}", o.kind, o.name)
+                    })
+                    .collect();
+                (
+                    format!("{name} waits in select! to {}", ops.join(" or ")),
+                    vec![],
+                )
+            }
+            WaitKind::Permit => {
+                let last = obj
+                    .and_then(|o| o.holders.last())
+                    .map(|&h| format!("; last taken by {}", self.thread_name(h)))
+                    .unwrap_or_default();
+                (
+                    format!("{name} waits on {label} (no permit left{last})"),
+                    vec![],
+                )
+            }
+            WaitKind::Park => (format!("{name} is parked (thread::park)"), vec![]),
         }
     }
 
@@ -638,7 +710,7 @@ impl State {
             .iter()
             .copied()
             .filter(|&t| {
-                matches!(self.threads[t].state, TState::Blocked { wait, .. } if wait.kind == WaitKind::Notify)
+                matches!(self.threads[t].state, TState::Blocked { wait, .. } if matches!(wait.kind, WaitKind::Notify | WaitKind::Park))
             })
             .collect();
         if let Some(&t) = notify.first() {

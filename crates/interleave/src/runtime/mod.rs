@@ -47,6 +47,11 @@ impl<'a> Installed<'a> {
             "interleave: a simulation cannot be started inside another simulation"
         );
         CURRENT.with(|c| c.set(exec as *const Execution));
+        if let Some(tid) = crate::escape::os_thread_id() {
+            exec.shared
+                .os_thread
+                .store(tid, std::sync::atomic::Ordering::Relaxed);
+        }
         watchdog::watch(exec.shared.clone());
         Installed { exec }
     }

@@ -70,11 +70,18 @@ fn run() {
 }
 
 fn report(s: &Shared) -> ! {
-    let mut msg = String::from(
-        "interleave: the simulation is stuck outside the scheduler: a std primitive \
-         (std::sync::Mutex, std::thread::sleep, a real channel...) or an endless loop without \
-         any interleave operation in simulated code?\n",
-    );
+    let os_thread = s.os_thread.load(Ordering::Relaxed);
+    let mut msg = match crate::escape::os_thread_state(os_thread).filter(|_| os_thread != 0) {
+        // What the kernel says the simulation's OS thread is doing names the culprit.
+        Some(state) => {
+            format!("interleave: the simulation is stuck outside the scheduler:\n{state}\n")
+        }
+        None => String::from(
+            "interleave: the simulation is stuck outside the scheduler: a std primitive \
+             (std::sync::Mutex, std::thread::sleep, a real channel...) or an endless loop without \
+             any interleave operation in simulated code?\n",
+        ),
+    };
     match s.st.try_lock_for(Duration::from_millis(500)) {
         Some(st) => {
             if let Some(t) = st.current {
