@@ -9,12 +9,15 @@
 //! | creation site                                         | name                 |
 //! |-------------------------------------------------------|----------------------|
 //! | `balance: Mutex::new(initial),` (a struct field)      | `balance`            |
+//! | `state: Mutex::new(..)` in `Cache { .. }` (a field named `state`, `inner`...) | `cache` |
+//! | `inside: Monitor::new(..)` in `Tunnel { .. }` (a monitor: the struct it implements) | `tunnel` |
 //! | `let m = Arc::new(Mutex::new(0));`                    | `m`                  |
 //! | `let pair = Arc::new((Mutex::new(false), Condvar::new()));` | `pair.0`, `pair.1` |
 //! | `forks: (0..n).map(\|_\| Mutex::new(())).collect(),`  | `fork 0`, `fork 1`.. |
 //! | `me: (0..n).map(\|_\| Condition::new()).collect(),`   | `me[0]`, `me[1]`...  |
 //! | `let (results_tx, results_rx) = unbounded();`         | `results`            |
 //! | `let (tx, rx) = unbounded();` then `Client { requests: tx }` | `requests`    |
+//! | `let (tx, rx) = unbounded();` then `Mailbox { owner, tx, rx }` | `mailbox`   |
 //! | `#[derive(Default)] struct S { lock: Mutex<u32> }`    | `lock`               |
 //!
 //! A site that creates several objects in one execution (a loop, an iterator closure)
@@ -284,6 +287,93 @@ fn ident_ending_at(s: &[char], end: usize) -> Option<(usize, String)> {
     (!word.chars().next().is_some_and(|c| c.is_ascii_digit())).then_some((start, word))
 }
 
+/// Field names that say nothing about the role: the one lock of a struct named `state`
+/// is named after the struct (`Cache { state: .. }` is `cache`). A monitor field always
+/// is (`Tunnel { inside: Monitor::new(..) }` is `tunnel`).
+const GENERIC_FIELDS: &[&str] = &[
+    "state", "inner", "data", "shared", "monitor", "lock", "mutex", "guard",
+];
+
+/// The type of the struct literal a field initialiser at `at` belongs to, in snake case
+/// (`DiningRoom { state: .. }` -> `dining_room`; `Self { .. }` -> the `impl`'s type).
+fn struct_of_field(s: &[char], at: usize) -> Option<String> {
+    let mut i = at;
+    let mut depth = 0usize;
+    let limit = at.saturating_sub(8000);
+    while i > limit {
+        i -= 1;
+        match s[i] {
+            ')' | ']' | '}' => depth += 1,
+            '(' | '[' if depth > 0 => depth -= 1,
+            '{' if depth > 0 => depth -= 1,
+            '(' | '[' | ';' if depth == 0 => return None,
+            '{' => {
+                let b = prev_non_space(s, i)?;
+                let (_, name) = ident_ending_at(s, b)?;
+                if !name.starts_with(|c: char| c.is_uppercase()) {
+                    return None;
+                }
+                let name = if name == "Self" {
+                    impl_type(s, i)?
+                } else {
+                    name
+                };
+                return Some(snake_case(&name));
+            }
+            _ => {}
+        }
+    }
+    None
+}
+
+/// The type of the `impl` block around `at` (`impl<T> Trait for Type<T>` -> `Type`).
+fn impl_type(s: &[char], at: usize) -> Option<String> {
+    let before: String = s[..at].iter().collect();
+    let mut from = before.len();
+    loop {
+        let k = before[..from].rfind("impl")?;
+        from = k;
+        let starts = k == 0 || before[..k].ends_with(char::is_whitespace);
+        let after = before[k + 4..].chars().next();
+        if !starts || !matches!(after, Some('<') | Some(' ')) {
+            continue;
+        }
+        let header = &before[k + 4..];
+        let header = &header[..header.find('{')?];
+        // Drop the impl's own generics, then take the type after `for`, if any.
+        let mut depth = 0usize;
+        let mut plain = String::new();
+        for c in header.chars() {
+            match c {
+                '<' => depth += 1,
+                '>' => depth = depth.saturating_sub(1),
+                _ if depth == 0 => plain.push(c),
+                _ => {}
+            }
+        }
+        let ty = plain.rsplit(" for ").next().unwrap_or(&plain).trim();
+        let ty = ty.split_whitespace().next()?;
+        let last = ty.rsplit("::").next().unwrap_or(ty);
+        return (!last.is_empty()).then(|| last.to_string());
+    }
+}
+
+/// `DiningRoom` -> `dining_room`.
+fn snake_case(name: &str) -> String {
+    let mut out = String::new();
+    for (k, c) in name.chars().enumerate() {
+        if c.is_uppercase() {
+            if k > 0 {
+                out.push('_');
+            }
+            out.extend(c.to_lowercase());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
 /// Calls whose closure argument runs once per element: the objects it creates are a
 /// collection.
 const REPEATING_CALLS: &[&str] = &[
@@ -315,7 +405,8 @@ pub(crate) fn derive(s: &[char], line: u32, col: u32, kind: &str) -> Option<Site
             fields,
         });
     }
-    let (base, suffix, repeated, at) = binding(s, pos)?;
+    // A monitor is the object its struct implements: named after it (`tunnel`).
+    let (base, suffix, repeated, at) = binding(s, pos, kind == "Monitor")?;
     let repeated = repeated || repeated_outside(s, at);
     let base = match (base, suffix.last()) {
         // `let (a, b) = (Mutex::new(0), Mutex::new(1))`: the tuple index picks the name.
@@ -367,7 +458,7 @@ fn apply(mut name: String, suffix: &[Suffix]) -> String {
 /// field (`name: ...`), a `let` (or an assignment), or a collection it is pushed into.
 /// Returns the pattern, the tuple/array positions crossed on the way (innermost
 /// first), whether an iterator closure was crossed, and where the binding starts.
-fn binding(s: &[char], pos: usize) -> Option<(Pattern, Vec<Suffix>, bool, usize)> {
+fn binding(s: &[char], pos: usize, by_struct: bool) -> Option<(Pattern, Vec<Suffix>, bool, usize)> {
     let limit = pos.saturating_sub(8000);
     let mut i = pos;
     let mut depth = 0usize;
@@ -489,6 +580,12 @@ fn binding(s: &[char], pos: usize) -> Option<(Pattern, Vec<Suffix>, bool, usize)
                 }
                 let b = prev_non_space(s, i)?;
                 let (at, name) = ident_ending_at(s, b)?;
+                // `state: Mutex::new(..)` in `Cache { .. }`: the lock of the cache.
+                let name = if by_struct || GENERIC_FIELDS.contains(&name.as_str()) {
+                    struct_of_field(s, at).unwrap_or(name)
+                } else {
+                    name
+                };
                 return Some((Pattern::Name(name), suffix, repeated, at));
             }
             _ => {}
@@ -669,6 +766,30 @@ fn channel_name(s: &[char], pos: usize, a: &str, b: &str) -> String {
             }
         }
     }
+    // `Mailbox { owner, tx, rx }`: the ends are stored in a struct; name it after it.
+    let end = s.len().min(pos + 3000);
+    let mut k = pos;
+    while k < end {
+        if is_ident(s[k]) && (k == 0 || !is_ident(s[k - 1])) {
+            let word_end = (k..end).find(|&j| !is_ident(s[j])).unwrap_or(end);
+            let word: String = s[k..word_end].iter().collect();
+            if word == a || word == b {
+                let before = prev_non_space(s, k).map(|j| s[j]);
+                let after = (word_end..end)
+                    .find(|&j| !s[j].is_whitespace())
+                    .map(|j| s[j]);
+                if matches!(before, Some('{') | Some(','))
+                    && matches!(after, Some(',') | Some('}'))
+                    && let Some(name) = struct_of_field(s, k)
+                {
+                    return name;
+                }
+            }
+            k = word_end;
+        } else {
+            k += 1;
+        }
+    }
     format!("({a}, {b})")
 }
 
@@ -778,6 +899,13 @@ mod tests {
     }
 
     #[test]
+    fn a_generic_field_is_named_after_its_struct() {
+        let src = "impl Cache {\n    fn new() -> Self {\n        Cache {\n            state: Mutex::new(State::default()),\n        }\n    }\n}\nimpl<T> Default for DiningRoom<T> {\n    fn default() -> Self {\n        Self { monitor: Monitor::new(0, Semantics::Hoare) }\n    }\n}\n";
+        assert_eq!(one(src, "Mutex::new", "Mutex"), "cache");
+        assert_eq!(one(src, "Monitor::new", "Monitor"), "dining_room");
+    }
+
+    #[test]
     fn a_let_binding_names_its_object_through_wrappers() {
         let src = "fn f() {\n    let m = Arc::new(Mutex::new(0));\n    let mut x: Arc<Mutex<u8>> = Arc::new(Mutex::new(1));\n}\n";
         assert_eq!(one(src, "Mutex::new(0", "Mutex"), "m");
@@ -828,8 +956,8 @@ mod tests {
     #[test]
     fn a_match_arm_is_named_by_the_enclosing_let() {
         let src = "fn new(mode: Mode) -> Self {\n    let (tx, rx) = match mode {\n        Mode::Synchronous => bounded(0),\n        Mode::Asynchronous => unbounded(),\n    };\n    Mailbox { owner, mode, tx, rx }\n}\n";
-        assert_eq!(one(src, "bounded(0)", "Channel"), "(tx, rx)");
-        assert_eq!(one(src, "unbounded()", "Channel"), "(tx, rx)");
+        assert_eq!(one(src, "bounded(0)", "Channel"), "mailbox");
+        assert_eq!(one(src, "unbounded()", "Channel"), "mailbox");
         let src = "fn new() -> Self {\n    let lock = if fair { Mutex::new(1) } else { Mutex::new(2) };\n}\n";
         assert_eq!(one(src, "Mutex::new(2)", "Mutex"), "lock");
     }
