@@ -1256,14 +1256,14 @@ fn label_of(
         .join(", ")
 }
 
-/// Picks one of `n` ready operations: pseudo-random, determined by the schedule (the
-/// step and the thread), so that a replay makes the same choice.
+/// Picks one of `n` ready operations: pseudo-random, determined by the schedule so far
+/// (the threads chosen at every step), so that a replay makes the same choice.
 fn choose(e: &Execution, who: Tid, n: usize) -> usize {
     if n == 1 {
         return 0;
     }
-    let step = e.lock().step;
-    let x = crate::scheduler::mix(step ^ ((who as u64) << 40) ^ 0x5e1e_c7ed);
+    let trail = e.lock().trail;
+    let x = crate::scheduler::mix(trail ^ ((who as u64) << 40) ^ 0x5e1e_c7ed);
     (x % n as u64) as usize
 }
 

@@ -117,7 +117,8 @@ pub(crate) fn site_name(loc: &'static Location<'static>, kind: &'static str) -> 
 
 /// The masked text of a source file (comments and literals blanked), cached per path.
 pub(crate) fn source(file: &'static str) -> Option<Arc<Vec<char>>> {
-    static FILES: OnceLock<Mutex<HashMap<&'static str, Option<Arc<Vec<char>>>>>> = OnceLock::new();
+    type Masked = Option<Arc<Vec<char>>>;
+    static FILES: OnceLock<Mutex<HashMap<&'static str, Masked>>> = OnceLock::new();
     let files = FILES.get_or_init(Default::default);
     if let Some(hit) = files.lock().get(file) {
         return hit.clone();

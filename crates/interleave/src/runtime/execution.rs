@@ -60,6 +60,9 @@ pub(crate) struct State {
     pub(crate) current: Option<Tid>,
     last: Option<Tid>,
     pub(crate) step: u64,
+    /// A hash of the threads chosen so far: what a `select!` uses to pick among ready
+    /// operations, so that the pick depends on the schedule and a replay repeats it.
+    pub(crate) trail: u64,
     /// Virtual monotonic clock, in nanoseconds since the start of the execution.
     pub(crate) clock: u64,
     /// Offset of the simulated wall clock from the real one, in nanoseconds.
@@ -130,6 +133,7 @@ impl Execution {
                     current: None,
                     last: None,
                     step: 0,
+                    trail: 0,
                     clock: 0,
                     wall_offset: 0,
                     stamp: 0,
@@ -423,6 +427,7 @@ impl Execution {
                 }
                 st.current = Some(next);
                 st.last = Some(next);
+                st.trail = crate::scheduler::mix(st.trail ^ (next as u64 + 1));
                 next
             };
             self.shared.progress.fetch_add(1, Ordering::Relaxed);
@@ -642,7 +647,7 @@ impl State {
                     })
                     .collect();
                 (
-                    format!("{name} waits in select! to {}", ops.join(" or ")),
+                    format!("{name} waits in select! to {}", ops.join(" or to ")),
                     vec![],
                 )
             }
