@@ -115,6 +115,12 @@ const ESCAPES: &[Escape] = &[
         instead: "interleave::time::SystemTime",
     },
     Escape {
+        path: "thread_local!",
+        why: "is one variable for every simulated thread (they all run on one OS thread)",
+        instead: "state owned by each thread's closure, or a map keyed by \
+                  interleave::thread::current().id()",
+    },
+    Escape {
         path: "parking_lot::",
         why: BLOCKS,
         instead: "interleave::sync (the same names and API)",
@@ -248,6 +254,20 @@ pub(crate) fn find(text: &str) -> Vec<Found> {
         } else {
             i += 1;
         }
+    }
+    // `thread_local!`, a macro of the prelude: no path to follow.
+    let mut from = 0;
+    while let Some(k) = squeezed[from..].find("thread_local!") {
+        let at = from + k;
+        let starts = at == 0 || !ident(b[at - 1]) || squeezed[..at].ends_with("std::");
+        if starts {
+            push(
+                line_of(code.1[at]),
+                "thread_local!".to_string(),
+                "thread_local!",
+            );
+        }
+        from = at + 1;
     }
     found.sort_by_key(|f| f.line);
     found
@@ -568,6 +588,15 @@ mod tests {
         let f = found(src);
         let lines: Vec<usize> = f.iter().map(|(l, _, _)| *l).collect();
         assert_eq!(lines, [1, 2], "{f:?}");
+    }
+
+    #[test]
+    fn thread_locals_are_found() {
+        let src = "thread_local! {\n    static MINE: Cell<u32> = Cell::new(0);\n}\n";
+        assert_eq!(
+            found(src),
+            vec![(1, "thread_local!".into(), "thread_local!")]
+        );
     }
 
     #[test]

@@ -254,6 +254,21 @@ where
     Builder::new().spawn(f).expect("failed to spawn thread")
 }
 
+/// The number of threads the machine can run at once, as std's (the real machine's, in
+/// a simulation too: it says nothing about the schedule).
+///
+/// # Errors
+///
+/// When the platform cannot tell, as std.
+pub fn available_parallelism() -> std::io::Result<std::num::NonZeroUsize> {
+    std::thread::available_parallelism()
+}
+
+/// True if the calling thread is unwinding because of a panic, as std's.
+pub fn panicking() -> bool {
+    std::thread::panicking()
+}
+
 /// Lets other threads run. In a simulation the caller goes to the back of the queue
 /// (and below everyone under PCT), so spin loops that yield make progress.
 pub fn yield_now() {
