@@ -723,3 +723,11 @@ fn semaphores_on_real_threads() {
         assert_eq!(slots.available_permits(), 2);
     });
 }
+
+#[test]
+fn an_atomic_can_be_a_static_as_in_std() {
+    use interleave::sync::atomic::{AtomicUsize, Ordering};
+    static CALLS: AtomicUsize = AtomicUsize::new(0);
+    CALLS.fetch_add(1, Ordering::SeqCst);
+    assert!(CALLS.load(Ordering::SeqCst) >= 1);
+}
