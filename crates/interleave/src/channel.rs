@@ -61,6 +61,11 @@ struct ChanState<T> {
     queue: VecDeque<(u64, T)>,
     cap: Option<usize>,
     senders: usize,
+    /// Which thread holds each live sender (by the sender's key): the one that created,
+    /// cloned or last sent with it. A deadlock diagnosis names them (`server waits to
+    /// receive on requests, whose Sender is still held by main`).
+    holders: Vec<(u64, Option<Tid>)>,
+    next_key: u64,
     receivers: usize,
     sent: u64,
     recv_waiters: VecDeque<Tid>,
@@ -137,6 +142,26 @@ enum Fail {
 impl<T> SimChan<T> {
     fn exec(&self) -> &'static Execution {
         self.sim.exec("channel")
+    }
+
+    /// Records that sender `key` is now held by `who` (`None`: dropped), and tells the
+    /// scheduler which threads hold senders.
+    fn held(&self, e: &Execution, key: u64, who: Option<Option<Tid>>) {
+        if e.generation != self.sim.generation() {
+            return;
+        }
+        let mut st = self.st.lock();
+        match who {
+            Some(t) => match st.holders.iter_mut().find(|(k, _)| *k == key) {
+                Some(h) => h.1 = t,
+                None => st.holders.push((key, t)),
+            },
+            None => st.holders.retain(|(k, _)| *k != key),
+        }
+        let mut tids: Vec<Tid> = st.holders.iter().filter_map(|(_, t)| *t).collect();
+        tids.dedup();
+        drop(st);
+        e.lock().objects[self.sim.id].holders = tids;
     }
 
     fn event(&self, e: &Execution, op: &str, outcome: &str) {
@@ -341,6 +366,8 @@ enum RImp<T> {
 /// The sending side of a channel; clone it for more senders.
 pub struct Sender<T> {
     imp: SImp<T>,
+    /// Which sender of its channel this is (simulated channels only).
+    key: u64,
 }
 
 /// The receiving side of a channel; clone it for more receivers.
@@ -373,6 +400,8 @@ fn sim_chan<T>(
             queue: VecDeque::new(),
             cap,
             senders,
+            holders: Vec::new(),
+            next_key: 1,
             receivers: 1,
             sent: 0,
             recv_waiters: VecDeque::new(),
@@ -390,15 +419,20 @@ fn make<T>(cap: Option<usize>, naming: Naming) -> (Sender<T>, Receiver<T>) {
                 None => crossbeam_channel::unbounded(),
             };
             (
-                Sender { imp: SImp::Real(s) },
+                Sender {
+                    imp: SImp::Real(s),
+                    key: 0,
+                },
                 Receiver { imp: RImp::Real(r) },
             )
         }
         Some(e) => {
             let chan = sim_chan(e, cap, naming, 1, None);
+            chan.held(e, 0, Some(e.me()));
             (
                 Sender {
                     imp: SImp::Sim(chan.clone()),
+                    key: 0,
                 },
                 Receiver {
                     imp: RImp::Sim(chan),
@@ -547,7 +581,8 @@ impl<T> Sender<T> {
                     s.send(m)
                 }
             },
-            SImp::Sim(c) => c
+            SImp::Sim(c) => self
+                .used(c)
                 .send(msg, None, false, true)
                 .map_err(|(v, _)| SendError(v)),
         }
@@ -561,10 +596,13 @@ impl<T> Sender<T> {
     pub fn try_send(&self, msg: T) -> Result<(), TrySendError<T>> {
         match &self.imp {
             SImp::Real(s) => s.try_send(msg),
-            SImp::Sim(c) => c.send(msg, None, true, true).map_err(|(v, f)| match f {
-                Fail::Disconnected => TrySendError::Disconnected(v),
-                _ => TrySendError::Full(v),
-            }),
+            SImp::Sim(c) => self
+                .used(c)
+                .send(msg, None, true, true)
+                .map_err(|(v, f)| match f {
+                    Fail::Disconnected => TrySendError::Disconnected(v),
+                    _ => TrySendError::Full(v),
+                }),
         }
     }
 
@@ -576,7 +614,8 @@ impl<T> Sender<T> {
     pub fn send_timeout(&self, msg: T, timeout: Duration) -> Result<(), SendTimeoutError<T>> {
         match &self.imp {
             SImp::Real(s) => s.send_timeout(msg, timeout),
-            SImp::Sim(c) => c
+            SImp::Sim(c) => self
+                .used(c)
                 .send(msg, deadline_after(timeout), false, true)
                 .map_err(|(v, f)| match f {
                     Fail::Disconnected => SendTimeoutError::Disconnected(v),
@@ -593,13 +632,13 @@ impl<T> Sender<T> {
     pub fn send_deadline(&self, msg: T, deadline: Instant) -> Result<(), SendTimeoutError<T>> {
         match &self.imp {
             SImp::Real(s) => s.send_deadline(msg, deadline.to_std()),
-            SImp::Sim(c) => {
-                c.send(msg, deadline.sim_nanos(), false, true)
-                    .map_err(|(v, f)| match f {
-                        Fail::Disconnected => SendTimeoutError::Disconnected(v),
-                        _ => SendTimeoutError::Timeout(v),
-                    })
-            }
+            SImp::Sim(c) => self
+                .used(c)
+                .send(msg, deadline.sim_nanos(), false, true)
+                .map_err(|(v, f)| match f {
+                    Fail::Disconnected => SendTimeoutError::Disconnected(v),
+                    _ => SendTimeoutError::Timeout(v),
+                }),
         }
     }
 
@@ -662,14 +701,37 @@ impl<T> Clone for Sender<T> {
         match &self.imp {
             SImp::Real(s) => Sender {
                 imp: SImp::Real(s.clone()),
+                key: 0,
             },
             SImp::Sim(c) => {
-                c.st.lock().senders += 1;
+                let key = {
+                    let mut st = c.st.lock();
+                    st.senders += 1;
+                    st.next_key += 1;
+                    st.next_key
+                };
+                if let Some(e) = runtime::current() {
+                    c.held(e, key, Some(e.me()));
+                }
                 Sender {
                     imp: SImp::Sim(c.clone()),
+                    key,
                 }
             }
         }
+    }
+}
+
+impl<T> Sender<T> {
+    /// The current thread holds this sender now (it sends with it).
+    fn used<'a>(&self, c: &'a Arc<SimChan<T>>) -> &'a Arc<SimChan<T>> {
+        if let Some(e) = runtime::current()
+            && let Some(me) = e.me()
+            && !c.st.lock().holders.contains(&(self.key, Some(me)))
+        {
+            c.held(e, self.key, Some(Some(me)));
+        }
+        c
     }
 }
 
@@ -678,6 +740,7 @@ impl<T> Drop for Sender<T> {
         if let SImp::Sim(c) = &self.imp
             && let Some(e) = runtime::current()
         {
+            c.held(e, self.key, None);
             let mut st = c.st.lock();
             st.senders -= 1;
             if st.senders == 0 {
@@ -1316,7 +1379,8 @@ impl<'a> SelectedOperation<'a> {
     pub fn send<T>(self, s: &Sender<T>, msg: T) -> Result<(), SendError<T>> {
         match (self.imp, &s.imp) {
             (SelImp::Real(o), SImp::Real(c)) => o.send(c, msg),
-            (SelImp::Sim(id), SImp::Sim(c)) if c.sim.id == id => c
+            (SelImp::Sim(id), SImp::Sim(c)) if c.sim.id == id => s
+                .used(c)
                 .send(msg, None, false, false)
                 .map_err(|(v, _)| SendError(v)),
             _ => panic!("interleave: SelectedOperation::send with a sender that was not selected"),

@@ -11,7 +11,7 @@
 //!   read when they create a simulated object or thread (the constructors are
 //!   `#[track_caller]`); a std, parking_lot or crossbeam-channel concurrency item in them
 //!   fails the run at once, naming the line, what goes wrong and the facade item to use.
-//! - [`os_thread_state`]: when the watchdog finds a simulation stuck, it reads (on Linux)
+//! - [`blocked_in`]: when the watchdog finds a simulation stuck, it reads (on Linux)
 //!   which system call the simulation's OS thread is in, so the report can say "blocked
 //!   in a futex: a std::sync::Mutex ..." or "sleeping for real: std::thread::sleep".
 
@@ -432,56 +432,36 @@ fn split_top(s: &str) -> Vec<&str> {
     parts.into_iter().filter(|p| !p.trim().is_empty()).collect()
 }
 
-/// The OS thread id of the calling thread (Linux: from `/proc/thread-self`).
-pub(crate) fn os_thread_id() -> Option<u64> {
-    let link = std::fs::read_link("/proc/thread-self").ok()?;
-    link.file_name()?.to_str()?.parse().ok()
+/// What a blocked OS thread waits in, as far as a std item goes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Blocked {
+    /// `futex`: a std or parking_lot lock, condition variable, channel or `park`.
+    Futex,
+    /// `nanosleep`: `std::thread::sleep`.
+    Sleep,
 }
 
-/// What the OS thread `tid` of this process is doing, for the watchdog's report: a
-/// sentence naming the likely std item and its replacement, when the kernel says.
-pub(crate) fn os_thread_state(tid: u64) -> Option<String> {
+/// What the OS thread `tid` of this process is blocked in, when the kernel says it is a
+/// futex or a sleep (Linux: `/proc/self/task/<tid>/syscall`, or its `wchan`).
+pub(crate) fn blocked_in(tid: u32) -> Option<Blocked> {
     let base = format!("/proc/self/task/{tid}");
     let syscall = std::fs::read_to_string(format!("{base}/syscall")).ok();
-    let state = std::fs::read_to_string(format!("{base}/stat"))
-        .ok()
-        .and_then(|s| {
-            let after = s.rsplit_once(')')?.1.trim_start().chars().next()?;
-            Some(after)
-        });
-    let number: Option<i64> = syscall
+    let by_number = syscall
         .as_deref()
         .and_then(|s| s.split_whitespace().next())
-        .and_then(|n| n.parse().ok());
-    if matches!(state, Some('R')) || syscall.as_deref().is_some_and(|s| s.starts_with("running")) {
-        return Some(
-            "its OS thread is running without calling any interleave operation: an endless\n\
-             loop, spinning on a std atomic or a plain variable?\n\
-             help: spin on interleave::sync::atomic types and call interleave::thread::yield_now,\n\
-             or block on an interleave::sync::Condvar"
-                .to_string(),
-        );
+        .and_then(|n| n.parse::<i64>().ok())
+        .and_then(syscall_name);
+    let name = by_number.map(str::to_string).or_else(|| {
+        let wchan = std::fs::read_to_string(format!("{base}/wchan")).ok()?;
+        Some(wchan.trim().to_string())
+    })?;
+    if name.contains("futex") {
+        Some(Blocked::Futex)
+    } else if name.contains("nanosleep") {
+        Some(Blocked::Sleep)
+    } else {
+        None
     }
-    let name = number.and_then(syscall_name)?;
-    Some(match name {
-        "futex" => "its OS thread is blocked in futex(): a std::sync::Mutex, RwLock, Condvar or\n\
-             Barrier, a std::sync::mpsc channel, std::thread::park, or a parking_lot or\n\
-             crossbeam-channel primitive in simulated code. Every simulated thread runs on this\n\
-             one OS thread, so nothing can release it.\n\
-             help: use interleave::sync::Mutex (Condvar, RwLock), interleave::channel and\n\
-             interleave::thread::park, which the scheduler sees"
-            .to_string(),
-        "nanosleep" | "clock_nanosleep" => {
-            "its OS thread is sleeping for real: std::thread::sleep \
-             in simulated code?\n\
-             help: use interleave::thread::sleep, which advances the virtual clock instead"
-                .to_string()
-        }
-        other => format!(
-            "its OS thread is blocked in the system call {other}():\n\
-             simulated code waits for input, a pipe or a socket the scheduler knows nothing about"
-        ),
-    })
 }
 
 /// The name of a Linux system call number on this architecture (the few a stuck
@@ -628,12 +608,39 @@ mod tests {
     }
 
     #[test]
-    fn this_thread_has_an_os_id_and_a_state() {
-        if cfg!(target_os = "linux") {
-            let tid = os_thread_id().expect("/proc/thread-self");
-            // This thread is running while it asks.
-            let state = os_thread_state(tid).expect("a state");
-            assert!(state.contains("running"), "{state}");
+    fn a_thread_sleeping_or_blocked_on_a_std_mutex_is_recognised() {
+        if !cfg!(target_os = "linux") {
+            return;
         }
+        let tid = |tx: std::sync::mpsc::Sender<u32>| {
+            let link = std::fs::read_link("/proc/thread-self").unwrap();
+            tx.send(link.file_name().unwrap().to_str().unwrap().parse().unwrap())
+                .unwrap();
+        };
+        let (tx, rx) = std::sync::mpsc::channel();
+        let t = tx.clone();
+        std::thread::spawn(move || {
+            tid(t);
+            std::thread::sleep(std::time::Duration::from_secs(3));
+        });
+        let sleeper = rx.recv().unwrap();
+        let lock = std::sync::Arc::new(std::sync::Mutex::new(()));
+        let held = lock.lock().unwrap();
+        let l = lock.clone();
+        std::thread::spawn(move || {
+            tid(tx);
+            drop(l.lock());
+        });
+        let waiter = rx.recv().unwrap();
+        // Give both threads time to reach their system call.
+        let seen = |tid: u32, want: Blocked| {
+            (0..200).any(|_| {
+                std::thread::sleep(std::time::Duration::from_millis(5));
+                blocked_in(tid) == Some(want)
+            })
+        };
+        assert!(seen(sleeper, Blocked::Sleep));
+        assert!(seen(waiter, Blocked::Futex));
+        drop(held);
     }
 }

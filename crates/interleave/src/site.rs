@@ -18,6 +18,7 @@
 //! | `let (results_tx, results_rx) = unbounded();`         | `results`            |
 //! | `let (tx, rx) = unbounded();` then `Client { requests: tx }` | `requests`    |
 //! | `let (tx, rx) = unbounded();` then `Mailbox { owner, tx, rx }` | `mailbox`   |
+//! | `let (tx, rx) = bounded(1);` and nothing more                 | `Channel#n`  |
 //! | `#[derive(Default)] struct S { lock: Mutex<u32> }`    | `lock`               |
 //!
 //! A site that creates several objects in one execution (a loop, an iterator closure)
@@ -418,7 +419,7 @@ pub(crate) fn derive(s: &[char], line: u32, col: u32, kind: &str) -> Option<Site
             apply(name, &rest)
         }
         (Pattern::Tuple(names), None) if kind == "Channel" && names.len() == 2 => {
-            channel_name(s, pos, &names[0], &names[1])
+            channel_name(s, pos, &names[0], &names[1])?
         }
         (Pattern::Tuple(names), _) => format!("({})", names.join(", ")),
         (Pattern::Name(name), _) => apply(name, &suffix),
@@ -730,11 +731,12 @@ fn repeated_outside(s: &[char], at: usize) -> bool {
 
 /// A channel bound to `(a, b)`: the common stem (`results_tx`, `results_rx` ->
 /// `results`), else the field one end is stored in a few lines below (`Client {
-/// requests: tx }` -> `requests`), else the pattern itself.
-fn channel_name(s: &[char], pos: usize, a: &str, b: &str) -> String {
+/// requests: tx }` -> `requests`), else the struct both are stored in, else the pattern
+/// itself unless its names say nothing (`(tx, rx)`: no name, `Channel#n`).
+fn channel_name(s: &[char], pos: usize, a: &str, b: &str) -> Option<String> {
     let (sa, sb) = (stem(a), stem(b));
     if !sa.is_empty() && sa == sb {
-        return sa.to_string();
+        return Some(sa.to_string());
     }
     // Look a few lines ahead for `field: a` or `field: b`.
     let text: String = s[pos..s.len().min(pos + 3000)].iter().collect();
@@ -761,7 +763,7 @@ fn channel_name(s: &[char], pos: usize, a: &str, b: &str) -> String {
                     && !field.is_empty()
                     && field != end
                 {
-                    return field.to_string();
+                    return Some(field.to_string());
                 }
                 rest = right.trim_start_matches(':');
             }
@@ -783,7 +785,7 @@ fn channel_name(s: &[char], pos: usize, a: &str, b: &str) -> String {
                     && matches!(after, Some(',') | Some('}'))
                     && let Some(name) = struct_of_field(s, k)
                 {
-                    return name;
+                    return Some(name);
                 }
             }
             k = word_end;
@@ -791,7 +793,7 @@ fn channel_name(s: &[char], pos: usize, a: &str, b: &str) -> String {
             k += 1;
         }
     }
-    format!("({a}, {b})")
+    (!sa.is_empty() || !sb.is_empty()).then(|| format!("({a}, {b})"))
 }
 
 /// `results_tx` -> `results`; `tx` -> ``.
@@ -952,6 +954,8 @@ mod tests {
             one(src, "bounded(2)", "Channel"),
             "(to_transform, from_producer)"
         );
+        let src = "fn f() {\n    let (tx, rx) = bounded(1);\n    make(tx);\n}\n";
+        assert_eq!(name(src, "bounded(1)", "Channel"), None);
     }
 
     #[test]

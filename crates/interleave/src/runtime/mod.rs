@@ -3,6 +3,7 @@
 //! watchdog that turns a hang outside the scheduler into a diagnosis.
 
 pub(crate) mod execution;
+pub(crate) mod overflow;
 pub(crate) mod thread;
 pub(crate) mod watchdog;
 
@@ -47,11 +48,6 @@ impl<'a> Installed<'a> {
             "interleave: a simulation cannot be started inside another simulation"
         );
         CURRENT.with(|c| c.set(exec as *const Execution));
-        if let Some(tid) = crate::escape::os_thread_id() {
-            exec.shared
-                .os_thread
-                .store(tid, std::sync::atomic::Ordering::Relaxed);
-        }
         watchdog::watch(exec.shared.clone());
         Installed { exec }
     }

@@ -40,7 +40,7 @@ impl SimRef {
         }
     }
 
-    /// The simulation that created this object.
+    /// The generation of the execution the object belongs to.
     pub(crate) fn generation(&self) -> u64 {
         self.generation
     }
