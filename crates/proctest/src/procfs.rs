@@ -3,6 +3,7 @@
 use nix::unistd::Pid;
 use std::fmt;
 use std::fs;
+use std::time::Duration;
 
 /// Every process of one process group at one moment.
 #[derive(Debug, Clone, Default)]
@@ -27,6 +28,12 @@ pub struct Process {
     pub blocked_in: Option<Syscall>,
     /// Its open descriptors.
     pub fds: Vec<Fd>,
+    /// The CPU time (user + system) it has used so far, from `/proc/PID/stat`.
+    pub cpu: Duration,
+    /// The CPU time of its children that ended and were waited for.
+    pub children_cpu: Duration,
+    /// How long ago it started (its age when the snapshot was taken).
+    pub age: Duration,
 }
 
 /// A system call a process is blocked in (from `/proc/PID/syscall`).
@@ -83,8 +90,8 @@ impl Snapshot {
             .flatten()
             .filter_map(|entry| entry.file_name().to_str()?.parse::<i32>().ok())
             .filter_map(|pid| {
-                let (ppid, pgrp, state) = stat(pid)?;
-                (pgrp == pgid.as_raw()).then(|| Process::read(pid, ppid, state))
+                let stat = stat(pid)?;
+                (stat.pgrp == pgid.as_raw()).then(|| Process::read(pid, &stat))
             })
             .collect();
         processes.sort_by_key(|p| p.pid);
@@ -102,6 +109,24 @@ impl Snapshot {
         self.holders(inode, |fd| fd.readable)
     }
 
+    /// The processes sleeping on purpose, in `nanosleep` or `clock_nanosleep` (a
+    /// `sleep`): they will go on by themselves, so they are not stuck.
+    pub fn sleeping(&self) -> impl Iterator<Item = &Process> + '_ {
+        self.processes.iter().filter(|p| p.is_sleeping())
+    }
+
+    /// The processes that are running instead of blocked, and have used the CPU for a
+    /// large part of their life: busy-waiting, when the demo should be waiting.
+    pub fn spinning(&self) -> impl Iterator<Item = &Process> + '_ {
+        self.processes.iter().filter(|p| p.is_spinning())
+    }
+
+    /// The CPU time used by the group: every process in it, and every child they waited
+    /// for.
+    pub fn cpu(&self) -> Duration {
+        self.processes.iter().map(|p| p.cpu + p.children_cpu).sum()
+    }
+
     fn holders(&self, inode: u64, end: impl Fn(&Fd) -> bool) -> Vec<(&Process, i32)> {
         self.processes
             .iter()
@@ -116,20 +141,45 @@ impl Snapshot {
 }
 
 impl Process {
-    fn read(pid: i32, ppid: i32, state: char) -> Self {
+    fn read(pid: i32, stat: &Stat) -> Self {
         let name = fs::read_to_string(format!("/proc/{pid}/comm"))
             .map(|s| s.trim_end().to_owned())
             .unwrap_or_default();
         let fds = read_fds(pid);
-        let blocked_in = if state == 'Z' { None } else { syscall(pid) };
+        let state = stat.state;
+        let blocked_in = if state == 'Z' || state == 'R' {
+            None
+        } else {
+            syscall(pid)
+        };
         Self {
             pid,
-            ppid,
+            ppid: stat.ppid,
             name,
             state,
             blocked_in,
             fds,
+            cpu: stat.cpu,
+            children_cpu: stat.children_cpu,
+            age: stat.age,
         }
+    }
+
+    /// Whether it sleeps on purpose (`nanosleep`, `clock_nanosleep`): it will go on by
+    /// itself.
+    pub fn is_sleeping(&self) -> bool {
+        self.blocked_in
+            .as_ref()
+            .is_some_and(|s| s.name == "nanosleep" || s.name == "clock_nanosleep")
+    }
+
+    /// Whether it is running (state `R`) and has used at least a twentieth of its life
+    /// and 50 ms on the CPU: a process that should wait but keeps checking. (A blocked
+    /// process uses next to nothing; a spinning one gets its share of a busy machine's
+    /// CPU, which is more than a twentieth with up to about ten runnable processes per
+    /// core.)
+    pub fn is_spinning(&self) -> bool {
+        self.state == 'R' && self.cpu >= Duration::from_millis(50) && self.cpu * 20 >= self.age
     }
 
     /// The descriptor numbered `fd`, if open.
@@ -148,6 +198,12 @@ impl fmt::Display for Process {
         write!(f, "{} (pid {}, parent {})", self.name, self.pid, self.ppid)?;
         match (self.state, &self.blocked_in) {
             ('Z', _) => write!(f, " is a zombie: it exited and nobody waited for it"),
+            ('R', _) => write!(
+                f,
+                " is running, not blocked: it used {} of CPU in its {} of life",
+                crate::cpu::seconds(self.cpu),
+                crate::cpu::seconds(self.age)
+            ),
             (_, Some(call)) => {
                 write!(f, " is blocked in {}()", call.name)?;
                 if let Some(fd) = self.blocked_on_fd() {
@@ -178,16 +234,49 @@ impl fmt::Display for Snapshot {
     }
 }
 
-/// `(ppid, pgrp, state)` from `/proc/PID/stat`.
-fn stat(pid: i32) -> Option<(i32, i32, char)> {
+/// What the watchdog reads from `/proc/PID/stat`.
+struct Stat {
+    state: char,
+    ppid: i32,
+    pgrp: i32,
+    cpu: Duration,
+    children_cpu: Duration,
+    age: Duration,
+}
+
+fn stat(pid: i32) -> Option<Stat> {
     let text = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
     // The command name is in parentheses and may contain spaces: parse after the last ')'.
-    let rest = &text[text.rfind(')')? + 1..];
-    let mut fields = rest.split_whitespace();
-    let state = fields.next()?.chars().next()?;
-    let ppid = fields.next()?.parse().ok()?;
-    let pgrp = fields.next()?.parse().ok()?;
-    Some((ppid, pgrp, state))
+    // Field N of proc(5) (counting from 1, the pid) is then at index N - 3.
+    let fields: Vec<&str> = text[text.rfind(')')? + 1..].split_whitespace().collect();
+    let number = |n: usize| -> u64 { fields.get(n - 3).and_then(|f| f.parse().ok()).unwrap_or(0) };
+    let ticks = clock_ticks();
+    let of_ticks = |t: u64| Duration::from_secs_f64(t as f64 / ticks);
+    let started = of_ticks(number(22));
+    let age = uptime().map_or(Duration::ZERO, |up| up.saturating_sub(started));
+    Some(Stat {
+        state: fields.first()?.chars().next()?,
+        ppid: fields.get(1)?.parse().ok()?,
+        pgrp: fields.get(2)?.parse().ok()?,
+        cpu: of_ticks(number(14) + number(15)),
+        children_cpu: of_ticks(number(16) + number(17)),
+        age,
+    })
+}
+
+/// Clock ticks per second, the unit of the times in `/proc/PID/stat`.
+fn clock_ticks() -> f64 {
+    // SAFETY: sysconf only reads a system constant.
+    let ticks = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
+    if ticks > 0 { ticks as f64 } else { 100.0 }
+}
+
+/// Time since boot, from `/proc/uptime`.
+fn uptime() -> Option<Duration> {
+    let text = fs::read_to_string("/proc/uptime").ok()?;
+    Some(Duration::from_secs_f64(
+        text.split_whitespace().next()?.parse().ok()?,
+    ))
 }
 
 fn read_fds(pid: i32) -> Vec<Fd> {
