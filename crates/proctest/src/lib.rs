@@ -45,6 +45,7 @@ pub mod audit;
 pub mod child;
 pub mod cpu;
 mod procfs;
+pub mod source;
 
 pub use cpu::{CpuReport, CpuTime};
 pub use procfs::{Fd, Process, Snapshot, Syscall};
