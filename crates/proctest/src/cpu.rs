@@ -141,8 +141,8 @@ pub fn seconds(duration: Duration) -> String {
 }
 
 /// The CPU time the calling thread has used, from `CLOCK_THREAD_CPUTIME_ID`.
-/// Async-signal-safe (`clock_gettime` is).
-fn thread_cpu() -> Duration {
+/// Async-signal-safe (`clock_gettime` is), so a forked child may measure itself with it.
+pub fn thread_cpu() -> Duration {
     let mut now = libc::timespec {
         tv_sec: 0,
         tv_nsec: 0,
@@ -197,10 +197,11 @@ pub struct Meter {
 }
 
 impl Meter {
-    /// Starts measuring; `label` names the call (`wait_all`, `run_pipeline`...).
+    /// Starts measuring; `label` names the call (`wait_all`, `run_pipeline`...): one
+    /// word, spaces become `_`.
     pub fn start(label: &str) -> Self {
         Self {
-            label: label.to_owned(),
+            label: label.replace(' ', "_"),
             own: CpuTime::of_self(),
             children: CpuTime::of_children(),
             wall: Instant::now(),
@@ -222,18 +223,7 @@ impl Meter {
     /// by hand prints nothing more. Errors are ignored: a missing report makes the test's
     /// check inconclusive, never wrong.
     pub fn report(&self) {
-        let Some(path) = std::env::var_os(REPORT_ENV) else {
-            return;
-        };
-        let line = self.stop().to_line();
-        use std::io::Write;
-        if let Ok(mut file) = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(path)
-        {
-            let _ = writeln!(file, "{line}");
-        }
+        self.stop().report();
     }
 }
 
@@ -251,6 +241,23 @@ pub struct CpuReport {
 }
 
 impl CpuReport {
+    /// Hands these figures to the test, as [`Meter::report`] does: for figures measured
+    /// another way (a forked child measuring itself with [`thread_cpu`] and sending the
+    /// result to its parent, say).
+    pub fn report(&self) {
+        let Some(path) = std::env::var_os(REPORT_ENV) else {
+            return;
+        };
+        use std::io::Write;
+        if let Ok(mut file) = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+        {
+            let _ = writeln!(file, "{}", self.to_line());
+        }
+    }
+
     /// `LABEL own=MICROS children=MICROS wall=MICROS`, one line.
     fn to_line(&self) -> String {
         format!(

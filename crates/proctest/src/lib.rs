@@ -46,9 +46,11 @@ pub mod child;
 pub mod cpu;
 mod procfs;
 pub mod source;
+mod within;
 
 pub use cpu::{CpuReport, CpuTime};
-pub use procfs::{Fd, Process, Snapshot, Syscall};
+pub use procfs::{Fd, Process, Signals, Snapshot, Syscall};
+pub use within::{Stuck, Timed, within};
 
 use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
 use nix::sys::signal::{Signal, killpg};

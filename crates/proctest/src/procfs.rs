@@ -34,6 +34,69 @@ pub struct Process {
     pub children_cpu: Duration,
     /// How long ago it started (its age when the snapshot was taken).
     pub age: Duration,
+    /// Its signal masks, from `/proc/PID/status`.
+    pub signals: Signals,
+}
+
+/// The signal masks of a process (from `/proc/PID/status`): bit `n - 1` stands for
+/// signal `n`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Signals {
+    /// Blocked (`SigBlk`): during `sigsuspend`, the mask it was given.
+    pub blocked: u64,
+    /// Pending, for the thread or the whole process (`SigPnd` | `ShdPnd`): sent, not
+    /// delivered yet.
+    pub pending: u64,
+    /// Caught by a handler (`SigCgt`).
+    pub caught: u64,
+    /// Ignored (`SigIgn`).
+    pub ignored: u64,
+}
+
+impl Signals {
+    fn bit(signal: i32) -> u64 {
+        if (1..=64).contains(&signal) {
+            1 << (signal - 1)
+        } else {
+            0
+        }
+    }
+
+    /// Whether `signal` (a number, `libc::SIGUSR1`) is blocked.
+    pub fn is_blocked(&self, signal: i32) -> bool {
+        self.blocked & Self::bit(signal) != 0
+    }
+
+    /// Whether `signal` is pending.
+    pub fn is_pending(&self, signal: i32) -> bool {
+        self.pending & Self::bit(signal) != 0
+    }
+
+    /// Whether a handler catches `signal`.
+    pub fn is_caught(&self, signal: i32) -> bool {
+        self.caught & Self::bit(signal) != 0
+    }
+
+    /// Whether `signal` is ignored.
+    pub fn is_ignored(&self, signal: i32) -> bool {
+        self.ignored & Self::bit(signal) != 0
+    }
+}
+
+fn read_signals(base: &str) -> Signals {
+    let text = fs::read_to_string(format!("{base}/status")).unwrap_or_default();
+    let mask = |key: &str| {
+        text.lines()
+            .find_map(|l| l.strip_prefix(key))
+            .and_then(|v| u64::from_str_radix(v.trim(), 16).ok())
+            .unwrap_or(0)
+    };
+    Signals {
+        blocked: mask("SigBlk:"),
+        pending: mask("SigPnd:") | mask("ShdPnd:"),
+        caught: mask("SigCgt:"),
+        ignored: mask("SigIgn:"),
+    }
 }
 
 /// A system call a process is blocked in (from `/proc/PID/syscall`).
@@ -90,8 +153,9 @@ impl Snapshot {
             .flatten()
             .filter_map(|entry| entry.file_name().to_str()?.parse::<i32>().ok())
             .filter_map(|pid| {
-                let stat = stat(pid)?;
-                (stat.pgrp == pgid.as_raw()).then(|| Process::read(pid, &stat))
+                let base = format!("/proc/{pid}");
+                let stat = stat(&base)?;
+                (stat.pgrp == pgid.as_raw()).then(|| Process::read(pid, &base, &stat))
             })
             .collect();
         processes.sort_by_key(|p| p.pid);
@@ -141,17 +205,26 @@ impl Snapshot {
 }
 
 impl Process {
-    fn read(pid: i32, stat: &Stat) -> Self {
-        let name = fs::read_to_string(format!("/proc/{pid}/comm"))
+    /// One thread of the calling process, by its thread id (`gettid`), read like a process
+    /// (its descriptors are the process's). `None` when it has ended.
+    pub fn thread_of_self(tid: i32) -> Option<Self> {
+        let base = format!("/proc/self/task/{tid}");
+        let stat = stat(&base)?;
+        Some(Self::read(tid, &base, &stat))
+    }
+
+    fn read(pid: i32, base: &str, stat: &Stat) -> Self {
+        let name = fs::read_to_string(format!("{base}/comm"))
             .map(|s| s.trim_end().to_owned())
             .unwrap_or_default();
-        let fds = read_fds(pid);
+        let fds = read_fds(base);
         let state = stat.state;
         let blocked_in = if state == 'Z' || state == 'R' {
             None
         } else {
-            syscall(pid)
+            syscall(base)
         };
+        let signals = read_signals(base);
         Self {
             pid,
             ppid: stat.ppid,
@@ -162,6 +235,7 @@ impl Process {
             cpu: stat.cpu,
             children_cpu: stat.children_cpu,
             age: stat.age,
+            signals,
         }
     }
 
@@ -244,8 +318,8 @@ struct Stat {
     age: Duration,
 }
 
-fn stat(pid: i32) -> Option<Stat> {
-    let text = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+fn stat(base: &str) -> Option<Stat> {
+    let text = fs::read_to_string(format!("{base}/stat")).ok()?;
     // The command name is in parentheses and may contain spaces: parse after the last ')'.
     // Field N of proc(5) (counting from 1, the pid) is then at index N - 3.
     let fields: Vec<&str> = text[text.rfind(')')? + 1..].split_whitespace().collect();
@@ -279,8 +353,8 @@ fn uptime() -> Option<Duration> {
     ))
 }
 
-fn read_fds(pid: i32) -> Vec<Fd> {
-    let mut fds: Vec<Fd> = fs::read_dir(format!("/proc/{pid}/fd"))
+fn read_fds(base: &str) -> Vec<Fd> {
+    let mut fds: Vec<Fd> = fs::read_dir(format!("{base}/fd"))
         .into_iter()
         .flatten()
         .flatten()
@@ -290,7 +364,7 @@ fn read_fds(pid: i32) -> Vec<Fd> {
                 .ok()?
                 .to_string_lossy()
                 .into_owned();
-            let flags = fs::read_to_string(format!("/proc/{pid}/fdinfo/{fd}"))
+            let flags = fs::read_to_string(format!("{base}/fdinfo/{fd}"))
                 .ok()
                 .and_then(|info| {
                     let line = info.lines().find(|l| l.starts_with("flags:"))?;
@@ -310,8 +384,8 @@ fn read_fds(pid: i32) -> Vec<Fd> {
     fds
 }
 
-fn syscall(pid: i32) -> Option<Syscall> {
-    let text = fs::read_to_string(format!("/proc/{pid}/syscall")).ok()?;
+fn syscall(base: &str) -> Option<Syscall> {
+    let text = fs::read_to_string(format!("{base}/syscall")).ok()?;
     let mut fields = text.split_whitespace();
     let number: i64 = fields.next()?.parse().ok()?;
     if number < 0 {
