@@ -105,3 +105,10 @@ fn bad_arguments_are_rejected_before_forking() {
         assert_eq!(run.stdout, "", "{args:?}");
     }
 }
+
+#[test]
+fn the_child_calls_only_async_signal_safe_functions_and_leaves_with_exit() {
+    let source = proctest::source::Source::read(proctest::step_file!("08_fork/memory.rs"))
+        .unwrap_or_else(|err| panic!("{err}"));
+    proctest::source::assert_none(&source.fork_children());
+}
