@@ -520,22 +520,21 @@ impl Hang {
 impl fmt::Display for Hang {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let after = cpu::seconds(self.after);
-        if self.after > self.budget + Duration::from_millis(500) {
-            writeln!(
-                f,
+        let headline = if self.after > self.budget + Duration::from_millis(500) {
+            format!(
                 "`{}` did not finish within {after} (its budget of {}, extended while a process \
                  slept): it is stuck. What each of its processes was doing:",
                 self.command,
                 cpu::seconds(self.budget)
-            )?;
+            )
         } else {
-            writeln!(
-                f,
+            format!(
                 "`{}` did not finish within {after}: it is stuck. What each of its processes was \
                  doing:",
                 self.command
-            )?;
-        }
+            )
+        };
+        writeln!(f, "{}", wrap(&headline, 100))?;
         write!(f, "{}", self.snapshot)?;
         if !self.stdout.is_empty() {
             writeln!(f, "its output so far:\n{}", indent(&self.stdout))?;

@@ -293,7 +293,11 @@ impl fmt::Display for Process {
 impl fmt::Display for Snapshot {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         for process in &self.processes {
-            writeln!(f, "  {process}")?;
+            let text = crate::wrap(&process.to_string(), 96);
+            for (i, line) in text.lines().enumerate() {
+                let indent = if i == 0 { "  " } else { "      " };
+                writeln!(f, "{indent}{line}")?;
+            }
             let fds: Vec<String> = process
                 .fds
                 .iter()
@@ -301,7 +305,11 @@ impl fmt::Display for Snapshot {
                 .map(|fd| format!("{}: {} {}", fd.fd, fd.end(), fd.target))
                 .collect();
             if !fds.is_empty() {
-                writeln!(f, "    open descriptors: {}", fds.join(", "))?;
+                let list = crate::wrap(&format!("open descriptors: {}", fds.join(", ")), 94);
+                for (i, line) in list.lines().enumerate() {
+                    let indent = if i == 0 { "    " } else { "      " };
+                    writeln!(f, "{indent}{line}")?;
+                }
             }
         }
         Ok(())

@@ -93,6 +93,8 @@ pub struct Violation {
     pub file: String,
     /// The line (from 1).
     pub line: usize,
+    /// The column (from 0), to list violations in the order of the source.
+    pub column: usize,
     /// The function the line is in.
     pub function: String,
     /// Where that function runs, when it is not where the rule starts: "called in the
@@ -190,7 +192,7 @@ impl Source {
                 checker.check_child_branch(&name, child);
             }
         }
-        checker.found
+        checker.sorted()
     }
 
     /// Checks every signal handler in the file: each `extern "C" fn` that the file uses
@@ -208,7 +210,7 @@ impl Source {
                 }
             }
         }
-        checker.found
+        checker.sorted()
     }
 
     /// Checks the function `name` of the file, which the demo calls in a forked child
@@ -223,7 +225,7 @@ impl Source {
                 Some("which runs in the forked child".to_owned()),
             );
         }
-        checker.found
+        checker.sorted()
     }
 
     /// Every function of the file with a body: free functions and methods, by name.
@@ -699,7 +701,15 @@ fn path_reason(path: &str) -> Option<&'static str> {
             return Some(reason);
         }
     }
+    // A type's own functions (`SigSet::empty`, `Signal::try_from`, `Pid::from_raw`) work
+    // on plain values or wrap a call of the list (`SigSet::thread_get_mask` is
+    // pthread_sigmask): only free functions are held to the list.
+    let of_a_type = path
+        .rsplit("::")
+        .nth(1)
+        .is_some_and(|t| t.starts_with(char::is_uppercase));
     if (first == "libc" || first == "nix")
+        && !of_a_type
         && !ASYNC_SIGNAL_SAFE.contains(&last)
         && !SAFE_HELPERS.contains(&last)
     {
@@ -731,6 +741,12 @@ impl<'a> Checker<'a> {
         }
     }
 
+    /// What was found, in the order of the source.
+    fn sorted(mut self) -> Vec<Violation> {
+        self.found.sort_by_key(|v| (v.line, v.column));
+        self.found
+    }
+
     fn report(
         &mut self,
         function: &str,
@@ -743,6 +759,7 @@ impl<'a> Checker<'a> {
             rule: self.rule,
             file: self.source.file.clone(),
             line: span.start().line,
+            column: span.start().column,
             function: function.to_owned(),
             context: context.clone(),
             what,
@@ -1355,8 +1372,8 @@ pub fn spawn_children(values: &[f64]) -> nix::Result<Vec<i32>> {
             [
                 "8: calls `println!`",
                 "9: returns",
-                "9: calls `Vec::new`",
-                "9: does not leave at the end of its branch"
+                "9: does not leave at the end of its branch",
+                "9: calls `Vec::new`"
             ]
         );
         let text = found[0].to_string();
@@ -1419,6 +1436,7 @@ fn ping() {
 
     #[test]
     fn libc_style_children_and_execs_are_understood() {
+        // (A type's functions from nix are allowed: SigSet::empty, SigSet::thread_get_mask.)
         let found = fork_check(
             r#"
 fn run(argv: &[*const i8]) {

@@ -50,7 +50,11 @@ fn a_hang_names_a_spinning_process_as_running() {
         .timeout(Duration::from_millis(800))
         .run()
         .expect_err("an endless loop never finishes");
-    let text = hang.to_string();
+    let text = hang
+        .to_string()
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
     assert!(
         hang.spinning().any(|p| p.name == "sh"),
         "the shell loops on the CPU:\n{text}"
@@ -79,7 +83,11 @@ fn a_sleeping_demo_gets_more_time_up_to_the_hard_cap() {
     assert!(hang.after >= Duration::from_millis(900), "{hang}");
     assert_eq!(hang.budget, Duration::from_millis(300));
     assert!(
-        hang.to_string().contains("extended while a process slept"),
+        hang.to_string()
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ")
+            .contains("extended while a process slept"),
         "{hang}"
     );
 }

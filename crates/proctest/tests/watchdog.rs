@@ -66,7 +66,11 @@ fn a_hang_names_the_blocked_reader_and_the_holder_of_the_write_end() {
         .map(|(p, _)| p.name.as_str())
         .collect();
     assert_eq!(writers, ["sleep"], "{hang}");
-    let text = hang.to_string();
+    let text = hang
+        .to_string()
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
     assert!(
         text.contains("is blocked in read() on fd 0 (read end pipe:["),
         "{text}"

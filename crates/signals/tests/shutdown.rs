@@ -151,3 +151,10 @@ fn bad_arguments_are_rejected_before_starting_the_worker() {
         );
     }
 }
+
+#[test]
+fn the_handler_only_sets_the_flag() {
+    let source = proctest::source::Source::read(proctest::step_file!("09_signals/shutdown.rs"))
+        .unwrap_or_else(|err| panic!("{err}"));
+    proctest::source::assert_none(&source.signal_handlers());
+}
