@@ -76,3 +76,10 @@ fn bad_sizes_are_usage_errors() {
     );
     assert_usage_error(&run, "too many arguments");
 }
+
+#[test]
+fn the_child_calls_only_async_signal_safe_functions_and_leaves_with_exit() {
+    let source = proctest::source::Source::read(proctest::step_file!("10_pipes/oneway.rs"))
+        .unwrap_or_else(|err| panic!("{err}"));
+    proctest::source::assert_none(&source.fork_children());
+}

@@ -108,3 +108,10 @@ fn bad_round_counts_are_usage_errors() {
         assert_usage_error(&run, "ROUNDS must be a whole number from 1 to 100");
     }
 }
+
+#[test]
+fn the_child_side_calls_only_async_signal_safe_functions_and_leaves_with_exit() {
+    let source = proctest::source::Source::read(proctest::step_file!("10_pipes/pingpong.rs"))
+        .unwrap_or_else(|err| panic!("{err}"));
+    proctest::source::assert_none(&source.fork_children());
+}
