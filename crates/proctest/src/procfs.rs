@@ -247,13 +247,13 @@ impl Process {
             .is_some_and(|s| s.name == "nanosleep" || s.name == "clock_nanosleep")
     }
 
-    /// Whether it is running (state `R`) and has used at least a twentieth of its life
-    /// and 50 ms on the CPU: a process that should wait but keeps checking. (A blocked
-    /// process uses next to nothing; a spinning one gets its share of a busy machine's
-    /// CPU, which is more than a twentieth with up to about ten runnable processes per
-    /// core.)
+    /// Whether it is running (state `R`: on a CPU or waiting for one) rather than blocked,
+    /// and has used at least a fiftieth of its life and 20 ms on the CPU: a process that
+    /// should wait but keeps checking. A blocked process is in state `S` and uses next to
+    /// nothing; a spinning one stays runnable and gets its share of even a very busy
+    /// machine.
     pub fn is_spinning(&self) -> bool {
-        self.state == 'R' && self.cpu >= Duration::from_millis(50) && self.cpu * 20 >= self.age
+        self.state == 'R' && self.cpu >= Duration::from_millis(20) && self.cpu * 50 >= self.age
     }
 
     /// The descriptor numbered `fd`, if open.
