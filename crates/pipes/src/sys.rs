@@ -21,9 +21,54 @@
 
 pub use proctest::args::{parse_in_range, usage_error};
 pub use proctest::audit::{Audit, OpenFd, open_fds, unreaped_children};
-pub use proctest::child::{Line, exit_now, parse_u32, stderr_fd, stdout_fd, write_all};
+pub use proctest::child::{Line, exit_now, parse_u32, stderr_fd, stdout_fd};
 
 use nix::errno::Errno;
+use std::os::fd::AsFd;
+
+/// Writes all of `bytes` to `fd`, looping over short writes and retrying on EINTR, as
+/// [`proctest::child::write_all`] does. Async-signal-safe.
+///
+/// Under the `pingpong` demo's strict turns ([`turns::arm`]), it then waits until the
+/// other side has answered before returning (see [`turns`]).
+///
+/// # Errors
+///
+/// The first error `write()` reports other than EINTR (EPIPE when no reader is left).
+pub fn write_all(fd: impl AsFd, bytes: &[u8]) -> nix::Result<()> {
+    proctest::child::write_all(fd.as_fd(), bytes)?;
+    turns::after_send(fd.as_fd());
+    Ok(())
+}
+
+/// Strict turns for the `pingpong` demo: once armed, every [`write_all`] (the student's
+/// `send_count` uses it) returns only when the other side's answer has arrived (the
+/// descriptor is readable, or the other side has closed it). So whatever a side prints
+/// *after* its send comes out after the other side's lines, every time: a line printed
+/// after the send that lets the other side go on is out of order in every run, not in
+/// one run out of many. A side that prints before its send sees no difference.
+///
+/// Async-signal-safe (an atomic and `poll`): the forked child uses it too.
+pub mod turns {
+    use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
+    use std::os::fd::BorrowedFd;
+    use std::sync::atomic::{AtomicBool, Ordering};
+
+    static STRICT: AtomicBool = AtomicBool::new(false);
+
+    /// Arms strict turns in this process and the children it forks from now on.
+    pub fn arm() {
+        STRICT.store(true, Ordering::SeqCst);
+    }
+
+    pub(crate) fn after_send(fd: BorrowedFd<'_>) {
+        if !STRICT.load(Ordering::SeqCst) {
+            return;
+        }
+        let mut fds = [PollFd::new(fd, PollFlags::POLLIN)];
+        while poll(&mut fds, PollTimeout::NONE) == Err(nix::errno::Errno::EINTR) {}
+    }
+}
 use std::ffi::{CString, c_char};
 use std::fmt;
 

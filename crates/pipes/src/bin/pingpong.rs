@@ -1,11 +1,13 @@
 //! Demo of `pipes/pingpong`: the notes' socketpair exchange, counting down.
 //!
 //! `pingpong [ROUNDS]` (1 to 100, default 10). Prints the exchange, then the child's
-//! status; the audit goes to standard error.
+//! status; the audit goes to standard error. Each send returns only once the other side has
+//! answered (`pipes::sys::turns`), so a line printed after a send is out of order in every
+//! run.
 
 use nix::sys::wait::WaitStatus;
 use pipes::pingpong::ping_pong;
-use pipes::sys::{Audit, parse_in_range, usage_error};
+use pipes::sys::{Audit, parse_in_range, turns, usage_error};
 
 const USAGE: &str = "pingpong [ROUNDS]   (ROUNDS from 1 to 100, default 10)\n\
                      then run `just check pipes/pingpong`";
@@ -18,6 +20,9 @@ fn main() {
         _ => usage_error("pingpong", "too many arguments", USAGE),
     };
     let audit = Audit::start();
+    // Each send returns once the other side has answered: a line printed after a send
+    // then always comes out after the other side's (see pipes::sys::turns).
+    turns::arm();
     let code = match ping_pong(rounds) {
         Ok(WaitStatus::Exited(_, code)) => {
             println!("parent: child exited with status {code}");
