@@ -418,3 +418,52 @@ fn oracle_a_write_all_loop_is_not_one_write() {
     let why = check_write_record(wrong_write_all).expect_err("rejected");
     assert!(flat(&why).ends_with("Not one write."), "{why}");
 }
+
+// Correct alternatives, which the checks must accept however they are written.
+
+/// Reads everything through a `File` on a copy of the descriptor, then cuts.
+fn alternative_read_to_end(fd: BorrowedFd<'_>, size: usize) -> nix::Result<Received> {
+    use std::io::Read;
+    let mut stream = Vec::new();
+    let owned = fd
+        .try_clone_to_owned()
+        .map_err(|_| nix::errno::Errno::EBADF)?;
+    std::fs::File::from(owned)
+        .read_to_end(&mut stream)
+        .map_err(|_| nix::errno::Errno::EIO)?;
+    let chunks = stream.chunks_exact(size);
+    let trailing = chunks.remainder().len();
+    Ok(Received {
+        records: chunks.map(<[u8]>::to_vec).collect(),
+        trailing,
+    })
+}
+
+/// Keeps the partial record between reads instead of collecting everything.
+fn alternative_reassemble_as_it_reads(fd: BorrowedFd<'_>, size: usize) -> nix::Result<Received> {
+    let mut received = Received::default();
+    let mut partial = Vec::with_capacity(size);
+    let mut buf = [0u8; 37];
+    loop {
+        let n = match nix::unistd::read(fd, &mut buf) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(nix::errno::Errno::EINTR) => continue,
+            Err(errno) => return Err(errno),
+        };
+        for &byte in &buf[..n] {
+            partial.push(byte);
+            if partial.len() == size {
+                received.records.push(std::mem::take(&mut partial));
+            }
+        }
+    }
+    received.trailing = partial.len();
+    Ok(received)
+}
+
+#[test]
+fn alternatives_read_to_end_and_reassembly_as_it_reads_pass() {
+    check_read_records(alternative_read_to_end).unwrap_or_else(|why| panic!("{why}"));
+    check_read_records(alternative_reassemble_as_it_reads).unwrap_or_else(|why| panic!("{why}"));
+}

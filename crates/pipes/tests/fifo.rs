@@ -16,6 +16,7 @@ use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitStatus, Stdio};
 use std::sync::mpsc;
+use std::time::Duration;
 
 /// A directory of this test's own, in which the reader makes its FIFO's directory;
 /// removed on drop, also when the test fails.
@@ -414,4 +415,30 @@ fn oracle_a_writer_left_non_blocking_is_rejected() {
             .ends_with("Still non-blocking."),
         "{why}"
     );
+}
+
+#[test]
+fn a_reader_that_waits_longer_than_the_watchdog_is_not_called_stuck() {
+    // The reader waits 3 s for a writer, in a poll() with a timeout: it goes on by itself,
+    // so the watchdog extends its 1 s budget instead of calling it a hang.
+    let scratch = Scratch::new("patient");
+    let run = Demo::new(env!("CARGO_BIN_EXE_fifo_reader"))
+        .arg("--dir")
+        .arg(&scratch.dir)
+        .args(["--wait-ms", "3000"])
+        .timeout(Duration::from_secs(1))
+        .run()
+        .unwrap_or_else(|hang| {
+            panic!(
+                "{}\n\n{hang}",
+                wrap(
+                    "fifo_reader waited in poll() with a timeout, which ends by itself: the \
+                     watchdog must give it more time. Called stuck while it waited on purpose.",
+                    100
+                )
+            )
+        });
+    assert_eq!(run.code(), Some(1), "{}", run.stderr);
+    assert!(run.stderr.contains("no writer came"), "{}", run.stderr);
+    assert_nothing_left(&scratch, None);
 }

@@ -286,3 +286,30 @@ fn oracle_a_wait_that_does_not_wait_returns_too_early() {
     let why = check_wait_readable(wrong_wait_does_not_wait, false).expect_err("rejected");
     assert!(flat(&why).ends_with("Returned too early."), "{why}");
 }
+
+// Correct alternatives, which the checks must accept however they are written.
+
+fn alternative_set_with_insert(fd: BorrowedFd<'_>) -> nix::Result<()> {
+    let mut flags = OFlag::from_bits_truncate(fcntl(fd, FcntlArg::F_GETFL)?);
+    flags.insert(OFlag::O_NONBLOCK);
+    fcntl(fd, FcntlArg::F_SETFL(flags)).map(drop)
+}
+
+fn alternative_wait_with_select(fd: BorrowedFd<'_>) -> nix::Result<()> {
+    use nix::sys::select::{FdSet, select};
+    loop {
+        let mut set = FdSet::new();
+        set.insert(fd);
+        match select(None, Some(&mut set), None, None, None) {
+            Err(nix::errno::Errno::EINTR) => continue,
+            other => return other.map(drop),
+        }
+    }
+}
+
+#[test]
+fn alternatives_with_insert_and_select_pass() {
+    check_set_nonblocking(alternative_set_with_insert).unwrap_or_else(|why| panic!("{why}"));
+    check_wait_readable(alternative_wait_with_select, false).unwrap_or_else(|why| panic!("{why}"));
+    check_wait_readable(alternative_wait_with_select, true).unwrap_or_else(|why| panic!("{why}"));
+}

@@ -158,8 +158,8 @@ impl Demo {
     }
 
     /// Sets how long the watchdog may wait in all (default [`DEFAULT_HARD_CAP`]) when the
-    /// timeout expires while a process of the demo sleeps on purpose (`sleep`, in
-    /// `nanosleep` or `clock_nanosleep`), or while the demo keeps computing (its CPU time
+    /// timeout expires while a process of the demo sleeps on purpose (`sleep`, or a `poll`
+    /// with a timeout: see [`Syscall::has_timeout`]), or while the demo keeps computing (its CPU time
     /// grew since the last look: a busy machine makes work slow): a sleeping or working
     /// process is not stuck, so the watchdog gives it another timeout, again and again up
     /// to this cap, before calling it a hang. A demo blocked for good uses no CPU and is
