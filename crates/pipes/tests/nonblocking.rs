@@ -29,13 +29,14 @@ fn nonblocking(args: &[&str]) -> Finished {
                      descriptor in non-blocking mode never blocks, it fails at once with EAGAIN. \
                      `set_nonblocking` must add O_NONBLOCK to the read end's flags \
                      (fcntl F_GETFL, then F_SETFL). The writer is waiting for the parent's \
-                     go-ahead, which comes only after that EAGAIN.",
+                     go-ahead, which comes only after that EAGAIN. Not non-blocking.",
                     p.pid,
                     p.blocked_in.as_ref().and_then(|s| s.fd).unwrap_or(-1)
                 ),
-                None => "the demo never finished".to_owned(),
+                None => "the demo never finished: what each process was doing is above. Stuck."
+                    .to_owned(),
             };
-            panic!("{diagnosis}\n\n{hang}")
+            panic!("{hang}\n{}", wrap(&diagnosis, 100))
         }
     }
 }

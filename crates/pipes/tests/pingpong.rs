@@ -28,16 +28,18 @@ fn pingpong(args: &[&str]) -> Finished {
                 .filter(|p| p.blocked_in.as_ref().is_some_and(|s| s.name == "read"))
                 .map(|p| format!("{} (pid {})", role(parent)(p), p.pid))
                 .collect();
-            panic!(
+            let why = format!(
                 "the exchange is stuck: {} waiting to receive. With strict alternation, \
                  exactly one side sends while the other receives: check that each side \
-                 sends after its lines and receives as many counts as the other sends.\n\n{hang}",
+                 sends after its lines and receives as many counts as the other sends. \
+                 Stuck.",
                 if waiting.is_empty() {
                     "nobody is".to_owned()
                 } else {
                     format!("{} is", waiting.join(" and "))
                 }
-            )
+            );
+            panic!("{hang}\n{}", proctest::wrap(&why, 100))
         }
     }
 }

@@ -72,7 +72,7 @@ pub fn blocked_readers(hang: &Hang, role: &dyn Fn(&Process) -> String) -> Vec<St
         sentences.push(format!(
             "{who} (pid {}) is blocked in read() on {what}, but a write end of that pipe is still \
              open {}: a reader sees end of file only when every write end is closed, so close \
-             every write end you do not use",
+             every write end you do not use. A write end left open",
             reader.pid,
             join_and(&holders)
         ));
@@ -126,7 +126,7 @@ pub fn blocked_writers(hang: &Hang, role: &dyn Fn(&Process) -> String) -> Vec<St
             sentence.push_str(
                 ". A process waits for a command to end while that command waits for room in \
                  the pipe: start every command before waiting for any, and close the copies of \
-                 the pipe ends that the parent does not use",
+                 the pipe ends that the parent does not use. A full pipe nobody reads",
             );
         }
         sentences.push(sentence);
@@ -148,7 +148,9 @@ pub fn diagnose(hang: &Hang, role: &dyn Fn(&Process) -> String) -> String {
         ));
     }
     let diagnosis = if sentences.is_empty() {
-        "the demo never finished, and no process is blocked reading or writing a pipe".to_owned()
+        "the demo never finished, and no process is blocked reading or writing a pipe: what \
+         each process was doing is above. Stuck."
+            .to_owned()
     } else {
         sentences
             .iter()
@@ -156,7 +158,7 @@ pub fn diagnose(hang: &Hang, role: &dyn Fn(&Process) -> String) -> String {
             .collect::<Vec<_>>()
             .join("\n")
     };
-    format!("{diagnosis}\n\n{hang}")
+    format!("{hang}\n{diagnosis}")
 }
 
 /// Runs `demo`; a hang becomes a panic with the diagnosis built by `role`.
