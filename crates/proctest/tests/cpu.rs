@@ -63,7 +63,8 @@ fn a_hang_names_a_spinning_process_as_running() {
         "the shell loops on the CPU:\n{text}"
     );
     assert!(text.contains("is running, not blocked: it used"), "{text}");
-    assert!(hang.cpu() > Duration::from_millis(100), "{text}");
+    // A busy machine may give it little of the CPU, but never none.
+    assert!(hang.cpu() >= Duration::from_millis(20), "{text}");
 }
 
 #[test]
