@@ -68,6 +68,25 @@ fn assert_exchange(out: &str, rounds: u32) {
         "{}parent: child exited with status 0\n",
         expected_exchange(rounds)
     );
+    let exchanged = out
+        .lines()
+        .filter(|l| l.contains(" write: ") || l.contains(" recv: "))
+        .count();
+    if exchanged != 4 * rounds as usize {
+        panic!(
+            "output:\n{out}{}",
+            proctest::wrap(
+                &format!(
+                    "{rounds} round(s) are {} lines (parent write, child recv, child write, \
+                     parent recv), and the exchange printed {exchanged}: parent_side and \
+                     child_side must each send and receive {rounds} time(s), printing a line \
+                     at each step. Lines missing.",
+                    4 * rounds
+                ),
+                100
+            )
+        );
+    }
     let Some((i, (got, want))) = out
         .lines()
         .zip(expected.lines())

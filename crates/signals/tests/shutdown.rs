@@ -121,7 +121,7 @@ fn without_a_signal_every_unit_is_done_and_the_file_removed() {
 }
 
 #[test]
-fn a_unit_that_fails_still_removes_the_temporary_file() {
+fn the_file_is_removed_even_when_a_unit_fails() {
     // The parent closes the worker's input during unit 2: the unit fails, and run_worker
     // must remove its file on the way out all the same, then return the error.
     let run = shutdown(&["4", "--hangup-at", "2"]);
