@@ -75,7 +75,7 @@ const BUDGET: Duration = Duration::from_secs(5);
 
 /// The CPU work a writer thread does before it writes (or closes): what wait_readable
 /// waits for.
-const WRITER_WORK: Duration = Duration::from_millis(300);
+const WRITER_WORK: Duration = Duration::from_millis(200);
 
 fn status_flags(fd: BorrowedFd<'_>) -> OFlag {
     OFlag::from_bits_retain(fcntl(fd, FcntlArg::F_GETFL).expect("F_GETFL on a pipe"))
@@ -127,9 +127,9 @@ fn check_wait_readable(wait: WaitReadable, close_only: bool) -> Result<(), Strin
         None
     });
     let what = if close_only {
-        "wait_readable, on a pipe whose writer closes it after 0.3 s of CPU work,"
+        "wait_readable, on a pipe whose writer closes it after 0.2 s of CPU work,"
     } else {
-        "wait_readable, on a pipe the writer fills after 0.3 s of CPU work,"
+        "wait_readable, on a pipe the writer fills after 0.2 s of CPU work,"
     };
     // The call looks at the pipe as soon as it returns: the writer has done its part only
     // if the call really waited for it.

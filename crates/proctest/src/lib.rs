@@ -239,20 +239,21 @@ impl Demo {
 
         let cap = started + self.hard_cap.max(self.timeout);
         let mut deadline = started + self.timeout;
-        let mut checked = (started, Duration::ZERO);
+        let mut last_cpu = Duration::ZERO;
         let hang_snapshot = loop {
             let left = deadline.saturating_duration_since(Instant::now());
             if rx.recv_timeout(left).is_ok() {
                 break None;
             }
             let snapshot = Snapshot::of_group(pgid);
-            // A process that sleeps on purpose goes on by itself, and a demo whose CPU
-            // time grew since the last look (by 2% of the time since) is computing, on a
-            // machine that may be busy: give it more time, up to the cap.
+            // A process that sleeps on purpose goes on by itself, and a demo that used CPU
+            // since the last look, or has a process waiting for a CPU (state R), is making
+            // progress on a machine that may be very busy: give it more time, up to the
+            // cap. A demo blocked for good has none of these.
             let now = Instant::now();
             let cpu = snapshot.cpu();
-            let computing = cpu.saturating_sub(checked.1) * 50 >= now - checked.0;
-            checked = (now, cpu);
+            let computing = cpu > last_cpu || snapshot.processes.iter().any(|p| p.state == 'R');
+            last_cpu = cpu;
             let sleeping = snapshot.sleeping().next().is_some();
             if (sleeping || computing) && now < cap {
                 deadline = (now + self.timeout).min(cap);

@@ -54,7 +54,7 @@ fn handshake_completes_whenever_the_scheduler_delivers_sigusr1() {
 }
 
 /// The CPU work each side does before it signals the other, under `--slow`.
-const SLOW_WORK: Duration = Duration::from_millis(300);
+const SLOW_WORK: Duration = signals::work::SLOW_WORK;
 
 #[test]
 fn each_side_sleeps_while_the_other_works() {
