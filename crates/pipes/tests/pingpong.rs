@@ -160,6 +160,27 @@ fn one_round_is_four_lines() {
 }
 
 #[test]
+fn each_side_sleeps_while_the_other_works() {
+    // Under --slow, each send first computes for 0.2 s of CPU: the other side waits for
+    // it in read(), asleep, or spinning on a non-blocking socket.
+    let run = pingpong(&["2", "--slow"]);
+    assert_eq!(run.code(), Some(0), "{}", run.stderr);
+    assert_exchange(&run.stdout, 2);
+    let effort = pipes::sys::turns::SLOW_WORK * 4;
+    if let Some(spin) = run.busy_wait(effort) {
+        panic!(
+            "{}",
+            spin.explain(
+                "The parent and the child, while waiting for each other,",
+                "the other side computed",
+                "A read() on a socket in blocking mode sleeps until a message arrives; a \
+                 loop of non-blocking reads that fail with EAGAIN never sleeps.",
+            )
+        );
+    }
+}
+
+#[test]
 fn bad_round_counts_are_usage_errors() {
     for bad in ["0", "101", "abc", "-1"] {
         let run = pingpong(&[bad]);
