@@ -367,6 +367,23 @@ fn check_write_record(write_one: WriteRecord) -> Result<(), String> {
 }
 
 #[test]
+fn a_write_error_says_what_happened() {
+    let short = WriteError::Short {
+        written: 65_536,
+        len: 100_000,
+    };
+    assert_eq!(
+        short.to_string(),
+        "short write: 65536 of 100000 bytes (the record would be split)"
+    );
+    let failed = WriteError::Sys(nix::errno::Errno::EPIPE);
+    assert!(
+        failed.to_string().starts_with("write failed: EPIPE"),
+        "{failed}"
+    );
+}
+
+#[test]
 fn read_records_cuts_by_size_whatever_the_reads_return() {
     check_read_records(read_records).unwrap_or_else(|why| panic!("{why}"));
 }

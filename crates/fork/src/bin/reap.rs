@@ -19,8 +19,8 @@ use nix::sys::wait::WaitStatus;
 use nix::unistd::{ForkResult, Pid, fork, getpid, getppid, pipe};
 use proctest::cpu::{Meter, work};
 use std::os::fd::{AsRawFd, OwnedFd};
-use std::sync::atomic::{AtomicI32, Ordering};
 use std::process::ExitCode;
+use std::sync::atomic::{AtomicI32, Ordering};
 
 const OPTIONS: &str = " [--fail K] [--kill K] [--slow K] [--interrupt]";
 
@@ -102,11 +102,7 @@ extern "C" fn on_sigusr1(_: libc::c_int) {
 /// `_exit` (how to write such a child is step `fork/spawn`). A slow child first computes,
 /// sends SIGUSR1 to the parent under `--interrupt`, then waits until every other child has
 /// ended: they hold the write end of a pipe it reads until end of file.
-fn spawn(
-    values: &[f64],
-    fates: &[Fate],
-    interrupt: Option<&OwnedFd>,
-) -> nix::Result<Vec<Pid>> {
+fn spawn(values: &[f64], fates: &[Fate], interrupt: Option<&OwnedFd>) -> nix::Result<Vec<Pid>> {
     let (others_read, others_write) = pipe()?;
     let mut pids = Vec::with_capacity(values.len());
     for (&fahrenheit, &fate) in values.iter().zip(fates) {
