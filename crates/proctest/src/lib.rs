@@ -40,6 +40,11 @@
 //! forked child may call: output built on the stack, `write`, `_exit`), [`audit`] (the
 //! children and descriptors a parent must not leave behind) and [`args`] (usage errors
 //! that name the valid range and exit with status 2).
+//!
+//! Two more tools check what no output shows: [`source`] reads the student's file and
+//! checks that a forked child and a signal handler only make async-signal-safe calls
+//! ([`step_file!`] finds the file), and [`within`] runs a call of the student's code in
+//! the test process itself under a watchdog, with the CPU time its thread used.
 
 pub mod args;
 pub mod audit;
