@@ -363,15 +363,25 @@ fn dropping_a_fifo_removes_it_and_its_directory() {
     let scratch = Scratch::new("drop");
     let dir = scratch.dir.clone();
     let done = within(WATCHDOG, "Fifo::create then drop", move || {
+        use std::os::unix::fs::{FileTypeExt, PermissionsExt};
         let fifo = Fifo::create(&dir).map_err(|err| err.to_string())?;
         let (path, fifo_dir) = (fifo.path().to_owned(), fifo.dir().to_owned());
-        let made = std::fs::symlink_metadata(&path).is_ok();
+        let mode = |p: &Path| {
+            std::fs::symlink_metadata(p).map(|m| (m.file_type(), m.permissions().mode() & 0o777))
+        };
+        let made = mode(&path).is_ok_and(|(t, m)| t.is_fifo() && m == 0o600)
+            && mode(&fifo_dir).is_ok_and(|(t, m)| t.is_dir() && m == 0o700);
         drop(fifo);
         Ok::<_, String>((made, path, fifo_dir))
     })
     .unwrap_or_else(|stuck| panic!("{stuck}"));
     let (made, path, fifo_dir) = done.value.unwrap_or_else(|err| panic!("{err}"));
-    assert!(made, "Fifo::create made no FIFO at {}", path.display());
+    assert!(
+        made,
+        "Fifo::create must make {} a FIFO with mode 0600 in a directory with mode 0700 (its \
+         owner's only)",
+        path.display()
+    );
     assert!(
         std::fs::symlink_metadata(&path).is_err() && !fifo_dir.exists(),
         "{}",
