@@ -8,7 +8,7 @@ use nix::fcntl::{FcntlArg, OFlag, fcntl};
 use nix::sys::signal::{Signal, kill, killpg};
 use nix::sys::stat::Mode;
 use nix::unistd::{Pid, mkfifo};
-use pipes::fifo::{Fifo, OpenError, open_reader, open_writer};
+use pipes::fifo::{Fifo, OpenError, open_writer};
 use proctest::{Demo, Finished, Snapshot, within, wrap};
 use std::io::{BufRead, BufReader, Read};
 use std::os::fd::OwnedFd;
@@ -323,7 +323,14 @@ type OpenWriter = fn(&Path) -> Result<OwnedFd, OpenError>;
 fn check_open_writer(open: OpenWriter, scratch: &Scratch) -> Result<(), String> {
     let path = scratch.dir.join("channel");
     mkfifo(&path, Mode::S_IRUSR | Mode::S_IWUSR).expect("mkfifo in the scratch directory");
-    let reader = open_reader(&path).expect("the test opens the reading end");
+    // The test opens the reading end itself (not with the step's open_reader, which runs
+    // under no watchdog here).
+    let reader = nix::fcntl::open(
+        &path,
+        OFlag::O_RDONLY | OFlag::O_NONBLOCK | OFlag::O_CLOEXEC,
+        Mode::empty(),
+    )
+    .expect("the test opens the reading end");
     let target = path.clone();
     let done = within(WATCHDOG, "open_writer on a FIFO with a reader", move || {
         open(&target)

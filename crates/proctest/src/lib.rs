@@ -16,8 +16,8 @@
 //! The timeout is a watchdog, never a way to decide an outcome: a correct demo finishes
 //! in milliseconds, and the timeout only bounds how long a broken one may take to be
 //! diagnosed. A process that sleeps on purpose (`sleep`, for pacing) is not stuck, nor is
-//! one that computes on a busy machine: while one sleeps, or the demo's CPU time grows,
-//! the watchdog extends the timeout, up to [`Demo::hard_cap`].
+//! one that computes on a busy machine: while one sleeps, or one is runnable, the watchdog
+//! extends the timeout, up to [`Demo::hard_cap`].
 //!
 //! The watchdog also measures the CPU time of the demo ([`Finished::cpu`], and each
 //! process's in a [`Hang`]), so that a test can tell a process that blocks while it waits
@@ -164,11 +164,12 @@ impl Demo {
 
     /// Sets how long the watchdog may wait in all (default [`DEFAULT_HARD_CAP`]) when the
     /// timeout expires while a process of the demo sleeps on purpose (`sleep`, or a `poll`
-    /// with a timeout: see [`Syscall::has_timeout`]), or while the demo keeps computing (its CPU time
-    /// grew since the last look: a busy machine makes work slow): a sleeping or working
-    /// process is not stuck, so the watchdog gives it another timeout, again and again up
-    /// to this cap, before calling it a hang. A demo blocked for good uses no CPU and is
-    /// reported at the first timeout. A cap below the timeout is the timeout.
+    /// with a timeout: see [`Syscall::has_timeout`]), or while one is runnable (state `R`:
+    /// computing, or waiting for a CPU, which a busy machine makes slow): a sleeping or
+    /// working process is not stuck, so the watchdog gives it another timeout, again and
+    /// again up to this cap, before calling it a hang. A demo blocked for good has no such
+    /// process and is reported at the first timeout (a spinning one, at the cap). A cap
+    /// below the timeout is the timeout.
     pub fn hard_cap(mut self, cap: Duration) -> Self {
         self.hard_cap = cap;
         self
@@ -244,23 +245,23 @@ impl Demo {
 
         let cap = started + self.hard_cap.max(self.timeout);
         let mut deadline = started + self.timeout;
-        let mut last_cpu = Duration::ZERO;
         let hang_snapshot = loop {
             let left = deadline.saturating_duration_since(Instant::now());
             if rx.recv_timeout(left).is_ok() {
                 break None;
             }
             let snapshot = Snapshot::of_group(pgid);
-            // A process that sleeps on purpose goes on by itself, and a demo that used CPU
-            // since the last look, or has a process waiting for a CPU (state R), is making
-            // progress on a machine that may be very busy: give it more time, up to the
-            // cap. A demo blocked for good has none of these.
+            // A process that sleeps on purpose goes on by itself, and one that is runnable
+            // (state R: computing, or waiting for a CPU on a very busy machine) is making
+            // progress: give the demo more time, up to the cap. A demo blocked for good has
+            // neither.
             let now = Instant::now();
-            let cpu = snapshot.cpu();
-            let computing = cpu > last_cpu || snapshot.processes.iter().any(|p| p.state == 'R');
-            last_cpu = cpu;
+            let computing = snapshot.processes.iter().any(|p| p.state == 'R');
             let sleeping = snapshot.sleeping().next().is_some();
-            if (sleeping || computing) && now < cap {
+            // The demo may have ended between the timeout and the snapshot: nothing left
+            // but zombies (or nothing at all) is an exit in progress, not a hang.
+            let exiting = snapshot.processes.iter().all(|p| p.state == 'Z');
+            if exiting || ((sleeping || computing) && now < cap) {
                 deadline = (now + self.timeout).min(cap);
                 continue;
             }
