@@ -81,6 +81,10 @@ pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
 /// purpose or compute (see [`Demo::hard_cap`]), unless told otherwise.
 pub const DEFAULT_HARD_CAP: Duration = Duration::from_secs(30);
 
+/// How long the watchdog waits, before calling a demo stuck, for one that may be ending
+/// right then.
+const EXIT_GRACE: Duration = Duration::from_millis(300);
+
 /// Where the demo's standard output goes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum StdoutTo {
@@ -264,6 +268,11 @@ impl Demo {
             if exiting || ((sleeping || computing) && now < cap) {
                 deadline = (now + self.timeout).min(cap);
                 continue;
+            }
+            // A demo caught in the middle of its exit (closing its files, say) is neither
+            // asleep nor runnable: give it a moment to end before calling it stuck.
+            if rx.recv_timeout(EXIT_GRACE).is_ok() {
+                break None;
             }
             break Some(snapshot);
         };
