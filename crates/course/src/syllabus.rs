@@ -109,11 +109,6 @@ impl StepRef<'_> {
     pub fn test_rel(&self) -> String {
         format!("crates/{}/tests/{}.rs", self.topic.package, self.step.test)
     }
-
-    /// The step's file under `exercises/`, from its topic dir (the embedded starter's key).
-    pub fn starter_key(&self) -> String {
-        format!("{}/{}", self.topic.dir, self.step.file)
-    }
 }
 
 /// What a command-line name designates.

@@ -1,0 +1,240 @@
+//! From a failed test's captured output to what a student reads: the test's own
+//! explanation once (a panic reported again by the scheduler is not repeated), without the
+//! harness's locations inside the tests, with the replay line kept aside for the end, and a
+//! headline (the first line of the first panic) for the verdict.
+
+use crate::ui;
+
+/// A failed test's output, ready to print.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Explanation {
+    /// The cause in one line: the first line of the first panic message.
+    pub headline: String,
+    /// The explanation, without the replay line.
+    pub body: String,
+    /// The replay command it printed, in the form that works on this machine.
+    pub replay: Option<String>,
+}
+
+/// One `thread '...' panicked at LOC:` block, or the output printed before the first.
+struct Block {
+    location: Option<String>,
+    lines: Vec<String>,
+}
+
+/// Explains the captured output of a failed test of `package`.
+pub fn failure(output: &str, package: &str) -> Explanation {
+    let output = shorten_paths(output, package);
+    let mut blocks: Vec<Block> = vec![Block {
+        location: None,
+        lines: Vec::new(),
+    }];
+    for line in output.lines() {
+        if let Some(location) = panic_location(line) {
+            blocks.push(Block {
+                location: Some(location),
+                lines: Vec::new(),
+            });
+        } else {
+            blocks
+                .last_mut()
+                .expect("there is always a block")
+                .lines
+                .push(line.to_string());
+        }
+    }
+    let first_panic = blocks.iter().find(|b| b.location.is_some());
+    let mut headline = first_panic
+        .and_then(|b| b.lines.iter().find(|l| !l.trim().is_empty()))
+        .map(|l| l.trim().to_string())
+        .unwrap_or_default();
+    if headline == "not yet implemented" || headline.starts_with("not yet implemented: ") {
+        let at = first_panic
+            .and_then(|b| b.location.clone())
+            .filter(|l| l.starts_with("exercises/"))
+            .map(|l| format!(" at {l}"))
+            .unwrap_or_default();
+        headline = format!("reached a `todo!()`{at}: replace it with your implementation");
+    }
+
+    // A panic whose message a later block repeats (the scheduler reporting an actor's
+    // panic with its trace) is shown once, in the later, fuller block.
+    let texts: Vec<String> = blocks.iter().map(|b| b.lines.join("\n")).collect();
+    let mut kept = Vec::new();
+    for (i, block) in blocks.iter().enumerate() {
+        let message: Vec<&str> = block
+            .lines
+            .iter()
+            .map(|l| l.trim())
+            .filter(|l| !l.is_empty())
+            .collect();
+        let repeated = block.location.is_some()
+            && !message.is_empty()
+            && texts[i + 1..]
+                .iter()
+                .any(|later| message.iter().all(|line| later.contains(line)));
+        if repeated {
+            continue;
+        }
+        if let Some(location) = block
+            .location
+            .as_deref()
+            .filter(|l| l.starts_with("exercises/"))
+        {
+            kept.push(format!("your code panicked at {location}:"));
+        }
+        kept.extend(block.lines.iter().cloned());
+    }
+
+    let mut replay = None;
+    let mut body: Vec<String> = Vec::new();
+    for line in kept {
+        if let Some(command) = crate::cargo::replay_line(&line) {
+            let rest = line.replace(&command, "");
+            let rest = rest.trim_matches(|c: char| c.is_whitespace() || "`.:()'\"".contains(c));
+            let rest = rest.trim_end_matches(|c: char| c == ':' || c.is_whitespace());
+            if rest.is_empty() || rest.eq_ignore_ascii_case("replay") || rest.len() < 16 {
+                replay.get_or_insert(ui::localize_commands(&command));
+                continue;
+            }
+            replay.get_or_insert(ui::localize_commands(&command));
+        }
+        if line.trim().is_empty() && body.last().is_none_or(|l| l.trim().is_empty()) {
+            continue;
+        }
+        body.push(ui::localize_commands(&line));
+    }
+    while body.last().is_some_and(|l| l.trim().is_empty()) {
+        body.pop();
+    }
+    Explanation {
+        headline: ui::localize_commands(&headline),
+        body: body.join("\n"),
+        replay,
+    }
+}
+
+/// `crates/<package>/src/../../../exercises/x.rs` (rustc's path through the crate's
+/// `#[path]`) becomes `exercises/x.rs`, the path the student knows.
+pub fn shorten_paths(text: &str, package: &str) -> String {
+    text.replace(&format!("crates/{package}/src/../../../"), "")
+}
+
+/// The location of a panic header line: `thread 'NAME' (ID) panicked at LOC:` or, before
+/// Rust 1.88, `thread 'NAME' panicked at LOC:`.
+fn panic_location(line: &str) -> Option<String> {
+    let plain = ui::strip_ansi(line);
+    let rest = plain.strip_prefix("thread '")?;
+    let at = rest.find("' ")?;
+    let after = &rest[at + 2..];
+    let after = match after.strip_prefix('(') {
+        Some(id) => id.split_once(") ")?.1,
+        None => after,
+    };
+    let location = after.strip_prefix("panicked at ")?.strip_suffix(':')?;
+    Some(crate::cargo::normalize(location))
+}
+
+/// The headline cut to its first clause, for the verdict line: up to the first `: ` or
+/// `; ` when that leaves enough words, and at most `max` characters.
+pub fn short(headline: &str, max: usize) -> String {
+    let mut text = headline.trim().to_string();
+    // `assertion `left == right` failed: MESSAGE`: the message is the cause.
+    if text.starts_with("assertion `") {
+        if let Some((_, message)) = text.split_once("` failed: ") {
+            text = message.to_string();
+        }
+    }
+    for separator in [": ", "; "] {
+        if let Some(at) = text.find(separator) {
+            if at >= 20 {
+                text.truncate(at);
+            }
+        }
+    }
+    if text.chars().count() > max {
+        let mut cut: String = text.chars().take(max.saturating_sub(1)).collect();
+        let next = text.chars().nth(max.saturating_sub(1));
+        if next.is_some_and(|c| c != ' ') {
+            if let Some(space) = cut.rfind(' ') {
+                cut.truncate(space); // not in the middle of a word
+            }
+        }
+        cut.truncate(cut.trim_end().len());
+        cut.push('…');
+        text = cut;
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SCHEDULER_REPORT: &str = "\
+thread 'never_both' (7607) panicked at crates/tunnel/tests/common/mod.rs:142:13:
+S1 entered while N1 was still inside: cars of both directions in the tunnel
+
+thread 'never_both' (7607) panicked at crates/interleave/src/explore.rs:426:25:
+interleave: panic in schedule 208 (strategy random, seed 108), after 29 steps
+thread S1 panicked: S1 entered while N1 was still inside: cars of both directions in the tunnel
+
+interleaving:
+step | N1
+10   | enter
+
+  replay: just trace tunnel/basic --seed 108 --strategy random";
+
+    #[test]
+    fn a_panic_repeated_by_the_scheduler_is_shown_once_and_the_replay_kept_aside() {
+        let e = failure(SCHEDULER_REPORT, "tunnel");
+        assert_eq!(
+            e.headline,
+            "S1 entered while N1 was still inside: cars of both directions in the tunnel"
+        );
+        assert_eq!(
+            e.body.matches("S1 entered while N1").count(),
+            1,
+            "{}",
+            e.body
+        );
+        assert!(!e.body.contains("panicked at"), "{}", e.body);
+        assert!(!e.body.contains("trace tunnel/basic"), "{}", e.body);
+        assert!(
+            e.replay
+                .as_deref()
+                .is_some_and(|r| r.ends_with("trace tunnel/basic --seed 108 --strategy random")),
+            "{:?}",
+            e.replay
+        );
+    }
+
+    #[test]
+    fn a_todo_in_the_students_file_is_named_with_its_place() {
+        let e = failure(
+            "thread 'two' panicked at crates/alpha/src/../../../exercises/01_alpha/add.rs:8:5:\nnot yet implemented",
+            "alpha",
+        );
+        assert_eq!(
+            e.headline,
+            "reached a `todo!()` at exercises/01_alpha/add.rs:8:5: replace it with your implementation"
+        );
+        assert_eq!(
+            e.body,
+            "your code panicked at exercises/01_alpha/add.rs:8:5:\nnot yet implemented"
+        );
+    }
+
+    #[test]
+    fn the_verdict_keeps_the_first_clause() {
+        assert_eq!(
+            short(
+                "S1 entered while N1 was still inside: cars of both directions",
+                90
+            ),
+            "S1 entered while N1 was still inside"
+        );
+        assert_eq!(short("x: y", 90), "x: y");
+        assert_eq!(short(&"word ".repeat(40), 20), "word word word word…");
+    }
+}
