@@ -207,6 +207,13 @@ impl Args {
         }
     }
 
+    /// Prints only the usage on standard error and exits with status 2: for a demo called
+    /// without the arguments it needs, where the usage itself says what is missing.
+    pub fn fail_with_usage(&self) -> ! {
+        eprintln!("usage: {}", self.usage);
+        std::process::exit(2)
+    }
+
     /// Prints the usage error for `problem` on standard error and exits with status 2.
     pub fn fail(&self, problem: &str) -> ! {
         eprintln!("{}", self.message(problem));
@@ -350,5 +357,61 @@ where
             range.start(),
             range.end()
         )),
+    }
+}
+
+/// Checks that the demo at `program` follows the conventions every demo's command line
+/// keeps (see [`Args`]): `--help` prints the usage on standard output and exits with 0;
+/// each of `bad` (argument lists) is a usage error: exit status 2, `usage:` on standard
+/// error, nothing on standard output, no panic or backtrace.
+///
+/// # Panics
+///
+/// When a convention is broken, with a message naming the invocation and quoting what the
+/// demo wrote.
+#[track_caller]
+pub fn assert_conventions(program: &str, bad: &[&[&str]]) {
+    use std::process::{Command, Stdio};
+    let name = std::path::Path::new(program)
+        .file_name()
+        .map_or_else(|| program.to_owned(), |n| n.to_string_lossy().into_owned());
+    let run = |args: &[&str]| {
+        Command::new(program)
+            .args(args)
+            .stdin(Stdio::null())
+            .env("RUST_BACKTRACE", "1")
+            .output()
+            .unwrap_or_else(|e| panic!("cannot run {program}: {e}"))
+    };
+    let help = run(&["--help"]);
+    let stdout = String::from_utf8_lossy(&help.stdout);
+    assert!(
+        help.status.code() == Some(0) && stdout.starts_with(&format!("usage: {name}")),
+        "`{name} --help` must print its usage on standard output and exit with 0; it exited with {:?} and wrote:\n{stdout}{}",
+        help.status.code(),
+        String::from_utf8_lossy(&help.stderr)
+    );
+    for args in bad {
+        let out = run(args);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        let shown = format!("`{name} {}`", args.join(" "));
+        assert_eq!(
+            out.status.code(),
+            Some(2),
+            "{shown} must be a usage error (exit status 2):\n{stderr}"
+        );
+        assert!(
+            stderr.contains("usage: "),
+            "{shown}: no usage line:\n{stderr}"
+        );
+        assert!(
+            !stderr.contains("panicked") && !stderr.contains("backtrace"),
+            "{shown}: a panic instead of a usage error:\n{stderr}"
+        );
+        assert!(
+            out.stdout.is_empty(),
+            "{shown}: nothing may run on bad input:\n{}",
+            String::from_utf8_lossy(&out.stdout)
+        );
     }
 }

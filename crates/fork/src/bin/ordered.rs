@@ -10,15 +10,11 @@ use nix::unistd::getpid;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
+    proctest::lifetime::children_die_with_parent();
     let audit = Audit::start();
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let count = match cli::count_only(&args) {
-        Ok(count) => count,
-        Err(problem) => {
-            eprintln!("{}", cli::usage("ordered", "", "fork/ordered", &problem));
-            return ExitCode::from(2);
-        }
-    };
+    let mut args = cli::args("ordered", "", "fork/ordered");
+    let count = cli::count(&mut args);
+    args.finish();
     let mut ok = true;
     match ordered::convert_in_children(&fahrenheit_values(count)) {
         Ok(conversions) => {

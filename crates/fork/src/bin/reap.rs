@@ -21,29 +21,27 @@ enum Fate {
     Killed,
 }
 
-fn parse(args: &[String]) -> Result<(usize, Vec<Fate>), String> {
-    let count = cli::parse_count(args.first().map(String::as_str))?;
-    let mut fates = vec![Fate::Succeed; count];
-    let mut rest = args[1..].iter();
-    while let Some(flag) = rest.next() {
-        let fate = match flag.as_str() {
-            "--fail" => Fate::Fail,
-            "--kill" => Fate::Killed,
-            other => return Err(format!("unknown option {other:?}")),
-        };
-        let which = rest
-            .next()
-            .ok_or_else(|| format!("{flag} needs the number of a child, 1..={count}"))?;
-        match which.parse::<usize>() {
-            Ok(k) if (1..=count).contains(&k) => fates[k - 1] = fate,
-            _ => {
-                return Err(format!(
-                    "{flag} {which}: the child must be between 1 and {count}"
-                ));
-            }
+/// Reads `N [--fail K] [--kill K]`, or exits with the usage error.
+fn parse() -> (usize, Vec<Fate>) {
+    let mut args = cli::args("reap", OPTIONS, "fork/reap");
+    let mut chosen = Vec::new();
+    for (flag, fate) in [("--fail", Fate::Fail), ("--kill", Fate::Killed)] {
+        if let Some(which) = args.value(flag) {
+            chosen.push((flag, which, fate));
         }
     }
-    Ok((count, fates))
+    let count = cli::count(&mut args);
+    args.clone().finish();
+    let mut fates = vec![Fate::Succeed; count];
+    for (flag, which, fate) in chosen {
+        match which.parse::<usize>() {
+            Ok(k) if (1..=count).contains(&k) => fates[k - 1] = fate,
+            _ => args.fail(&format!(
+                "{flag} {which}: the child must be between 1 and {count}"
+            )),
+        }
+    }
+    (count, fates)
 }
 
 /// Forks one child per value; the child writes its line in one write(2), then leaves with
@@ -75,15 +73,9 @@ fn spawn(values: &[f64], fates: &[Fate]) -> nix::Result<Vec<Pid>> {
 }
 
 fn main() -> ExitCode {
+    proctest::lifetime::children_die_with_parent();
     let audit = Audit::start();
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let (count, fates) = match parse(&args) {
-        Ok(parsed) => parsed,
-        Err(problem) => {
-            eprintln!("{}", cli::usage("reap", OPTIONS, "fork/reap", &problem));
-            return ExitCode::from(2);
-        }
-    };
+    let (count, fates) = parse();
     let pids = match spawn(&fahrenheit_values(count), &fates) {
         Ok(pids) => pids,
         Err(err) => {

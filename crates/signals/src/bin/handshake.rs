@@ -14,7 +14,7 @@ use nix::errno::Errno;
 use nix::sys::signal::{Signal, kill};
 use nix::sys::wait::{WaitStatus, waitpid};
 use nix::unistd::{ForkResult, Pid, fork, getpid, pause, pipe};
-use proctest::args::{step_usage, usage_message};
+use proctest::args::{Args, step_usage};
 use signals::flag::race;
 use signals::handshake::{GOT_USR1, GOT_USR2, install_handlers, wait_for};
 use signals::sys::{exit_now, read_full, stdout_fd, write_all};
@@ -129,18 +129,21 @@ fn child_gone(child: Pid) -> nix::Result<bool> {
 }
 
 fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let order = match args.iter().map(String::as_str).collect::<Vec<_>>()[..] {
-        [] => Order::Natural,
-        ["--signal-early"] => Order::SignalEarly,
-        ["--signal-after-check"] => Order::SignalAfterCheck,
-        _ => {
-            let usage = step_usage(SYNOPSIS, "handshake --signal-early", "signals/handshake");
-            let problem = format!("unexpected arguments {args:?}");
-            eprintln!("{}", usage_message("handshake", &problem, &usage));
-            return ExitCode::from(2);
-        }
+    proctest::lifetime::children_die_with_parent();
+    let usage = step_usage(SYNOPSIS, "handshake --signal-early", "signals/handshake");
+    let mut args = Args::from_env("handshake", &usage);
+    let given = args.remaining().to_vec();
+    let order = match (args.flag("--signal-early"), args.flag("--signal-after-check")) {
+        (false, false) => Order::Natural,
+        (true, false) => Order::SignalEarly,
+        (false, true) => Order::SignalAfterCheck,
+        (true, true) => args.fail(&format!(
+            "unexpected arguments {given:?}: --signal-early and --signal-after-check exclude each other"
+        )),
     };
+    if args.leftover().is_some() {
+        args.fail(&format!("unexpected arguments {given:?}"));
+    }
     match run(order) {
         Ok(true) => ExitCode::SUCCESS,
         Ok(false) => ExitCode::FAILURE,

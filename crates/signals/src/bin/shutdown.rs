@@ -11,7 +11,7 @@ use nix::fcntl::OFlag;
 use nix::sys::signal::{Signal, kill};
 use nix::sys::wait::{WaitStatus, waitpid};
 use nix::unistd::{ForkResult, fork, pipe2};
-use proctest::args::{parse_count, step_usage, usage_message};
+use proctest::args::{Args, parse_count, step_usage};
 use signals::shutdown::{describe, install_handler, run_worker};
 use signals::sys::{exit_now, write_all};
 use signals::work::{Work, temp_path};
@@ -21,15 +21,15 @@ use std::process::ExitCode;
 
 const UNITS: std::ops::RangeInclusive<u32> = 1..=100;
 
-fn usage(problem: &str) -> String {
+/// The demo's command line (see [`proctest::args::Args`]).
+fn args() -> Args {
     let synopsis = format!(
         "shutdown N [--term-at K | --kill-at K]   (N: units of work, {}..={}; K: the unit during which the signal is sent, 1..=N)",
         UNITS.start(),
         UNITS.end()
     );
-    usage_message(
+    Args::from_env(
         "shutdown",
-        problem,
         &step_usage(&synopsis, "shutdown 4 --term-at 2", "signals/shutdown"),
     )
 }
@@ -38,25 +38,34 @@ fn parse_units(arg: Option<&String>) -> Result<u32, String> {
     parse_count(arg.map(String::as_str), "units", UNITS)
 }
 
-fn parse(args: &[String]) -> Result<(u32, Option<(Signal, u32)>), String> {
-    let units = parse_units(args.first())?;
-    let signal = match &args[1..] {
-        [] => None,
-        [flag, k] if flag == "--term-at" || flag == "--kill-at" => {
-            let k = match k.parse::<u32>() {
-                Ok(k) if (1..=units).contains(&k) => k,
-                _ => return Err(format!("{flag} {k}: K must be between 1 and {units}")),
-            };
-            let signal = if flag == "--term-at" {
-                Signal::SIGTERM
-            } else {
-                Signal::SIGKILL
-            };
-            Some((signal, k))
-        }
-        other => return Err(format!("unexpected arguments {other:?}")),
+/// Reads `N [--term-at K | --kill-at K]`, or exits with the usage error.
+fn parse(args: &mut Args) -> (u32, Option<(Signal, u32)>) {
+    let given = args.remaining().to_vec();
+    let term = args.try_value("--term-at");
+    let kill = args.try_value("--kill-at");
+    let (term, kill) = match (term, kill) {
+        (Ok(term), Ok(kill)) => (term, kill),
+        (Err(problem), _) | (_, Err(problem)) => args.fail(&problem),
     };
-    Ok((units, signal))
+    let first = args.positional();
+    let units = parse_units(first.as_ref()).unwrap_or_else(|problem| args.fail(&problem));
+    if args.leftover().is_some() {
+        args.fail(&format!(
+            "unexpected arguments {:?}",
+            &given[1.min(given.len())..]
+        ));
+    }
+    let signal = match (term, kill) {
+        (None, None) => None,
+        (Some(k), None) => Some(("--term-at", Signal::SIGTERM, k)),
+        (None, Some(k)) => Some(("--kill-at", Signal::SIGKILL, k)),
+        (Some(_), Some(_)) => args.fail("--term-at and --kill-at exclude each other"),
+    };
+    let signal = signal.map(|(flag, signal, k)| match k.parse::<u32>() {
+        Ok(k) if (1..=units).contains(&k) => (signal, k),
+        _ => args.fail(&format!("{flag} {k}: K must be between 1 and {units}")),
+    });
+    (units, signal)
 }
 
 /// The worker's side, after `exec`: install the handler, work, exit 0.
@@ -160,23 +169,16 @@ fn parent(units: u32, signal: Option<(Signal, u32)>) -> nix::Result<bool> {
 }
 
 fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    if args.first().map(String::as_str) == Some("--worker") {
-        return match parse_units(args.get(1)) {
-            Ok(units) if args.len() == 2 => worker(units),
-            _ => {
-                eprintln!("{}", usage("--worker N is for the demo's own use"));
-                ExitCode::from(2)
-            }
+    proctest::lifetime::children_die_with_parent();
+    let mut args = args();
+    if args.flag("--worker") {
+        let units = args.positional();
+        return match parse_units(units.as_ref()) {
+            Ok(units) if args.leftover().is_none() => worker(units),
+            _ => args.fail("--worker N is for the demo's own use"),
         };
     }
-    let (units, signal) = match parse(&args) {
-        Ok(parsed) => parsed,
-        Err(problem) => {
-            eprintln!("{}", usage(&problem));
-            return ExitCode::from(2);
-        }
-    };
+    let (units, signal) = parse(&mut args);
     match parent(units, signal) {
         Ok(true) => ExitCode::SUCCESS,
         Ok(false) => ExitCode::FAILURE,
