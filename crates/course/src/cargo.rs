@@ -636,6 +636,8 @@ pub enum Verdict {
         how: String,
         /// The tests known to be running when it died.
         running: Vec<String>,
+        /// The tests that had finished.
+        finished: Vec<String>,
         /// The end of libtest's output.
         output: String,
     },
@@ -691,11 +693,17 @@ impl Verdict {
                     running.push(name);
                 }
             }
+            let output: Vec<&str> = run
+                .stdout
+                .lines()
+                .filter(|l| !l.trim().is_empty() && !l.starts_with("running "))
+                .collect();
             return Verdict::Crashed {
                 report,
-                how,
+                how: short_status(&how),
                 running,
-                output: tail(&run.stdout, 30),
+                finished: libtest.finished_tests.clone(),
+                output: tail(&output.join("\n"), 30),
             };
         }
         if libtest.passed == 0 {
@@ -828,6 +836,14 @@ pub fn binary_report(stderr: &str) -> (String, String) {
     }
     let report = report.join("\n").trim_matches('\n').trim_end().to_string();
     (report, how)
+}
+
+/// cargo's `signal: 6, SIGABRT: process abort signal` as `SIGABRT`; other statuses as
+/// they are.
+fn short_status(how: &str) -> String {
+    how.split([',', ' ', ':'])
+        .find(|w| w.starts_with("SIG"))
+        .map_or_else(|| how.to_string(), str::to_string)
 }
 
 /// The test names in `thread 'NAME' ...` lines (a stack overflow, a panic while dying).

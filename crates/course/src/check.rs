@@ -114,7 +114,35 @@ pub fn run_step(
     command.target_dir = Some(workspace.target.clone());
     let run = command.run_with_progress(&workspace.root, false, still_building)?;
     let source = test_source(syllabus, step);
-    Ok(Verdict::of(&run, source.as_deref()))
+    let mut verdict = Verdict::of(&run, source.as_deref());
+    if let Verdict::Crashed {
+        running, finished, ..
+    } = &mut verdict
+    {
+        if running.is_empty() {
+            // libtest names a test when it finishes: the ones that never did were running.
+            *running = list_tests(&command, &workspace.root)
+                .into_iter()
+                .filter(|t| !finished.contains(t))
+                .collect();
+        }
+    }
+    Ok(verdict)
+}
+
+/// The names of the tests `command` runs (`-- --list`), without running them.
+fn list_tests(command: &TestCommand, root: &std::path::Path) -> Vec<String> {
+    let mut list = command.clone();
+    list.color = false;
+    list.harness_args.push("--list".to_string());
+    let Ok(run) = list.run(root, false) else {
+        return Vec::new();
+    };
+    run.stdout
+        .lines()
+        .filter_map(|l| l.strip_suffix(": test"))
+        .map(str::to_string)
+        .collect()
 }
 
 /// The source of `step`'s test target, to order its failures as the file does.
@@ -313,7 +341,7 @@ pub fn print_verdict(step: StepRef<'_>, verdict: &Verdict, out: &mut dyn Write) 
                     let cause = if explained.headline.is_empty() {
                         format!("`{}` failed", first.name)
                     } else {
-                        explain::short(&explained.headline, 88)
+                        explain::short(&explained.headline, 150)
                     };
                     (cause, detail)
                 }
@@ -363,6 +391,7 @@ pub fn print_verdict(step: StepRef<'_>, verdict: &Verdict, out: &mut dyn Write) 
             how,
             running,
             output,
+            ..
         } => {
             let report = ui::localize_commands(&explain::shorten_paths(report, package));
             let during = match running.as_slice() {
@@ -397,7 +426,9 @@ pub fn print_verdict(step: StepRef<'_>, verdict: &Verdict, out: &mut dyn Write) 
                     "{}",
                     bold(format!("the test process died{during}; what it said last:"))
                 )?;
-                if report.trim().is_empty() {
+                if report.trim().is_empty() && output.trim().is_empty() {
+                    block(out, "(nothing: it was stopped without a word)", "  ")?;
+                } else if report.trim().is_empty() {
                     block(out, &explain::shorten_paths(output, package), "  ")?;
                 } else {
                     block(out, &report, "  ")?;
@@ -412,7 +443,7 @@ pub fn print_verdict(step: StepRef<'_>, verdict: &Verdict, out: &mut dyn Write) 
                     .lines()
                     .map(str::trim)
                     .find(|l| !l.is_empty() && !l.starts_with("thread '"))
-                    .map(|l| explain::short(l, 88))
+                    .map(|l| explain::short(l, 150))
                     .unwrap_or_else(|| format!("the test process died{during}"))
             };
             (

@@ -25,6 +25,7 @@ struct Block {
 /// Explains the captured output of a failed test of `package`.
 pub fn failure(output: &str, package: &str) -> Explanation {
     let output = shorten_paths(output, package);
+    let output = snapshot_diff(&output).unwrap_or(output);
     let mut blocks: Vec<Block> = vec![Block {
         location: None,
         lines: Vec::new(),
@@ -107,11 +108,101 @@ pub fn failure(output: &str, package: &str) -> Explanation {
     while body.last().is_some_and(|l| l.trim().is_empty()) {
         body.pop();
     }
+    if headline.is_empty() {
+        headline = body
+            .iter()
+            .map(|l| l.trim())
+            .find(|l| !l.is_empty())
+            .unwrap_or_default()
+            .trim_end_matches(':')
+            .to_string();
+    }
     Explanation {
         headline: ui::localize_commands(&headline),
         body: body.join("\n"),
         replay,
     }
+}
+
+/// A failed insta snapshot (a scenario table that is not the expected one), told without
+/// insta's banner and developer footer: the expected table and the student's, side by
+/// side in time, and the first row that differs. `None` when `output` has no such report.
+fn snapshot_diff(output: &str) -> Option<String> {
+    if !output.contains("Snapshot Summary") {
+        return None;
+    }
+    let mut before = Vec::new();
+    let mut after = Vec::new();
+    let mut expected = Vec::new();
+    let mut yours = Vec::new();
+    let mut in_report = false;
+    let mut seen_report = false;
+    for line in output.lines() {
+        let plain = ui::strip_ansi(line);
+        if plain.contains("Snapshot Summary") {
+            in_report = true;
+            seen_report = true;
+            continue;
+        }
+        if in_report {
+            if let Some((number, rest)) = plain.split_once('│') {
+                if number.chars().all(|c| c.is_ascii_digit() || c == ' ') {
+                    let mut chars = rest.chars();
+                    match chars.next() {
+                        Some('-') => expected.push(chars.as_str().to_string()),
+                        Some('+') => yours.push(chars.as_str().to_string()),
+                        Some(_) => {
+                            expected.push(chars.as_str().to_string());
+                            yours.push(chars.as_str().to_string());
+                        }
+                        None => {}
+                    }
+                    continue;
+                }
+            }
+            if plain.starts_with("Stopped on the first failure")
+                || plain.starts_with("To update snapshots")
+            {
+                in_report = false;
+            }
+            continue; // insta's banner: the file, the source, rules
+        }
+        if plain.starts_with("snapshot assertion for '")
+            || (plain.starts_with("thread '") && plain.contains("insta"))
+        {
+            continue; // insta's panic and where it is raised
+        }
+        if seen_report {
+            after.push(line.to_string());
+        } else {
+            before.push(line.to_string());
+        }
+    }
+    let differs = expected
+        .iter()
+        .zip(&yours)
+        .position(|(e, y)| e != y)
+        .unwrap_or(expected.len().min(yours.len()));
+    let row = yours
+        .get(differs)
+        .or(expected.get(differs))
+        .and_then(|l| l.split('|').next())
+        .map(str::trim)
+        .filter(|cell| !cell.is_empty() && cell.chars().all(|c| c.is_ascii_digit()))
+        .map_or_else(
+            || format!("row {}", differs + 1),
+            |step| format!("step {step}"),
+        );
+    let mut text = before;
+    text.push(format!(
+        "the table differs from the expected one, first at {row}:"
+    ));
+    text.push("expected:".to_string());
+    text.extend(expected.iter().map(|l| format!("  {l}")));
+    text.push("yours:".to_string());
+    text.extend(yours.iter().map(|l| format!("  {l}")));
+    text.extend(after);
+    Some(text.join("\n"))
 }
 
 /// `crates/<package>/src/../../../exercises/x.rs` (rustc's path through the crate's
@@ -135,8 +226,9 @@ fn panic_location(line: &str) -> Option<String> {
     Some(crate::cargo::normalize(location))
 }
 
-/// The headline cut to its first clause, for the verdict line: up to the first `: ` or
-/// `; ` when that leaves enough words, and at most `max` characters.
+/// The headline cut for the verdict line: its first sentence, up to the first `: ` or
+/// `; ` that leaves at least 20 characters (what follows usually explains), and at most
+/// `max` characters (cut between words, ending in `…`).
 pub fn short(headline: &str, max: usize) -> String {
     let mut text = headline.trim().to_string();
     // `assertion `left == right` failed: MESSAGE`: the message is the cause.
@@ -145,11 +237,16 @@ pub fn short(headline: &str, max: usize) -> String {
             text = message.to_string();
         }
     }
+    if let Some(at) = text.find(". ") {
+        text.truncate(at);
+    }
     for separator in [": ", "; "] {
-        if let Some(at) = text.find(separator) {
-            if at >= 20 {
-                text.truncate(at);
-            }
+        if let Some(at) = text
+            .match_indices(separator)
+            .map(|(at, _)| at)
+            .find(|&at| at >= 20)
+        {
+            text.truncate(at);
         }
     }
     if text.chars().count() > max {
@@ -226,6 +323,37 @@ step | N1
     }
 
     #[test]
+    fn an_insta_report_becomes_expected_and_yours_without_its_footer() {
+        let report = "\
+━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━ Snapshot Summary ━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━
+Snapshot file: crates/t/tests/snapshots/x.snap
+Snapshot: x
+Source: crates/t/tests/x.rs:11
+────────────────────────────────────────────────────────────────────────────────
+-old snapshot
++new results
+────────────┬───────────────────────────────────────────────────────────────────
+    0     0 │ step | call
+    1       │-1    | R1 read
+          1 │+1    | R1 write
+────────────┴───────────────────────────────────────────────────────────────────
+Stopped on the first failure. Run `cargo insta test` to run all snapshots.
+
+thread 'x' panicked at /home/.cargo/registry/src/insta/src/runtime.rs:734:13:
+snapshot assertion for 'x' failed in line 11";
+        let e = failure(report, "t");
+        assert_eq!(
+            e.headline,
+            "the table differs from the expected one, first at step 1"
+        );
+        assert_eq!(
+            e.body,
+            "the table differs from the expected one, first at step 1:\nexpected:\n  step | call\n  1    | R1 read\nyours:\n  step | call\n  1    | R1 write"
+        );
+        assert!(!e.body.to_lowercase().contains("insta"));
+    }
+
+    #[test]
     fn the_verdict_keeps_the_first_clause() {
         assert_eq!(
             short(
@@ -235,6 +363,14 @@ step | N1
             "S1 entered while N1 was still inside"
         );
         assert_eq!(short("x: y", 90), "x: y");
+        assert_eq!(
+            short(
+                "lost update: the final balance is 110, but 112: two threads read it",
+                150
+            ),
+            "lost update: the final balance is 110, but 112"
+        );
+        assert_eq!(short("Blocked. Then more.", 90), "Blocked");
         assert_eq!(short(&"word ".repeat(40), 20), "word word word word…");
     }
 }

@@ -56,7 +56,8 @@ pub fn run(syllabus: &Syllabus, json: bool, out: &mut dyn Write) -> Result<ExitC
                 Verdict::Failed { .. } => "failed",
                 Verdict::BuildFailed { .. } => "compile_error",
                 Verdict::TimedOut { .. } => "timed_out",
-                Verdict::NoTests | Verdict::Crashed { .. } => "error",
+                Verdict::Crashed { .. } => "failed",
+                Verdict::NoTests => "error",
             }
         };
         eprintln!(
