@@ -262,6 +262,12 @@ pub fn preflight(syllabus: &Syllabus, step: StepRef<'_>) -> Result<()> {
     Ok(())
 }
 
+/// Writes a heading (bold), within the width.
+fn heading(out: &mut dyn Write, text: &str) -> Result<()> {
+    writeln!(out, "{}", ui::fit(&bold(text), ui::WIDTH))?;
+    Ok(())
+}
+
 /// Writes `text` indented and within the width.
 fn block(out: &mut dyn Write, text: &str, indent: &str) -> Result<()> {
     let fitted = ui::fit(&ui::indent(text, indent), ui::WIDTH);
@@ -319,7 +325,7 @@ pub fn print_verdict(step: StepRef<'_>, verdict: &Verdict, out: &mut dyn Write) 
                 Some(first) => {
                     let explained = explain::failure(&first.output, package);
                     writeln!(out)?;
-                    writeln!(out, "{}", bold(format!("`{}` failed:", first.name)))?;
+                    heading(out, &format!("`{}` failed:", first.name))?;
                     block(
                         out,
                         &crate::trace::narrow_keeping(&explained.body, true),
@@ -408,11 +414,7 @@ pub fn print_verdict(step: StepRef<'_>, verdict: &Verdict, out: &mut dyn Write) 
             writeln!(out)?;
             let overflow = report.contains("has overflowed its stack");
             if overflow {
-                writeln!(
-                    out,
-                    "{}",
-                    bold(format!("the test process ran out of stack{during}:"))
-                )?;
+                heading(out, &format!("the test process ran out of stack{during}:"))?;
                 block(out, &report, "  ")?;
                 writeln!(out)?;
                 block(
@@ -421,13 +423,20 @@ pub fn print_verdict(step: StepRef<'_>, verdict: &Verdict, out: &mut dyn Write) 
                     "",
                 )?;
             } else {
-                writeln!(
+                heading(
                     out,
-                    "{}",
-                    bold(format!("the test process died{during}; what it said last:"))
+                    &format!("the test process died{during}; what it said last:"),
                 )?;
                 if report.trim().is_empty() && output.trim().is_empty() {
-                    block(out, "(nothing: it was stopped without a word)", "  ")?;
+                    block(out, "(nothing: it was stopped without a report)", "  ")?;
+                    if how == "SIGABRT" {
+                        writeln!(out)?;
+                        block(
+                            out,
+                            "note: an abort without a report is a stack overflow, a panic while panicking, or the course's watchdog stopping a simulation stuck outside the scheduler: a loop that never takes a lock, waits on a condvar or uses a channel, or a real sleep or std lock in simulated code.",
+                            "",
+                        )?;
+                    }
                 } else if report.trim().is_empty() {
                     block(out, &explain::shorten_paths(output, package), "  ")?;
                 } else {
@@ -444,7 +453,14 @@ pub fn print_verdict(step: StepRef<'_>, verdict: &Verdict, out: &mut dyn Write) 
                     .map(str::trim)
                     .find(|l| !l.is_empty() && !l.starts_with("thread '"))
                     .map(|l| explain::short(l, 150))
-                    .unwrap_or_else(|| format!("the test process died{during}"))
+                    .unwrap_or_else(|| match running.as_slice() {
+                        [] => "the test process died".to_string(),
+                        [one] => format!("the test process died while `{one}` ran"),
+                        [first, rest @ ..] => format!(
+                            "the test process died while `{first}` and {} ran",
+                            ui::plural(rest.len(), "other test")
+                        ),
+                    })
             };
             (
                 cause,
