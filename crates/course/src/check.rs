@@ -400,6 +400,7 @@ pub fn print_verdict(step: StepRef<'_>, verdict: &Verdict, out: &mut dyn Write) 
             ..
         } => {
             let report = ui::localize_commands(&explain::shorten_paths(report, package));
+            let (report, replayed) = explain::take_replay(&report);
             let during = match running.as_slice() {
                 [] => String::new(),
                 names => format!(
@@ -444,14 +445,19 @@ pub fn print_verdict(step: StepRef<'_>, verdict: &Verdict, out: &mut dyn Write) 
                 }
             }
             writeln!(out)?;
-            replay = crate::cargo::replay_line(&report).map(|r| ui::localize_commands(&r));
+            replay = replayed;
+            let error_line = explain::error_line(&report);
             let cause = if overflow {
                 "a test overflowed its stack: endless recursion?".to_string()
             } else {
-                report
-                    .lines()
-                    .map(str::trim)
-                    .find(|l| !l.is_empty() && !l.starts_with("thread '"))
+                error_line
+                    .as_deref()
+                    .or_else(|| {
+                        report
+                            .lines()
+                            .map(str::trim)
+                            .find(|l| !l.is_empty() && !l.starts_with("thread '"))
+                    })
                     .map(|l| explain::short(l, 150))
                     .unwrap_or_else(|| match running.as_slice() {
                         [] => "the test process died".to_string(),

@@ -108,6 +108,11 @@ pub fn failure(output: &str, package: &str) -> Explanation {
     while body.last().is_some_and(|l| l.trim().is_empty()) {
         body.pop();
     }
+    // Reports in rustc's shape (evidence first, then `error: CAUSE --> where`, `note:`,
+    // `help:`) name the cause on their `error:` line.
+    if let Some(error) = error_line(&body.join("\n")) {
+        headline = error;
+    }
     if headline.is_empty() {
         headline = body
             .iter()
@@ -212,6 +217,47 @@ fn snapshot_diff(output: &str) -> Option<String> {
     Some(text.join("\n"))
 }
 
+/// The cause a report in rustc's shape states on its (last) `error:` line, with the lines
+/// that continue it (indented, up to `note:`, `help:` or `= ...`), without its ` --> place`.
+pub fn error_line(report: &str) -> Option<String> {
+    let lines: Vec<String> = report.lines().map(ui::strip_ansi).collect();
+    let at = lines.iter().rposition(|l| l.starts_with("error: "))?;
+    let mut text = lines[at]["error: ".len()..].trim().to_string();
+    for line in &lines[at + 1..] {
+        let trimmed = line.trim_start();
+        if !line.starts_with(' ')
+            || trimmed.is_empty()
+            || trimmed.starts_with("= ")
+            || trimmed.starts_with("note:")
+            || trimmed.starts_with("help:")
+            || trimmed.starts_with("-->")
+        {
+            break;
+        }
+        text.push(' ');
+        text.push_str(trimmed);
+    }
+    let text = text.split(" --> ").next().unwrap_or_default().trim();
+    Some(text.to_string()).filter(|t| !t.is_empty())
+}
+
+/// Takes the replay line out of a report (a dying test binary's), returning the report
+/// without it and the command in the form that works here.
+pub fn take_replay(report: &str) -> (String, Option<String>) {
+    let mut replay = None;
+    let kept: Vec<&str> = report
+        .lines()
+        .filter(|line| match crate::cargo::replay_line(line) {
+            Some(command) => {
+                replay.get_or_insert_with(|| ui::localize_commands(&command));
+                false
+            }
+            None => true,
+        })
+        .collect();
+    (kept.join("\n").trim_end().to_string(), replay)
+}
+
 /// `crates/<package>/src/../../../exercises/x.rs` (rustc's path through the crate's
 /// `#[path]`) becomes `exercises/x.rs`, the path the student knows.
 pub fn shorten_paths(text: &str, package: &str) -> String {
@@ -222,6 +268,14 @@ pub fn shorten_paths(text: &str, package: &str) -> String {
 /// Rust 1.88, `thread 'NAME' panicked at LOC:`.
 fn panic_location(line: &str) -> Option<String> {
     let plain = ui::strip_ansi(line);
+    // A report that quotes where its panic was raised: `panicked at LOC:`.
+    if let Some(location) = plain
+        .strip_prefix("panicked at ")
+        .and_then(|l| l.strip_suffix(':'))
+        .filter(|l| !l.contains(' '))
+    {
+        return Some(crate::cargo::normalize(location));
+    }
     let rest = plain.strip_prefix("thread '")?;
     let at = rest.find("' ")?;
     let after = &rest[at + 2..];
@@ -256,6 +310,7 @@ pub fn short(headline: &str, max: usize) -> String {
             text.truncate(at);
         }
     }
+    text.truncate(text.trim_end_matches(':').trim_end().len());
     if text.chars().count() > max {
         let mut cut: String = text.chars().take(max.saturating_sub(1)).collect();
         let next = text.chars().nth(max.saturating_sub(1));
@@ -358,6 +413,17 @@ snapshot assertion for 'x' failed in line 11";
             "the table differs from the expected one, first at step 1:\nexpected:\n  step | call\n  1    | R1 read\nyours:\n  step | call\n  1    | R1 write"
         );
         assert!(!e.body.to_lowercase().contains("insta"));
+    }
+
+    #[test]
+    fn a_report_in_rustcs_shape_is_headed_by_its_error_line() {
+        let e = failure(
+            "interleaving:\nstep | S1\n29   | panics\n\nerror: S1 panicked: S1 entered while N1 was inside --> crates/t/tests/common.rs:1:2\n   = at step 29\nhelp: look at enter\nreplay: just trace t/s --seed 7 --strategy random",
+            "t",
+        );
+        assert_eq!(e.headline, "S1 panicked: S1 entered while N1 was inside");
+        assert!(e.replay.is_some());
+        assert!(!e.body.contains("replay"), "{}", e.body);
     }
 
     #[test]

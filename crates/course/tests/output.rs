@@ -184,24 +184,31 @@ fn check(id: &str, case: &str) {
     });
 }
 
-/// Joins the lines the runner wrapped to fit 100 columns: a line indented two more spaces
-/// than a previous line that was nearly full.
+/// Joins the lines the runner wrapped to fit 100 columns (its rule: a continuation is
+/// indented two spaces more than the line it continues, and starts with the word that did
+/// not fit on that line).
 fn unwrap(output: &str) -> String {
     let indent = |l: &str| l.len() - l.trim_start().len();
     let mut lines: Vec<String> = Vec::new();
-    let mut last_len = 0;
+    let mut previous = "";
+    let mut continuation_indent: Option<usize> = None;
     for line in output.lines() {
-        let continues = lines.last().is_some_and(|prev: &String| {
-            last_len >= 88 && indent(line) >= 2 && indent(line) == indent(prev) + 2
-        }) && !line.trim().is_empty();
-        last_len = line.chars().count();
+        let first_word = line.split_whitespace().next().unwrap_or_default();
+        let expected = continuation_indent.unwrap_or(indent(previous) + 2);
+        let continues = !lines.is_empty()
+            && !line.trim().is_empty()
+            && indent(line) == expected
+            && previous.chars().count() + 1 + first_word.chars().count() > 100;
         if continues {
-            let prev = lines.last_mut().expect("checked");
-            prev.push(' ');
-            prev.push_str(line.trim_start());
+            let joined = lines.last_mut().expect("checked");
+            joined.push(' ');
+            joined.push_str(line.trim_start());
+            continuation_indent = Some(expected);
         } else {
             lines.push(line.to_string());
+            continuation_indent = None;
         }
+        previous = line;
     }
     lines.join("\n")
 }
