@@ -347,7 +347,7 @@ pub fn print_verdict(step: StepRef<'_>, verdict: &Verdict, out: &mut dyn Write) 
                     let cause = if explained.headline.is_empty() {
                         format!("`{}` failed", first.name)
                     } else {
-                        explain::short(&explained.headline, 150)
+                        explain::short(&explained.headline, 180)
                     };
                     (cause, detail)
                 }
@@ -458,7 +458,7 @@ pub fn print_verdict(step: StepRef<'_>, verdict: &Verdict, out: &mut dyn Write) 
                             .map(str::trim)
                             .find(|l| !l.is_empty() && !l.starts_with("thread '"))
                     })
-                    .map(|l| explain::short(l, 150))
+                    .map(|l| explain::short(l, 180))
                     .unwrap_or_else(|| match running.as_slice() {
                         [] => "the test process died".to_string(),
                         [one] => format!("the test process died while `{one}` ran"),

@@ -314,10 +314,16 @@ pub fn short(headline: &str, max: usize) -> String {
     if text.chars().count() > max {
         let mut cut: String = text.chars().take(max.saturating_sub(1)).collect();
         let next = text.chars().nth(max.saturating_sub(1));
-        if next.is_some_and(|c| c != ' ') {
-            if let Some(space) = cut.rfind(' ') {
-                cut.truncate(space); // not in the middle of a word
+        match cut.rfind(", ").filter(|&at| at >= max / 3) {
+            // At the end of a clause, so that the cut does not move with the length of a
+            // number in the text (a pid).
+            Some(comma) => cut.truncate(comma),
+            None if next.is_some_and(|c| c != ' ') => {
+                if let Some(space) = cut.rfind(' ') {
+                    cut.truncate(space); // not in the middle of a word
+                }
             }
+            None => {}
         }
         cut.truncate(cut.trim_end().len());
         cut.push('…');
@@ -445,5 +451,12 @@ snapshot assertion for 'x' failed in line 11";
         );
         assert_eq!(short("Blocked. Then more.", 90), "Blocked");
         assert_eq!(short(&"word ".repeat(40), 20), "word word word word…");
+        assert_eq!(
+            short(
+                "the child is blocked in read(), but a write end is open in the parent",
+                50
+            ),
+            "the child is blocked in read()…"
+        );
     }
 }

@@ -302,8 +302,21 @@ pub fn narrow_keeping(body: &str, keep_detail: bool) -> String {
             .iter()
             .any(|l| ui::visible_width(l) + 2 > ui::WIDTH)
     };
+    // Two threads with the same name share one column name: the table would mix their
+    // events (or repeat them); the event list keeps them in order, one line each.
+    let ambiguous = |i: usize| {
+        let header: Vec<&str> = sections[i]
+            .1
+            .first()
+            .map(|h| h.split('|').map(str::trim).collect())
+            .unwrap_or_default();
+        header
+            .iter()
+            .enumerate()
+            .any(|(j, name)| !name.is_empty() && header[..j].contains(name))
+    };
     let drop = match (table, detail) {
-        (Some(t), Some(_)) if too_wide(t) => Some(t),
+        (Some(t), Some(_)) if too_wide(t) || ambiguous(t) => Some(t),
         (Some(_), Some(d)) if !keep_detail => Some(d),
         _ => None,
     };
@@ -420,6 +433,14 @@ mod tests {
         let narrowed = narrow(body);
         assert!(narrowed.contains("interleaving"), "{narrowed}");
         assert!(!narrowed.contains("detailed trace"), "{narrowed}");
+    }
+
+    #[test]
+    fn two_threads_with_one_name_get_the_event_list() {
+        let body = "interleaving:\nstep | reader | reader\n1 | read | \n\ndetailed trace:\n  1 reader read\n";
+        let narrowed = narrow(body);
+        assert!(!narrowed.contains("interleaving"), "{narrowed}");
+        assert!(narrowed.contains("1 reader read"), "{narrowed}");
     }
 
     #[test]

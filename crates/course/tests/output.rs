@@ -156,6 +156,15 @@ fn filters() -> Vec<(&'static str, &'static str)> {
         (r"0x[0-9a-f]{6,}", "[ADDR]"),
         (r"/tmp/[^\s:`'\)]+", "[TMP]"),
         (r"course-check-\d+-\d+", "[TMPDIR]"),
+        // Parallel tests that all hang: whichever the watchdog catches first.
+        (
+            r"real time in test\s+`[a-z_]+`",
+            "real time in test `[TEST]`",
+        ),
+        // interleave wraps its own error, note and help lines: join them again.
+        (r"((?:error|note|help): [^\n]*)\n {9,}", "$1 "),
+        (r"((?:error|note|help): [^\n]*)\n {9,}", "$1 "),
+        (r"((?:error|note|help): [^\n]*)\n {9,}", "$1 "),
     ]
 }
 
