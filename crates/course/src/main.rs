@@ -49,9 +49,15 @@ fn main() -> ExitCode {
                 // `cargo course list | head`: the reader left; nothing to report.
                 return ExitCode::SUCCESS;
             }
-            eprintln!("{} {error}", ui::red("error:"));
+            eprintln!(
+                "{}",
+                ui::fit(&format!("{} {error}", ui::red("error:")), ui::WIDTH)
+            );
             for cause in error.chain().skip(1) {
-                eprintln!("  {} {cause}", ui::dim("caused by:"));
+                eprintln!(
+                    "{}",
+                    ui::fit(&format!("  {} {cause}", ui::dim("caused by:")), ui::WIDTH)
+                );
             }
             if error.downcast_ref::<ui::UsageError>().is_some() {
                 ExitCode::from(2)

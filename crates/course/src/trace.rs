@@ -175,10 +175,16 @@ pub fn run(syllabus: &Syllabus, request: &Request, out: &mut dyn Write) -> Resul
     match &verdict {
         Verdict::Failed { failures, .. } if !failures.is_empty() => {
             let explained = explain::failure(&failures[0].output, &step.topic.package);
+            // The failure's own report shows the schedule: the timeline INTERLEAVE_TRACE
+            // printed too would say it twice.
+            let report = without_sections(
+                &explained.body,
+                &["interleave: schedule ", "interleave: scenario trace"],
+            );
             let body = if request.verbose {
-                explained.body.clone()
+                report
             } else {
-                narrow(&explained.body)
+                narrow(&report)
             };
             writeln!(out, "{}", ui::fit(&body, ui::WIDTH))?;
             writeln!(out)?;
@@ -331,6 +337,20 @@ pub fn narrow_keeping(body: &str, keep_detail: bool) -> String {
             }
             kept.push(line.clone());
         }
+    }
+    kept.join("\n").trim().to_string()
+}
+
+/// `body` without the sections whose title starts with one of `titles`.
+fn without_sections(body: &str, titles: &[&str]) -> String {
+    let mut kept: Vec<String> = Vec::new();
+    for (title, lines) in sections(body) {
+        let plain = ui::strip_ansi(&title);
+        if titles.iter().any(|t| plain.starts_with(t)) && !lines.is_empty() {
+            continue;
+        }
+        kept.push(title);
+        kept.extend(lines);
     }
     kept.join("\n").trim().to_string()
 }

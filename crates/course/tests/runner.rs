@@ -318,9 +318,95 @@ fn reset_restores_the_starter_and_asks_first() {
     fs::remove_file(f.path("exercises/01_alpha/double.rs")).unwrap();
     let check = f.course(&["check", "alpha/double"]);
     assert_eq!(check.code, 1);
-    assert_contains(&check.stderr, "cargo course reset alpha/double --yes");
+    // (wrapped to fit 100 columns)
+    assert_contains(
+        &check.stderr.replace("\n  ", " "),
+        "cargo course reset alpha/double --yes",
+    );
     assert_eq!(f.course(&["reset", "alpha/double", "-y"]).code, 0);
     assert!(f.path("exercises/01_alpha/double.rs").is_file());
+}
+
+#[test]
+fn reset_restores_the_starter_as_shipped_after_course_toml_changes_and_cargo_clean() {
+    let f = Fixture::new();
+    let starter = f.read("exercises/01_alpha/add.rs");
+    assert_eq!(f.course(&["check", "alpha/add"]).code, 1); // builds the runner's folder
+    f.solve("01_alpha/add.rs");
+    // What used to re-embed the student's edit as "the starter": course.toml edited (as by
+    // a `git pull`), the build folder removed (`cargo clean`).
+    let toml = f.read("course.toml");
+    f.write(
+        "course.toml",
+        &format!("{toml}\n# a new line from upstream\n"),
+    );
+    fs::remove_dir_all(&f.target).unwrap();
+    let out = f.course(&["reset", "alpha/add", "--yes"]);
+    assert_eq!(out.code, 0, "{out:?}");
+    assert_eq!(f.read("exercises/01_alpha/add.rs"), starter);
+}
+
+#[test]
+fn hint_all_shows_again_the_hints_already_seen() {
+    let f = Fixture::new();
+    let none = f.course(&["hint", "alpha/double", "--all"]);
+    assert_eq!(none.code, 0, "{none:?}");
+    assert_contains(&none.stdout, "No hint for alpha/double revealed yet");
+    f.course(&["hint", "alpha/double"]);
+    f.course(&["hint", "alpha/double"]);
+    let all = f.course(&["hint", "alpha/double", "--all"]).stdout;
+    assert_contains(&all, "(hint 1 of 3)");
+    assert_contains(&all, "Twice as much.");
+    assert_contains(&all, "(hint 2 of 3)");
+    assert!(
+        !all.contains("(hint 3 of 3)"),
+        "--all reveals nothing new:\n{all}"
+    );
+    assert_contains(&all, "The next one: `cargo course hint alpha/double`");
+}
+
+#[test]
+fn commands_are_suggested_with_just_where_just_is_installed() {
+    let f = Fixture::new();
+    let out = f
+        .command(&["hint", "alpha/add"])
+        .env("COURSE_USE_JUST", "1")
+        .output()
+        .unwrap();
+    assert_contains(
+        &String::from_utf8_lossy(&out.stdout),
+        "More: `just hint alpha/add`",
+    );
+    // Without the override, the runner looks for `just` on PATH.
+    let empty = tempfile::tempdir().unwrap();
+    let cargo_dir = PathBuf::from(env!("CARGO"));
+    let path = std::env::join_paths([empty.path(), cargo_dir.parent().unwrap()]).unwrap();
+    let out = f
+        .command(&["hint", "alpha/double"])
+        .env_remove("COURSE_USE_JUST")
+        .env("PATH", &path)
+        .output()
+        .unwrap();
+    assert_contains(
+        &String::from_utf8_lossy(&out.stdout),
+        "More: `cargo course hint alpha/double`",
+    );
+    let fake_just = empty.path().join("just");
+    fs::write(&fake_just, "#!/bin/sh\n").unwrap();
+    {
+        use std::os::unix::fs::PermissionsExt;
+        fs::set_permissions(&fake_just, fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    let out = f
+        .command(&["hint", "beta/greet"])
+        .env_remove("COURSE_USE_JUST")
+        .env("PATH", &path)
+        .output()
+        .unwrap();
+    assert_contains(
+        &String::from_utf8_lossy(&out.stdout),
+        "More: `just hint beta/greet`",
+    );
 }
 
 #[test]
