@@ -381,8 +381,11 @@ pub fn run_supervised(job: &Job, still_building: &mut dyn FnMut(Duration)) -> io
     }
     let _ = std::fs::remove_dir_all(&tmpdir);
     let status = status?;
-    let stdout = out.join().unwrap_or_default();
-    let stderr = err.join().unwrap_or_default();
+    // The run's private TMPDIR is gone: where the tests name a file in it, `$TMPDIR` says
+    // the same in fewer columns, and the same on every run.
+    let private = tmpdir.to_string_lossy().into_owned();
+    let stdout = out.join().unwrap_or_default().replace(&private, "$TMPDIR");
+    let stderr = err.join().unwrap_or_default().replace(&private, "$TMPDIR");
     Ok(Run {
         status: if timed_out.is_some() {
             None
