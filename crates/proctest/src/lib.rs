@@ -11,7 +11,11 @@
 //!   `Display` is a diagnosis a student can read;
 //! - when the demo exits, any process of its group still alive is a leftover (a child
 //!   that was never waited for, an orphan): [`Finished::leftovers`] lists them and they
-//!   are killed, so one failing test cannot leave strays behind.
+//!   are killed, so one failing test cannot leave strays behind;
+//! - if the test process itself dies first (Ctrl-C on `cargo test`, a watchdog killing the
+//!   test binary), a small guard process in the demo's group, which only waits for the
+//!   test process to go away, kills the group: a demo blocked on a pipe never outlives
+//!   its test.
 //!
 //! The timeout is a watchdog, never a way to decide an outcome: a correct demo finishes
 //! in milliseconds, and the timeout only bounds how long a broken one may take to be
@@ -36,10 +40,11 @@
 //! assert_eq!(run.stdout, "110.000000 F is 43.333333 C\n");
 //! ```
 //!
-//! The other side, the demo binaries themselves, share three modules: [`child`] (what a
+//! The other side, the demo binaries themselves, share four modules: [`child`] (what a
 //! forked child may call: output built on the stack, `write`, `_exit`), [`audit`] (the
-//! children and descriptors a parent must not leave behind) and [`args`] (usage errors
-//! that name the valid range and exit with status 2).
+//! children and descriptors a parent must not leave behind), [`args`] (usage errors
+//! that name the valid range and exit with status 2) and [`lifetime`] (children that die
+//! with their parent when a demo runs on its own).
 //!
 //! Two more tools check what no output shows: [`source`] reads the student's file and
 //! checks that a forked child and a signal handler only make async-signal-safe calls
@@ -50,6 +55,7 @@ pub mod args;
 pub mod audit;
 pub mod child;
 pub mod cpu;
+pub mod lifetime;
 mod procfs;
 pub mod source;
 mod within;
@@ -208,6 +214,9 @@ impl Demo {
                 Stdio::null()
             })
             .stderr(Stdio::piped())
+            // Under a test, leftovers are found and reported by the watchdog, so the
+            // demo's children must not die with it on their own (see `lifetime`).
+            .env(lifetime::UNDER_TEST, "1")
             // A group of its own: the watchdog can find and kill every process the demo
             // started, and nothing it does reaches the test harness.
             .process_group(0);
@@ -226,6 +235,8 @@ impl Demo {
             )
         });
         let pgid = Pid::from_raw(i32::try_from(child.id()).expect("pids fit in i32"));
+        let guard = GroupGuard::start(pgid);
+        let guard_pid = guard.as_ref().map(GroupGuard::pid);
 
         let stdin_writer = child.stdin.take().map(|mut pipe| {
             let bytes = self.stdin.clone().unwrap_or_default();
@@ -247,6 +258,13 @@ impl Demo {
             (child, ended)
         });
 
+        // The guard is in the group only to kill it if the test process dies: it is never
+        // part of what the demo did.
+        let of_group = || {
+            let mut snapshot = Snapshot::of_group(pgid);
+            snapshot.processes.retain(|p| Some(p.pid) != guard_pid);
+            snapshot
+        };
         let cap = started + self.hard_cap.max(self.timeout);
         let mut deadline = started + self.timeout;
         let hang_snapshot = loop {
@@ -254,7 +272,7 @@ impl Demo {
             if rx.recv_timeout(left).is_ok() {
                 break None;
             }
-            let snapshot = Snapshot::of_group(pgid);
+            let snapshot = of_group();
             // A process that sleeps on purpose goes on by itself, and one that is runnable
             // (state R: computing, or waiting for a CPU on a very busy machine) is making
             // progress: give the demo more time, up to the cap. A demo blocked for good has
@@ -279,11 +297,14 @@ impl Demo {
         // Whatever is still in the group now is either hung (the demo itself) or left
         // behind (the demo exited): record it, then kill it so nothing outlives the test.
         let leftovers = if hang_snapshot.is_none() {
-            Snapshot::of_group(pgid).processes
+            of_group().processes
         } else {
             Vec::new()
         };
         let _ = killpg(pgid, Signal::SIGKILL);
+        if let Some(guard) = guard {
+            guard.reap();
+        }
         // SIGKILL takes effect when the process next runs: let it, so that no leftover is
         // still running when `run` returns.
         wait_until_ended(&leftovers, Duration::from_secs(2));
@@ -359,6 +380,41 @@ fn wait4(pid: Pid) -> std::io::Result<(ExitStatus, CpuTime)> {
         if err.kind() != std::io::ErrorKind::Interrupted {
             return Err(err);
         }
+    }
+}
+
+/// A process in the demo's group that kills the group if the test process dies: `sh`
+/// blocked reading a pipe whose only write end this process holds. When the test process
+/// ends, however it ends, the kernel closes that end, the read fails, and the guard runs
+/// `kill -KILL 0` (its own group: the demo's). While the test lives, the guard does
+/// nothing; the watchdog kills it with the group.
+struct GroupGuard {
+    child: std::process::Child,
+}
+
+impl GroupGuard {
+    /// Starts the guard in `pgid`'s group; `None` if the group is already gone (the demo
+    /// and all its processes have exited, so there is nothing left to guard).
+    fn start(pgid: Pid) -> Option<Self> {
+        Command::new("/bin/sh")
+            .args(["-c", "read -r _ || kill -KILL 0"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .process_group(pgid.as_raw())
+            .spawn()
+            .ok()
+            .map(|child| Self { child })
+    }
+
+    fn pid(&self) -> i32 {
+        i32::try_from(self.child.id()).expect("pids fit in i32")
+    }
+
+    /// Waits for the guard, killed with the group, so that it leaves no zombie.
+    fn reap(mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 }
 

@@ -184,19 +184,14 @@ fn check_statuses(pids: &[Pid], statuses: &[(Pid, WaitStatus)]) -> Vec<String> {
 }
 
 fn main() -> ExitCode {
+    proctest::lifetime::children_die_with_parent();
     let audit = Audit::start();
-    let args: Vec<String> = std::env::args().skip(1).collect();
+    let args = cli::args("reap", OPTIONS, "fork/reap");
     let Options {
         count,
         fates,
         interrupt,
-    } = match parse(&args) {
-        Ok(parsed) => parsed,
-        Err(problem) => {
-            eprintln!("{}", cli::usage("reap", OPTIONS, "fork/reap", &problem));
-            return ExitCode::from(2);
-        }
-    };
+    } = parse(args.remaining()).unwrap_or_else(|problem| args.fail(&problem));
     // Under --interrupt: a pipe from the parent's handler to the slow child.
     let ack = if interrupt {
         let (ack_read, ack_write) = match pipe() {
