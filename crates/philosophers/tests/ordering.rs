@@ -441,7 +441,15 @@ fn other_correct_designs_pass() {
         seated: Mutex::new(0),
         seat_free: Condvar::new(),
     });
-    assert_eq!(t, long_meals(|| Table::new(5)), "the footman's table");
+    let stored = include_str!(
+        "snapshots/ordering__philosophers_who_share_no_fork_eat_at_the_same_time.snap"
+    );
+    let stored = stored
+        .splitn(3, "---\n")
+        .nth(2)
+        .unwrap_or(stored)
+        .trim_end();
+    assert_eq!(t.to_string().trim_end(), stored, "the footman's table");
 }
 
 #[test]
