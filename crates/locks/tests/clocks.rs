@@ -490,7 +490,7 @@ impl Events for WaitWhileEvent {
 #[test]
 fn other_correct_designs_pass() {
     all_checks::<StartAndLength, TestEvent<StartAndLength, false>>();
-    all_checks::<Deadline, WaitWhileEvent>();
+    all_checks::<StartAndLength, WaitWhileEvent>();
 }
 
 #[test]

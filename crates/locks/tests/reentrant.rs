@@ -218,6 +218,20 @@ fn real_threads<C: Caching>() {
 
 #[test]
 fn real_threads_share_the_cache() {
+    // The same calls in a simulation first: a self-deadlock is diagnosed there at once.
+    explore(Config::new().strategy(Strategy::Canonical), || {
+        let cache = Arc::new(Cache::new());
+        let handles: Vec<_> = [1, 2, 3, 4, 1, 2, 3, 4]
+            .into_iter()
+            .map(|key| {
+                let cache = cache.clone();
+                thread::spawn(move || assert_eq!(cache.get(key), compute(key)))
+            })
+            .collect();
+        for h in handles {
+            h.join().expect("a thread panicked");
+        }
+    });
     real_threads::<Cache>();
 }
 
