@@ -4,14 +4,17 @@
 //! messages come out oldest first. Wrong mailboxes the checks must reject, and other
 //! correct designs they must accept, are at the end.
 
+mod common;
+
 use std::collections::VecDeque;
 use std::fmt;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::time::Duration;
 
+use common::script::Script;
 use interleave::channel::{Receiver, Sender, bounded, unbounded};
 use interleave::explore::{Config, Observed, Strategy, explore};
-use interleave::scenario::{Returned, Scenario, Table};
+use interleave::scenario::{Returned, Table};
 use interleave::sync::{Arc, Condvar, Mutex};
 use interleave::thread;
 use interleave::time::Instant;
@@ -56,14 +59,14 @@ impl fmt::Debug for Shown {
     }
 }
 
-fn send_as<M: Mbox>(from: &'static str, body: &'static str) -> impl FnOnce(&M) {
+fn send_as<M: Mbox>(from: &'static str, body: &'static str) -> impl Fn(&M) {
     move |m: &M| {
         m.send(Message::new(Kind::Data, from, "P2", body))
             .expect("addressed to P2")
     }
 }
 
-fn send<M: Mbox>(body: &'static str) -> impl FnOnce(&M) {
+fn send<M: Mbox>(body: &'static str) -> impl Fn(&M) {
     send_as("P1", body)
 }
 
@@ -104,8 +107,8 @@ fn in_mailbox(done: &[Returned]) -> String {
 const WAITS: &str = "a synchronous send waits until the owner takes its message";
 const NEVER: &str = "an asynchronous send never waits: the message waits in the mailbox";
 
-fn synchronous_script<M: Mbox>(make: Make<M>) -> Table {
-    Scenario::new(move || make(Mode::Synchronous))
+fn synchronous_script<M: Mbox>(make: Make<M>) -> Script<M> {
+    Script::new(move || make(Mode::Synchronous))
         .call("P1", "send(\"hello\")", send("hello"))
         .rule(WAITS)
         .call("P2", "receive()", receive)
@@ -120,11 +123,10 @@ fn synchronous_script<M: Mbox>(make: Make<M>) -> Table {
         .rule("the owner is waiting: it takes the message at once, and the send returns")
         .state(in_mailbox)
         .max_steps(1_000)
-        .run()
 }
 
-fn asynchronous_script<M: Mbox>(make: Make<M>) -> Table {
-    Scenario::new(move || make(Mode::Asynchronous))
+fn asynchronous_script<M: Mbox>(make: Make<M>) -> Script<M> {
+    Script::new(move || make(Mode::Asynchronous))
         .call("P2", "try_receive()", try_receive)
         .rule("no message: try_receive says Empty at once")
         .call("P1", "send(\"hello\")", send("hello"))
@@ -139,13 +141,12 @@ fn asynchronous_script<M: Mbox>(make: Make<M>) -> Table {
         .rule("nobody sends within 10ms: Timeout")
         .state(in_mailbox)
         .max_steps(1_000)
-        .run()
 }
 
 /// Two senders wait at once in a synchronous mailbox; each receive, of any kind, takes the
 /// oldest waiting message and releases its sender only.
-fn synchronous_senders_script<M: Mbox>(make: Make<M>) -> Table {
-    Scenario::new(move || make(Mode::Synchronous))
+fn synchronous_senders_script<M: Mbox>(make: Make<M>) -> Script<M> {
+    Script::new(move || make(Mode::Synchronous))
         .call("P1", "send(\"a\")", send_as("P1", "a"))
         .rule(WAITS)
         .call("P3", "send(\"b\")", send_as("P3", "b"))
@@ -170,16 +171,15 @@ fn synchronous_senders_script<M: Mbox>(make: Make<M>) -> Table {
         .rule("the oldest message comes out first, and only its sender goes on")
         .state(in_mailbox)
         .max_steps(2_000)
-        .run()
 }
 
 /// Eight messages from two senders before the owner reads any: no send waits, and they
 /// come out in the order they went in.
-fn asynchronous_pile_script<M: Mbox>(make: Make<M>) -> Table {
+fn asynchronous_pile_script<M: Mbox>(make: Make<M>) -> Script<M> {
     const BODIES: [&str; 8] = ["1", "2", "3", "4", "5", "6", "7", "8"];
     // Eight processes send one message each (P2 is the owner).
     const FROM: [&str; 8] = ["P1", "P3", "P4", "P5", "P6", "P7", "P8", "P9"];
-    let mut sc = Scenario::new(move || make(Mode::Asynchronous));
+    let mut sc = Script::new(move || make(Mode::Asynchronous));
     for (from, body) in FROM.into_iter().zip(BODIES) {
         sc = sc
             .call(from, &format!("send({body:?})"), send_as(from, body))
@@ -195,7 +195,6 @@ fn asynchronous_pile_script<M: Mbox>(make: Make<M>) -> Table {
         .rule("the oldest message comes out first")
         .state(in_mailbox)
         .max_steps(2_000)
-        .run()
 }
 
 /// The first row where a send is still blocked after its own step.
@@ -207,20 +206,24 @@ fn first_waiting_send(table: &Table) -> Option<usize> {
 }
 
 fn check_synchronous(table: &Table) {
-    let first = &table.rows[0];
+    let Some(first) = table.rows.first() else {
+        return;
+    };
     assert!(
         first.returned.is_empty(),
-        "with a synchronous mailbox, P1's send(\"hello\") returned at step 1, before P2 \
-         received anything: the message was left *in* the mailbox and the sender went on \
-         (the notes' weak synchronization). A synchronous send returns only once the owner \
-         has received the message: a rendezvous, where the mailbox has no room at all.\n\n\
-         {table}"
+        "with a synchronous mailbox, {} returned at step 1, before P2 received anything:\n\
+         the message was left *in* the mailbox and the sender went on (the notes' weak \
+         synchronization).\nA synchronous send returns only once the owner has received the \
+         message: a rendezvous,\nwhere the mailbox has no room at all.\n\n{table}",
+        first.call
     );
 }
 
 fn check_synchronous_senders(table: &Table) {
     check_synchronous(table);
-    let fourth = &table.rows[3];
+    let Some(fourth) = table.rows.get(3) else {
+        return;
+    };
     assert!(
         fourth
             .returned
@@ -228,8 +231,8 @@ fn check_synchronous_senders(table: &Table) {
             .any(|r| r.contains("Ok(Data P3->P2 \"b\")"))
             && fourth.returned.iter().any(|r| r == "P3 send(\"b\")"),
         "at step 4, P3 was waiting in a synchronous send(\"b\") and P2 called try_receive(), \
-         which returned {:?}: a waiting sender's message is there to take. try_receive must \
-         take it (without waiting) and let P3 go on.\n\n{table}",
+         which returned\n{:?}: a waiting sender's message is there to take. try_receive \
+         must take it\n(without waiting) and let P3 go on.\n\n{table}",
         fourth.returned
     );
 }
@@ -237,10 +240,10 @@ fn check_synchronous_senders(table: &Table) {
 fn check_asynchronous(table: &Table) {
     if let Some(k) = first_waiting_send(table) {
         panic!(
-            "with an asynchronous mailbox, {} waited at step {}, with {} in the mailbox: an \
-             asynchronous send never waits, however many messages wait to be read (a mailbox \
-             with room for a few messages only is a bounded buffer, not an asynchronous \
-             mailbox).\n\n{table}",
+            "with an asynchronous mailbox, {} waited at step {}, with {} in the mailbox:\n\
+             an asynchronous send never waits, however many messages wait to be read (a \
+             mailbox with room\nfor a few messages only is a bounded buffer, not an \
+             asynchronous mailbox).\n\n{table}",
             table.rows[k].call,
             k + 1,
             table.rows[k.saturating_sub(1)]
@@ -254,31 +257,39 @@ fn check_asynchronous(table: &Table) {
     }
 }
 
+const SYNCHRONOUS: &str =
+    include_str!("snapshots/mailbox__synchronous_send_waits_until_the_owner_receives.snap");
+const ASYNCHRONOUS: &str = include_str!(
+    "snapshots/mailbox__asynchronous_send_returns_at_once_and_try_receive_says_empty.snap"
+);
+const SENDERS: &str = include_str!(
+    "snapshots/mailbox__two_waiting_senders_are_served_oldest_first_by_every_kind_of_receive.snap"
+);
+const PILE: &str = include_str!(
+    "snapshots/mailbox__many_asynchronous_sends_never_wait_and_come_out_in_order.snap"
+);
+
 #[test]
 fn synchronous_send_waits_until_the_owner_receives() {
-    let table = synchronous_script(step_mailbox);
-    check_synchronous(&table);
+    let table = synchronous_script(step_mailbox).check(SYNCHRONOUS, check_synchronous);
     insta::assert_snapshot!(table.to_string());
 }
 
 #[test]
 fn asynchronous_send_returns_at_once_and_try_receive_says_empty() {
-    let table = asynchronous_script(step_mailbox);
-    check_asynchronous(&table);
+    let table = asynchronous_script(step_mailbox).check(ASYNCHRONOUS, check_asynchronous);
     insta::assert_snapshot!(table.to_string());
 }
 
 #[test]
 fn two_waiting_senders_are_served_oldest_first_by_every_kind_of_receive() {
-    let table = synchronous_senders_script(step_mailbox);
-    check_synchronous_senders(&table);
+    let table = synchronous_senders_script(step_mailbox).check(SENDERS, check_synchronous_senders);
     insta::assert_snapshot!(table.to_string());
 }
 
 #[test]
 fn many_asynchronous_sends_never_wait_and_come_out_in_order() {
-    let table = asynchronous_pile_script(step_mailbox);
-    check_asynchronous(&table);
+    let table = asynchronous_pile_script(step_mailbox).check(PILE, check_asynchronous);
     insta::assert_snapshot!(table.to_string());
 }
 
@@ -300,13 +311,13 @@ fn late_message<M: Mbox>(make: Make<M>, mode: Mode) {
     assert!(
         got.as_ref().is_ok_and(|m| m.body == "late"),
         "receive_timeout(10ms) returned {got:?} after {waited:?}, but P1 sent a message at \
-         5ms: receive_timeout must wait up to its timeout for a message, not give up at once"
+         5ms:\nreceive_timeout must wait up to its timeout for a message, not give up at once"
     );
     assert!(
         waited == Duration::from_millis(5),
         "receive_timeout(10ms) returned P1's message after {waited:?}, but the message came \
-         at 5ms: receive_timeout returns as soon as a message comes, it does not sit out \
-         its whole timeout (nor poll at intervals)"
+         at 5ms:\nreceive_timeout returns as soon as a message comes, it does not sit out \
+         its whole timeout\n(nor poll at intervals)"
     );
     sender.join().expect("P1 panicked");
 }
@@ -323,11 +334,10 @@ fn nobody_sends<M: Mbox>(make: Make<M>) {
             "nobody sends anything, yet receive_timeout returned {got:?}"
         );
         assert_eq!(got, Err(ReceiveError::Timeout), "nobody sends anything");
-        assert_eq!(
-            waited,
-            Duration::from_millis(10),
-            "receive_timeout(10ms) with no sender must give up after 10ms (virtual time), \
-             not after {waited:?}"
+        assert!(
+            waited == Duration::from_millis(10),
+            "receive_timeout(10ms) with no sender gave up after {waited:?}: it must wait its \
+             whole timeout,\n10ms (virtual time), then give up"
         );
     }
 }
@@ -423,7 +433,7 @@ fn many_senders<M: Mbox>(make: Make<M>, mode: Mode, senders: usize, each: usize)
                             assert!(
                                 seen,
                                 "{name}'s synchronous send of {body:?} returned before P2 \
-                                 received it: a synchronous send must wait until the owner \
+                                 received it:\na synchronous send must wait until the owner \
                                  has taken that very message (a rendezvous)"
                             );
                         }
@@ -506,44 +516,12 @@ fn every_message_arrives_once_in_order_synchronous() {
 /// Every check above, for a mailbox written in this file: the same tables as the step's
 /// reference, and the same explorations.
 fn all_checks<M: Mbox>(make: Make<M>) {
-    check_synchronous(&synchronous_script(make));
-    check_asynchronous(&asynchronous_script(make));
-    check_synchronous_senders(&synchronous_senders_script(make));
-    check_asynchronous(&asynchronous_pile_script(make));
-    for (mine, snap) in [
-        (
-            synchronous_script(make),
-            include_str!("snapshots/mailbox__synchronous_send_waits_until_the_owner_receives.snap"),
-        ),
-        (
-            asynchronous_script(make),
-            include_str!(
-                "snapshots/mailbox__asynchronous_send_returns_at_once_and_try_receive_says_empty.snap"
-            ),
-        ),
-        (
-            synchronous_senders_script(make),
-            include_str!(
-                "snapshots/mailbox__two_waiting_senders_are_served_oldest_first_by_every_kind_of_receive.snap"
-            ),
-        ),
-        (
-            asynchronous_pile_script(make),
-            include_str!(
-                "snapshots/mailbox__many_asynchronous_sends_never_wait_and_come_out_in_order.snap"
-            ),
-        ),
-    ] {
-        assert_eq!(mine.to_string().trim_end(), stored(snap));
-    }
+    synchronous_script(make).check(SYNCHRONOUS, check_synchronous);
+    asynchronous_script(make).check(ASYNCHRONOUS, check_asynchronous);
+    synchronous_senders_script(make).check(SENDERS, check_synchronous_senders);
+    asynchronous_pile_script(make).check(PILE, check_asynchronous);
     timeout_checks(make);
     exploration_checks(make);
-}
-
-/// The table stored in a snapshot file (the text after its header): the table every
-/// correct solution gives, to compare with the designs written in this file.
-fn stored(snap: &str) -> &str {
-    snap.splitn(3, "---\n").nth(2).unwrap_or(snap).trim_end()
 }
 
 /// The panic message of `f`, which must panic.
@@ -743,7 +721,7 @@ fn the_checks_reject_a_receive_timeout_that_sits_out_its_timeout() {
         })
     });
     assert!(
-        m.contains("but the message came at 5ms: receive_timeout returns as soon as"),
+        m.contains("but the message came at 5ms:\nreceive_timeout returns as soon as"),
         "{m}"
     );
 }
@@ -751,10 +729,11 @@ fn the_checks_reject_a_receive_timeout_that_sits_out_its_timeout() {
 #[test]
 fn the_checks_reject_an_asynchronous_mailbox_with_little_room() {
     let m = failure_of(|| {
-        check_asynchronous(&asynchronous_pile_script(|mode| QueueMailbox {
+        asynchronous_pile_script(|mode| QueueMailbox {
             room: Some(4),
             ..QueueMailbox::new(mode)
-        }))
+        })
+        .check(PILE, check_asynchronous);
     });
     assert!(
         m.starts_with("with an asynchronous mailbox, P6 send(\"5\") waited at step 5, with 4"),
@@ -765,10 +744,11 @@ fn the_checks_reject_an_asynchronous_mailbox_with_little_room() {
 #[test]
 fn the_checks_reject_a_synchronous_mailbox_with_room_for_one() {
     let m = failure_of(|| {
-        check_synchronous(&synchronous_script(|_| QueueMailbox {
+        synchronous_script(|_| QueueMailbox {
             room: Some(1),
             ..QueueMailbox::new(Mode::Asynchronous)
-        }))
+        })
+        .check(SYNCHRONOUS, check_synchronous);
     });
     assert!(m.contains("the notes' weak synchronization"), "{m}");
 }

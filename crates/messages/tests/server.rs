@@ -3,16 +3,19 @@
 //! hung up, and `close` waits for that. Wrong servers the checks must reject, and other
 //! correct designs they must accept, are at the end.
 
+mod common;
+
 use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::time::Duration;
 
+use common::script::Script;
 use interleave::channel::{Receiver, RecvTimeoutError, Sender, bounded, unbounded};
 use interleave::explore::{Config, Observed, Strategy, check};
 use interleave::real::within;
 use interleave::report::{Failure, FailureKind};
-use interleave::scenario::{Returned, Scenario, Table};
+use interleave::scenario::{Returned, Table};
 use interleave::thread::{self, JoinHandle};
 use interleave::trace;
 use messages::server::{Bank, Client, Reply, Server, server};
@@ -134,8 +137,8 @@ fn balance_and_clients(done: &[Returned]) -> String {
     format!("balance {balance}; connected: {clients}")
 }
 
-fn desk_script<B: Banking>() -> Table {
-    Scenario::new(Desk::<B>::new)
+fn desk_script<B: Banking>() -> Script<Desk<B>> {
+    Script::new(Desk::<B>::new)
         .call("S", "run()", |d| d.run())
         .rule("the server waits for requests while a client is connected")
         .call("C1", "credit(50)", |d| d.client("C1").credit(50))
@@ -149,13 +152,12 @@ fn desk_script<B: Banking>() -> Table {
         .rule("the last client hung up: the server stops and returns the balance")
         .state(balance_and_clients)
         .max_steps(2_000)
-        .run()
 }
 
 /// The server alone with its two idle clients: it serves until the last one hangs up,
 /// however long nobody asks anything (in virtual time, nothing else moves).
-fn idle_script<B: Banking>() -> Table {
-    Scenario::new(Desk::<B>::new)
+fn idle_script<B: Banking>() -> Script<Desk<B>> {
+    Script::new(Desk::<B>::new)
         .call("S", "run()", |d| d.run())
         .rule("the server waits for requests while a client is connected")
         .call("C1", "hang_up()", |d| d.hang_up("C1"))
@@ -164,7 +166,6 @@ fn idle_script<B: Banking>() -> Table {
         .rule("the last client hung up: the server stops and returns the balance")
         .state(balance_and_clients)
         .max_steps(2_000)
-        .run()
 }
 
 /// Runs a scenario, explaining a server that wakes up on timeouts forever (the scenario
@@ -187,8 +188,10 @@ fn run_script(script: impl FnOnce() -> Table) -> Table {
 }
 
 fn check_idle(table: &Table) {
-    if let Some(k) = table.rows[..2]
+    if let Some(k) = table
+        .rows
         .iter()
+        .take(2)
         .position(|r| r.returned.iter().any(|c| c.starts_with("S run()")))
     {
         panic!(
@@ -200,7 +203,7 @@ fn check_idle(table: &Table) {
         );
     }
     assert!(
-        table.rows[2].returned.iter().any(|c| c == "S run() -> 100"),
+        table.rows.len() < 3 || table.rows[2].returned.iter().any(|c| c == "S run() -> 100"),
         "the last client hung up at step 3: the server must stop and return the balance, \
          100, at that step.\n\n{table}"
     );
@@ -214,17 +217,32 @@ fn check_desk(table: &Table) {
         .find(|r| r.contains("-> Accepted(-"));
     assert!(
         overdrawn.is_none(),
-        "{} : the server let the balance go negative. A debit larger than the balance must \
-         be refused with a reply (Reply::Refused), leaving the balance unchanged.\n\n{table}",
+        "{} : the server let the balance go negative.\nA debit larger than the balance must \
+         be refused with a reply (Reply::Refused), leaving the balance\nunchanged.\n\n{table}",
         overdrawn.map(String::as_str).unwrap_or_default()
     );
 }
 
+const DESK: &str = include_str!(
+    "snapshots/server__an_overdrawing_debit_is_refused_and_the_server_stops_after_the_last_hang_up.snap"
+);
+/// The idle scenario's table: what the policy gives (not snapshotted on its own).
+const IDLE: &str = "---\n---
+step | call         | returned                     | blocked | state
+----
+1    | S run()      |                              | S run() | balance 100; connected: C1, C2
+2    | C1 hang_up() | C1 hang_up()                 | S run() | balance 100; connected: C2
+3    | C2 hang_up() | C2 hang_up(), S run() -> 100 |         | balance 100; connected: nobody
+";
+const CLOSE: &str =
+    include_str!("snapshots/server__close_waits_for_the_last_client_to_hang_up.snap");
+const SERVING: &str =
+    include_str!("snapshots/server__close_waits_and_the_server_still_serves.snap");
+
 #[test]
 fn an_overdrawing_debit_is_refused_and_the_server_stops_after_the_last_hang_up() {
-    check_idle(&run_script(idle_script::<Bank>));
-    let table = desk_script::<Bank>();
-    check_desk(&table);
+    run_script(|| idle_script::<Bank>().check(IDLE, check_idle));
+    let table = desk_script::<Bank>().check(DESK, check_desk);
     insta::assert_snapshot!(table.to_string());
 }
 
@@ -264,8 +282,8 @@ impl<B: Banking> Branch<B> {
 }
 
 /// `close` while both clients are connected (and nobody asks anything meanwhile).
-fn close_script<B: Banking>() -> Table {
-    Scenario::new(Branch::<B>::new)
+fn close_script<B: Banking>() -> Script<Branch<B>> {
+    Script::new(Branch::<B>::new)
         .call("M", "open(100)", |b| b.open())
         .call("C1", "credit(50)", |b| b.client("C1").credit(50))
         .call("M", "close()", |b| b.close())
@@ -276,12 +294,11 @@ fn close_script<B: Banking>() -> Table {
         .rule("the last client hung up: the server stops, close returns the final balance")
         .state(balance_and_clients)
         .max_steps(2_000)
-        .run()
 }
 
 /// The server goes on serving the clients while `close` waits.
-fn serving_while_closing_script<B: Banking>() -> Table {
-    Scenario::new(Branch::<B>::new)
+fn serving_while_closing_script<B: Banking>() -> Script<Branch<B>> {
+    Script::new(Branch::<B>::new)
         .call("M", "open(100)", |b| b.open())
         .call("M", "close()", |b| b.close())
         .rule("close waits until every client has hung up")
@@ -294,12 +311,13 @@ fn serving_while_closing_script<B: Banking>() -> Table {
         .rule("the last client hung up: the server stops, close returns the final balance")
         .state(balance_and_clients)
         .max_steps(2_000)
-        .run()
 }
 
 fn check_close(table: &Table) {
-    if let Some(k) = table.rows[..4]
+    if let Some(k) = table
+        .rows
         .iter()
+        .take(4)
         .position(|r| r.returned.iter().any(|c| c.starts_with("M close()")))
     {
         panic!(
@@ -309,11 +327,17 @@ fn check_close(table: &Table) {
             k + 1
         );
     }
+    let Some(fifth) = table.rows.get(4) else {
+        return;
+    };
     assert!(
-        table.rows[4]
-            .returned
-            .iter()
-            .any(|c| c == "M close() -> 150"),
+        !fifth.blocked.iter().any(|c| c == "M close()"),
+        "the last client hung up at step 5, but M close() is still waiting: the server has not \
+         stopped,\nso its request channel is still connected. Who still holds a `Client` when \
+         close joins\nthe server?\n\n{table}"
+    );
+    assert!(
+        fifth.returned.iter().any(|c| c == "M close() -> 150"),
         "the last client hung up at step 5: close must return the final balance, 150, at that \
          step.\n\n{table}"
     );
@@ -321,10 +345,9 @@ fn check_close(table: &Table) {
 
 #[test]
 fn close_waits_for_the_last_client_to_hang_up() {
-    let table = close_script::<Bank>();
-    check_close(&table);
+    let table = close_script::<Bank>().check(CLOSE, check_close);
     insta::assert_snapshot!(table.to_string());
-    let table = serving_while_closing_script::<Bank>();
+    let table = serving_while_closing_script::<Bank>().check(SERVING, |_| ());
     insta::assert_snapshot!("close_waits_and_the_server_still_serves", table.to_string());
 }
 
@@ -336,8 +359,8 @@ fn explain(result: Result<interleave::explore::Stats, Box<Failure>>) {
     if stuck {
         panic!(
             "the server never stops: every client has hung up, yet the server still waits \
-             in `recv` on `requests`, and main waits for the server to finish. The channel \
-             is not disconnected because a Sender of it is still alive: who still holds a \
+             in `recv`\non `requests`, and main waits for the server to finish. The channel \
+             is not disconnected\nbecause a Sender of it is still alive: who still holds a \
              `Client` when `close` joins the server?\n\n{f}"
         );
     }
@@ -378,7 +401,7 @@ fn clients<B: Banking>(operations: &'static [&'static [(&'static str, i64)]]) {
                             Reply::Accepted(b) => {
                                 assert!(
                                     b >= 0,
-                                    "{op}({amount}) was accepted and left the balance at {b}: \
+                                    "{op}({amount}) was accepted and left the balance at {b}:\n\
                                      a debit that would overdraw must be refused with \
                                      Reply::Refused, not applied"
                                 );
@@ -387,7 +410,7 @@ fn clients<B: Banking>(operations: &'static [&'static [(&'static str, i64)]]) {
                             }
                             Reply::Refused(b) => assert!(
                                 op == "debit" && b < amount,
-                                "{op}({amount}) was refused with the balance at {b}: only a \
+                                "{op}({amount}) was refused with the balance at {b}:\nonly a \
                                  debit larger than the balance may be refused"
                             ),
                             Reply::Balance(b) => assert!(b >= 0, "the balance is {b}"),
@@ -406,7 +429,7 @@ fn clients<B: Banking>(operations: &'static [&'static [(&'static str, i64)]]) {
     assert_eq!(
         final_balance, expected,
         "lost update: the server's final balance is {final_balance}, but 100 plus the \
-         accepted operations make {expected}"
+         accepted operations\nmake {expected}"
     );
     let asked: usize = operations.iter().map(|ops| ops.len()).sum();
     assert_eq!(replies.get(), asked, "every request gets exactly one reply");
@@ -541,36 +564,11 @@ fn a_debit_of_the_whole_balance_is_accepted() {
 
 /// Every check above, for a bank written in this file.
 fn all_checks<B: Banking>() {
-    check_idle(&run_script(idle_script::<B>));
-    let desk = desk_script::<B>();
-    check_desk(&desk);
-    assert_eq!(
-        desk.to_string().trim_end(),
-        stored(include_str!(
-            "snapshots/server__an_overdrawing_debit_is_refused_and_the_server_stops_after_the_last_hang_up.snap"
-        ))
-    );
-    let close = close_script::<B>();
-    check_close(&close);
-    assert_eq!(
-        close.to_string().trim_end(),
-        stored(include_str!(
-            "snapshots/server__close_waits_for_the_last_client_to_hang_up.snap"
-        ))
-    );
-    assert_eq!(
-        serving_while_closing_script::<B>().to_string().trim_end(),
-        stored(include_str!(
-            "snapshots/server__close_waits_and_the_server_still_serves.snap"
-        ))
-    );
+    run_script(|| idle_script::<B>().check(IDLE, check_idle));
+    desk_script::<B>().check(DESK, check_desk);
+    close_script::<B>().check(CLOSE, check_close);
+    serving_while_closing_script::<B>().check(SERVING, |_| ());
     exploration_checks::<B>();
-}
-
-/// The table stored in a snapshot file (the text after its header): the table every
-/// correct solution gives, to compare with the designs written in this file.
-fn stored(snap: &str) -> &str {
-    snap.splitn(3, "---\n").nth(2).unwrap_or(snap).trim_end()
 }
 
 /// The panic message of `f`, which must panic.
@@ -764,7 +762,9 @@ fn another_correct_design_passes() {
 
 #[test]
 fn the_checks_reject_a_server_that_polls() {
-    let m = failure_of(|| check_idle(&run_script(idle_script::<TestBank<1>>)));
+    let m = failure_of(|| {
+        run_script(|| idle_script::<TestBank<1>>().check(IDLE, check_idle));
+    });
     assert!(m.starts_with("the server never rests:"), "{m}");
 }
 
@@ -779,7 +779,9 @@ fn the_checks_reject_a_server_that_panics_on_an_overdraft() {
 
 #[test]
 fn the_checks_reject_a_server_that_stops_when_idle() {
-    let m = failure_of(|| check_idle(&idle_script::<TestBank<3>>()));
+    let m = failure_of(|| {
+        idle_script::<TestBank<3>>().check(IDLE, check_idle);
+    });
     assert!(
         m.starts_with("S run() returned at step 1 while C1 and C2 were still connected"),
         "{m}"
@@ -797,7 +799,9 @@ fn the_checks_reject_a_bank_that_keeps_its_own_client() {
 
 #[test]
 fn the_checks_reject_a_close_that_stops_the_server_at_once() {
-    let m = failure_of(|| check_close(&close_script::<TestBank<5>>()));
+    let m = failure_of(|| {
+        close_script::<TestBank<5>>().check(CLOSE, check_close);
+    });
     assert!(
         m.starts_with("M close() returned at step 3 while a client was still connected"),
         "{m}"
