@@ -20,6 +20,7 @@ impl fmt::Debug for Shown {
 }
 
 type CallFn<T> = Rc<dyn Fn(&T) -> Shown>;
+type StateFn = Rc<dyn Fn(&[Returned]) -> String>;
 
 struct Call<T> {
     actor: String,
@@ -32,7 +33,7 @@ struct Call<T> {
 pub struct Script<T> {
     factory: Rc<dyn Fn() -> T>,
     calls: Vec<Call<T>>,
-    state: Option<Rc<dyn Fn(&[Returned]) -> String>>,
+    state: Option<StateFn>,
     max_steps: u64,
 }
 

@@ -5,6 +5,8 @@
 
 #![allow(dead_code)]
 
+pub mod script;
+
 use interleave::explore::{Config, Observed, check};
 use interleave::monitor::{Condition, Monitor, Semantics};
 use interleave::report::FailureKind;

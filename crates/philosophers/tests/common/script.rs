@@ -20,6 +20,7 @@ impl fmt::Debug for Shown {
 }
 
 type CallFn<T> = Rc<dyn Fn(&T) -> Shown>;
+type StateFn = Rc<dyn Fn(&[Returned]) -> String>;
 
 struct Call<T> {
     actor: String,
@@ -32,7 +33,7 @@ struct Call<T> {
 pub struct Script<T> {
     factory: Rc<dyn Fn() -> T>,
     calls: Vec<Call<T>>,
-    state: Option<Rc<dyn Fn(&[Returned]) -> String>>,
+    state: Option<StateFn>,
     max_steps: u64,
 }
 
@@ -156,12 +157,7 @@ impl<T: 'static> Script<T> {
                     String::new()
                 };
                 let what = if is_step {
-                    format!(
-                        "step {}, {} {}",
-                        k + 1,
-                        self.calls[k].actor,
-                        self.calls[k].label
-                    )
+                    format!("step {}, {} {}", k + 1, self.calls[k].actor, self.calls[k].label)
                 } else {
                     "the end of the scenario".to_string()
                 };
