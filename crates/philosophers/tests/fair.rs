@@ -6,9 +6,10 @@
 
 mod common;
 
+use common::script::Script;
 use common::{Diners, Doing, NotesRoom, Policy, Room, TestRoom, Variant, dine, drive, eating};
 use interleave::explore::{Config, Strategy, check, explore};
-use interleave::scenario::Scenario;
+use interleave::scenario::{Scenario, Table};
 use interleave::sync::{Condvar, Mutex};
 use philosophers::fair::FairDiningRoom;
 use philosophers::{left_of, right_of};
@@ -49,7 +50,7 @@ fn the_notes_monitor_lets_p0_and_p2_starve_p1() {
 /// puts down.
 #[test]
 fn in_the_fair_room_each_neighbour_overtakes_p1_once() {
-    let table = Scenario::new(|| FairDiningRoom::new(4))
+    let table = Script::new(|| FairDiningRoom::new(4))
         .call("P0", "pick_up_forks(0)", |r| {
             r.pick_up_forks(0);
         })
@@ -78,7 +79,10 @@ fn in_the_fair_room_each_neighbour_overtakes_p1_once() {
         .call("P1", "put_down_forks(1)", |r| r.put_down_forks(1))
         .rule("P1 has eaten: P2 owes nobody any more, and eats")
         .state(eating(4))
-        .run();
+        .check(
+            include_str!("snapshots/fair__in_the_fair_room_each_neighbour_overtakes_p1_once.snap"),
+            |_| (),
+        );
     insta::assert_snapshot!(table.to_string());
 }
 
@@ -86,7 +90,7 @@ fn in_the_fair_room_each_neighbour_overtakes_p1_once() {
 /// and held-back neighbours on both sides are served together when the forks come back.
 #[test]
 fn overtaking_is_bounded_on_both_sides_and_request_numbers_count_arrivals() {
-    let table = Scenario::new(|| FairDiningRoom::new(5))
+    let table = Script::new(|| FairDiningRoom::new(5))
         .call("P1", "pick_up_forks(1)", |r| r.pick_up_forks(1))
         .rule("requests are numbered from 0 in the order they reach the room")
         .call("P2", "pick_up_forks(2)", |r| r.pick_up_forks(2))
@@ -110,16 +114,26 @@ fn overtaking_is_bounded_on_both_sides_and_request_numbers_count_arrivals() {
         .call("P1", "put_down_forks(1)", |r| r.put_down_forks(1))
         .call("P3", "put_down_forks(3)", |r| r.put_down_forks(3))
         .state(eating(5))
-        .run();
-    let served = &table.rows[9];
+        .check(
+            include_str!(
+                "snapshots/fair__overtaking_is_bounded_on_both_sides_and_request_numbers_count_arrivals.snap"
+            ),
+            both_served,
+        );
+    insta::assert_snapshot!(table.to_string());
+}
+
+fn both_served(table: &Table) {
+    let Some(served) = table.rows.get(9) else {
+        return;
+    };
     assert!(
         served.returned.len() == 3,
         "at step 10, P2 put down their forks while both neighbours, P1 and P3, were hungry: \
-         neither eats any more and neither owes a turn to anyone, so both must start eating \
-         at that step, but only {:?} returned.\n\n{table}",
+         neither eats\nany more and neither owes a turn to anyone, so both must start eating \
+         at that step,\nbut only {:?} returned.\n\n{table}",
         served.returned
     );
-    insta::assert_snapshot!(table.to_string());
 }
 
 /// Four philosophers: P0 and P2 eat three times each, P1 once.
@@ -135,7 +149,7 @@ fn the_notes_monitor_fails_bounded_waiting() {
     .expect_err("the notes' monitor has no bound on overtaking");
     assert!(
         failure.message.contains("starvation: P1")
-            && failure.message.contains("meals requested after theirs"),
+            && failure.message.contains("meals\nrequested after theirs"),
         "{failure}"
     );
 }

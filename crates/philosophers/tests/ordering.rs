@@ -8,10 +8,10 @@ mod common;
 use std::time::Instant;
 
 use common::Diners;
+use common::script::Script;
 use interleave::channel::{Receiver, Sender, unbounded};
 use interleave::explore::{Config, Observed, Stats, Strategy, check};
 use interleave::report::FailureKind;
-use interleave::scenario::Scenario;
 use interleave::sync::{Arc, Condvar, Mutex};
 use interleave::thread;
 use philosophers::ordering::Table;
@@ -99,8 +99,8 @@ fn fork_cycle(message: &str) -> String {
         )
         .collect();
     format!(
-        "deadlock: every philosopher in the circle holds one fork and waits for the next: {}",
-        parts.join("; ")
+        "deadlock: every philosopher in the circle holds one fork and waits for the next:\n  {}",
+        parts.join(";\n  ")
     )
 }
 
@@ -184,60 +184,74 @@ impl<T: Dining> Dinner<T> {
 
 /// Five philosophers whose meals last until the test ends them: P2 eats while P0 eats
 /// (they share no fork); P1, between them, waits until both are done.
-fn long_meals<T: Dining>(make: impl FnOnce() -> T + 'static) -> interleave::scenario::Table {
+fn long_meals<T: Dining>(make: impl Fn() -> T + 'static) -> Script<Dinner<T>> {
     let eating = Observed::new(Vec::new());
     let e = eating.clone();
-    Scenario::new(move || Dinner::new(make(), 5, e))
-        .call("P0", "dine(0)", |d| d.dine(0))
-        .rule("P0's forks are free: P0 eats (and the meal goes on)")
-        .call("P2", "dine(2)", |d| d.dine(2))
-        .rule("P2 shares no fork with P0: both eat at the same time")
-        .call("P1", "dine(1)", |d| d.dine(1))
-        .rule("P1 needs fork 1, held by P0, and fork 2, held by P2: P1 waits")
-        .call("host", "end P0's meal", |d| d.ring(0))
-        .rule("P1 still needs fork 2, held by P2")
-        .call("host", "end P2's meal", |d| d.ring(2))
-        .rule("both of P1's forks are free now: P1 eats")
-        .call("P4", "dine(4)", |d| d.dine(4))
-        .rule("P4 needs fork 4 and fork 0, both free: P4 eats while P1 eats")
-        .call("P0", "dine(0)", |d| d.dine(0))
-        .rule("P0 needs fork 0, held by P4, and fork 1, held by P1: P0 waits")
-        .call("host", "end P1's meal", |d| d.ring(1))
-        .rule("P0 still needs fork 0, held by P4")
-        .call("host", "end P4's meal", |d| d.ring(4))
-        .rule("both of P0's forks are free now: P0 eats")
-        .call("host", "end P0's meal", |d| d.ring(0))
-        .state(move |_| {
-            let mut now = eating.get();
-            now.sort_unstable();
-            let names: Vec<String> = now.iter().map(|i| format!("P{i}")).collect();
-            if names.is_empty() {
-                "nobody eats".to_string()
-            } else {
-                format!("eating: {}", names.join(" "))
-            }
-        })
-        .run()
+    Script::new(move || {
+        // Each run of the script starts with nobody eating.
+        e.update(|v| v.clear());
+        Dinner::new(make(), 5, e.clone())
+    })
+    .call("P0", "dine(0)", |d| d.dine(0))
+    .rule("P0's forks are free: P0 eats (and the meal goes on)")
+    .call("P2", "dine(2)", |d| d.dine(2))
+    .rule("P2 shares no fork with P0: both eat at the same time")
+    .call("P1", "dine(1)", |d| d.dine(1))
+    .rule("P1 needs fork 1, held by P0, and fork 2, held by P2: P1 waits")
+    .call("host", "end P0's meal", |d| d.ring(0))
+    .rule("P1 still needs fork 2, held by P2")
+    .call("host", "end P2's meal", |d| d.ring(2))
+    .rule("both of P1's forks are free now: P1 eats")
+    .call("P4", "dine(4)", |d| d.dine(4))
+    .rule("P4 needs fork 4 and fork 0, both free: P4 eats while P1 eats")
+    .call("P0", "dine(0)", |d| d.dine(0))
+    .rule("P0 needs fork 0, held by P4, and fork 1, held by P1: P0 waits")
+    .call("host", "end P1's meal", |d| d.ring(1))
+    .rule("P0 still needs fork 0, held by P4")
+    .call("host", "end P4's meal", |d| d.ring(4))
+    .rule("both of P0's forks are free now: P0 eats")
+    .call("host", "end P0's meal", |d| d.ring(0))
+    .state(move |_| {
+        let mut now = eating.get();
+        now.sort_unstable();
+        let names: Vec<String> = now.iter().map(|i| format!("P{i}")).collect();
+        if names.is_empty() {
+            "nobody eats".to_string()
+        } else {
+            format!("eating: {}", names.join(" "))
+        }
+    })
+}
+
+/// Runs [`long_meals`] step by step against its stored table.
+fn long_meals_checks<T: Dining>(make: impl Fn() -> T + 'static) -> interleave::scenario::Table {
+    long_meals(make).check(
+        include_str!(
+            "snapshots/ordering__philosophers_who_share_no_fork_eat_at_the_same_time.snap"
+        ),
+        check_long_meals,
+    )
 }
 
 /// Checks the table of [`long_meals`] for what the step's header promises: philosophers
 /// who share no fork eat at the same time.
 fn check_long_meals(table: &interleave::scenario::Table) {
-    let eating = |step: usize| table.rows[step - 1].state.clone().unwrap_or_default();
+    let Some(second) = table.rows.get(1) else {
+        return;
+    };
+    let eating = second.state.clone().unwrap_or_default();
     assert!(
-        eating(2) == "eating: P0 P2",
+        eating == "eating: P0 P2",
         "at step 2, P2 asked for forks 2 and 3, which nobody held, but P2 did not start eating \
-         ({}): philosophers who share no fork must be able to eat at the same time. A lock \
-         for the whole table (or one fork that everybody takes first) keeps the forks safe, \
-         but lets only one philosopher eat at a time.\n\n{table}",
-        eating(2)
+         ({eating}):\nphilosophers who share no fork must be able to eat at the same time. A \
+         lock for the whole table\n(or one fork that everybody takes first) keeps the forks \
+         safe, but lets only one philosopher\neat at a time.\n\n{table}"
     );
 }
 
 #[test]
 fn philosophers_who_share_no_fork_eat_at_the_same_time() {
-    let table = long_meals(|| Table::new(5));
-    check_long_meals(&table);
+    let table = long_meals_checks(|| Table::new(5));
     insta::assert_snapshot!(table.to_string());
 }
 
@@ -345,9 +359,7 @@ fn the_checks_reject_wrong_tables() {
     );
     // One fork that everybody takes first: safe, but one philosopher eats at a time.
     let f = std::panic::catch_unwind(|| {
-        check_long_meals(&long_meals(|| {
-            Forks::new(5, |i, n| (0, if i == 0 { 1 } else { i.max((i + 1) % n) }))
-        }))
+        long_meals_checks(|| Forks::new(5, |i, n| (0, if i == 0 { 1 } else { i.max((i + 1) % n) })))
     })
     .expect_err("a table where everybody takes fork 0 first serves one philosopher at a time");
     let m = f.downcast_ref::<String>().cloned().unwrap_or_default();
@@ -431,25 +443,16 @@ fn other_correct_designs_pass() {
         forks: Forks::new(n, naive),
         waiter: Mutex::new(()),
     });
-    check_long_meals(&long_meals(|| Forks::new(5, even_odd)));
-    check_long_meals(&long_meals(|| Waiter {
+    long_meals_checks(|| Forks::new(5, even_odd));
+    long_meals_checks(|| Waiter {
         forks: Forks::new(5, naive),
         waiter: Mutex::new(()),
-    }));
-    let t = long_meals(|| Footman {
+    });
+    long_meals_checks(|| Footman {
         forks: Forks::new(5, naive),
         seated: Mutex::new(0),
         seat_free: Condvar::new(),
     });
-    let stored = include_str!(
-        "snapshots/ordering__philosophers_who_share_no_fork_eat_at_the_same_time.snap"
-    );
-    let stored = stored
-        .splitn(3, "---\n")
-        .nth(2)
-        .unwrap_or(stored)
-        .trim_end();
-    assert_eq!(t.to_string().trim_end(), stored, "the footman's table");
 }
 
 #[test]

@@ -103,7 +103,7 @@ impl Diners {
             let (l, r) = (philosophers::left_of(i, n), philosophers::right_of(i, n));
             if let Some(&j) = b.eating.iter().find(|&&j| j == l || j == r) {
                 return Some(format!(
-                    "P{i} started eating while their neighbour P{j} was eating: they share a fork"
+                    "P{i} started eating while their neighbour P{j} was eating:\nthey share a fork"
                 ));
             }
             b.eating.push(i);
@@ -154,7 +154,7 @@ fn check_request(
         if m.at < called && hm > h {
             return Some(format!(
                 "P{i} asked for the forks after P{} started eating, but got a smaller request \
-                 number ({h} < {hm})",
+                 number\n({h} < {hm})",
                 m.who
             ));
         }
@@ -169,7 +169,7 @@ fn check_request(
         if later.len() > bound {
             return Some(format!(
                 "starvation: P{i} (request #{h}) stayed hungry while their neighbour P{j} \
-                 started {} meals requested after theirs ({}; bound {bound})",
+                 started {} meals\nrequested after theirs ({}; bound {bound})",
                 later.len(),
                 later.join(", ")
             ));
