@@ -157,7 +157,12 @@ impl<T: 'static> Script<T> {
                     String::new()
                 };
                 let what = if is_step {
-                    format!("step {}, {} {}", k + 1, self.calls[k].actor, self.calls[k].label)
+                    format!(
+                        "step {}, {} {}",
+                        k + 1,
+                        self.calls[k].actor,
+                        self.calls[k].label
+                    )
                 } else {
                     "the end of the scenario".to_string()
                 };
