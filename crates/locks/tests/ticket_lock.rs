@@ -399,19 +399,22 @@ fn real_threads_count_under_the_ticket_lock() {
 
 #[test]
 fn tickets_and_the_example_of_the_doc() {
-    let lock = Step::new(0);
-    *lock.lock() += 1;
-    let ticket = lock.take_ticket();
-    assert_eq!(ticket.number(), 1, "the second ticket drawn is number 1");
+    let shown = within(Duration::from_secs(10), "the example of the doc", || {
+        let lock = Step::new(0);
+        *lock.lock() += 1;
+        let ticket = lock.take_ticket();
+        assert_eq!(ticket.number(), 1, "the second ticket drawn is number 1");
+        assert!(
+            lock.try_turn(&lock.take_ticket()).is_none(),
+            "#2 waits for #1"
+        );
+        let guard = lock.wait_turn(ticket);
+        assert_eq!(*guard, 1);
+        drop(guard);
+        format!("{lock:?}")
+    });
     assert!(
-        lock.try_turn(&lock.take_ticket()).is_none(),
-        "#2 waits for #1"
-    );
-    let guard = lock.wait_turn(ticket);
-    assert_eq!(*guard, 1);
-    drop(guard);
-    assert!(
-        !format!("{lock:?}").is_empty(),
+        !shown.is_empty(),
         "a TicketLock shows something when printed with {{:?}}"
     );
 }

@@ -373,10 +373,20 @@ fn receive_timeout_gives_up_after_the_timeout() {
 
 #[test]
 fn a_message_for_someone_else_is_handed_back() {
-    let mailbox = Mailbox::new("P2", Mode::Asynchronous);
+    // In a simulation: a send that blocks instead of refusing is diagnosed, not a hang.
+    explore(Config::new().strategy(Strategy::Canonical), || {
+        for mode in [Mode::Asynchronous, Mode::Synchronous] {
+            let mailbox = Mailbox::new("P2", mode);
+            let msg = Message::new(Kind::Error, "P1", "P3", "not for P2");
+            assert_eq!(
+                mailbox.send(msg.clone()),
+                Err(Misaddressed(msg)),
+                "a message for P3 sent to P2's mailbox is handed back at once ({mode:?})"
+            );
+            assert_eq!(mailbox.try_receive(), Err(ReceiveError::Empty));
+        }
+    });
     let msg = Message::new(Kind::Error, "P1", "P3", "not for P2");
-    assert_eq!(mailbox.send(msg.clone()), Err(Misaddressed(msg.clone())));
-    assert_eq!(mailbox.try_receive(), Err(ReceiveError::Empty));
     assert_eq!(
         Misaddressed(msg).to_string(),
         "message for P3 sent to another mailbox"
