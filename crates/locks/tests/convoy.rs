@@ -12,11 +12,11 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::atomic::AtomicU64;
 use std::time::Duration;
 
-use common::script::Script;
+use common::script::Checked;
 use interleave::explore::{Config, Fairness, Observed, Strategy, check, explore, invariant};
 use interleave::real::within;
 use interleave::report::FailureKind;
-use interleave::scenario::{Returned, Table};
+use interleave::scenario::{Returned, Scenario, Table};
 use interleave::sync::{Arc, Condvar, Mutex};
 use interleave::thread;
 use locks::convoy::HandoffLock;
@@ -207,8 +207,8 @@ fn holder(done: &[Returned]) -> String {
     }
 }
 
-fn hand_over<L: NewLock>() -> Script<L> {
-    Script::new(L::new)
+fn hand_over<L: NewLock>() -> Scenario<L> {
+    Scenario::new(L::new)
         .call("CPU", "lock()", |l| l.acquire())
         .call("IO", "lock()", |l| l.acquire())
         .rule("CPU holds the lock: IO waits")
@@ -230,14 +230,14 @@ const LONGEST: &str =
 
 #[test]
 fn unlock_hands_the_lock_to_the_waiting_thread() {
-    let table = hand_over::<HandoffLock>().check(HAND_OVER, |_| ());
-    insta::assert_snapshot!(table.to_string());
+    let table = hand_over::<HandoffLock>().run();
+    interleave::assert_table!(table);
 }
 
 /// Three waiters, and the holder comes back: the lock always goes to the thread that has
 /// waited longest, and a thread that unlocks and locks again queues behind the others.
-fn three_waiters<L: NewLock>() -> Script<L> {
-    Script::new(L::new)
+fn three_waiters<L: NewLock>() -> Scenario<L> {
+    Scenario::new(L::new)
         .call("CPU", "lock()", |l| l.acquire())
         .call("IO1", "lock()", |l| l.acquire())
         .rule("CPU holds the lock: IO1 waits")
@@ -279,14 +279,15 @@ fn check_three_waiters(table: &Table) {
         order == ["CPU", "IO1", "IO2", "IO3", "CPU", "IO1"],
         "the threads got the lock in the order {order:?}, but they asked for it in the order \
          CPU, IO1, IO2, IO3,\nCPU again (unlock; lock) and IO1 again: unlock hands the lock to \
-         the thread that has waited longest.\n\n{table}"
+         the thread that has waited longest.\n\n{table:#}"
     );
 }
 
 #[test]
 fn the_lock_goes_to_the_thread_that_has_waited_longest() {
-    let table = three_waiters::<HandoffLock>().check(LONGEST, check_three_waiters);
-    insta::assert_snapshot!(table.to_string());
+    let table = three_waiters::<HandoffLock>().run();
+    check_three_waiters(&table);
+    interleave::assert_table!(table);
 }
 
 /// Real threads under the lock, under a watchdog: four threads add 1 five hundred times

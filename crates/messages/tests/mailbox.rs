@@ -11,10 +11,10 @@ use std::fmt;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::time::Duration;
 
-use common::script::Script;
+use common::script::Checked;
 use interleave::channel::{Receiver, Sender, bounded, unbounded};
 use interleave::explore::{Config, Observed, Strategy, explore};
-use interleave::scenario::{Returned, Table};
+use interleave::scenario::{Returned, Scenario, Table};
 use interleave::sync::{Arc, Condvar, Mutex};
 use interleave::thread;
 use interleave::time::Instant;
@@ -107,8 +107,8 @@ fn in_mailbox(done: &[Returned]) -> String {
 const WAITS: &str = "a synchronous send waits until the owner takes its message";
 const NEVER: &str = "an asynchronous send never waits: the message waits in the mailbox";
 
-fn synchronous_script<M: Mbox>(make: Make<M>) -> Script<M> {
-    Script::new(move || make(Mode::Synchronous))
+fn synchronous_script<M: Mbox>(make: Make<M>) -> Scenario<M> {
+    Scenario::new(move || make(Mode::Synchronous))
         .call("P1", "send(\"hello\")", send("hello"))
         .rule(WAITS)
         .call("P2", "receive()", receive)
@@ -125,8 +125,8 @@ fn synchronous_script<M: Mbox>(make: Make<M>) -> Script<M> {
         .max_steps(1_000)
 }
 
-fn asynchronous_script<M: Mbox>(make: Make<M>) -> Script<M> {
-    Script::new(move || make(Mode::Asynchronous))
+fn asynchronous_script<M: Mbox>(make: Make<M>) -> Scenario<M> {
+    Scenario::new(move || make(Mode::Asynchronous))
         .call("P2", "try_receive()", try_receive)
         .rule("no message: try_receive says Empty at once")
         .call("P1", "send(\"hello\")", send("hello"))
@@ -145,8 +145,8 @@ fn asynchronous_script<M: Mbox>(make: Make<M>) -> Script<M> {
 
 /// Two senders wait at once in a synchronous mailbox; each receive, of any kind, takes the
 /// oldest waiting message and releases its sender only.
-fn synchronous_senders_script<M: Mbox>(make: Make<M>) -> Script<M> {
-    Script::new(move || make(Mode::Synchronous))
+fn synchronous_senders_script<M: Mbox>(make: Make<M>) -> Scenario<M> {
+    Scenario::new(move || make(Mode::Synchronous))
         .call("P1", "send(\"a\")", send_as("P1", "a"))
         .rule(WAITS)
         .call("P3", "send(\"b\")", send_as("P3", "b"))
@@ -175,11 +175,11 @@ fn synchronous_senders_script<M: Mbox>(make: Make<M>) -> Script<M> {
 
 /// Eight messages from two senders before the owner reads any: no send waits, and they
 /// come out in the order they went in.
-fn asynchronous_pile_script<M: Mbox>(make: Make<M>) -> Script<M> {
+fn asynchronous_pile_script<M: Mbox>(make: Make<M>) -> Scenario<M> {
     const BODIES: [&str; 8] = ["1", "2", "3", "4", "5", "6", "7", "8"];
     // Eight processes send one message each (P2 is the owner).
     const FROM: [&str; 8] = ["P1", "P3", "P4", "P5", "P6", "P7", "P8", "P9"];
-    let mut sc = Script::new(move || make(Mode::Asynchronous));
+    let mut sc = Scenario::new(move || make(Mode::Asynchronous));
     for (from, body) in FROM.into_iter().zip(BODIES) {
         sc = sc
             .call(from, &format!("send({body:?})"), send_as(from, body))
@@ -214,7 +214,7 @@ fn check_synchronous(table: &Table) {
         "with a synchronous mailbox, {} returned at step 1, before P2 received anything:\n\
          the message was left *in* the mailbox and the sender went on (the notes' weak \
          synchronization).\nA synchronous send returns only once the owner has received the \
-         message: a rendezvous,\nwhere the mailbox has no room at all.\n\n{table}",
+         message: a rendezvous,\nwhere the mailbox has no room at all.\n\n{table:#}",
         first.call
     );
 }
@@ -232,7 +232,7 @@ fn check_synchronous_senders(table: &Table) {
             && fourth.returned.iter().any(|r| r == "P3 send(\"b\")"),
         "at step 4, P3 was waiting in a synchronous send(\"b\") and P2 called try_receive(), \
          which returned\n{:?}: a waiting sender's message is there to take. try_receive \
-         must take it\n(without waiting) and let P3 go on.\n\n{table}",
+         must take it\n(without waiting) and let P3 go on.\n\n{table:#}",
         fourth.returned
     );
 }
@@ -243,7 +243,7 @@ fn check_asynchronous(table: &Table) {
             "with an asynchronous mailbox, {} waited at step {}, with {} in the mailbox:\n\
              an asynchronous send never waits, however many messages wait to be read (a \
              mailbox with room\nfor a few messages only is a bounded buffer, not an \
-             asynchronous mailbox).\n\n{table}",
+             asynchronous mailbox).\n\n{table:#}",
             table.rows[k].call,
             k + 1,
             table.rows[k.saturating_sub(1)]
@@ -271,26 +271,30 @@ const PILE: &str = include_str!(
 
 #[test]
 fn synchronous_send_waits_until_the_owner_receives() {
-    let table = synchronous_script(step_mailbox).check(SYNCHRONOUS, check_synchronous);
-    insta::assert_snapshot!(table.to_string());
+    let table = synchronous_script(step_mailbox).run();
+    check_synchronous(&table);
+    interleave::assert_table!(table);
 }
 
 #[test]
 fn asynchronous_send_returns_at_once_and_try_receive_says_empty() {
-    let table = asynchronous_script(step_mailbox).check(ASYNCHRONOUS, check_asynchronous);
-    insta::assert_snapshot!(table.to_string());
+    let table = asynchronous_script(step_mailbox).run();
+    check_asynchronous(&table);
+    interleave::assert_table!(table);
 }
 
 #[test]
 fn two_waiting_senders_are_served_oldest_first_by_every_kind_of_receive() {
-    let table = synchronous_senders_script(step_mailbox).check(SENDERS, check_synchronous_senders);
-    insta::assert_snapshot!(table.to_string());
+    let table = synchronous_senders_script(step_mailbox).run();
+    check_synchronous_senders(&table);
+    interleave::assert_table!(table);
 }
 
 #[test]
 fn many_asynchronous_sends_never_wait_and_come_out_in_order() {
-    let table = asynchronous_pile_script(step_mailbox).check(PILE, check_asynchronous);
-    insta::assert_snapshot!(table.to_string());
+    let table = asynchronous_pile_script(step_mailbox).run();
+    check_asynchronous(&table);
+    interleave::assert_table!(table);
 }
 
 /// P1 sends `late` after 5 ms (virtual time); P2 waits at most 10 ms.
@@ -541,6 +545,10 @@ fn failure_of(f: impl FnOnce()) -> String {
         .cloned()
         .or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string()))
         .unwrap_or_default()
+        // Whitespace collapsed: the checks assert on words, wherever a report breaks lines.
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// A mailbox written in the test: one queue of messages, each with the channel on which
@@ -731,7 +739,7 @@ fn the_checks_reject_a_receive_timeout_that_sits_out_its_timeout() {
         })
     });
     assert!(
-        m.contains("but the message came at 5ms:\nreceive_timeout returns as soon as"),
+        m.contains("but the message came at 5ms: receive_timeout returns as soon as"),
         "{m}"
     );
 }

@@ -6,7 +6,6 @@
 
 mod common;
 
-use common::script::Script;
 use common::{Diners, Doing, NotesRoom, Policy, Room, TestRoom, Variant, dine, drive, eating};
 use interleave::explore::{Config, Strategy, check, explore};
 use interleave::scenario::{Scenario, Table};
@@ -42,7 +41,7 @@ fn the_notes_monitor_lets_p0_and_p2_starve_p1() {
         })
         .state(eating(4))
         .run();
-    insta::assert_snapshot!(table.to_string());
+    interleave::assert_table!(table);
 }
 
 /// The same turns in the fair room: P0's second meal overtakes P1 once more on the left
@@ -50,7 +49,7 @@ fn the_notes_monitor_lets_p0_and_p2_starve_p1() {
 /// puts down.
 #[test]
 fn in_the_fair_room_each_neighbour_overtakes_p1_once() {
-    let table = Script::new(|| FairDiningRoom::new(4))
+    let table = Scenario::new(|| FairDiningRoom::new(4))
         .call("P0", "pick_up_forks(0)", |r| {
             r.pick_up_forks(0);
         })
@@ -79,18 +78,15 @@ fn in_the_fair_room_each_neighbour_overtakes_p1_once() {
         .call("P1", "put_down_forks(1)", |r| r.put_down_forks(1))
         .rule("P1 has eaten: P2 owes nobody any more, and eats")
         .state(eating(4))
-        .check(
-            include_str!("snapshots/fair__in_the_fair_room_each_neighbour_overtakes_p1_once.snap"),
-            |_| (),
-        );
-    insta::assert_snapshot!(table.to_string());
+        .run();
+    interleave::assert_table!(table);
 }
 
 /// Five philosophers, with request numbers: P2 is overtaken from both sides, each once,
 /// and held-back neighbours on both sides are served together when the forks come back.
 #[test]
 fn overtaking_is_bounded_on_both_sides_and_request_numbers_count_arrivals() {
-    let table = Script::new(|| FairDiningRoom::new(5))
+    let table = Scenario::new(|| FairDiningRoom::new(5))
         .call("P1", "pick_up_forks(1)", |r| r.pick_up_forks(1))
         .rule("requests are numbered from 0 in the order they reach the room")
         .call("P2", "pick_up_forks(2)", |r| r.pick_up_forks(2))
@@ -114,13 +110,9 @@ fn overtaking_is_bounded_on_both_sides_and_request_numbers_count_arrivals() {
         .call("P1", "put_down_forks(1)", |r| r.put_down_forks(1))
         .call("P3", "put_down_forks(3)", |r| r.put_down_forks(3))
         .state(eating(5))
-        .check(
-            include_str!(
-                "snapshots/fair__overtaking_is_bounded_on_both_sides_and_request_numbers_count_arrivals.snap"
-            ),
-            both_served,
-        );
-    insta::assert_snapshot!(table.to_string());
+        .run();
+    both_served(&table);
+    interleave::assert_table!(table);
 }
 
 fn both_served(table: &Table) {
@@ -131,7 +123,7 @@ fn both_served(table: &Table) {
         served.returned.len() == 3,
         "at step 10, P2 put down their forks while both neighbours, P1 and P3, were hungry: \
          neither eats\nany more and neither owes a turn to anyone, so both must start eating \
-         at that step,\nbut only {:?} returned.\n\n{table}",
+         at that step,\nbut only {:?} returned.\n\n{table:#}",
         served.returned
     );
 }

@@ -5,11 +5,10 @@
 
 mod common;
 
-use common::script::Script;
 use common::{Diners, Doing, Policy, Room, TestRoom, Variant, dine, drive, eating};
 use interleave::explore::{Config, Strategy, explore};
 use interleave::monitor::{Condition, Monitor, Semantics};
-use interleave::scenario::Table;
+use interleave::scenario::{Scenario, Table};
 use interleave::sync::{Condvar, Mutex};
 use philosophers::monitor::DiningRoom;
 use philosophers::{left_of, right_of};
@@ -18,7 +17,7 @@ use philosophers::{left_of, right_of};
 /// at once but P2 still waits for P3, and eats when P3 puts down.
 #[test]
 fn putting_forks_down_lets_a_hungry_neighbour_eat() {
-    let table = Script::new(|| DiningRoom::new(5))
+    let table = Scenario::new(|| DiningRoom::new(5))
         .call("P1", "pick_up_forks(1)", |r| r.pick_up_forks(1))
         .rule("neither neighbour of P1 eats: P1 eats at once")
         .call("P2", "pick_up_forks(2)", |r| r.pick_up_forks(2))
@@ -32,18 +31,15 @@ fn putting_forks_down_lets_a_hungry_neighbour_eat() {
         .call("P3", "put_down_forks(3)", |r| r.put_down_forks(3))
         .rule("P3 puts down: P2 has no neighbour eating any more, and eats")
         .state(eating(5))
-        .check(
-            include_str!("snapshots/monitor__putting_forks_down_lets_a_hungry_neighbour_eat.snap"),
-            |_| (),
-        );
-    insta::assert_snapshot!(table.to_string());
+        .run();
+    interleave::assert_table!(table);
 }
 
 /// One `put_down_forks` lets both neighbours eat, then a second round with three hungry
 /// philosophers: everyone whose neighbours do not eat is served at each put-down.
 #[test]
 fn one_put_down_can_let_both_neighbours_eat() {
-    let table = Script::new(|| DiningRoom::new(5))
+    let table = Scenario::new(|| DiningRoom::new(5))
         .call("P1", "pick_up_forks(1)", |r| r.pick_up_forks(1))
         .call("P0", "pick_up_forks(0)", |r| r.pick_up_forks(0))
         .rule("P0 waits: their neighbour P1 eats")
@@ -66,11 +62,9 @@ fn one_put_down_can_let_both_neighbours_eat() {
         .call("P1", "put_down_forks(1)", |r| r.put_down_forks(1))
         .call("P3", "put_down_forks(3)", |r| r.put_down_forks(3))
         .state(eating(5))
-        .check(
-            include_str!("snapshots/monitor__one_put_down_can_let_both_neighbours_eat.snap"),
-            both_neighbours_eat,
-        );
-    insta::assert_snapshot!(table.to_string());
+        .run();
+    both_neighbours_eat(&table);
+    interleave::assert_table!(table);
 }
 
 fn both_neighbours_eat(table: &Table) {
@@ -81,7 +75,7 @@ fn both_neighbours_eat(table: &Table) {
         row.returned.len() == 3,
         "at step 4, P1 put down their forks while both neighbours, P0 and P2, were hungry and \
          nobody else\nnext to them ate: both must start eating at that step, but only {:?} \
-         returned.\nPutting the forks down tests *both* neighbours.\n\n{table}",
+         returned.\nPutting the forks down tests *both* neighbours.\n\n{table:#}",
         row.returned
     );
 }

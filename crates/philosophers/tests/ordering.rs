@@ -8,10 +8,11 @@ mod common;
 use std::time::Instant;
 
 use common::Diners;
-use common::script::Script;
+use common::script::Checked;
 use interleave::channel::{Receiver, Sender, unbounded};
 use interleave::explore::{Config, Observed, Stats, Strategy, check};
 use interleave::report::FailureKind;
+use interleave::scenario::Scenario;
 use interleave::sync::{Arc, Condvar, Mutex};
 use interleave::thread;
 use philosophers::ordering::Table;
@@ -184,10 +185,10 @@ impl<T: Dining> Dinner<T> {
 
 /// Five philosophers whose meals last until the test ends them: P2 eats while P0 eats
 /// (they share no fork); P1, between them, waits until both are done.
-fn long_meals<T: Dining>(make: impl Fn() -> T + 'static) -> Script<Dinner<T>> {
+fn long_meals<T: Dining>(make: impl Fn() -> T + 'static) -> Scenario<Dinner<T>> {
     let eating = Observed::new(Vec::new());
     let e = eating.clone();
-    Script::new(move || {
+    Scenario::new(move || {
         // Each run of the script starts with nobody eating.
         e.update(|v| v.clear());
         Dinner::new(make(), 5, e.clone())
@@ -245,14 +246,15 @@ fn check_long_meals(table: &interleave::scenario::Table) {
         "at step 2, P2 asked for forks 2 and 3, which nobody held, but P2 did not start eating \
          ({eating}):\nphilosophers who share no fork must be able to eat at the same time. A \
          lock for the whole table\n(or one fork that everybody takes first) keeps the forks \
-         safe, but lets only one philosopher\neat at a time.\n\n{table}"
+         safe, but lets only one philosopher\neat at a time.\n\n{table:#}"
     );
 }
 
 #[test]
 fn philosophers_who_share_no_fork_eat_at_the_same_time() {
-    let table = long_meals_checks(|| Table::new(5));
-    insta::assert_snapshot!(table.to_string());
+    let table = long_meals(|| Table::new(5)).run();
+    check_long_meals(&table);
+    interleave::assert_table!(table);
 }
 
 /// The oracle works: taking the left fork then the right one deadlocks, and the report
