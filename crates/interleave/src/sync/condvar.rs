@@ -177,6 +177,19 @@ impl Condvar {
 fn sim_wait(e: &Execution, s: &SimRef, m: &SimRef, timeout: Option<Duration>) -> bool {
     e.point();
     let who = me(e, "Condvar::wait");
+    if e.spurious_wakeup() {
+        // std's contract: the wait may return without a notification.
+        e.lock().push_event(
+            Some(s.id),
+            "wait".into(),
+            Some("spurious wake-up".into()),
+            false,
+        );
+        mutex::release(e, m, false);
+        e.point();
+        mutex::acquire(e, m, "relock");
+        return false;
+    }
     let deadline = {
         let mut st = e.lock();
         st.objects[s.id].waiters.push_back(who);
@@ -199,7 +212,7 @@ fn sim_notify(e: &Execution, s: &SimRef, all: bool) -> usize {
     e.point();
     let mut st = e.lock();
     let mut woken = Vec::new();
-    while let Some(w) = st.objects[s.id].waiters.pop_front() {
+    while let Some(w) = e.next_waiter(&mut st.objects[s.id].waiters) {
         st.wake(w);
         woken.push(w);
         if !all {
