@@ -339,7 +339,13 @@ impl Condition {
             // signal; the thread leaves, then queues to re-enter as if signalled.
             m.release(&mut ctl);
             drop(ctl);
-            m.event_on(self.id(), "wait".into(), Some("spurious wake-up".into()));
+            m.event_on(
+                self.id(),
+                "wait".into(),
+                Some(
+                    "spurious wake-up (Mesa allows them: re-check the condition in a loop)".into(),
+                ),
+            );
             if let Some(e) = m.exec() {
                 e.point();
             }

@@ -145,7 +145,8 @@ impl Scheduler for DelayBounded {
         self.data_step = (u64::MAX, 0);
         if !self.started {
             self.started = true;
-            self.new_in_pass = usize::from(self.bound == 0);
+            // The canonical schedule: new in the first pass, whatever its bound.
+            self.new_in_pass = 1;
             return true;
         }
         if !self.canonical_saved {
