@@ -145,7 +145,7 @@ fn notify_one_on_a_shared_condvar_passes_fifo_and_fails_std() {
         );
         let text = f.to_string();
         assert!(
-            text.contains("notify_one changed: std lets it wake any waiter: wakes B"),
+            text.contains("notify_one changed: wakes B (std lets notify_one wake any waiter)"),
             "{s}: {text}"
         );
     }
@@ -297,4 +297,47 @@ fn scenarios_keep_fifo_semantics() {
         .run();
     assert_eq!(table.rows[2].returned, vec!["C notify_one", "A wait"]);
     assert_eq!(table.blocked_at_end, vec!["B wait"]);
+}
+
+/// A spurious wake-up can also come late in a timed wait, when time passes: a loop that
+/// restarts the full timeout after each wake-up then waits longer than asked. The
+/// exhaustive search finds it and its schedule string replays it.
+#[test]
+fn a_late_spurious_wake_up_stretches_a_restarted_timeout() {
+    use interleave::time::Instant;
+    use std::time::Duration;
+    let body = || {
+        let pair = Arc::new((Mutex::named("flag", false), Condvar::named("set")));
+        let p = pair.clone();
+        let w = thread::Builder::new()
+            .name("W".into())
+            .spawn(move || {
+                let start = Instant::now();
+                let mut g = p.0.lock();
+                while !*g {
+                    if p.1.wait_for(&mut g, Duration::from_secs(5)).timed_out() {
+                        break;
+                    }
+                }
+                start.elapsed()
+            })
+            .unwrap();
+        thread::spawn(|| thread::sleep(Duration::from_secs(2)))
+            .join()
+            .unwrap();
+        let took = w.join().unwrap();
+        assert!(took <= Duration::from_secs(5), "a 5 s wait took {took:?}");
+    };
+    let s = Strategy::DelayBounded { bound: 2 };
+    check(fifo(&s, 0), body).unwrap_or_else(|f| panic!("{f}"));
+    let f = check(std_mode(&s, 0), body).expect_err("a wake-up at 2 s restarts the wait");
+    assert!(f.message.contains("a 5 s wait took 7s"), "{f}");
+    let again = check(
+        Config::new()
+            .strategy(Strategy::parse(&f.strategy).unwrap())
+            .condvar(CondvarSemantics::Std),
+        body,
+    )
+    .expect_err("replayed");
+    assert_eq!(again.trace.compact(), f.trace.compact(), "{}", f.strategy);
 }

@@ -311,6 +311,7 @@ impl Execution {
                 yielded: false,
                 timed_out: false,
                 spurious_left: SPURIOUS_PER_THREAD,
+                woke_spuriously: false,
             });
             st.ready.push(tid);
             tid
@@ -434,6 +435,7 @@ impl Execution {
             t.state = TState::Blocked { wait, deadline };
             t.streak = 0;
             t.timed_out = false;
+            t.woke_spuriously = false;
             st.unready(me);
         }
         self.suspend(me);
@@ -490,6 +492,39 @@ impl Execution {
         true
     }
 
+    /// True if the current thread's last wait ended with a spurious wake-up given while
+    /// it was blocked (see [`Execution::offer_spurious_wakeups`]).
+    pub(crate) fn woke_spuriously(&self) -> bool {
+        match self.cur.get() {
+            Some(me) => std::mem::take(&mut self.lock().threads[me].woke_spuriously),
+            None => false,
+        }
+    }
+
+    /// Under std's condvar contract, when time passes (the virtual clock jumps because
+    /// every thread waits), each thread waiting on a condition variable may wake up
+    /// spuriously at that moment, as the strategy decides: a wake-up late in a timed
+    /// wait, which a loop that restarts its full timeout turns into a longer wait.
+    fn offer_spurious_wakeups(&self, st: &mut State) {
+        for t in 0..st.threads.len() {
+            let th = &st.threads[t];
+            let TState::Blocked { wait, .. } = th.state else {
+                continue;
+            };
+            let on_condvar = wait.kind == WaitKind::Notify
+                && wait.obj.is_some_and(|o| st.objects[o].kind == "Condvar");
+            if !on_condvar || th.spurious_left == 0 {
+                continue;
+            }
+            if self.decide(Decision::Spurious) == 1 {
+                let th = &mut st.threads[t];
+                th.spurious_left -= 1;
+                th.woke_spuriously = true;
+                st.wake(t);
+            }
+        }
+    }
+
     fn decide(&self, d: Decision<'_>) -> usize {
         let step = self.step_now.get();
         match self.local.borrow_mut().scheduler.as_mut() {
@@ -518,6 +553,9 @@ impl Execution {
                 }
                 if st.ready.is_empty() {
                     if st.advance_clock() {
+                        if self.modes.condvar_std {
+                            self.offer_spurious_wakeups(&mut st);
+                        }
                         continue;
                     }
                     if st

@@ -73,6 +73,8 @@ pub(crate) enum Text {
     Op2(&'static str, Val, Val),
     /// Words and a thread's name: `spawn T3`, `wakes T2`.
     Thread(&'static str, Tid),
+    /// Words, a thread's name, more words: `wakes T2 (why)`.
+    Thread2(&'static str, Tid, &'static str),
 }
 
 impl From<Cow<'static, str>> for Text {
@@ -109,6 +111,7 @@ impl Text {
             Text::Op(op, v) => write!(s, "{op} {v}"),
             Text::Op2(op, a, b) => write!(s, "{op} {a}->{b}"),
             Text::Thread(words, t) => write!(s, "{words} {}", name(*t)),
+            Text::Thread2(a, t, b) => write!(s, "{a} {} {b}", name(*t)),
         };
         s
     }
@@ -143,6 +146,7 @@ mod tests {
             "compare_exchange 1->2"
         );
         assert_eq!(r(Text::Thread("spawn", 3)), "spawn T3");
+        assert_eq!(r(Text::Thread2("wakes", 2, "(why)")), "wakes T2 (why)");
         assert_eq!(r(Text::from("lock")), "lock");
         assert_eq!(r(Text::from(String::from("x"))), "x");
     }

@@ -67,6 +67,8 @@ pub(crate) struct ThreadRec {
     pub(crate) timed_out: bool,
     /// Spurious wake-ups this thread may still get (std's condvar contract).
     pub(crate) spurious_left: u8,
+    /// The thread's last wait ended with a spurious wake-up (not a notification).
+    pub(crate) woke_spuriously: bool,
 }
 
 thread_local! {

@@ -205,6 +205,10 @@ fn sim_wait(e: &Execution, s: &SimRef, m: &SimRef, timeout: Option<Duration>) ->
         let mut st = e.lock();
         st.objects[s.id].waiters.retain(|&w| w != who);
         st.push_event(Some(s.id), "wait".into(), Some("timed out".into()), false);
+    } else if e.woke_spuriously() {
+        let mut st = e.lock();
+        st.objects[s.id].waiters.retain(|&w| w != who);
+        st.push_event(Some(s.id), "wait".into(), Some(SPURIOUS.into()), false);
     }
     mutex::acquire(e, m, "relock");
     timed_out
@@ -220,7 +224,7 @@ fn sim_notify(e: &Execution, s: &SimRef, all: bool) -> usize {
         let outcome = match woken {
             None => Text::Static("no waiter"),
             Some(w) if Some(w) == first => Text::Thread("wakes", w),
-            Some(w) => Text::Thread("std lets it wake any waiter: wakes", w),
+            Some(w) => Text::Thread2("wakes", w, "(std lets notify_one wake any waiter)"),
         };
         if let Some(w) = woken {
             st.wake(w);
