@@ -155,3 +155,85 @@ fn no_lost_wakeup_with_capacity_one_within_two_delays() {
         1,
     );
 }
+
+// std's condvar contract: a `Condvar` of std (or parking_lot) may wake a waiter for
+// nothing (a spurious wake-up), and `notify_one` may wake any one of its waiters. The
+// simulated one does neither unless asked (`CondvarSemantics::Std`); these checks ask.
+
+/// Every item delivered once, in FIFO order, without lost wake-ups, when the condition
+/// variables behave as std allows.
+#[test]
+fn every_item_delivered_once_under_std_condvar_semantics() {
+    let std_contract = interleave::explore::CondvarSemantics::Std;
+    explore_buffer(Config::new().iterations(1000).condvar(std_contract), 2);
+    explore_buffer(
+        Config::new()
+            .strategy(Strategy::DelayBounded { bound: 2 })
+            .condvar(std_contract),
+        1,
+    );
+}
+
+/// The oracle: `if` instead of `while` around the waits passes every FIFO schedule with
+/// one producer and one consumer (nobody can get in between), and fails under std's
+/// contract: a spurious wake-up lets the consumer take from an empty buffer.
+#[test]
+fn the_std_contract_catches_a_wait_without_a_loop() {
+    use interleave::sync::{Condvar, Mutex};
+    use std::collections::VecDeque;
+
+    struct IfBuffer {
+        items: Mutex<VecDeque<u32>>,
+        not_full: Condvar,
+        not_empty: Condvar,
+    }
+    impl IfBuffer {
+        fn put(&self, v: u32) {
+            let mut items = self.items.lock();
+            if items.len() == 1 {
+                self.not_full.wait(&mut items);
+            }
+            assert!(items.is_empty(), "put into a full buffer");
+            items.push_back(v);
+            self.not_empty.notify_one();
+        }
+        fn take(&self) -> u32 {
+            let mut items = self.items.lock();
+            if items.is_empty() {
+                self.not_empty.wait(&mut items);
+            }
+            let v = items.pop_front().expect("took from an empty buffer");
+            self.not_full.notify_one();
+            v
+        }
+    }
+    let body = || {
+        let b = Arc::new(IfBuffer {
+            items: Mutex::new(VecDeque::new()),
+            not_full: Condvar::new(),
+            not_empty: Condvar::new(),
+        });
+        let p = b.clone();
+        let producer = thread::spawn(move || (0..3).for_each(|i| p.put(i)));
+        let taken: Vec<u32> = (0..3).map(|_| b.take()).collect();
+        producer.join().expect("the producer panicked");
+        assert_eq!(taken, [0, 1, 2]);
+    };
+    let std_contract = interleave::explore::CondvarSemantics::Std;
+    for config in [
+        Config::new().iterations(1000),
+        Config::new().strategy(Strategy::DelayBounded { bound: 2 }),
+    ] {
+        check(config.clone(), body).unwrap_or_else(|f| panic!("FIFO hides the bug:\n{f}"));
+        let f = check(config.condvar(std_contract), body).expect_err("a spurious wake-up");
+        assert!(
+            f.message.contains("took from an empty buffer")
+                || f.message.contains("put into a full buffer"),
+            "{f}"
+        );
+        assert!(
+            f.to_string().contains("spurious wake-up (std allows them"),
+            "{f}"
+        );
+    }
+}
