@@ -3,7 +3,10 @@
 //! within one process (the order flips every round), so that load drift on a shared
 //! machine hits both alike. Each round times `schedules` schedules per engine; the table
 //! gives each round's per-schedule times and ratio, then the minimum and median of each
-//! column. The bug oracles are off, so every schedule runs to its end on both engines.
+//! column. Times are the CPU time of the calling thread (both engines run every simulated
+//! thread on it), which time spent waiting for a core on a busy machine does not inflate;
+//! wall time is printed too. The bug oracles are off, so every schedule runs to its end
+//! on both engines.
 //!
 //! Workloads: the bounded buffer (2 producers, 2 consumers, capacity 2, 5 items each), a
 //! 20-thread reorder (atomics only) and a 100-thread two-stage hand-off (two mutexes).
@@ -11,8 +14,9 @@
 //! up to bounds 1, 2, 3), and real-mode uncontended lock/unlock against parking_lot.
 //!
 //! Run with `cargo bench -p interleave --bench interleave_bench` (release mode);
-//! arguments: `-- [--rounds N] [--only WORKLOAD] [--ours-only SCHEDULES]`. The last form
-//! runs interleave alone (for a profiler: `valgrind --tool=callgrind`).
+//! arguments: `-- [--rounds N] [--only WORKLOAD] [--ours-only SCHEDULES]
+//! [--theirs-only SCHEDULES]`. The last two run one engine alone (for a profiler:
+//! `valgrind --tool=callgrind`, whose instruction counts do not depend on the load).
 
 mod common;
 
@@ -31,25 +35,52 @@ fn schedules_per_round(w: &Workload) -> usize {
     }
 }
 
-fn time_ours(w: &Workload, n: usize, seed: u64) -> Duration {
-    let (f, size) = (w.ours, w.n);
-    let t = Instant::now();
-    check(
-        Config::new()
-            .strategy(Strategy::Random)
-            .seed(seed)
-            .iterations(n),
-        move || f(size, false),
-    )
-    .unwrap_or_else(|failure| panic!("{failure}"));
-    t.elapsed()
+/// CPU time of the calling thread.
+fn cpu_now() -> Duration {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: clock_gettime writes into the timespec we own; CLOCK_THREAD_CPUTIME_ID is
+    // supported on every Linux this course runs on (it returns 0 on success).
+    let rc = unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
+    assert_eq!(rc, 0, "clock_gettime(CLOCK_THREAD_CPUTIME_ID)");
+    Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32)
 }
 
-fn time_theirs(w: &Workload, n: usize, seed: u64) -> Duration {
+/// Wall time and CPU time of one measurement.
+#[derive(Clone, Copy)]
+struct Took {
+    wall: Duration,
+    cpu: Duration,
+}
+
+fn measure(f: impl FnOnce()) -> Took {
+    let (w, c) = (Instant::now(), cpu_now());
+    f();
+    Took {
+        wall: w.elapsed(),
+        cpu: cpu_now() - c,
+    }
+}
+
+fn time_ours(w: &Workload, n: usize, seed: u64) -> Took {
+    let (f, size) = (w.ours, w.n);
+    measure(|| {
+        check(
+            Config::new()
+                .strategy(Strategy::Random)
+                .seed(seed)
+                .iterations(n),
+            move || f(size, false),
+        )
+        .unwrap_or_else(|failure| panic!("{failure}"));
+    })
+}
+
+fn time_theirs(w: &Workload, n: usize, seed: u64) -> Took {
     let (f, size) = (w.theirs, w.n);
-    let t = Instant::now();
-    shuttle::check_random_with_seed(move || f(size, false), seed, n);
-    t.elapsed()
+    measure(|| shuttle::check_random_with_seed(move || f(size, false), seed, n))
 }
 
 fn us(d: Duration, n: usize) -> f64 {
@@ -68,9 +99,11 @@ fn compare(w: &Workload, rounds: usize) {
     time_ours(w, n / 10 + 1, 1);
     time_theirs(w, n / 10 + 1, 1);
     println!("\n{} ({n} random schedules per round and engine)\n", w.name);
-    println!("| round | interleave µs/schedule | shuttle µs/schedule | ratio |");
-    println!("|---|---|---|---|");
-    let (mut ours, mut theirs, mut ratios) = (Vec::new(), Vec::new(), Vec::new());
+    println!(
+        "| round | interleave µs/schedule (CPU) | shuttle µs/schedule (CPU) | ratio (CPU) | ratio (wall) |"
+    );
+    println!("|---|---|---|---|---|");
+    let (mut ours, mut theirs, mut ratios, mut walls) = (vec![], vec![], vec![], vec![]);
     for round in 0..rounds {
         let seed = 1000 + round as u64;
         let (a, b) = if round % 2 == 0 {
@@ -80,17 +113,24 @@ fn compare(w: &Workload, rounds: usize) {
             let b = time_theirs(w, n, seed);
             (time_ours(w, n, seed), b)
         };
-        let (a, b) = (us(a, n), us(b, n));
-        println!("| {} | {a:.2} | {b:.2} | {:.2} |", round + 1, a / b);
-        ours.push(a);
-        theirs.push(b);
-        ratios.push(a / b);
+        let (ac, bc) = (us(a.cpu, n), us(b.cpu, n));
+        let wall = us(a.wall, n) / us(b.wall, n);
+        println!(
+            "| {} | {ac:.2} | {bc:.2} | {:.2} | {wall:.2} |",
+            round + 1,
+            ac / bc
+        );
+        ours.push(ac);
+        theirs.push(bc);
+        ratios.push(ac / bc);
+        walls.push(wall);
     }
     let (omin, omed) = min_median(&ours);
     let (tmin, tmed) = min_median(&theirs);
     let (rmin, rmed) = min_median(&ratios);
-    println!("| min | {omin:.2} | {tmin:.2} | {rmin:.2} |");
-    println!("| median | {omed:.2} | {tmed:.2} | {rmed:.2} |");
+    let (wmin, wmed) = min_median(&walls);
+    println!("| min | {omin:.2} | {tmin:.2} | {rmin:.2} | {wmin:.2} |");
+    println!("| median | {omed:.2} | {tmed:.2} | {rmed:.2} | {wmed:.2} |");
 }
 
 fn exhaustive() {
@@ -147,6 +187,7 @@ fn main() {
     let mut rounds = 7;
     let mut only: Option<String> = None;
     let mut ours_only: Option<usize> = None;
+    let mut theirs_only: Option<usize> = None;
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
         match a.as_str() {
@@ -164,6 +205,13 @@ fn main() {
                         .expect("--ours-only SCHEDULES"),
                 )
             }
+            "--theirs-only" => {
+                theirs_only = Some(
+                    args.next()
+                        .and_then(|s| s.parse().ok())
+                        .expect("--theirs-only SCHEDULES"),
+                )
+            }
             _ => {}
         }
     }
@@ -176,7 +224,14 @@ fn main() {
     if let Some(n) = ours_only {
         for w in &selected {
             let d = time_ours(w, n, 1000);
-            println!("{}: {:.2} µs/schedule", w.name, us(d, n));
+            println!("{}: {:.2} µs/schedule (CPU)", w.name, us(d.cpu, n));
+        }
+        return;
+    }
+    if let Some(n) = theirs_only {
+        for w in &selected {
+            let d = time_theirs(w, n, 1000);
+            println!("{}: {:.2} µs/schedule (CPU)", w.name, us(d.cpu, n));
         }
         return;
     }
