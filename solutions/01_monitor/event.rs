@@ -55,8 +55,8 @@ impl Event {
     /// Creates an event nobody waits for.
     pub fn new() -> Self {
         Event {
-            state: Mutex::named("event", State::default()),
-            happened: Condvar::named("happened"),
+            state: Mutex::new(State::default()),
+            happened: Condvar::new(),
         }
     }
 

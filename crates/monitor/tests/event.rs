@@ -42,7 +42,7 @@ fn three_waiters_a_broadcast_and_a_late_waiter() {
         .state(passed)
         .max_steps(1_000)
         .run();
-    insta::assert_snapshot!(table.to_string());
+    interleave::assert_table!(table);
 }
 
 #[test]
@@ -58,7 +58,7 @@ fn a_signal_with_nobody_waiting_is_lost() {
         .state(passed)
         .max_steps(1_000)
         .run();
-    insta::assert_snapshot!(table.to_string());
+    interleave::assert_table!(table);
 }
 
 /// Three threads wait for the top of the hour; the clock broadcasts once they all wait;
@@ -149,15 +149,20 @@ impl StdContractEvent for Event {
 fn waits_return_only_for_signals<E: StdContractEvent>(event: E) {
     let event = interleave::sync::Arc::new(event);
     let returned = interleave::explore::Observed::new(Vec::<&'static str>::new());
-    let (tx, rx) = interleave::channel::unbounded::<&'static str>();
+    // How many waiters came back, for the main thread to wait on (with a loop).
+    let back = interleave::sync::Arc::new((
+        interleave::sync::Mutex::new(0usize),
+        interleave::sync::Condvar::new(),
+    ));
     let spawn_waiter = |name: &'static str| {
-        let (e, r, tx) = (event.clone(), returned.clone(), tx.clone());
+        let (e, r, back) = (event.clone(), returned.clone(), back.clone());
         interleave::thread::Builder::new()
             .name(name.into())
             .spawn(move || {
                 e.wait();
                 r.update(|r| r.push(name));
-                tx.send(name).expect("main receives");
+                *back.0.lock() += 1;
+                back.1.notify_all();
             })
             .expect("spawn a waiter")
     };
@@ -181,30 +186,35 @@ fn waits_return_only_for_signals<E: StdContractEvent>(event: E) {
         interleave::thread::yield_now();
     }
     nobody_back("A or B");
-    for _ in 0..2 {
+    for n in 1..=2 {
         event.signal();
-        // Blocks until a waiter comes back: if the wake-up went to a thread that goes
-        // back to sleep, nobody does, and the exploration reports a lost wake-up.
-        rx.recv().expect("a waiter comes back");
+        // Waits until a waiter comes back: if the wake-up went to a thread that goes back
+        // to sleep, nobody does, and the exploration reports a lost wake-up.
+        let mut count = back.0.lock();
+        while *count < n {
+            back.1.wait(&mut count);
+        }
     }
     a.join().expect("A panicked");
     b.join().expect("B panicked");
 }
 
-/// Explores `waits_return_only_for_signals` under std's contract, naming a lost wake-up.
+/// Explores `waits_return_only_for_signals` under std's contract; a failure comes back
+/// as its diagnosis and its full report, a lost wake-up named as such.
 fn check_std_contract<E: StdContractEvent>(
     config: interleave::explore::Config,
     new: fn() -> E,
-) -> Result<(), String> {
+) -> Result<(), (String, String)> {
     let config = config.condvar(interleave::explore::CondvarSemantics::Std);
     match interleave::explore::check(config, move || waits_return_only_for_signals(new())) {
         Ok(_) => Ok(()),
-        Err(f) if f.kind == interleave::report::FailureKind::LostWakeup => Err(format!(
-            "one signal() with A and B waiting let neither return: std's notify_one may wake \
-             any waiter, and the one it woke went back to sleep; wake them all and let each \
-             check whether the signal is for it\n\n{f}"
-        )),
-        Err(f) => Err(f.to_string()),
+        Err(f) if f.kind == interleave::report::FailureKind::LostWakeup => {
+            let why = "one signal() with A and B waiting let neither return: std's notify_one \
+                       may wake any waiter, and the one it woke went back to sleep; wake them \
+                       all and let each check whether the signal is for it";
+            Err((why.to_string(), format!("{why}\n\n{f}")))
+        }
+        Err(f) => Err((f.message.clone(), f.to_string())),
     }
 }
 
@@ -214,8 +224,8 @@ fn waits_return_only_for_signals_under_std_condvar_semantics() {
         Config::new().iterations(1000),
         Config::new().strategy(Strategy::DelayBounded { bound: 2 }),
     ] {
-        if let Err(e) = check_std_contract(config, Event::new) {
-            panic!("{e}");
+        if let Err((_, report)) = check_std_contract(config, Event::new) {
+            panic!("{report}");
         }
     }
 }
@@ -301,15 +311,16 @@ fn the_std_contract_catches_a_wait_without_a_loop_and_a_wrong_notify_one() {
                 panic!("FIFO wake-ups hide both bugs:\n{f}");
             }
         }
-        let e = check_std_contract(config.clone(), no_loop).expect_err("a spurious wake-up");
+        let (why, report) =
+            check_std_contract(config.clone(), no_loop).expect_err("a spurious wake-up");
         assert!(
-            e.contains("returned from wait() although nobody signalled"),
-            "{e}"
+            why.contains("returned from wait() although nobody signalled"),
+            "{report}"
         );
-        let e = check_std_contract(config, numbered).expect_err("a wrong notify_one");
+        let (why, report) = check_std_contract(config, numbered).expect_err("a wrong notify_one");
         assert!(
-            e.starts_with("one signal() with A and B waiting let neither"),
-            "{e}"
+            why.starts_with("one signal() with A and B waiting let neither"),
+            "{report}"
         );
     }
 }

@@ -18,6 +18,7 @@ use parking_lot::Mutex;
 
 pub(crate) use crate::report::FailureKind;
 use crate::scheduler::{Decision, Scheduler};
+use crate::site::Naming;
 use crate::trace::{Event, Trace};
 
 use super::text::Text;
@@ -26,6 +27,9 @@ pub(crate) use super::thread::{TState, ThreadRec, Tid, Wait, WaitKind};
 
 /// Index of a simulated object in the object table.
 pub(crate) type ObjId = usize;
+
+/// A creation site and the kind it creates: (file, line, column, kind).
+type SiteKey = (usize, u32, u32, &'static str);
 
 pub(crate) struct ObjRec {
     pub(crate) name: String,
@@ -70,6 +74,9 @@ pub(crate) struct State {
     pub(crate) step: u64,
     /// Steps at which more than one thread was ready (PCT's k counts these).
     pub(crate) decisions: u64,
+    /// A hash of the threads chosen so far: what a `select!` uses to pick among ready
+    /// operations, so that the pick depends on the schedule and a replay repeats it.
+    pub(crate) trail: u64,
     /// The ready threads, by the time each became ready (stamps only grow, so a thread
     /// that becomes ready is appended).
     ready: Vec<Tid>,
@@ -82,8 +89,10 @@ pub(crate) struct State {
     stamp: u64,
     pub(crate) failure: Option<Failure>,
     pub(crate) counters: std::collections::HashMap<&'static str, usize>,
-    max_steps: u64,
-    max_streak: u64,
+    /// How many objects each creation site made in this execution (see `crate::site`).
+    sites: std::collections::HashMap<SiteKey, usize>,
+    pub(crate) max_steps: u64,
+    pub(crate) max_streak: u64,
     record: bool,
 }
 
@@ -203,6 +212,7 @@ impl Execution {
                     last: None,
                     step: 0,
                     decisions: 0,
+                    trail: 0,
                     ready: spare.ready,
                     order: spare.order,
                     clock: 0,
@@ -210,6 +220,7 @@ impl Execution {
                     stamp: 0,
                     failure: None,
                     counters: Default::default(),
+                    sites: Default::default(),
                     max_steps: limits.max_steps,
                     max_streak: limits.max_streak,
                     record: true,
@@ -259,11 +270,40 @@ impl Execution {
 
     /// Registers an object and returns its id. The default name is `Kind#n`, counted per
     /// kind in creation order.
+    #[allow(dead_code)] // every facade object now names itself through `register_as`
     pub(crate) fn register(&self, kind: &'static str, name: Option<String>) -> ObjId {
+        self.register_as(kind, name.map_or(Naming::Anonymous, Naming::Explicit))
+    }
+
+    /// Registers an object named as `naming` says: explicitly, or from its creation site
+    /// (the k-th object of a site in this execution gets the site's k-th name), falling
+    /// back to `Kind#n`.
+    pub(crate) fn register_as(&self, kind: &'static str, naming: Naming) -> ObjId {
+        // Reading the source happens before the state is locked (and is cached).
+        let site = match &naming {
+            Naming::Site(loc) => {
+                crate::escape::check(loc.file());
+                crate::site::site_name(loc, kind).map(|n| {
+                    let key = (loc.file().as_ptr() as usize, loc.line(), loc.column(), kind);
+                    (key, n)
+                })
+            }
+            _ => None,
+        };
         let mut st = self.lock();
         let n = st.counters.entry(kind).or_insert(0);
         *n += 1;
-        let name = name.unwrap_or_else(|| format!("{kind}#{n}"));
+        let n = *n;
+        let name = match (naming, site) {
+            (Naming::Explicit(name), _) => name,
+            (_, Some((key, site))) => {
+                let k = st.sites.entry(key).or_insert(0);
+                let name = site.nth(*k);
+                *k += 1;
+                name
+            }
+            _ => format!("{kind}#{n}"),
+        };
         st.objects.push(ObjRec {
             name,
             kind,
@@ -312,6 +352,8 @@ impl Execution {
                 timed_out: false,
                 spurious_left: SPURIOUS_PER_THREAD,
                 woke_spuriously: false,
+                select: Vec::new(),
+                unparked: false,
             });
             st.ready.push(tid);
             tid
@@ -580,10 +622,7 @@ impl Execution {
                 };
                 st.step += 1;
                 if st.step > st.max_steps {
-                    let msg = format!(
-                        "the execution ran {} steps without ending: livelock, or busy-waiting?",
-                        st.max_steps
-                    );
+                    let msg = crate::report::budget_message(&st, None);
                     st.failure = Some(Failure {
                         kind: FailureKind::Budget,
                         message: msg,
@@ -595,10 +634,7 @@ impl Execution {
                 th.yielded = false;
                 th.streak += 1;
                 if th.streak > max_streak {
-                    let msg = format!(
-                        "{} ran {} steps without blocking: busy-waiting inside the monitor?",
-                        th.name, max_streak
-                    );
+                    let msg = crate::report::budget_message(&st, Some(next));
                     st.failure = Some(Failure {
                         kind: FailureKind::Budget,
                         message: msg,
@@ -607,6 +643,7 @@ impl Execution {
                 }
                 st.current = Some(next);
                 st.last = Some(next);
+                st.trail = crate::scheduler::mix(st.trail ^ (next as u64 + 1));
                 self.step_now.set(st.step);
                 self.shared.progress.store(st.step, Ordering::Relaxed);
                 next
@@ -854,14 +891,14 @@ impl State {
         &self.threads[t].name
     }
 
-    fn describe_wait(&self, t: Tid) -> (String, Vec<Tid>) {
+    pub(crate) fn describe_wait(&self, t: Tid) -> (String, Vec<Tid>) {
         let name = &self.threads[t].name;
         let TState::Blocked { wait, .. } = self.threads[t].state else {
             return (format!("{name} is not blocked"), vec![]);
         };
         let obj = wait.obj.map(|o| &self.objects[o]);
         let label = obj
-            .map(|o| format!("{} {}", o.kind, o.name))
+            .map(|o| crate::report::object_label(o.kind, &o.name))
             .unwrap_or_default();
         match wait.kind {
             WaitKind::Acquire => {
@@ -876,7 +913,21 @@ impl State {
             }
             WaitKind::Notify => (format!("{name} waits on {label}"), vec![]),
             WaitKind::Send => (format!("{name} waits to send on {label}"), vec![]),
-            WaitKind::Recv => (format!("{name} waits to receive on {label}"), vec![]),
+            WaitKind::Recv => {
+                // Who still holds a sender of the channel, and could send (or drop it and
+                // disconnect the channel): threads that have not finished.
+                let mut holders: Vec<Tid> = obj.map(|o| o.holders.clone()).unwrap_or_default();
+                holders.retain(|&h| !matches!(self.threads[h].state, TState::Finished));
+                let text = crate::report::receive_wait(
+                    name,
+                    &label,
+                    &holders
+                        .iter()
+                        .map(|&h| self.thread_name(h))
+                        .collect::<Vec<_>>(),
+                );
+                (text, holders)
+            }
             WaitKind::Join => {
                 let j = wait.thread.expect("join names a thread");
                 (
@@ -885,6 +936,55 @@ impl State {
                 )
             }
             WaitKind::Sleep => (format!("{name} sleeps"), vec![]),
+            WaitKind::Select => {
+                let ops = &self.threads[t].select;
+                let parts: Vec<String> = ops
+                    .iter()
+                    .map(|&(kind, o)| {
+                        let o = &self.objects[o];
+                        let verb = if kind == WaitKind::Send {
+                            "send on"
+                        } else {
+                            "receive on"
+                        };
+                        format!("{verb} {} {}", o.kind, o.name)
+                    })
+                    .collect();
+                // Who could still send on one of its channels: the threads that hold a
+                // Sender and have not finished.
+                let mut holders: Vec<Tid> = Vec::new();
+                for &(kind, o) in ops {
+                    if kind == WaitKind::Recv {
+                        for &h in &self.objects[o].holders {
+                            let alive = !matches!(self.threads[h].state, TState::Finished);
+                            if alive && !holders.contains(&h) {
+                                holders.push(h);
+                            }
+                        }
+                    }
+                }
+                let names: Vec<&str> = holders.iter().map(|&h| self.thread_name(h)).collect();
+                let held = match names.as_slice() {
+                    [] => String::new(),
+                    [one] => format!(", whose Senders are still held by {one}"),
+                    more => format!(", whose Senders are still held by {}", more.join(" and ")),
+                };
+                (
+                    format!("{name} waits in select! to {}{held}", parts.join(" or to ")),
+                    holders,
+                )
+            }
+            WaitKind::Permit => {
+                let last = obj
+                    .and_then(|o| o.holders.last())
+                    .map(|&h| format!("; last taken by {}", self.thread_name(h)))
+                    .unwrap_or_default();
+                (
+                    format!("{name} waits on {label} (no permit left{last})"),
+                    vec![],
+                )
+            }
+            WaitKind::Park => (format!("{name} is parked (thread::park)"), vec![]),
         }
     }
 
@@ -906,6 +1006,22 @@ impl State {
                 };
                 if let Some(pos) = path.iter().position(|&p| p == next) {
                     let cycle = &path[pos..];
+                    if let [only] = cycle
+                        && let TState::Blocked { wait, .. } = self.threads[*only].state
+                        && wait.kind == WaitKind::Recv
+                    {
+                        // A cycle of one on a channel: the thread receives on a channel
+                        // whose sender it holds itself.
+                        let name = self.thread_name(*only);
+                        return Failure {
+                            kind: FailureKind::Deadlock,
+                            message: format!(
+                                "{}: {name} waits for a message that only {name} could send; \
+                                 the channel never disconnects while {name} holds a Sender",
+                                self.describe_wait(*only).0
+                            ),
+                        };
+                    }
                     if let [only] = cycle {
                         // A cycle of one: the thread waits for a lock it holds itself
                         // (a non-reentrant lock taken twice).
@@ -938,7 +1054,7 @@ impl State {
             .iter()
             .copied()
             .filter(|&t| {
-                matches!(self.threads[t].state, TState::Blocked { wait, .. } if wait.kind == WaitKind::Notify)
+                matches!(self.threads[t].state, TState::Blocked { wait, .. } if matches!(wait.kind, WaitKind::Notify | WaitKind::Park))
             })
             .collect();
         if let Some(&t) = notify.first() {

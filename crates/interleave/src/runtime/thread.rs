@@ -5,16 +5,16 @@
 use std::cell::RefCell;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
-use corosensei::stack::DefaultStack;
 use corosensei::{Coroutine, Yielder};
 
 use super::execution::ObjId;
+use super::overflow::GuardedStack;
 
 /// Index of a simulated thread in the thread table.
 pub(crate) type Tid = usize;
 /// A simulated thread's coroutine: resumed with `()`, yields `()`, returns its panic
 /// message if it panicked.
-pub(crate) type Co = Coroutine<(), (), Option<String>, DefaultStack>;
+pub(crate) type Co = Coroutine<(), (), Option<String>, GuardedStack>;
 
 /// What a blocked thread waits for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -31,6 +31,12 @@ pub(crate) enum WaitKind {
     Join,
     /// A deadline only (sleep).
     Sleep,
+    /// One of several channel operations (`select!`); the thread's record lists them.
+    Select,
+    /// A permit of a semaphore.
+    Permit,
+    /// An `unpark` (`thread::park`).
+    Park,
 }
 
 /// The reason a thread is blocked.
@@ -69,10 +75,14 @@ pub(crate) struct ThreadRec {
     pub(crate) spurious_left: u8,
     /// The thread's last wait ended with a spurious wake-up (not a notification).
     pub(crate) woke_spuriously: bool,
+    /// While blocked in a `select!`: its operations (`Send` or `Recv`, channel).
+    pub(crate) select: Vec<(WaitKind, ObjId)>,
+    /// A pending `unpark` (`thread::park` returns at once and consumes it).
+    pub(crate) unparked: bool,
 }
 
 thread_local! {
-    static STACKS: RefCell<Vec<DefaultStack>> = const { RefCell::new(Vec::new()) };
+    static STACKS: RefCell<Vec<GuardedStack>> = const { RefCell::new(Vec::new()) };
 }
 
 /// How big a simulated thread's stack is (virtual memory, committed on use).
@@ -82,7 +92,7 @@ const STACK_SIZE: usize = 1024 * 1024;
 pub(crate) fn new_coroutine(f: impl FnOnce(&Yielder<(), ()>) + 'static) -> Co {
     let stack = STACKS
         .with(|s| s.borrow_mut().pop())
-        .unwrap_or_else(|| DefaultStack::new(STACK_SIZE).expect("allocate a coroutine stack"));
+        .unwrap_or_else(|| GuardedStack::new(STACK_SIZE).expect("allocate a coroutine stack"));
     Coroutine::with_stack(stack, move |y: &Yielder<(), ()>, ()| {
         match catch_unwind(AssertUnwindSafe(|| f(y))) {
             Ok(()) => None,

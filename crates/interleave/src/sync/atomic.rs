@@ -10,10 +10,32 @@
 pub use std::sync::atomic::Ordering;
 
 use std::fmt::Debug;
+use std::panic::Location;
 use std::sync::atomic::AtomicU64 as StdAtomicU64;
 
 use crate::runtime::text::{Text, ToVal};
 use crate::runtime::{self, Execution, ObjId};
+use crate::site::Naming;
+
+/// How an atomic is named in traces: explicitly (`named`), after its creation site
+/// (`new`, see `crate::site`), or `Kind#n`. It is registered at its first use.
+#[derive(Clone, Copy, Debug, Default)]
+enum Label {
+    #[default]
+    Anonymous,
+    Name(&'static str),
+    Site(&'static Location<'static>),
+}
+
+impl Label {
+    fn naming(self) -> Naming {
+        match self {
+            Label::Anonymous => Naming::Anonymous,
+            Label::Name(n) => Naming::Explicit(n.to_string()),
+            Label::Site(s) => Naming::Site(s),
+        }
+    }
+}
 
 /// What an operation does to the atomic, with its orderings.
 #[derive(Clone, Copy, Debug)]
@@ -38,13 +60,13 @@ impl SimCell {
         SimCell(StdAtomicU64::new(0))
     }
 
-    fn id(&self, e: &Execution, kind: &'static str, name: Option<&'static str>) -> ObjId {
+    fn id(&self, e: &Execution, kind: &'static str, name: Label) -> ObjId {
         let generation = e.generation & 0xFFFF_FFFF;
         let v = self.0.load(std::sync::atomic::Ordering::Relaxed);
         if v >> 32 == generation && v & 0xFFFF_FFFF != 0 {
             return (v & 0xFFFF_FFFF) as ObjId - 1;
         }
-        let id = e.register(kind, name.map(String::from));
+        let id = e.register_as(kind, name.naming());
         let packed = (generation << 32) | ((id as u64 + 1) & 0xFFFF_FFFF);
         self.0.store(packed, std::sync::atomic::Ordering::Relaxed);
         id
@@ -59,7 +81,7 @@ impl SimCell {
 fn op<R>(
     cell: &SimCell,
     kind: &'static str,
-    name: Option<&'static str>,
+    name: Label,
     access: Access,
     text: impl FnOnce() -> Text,
     f: impl FnOnce() -> R,
@@ -77,7 +99,7 @@ fn sim_op<R>(
     e: &Execution,
     cell: &SimCell,
     kind: &'static str,
-    name: Option<&'static str>,
+    name: Label,
     _access: Access,
     text: impl FnOnce() -> Text,
     f: impl FnOnce() -> R,
@@ -110,7 +132,7 @@ macro_rules! atomic_int {
         #[derive(Default)]
         pub struct $name {
             v: std::sync::atomic::$std,
-            name: Option<&'static str>,
+            name: Label,
             sim: SimCell,
         }
 
@@ -121,20 +143,22 @@ macro_rules! atomic_int {
         }
 
         impl From<$t> for $name {
+            #[track_caller]
             fn from(v: $t) -> Self {
                 $name::new(v)
             }
         }
 
         impl $name {
-            /// Creates the atomic, named by kind and first use in traces.
+            /// Creates the atomic, named in traces after what its creating line binds it to.
+            #[track_caller]
             pub const fn new(v: $t) -> Self {
-                $name { v: std::sync::atomic::$std::new(v), name: None, sim: SimCell::new() }
+                $name { v: std::sync::atomic::$std::new(v), name: Label::Site(Location::caller()), sim: SimCell::new() }
             }
 
-            /// Creates the atomic with a name for traces.
+            /// Creates the atomic with an explicit name for traces: an override for tests.
             pub const fn named(name: &'static str, v: $t) -> Self {
-                $name { v: std::sync::atomic::$std::new(v), name: Some(name), sim: SimCell::new() }
+                $name { v: std::sync::atomic::$std::new(v), name: Label::Name(name), sim: SimCell::new() }
             }
 
             #[inline]
@@ -283,7 +307,7 @@ atomic_int!(AtomicI64, AtomicI64, i64);
 #[derive(Default)]
 pub struct AtomicBool {
     v: std::sync::atomic::AtomicBool,
-    name: Option<&'static str>,
+    name: Label,
     sim: SimCell,
 }
 
@@ -294,26 +318,28 @@ impl Debug for AtomicBool {
 }
 
 impl From<bool> for AtomicBool {
+    #[track_caller]
     fn from(v: bool) -> Self {
         AtomicBool::new(v)
     }
 }
 
 impl AtomicBool {
-    /// Creates the atomic.
+    /// Creates the atomic, named in traces after what its creating line binds it to.
+    #[track_caller]
     pub const fn new(v: bool) -> Self {
         AtomicBool {
             v: std::sync::atomic::AtomicBool::new(v),
-            name: None,
+            name: Label::Site(Location::caller()),
             sim: SimCell::new(),
         }
     }
 
-    /// Creates the atomic with a name for traces.
+    /// Creates the atomic with an explicit name for traces: an override for tests.
     pub const fn named(name: &'static str, v: bool) -> Self {
         AtomicBool {
             v: std::sync::atomic::AtomicBool::new(v),
-            name: Some(name),
+            name: Label::Name(name),
             sim: SimCell::new(),
         }
     }
