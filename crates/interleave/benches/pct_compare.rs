@@ -12,7 +12,7 @@
 //! of finding the bug in one schedule than the first failure is.
 //!
 //! Run with `cargo bench -p interleave --bench pct_compare -- [WORKLOAD...] [--seeds N]
-//! [--cap N] [--rate N] [--ours]`; workloads `reorder10`, `reorder20`, `reorder100`,
+//! [--from S] [--cap N] [--rate N] [--ours]`; workloads `reorder10`, `reorder20`, `reorder100`,
 //! `twostage10`, `twostage20`, `twostage100` (default: all six).
 
 mod common;
@@ -81,6 +81,7 @@ fn show(v: &[Option<usize>]) -> String {
 fn main() {
     let mut names = Vec::new();
     let mut seeds = 10u64;
+    let mut from = 0u64;
     let mut cap = 100_000usize;
     let mut rate = 0u64;
     let mut only_ours = false;
@@ -93,6 +94,7 @@ fn main() {
         };
         match a.as_str() {
             "--seeds" => seeds = num("--seeds"),
+            "--from" => from = num("--from"),
             "--cap" => cap = num("--cap") as usize,
             "--rate" => rate = num("--rate"),
             "--ours" => only_ours = true,
@@ -134,13 +136,16 @@ fn main() {
         }
         return;
     }
-    println!("PCT depth 3, schedules up to the first failure, seeds 0..{seeds}, cap {cap}");
+    println!(
+        "PCT depth 3, schedules up to the first failure, seeds {from}..{}, cap {cap}",
+        from + seeds
+    );
     println!("| workload | engine | median | found | per seed | time |");
     println!("|---|---|---|---|---|---|");
     for w in &selected {
         for &engine in engines {
             let t = Instant::now();
-            let counts: Vec<Option<usize>> = (0..seeds)
+            let counts: Vec<Option<usize>> = (from..from + seeds)
                 .map(|seed| match engine {
                     "interleave" => ours_to_bug(w, seed, cap),
                     _ => theirs_to_bug(w, seed, cap),

@@ -134,7 +134,9 @@ pub(crate) struct Execution {
     step_now: Cell<u64>,
     /// PCT's scheduling points (the strategy asks for them).
     pct_points: bool,
-    /// The point the current thread is suspending at is not counted as a decision.
+    /// The next decision is not counted as a step of PCT's k: the thread suspends at a
+    /// point PCT skips (in the run that measures k), or has just finished (a change
+    /// point there would lower the priority of a thread that will never run again).
     uncounted: Cell<bool>,
     /// The thread just started, until its first scheduling point.
     fresh: Cell<Option<Tid>>,
@@ -611,13 +613,17 @@ impl Execution {
                 }
                 st.fill_order();
                 let uncounted = self.uncounted.replace(false);
-                if st.order.len() > 1 && !uncounted {
+                let counted = st.order.len() > 1 && !uncounted;
+                if counted {
                     st.decisions += 1;
                 }
                 let step = st.step;
                 let next = {
                     let mut local = self.local.borrow_mut();
                     let sched = local.scheduler.as_mut().expect("scheduler present");
+                    if counted {
+                        sched.on_decision();
+                    }
                     sched.choose(&st.order, step)
                 };
                 st.step += 1;
@@ -661,6 +667,7 @@ impl Execution {
             match result {
                 CoroutineResult::Yield(()) => self.local.borrow_mut().cos[next] = Some(co),
                 CoroutineResult::Return(panic) => {
+                    self.uncounted.set(true);
                     thread::recycle(*co);
                     let mut st = self.lock();
                     st.threads[next].state = TState::Finished;

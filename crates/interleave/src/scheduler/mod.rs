@@ -49,6 +49,9 @@ pub(crate) trait Scheduler {
     fn begin(&mut self) -> bool {
         true
     }
+    /// The next choice is one of the steps PCT counts (more than one thread is ready,
+    /// and the thread that ran last can still run: see `Execution::run`).
+    fn on_decision(&mut self) {}
     /// Picks one of `ready` (never empty, canonical order) at `step`.
     fn choose(&mut self, ready: &[Tid], step: u64) -> Tid;
     /// Makes a decision during step `step` (as traces number steps); returns the option

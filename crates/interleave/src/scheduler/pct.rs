@@ -10,7 +10,10 @@
 //! As the paper allows (section 4.1) and shuttle does, `k` counts only the steps at which
 //! more than one thread is ready: a change point where there is nothing to choose has the
 //! same effect as one at the next real choice, so counting those steps only dilutes the
-//! change points. `k` is measured by a canonical run of the same body before the PCT
+//! change points. For the same reason it leaves out the choice after a thread finished
+//! (a change point there would lower the priority of a thread that never runs again) and
+//! the scheduling points that PCT skips (see `Scheduler::pct_points`); the run loop says
+//! which choices count (`Scheduler::on_decision`). `k` is measured by a canonical run of the same body before the PCT
 //! runs, so a PCT run is replayed exactly from its seed alone.
 //!
 //! Two details matter with many threads. A lock release is a scheduling point under PCT
@@ -88,16 +91,17 @@ impl Pct {
 }
 
 impl Scheduler for Pct {
-    fn choose(&mut self, ready: &[Tid], _step: u64) -> Tid {
-        if ready.len() > 1 {
-            self.decisions += 1;
-            if let Some(i) = self.change_points.iter().position(|&c| c == self.decisions)
-                && let Some(last) = self.last
-            {
-                self.priority(last);
-                self.priorities[last] = (self.change_points.len() - i) as i64;
-            }
+    fn on_decision(&mut self) {
+        self.decisions += 1;
+        if let Some(i) = self.change_points.iter().position(|&c| c == self.decisions)
+            && let Some(last) = self.last
+        {
+            self.priority(last);
+            self.priorities[last] = (self.change_points.len() - i) as i64;
         }
+    }
+
+    fn choose(&mut self, ready: &[Tid], _step: u64) -> Tid {
         let best = ready[self.highest(ready)];
         self.last = Some(best);
         best
@@ -148,26 +152,16 @@ mod tests {
     }
 
     #[test]
-    fn steps_without_a_choice_are_not_counted() {
-        let mut p = Pct::new(3, 7, 10);
-        for step in 0..5 {
-            p.choose(&[0], step);
-        }
-        assert_eq!(p.decisions, 0);
-        p.choose(&[0, 1], 5);
-        p.choose(&[1, 0, 2], 6);
-        assert_eq!(p.decisions, 2);
-    }
-
-    #[test]
     fn a_change_point_demotes_the_running_thread_below_everyone() {
         // k = 1: the only change point is the first decision.
         let mut p = Pct::new(2, 3, 1);
         let first = p.choose(&[0], 0);
         assert_eq!(first, 0);
         // Thread 0 ran last; at the first decision it drops below thread 1.
+        p.on_decision();
         assert_eq!(p.choose(&[0, 1], 1), 1);
         assert_eq!(p.choose(&[0, 1, 2], 2), p.choose(&[1, 2], 3));
+        assert_eq!(p.decisions, 1);
     }
 
     #[test]
