@@ -8,6 +8,10 @@
 //!   re-enters later, after others may have changed the state, so it must re-check its
 //!   condition in a `while` loop.
 //!
+//! In an exploration with [`crate::explore::CondvarSemantics::Std`], a Mesa condition
+//! keeps only what Mesa promises: `signal` wakes any one waiter (the strategy chooses),
+//! and `wait` may return without a signal. Hoare semantics are unaffected.
+//!
 //! Entry is FIFO. Both semantics work in real mode (on parking_lot primitives, with
 //! explicit hand-off tickets) and in a simulation, where `enter`, `wait` and `signal` are
 //! scheduling points and topic-level events of the trace.
