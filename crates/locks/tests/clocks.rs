@@ -515,3 +515,123 @@ fn the_checks_reject_wrong_clocks_and_events() {
     });
     assert!(m.contains("set wakes every waiter at once"), "{m}");
 }
+
+// std's condvar contract: a `Condvar` of std (or parking_lot) may wake a waiter for
+// nothing (a spurious wake-up), in the middle of a timed wait too. The simulation does
+// not unless asked (`CondvarSemantics::Std`); these checks ask.
+
+/// The timed waits under std's condvar contract: a spurious wake-up in the middle of the
+/// wait must neither end it early nor restart it.
+#[test]
+fn timed_waits_under_std_condvar_semantics() {
+    let std_contract = interleave::explore::CondvarSemantics::Std;
+    for forward in [true, false] {
+        for after in [0, 2] {
+            explore(
+                Config::new().iterations(100).condvar(std_contract),
+                move || wait_while_the_clock_moves::<Event>(forward, after),
+            );
+        }
+    }
+    explore(
+        Config::new()
+            .strategy(Strategy::DelayBounded { bound: 2 })
+            .condvar(std_contract),
+        || wait_while_the_clock_moves::<Event>(false, 2),
+    );
+}
+
+/// The oracles: a timed wait with `if` (it gives up at the first wake-up) and one that
+/// waits the whole timeout again after each wake-up (in a loop, but without a deadline)
+/// pass every FIFO schedule, where a wait ends only by timeout or notification, and fail
+/// under std's contract: a spurious wake-up ends the first early, and stretches the
+/// second beyond its timeout.
+#[test]
+fn the_std_contract_catches_a_timed_wait_without_a_deadline() {
+    use interleave::sync::{Condvar, Mutex};
+
+    struct TimedFlag {
+        flag: Mutex<bool>,
+        changed: Condvar,
+        with_loop: bool,
+    }
+    impl TimedFlag {
+        fn wait_timeout(&self, timeout: Duration) -> bool {
+            let mut flag = self.flag.lock();
+            if !self.with_loop {
+                if !*flag {
+                    self.changed.wait_for(&mut flag, timeout);
+                }
+                return *flag;
+            }
+            while !*flag {
+                if self.changed.wait_for(&mut flag, timeout).timed_out() {
+                    return *flag;
+                }
+            }
+            true
+        }
+    }
+    // W waits 5 s for a flag nobody sets; a clock thread passes 2 s meanwhile.
+    let body = |with_loop: bool| {
+        move || {
+            let f = Arc::new(TimedFlag {
+                flag: Mutex::named("flag", false),
+                changed: Condvar::named("changed"),
+                with_loop,
+            });
+            let w = thread::Builder::new()
+                .name("W".into())
+                .spawn(move || {
+                    let start = Instant::now();
+                    let set = f.wait_timeout(Duration::from_secs(5));
+                    (set, start.elapsed())
+                })
+                .expect("spawn W");
+            let clock = thread::spawn(|| thread::sleep(Duration::from_secs(2)));
+            clock.join().expect("the clock thread panicked");
+            let (set, took) = w.join().expect("W panicked");
+            assert!(!set, "nobody set the flag");
+            assert_eq!(
+                took,
+                Duration::from_secs(5),
+                "wait_timeout(5s) took {took:?} of monotonic time"
+            );
+        }
+    };
+    let std_contract = interleave::explore::CondvarSemantics::Std;
+    for config in [
+        Config::new().iterations(200),
+        Config::new().strategy(Strategy::DelayBounded { bound: 2 }),
+    ] {
+        for with_loop in [false, true] {
+            if let Err(f) = interleave::explore::check(config.clone(), body(with_loop)) {
+                panic!("FIFO hides it:\n{f}");
+            }
+            let f =
+                interleave::explore::check(config.clone().condvar(std_contract), body(with_loop))
+                    .expect_err("a spurious wake-up changes how long the wait takes");
+            // Without a loop the wait ends early (at once, or when the clock thread's
+            // 2 s pass); with a loop that restarts the timeout, a wake-up at 2 s makes
+            // the wait end at 7 s.
+            let took = f
+                .message
+                .split("wait_timeout(5s) took ")
+                .nth(1)
+                .and_then(|rest| rest.split(' ').next())
+                .unwrap_or_else(|| panic!("{f}"));
+            if with_loop {
+                assert_eq!(took, "7s", "{f}");
+            } else {
+                assert!(["0ns", "2s"].contains(&took), "{f}");
+            }
+            assert!(
+                f.trace.events.iter().any(|e| e
+                    .outcome
+                    .as_deref()
+                    .is_some_and(|o| o.starts_with("spurious wake-up ("))),
+                "{f}"
+            );
+        }
+    }
+}

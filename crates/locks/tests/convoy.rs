@@ -479,3 +479,125 @@ fn the_checks_reject_a_hand_off_to_any_waiter() {
     let m = p.downcast_ref::<String>().cloned().unwrap_or_default();
     assert!(!m.is_empty());
 }
+
+// std's condvar contract: a `Condvar` of std (or parking_lot) may wake a waiter for
+// nothing (a spurious wake-up), and `notify_one` may wake any one of its waiters, not the
+// one that has waited longest. The simulation does neither unless asked
+// (`CondvarSemantics::Std`); these checks ask.
+
+/// Three threads take the lock twice each: at most one holds it, nobody is left asleep.
+fn three_threads<L: RawLock>(lock: L) {
+    let lock = Arc::new(lock);
+    let inside = Observed::new(0u32);
+    let i = inside.clone();
+    invariant("at most one thread holds the lock", move || i.get() <= 1);
+    let handles: Vec<_> = ["A", "B", "C"]
+        .into_iter()
+        .map(|name| {
+            let (lock, inside) = (lock.clone(), inside.clone());
+            thread::Builder::new()
+                .name(name.into())
+                .spawn(move || {
+                    for _ in 0..2 {
+                        lock.acquire();
+                        inside.update(|n| *n += 1);
+                        thread::yield_now();
+                        inside.update(|n| *n -= 1);
+                        lock.release();
+                    }
+                })
+                .expect("spawn a thread")
+        })
+        .collect();
+    for h in handles {
+        h.join().expect("a thread panicked");
+    }
+}
+
+/// The hand-over lock under std's condvar contract: one holder at a time, bounded
+/// overtaking, no lost wake-up.
+#[test]
+fn the_handoff_lock_under_std_condvar_semantics() {
+    let std_contract = interleave::explore::CondvarSemantics::Std;
+    explore(
+        Config::new()
+            .strategy(Strategy::DelayBounded { bound: 2 })
+            .condvar(std_contract),
+        || convoy(HandoffLock::new(), Fairness::new("the lock", 1)),
+    );
+    explore(Config::new().iterations(500).condvar(std_contract), || {
+        three_threads(HandoffLock::new())
+    });
+}
+
+/// The oracles: a ticket lock that waits for its number with `if`, or wakes the next
+/// number with `notify_one`, passes every FIFO schedule (FIFO wakes the oldest waiter,
+/// which holds the next number) and fails under std's contract: a spurious wake-up lets
+/// a thread in out of turn, and a `notify_one` that wakes a later number loses the
+/// wake-up of the thread whose turn it is.
+#[test]
+fn the_std_contract_catches_a_wait_without_a_loop_and_notify_one() {
+    struct TicketLock {
+        s: Mutex<(u64, u64)>,
+        turn: Condvar,
+        with_loop: bool,
+    }
+    impl RawLock for TicketLock {
+        fn acquire(&self) {
+            let mut s = self.s.lock();
+            let me = s.0;
+            s.0 += 1;
+            if self.with_loop {
+                while s.1 != me {
+                    self.turn.wait(&mut s);
+                }
+            } else if s.1 != me {
+                self.turn.wait(&mut s);
+            }
+        }
+        fn release(&self) {
+            let mut s = self.s.lock();
+            s.1 += 1;
+            self.turn.notify_one();
+        }
+    }
+    let lock = |with_loop| TicketLock {
+        s: Mutex::named("tickets", (0, 0)),
+        turn: Condvar::named("turn"),
+        with_loop,
+    };
+    let std_contract = interleave::explore::CondvarSemantics::Std;
+    for config in [
+        Config::new().iterations(500),
+        Config::new().strategy(Strategy::DelayBounded { bound: 2 }),
+    ] {
+        for with_loop in [false, true] {
+            if let Err(f) = check(config.clone(), move || three_threads(lock(with_loop))) {
+                panic!("FIFO hides it:\n{f}");
+            }
+        }
+        let f = check(config.clone().condvar(std_contract), move || {
+            three_threads(lock(false))
+        })
+        .expect_err("a spurious wake-up lets a thread in out of turn");
+        assert_eq!(f.kind, FailureKind::Invariant, "{f}");
+        assert!(
+            f.trace.events.iter().any(|e| e
+                .outcome
+                .as_deref()
+                .is_some_and(|o| o.starts_with("spurious wake-up ("))),
+            "{f}"
+        );
+        let f = check(config.condvar(std_contract), move || {
+            three_threads(lock(true))
+        })
+        .expect_err("notify_one wakes a thread whose turn it is not");
+        assert_eq!(f.kind, FailureKind::LostWakeup, "{f}");
+        assert!(
+            f.trace
+                .compact()
+                .contains("(std lets notify_one wake any waiter)"),
+            "{f}"
+        );
+    }
+}

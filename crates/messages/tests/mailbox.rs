@@ -770,3 +770,95 @@ fn the_checks_reject_a_synchronous_mailbox_with_room_for_one() {
     });
     assert!(m.contains("the notes' weak synchronization"), "{m}");
 }
+
+// std's condvar contract: a `Condvar` of std (or parking_lot) may wake a waiter for
+// nothing (a spurious wake-up), and `notify_one` may wake any one of its waiters. The
+// simulation does neither unless asked (`CondvarSemantics::Std`); these checks ask, so
+// that a mailbox written with a mutex and a condition variable (rather than a channel)
+// is held to what they really promise.
+
+/// Every message once, in order, and receive_timeout's wait, under std's contract.
+#[test]
+fn every_message_arrives_once_in_order_under_std_condvar_semantics() {
+    let std_contract = interleave::explore::CondvarSemantics::Std;
+    for mode in [Mode::Asynchronous, Mode::Synchronous] {
+        explore(
+            Config::new().iterations(1000).condvar(std_contract),
+            move || many_senders(step_mailbox, mode, 2, 3),
+        );
+        explore(
+            Config::new().iterations(50).condvar(std_contract),
+            move || late_message(step_mailbox, mode),
+        );
+    }
+}
+
+/// The oracle: a mailbox on a mutex and a condition variable whose `receive` waits with
+/// `if` passes every FIFO schedule of one sender and its owner, and fails under std's
+/// contract: a spurious wake-up makes `receive` return with nothing to take.
+#[test]
+fn the_std_contract_catches_a_wait_without_a_loop() {
+    use interleave::sync::{Condvar, Mutex};
+    use std::collections::VecDeque;
+
+    struct CondvarMailbox {
+        queue: Mutex<VecDeque<String>>,
+        arrived: Condvar,
+    }
+    impl CondvarMailbox {
+        fn send(&self, body: &str) {
+            let mut q = self.queue.lock();
+            q.push_back(body.to_string());
+            self.arrived.notify_one();
+        }
+        fn receive(&self) -> Option<String> {
+            let mut q = self.queue.lock();
+            if q.is_empty() {
+                self.arrived.wait(&mut q);
+            }
+            q.pop_front()
+        }
+    }
+    let body = || {
+        let mailbox = Arc::new(CondvarMailbox {
+            queue: interleave::sync::Mutex::new(VecDeque::new()),
+            arrived: interleave::sync::Condvar::new(),
+        });
+        let m = mailbox.clone();
+        let sender = thread::spawn(move || {
+            m.send("first");
+            m.send("second");
+        });
+        for want in ["first", "second"] {
+            let got = mailbox.receive();
+            assert_eq!(
+                got.as_deref(),
+                Some(want),
+                "receive() returned with no message in the mailbox"
+            );
+        }
+        sender.join().expect("the sender panicked");
+    };
+    let std_contract = interleave::explore::CondvarSemantics::Std;
+    for config in [
+        Config::new().iterations(1000),
+        Config::new().strategy(Strategy::DelayBounded { bound: 2 }),
+    ] {
+        if let Err(f) = interleave::explore::check(config.clone(), body) {
+            panic!("FIFO hides the `if`:\n{f}");
+        }
+        let f = interleave::explore::check(config.condvar(std_contract), body)
+            .expect_err("a spurious wake-up makes receive return empty-handed");
+        assert!(
+            f.message.contains("receive() returned with no message"),
+            "{f}"
+        );
+        assert!(
+            f.trace.events.iter().any(|e| e
+                .outcome
+                .as_deref()
+                .is_some_and(|o| o.starts_with("spurious wake-up ("))),
+            "{f}"
+        );
+    }
+}
