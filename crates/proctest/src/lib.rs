@@ -220,6 +220,7 @@ impl Demo {
             // A group of its own: the watchdog can find and kill every process the demo
             // started, and nothing it does reaches the test harness.
             .process_group(0);
+        only_standard_descriptors(&mut command);
         let stdout_file = (self.stdout_to == StdoutTo::File).then(|| scratch.path.join("stdout"));
         match &stdout_file {
             None => command.stdout(Stdio::piped()),
@@ -383,6 +384,42 @@ fn wait4(pid: Pid) -> std::io::Result<(ExitStatus, CpuTime)> {
     }
 }
 
+/// Makes `command`'s process start with descriptors 0, 1 and 2 only: whatever else the
+/// test inherited (a terminal's or an editor's descriptors, a CI runner's pipes) is closed
+/// at `exec`. A demo then starts the same everywhere, and the descriptors a hang report
+/// lists are the ones the demo opened itself.
+fn only_standard_descriptors(command: &mut Command) {
+    // SAFETY: the closure runs in the forked child before exec, after std has set up
+    // descriptors 0-2; it makes only system calls (close_range, getrlimit, fcntl), all
+    // async-signal-safe, and allocates nothing. Marking close-on-exec instead of closing
+    // keeps std's own error-reporting pipe (already close-on-exec) working.
+    unsafe {
+        command.pre_exec(|| {
+            let flags = libc::CLOSE_RANGE_CLOEXEC as libc::c_int;
+            if libc::syscall(libc::SYS_close_range, 3u32, u32::MAX, flags) == 0 {
+                return Ok(());
+            }
+            // Before Linux 5.11: one descriptor at a time, up to the limit (at most 4096).
+            let mut limit = libc::rlimit {
+                rlim_cur: 0,
+                rlim_max: 0,
+            };
+            let top = if libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) == 0 {
+                limit.rlim_cur.min(4096) as libc::c_int
+            } else {
+                1024
+            };
+            for fd in 3..top {
+                let old = libc::fcntl(fd, libc::F_GETFD);
+                if old >= 0 {
+                    libc::fcntl(fd, libc::F_SETFD, old | libc::FD_CLOEXEC);
+                }
+            }
+            Ok(())
+        });
+    }
+}
+
 /// A process in the demo's group that kills the group if the test process dies: `sh`
 /// blocked reading a pipe whose only write end this process holds. When the test process
 /// ends, however it ends, the kernel closes that end, the read fails, and the guard runs
@@ -396,15 +433,15 @@ impl GroupGuard {
     /// Starts the guard in `pgid`'s group; `None` if the group is already gone (the demo
     /// and all its processes have exited, so there is nothing left to guard).
     fn start(pgid: Pid) -> Option<Self> {
-        Command::new("/bin/sh")
+        let mut command = Command::new("/bin/sh");
+        command
             .args(["-c", "read -r _ || kill -KILL 0"])
             .stdin(Stdio::piped())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
-            .process_group(pgid.as_raw())
-            .spawn()
-            .ok()
-            .map(|child| Self { child })
+            .process_group(pgid.as_raw());
+        only_standard_descriptors(&mut command);
+        command.spawn().ok().map(|child| Self { child })
     }
 
     fn pid(&self) -> i32 {

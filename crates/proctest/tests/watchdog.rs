@@ -135,3 +135,23 @@ fn a_usage_error_that_does_not_name_the_step_is_caught() {
 fn a_usage_error_after_output_is_caught() {
     rejecting(2, "ran anyway").assert_usage_error("`demo 0`", &["1..=64"]);
 }
+
+#[test]
+fn a_demo_starts_with_the_standard_descriptors_only() {
+    // A descriptor this process holds without close-on-exec, as a terminal or a CI runner
+    // may leave: a demo must not see it (its hang report would list it, and differ from
+    // one machine to the next).
+    // SAFETY: dup of descriptor 2, which is open for the whole test; the copy is closed below.
+    let stray = unsafe { libc::dup(2) };
+    assert!(stray > 2, "dup failed");
+    let run = Demo::new("sh")
+        .args([
+            "-c",
+            &format!("test -e /proc/$$/fd/{stray} && echo leaked || echo clean"),
+        ])
+        .run()
+        .unwrap_or_else(|hang| panic!("{hang}"));
+    // SAFETY: `stray` is our own descriptor from dup above, closed once.
+    unsafe { libc::close(stray) };
+    assert_eq!(run.stdout, "clean\n", "descriptor {stray} reached the demo");
+}
