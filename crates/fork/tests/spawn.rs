@@ -142,3 +142,11 @@ fn bad_counts_are_rejected_before_forking() {
         assert_rejected(DEMO, args, "1..=64", "fork/spawn");
     }
 }
+
+#[test]
+fn the_child_calls_only_async_signal_safe_functions_and_leaves_with_exit() {
+    let source = proctest::source::Source::read(proctest::step_file!("08_fork/spawn.rs"))
+        .unwrap_or_else(|err| panic!("{err}"))
+        .allow(&["celsius"]);
+    proctest::source::assert_none(&source.fork_children());
+}

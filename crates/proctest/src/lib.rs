@@ -15,7 +15,12 @@
 //!
 //! The timeout is a watchdog, never a way to decide an outcome: a correct demo finishes
 //! in milliseconds, and the timeout only bounds how long a broken one may take to be
-//! diagnosed.
+//! diagnosed. A process that sleeps on purpose (`sleep`, for pacing) is not stuck: while
+//! one does and none spins, the watchdog extends the timeout, up to [`Demo::hard_cap`].
+//!
+//! The watchdog also measures the CPU time of the demo ([`Finished::cpu`], and each
+//! process's in a [`Hang`]), so that a test can tell a process that blocks while it waits
+//! from one that busy-waits: see [`cpu`].
 //!
 //! ```
 //! use proctest::Demo;
@@ -38,9 +43,14 @@
 pub mod args;
 pub mod audit;
 pub mod child;
+pub mod cpu;
 mod procfs;
+pub mod source;
+mod within;
 
-pub use procfs::{Fd, Process, Snapshot, Syscall};
+pub use cpu::{CpuReport, CpuTime};
+pub use procfs::{Fd, Process, Signals, Snapshot, Syscall};
+pub use within::{Stuck, Timed, within};
 
 use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
 use nix::sys::signal::{Signal, killpg};
@@ -60,6 +70,10 @@ use std::time::{Duration, Instant};
 /// says otherwise. Generous, because CI machines are slow and busy; a correct demo
 /// finishes long before.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// How long the watchdog may extend a demo's timeout while some of its processes sleep on
+/// purpose (see [`Demo::hard_cap`]), unless told otherwise.
+pub const DEFAULT_HARD_CAP: Duration = Duration::from_secs(30);
 
 /// Where the demo's standard output goes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -82,6 +96,7 @@ pub struct Demo {
     stdin: Option<Vec<u8>>,
     stdout_to: StdoutTo,
     timeout: Duration,
+    hard_cap: Duration,
 }
 
 impl Demo {
@@ -94,6 +109,7 @@ impl Demo {
             stdin: None,
             stdout_to: StdoutTo::Pipe,
             timeout: DEFAULT_TIMEOUT,
+            hard_cap: DEFAULT_HARD_CAP,
         }
     }
 
@@ -140,6 +156,17 @@ impl Demo {
         self
     }
 
+    /// Sets how long the watchdog may wait in all (default [`DEFAULT_HARD_CAP`]) when the
+    /// timeout expires while a process of the demo sleeps on purpose (`sleep`, in
+    /// `nanosleep` or `clock_nanosleep`) and none is spinning: a sleeping process is not
+    /// stuck, it goes on by itself, so the watchdog gives it another timeout, again and
+    /// again up to this cap, before calling it a hang. A cap below the timeout is the
+    /// timeout.
+    pub fn hard_cap(mut self, cap: Duration) -> Self {
+        self.hard_cap = cap;
+        self
+    }
+
     /// Runs the demo to completion, or until the watchdog fires.
     ///
     /// Returns [`Finished`] when the demo exited (successfully or not), and [`Hang`]
@@ -150,14 +177,18 @@ impl Demo {
     ///
     /// If the demo cannot be started at all (a missing binary), since no test can
     /// continue from there.
+    // A Hang is large (a snapshot, the output so far), but it is built once per run and
+    // the signature is part of the API the topics use: no boxing.
+    #[allow(clippy::result_large_err)]
     pub fn run(self) -> Result<Finished, Hang> {
-        let file_dir = match self.stdout_to {
-            StdoutTo::Pipe => None,
-            StdoutTo::File => Some(TempDir::new()),
-        };
+        // The scratch directory: the CPU reports of the demo's meters, and its standard
+        // output when it goes to a file.
+        let scratch = TempDir::new();
+        let report_file = scratch.path.join("cpu");
         let mut command = Command::new(&self.program);
         command
             .args(&self.args)
+            .env(cpu::REPORT_ENV, &report_file)
             .envs(self.envs.iter().map(|(k, v)| (k, v)))
             .stdin(if self.stdin.is_some() {
                 Stdio::piped()
@@ -168,7 +199,7 @@ impl Demo {
             // A group of its own: the watchdog can find and kill every process the demo
             // started, and nothing it does reaches the test harness.
             .process_group(0);
-        let stdout_file = file_dir.as_ref().map(|dir| dir.path.join("stdout"));
+        let stdout_file = (self.stdout_to == StdoutTo::File).then(|| scratch.path.join("stdout"));
         match &stdout_file {
             None => command.stdout(Stdio::piped()),
             Some(path) => command.stdout(
@@ -197,15 +228,30 @@ impl Demo {
 
         let (tx, rx) = mpsc::channel();
         let waiter = std::thread::spawn(move || {
-            let status = child.wait();
+            // wait4 rather than `child.wait()`: it also gives the CPU time of the demo and
+            // of every descendant it waited for.
+            let ended = wait4(pgid);
             let _ = tx.send(());
-            (child, status)
+            (child, ended)
         });
 
-        let outcome = rx.recv_timeout(self.timeout);
-        let hang_snapshot = match outcome {
-            Ok(()) => None,
-            Err(_) => Some(Snapshot::of_group(pgid)),
+        let cap = started + self.hard_cap.max(self.timeout);
+        let mut deadline = started + self.timeout;
+        let hang_snapshot = loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if rx.recv_timeout(left).is_ok() {
+                break None;
+            }
+            let snapshot = Snapshot::of_group(pgid);
+            // A process that sleeps on purpose will go on by itself: give it more time,
+            // up to the cap, unless another one is burning the CPU meanwhile.
+            let now = Instant::now();
+            let sleeping = snapshot.sleeping().next().is_some();
+            if sleeping && snapshot.spinning().next().is_none() && now < cap {
+                deadline = (now + self.timeout).min(cap);
+                continue;
+            }
+            break Some(snapshot);
         };
         // Whatever is still in the group now is either hung (the demo itself) or left
         // behind (the demo exited): record it, then kill it so nothing outlives the test.
@@ -218,11 +264,16 @@ impl Demo {
         // SIGKILL takes effect when the process next runs: let it, so that no leftover is
         // still running when `run` returns.
         wait_until_ended(&leftovers, Duration::from_secs(2));
-        let (_child, status) = waiter.join().expect("the waiter thread never panics");
-        let status = status.expect("waiting for the demo failed");
+        let (_child, ended) = waiter.join().expect("the waiter thread never panics");
+        let (status, cpu) = ended.expect("waiting for the demo failed");
         if let Some(writer) = stdin_writer {
             let _ = writer.join();
         }
+        let cpu_reports = std::fs::read_to_string(&report_file)
+            .unwrap_or_default()
+            .lines()
+            .filter_map(CpuReport::from_line)
+            .collect();
         let stdout = match (stdout_reader, &stdout_file) {
             (Some(handle), _) => handle.join().expect("the reader thread never panics"),
             (None, Some(path)) => {
@@ -233,12 +284,13 @@ impl Demo {
         let stderr = stderr_reader
             .map(|h| h.join().expect("the reader thread never panics"))
             .unwrap_or_default();
-        drop(file_dir);
+        drop(scratch);
 
         match hang_snapshot {
             Some(snapshot) => Err(Hang {
                 command: self.describe(),
-                after: self.timeout,
+                after: started.elapsed(),
+                budget: self.timeout,
                 snapshot,
                 stdout,
                 stderr,
@@ -249,6 +301,8 @@ impl Demo {
                 stderr,
                 leftovers,
                 elapsed: started.elapsed(),
+                cpu,
+                cpu_reports,
             }),
         }
     }
@@ -262,6 +316,26 @@ impl Demo {
             .chain(self.args.iter().map(|a| a.to_string_lossy().into_owned()))
             .collect::<Vec<_>>()
             .join(" ")
+    }
+}
+
+/// Waits for the process `pid` to end with `wait4`, retrying on EINTR: its exit status,
+/// and the CPU time it and the descendants it waited for used.
+fn wait4(pid: Pid) -> std::io::Result<(ExitStatus, CpuTime)> {
+    let mut status: libc::c_int = 0;
+    // SAFETY: an all-zero rusage is a valid value of this plain C struct.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    loop {
+        // SAFETY: wait4 writes the status and the rusage into the valid, exclusive
+        // pointers we pass, and reads nothing else of ours.
+        let got = unsafe { libc::wait4(pid.as_raw(), &mut status, 0, &mut usage) };
+        if got == pid.as_raw() {
+            return Ok((ExitStatus::from_raw(status), CpuTime::from_rusage(&usage)));
+        }
+        let err = std::io::Error::last_os_error();
+        if err.kind() != std::io::ErrorKind::Interrupted {
+            return Err(err);
+        }
     }
 }
 
@@ -313,6 +387,12 @@ pub struct Finished {
     pub leftovers: Vec<Process>,
     /// Wall-clock time the demo took: for reports only, never for a verdict.
     pub elapsed: Duration,
+    /// The CPU time used by the demo and by every descendant it waited for (from
+    /// `wait4`): compare it with the CPU work the demo was asked to do to tell a blocking
+    /// wait from a busy one (see [`cpu`]).
+    pub cpu: CpuTime,
+    /// What the demo's [`cpu::Meter`]s reported, in the order they reported.
+    pub cpu_reports: Vec<CpuReport>,
 }
 
 impl Finished {
@@ -360,6 +440,24 @@ impl Finished {
         assert!(self.leftovers.is_empty(), "{}", self.describe_leftovers());
     }
 
+    /// The last report of the demo's [`cpu::Meter`] labelled `label`, if it made one.
+    pub fn cpu_report(&self, label: &str) -> Option<&CpuReport> {
+        self.cpu_reports.iter().rev().find(|r| r.label == label)
+    }
+
+    /// Checks that the demo blocked while it waited for `effort` of CPU work that its own
+    /// processes were asked to do ([`cpu::work`]): the CPU of the whole demo beyond that
+    /// work, [`Finished::cpu`] minus `effort`, is what its waiting cost. `None` when it
+    /// blocked; the [`cpu::BusyWait`] found otherwise, to [`explain`](cpu::BusyWait::explain)
+    /// in the step's words.
+    pub fn busy_wait(&self, effort: Duration) -> Option<cpu::BusyWait> {
+        cpu::busy_wait(
+            self.cpu.total().saturating_sub(effort),
+            effort,
+            self.elapsed,
+        )
+    }
+
     /// A sentence for an assertion message about the leftover processes.
     pub fn describe_leftovers(&self) -> String {
         if self.leftovers.is_empty() {
@@ -382,8 +480,11 @@ impl Finished {
 pub struct Hang {
     /// The command line, for the message.
     pub command: String,
-    /// The timeout that expired.
+    /// How long the demo ran before the watchdog gave up: the timeout, or more when the
+    /// watchdog extended it because a process was sleeping (see [`Demo::hard_cap`]).
     pub after: Duration,
+    /// The timeout the demo was given.
+    pub budget: Duration,
     /// Every process of the demo's group, as the watchdog found it.
     pub snapshot: Snapshot,
     /// Standard output written before the watchdog fired.
@@ -402,13 +503,38 @@ impl Hang {
     }
 }
 
+impl Hang {
+    /// The CPU time the demo's processes used until the watchdog fired (each process,
+    /// and the children they waited for).
+    pub fn cpu(&self) -> Duration {
+        self.snapshot.cpu()
+    }
+
+    /// The processes that were running, not blocked, with a large share of their life
+    /// on the CPU: busy-waiting.
+    pub fn spinning(&self) -> impl Iterator<Item = &Process> + '_ {
+        self.snapshot.spinning()
+    }
+}
+
 impl fmt::Display for Hang {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        writeln!(
-            f,
-            "`{}` did not finish within {:?}: it is stuck. What each of its processes was doing:",
-            self.command, self.after
-        )?;
+        let after = cpu::seconds(self.after);
+        let headline = if self.after > self.budget + Duration::from_millis(500) {
+            format!(
+                "`{}` did not finish within {after} (its budget of {}, extended while a process \
+                 slept): it is stuck. What each of its processes was doing:",
+                self.command,
+                cpu::seconds(self.budget)
+            )
+        } else {
+            format!(
+                "`{}` did not finish within {after}: it is stuck. What each of its processes was \
+                 doing:",
+                self.command
+            )
+        };
+        writeln!(f, "{}", wrap(&headline, 100))?;
         write!(f, "{}", self.snapshot)?;
         if !self.stdout.is_empty() {
             writeln!(f, "its output so far:\n{}", indent(&self.stdout))?;
@@ -418,6 +544,34 @@ impl fmt::Display for Hang {
         }
         Ok(())
     }
+}
+
+/// Wraps `text` at `width` columns, on spaces, keeping its line breaks.
+///
+/// ```
+/// assert_eq!(proctest::wrap("one two three", 7), "one two\nthree");
+/// ```
+pub fn wrap(text: &str, width: usize) -> String {
+    let mut out = String::with_capacity(text.len());
+    for (i, paragraph) in text.split('\n').enumerate() {
+        if i > 0 {
+            out.push('\n');
+        }
+        let mut column = 0;
+        for word in paragraph.split(' ').filter(|w| !w.is_empty()) {
+            let len = word.chars().count();
+            if column > 0 && column + 1 + len > width {
+                out.push('\n');
+                column = 0;
+            } else if column > 0 {
+                out.push(' ');
+                column += 1;
+            }
+            out.push_str(word);
+            column += len;
+        }
+    }
+    out
 }
 
 fn indent(text: &str) -> String {

@@ -1,34 +1,62 @@
-//! `reap N [--fail K] [--kill K]`: forks N temperature children, waits for all of them
-//! with the student's `wait_all` (step `fork/reap`), reports how each one ended, and only
-//! then prints `Spawned N processes from PID`. With `--fail K`, child K (from 1) exits with
-//! status 3 after its line; with `--kill K`, child K kills itself with SIGKILL instead of
-//! writing anything. Before exiting, the demo checks that it has no child left (running or
-//! zombie) and no descriptor open beyond 0, 1 and 2; it reports any and exits with 1.
+//! `reap N [--fail K] [--kill K] [--slow K] [--interrupt]`: forks N temperature children,
+//! waits for all of them with the student's `wait_all` (step `fork/reap`), reports how
+//! each one ended, and only then prints `Spawned N processes from PID`. With `--fail K`,
+//! child K (from 1) exits with status 3 after its line; with `--kill K`, child K kills
+//! itself with SIGKILL instead of writing anything. With `--slow K`, child K first
+//! computes for 0.3 s of CPU time, then ends only once every other child has ended (it
+//! reads a pipe they hold until end of file), so it is the last to end whatever the
+//! scheduler does. With `--interrupt`, the parent handles SIGUSR1 (without SA_RESTART) and
+//! the slow child sends it one while the parent waits: `waitpid` then fails with EINTR.
+//! Before exiting, the demo checks that `wait_all` returned one final status per child in
+//! the order of the pids, that it has no child left (running or zombie) and no descriptor
+//! open beyond 0, 1 and 2; it reports any problem and exits with 1. Under the tests'
+//! watchdog it also reports the CPU time the parent used inside `wait_all`.
 
-use fork::sys::{Audit, Line, describe, exit_now, stdout_fd, write_all};
+use fork::sys::{Audit, Line, describe, exit_now, read_full, stdout_fd, write_all};
 use fork::{celsius, cli, fahrenheit_values, reap};
-use nix::sys::signal::{Signal, kill};
-use nix::unistd::{ForkResult, Pid, fork, getpid};
+use nix::sys::signal::{SaFlags, SigAction, SigHandler, SigSet, Signal, kill, sigaction};
+use nix::sys::wait::WaitStatus;
+use nix::unistd::{ForkResult, Pid, fork, getpid, getppid, pipe};
+use proctest::cpu::{Meter, work};
+use std::os::fd::AsRawFd;
 use std::process::ExitCode;
+use std::time::Duration;
 
-const OPTIONS: &str = " [--fail K] [--kill K]";
+const OPTIONS: &str = " [--fail K] [--kill K] [--slow K] [--interrupt]";
 
-/// What child K does instead of exiting with status 0.
+/// The CPU work of the slow child: what the parent waits for.
+const SLOW_WORK: Duration = Duration::from_millis(300);
+
+/// What child K does instead of exiting with status 0 at once.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Fate {
     Succeed,
     Fail,
     Killed,
+    Slow,
 }
 
-fn parse(args: &[String]) -> Result<(usize, Vec<Fate>), String> {
+/// The command line: how many children, the fate of each, and `--interrupt`.
+struct Options {
+    count: usize,
+    fates: Vec<Fate>,
+    interrupt: bool,
+}
+
+fn parse(args: &[String]) -> Result<Options, String> {
     let count = cli::parse_count(args.first().map(String::as_str))?;
     let mut fates = vec![Fate::Succeed; count];
+    let mut interrupt = false;
     let mut rest = args[1..].iter();
     while let Some(flag) = rest.next() {
         let fate = match flag.as_str() {
             "--fail" => Fate::Fail,
             "--kill" => Fate::Killed,
+            "--slow" => Fate::Slow,
+            "--interrupt" => {
+                interrupt = true;
+                continue;
+            }
             other => return Err(format!("unknown option {other:?}")),
         };
         let which = rest
@@ -43,23 +71,48 @@ fn parse(args: &[String]) -> Result<(usize, Vec<Fate>), String> {
             }
         }
     }
-    Ok((count, fates))
+    if interrupt && !fates.contains(&Fate::Slow) {
+        return Err("--interrupt needs a slow child (--slow K) to send the signal".to_owned());
+    }
+    Ok(Options {
+        count,
+        fates,
+        interrupt,
+    })
 }
 
+/// The parent's SIGUSR1 handler under `--interrupt`: it does nothing, but its running
+/// makes the `waitpid` it interrupted fail with EINTR.
+extern "C" fn on_sigusr1(_: libc::c_int) {}
+
 /// Forks one child per value; the child writes its line in one write(2), then leaves with
-/// `_exit` (how to write such a child is step `fork/spawn`).
-fn spawn(values: &[f64], fates: &[Fate]) -> nix::Result<Vec<Pid>> {
+/// `_exit` (how to write such a child is step `fork/spawn`). A slow child first computes,
+/// sends SIGUSR1 to the parent under `--interrupt`, then waits until every other child has
+/// ended: they hold the write end of a pipe it reads until end of file.
+fn spawn(values: &[f64], fates: &[Fate], interrupt: bool) -> nix::Result<Vec<Pid>> {
+    let (others_read, others_write) = pipe()?;
     let mut pids = Vec::with_capacity(values.len());
     for (&fahrenheit, &fate) in values.iter().zip(fates) {
         let text = format!("{fahrenheit:.6} F is {:.6} C (pid ", celsius(fahrenheit));
         let line = Line::new().text(text.as_bytes());
-        // SAFETY: the child only calls async-signal-safe functions (getpid, write, kill,
-        // _exit) on memory it owns, then exits.
+        // SAFETY: the child only calls async-signal-safe functions (getpid, getppid, write,
+        // read, close, kill, clock_gettime, _exit) on memory it owns, then exits.
         match unsafe { fork() }? {
             ForkResult::Parent { child } => pids.push(child),
             ForkResult::Child => {
                 if fate == Fate::Killed {
                     let _ = kill(getpid(), Signal::SIGKILL);
+                }
+                if fate == Fate::Slow {
+                    work(SLOW_WORK);
+                    if interrupt {
+                        let _ = kill(getppid(), Signal::SIGUSR1);
+                    }
+                    // SAFETY: close() is async-signal-safe; this child leaves with _exit,
+                    // so the OwnedFd is never dropped and the descriptor never closed twice.
+                    unsafe { libc::close(others_write.as_raw_fd()) };
+                    let mut byte = [0u8; 1];
+                    let _ = read_full(&others_read, &mut byte);
                 }
                 let line = line.pid().text(b")\n");
                 let written = write_all(stdout_fd(), line.as_bytes()).is_ok();
@@ -74,17 +127,72 @@ fn spawn(values: &[f64], fates: &[Fate]) -> nix::Result<Vec<Pid>> {
     Ok(pids)
 }
 
+/// What is wrong with the statuses `wait_all` returned for `pids`, one sentence each:
+/// one final status per child, in the order of the pids.
+fn check_statuses(pids: &[Pid], statuses: &[(Pid, WaitStatus)]) -> Vec<String> {
+    let mut problems = Vec::new();
+    let child = |pid: Pid| {
+        pids.iter()
+            .position(|&p| p == pid)
+            .map_or_else(|| format!("pid {pid}"), |i| format!("child {}", i + 1))
+    };
+    for &(pid, status) in statuses {
+        if !matches!(status, WaitStatus::Exited(..) | WaitStatus::Signaled(..)) {
+            problems.push(format!(
+                "wait_all returned {} {status:?}, not a final status: it did not wait until \
+                 that child had ended (waitpid with WNOHANG does not wait)",
+                child(pid)
+            ));
+        }
+    }
+    if statuses.len() != pids.len() {
+        problems.push(format!(
+            "wait_all returned {} statuses for {} children: one per child, each waited for \
+             exactly once",
+            statuses.len(),
+            pids.len()
+        ));
+    } else if let Some(i) = (0..pids.len()).find(|&i| statuses[i].0 != pids[i]) {
+        problems.push(format!(
+            "wait_all returned the statuses in another order than the pids it was given: \
+             place {} holds {}'s status, not child {}'s. Return them in the order given, \
+             whatever order the children end in",
+            i + 1,
+            child(statuses[i].0),
+            i + 1
+        ));
+    }
+    problems
+}
+
 fn main() -> ExitCode {
     let audit = Audit::start();
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let (count, fates) = match parse(&args) {
+    let Options {
+        count,
+        fates,
+        interrupt,
+    } = match parse(&args) {
         Ok(parsed) => parsed,
         Err(problem) => {
             eprintln!("{}", cli::usage("reap", OPTIONS, "fork/reap", &problem));
             return ExitCode::from(2);
         }
     };
-    let pids = match spawn(&fahrenheit_values(count), &fates) {
+    if interrupt {
+        // No SA_RESTART: the handler interrupts the parent's waitpid, which fails with EINTR.
+        let action = SigAction::new(
+            SigHandler::Handler(on_sigusr1),
+            SaFlags::empty(),
+            SigSet::empty(),
+        );
+        // SAFETY: the handler does nothing at all, which is async-signal-safe.
+        if let Err(err) = unsafe { sigaction(Signal::SIGUSR1, &action) } {
+            eprintln!("reap: cannot handle SIGUSR1: {err}");
+            return ExitCode::FAILURE;
+        }
+    }
+    let pids = match spawn(&fahrenheit_values(count), &fates, interrupt) {
         Ok(pids) => pids,
         Err(err) => {
             eprintln!("reap: fork failed: {err}");
@@ -92,7 +200,10 @@ fn main() -> ExitCode {
         }
     };
     let mut ok = true;
-    match reap::wait_all(&pids) {
+    let meter = Meter::start("wait_all");
+    let waited = reap::wait_all(&pids);
+    meter.report();
+    match waited {
         Ok(statuses) => {
             for (i, &pid) in pids.iter().enumerate() {
                 match statuses.iter().find(|(p, _)| *p == pid) {
@@ -107,6 +218,10 @@ fn main() -> ExitCode {
                         );
                     }
                 }
+            }
+            for problem in check_statuses(&pids, &statuses) {
+                ok = false;
+                eprintln!("reap: {problem}");
             }
         }
         Err(err) => {

@@ -17,7 +17,7 @@ pub fn run(program: &str, args: &[&str], to: StdoutTo) -> Finished {
         .stdout_to(to)
         .timeout(WATCHDOG)
         .run()
-        .unwrap_or_else(|hang| panic!("{}\n\n{hang}", diagnose(&hang)))
+        .unwrap_or_else(|hang| panic!("{}\n\n{hang}", proctest::wrap(&diagnose(&hang), 100)))
 }
 
 /// A sentence on why the demo is stuck, from what its processes were blocked in.
