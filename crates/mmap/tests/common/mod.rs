@@ -4,7 +4,6 @@
 #![allow(dead_code)] // each test file uses its own part of these helpers
 
 use std::path::Path;
-use std::sync::mpsc;
 use std::time::Duration;
 
 /// How long one call of the student's code may take before the test reports it stuck: a
@@ -12,38 +11,18 @@ use std::time::Duration;
 /// takes to be diagnosed on a slow, busy machine.
 pub const BUDGET: Duration = Duration::from_secs(10);
 
-/// Runs `work` on a thread of its own and returns its result, or `Err(message)` when it
-/// has not returned within [`BUDGET`]: `what` names the call, `why` says what can keep
-/// it from returning in the step's words. A panic in `work` is passed on as it is.
-///
-/// The stuck thread cannot be stopped; it is left behind, and ends with the test process.
+/// Runs `work` under proctest's watchdog for in-process calls and returns its result, or
+/// `Err(message)` when it has not returned within [`BUDGET`]: `what` names the call, `why`
+/// says what can keep it from returning, in the step's words. A panic in `work` is passed
+/// on as it is. A stuck thread cannot be stopped: it ends with the test process.
 pub fn within<T: Send + 'static>(
     what: &str,
     why: &str,
     work: impl FnOnce() -> T + Send + 'static,
 ) -> Result<T, String> {
-    let (done, finished) = mpsc::channel();
-    let worker = std::thread::Builder::new()
-        .name("student-code".into())
-        .spawn(move || {
-            let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(work));
-            let _ = done.send(result);
-        })
-        .expect("spawn the thread that runs the step's code");
-    match finished.recv_timeout(BUDGET) {
-        Ok(Ok(value)) => {
-            let _ = worker.join();
-            Ok(value)
-        }
-        Ok(Err(panic)) => {
-            let _ = worker.join();
-            std::panic::resume_unwind(panic)
-        }
-        Err(_) => Err(format!(
-            "{what} did not return within {} s: {why}",
-            BUDGET.as_secs()
-        )),
-    }
+    proctest::within(BUDGET, what, work)
+        .map(|timed| timed.value)
+        .map_err(|stuck| format!("{stuck}: {why}"))
 }
 
 /// What the calling thread has read and written with system calls so far
@@ -145,25 +124,7 @@ pub fn verdict(result: Result<(), String>) {
     }
 }
 
-/// Wraps every line of `text` at 100 columns, between words; a continuation keeps the
-/// line's indentation.
+/// Wraps `text` at 100 columns.
 pub fn wrap(text: &str) -> String {
-    const WIDTH: usize = 100;
-    let mut out = Vec::new();
-    for line in text.lines() {
-        let indent: String = line.chars().take_while(|c| c.is_whitespace()).collect();
-        let mut current = String::new();
-        for word in line.split(' ').filter(|w| !w.is_empty()) {
-            if current.is_empty() {
-                current = format!("{indent}{word}");
-            } else if current.len() + 1 + word.len() <= WIDTH {
-                current.push(' ');
-                current.push_str(word);
-            } else {
-                out.push(std::mem::replace(&mut current, format!("{indent}{word}")));
-            }
-        }
-        out.push(current);
-    }
-    out.join("\n")
+    proctest::wrap(text, 100)
 }
