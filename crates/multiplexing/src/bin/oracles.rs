@@ -4,19 +4,27 @@
 //!
 //! Usage: `oracles FIXTURE [DEMO ARGS...]`, where FIXTURE is one of the names listed by
 //! `oracles` without arguments. A `readiness-*` fixture runs the `readiness` demo with its
-//! own `collect`.
+//! own `collect`; an `echo-*` fixture is an echo server, run by `echo_load` through its
+//! `ECHO_SERVER` variable (`ECHO_SERVER="oracles echo-read-once" echo_load --edge`).
 
+use std::collections::HashMap;
 use std::fs::File;
-use std::io::{self, Read};
-use std::os::fd::{AsFd, IntoRawFd, OwnedFd};
+use std::io::{self, Read, Write};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, IntoRawFd, OwnedFd};
+use std::os::unix::net::{UnixListener, UnixStream};
 use std::process::ExitCode;
 
 use nix::errno::Errno;
 use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
+use nix::sys::epoll::{Epoll, EpollCreateFlags, EpollEvent, EpollFlags, EpollTimeout};
 
 #[allow(dead_code, unreachable_pub)] // the demo's `main` is not used here
 #[path = "readiness.rs"]
 mod readiness_demo;
+
+#[allow(dead_code, unreachable_pub)] // the demo's `main` is not used here
+#[path = "echo_server.rs"]
+mod echo_demo;
 
 /// The readiness fixtures: (name, collect, what it does).
 const READINESS: &[(&str, readiness_demo::Collect, &str)] = &[
@@ -63,6 +71,115 @@ const READINESS: &[(&str, readiness_demo::Collect, &str)] = &[
     ),
 ];
 
+/// The echo fixtures: (name, the server's mistakes, what it does).
+const ECHO: &[(&str, Faults, &str)] = &[
+    (
+        "echo-drops-unwritten",
+        Faults {
+            drops_unwritten: true,
+            ..Faults::NONE
+        },
+        "writes once and drops what write() did not take (the starter of step 2)",
+    ),
+    (
+        "echo-epollout-always",
+        Faults {
+            epollout_always: true,
+            ..Faults::NONE
+        },
+        "registers EPOLLIN | EPOLLOUT at accept and never changes it",
+    ),
+    (
+        "echo-epollout-kept",
+        Faults {
+            epollout_kept: true,
+            ..Faults::NONE
+        },
+        "adds EPOLLOUT when bytes wait, never removes it",
+    ),
+    (
+        "echo-epollin-after-eof",
+        Faults {
+            epollin_after_eof: true,
+            ..Faults::NONE
+        },
+        "keeps EPOLLIN after the end of file",
+    ),
+    (
+        "echo-no-epollout",
+        Faults {
+            no_epollout: true,
+            ..Faults::NONE
+        },
+        "never watches EPOLLOUT: waiting bytes go out only when more input comes",
+    ),
+    (
+        "echo-closes-at-eof",
+        Faults {
+            closes_at_eof: true,
+            ..Faults::NONE
+        },
+        "closes the connection at the end of file, bytes still waiting",
+    ),
+    (
+        "echo-never-closes",
+        Faults {
+            never_closes: true,
+            ..Faults::NONE
+        },
+        "never closes a connection after its end of file",
+    ),
+    (
+        "echo-read-once",
+        Faults {
+            read_once: true,
+            ..Faults::NONE
+        },
+        "reads once per event (the starter of step 3, with EPOLLET)",
+    ),
+    (
+        "echo-accept-once",
+        Faults {
+            accept_once: true,
+            ..Faults::NONE
+        },
+        "accepts one client per event of the listener",
+    ),
+    (
+        "echo-oneshot-never-rearmed",
+        Faults {
+            oneshot: true,
+            never_rearms: true,
+            ..Faults::NONE
+        },
+        "registers with EPOLLONESHOT and never re-arms",
+    ),
+    (
+        "echo-write-on-epollout",
+        Faults {
+            writes_on_epollout_only: true,
+            ..Faults::NONE
+        },
+        "right: writes only when EPOLLOUT comes, never at once",
+    ),
+    (
+        "echo-notes-edge",
+        Faults {
+            epollout_always: true,
+            ..Faults::NONE
+        },
+        "right with --edge: EPOLLIN | EPOLLOUT | EPOLLET once at accept (the notes' way)",
+    ),
+    (
+        "echo-oneshot-rearmed",
+        Faults {
+            oneshot: true,
+            ..Faults::NONE
+        },
+        "right: EPOLLONESHOT, re-armed after every event",
+    ),
+];
+
 fn main() -> ExitCode {
     let mut args: Vec<String> = std::env::args().skip(1).collect();
     let fixture = if args.is_empty() {
@@ -73,11 +190,247 @@ fn main() -> ExitCode {
     if let Some((_, collect, _)) = READINESS.iter().find(|(name, _, _)| *name == fixture) {
         return readiness_demo::run(*collect, args);
     }
+    if let Some((_, faults, _)) = ECHO.iter().find(|(name, _, _)| *name == fixture) {
+        let edge = args.iter().any(|a| a == "--edge");
+        let faults = *faults;
+        return echo_demo::run_server(move |listener| Fixture::new(listener, faults, edge), edge);
+    }
     eprintln!("usage: oracles FIXTURE [DEMO ARGS...]\nfixtures:");
     for (name, _, what) in READINESS {
         eprintln!("  {name}: {what}");
     }
+    for (name, _, what) in ECHO {
+        eprintln!("  {name}: {what}");
+    }
     ExitCode::from(2)
+}
+
+/// The mistakes an echo server can make (all false: the reference's behaviour).
+#[derive(Debug, Clone, Copy)]
+struct Faults {
+    drops_unwritten: bool,
+    epollout_always: bool,
+    epollout_kept: bool,
+    epollin_after_eof: bool,
+    no_epollout: bool,
+    closes_at_eof: bool,
+    never_closes: bool,
+    read_once: bool,
+    accept_once: bool,
+    oneshot: bool,
+    never_rearms: bool,
+    writes_on_epollout_only: bool,
+}
+
+impl Faults {
+    const NONE: Self = Self {
+        drops_unwritten: false,
+        epollout_always: false,
+        epollout_kept: false,
+        epollin_after_eof: false,
+        no_epollout: false,
+        closes_at_eof: false,
+        never_closes: false,
+        read_once: false,
+        accept_once: false,
+        oneshot: false,
+        never_rearms: false,
+        writes_on_epollout_only: false,
+    };
+}
+
+const LISTENER: u64 = u64::MAX;
+
+struct Conn {
+    stream: UnixStream,
+    pending: Vec<u8>,
+    eof: bool,
+    interest: EpollFlags,
+    /// EPOLLOUT was added once (for `epollout_kept`).
+    wrote_late: bool,
+}
+
+/// An echo server with the reference's structure and the mistakes in `faults`.
+struct Fixture {
+    epoll: Epoll,
+    listener: UnixListener,
+    conns: HashMap<u64, Conn>,
+    events: Vec<EpollEvent>,
+    faults: Faults,
+    edge: bool,
+}
+
+impl AsFd for Fixture {
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        self.epoll.0.as_fd()
+    }
+}
+
+impl echo_demo::Server for Fixture {
+    fn turn(&mut self, timeout: EpollTimeout) -> io::Result<usize> {
+        let n = match self.epoll.wait(&mut self.events, timeout) {
+            Ok(n) => n,
+            Err(Errno::EINTR) => 0,
+            Err(errno) => return Err(errno.into()),
+        };
+        for i in 0..n {
+            let event = self.events[i];
+            if event.data() == LISTENER {
+                self.accept()?;
+            } else {
+                self.serve(event.data(), event.events());
+            }
+        }
+        Ok(n)
+    }
+}
+
+impl Fixture {
+    fn new(listener: UnixListener, faults: Faults, edge: bool) -> io::Result<Self> {
+        listener.set_nonblocking(true)?;
+        let epoll = Epoll::new(EpollCreateFlags::EPOLL_CLOEXEC)?;
+        let mut flags = EpollFlags::EPOLLIN;
+        if edge {
+            flags |= EpollFlags::EPOLLET;
+        }
+        epoll.add(&listener, EpollEvent::new(flags, LISTENER))?;
+        Ok(Self {
+            epoll,
+            listener,
+            conns: HashMap::new(),
+            events: vec![EpollEvent::empty(); 256],
+            faults,
+            edge,
+        })
+    }
+
+    fn base(&self) -> EpollFlags {
+        let mut flags = EpollFlags::empty();
+        if self.edge {
+            flags |= EpollFlags::EPOLLET;
+        }
+        if self.faults.oneshot {
+            flags |= EpollFlags::EPOLLONESHOT;
+        }
+        flags
+    }
+
+    fn accept(&mut self) -> io::Result<()> {
+        loop {
+            match self.listener.accept() {
+                Ok((stream, _)) => {
+                    stream.set_nonblocking(true)?;
+                    let token = stream.as_raw_fd() as u64;
+                    let mut interest = self.base() | EpollFlags::EPOLLIN;
+                    if self.faults.epollout_always {
+                        interest |= EpollFlags::EPOLLOUT;
+                    }
+                    self.epoll.add(&stream, EpollEvent::new(interest, token))?;
+                    let conn = Conn {
+                        stream,
+                        pending: Vec::new(),
+                        eof: false,
+                        interest,
+                        wrote_late: false,
+                    };
+                    self.conns.insert(token, conn);
+                    if self.faults.accept_once {
+                        return Ok(());
+                    }
+                }
+                Err(err) if err.kind() == io::ErrorKind::WouldBlock => return Ok(()),
+                Err(err) if err.kind() == io::ErrorKind::Interrupted => {}
+                Err(err) => return Err(err),
+            }
+        }
+    }
+
+    fn serve(&mut self, token: u64, events: EpollFlags) {
+        let (faults, edge, base) = (self.faults, self.edge, self.base());
+        let Some(conn) = self.conns.get_mut(&token) else {
+            return;
+        };
+        let open = matches!(on_event(conn, events, faults, edge), Ok(true));
+        if open {
+            if (faults.oneshot && faults.never_rearms) || faults.epollout_always {
+                return;
+            }
+            let mut wanted = base;
+            if !conn.eof || faults.epollin_after_eof {
+                wanted |= EpollFlags::EPOLLIN;
+            }
+            if !conn.pending.is_empty() && !faults.no_epollout {
+                wanted |= EpollFlags::EPOLLOUT;
+                conn.wrote_late = true;
+            }
+            if faults.epollout_kept && conn.wrote_late {
+                wanted |= EpollFlags::EPOLLOUT;
+            }
+            if wanted != conn.interest || faults.oneshot {
+                let mut event = EpollEvent::new(wanted, token);
+                if self.epoll.modify(&conn.stream, &mut event).is_ok() {
+                    conn.interest = wanted;
+                    return;
+                }
+            } else {
+                return;
+            }
+        }
+        if let Some(conn) = self.conns.remove(&token) {
+            let _ = self.epoll.delete(&conn.stream);
+        }
+    }
+}
+
+/// One event of one connection; whether it stays open.
+fn on_event(conn: &mut Conn, events: EpollFlags, faults: Faults, edge: bool) -> io::Result<bool> {
+    let readable = EpollFlags::EPOLLIN | EpollFlags::EPOLLHUP | EpollFlags::EPOLLERR;
+    if events.intersects(readable) && !conn.eof {
+        let mut buf = [0u8; 4096];
+        loop {
+            match conn.stream.read(&mut buf) {
+                Ok(0) => {
+                    conn.eof = true;
+                    break;
+                }
+                Ok(n) => conn.pending.extend_from_slice(&buf[..n]),
+                Err(err) if err.kind() == io::ErrorKind::WouldBlock => break,
+                Err(err) if err.kind() == io::ErrorKind::Interrupted => continue,
+                Err(err) => return Err(err),
+            }
+            // Level-triggered: once is enough; edge-triggered: until WouldBlock.
+            if !edge || faults.read_once {
+                break;
+            }
+        }
+    }
+    if faults.closes_at_eof && conn.eof {
+        return Ok(false);
+    }
+    let may_write =
+        !faults.writes_on_epollout_only || events.contains(EpollFlags::EPOLLOUT) || edge;
+    if may_write {
+        while !conn.pending.is_empty() {
+            match conn.stream.write(&conn.pending) {
+                Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+                Ok(n) => {
+                    conn.pending.drain(..n);
+                }
+                Err(err) if err.kind() == io::ErrorKind::WouldBlock => {
+                    if faults.drops_unwritten {
+                        conn.pending.clear();
+                    }
+                    break;
+                }
+                Err(err) if err.kind() == io::ErrorKind::Interrupted => {}
+                Err(err) => return Err(err),
+            }
+            if faults.drops_unwritten {
+                conn.pending.clear();
+            }
+        }
+    }
+    Ok(faults.never_closes || !(conn.eof && conn.pending.is_empty()))
 }
 
 fn files(pipes: Vec<OwnedFd>) -> Vec<Option<File>> {

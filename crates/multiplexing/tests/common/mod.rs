@@ -55,3 +55,141 @@ pub fn is_open(fd: impl AsRawFd) -> bool {
     // SAFETY: F_GETFD only reads the descriptor's flags; a closed one fails with EBADF.
     unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_GETFD) != -1 }
 }
+
+/// The load test of the echo servers: `echo_load`, judged.
+pub mod echo {
+    use super::wrap;
+    use proctest::cpu::busy_wait;
+    use proctest::{Demo, Finished};
+    use std::time::Duration;
+
+    const LOAD: &str = env!("CARGO_BIN_EXE_echo_load");
+    const ORACLES: &str = env!("CARGO_BIN_EXE_oracles");
+
+    /// The CPU time `echo_load` computes for in each quiet moment, as it does it.
+    const QUIET_WORK: Duration = Duration::from_millis(100);
+
+    /// The quiet moments the server's CPU time is measured in: (label, what the load
+    /// generator was doing, what keeps a server busy then).
+    const QUIET: [(&str, &str, &str); 3] = [
+        (
+            "connected_and_quiet",
+            "every client connected and quiet",
+            "Nothing was there to read or write: what keeps waking level-triggered epoll is \
+             EPOLLOUT watched on connections with nothing to write (a socket with room is \
+             writable nearly always). Register EPOLLIN alone at accept; add EPOLLOUT only while \
+             bytes wait.",
+        ),
+        (
+            "every_echo_written",
+            "every first echo written and every client quiet",
+            "Every echo was written: a connection still watched for EPOLLOUT is reported \
+             writable at every epoll_wait. Remove EPOLLOUT (modify back to EPOLLIN) as soon as \
+             nothing is left to write.",
+        ),
+        (
+            "holding_echoes_after_eof",
+            "the server held the echoes of clients that had closed their side and did not read",
+            "What stays ready there is the end of file: level-triggered, it is readable \
+             forever. Stop watching EPOLLIN once read() has returned 0 (the socket is full, so \
+             EPOLLOUT stays quiet until the client reads).",
+        ),
+    ];
+
+    /// Runs the load test against the step's server (`fixture` None) or an oracle's, with
+    /// `clients` clients.
+    pub fn run(edge: bool, clients: usize, fixture: Option<&str>) -> Result<Finished, String> {
+        let mut demo = Demo::new(LOAD);
+        if edge {
+            demo = demo.arg("--edge");
+        }
+        if let Some(fixture) = fixture {
+            demo = demo.env("ECHO_SERVER", format!("{ORACLES} {fixture}"));
+        }
+        // A correct run takes a few seconds (three quiet moments of computing included); a
+        // debug build on a busy machine gets a generous watchdog.
+        demo.arg(clients.to_string())
+            .timeout(Duration::from_secs(60))
+            .run()
+            .map_err(|hang| {
+                wrap(&format!(
+                    "{hang}\nThe load test never finished: a client waits for an echo that \
+                     never comes, and neither the server's checks nor the load generator's saw \
+                     why. Stuck."
+                ))
+            })
+    }
+
+    /// Judges a run: it succeeded (else the message leads with the most precise error the
+    /// server or the load generator gave), left nothing behind, and the server slept in
+    /// each quiet moment.
+    pub fn check(outcome: Result<Finished, String>) -> Result<Finished, String> {
+        let run = outcome?;
+        if run.code() != Some(0) {
+            let server = run
+                .stderr
+                .lines()
+                .find_map(|line| line.strip_prefix("echo_server: error: "));
+            let load = run
+                .stderr
+                .split_once("\nerror: ")
+                .map(|(_, rest)| rest)
+                .or_else(|| run.stderr.strip_prefix("error: "));
+            let headline = match (load, server) {
+                (Some(load), _) if load.starts_with("the server stalled") => load.trim(),
+                (_, Some(server)) => server,
+                (Some(load), None) => load.trim(),
+                (None, None) => "the load test failed",
+            };
+            // The evidence first (without repeating the headline), the verdict last.
+            let evidence = run.stderr.replace(headline, "[below]");
+            return Err(wrap(&format!("{}{evidence}\n{headline}", run.stdout)));
+        }
+        if !run.leftovers.is_empty() {
+            return Err(run.describe_leftovers());
+        }
+        for (label, work, fix) in QUIET {
+            let report = run.cpu_report(label).ok_or_else(|| {
+                format!(
+                    "the echo server reported no CPU time for `{label}`:\n{}",
+                    run.stderr
+                )
+            })?;
+            if let Some(spin) = busy_wait(report.own, QUIET_WORK, report.wall) {
+                return Err(spin.explain(
+                    "the echo server",
+                    &format!("the load generator computed, {work},"),
+                    fix,
+                ));
+            }
+        }
+        Ok(run)
+    }
+
+    /// The message of the load test against the oracle `fixture`, which must fail.
+    #[track_caller]
+    pub fn assert_fails(fixture: &str, edge: bool, expected: &[&str]) {
+        let message = check(run(edge, 100, Some(fixture)))
+            .err()
+            .unwrap_or_else(|| panic!("the checks must fail the server {fixture}"));
+        let flat = message.split_whitespace().collect::<Vec<_>>().join(" ");
+        for text in expected {
+            assert!(
+                flat.contains(text),
+                "{fixture}: the message should say {text:?}:\n{message}"
+            );
+        }
+        assert!(
+            message.lines().all(|line| line.len() <= 100),
+            "{fixture}: the message fits in 100 columns:\n{message}"
+        );
+    }
+
+    /// The load test against the oracle `fixture`, which must pass.
+    #[track_caller]
+    pub fn assert_passes(fixture: &str, edge: bool) {
+        if let Err(message) = check(run(edge, 100, Some(fixture))) {
+            panic!("{fixture} is right and must pass:\n{message}");
+        }
+    }
+}
