@@ -4,9 +4,9 @@
 use bounded_buffer::channel::pipeline;
 use interleave::channel::{Receiver, Sender, bounded};
 use interleave::explore::{Config, Observed, Strategy, explore};
-use interleave::scenario::Scenario;
+use interleave::scenario::{Scenario, Table};
 
-fn send_recv_script(capacity: usize) -> String {
+fn send_recv_script(capacity: usize) -> Table {
     type Pair = (Sender<u32>, Receiver<u32>);
     let send = |v: u32| move |(tx, _): &Pair| tx.send(v).expect("connected");
     let recv = |(_, rx): &Pair| rx.recv().expect("connected");
@@ -19,17 +19,16 @@ fn send_recv_script(capacity: usize) -> String {
         .call("P1", "send(3)", send(3))
         .max_steps(1_000)
         .run()
-        .to_string()
 }
 
 #[test]
 fn rendezvous_channel_a_send_waits_for_its_recv() {
-    insta::assert_snapshot!(send_recv_script(0));
+    interleave::assert_table!(send_recv_script(0));
 }
 
 #[test]
 fn buffer_of_two_a_send_returns_while_there_is_room() {
-    insta::assert_snapshot!(send_recv_script(2));
+    interleave::assert_table!(send_recv_script(2));
 }
 
 /// Eight items through the pipeline with channels of `capacity`: the consumer must get

@@ -36,7 +36,7 @@ fn capacity_two_producer_blocks_when_full_consumer_when_empty() {
         .state(contents)
         .max_steps(1_000)
         .run();
-    insta::assert_snapshot!(table.to_string());
+    interleave::assert_table!(table);
 }
 
 /// Two producers put three items each, two consumers take three each, through a buffer

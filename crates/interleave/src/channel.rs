@@ -36,6 +36,11 @@ struct ChanState<T> {
     queue: VecDeque<(u64, T)>,
     cap: Option<usize>,
     senders: usize,
+    /// Which thread holds each live sender (by the sender's key): the one that created,
+    /// cloned or last sent with it. A deadlock diagnosis names them (`server waits to
+    /// receive on requests, whose Sender is still held by main`).
+    holders: Vec<(u64, Option<Tid>)>,
+    next_key: u64,
     receivers: usize,
     sent: u64,
     recv_waiters: VecDeque<Tid>,
@@ -50,6 +55,26 @@ struct SimChan<T> {
 impl<T> SimChan<T> {
     fn exec(&self) -> &'static Execution {
         self.sim.exec("channel")
+    }
+
+    /// Records that sender `key` is now held by `who` (`None`: dropped), and tells the
+    /// scheduler which threads hold senders.
+    fn held(&self, e: &Execution, key: u64, who: Option<Option<Tid>>) {
+        if e.generation != self.sim.generation() {
+            return;
+        }
+        let mut st = self.st.lock();
+        match who {
+            Some(t) => match st.holders.iter_mut().find(|(k, _)| *k == key) {
+                Some(h) => h.1 = t,
+                None => st.holders.push((key, t)),
+            },
+            None => st.holders.retain(|(k, _)| *k != key),
+        }
+        let mut tids: Vec<Tid> = st.holders.iter().filter_map(|(_, t)| *t).collect();
+        tids.dedup();
+        drop(st);
+        e.lock().objects[self.sim.id].holders = tids;
     }
 
     fn event(&self, e: &Execution, op: &str, outcome: &str) {
@@ -172,6 +197,8 @@ enum RImp<T> {
 /// The sending side of a channel; clone it for more senders.
 pub struct Sender<T> {
     imp: SImp<T>,
+    /// Which sender of its channel this is (simulated channels only).
+    key: u64,
 }
 
 /// The receiving side of a channel; clone it for more receivers.
@@ -199,7 +226,10 @@ fn make<T>(cap: Option<usize>, name: Option<String>) -> (Sender<T>, Receiver<T>)
                 None => crossbeam_channel::unbounded(),
             };
             (
-                Sender { imp: SImp::Real(s) },
+                Sender {
+                    imp: SImp::Real(s),
+                    key: 0,
+                },
                 Receiver { imp: RImp::Real(r) },
             )
         }
@@ -210,15 +240,19 @@ fn make<T>(cap: Option<usize>, name: Option<String>) -> (Sender<T>, Receiver<T>)
                     queue: VecDeque::new(),
                     cap,
                     senders: 1,
+                    holders: Vec::new(),
+                    next_key: 1,
                     receivers: 1,
                     sent: 0,
                     recv_waiters: VecDeque::new(),
                     send_waiters: VecDeque::new(),
                 }),
             });
+            chan.held(e, 0, Some(e.me()));
             (
                 Sender {
                     imp: SImp::Sim(chan.clone()),
+                    key: 0,
                 },
                 Receiver {
                     imp: RImp::Sim(chan),
@@ -268,7 +302,10 @@ impl<T> Sender<T> {
                     s.send(m)
                 }
             },
-            SImp::Sim(c) => c.send(msg, None, false).map_err(|(v, _)| SendError(v)),
+            SImp::Sim(c) => {
+                self.used(c);
+                c.send(msg, None, false).map_err(|(v, _)| SendError(v))
+            }
         }
     }
 
@@ -280,7 +317,7 @@ impl<T> Sender<T> {
     pub fn try_send(&self, msg: T) -> Result<(), TrySendError<T>> {
         match &self.imp {
             SImp::Real(s) => s.try_send(msg),
-            SImp::Sim(c) => c.send(msg, None, true).map_err(|(v, disc)| {
+            SImp::Sim(c) => self.used(c).send(msg, None, true).map_err(|(v, disc)| {
                 if disc {
                     TrySendError::Disconnected(v)
                 } else {
@@ -298,7 +335,8 @@ impl<T> Sender<T> {
     pub fn send_timeout(&self, msg: T, timeout: Duration) -> Result<(), SendTimeoutError<T>> {
         match &self.imp {
             SImp::Real(s) => s.send_timeout(msg, timeout),
-            SImp::Sim(c) => c
+            SImp::Sim(c) => self
+                .used(c)
                 .send(msg, deadline_after(timeout), false)
                 .map_err(|(v, disc)| {
                     if disc {
@@ -316,14 +354,37 @@ impl<T> Clone for Sender<T> {
         match &self.imp {
             SImp::Real(s) => Sender {
                 imp: SImp::Real(s.clone()),
+                key: 0,
             },
             SImp::Sim(c) => {
-                c.st.lock().senders += 1;
+                let key = {
+                    let mut st = c.st.lock();
+                    st.senders += 1;
+                    st.next_key += 1;
+                    st.next_key
+                };
+                if let Some(e) = runtime::current() {
+                    c.held(e, key, Some(e.me()));
+                }
                 Sender {
                     imp: SImp::Sim(c.clone()),
+                    key,
                 }
             }
         }
+    }
+}
+
+impl<T> Sender<T> {
+    /// The current thread holds this sender now (it sends with it).
+    fn used<'a>(&self, c: &'a Arc<SimChan<T>>) -> &'a Arc<SimChan<T>> {
+        if let Some(e) = runtime::current()
+            && let Some(me) = e.me()
+            && !c.st.lock().holders.contains(&(self.key, Some(me)))
+        {
+            c.held(e, self.key, Some(Some(me)));
+        }
+        c
     }
 }
 
@@ -332,6 +393,7 @@ impl<T> Drop for Sender<T> {
         if let SImp::Sim(c) = &self.imp
             && let Some(e) = runtime::current()
         {
+            c.held(e, self.key, None);
             let mut st = c.st.lock();
             st.senders -= 1;
             if st.senders == 0 {

@@ -423,7 +423,7 @@ where
 {
     match check(config, body) {
         Ok(stats) => stats,
-        Err(failure) => panic!("{failure}"),
+        Err(failure) => crate::report::fail(failure.to_string()),
     }
 }
 

@@ -68,43 +68,256 @@ impl Failure {
 }
 
 impl fmt::Display for Failure {
+    /// The evidence first (the interleaving, then the detailed trace), the verdict last:
+    /// what went wrong, where, why, and the replay line, within 100 columns.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let steps = self.trace.events.last().map(|e| e.step).unwrap_or(0);
-        writeln!(
-            f,
-            "interleave: {} in schedule {} (strategy {}, seed {}), after {} steps",
-            self.kind.headline(),
-            self.schedule,
-            self.strategy,
-            self.seed,
-            steps
-        )?;
-        writeln!(f, "{}", self.message)?;
-        writeln!(f)?;
         let api = self.trace.api_only();
-        let (title, mut table) = if api.events.is_empty() {
-            ("interleaving (primitive operations)", self.trace.clone())
+        let (title, table) = if api.events.is_empty() {
+            ("interleaving (primitive operations)", &self.trace)
         } else {
-            ("interleaving", api)
+            ("interleaving", &api)
         };
-        let skipped = table.events.len().saturating_sub(TABLE_LIMIT);
-        table.events.drain(..skipped);
-        writeln!(f, "{title}:")?;
-        if skipped > 0 {
-            writeln!(f, "({skipped} earlier rows not shown)")?;
+        match crate::trace::report_timeline(table, TABLE_LIMIT) {
+            Some(t) => writeln!(f, "{title}:\n{t}")?,
+            None => writeln!(
+                f,
+                "{title}:\n{}",
+                crate::trace::report_compact(&table.events, TABLE_LIMIT)
+            )?,
         }
-        write!(f, "{}", table.timeline())?;
-        writeln!(f)?;
-        writeln!(f, "detailed trace:")?;
-        let mut detail = self.trace.clone();
-        let skipped = detail.events.len().saturating_sub(DETAIL_LIMIT);
-        detail.events.drain(..skipped);
-        if skipped > 0 {
-            writeln!(f, "({skipped} earlier events not shown)")?;
+        // The detailed trace, when it says more than the interleaving: operations on
+        // objects below the topic's level (locks, waits, loads and stores).
+        let more = self
+            .trace
+            .events
+            .iter()
+            .any(|e| !e.api && e.object.is_some());
+        if !api.events.is_empty() && more {
+            writeln!(
+                f,
+                "detailed trace:\n{}",
+                crate::trace::report_compact(&self.trace.events, DETAIL_LIMIT)
+            )?;
         }
-        write!(f, "{}", detail.compact())?;
-        writeln!(f)?;
-        write!(f, "{}", self.replay_line())
+        let mut v = Verdict::new(headline(self.kind, &self.message));
+        let when = format!(
+            "step {steps} of schedule {} (strategy {}, seed {})",
+            self.schedule, self.strategy, self.seed
+        );
+        match panicking_thread(self.kind, &self.message)
+            .as_deref()
+            .and_then(|t| panic_place(&self.trace, t))
+        {
+            Some(place) => {
+                v.place = Some(place);
+                v.context.push(format!("at {when}"));
+            }
+            None => v.place = Some(when),
+        }
+        if self.kind == FailureKind::Budget && self.message.contains("busy-wait") {
+            v.helps.push(
+                "a thread that must wait for another should block (wait on a condition \
+                 variable, receive from a channel), not test a condition in a loop"
+                    .to_string(),
+            );
+        }
+        v.replay = self.replay_line();
+        write!(f, "{v}")
+    }
+}
+
+/// The first line of a verdict: the kind of failure and its diagnosis.
+pub(crate) fn headline(kind: FailureKind, message: &str) -> String {
+    match kind {
+        FailureKind::Panic => match message.strip_prefix("thread ") {
+            Some(rest) => rest.to_string(),
+            None => format!("panic: {message}"),
+        },
+        _ => format!("{}: {message}", kind.headline()),
+    }
+}
+
+/// The simulated thread a panic message names (`thread S1 panicked: ...`).
+fn panicking_thread(kind: FailureKind, message: &str) -> Option<String> {
+    if kind != FailureKind::Panic {
+        return None;
+    }
+    let rest = message.strip_prefix("thread ")?;
+    let (name, _) = rest.split_once(" panicked")?;
+    Some(name.to_string())
+}
+
+/// Where thread `thread` panicked, as the panic hook recorded it in the trace.
+pub(crate) fn panic_place(trace: &Trace, thread: &str) -> Option<String> {
+    trace
+        .events
+        .iter()
+        .rev()
+        .find(|e| e.thread == thread && e.op.starts_with(crate::trace::PANICKED_AT))
+        .map(|e| clean_path(&e.op[crate::trace::PANICKED_AT.len()..]))
+}
+
+/// A source path with its `dir/..` pairs resolved, as a student finds the file:
+/// `crates/warmup/src/../../../exercises/00_warmup/scoped_sum.rs:20:5` is
+/// `exercises/00_warmup/scoped_sum.rs:20:5`.
+pub(crate) fn clean_path(path: &str) -> String {
+    let mut parts: Vec<&str> = Vec::new();
+    for part in path.split('/') {
+        match part {
+            ".." if parts.last().is_some_and(|p| *p != "..") => {
+                parts.pop();
+            }
+            "." => {}
+            _ => parts.push(part),
+        }
+    }
+    parts.join("/")
+}
+
+/// The end of every report, shaped like rustc's diagnostics: `error:` with what went
+/// wrong, `-->` where, `note:` why it matters, `help:` what to try, and the replay line
+/// last.
+#[derive(Debug, Default)]
+pub(crate) struct Verdict {
+    pub(crate) headline: String,
+    pub(crate) place: Option<String>,
+    /// More about the place (`= at step 34 of schedule 1 ...`).
+    pub(crate) context: Vec<String>,
+    pub(crate) notes: Vec<String>,
+    pub(crate) helps: Vec<String>,
+    pub(crate) replay: String,
+}
+
+impl Verdict {
+    pub(crate) fn new(headline: impl Into<String>) -> Self {
+        Verdict {
+            headline: headline.into(),
+            ..Verdict::default()
+        }
+    }
+}
+
+impl fmt::Display for Verdict {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        use crate::text::{WIDTH, labelled};
+        write!(f, "{}", labelled("error: ", &self.headline, WIDTH))?;
+        if let Some(p) = &self.place {
+            write!(f, "{}", labelled("  --> ", p, WIDTH))?;
+        }
+        for c in &self.context {
+            write!(f, "{}", labelled("   = ", c, WIDTH))?;
+        }
+        for n in &self.notes {
+            write!(f, "{}", labelled("note: ", n, WIDTH))?;
+        }
+        for h in &self.helps {
+            write!(f, "{}", labelled("help: ", h, WIDTH))?;
+        }
+        write!(f, "{}", self.replay)
+    }
+}
+
+thread_local! {
+    /// Set while interleave panics with a finished report: the panic hook prints the
+    /// report alone, without the "thread ... panicked at" line.
+    static REPORTING: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Panics with a student-facing report as the message (a `String`, so that
+/// `#[should_panic(expected = ...)]` matches it). The panic hook prints the report as it
+/// is: no thread id, no place inside interleave, no backtrace.
+pub(crate) fn fail(report: String) -> ! {
+    install_panic_hook();
+    REPORTING.with(|r| r.set(true));
+    std::panic::panic_any(report)
+}
+
+/// Installs (once) the panic hook that keeps reports readable and deterministic:
+/// - a report of interleave's is printed alone (see [`fail`]);
+/// - a panic in a simulated thread prints nothing: the execution's report says it once,
+///   with the place the hook records in the trace;
+/// - every other panic goes to the previous hook.
+pub(crate) fn install_panic_hook() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            if REPORTING.with(|r| r.replace(false)) {
+                let msg = payload_text(info.payload());
+                eprintln!("{msg}");
+                return;
+            }
+            if let Some(e) = crate::runtime::current()
+                && let Some(mut st) = e.shared.st.try_lock()
+                && st.current.is_some()
+            {
+                if let Some(l) = info.location() {
+                    let at = format!(
+                        "{}{}:{}:{}",
+                        crate::trace::PANICKED_AT,
+                        l.file(),
+                        l.line(),
+                        l.column()
+                    );
+                    st.push_event(None, at.into(), None, false);
+                }
+                return;
+            }
+            // Any other panic: as std prints it, but without the thread's numeric id
+            // (the same failure prints the same text on every run), with the place's
+            // path resolved and long lines wrapped; std's own output (and backtrace) when
+            // a backtrace is asked for.
+            if std::env::var("RUST_BACKTRACE").is_ok_and(|v| v != "0") {
+                return previous(info);
+            }
+            let name = std::thread::current()
+                .name()
+                .map(|n| format!("thread '{n}'"))
+                .unwrap_or_else(|| "a thread".to_string());
+            let place = info
+                .location()
+                .map(|l| format!(" at {}:{}:{}", clean_path(l.file()), l.line(), l.column()))
+                .unwrap_or_default();
+            let mut head = format!("{name} panicked{place}:");
+            if crate::text::width(&head) > crate::text::WIDTH {
+                // libtest's header names the test already.
+                head = format!("panicked{place}:");
+            }
+            let msg = wrap_message(payload_text(info.payload()));
+            eprintln!("\n{head}\n{msg}");
+        }));
+    });
+}
+
+/// A panic message with its long lines wrapped (lines of tables are kept as they are).
+fn wrap_message(msg: &str) -> String {
+    let mut out = String::new();
+    for line in msg.lines() {
+        if crate::text::width(line) <= crate::text::WIDTH || line.contains(" | ") {
+            out.push_str(line);
+        } else {
+            let indent = line.len() - line.trim_start().len();
+            out.push_str(&crate::text::labelled(
+                &line[..indent],
+                line.trim_start(),
+                crate::text::WIDTH,
+            ));
+            out.pop();
+        }
+        out.push('\n');
+    }
+    out.pop();
+    out
+}
+
+fn payload_text(p: &(dyn std::any::Any + Send)) -> &str {
+    if let Some(s) = p.downcast_ref::<String>() {
+        s
+    } else if let Some(s) = p.downcast_ref::<&str>() {
+        s
+    } else {
+        "(non-string panic payload)"
     }
 }
 
@@ -116,6 +329,38 @@ pub fn replay_line(seed: u64, strategy: &str) -> String {
     {
         return format!("replay: just trace {step} --seed {seed} --strategy {strategy}");
     }
+    shell_lines(&format!(
+        "replay: INTERLEAVE_SEED={seed} INTERLEAVE_STRATEGY={strategy} INTERLEAVE_ITERATIONS=1 {}",
+        cargo_test_command()
+    ))
+}
+
+/// A command split into lines of at most 100 columns with shell continuations (` \`),
+/// so that it can still be copied and pasted as it is.
+pub(crate) fn shell_lines(cmd: &str) -> String {
+    let max = crate::text::WIDTH - 2;
+    let mut out = String::new();
+    let mut line = String::new();
+    for word in cmd.split(' ') {
+        if !line.trim().is_empty() && crate::text::width(&line) + 1 + crate::text::width(word) > max
+        {
+            out.push_str(&line);
+            out.push_str(" \\\n");
+            line = format!("    {word}");
+        } else {
+            if !line.is_empty() {
+                line.push(' ');
+            }
+            line.push_str(word);
+        }
+    }
+    out.push_str(&line);
+    out
+}
+
+/// `cargo test -p tunnel --test basic -- the_test --exact`: the command that runs the
+/// current test alone (from the package, the test binary and the thread's name).
+pub(crate) fn cargo_test_command() -> String {
     let mut cmd = String::from("cargo test");
     if let Ok(pkg) = std::env::var("CARGO_PKG_NAME") {
         cmd.push_str(&format!(" -p {pkg}"));
@@ -130,9 +375,7 @@ pub fn replay_line(seed: u64, strategy: &str) -> String {
     {
         cmd.push_str(&format!(" -- {name} --exact"));
     }
-    format!(
-        "replay: INTERLEAVE_SEED={seed} INTERLEAVE_STRATEGY={strategy} INTERLEAVE_ITERATIONS=1 {cmd}"
-    )
+    cmd
 }
 
 /// The test binary's name without cargo's hash suffix.
@@ -146,4 +389,133 @@ fn test_binary() -> Option<String> {
         _ => stem,
     };
     Some(name.to_string())
+}
+
+/// How a diagnosis names an object: `Mutex fork 1`, `Condvar ready`, or `Channel#1` for an
+/// object with a default name (not `Channel Channel#1`).
+pub(crate) fn object_label(kind: &str, name: &str) -> String {
+    match name.strip_prefix(kind) {
+        Some(rest) if rest.starts_with('#') => name.to_string(),
+        _ => format!("{kind} {name}"),
+    }
+}
+
+/// The diagnosis of an exhausted step budget, from the end of the trace: who ran out of
+/// it and what they repeated (`R1 ran 1000 steps without blocking, spinning on `flag`
+/// (load): a busy-wait`). `spinner` is the thread that ran too long without blocking, or
+/// `None` when the whole execution ran out of steps.
+pub(crate) fn budget_message(
+    st: &crate::runtime::execution::State,
+    spinner: Option<usize>,
+) -> String {
+    let start = st.events.len().saturating_sub(600);
+    let events: Vec<crate::trace::Event> =
+        st.events[start..].iter().map(|e| st.resolve(e)).collect();
+    let repeat = crate::trace::collapse(&events)
+        .into_iter()
+        .rev()
+        .find_map(|l| match l {
+            crate::trace::Line::Repeat {
+                threads,
+                objects,
+                ops,
+                ..
+            } => Some((threads, objects, ops)),
+            crate::trace::Line::Event(_) => None,
+        });
+    let spinning = |objects: &[String], ops: &[String]| {
+        if objects.is_empty() {
+            format!("looping over {}", ops.join(", "))
+        } else {
+            let names: Vec<String> = objects.iter().map(|o| format!("`{o}`")).collect();
+            format!("spinning on {} ({})", names.join(", "), ops.join(", "))
+        }
+    };
+    // What the spinner holds, and who waits for it: a thread that spins while it holds
+    // a lock or a monitor keeps out the very thread that would end its wait.
+    let holding = |t: usize| -> String {
+        let held: Vec<(usize, &crate::runtime::execution::ObjRec)> = st
+            .objects
+            .iter()
+            .enumerate()
+            .filter(|(_, o)| o.holders.contains(&t) && o.kind != "Channel")
+            .collect();
+        let Some((id, o)) = held.first() else {
+            return String::new();
+        };
+        let waiting: Vec<&str> = (0..st.threads.len())
+            .filter(|&w| {
+                matches!(st.threads[w].state, crate::runtime::execution::TState::Blocked { wait, .. }
+                    if wait.kind == crate::runtime::WaitKind::Acquire && wait.obj == Some(*id))
+            })
+            .map(|w| st.thread_name(w))
+            .collect();
+        let label = object_label(o.kind, &o.name);
+        match waiting.as_slice() {
+            [] => format!(" while it holds {label}"),
+            [one] => format!(" while it holds {label}, which {one} waits to enter"),
+            [init @ .., last] => format!(
+                " while it holds {label}, which {} and {last} wait to enter",
+                init.join(", ")
+            ),
+        }
+    };
+    match spinner {
+        Some(t) => {
+            let name = st.thread_name(t);
+            let head = format!("{name} ran {} steps without blocking", st.max_streak);
+            match repeat {
+                Some((threads, objects, ops)) if threads.iter().any(|x| x == name) => {
+                    format!(
+                        "{head}, {}{}: a busy-wait",
+                        spinning(&objects, &ops),
+                        holding(t)
+                    )
+                }
+                _ => format!("{head}{}", holding(t)),
+            }
+        }
+        None => {
+            let head = format!("the execution ran {} steps without ending", st.max_steps);
+            match repeat {
+                Some((threads, objects, ops)) => {
+                    let holds = match threads.as_slice() {
+                        [one] => (0..st.threads.len())
+                            .find(|&t| st.thread_name(t) == one)
+                            .map(holding)
+                            .unwrap_or_default(),
+                        _ => String::new(),
+                    };
+                    let what = if threads.len() == 1 {
+                        "a busy-wait"
+                    } else {
+                        "a livelock or a busy-wait"
+                    };
+                    format!(
+                        "{head}; at the end, {} kept {}{holds}: {what}",
+                        threads.join(" and "),
+                        spinning(&objects, &ops)
+                    )
+                }
+                None => format!("{head}: a livelock, or a busy-wait?"),
+            }
+        }
+    }
+}
+
+/// `server waits to receive on Channel requests, whose Sender is still held by main`.
+pub(crate) fn receive_wait(name: &str, channel: &str, holders: &[&str]) -> String {
+    match holders {
+        [] => format!("{name} waits to receive on {channel}"),
+        [one] if *one == name => {
+            format!("{name} waits to receive on {channel}, whose Sender {name} itself holds")
+        }
+        [one] => {
+            format!("{name} waits to receive on {channel}, whose Sender is still held by {one}")
+        }
+        more => format!(
+            "{name} waits to receive on {channel}, whose Senders are still held by {}",
+            more.join(" and ")
+        ),
+    }
 }

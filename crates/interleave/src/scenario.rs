@@ -48,10 +48,16 @@ use std::collections::HashMap;
 use std::fmt;
 use std::sync::Arc;
 
-use crate::runtime::execution::Limits;
+use crate::report::{FailureKind, Verdict};
+use crate::runtime::execution::{Limits, Tid};
 use crate::runtime::{Execution, Installed, RunEnd};
 use crate::scheduler::Canonical;
-use crate::trace::render_rows;
+use crate::trace::{Event, render_rows};
+
+mod snapshot;
+
+#[doc(hidden)]
+pub use snapshot::{Outcome, Site, check_snapshot, function_name, snapshot_path};
 
 /// A call that returned, as the state closure sees it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -98,6 +104,7 @@ pub struct Scenario<T> {
     calls: Vec<Scripted<T>>,
     state: Option<StateFn>,
     max_steps: u64,
+    policy: Option<String>,
 }
 
 impl<T> fmt::Debug for Scenario<T> {
@@ -121,17 +128,59 @@ pub struct Row {
     pub state: Option<String>,
 }
 
-/// The result of a scenario; `Display` gives the stable text snapshotted by insta.
+/// The result of a scenario; `Display` gives the stable text snapshotted by insta, and
+/// [`crate::assert_table!`] compares it with its snapshot and explains a difference.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Table {
-    /// One row per scripted call.
+    /// One row per scripted call (fewer if the script stopped, see `stopped`).
     pub rows: Vec<Row>,
     /// Calls still blocked at the end, when nothing can move any more.
     pub blocked_at_end: Vec<String>,
+    /// Why the script stopped before its end, if it did: an actor was scripted while its
+    /// previous call was still blocked (`W1 is still blocked in start_write() (called at
+    /// step 2), so it cannot call finish_write() at step 6`). The rows end before that step.
+    pub stopped: Option<String>,
+    /// What explains a difference from the expected table.
+    evidence: Evidence,
+}
+
+/// What a table keeps to explain itself: the script with its rules, and what the
+/// scheduler saw at each step.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+struct Evidence {
+    /// Every scripted call (`actor label`) in script order, with its rule.
+    script: Vec<(String, Option<String>)>,
+    /// The scenario's policy, for steps without a rule.
+    policy: Option<String>,
+    /// Per step run: how each call still blocked after the step waits (the scheduler's
+    /// words: `N2 waits on Condition busy`).
+    waits: Vec<Vec<(String, String)>>,
+    /// Per step run: the trace events of the step.
+    events: Vec<Vec<Event>>,
 }
 
 impl fmt::Display for Table {
+    /// `{}` is the snapshot's text: every column as wide as its widest cell. `{:#}` fits
+    /// the table in 100 columns (long cells wrapped), for a message a student reads.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if f.alternate() {
+            write!(f, "{}", snapshot::fitted(self))?;
+            if !self.blocked_at_end.is_empty() {
+                let end = format!(
+                    "end: nothing can move; still blocked: {}",
+                    self.blocked_at_end.join(", ")
+                );
+                write!(f, "{}", crate::text::labelled("", &end, crate::text::WIDTH))?;
+            }
+            if let Some(why) = &self.stopped {
+                write!(
+                    f,
+                    "{}",
+                    crate::text::labelled("stopped: ", why, crate::text::WIDTH)
+                )?;
+            }
+            return Ok(());
+        }
         let with_state = self.rows.iter().any(|r| r.state.is_some());
         let mut rows = vec![vec![
             "step".to_string(),
@@ -168,7 +217,22 @@ impl fmt::Display for Table {
                 self.blocked_at_end.join(", ")
             )?;
         }
+        if let Some(why) = &self.stopped {
+            writeln!(f, "stopped: {why}")?;
+        }
         Ok(())
+    }
+}
+
+impl Table {
+    /// Compares the table with the `expected` one (the text of its snapshot) and, if they
+    /// differ, explains how to the student: both tables interleaved, the first differing
+    /// step, its rule, what the code did at that step, and the replay line.
+    /// [`crate::assert_table!`] does this with the snapshot file.
+    pub fn explain_difference(&self, expected: &str) -> Option<String> {
+        let expected = expected.trim_end().replace("\r\n", "\n");
+        (self.to_string().trim_end() != expected)
+            .then(|| snapshot::explain(&expected, self, "the expected table"))
     }
 }
 
@@ -181,6 +245,7 @@ impl<T: 'static> Scenario<T> {
             calls: Vec::new(),
             state: None,
             max_steps: 100_000,
+            policy: None,
         }
     }
 
@@ -220,6 +285,14 @@ impl<T: 'static> Scenario<T> {
         self
     }
 
+    /// States the policy the whole scenario checks, in the topic's words ("a car waits
+    /// while cars of the other direction are inside"). When a student's table differs from
+    /// the expected one at a step that has no [`Scenario::rule`], the failure quotes it.
+    pub fn policy(mut self, text: &str) -> Self {
+        self.policy = Some(text.to_string());
+        self
+    }
+
     /// Sets the state column, computed from the calls that returned so far.
     pub fn state(mut self, f: impl Fn(&[Returned]) -> String + 'static) -> Self {
         self.state = Some(Box::new(f));
@@ -234,12 +307,18 @@ impl<T: 'static> Scenario<T> {
 
     /// Runs the script and returns the table.
     ///
+    /// If an actor is scripted while its previous call is still blocked, the script stops
+    /// there: the table ends at the step before and says why in [`Table::stopped`] (the
+    /// difference from the expected table is the student's evidence, see
+    /// [`crate::assert_table!`]).
+    ///
     /// # Panics
     ///
-    /// If an actor is scripted while its previous call is still blocked, if a call
-    /// panics (the report names the actor and the call), if the constructor blocks, or if
-    /// the step budget is exceeded.
+    /// With a report for the student if a call panics (naming the actor, the call and the
+    /// place), if a call runs out of the step budget (naming what it spun on), or if the
+    /// constructor blocks or fails.
     pub fn run(self) -> Table {
+        crate::report::install_panic_hook();
         let exec = Execution::new(
             Box::new(Canonical),
             Limits {
@@ -260,17 +339,52 @@ impl<T: 'static> Scenario<T> {
         );
         match exec.run() {
             RunEnd::Done => {}
-            RunEnd::Stuck => panic!("scenario: the constructor blocked"),
-            RunEnd::Failed => panic!("scenario: the constructor failed: {}", failure_text(&exec)),
+            RunEnd::Stuck => {
+                let why = exec.diagnose_stuck().message;
+                let mut v = Verdict::new(format!(
+                    "the scenario's object could not be built: its constructor blocked ({why})"
+                ));
+                v.replay = scenario_replay();
+                crate::report::fail(format!("{v}"));
+            }
+            RunEnd::Failed => {
+                let (kind, message) = exec
+                    .lock()
+                    .failure
+                    .clone()
+                    .map(|f| (f.kind, f.message))
+                    .unwrap_or((FailureKind::Panic, "unknown failure".into()));
+                let trace = exec.trace();
+                let what = match message.strip_prefix("thread setup panicked: ") {
+                    Some(msg) => format!("its constructor panicked: {msg}"),
+                    None => crate::report::headline(kind, &message),
+                };
+                let mut v =
+                    Verdict::new(format!("the scenario's object could not be built: {what}"));
+                v.place = crate::report::panic_place(&trace, "setup");
+                v.replay = scenario_replay();
+                crate::report::fail(format!("{v}"));
+            }
         }
         let obj = slot.lock().take().expect("the constructor ran");
         let done: Arc<parking_lot::Mutex<Vec<Finished>>> = Default::default();
         let mut pending: Vec<usize> = Vec::new();
         let mut busy: HashMap<String, usize> = HashMap::new();
         let mut returned: Vec<Returned> = Vec::new();
+        let mut tids: Vec<Tid> = Vec::new();
         let mut table = Table {
             rows: Vec::new(),
             blocked_at_end: Vec::new(),
+            stopped: None,
+            evidence: Evidence {
+                script: self
+                    .calls
+                    .iter()
+                    .map(|c| (format!("{} {}", c.actor, c.label), c.rule.clone()))
+                    .collect(),
+                policy: self.policy.clone(),
+                ..Evidence::default()
+            },
         };
         let labels: Vec<(String, String)> = self
             .calls
@@ -281,14 +395,15 @@ impl<T: 'static> Scenario<T> {
         for (i, call) in self.calls.into_iter().enumerate() {
             let step = i + 1;
             if let Some(&j) = busy.get(&call.actor) {
-                panic!(
-                    "scenario error at step {step}: {} is still blocked in {} (called at step {}), \
-                     so it cannot call {} yet; script another actor or unblock it first\n\n{table}",
+                table.stopped = Some(format!(
+                    "{} is still blocked in {} (called at step {}), so it cannot call {} at \
+                     step {step}",
                     call.actor,
                     labels[j].1,
                     j + 1,
                     call.label
-                );
+                ));
+                break;
             }
             busy.insert(call.actor.clone(), i);
             pending.push(i);
@@ -296,21 +411,26 @@ impl<T: 'static> Scenario<T> {
             let d = done.clone();
             let f = call.f;
             let label = call.label.clone();
-            exec.spawn(
+            let first_event = exec.lock().events.len();
+            tids.push(exec.spawn(
                 Some(call.actor.clone()),
                 Box::new(move || {
                     crate::trace::label(label);
                     let v = f(&o);
                     d.lock().push((i, v));
                 }),
-            );
+            ));
             let end = exec.run();
+            let step_events: Vec<Event> = {
+                let st = exec.lock();
+                st.events[first_event..]
+                    .iter()
+                    .map(|e| st.resolve(e))
+                    .collect()
+            };
             if let RunEnd::Failed = end {
-                panic!(
-                    "scenario step {step} ({}): {}\n\n{table}",
-                    show(i),
-                    failure_text(&exec)
-                );
+                let report = step_failure(&exec, &table, step, &show(i), &step_events);
+                crate::report::fail(report);
             }
             let mut row_returned = Vec::new();
             // Calls that returned during this step are listed with the step's own call
@@ -333,6 +453,15 @@ impl<T: 'static> Scenario<T> {
                 row_returned.push(r.describe());
                 returned.push(r);
             }
+            let waits = {
+                let st = exec.lock();
+                pending
+                    .iter()
+                    .map(|&p| (show(p), st.describe_wait(tids[p]).0))
+                    .collect()
+            };
+            table.evidence.waits.push(waits);
+            table.evidence.events.push(step_events);
             table.rows.push(Row {
                 step,
                 call: show(i),
@@ -343,34 +472,104 @@ impl<T: 'static> Scenario<T> {
         }
         table.blocked_at_end = pending.iter().map(|&p| show(p)).collect();
         if std::env::var("INTERLEAVE_TRACE").is_ok_and(|v| v == "1") {
-            eprintln!("interleave: scenario trace:\n{}", exec.trace().timeline());
+            let trace = exec.trace();
+            let text = crate::trace::report_timeline(&trace, usize::MAX)
+                .unwrap_or_else(|| crate::trace::report_compact(&trace.events, usize::MAX));
+            eprintln!("interleave: scenario trace:\n{text}");
         }
         table
     }
 }
 
-fn failure_text(exec: &Execution) -> String {
-    let f = exec.lock().failure.clone();
-    // Only the end of the trace explains a failure; a busy-waiting call can leave
-    // hundreds of thousands of events before it, which would bury the message.
-    let mut trace = exec.trace();
-    let skipped = trace
-        .events
-        .len()
-        .saturating_sub(crate::report::DETAIL_LIMIT);
-    trace.events.drain(..skipped);
-    let skipped = if skipped > 0 {
-        format!("({skipped} earlier events not shown)\n")
-    } else {
-        String::new()
-    };
-    match f {
-        Some(f) => format!(
-            "{}: {}\n\ndetailed trace:\n{skipped}{}",
-            f.kind.headline(),
-            f.message,
-            trace.compact()
-        ),
-        None => "unknown failure".to_string(),
+/// The report of a step whose call failed (panicked, spun out of the step budget): the
+/// table up to the step, what the step did, and the verdict.
+fn step_failure(
+    exec: &Execution,
+    table: &Table,
+    step: usize,
+    call: &str,
+    events: &[Event],
+) -> String {
+    let (kind, message) = exec
+        .lock()
+        .failure
+        .clone()
+        .map(|f| (f.kind, f.message))
+        .unwrap_or((FailureKind::Panic, "unknown failure".into()));
+    let mut out = String::new();
+    if !table.rows.is_empty() {
+        out.push_str(&format!(
+            "your run up to step {}:\n{}\n",
+            step - 1,
+            snapshot::fitted(table)
+        ));
     }
+    out.push_str(&format!(
+        "what your code did at step {step} ({call}):\n{}",
+        crate::trace::report_compact(events, 40)
+    ));
+    let trace = crate::trace::Trace {
+        threads: Vec::new(),
+        events: events.to_vec(),
+    };
+    let actor = call.split(' ').next().unwrap_or(call);
+    let mut v = match kind {
+        FailureKind::Panic => {
+            let what = message.strip_prefix("thread ").unwrap_or(&message);
+            let thread = what.split(' ').next().unwrap_or("");
+            let mut v = if thread == actor {
+                let msg = what
+                    .split_once("panicked: ")
+                    .map(|(_, m)| m)
+                    .unwrap_or(what);
+                Verdict::new(format!("at step {step}, {call} panicked: {msg}"))
+            } else {
+                Verdict::new(format!("at step {step} ({call}), {what}"))
+            };
+            v.place = crate::report::panic_place(&trace, thread);
+            v
+        }
+        FailureKind::Budget => {
+            let mut v = Verdict::new(format!(
+                "at step {step}, {call} never returned and never blocked: {message}"
+            ));
+            if message.contains("busy-wait") {
+                v.helps.push(
+                    "a call that must wait should block (wait on a condition variable, \
+                     receive from a channel) until it may go on, not test a condition in a \
+                     loop"
+                        .to_string(),
+                );
+            }
+            v
+        }
+        _ => Verdict::new(format!(
+            "at step {step} ({call}), {}",
+            crate::report::headline(kind, &message)
+        )),
+    };
+    v.replay = scenario_replay();
+    out.push('\n');
+    out.push_str(&v.to_string());
+    out
+}
+
+/// Panics with a report for the student (used by [`crate::assert_table!`]).
+#[doc(hidden)]
+pub fn fail(report: String) -> ! {
+    crate::report::fail(report)
+}
+
+/// The replay line of a scenario: scenarios always run the same schedule, so the test
+/// itself replays it; the trace shows every step.
+pub(crate) fn scenario_replay() -> String {
+    if let Ok(step) = std::env::var("COURSE_STEP")
+        && !step.is_empty()
+    {
+        return format!("replay: just trace {step}");
+    }
+    crate::report::shell_lines(&format!(
+        "replay: INTERLEAVE_TRACE=1 {} --nocapture",
+        crate::report::cargo_test_command()
+    ))
 }

@@ -157,3 +157,300 @@ pub fn label(what: impl Into<String>) {
         e.event(None, what.into(), None, true);
     }
 }
+
+/// The op of the event the panic hook records where a simulated thread panicked
+/// (`panicked at src/lib.rs:3:5`); reports show the place once, not the event.
+pub(crate) const PANICKED_AT: &str = "panicked at ";
+
+/// How a report words events: a monitor's entry and exit say "monitor" (a tunnel's
+/// monitor named `tunnel` is not the tunnel), without its name when the trace has only
+/// one monitor; a panic is only marked (its message is the verdict, printed once).
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct Wording {
+    /// The trace has at most one monitor: "enter monitor", not "enter monitor tunnel".
+    one_monitor: bool,
+}
+
+fn is_monitor_event(e: &Event) -> bool {
+    e.api && (e.op == "enter" || e.op == "exit") && e.object.is_some()
+}
+
+impl Wording {
+    /// The wording for a report on `events`.
+    pub(crate) fn of(events: &[Event]) -> Self {
+        let mut monitors: Vec<&String> = Vec::new();
+        for e in events.iter().filter(|e| is_monitor_event(e)) {
+            if let Some(o) = &e.object
+                && !monitors.contains(&o)
+            {
+                monitors.push(o);
+            }
+        }
+        Wording {
+            one_monitor: monitors.len() <= 1,
+        }
+    }
+
+    /// The event as the report shows it.
+    pub(crate) fn phrase(self, e: &Event) -> String {
+        if e.op.starts_with("panics: ") {
+            return "panics".to_string();
+        }
+        if is_monitor_event(e)
+            && let Some(o) = &e.object
+        {
+            let mut s = if self.one_monitor {
+                format!("{} monitor", e.op)
+            } else {
+                format!("{} monitor {o}", e.op)
+            };
+            if let Some(out) = &e.outcome {
+                s.push_str(": ");
+                s.push_str(out);
+            }
+            return s;
+        }
+        if !e.api
+            && let (Some(o), Some(value)) = (&e.object, e.op.strip_prefix("store "))
+        {
+            return format!("store {value} in {o}");
+        }
+        if e.outcome.as_deref() == Some("()") {
+            let mut e = e.clone();
+            e.outcome = None;
+            return e.phrase();
+        }
+        e.phrase()
+    }
+}
+
+/// One line of a report's trace: an event, or a run of repeated events collapsed.
+pub(crate) enum Line<'a> {
+    Event(&'a Event),
+    /// The same operations again and again (a spin): shown once, then summarised.
+    Repeat {
+        /// The threads that took part, in order of appearance.
+        threads: Vec<String>,
+        /// The objects they touched.
+        objects: Vec<String>,
+        /// The ops they did (when no object was touched).
+        ops: Vec<String>,
+        /// How many more times the shown cycle repeated.
+        times: usize,
+        /// The scheduling steps the repetitions cover.
+        steps: (u64, u64),
+    },
+}
+
+impl Line<'_> {
+    /// The step the line starts at.
+    pub(crate) fn step(&self) -> u64 {
+        match self {
+            Line::Event(e) => e.step,
+            Line::Repeat { steps, .. } => steps.0,
+        }
+    }
+
+    /// The thread the line belongs to (the first one for a repeat).
+    pub(crate) fn thread(&self) -> &str {
+        match self {
+            Line::Event(e) => &e.thread,
+            Line::Repeat { threads, .. } => &threads[0],
+        }
+    }
+
+    /// The event's phrase, or `... R1 spun 9,980 more steps on `count``.
+    pub(crate) fn summary(&self, wording: Wording) -> String {
+        match self {
+            Line::Event(e) => wording.phrase(e),
+            Line::Repeat {
+                threads,
+                objects,
+                ops,
+                times,
+                steps,
+            } => {
+                let who = match threads.as_slice() {
+                    [one] => one.clone(),
+                    [a, b] => format!("{a} and {b}"),
+                    more => format!(
+                        "{} and {}",
+                        more[..more.len() - 1].join(", "),
+                        more[more.len() - 1]
+                    ),
+                };
+                let on = if objects.is_empty() {
+                    format!(" ({})", ops.join(", "))
+                } else {
+                    let names: Vec<String> = objects.iter().map(|o| format!("`{o}`")).collect();
+                    format!(" on {}", names.join(", "))
+                };
+                let n = steps.1.saturating_sub(steps.0) + 1;
+                let again = if n == *times as u64 {
+                    "the line above, again and again".to_string()
+                } else {
+                    format!(
+                        "the lines above, {} more times",
+                        crate::text::thousands(*times as u64)
+                    )
+                };
+                format!(
+                    "... {who} spun {} more steps{on} ({again})",
+                    crate::text::thousands(n)
+                )
+            }
+        }
+    }
+}
+
+/// The events of a report: the panic hook's place markers dropped, and every run of at
+/// least four repetitions of the same cycle of operations (up to six events long, by the
+/// same threads on the same objects with the same outcomes) shown once and summarised.
+pub(crate) fn collapse(events: &[Event]) -> Vec<Line<'_>> {
+    let events: Vec<&Event> = events
+        .iter()
+        .filter(|e| !e.op.starts_with(PANICKED_AT))
+        .collect();
+    let same = |a: &Event, b: &Event| {
+        a.thread == b.thread && a.op == b.op && a.object == b.object && a.outcome == b.outcome
+    };
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < events.len() {
+        // The period whose repetitions cover the most events from here.
+        let mut best: Option<(usize, usize)> = None;
+        for p in 1..=6 {
+            if i + 4 * p > events.len() {
+                break;
+            }
+            let mut k = 1;
+            while i + (k + 1) * p <= events.len()
+                && (0..p).all(|j| same(events[i + j], events[i + k * p + j]))
+            {
+                k += 1;
+            }
+            if k >= 4 && best.is_none_or(|(bp, bk)| k * p > bp * bk) {
+                best = Some((p, k));
+            }
+        }
+        match best {
+            None => {
+                out.push(Line::Event(events[i]));
+                i += 1;
+            }
+            Some((p, k)) => {
+                let cycle = &events[i..i + p];
+                out.extend(cycle.iter().map(|e| Line::Event(e)));
+                let mut threads: Vec<String> = Vec::new();
+                let mut objects: Vec<String> = Vec::new();
+                let mut ops: Vec<String> = Vec::new();
+                for e in cycle {
+                    if !threads.contains(&e.thread) {
+                        threads.push(e.thread.clone());
+                    }
+                    if let Some(o) = &e.object
+                        && !objects.contains(o)
+                    {
+                        objects.push(o.clone());
+                    }
+                    if !ops.contains(&e.op) {
+                        ops.push(e.op.clone());
+                    }
+                }
+                let rest = &events[i + p..i + k * p];
+                out.push(Line::Repeat {
+                    threads,
+                    objects,
+                    ops,
+                    times: k - 1,
+                    steps: (rest[0].step, rest[rest.len() - 1].step),
+                });
+                i += k * p;
+            }
+        }
+    }
+    out
+}
+
+/// The last `limit` lines of a collapsed trace, one per line: step, thread, operation.
+pub(crate) fn report_compact(events: &[Event], limit: usize) -> String {
+    let wording = Wording::of(events);
+    let lines = collapse(events);
+    let skipped = lines.len().saturating_sub(limit);
+    let mut out = String::new();
+    if skipped > 0 {
+        out.push_str(&format!(
+            "({} earlier lines not shown)\n",
+            crate::text::thousands(skipped as u64)
+        ));
+    }
+    for l in &lines[skipped..] {
+        let text = match l {
+            Line::Event(e) => format!("{:>4} {:<6} {}", e.step, e.thread, wording.phrase(e)),
+            Line::Repeat { .. } => format!("{:>4} {:<6} {}", "", "", l.summary(wording)),
+        };
+        for (i, part) in crate::text::wrap(text.trim_end(), crate::text::WIDTH)
+            .into_iter()
+            .enumerate()
+        {
+            if i > 0 {
+                out.push_str("            ");
+            }
+            out.push_str(&part);
+            out.push('\n');
+        }
+    }
+    out
+}
+
+/// The last `limit` lines of a collapsed trace as a timeline (one column per thread),
+/// fitted to the report's width; `None` when the threads are too many for columns.
+pub(crate) fn report_timeline(trace: &Trace, limit: usize) -> Option<String> {
+    let wording = Wording::of(&trace.events);
+    // Lines of the scheduler itself (the clock) have no column: the detailed trace
+    // shows them.
+    let lines: Vec<Line<'_>> = collapse(&trace.events)
+        .into_iter()
+        .filter(|l| trace.threads.iter().any(|t| t == l.thread()))
+        .collect();
+    let skipped = lines.len().saturating_sub(limit);
+    let lines = &lines[skipped..];
+    let cols: Vec<&String> = trace
+        .threads
+        .iter()
+        .filter(|t| lines.iter().any(|l| l.thread() == t.as_str()))
+        .collect();
+    if cols.is_empty() || 6 + cols.len() * 15 > crate::text::WIDTH {
+        return None;
+    }
+    let mut header = vec!["step".to_string()];
+    header.extend(cols.iter().map(|c| c.to_string()));
+    let rows = lines
+        .iter()
+        .map(|l| {
+            let mut row = vec![l.step().to_string()];
+            row.extend(cols.iter().map(|c| {
+                if l.thread() == c.as_str() {
+                    l.summary(wording)
+                } else {
+                    String::new()
+                }
+            }));
+            (String::new(), row)
+        })
+        .collect();
+    let grid = crate::text::Grid {
+        header,
+        rows,
+        fixed: vec![0],
+    };
+    let mut out = String::new();
+    if skipped > 0 {
+        out.push_str(&format!(
+            "({} earlier rows not shown)\n",
+            crate::text::thousands(skipped as u64)
+        ));
+    }
+    out.push_str(&grid.render(crate::text::WIDTH));
+    Some(out)
+}

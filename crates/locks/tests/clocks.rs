@@ -46,9 +46,9 @@ fn a_deadline_ignores_the_wall_clock_set_forward() {
         ["W expired() -> false"],
         "a 5s deadline expired after 2s of monotonic time: the wall clock was set forward \
          1h, and a deadline on the wall clock came closer with it (the timeout fired \
-         early)\n\n{table}"
+         early)\n\n{table:#}"
     );
-    insta::assert_snapshot!(table.to_string());
+    interleave::assert_table!(table);
 }
 
 #[test]
@@ -67,9 +67,9 @@ fn a_deadline_ignores_the_wall_clock_set_back() {
         ["W expired() -> true"],
         "a 5s deadline has not expired after 5s of monotonic time: the wall clock was set \
          back 1h, and a deadline on the wall clock moved an hour away with it (for the \
-         caller, a timeout that never fires)\n\n{table}"
+         caller, a timeout that never fires)\n\n{table:#}"
     );
-    insta::assert_snapshot!(table.to_string());
+    interleave::assert_table!(table);
 }
 
 /// W waits for an event nobody sets, with a timeout of 5 s, while `ntpd` moves the wall

@@ -150,7 +150,7 @@ fn unlock_hands_the_lock_to_the_waiting_thread() {
         .call("CPU", "unlock()", |l| l.unlock())
         .state(holder)
         .run();
-    insta::assert_snapshot!(table.to_string());
+    interleave::assert_table!(table);
 }
 
 #[test]

@@ -43,10 +43,10 @@ fn a_miss_loads_and_a_hit_does_not_wait() {
     assert!(
         table.blocked_at_end.is_empty(),
         "self-deadlock: {:?} never returned: `get` waits for the lock `cache` that its own \
-         thread took, because `load` locks it again\n\n{table}",
+         thread took, because `load` locks it again\n\n{table:#}",
         table.blocked_at_end
     );
-    insta::assert_snapshot!(table.to_string());
+    interleave::assert_table!(table);
 }
 
 /// Two threads ask for the same missing key while a third reloads another one.

@@ -97,9 +97,9 @@ fn synchronous_send_waits_until_the_owner_receives() {
          received anything: the message was left *in* the mailbox and the sender went on \
          (the notes' weak synchronization). A synchronous send returns only once the owner \
          has received the message: a rendezvous, where the mailbox has no room at all.\n\n\
-         {table}"
+         {table:#}"
     );
-    insta::assert_snapshot!(table.to_string());
+    interleave::assert_table!(table);
 }
 
 #[test]
@@ -109,9 +109,9 @@ fn asynchronous_send_returns_at_once_and_try_receive_says_empty() {
     assert!(
         second.blocked.is_empty(),
         "with an asynchronous mailbox, P1's send must return at once, the message waiting \
-         in the mailbox; it is blocked:\n\n{table}"
+         in the mailbox; it is blocked:\n\n{table:#}"
     );
-    insta::assert_snapshot!(table.to_string());
+    interleave::assert_table!(table);
 }
 
 /// P1 sends `late` after 5 ms (virtual time); P2 waits at most 10 ms.

@@ -97,10 +97,10 @@ fn an_overdrawing_debit_is_refused_and_the_server_stops_after_the_last_hang_up()
     assert!(
         overdrawn.is_none(),
         "{} : the server let the balance go negative. A debit larger than the balance must \
-         be refused with a reply (Reply::Refused), leaving the balance unchanged.\n\n{table}",
+         be refused with a reply (Reply::Refused), leaving the balance unchanged.\n\n{table:#}",
         overdrawn.map(String::as_str).unwrap_or_default()
     );
-    insta::assert_snapshot!(table.to_string());
+    interleave::assert_table!(table);
 }
 
 /// Re-raises an exploration's failure, explaining a server that never stops.

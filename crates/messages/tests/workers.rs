@@ -170,7 +170,7 @@ fn a_stuck_worker_has_its_job_handed_to_another_and_its_late_answer_is_ignored()
         "at step 7, M collect() should give up on W0 after the {TIMEOUT:?} timeout \
          (TimedOut(job 0, W0)): W0 took job 0 at step 3 and has not answered. Instead the \
          master {}: a master that waits for an answer however long it takes is stalled by \
-         one silent worker.\n\n{table}",
+         one silent worker.\n\n{table:#}",
         if seventh.blocked.iter().any(|b| b.starts_with("M collect()")) {
             "stays blocked, waiting for W0 forever".to_string()
         } else {
@@ -188,7 +188,7 @@ fn a_stuck_worker_has_its_job_handed_to_another_and_its_late_answer_is_ignored()
         dones.len() == 1,
         "job 0 completed {} times ({}): W1 answered it first after the reassignment, so \
          W0's late answer must be ignored (Event::Duplicate); every job completes exactly \
-         once.\n\n{table}",
+         once.\n\n{table:#}",
         dones.len(),
         dones
             .iter()
@@ -196,7 +196,7 @@ fn a_stuck_worker_has_its_job_handed_to_another_and_its_late_answer_is_ignored()
             .collect::<Vec<_>>()
             .join("; ")
     );
-    insta::assert_snapshot!(table.to_string());
+    interleave::assert_table!(table);
 }
 
 /// Runs nine jobs (inputs 1..=9, squared) on three workers; every job takes 40 ms, except

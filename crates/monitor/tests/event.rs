@@ -42,7 +42,7 @@ fn three_waiters_a_broadcast_and_a_late_waiter() {
         .state(passed)
         .max_steps(1_000)
         .run();
-    insta::assert_snapshot!(table.to_string());
+    interleave::assert_table!(table);
 }
 
 #[test]
@@ -58,7 +58,7 @@ fn a_signal_with_nobody_waiting_is_lost() {
         .state(passed)
         .max_steps(1_000)
         .run();
-    insta::assert_snapshot!(table.to_string());
+    interleave::assert_table!(table);
 }
 
 /// Three threads wait for the top of the hour; the clock broadcasts once they all wait;

@@ -37,7 +37,7 @@ fn the_notes_monitor_lets_p0_and_p2_starve_p1() {
         })
         .state(eating(4))
         .run();
-    insta::assert_snapshot!(table.to_string());
+    interleave::assert_table!(table);
 }
 
 /// The same turns in the fair room: P0's second meal overtakes P1 once more on the left
@@ -67,7 +67,7 @@ fn in_the_fair_room_each_neighbour_overtakes_p1_once() {
         .call("P1", "put_down_forks(1)", |r| r.put_down_forks(1))
         .state(eating(4))
         .run();
-    insta::assert_snapshot!(table.to_string());
+    interleave::assert_table!(table);
 }
 
 /// Four philosophers: P0 and P2 eat three times each, P1 once.

@@ -21,7 +21,7 @@ fn putting_forks_down_lets_a_hungry_neighbour_eat() {
         .call("P3", "put_down_forks(3)", |r| r.put_down_forks(3))
         .state(eating(5))
         .run();
-    insta::assert_snapshot!(table.to_string());
+    interleave::assert_table!(table);
 }
 
 /// Five philosophers, two meals each, under many schedules.

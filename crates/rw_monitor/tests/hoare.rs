@@ -8,13 +8,13 @@ use rw_monitor::hoare::ReadersWriters;
 #[test]
 fn reference_scenario_a_waiting_writer_keeps_new_readers_out() {
     let table = common::writer_waits_for_readers_then_readers_go_first(ReadersWriters::new);
-    insta::assert_snapshot!(table.to_string());
+    interleave::assert_table!(table);
 }
 
 #[test]
 fn waiting_readers_enter_together_before_the_next_writer() {
     let table = common::waiting_readers_enter_together_before_the_next_writer(ReadersWriters::new);
-    insta::assert_snapshot!(table.to_string());
+    interleave::assert_table!(table);
 }
 
 #[test]

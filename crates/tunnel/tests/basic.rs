@@ -24,7 +24,7 @@ fn southbound_waits_until_the_last_northbound_car_leaves() {
         .call("S1", "depart(South)", |t| t.depart(South))
         .state(lights_and_tunnel)
         .run();
-    insta::assert_snapshot!(table.to_string());
+    interleave::assert_table!(table);
 }
 
 /// When the last car of a direction leaves, all the waiting cars of the other direction
@@ -40,7 +40,7 @@ fn all_waiting_cars_enter_when_the_tunnel_turns() {
         .call("S2", "arrive(South)", |t| t.arrive(South))
         .state(lights_and_tunnel)
         .run();
-    insta::assert_snapshot!(table.to_string());
+    interleave::assert_table!(table);
 }
 
 /// Two cars each way, two trips each, under many schedules.

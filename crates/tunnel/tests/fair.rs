@@ -41,7 +41,7 @@ fn the_notes_policy_lets_a_northbound_stream_starve_s1() {
         .call("N4", "depart(North)", |t| t.depart(North))
         .state(tunnel_state)
         .run();
-    insta::assert_snapshot!(table.to_string());
+    interleave::assert_table!(table);
 }
 
 /// The same stream with `batch = 2`: N2 and N3 overtake S1, N4 has to wait, and the
@@ -70,7 +70,7 @@ fn with_batch_2_two_northbound_cars_overtake_s1_then_the_tunnel_turns() {
         .call("S1", "depart(South)", |t| t.depart(South))
         .state(tunnel_state)
         .run();
-    insta::assert_snapshot!(table.to_string());
+    interleave::assert_table!(table);
 }
 
 /// Rule 2 only counts cars that arrived after the waiting car: at the turn, N1 and N2
@@ -107,7 +107,7 @@ fn with_batch_1_only_later_cars_count_as_overtaking() {
         .call("N3", "depart(North)", |t| t.depart(North))
         .state(tunnel_state)
         .run();
-    insta::assert_snapshot!(table.to_string());
+    interleave::assert_table!(table);
 }
 
 /// A steady northbound stream (two cars crossing three times each) and one southbound

@@ -64,8 +64,8 @@ pub(crate) struct State {
     pub(crate) failure: Option<Failure>,
     pub(crate) counters: std::collections::HashMap<&'static str, usize>,
     pub(crate) atomics: std::collections::HashMap<usize, ObjId>,
-    max_steps: u64,
-    max_streak: u64,
+    pub(crate) max_steps: u64,
+    pub(crate) max_streak: u64,
     record: bool,
 }
 
@@ -354,10 +354,7 @@ impl Execution {
                 let mut st = self.lock();
                 st.step += 1;
                 if st.step > st.max_steps {
-                    let msg = format!(
-                        "the execution ran {} steps without ending: livelock, or busy-waiting?",
-                        st.max_steps
-                    );
+                    let msg = crate::report::budget_message(&st, None);
                     st.failure = Some(Failure {
                         kind: FailureKind::Budget,
                         message: msg,
@@ -369,10 +366,7 @@ impl Execution {
                 th.yielded = false;
                 th.streak += 1;
                 if th.streak > max_streak {
-                    let msg = format!(
-                        "{} ran {} steps without blocking: busy-waiting inside the monitor?",
-                        th.name, max_streak
-                    );
+                    let msg = crate::report::budget_message(&st, Some(next));
                     st.failure = Some(Failure {
                         kind: FailureKind::Budget,
                         message: msg,
@@ -554,14 +548,14 @@ impl State {
         &self.threads[t].name
     }
 
-    fn describe_wait(&self, t: Tid) -> (String, Vec<Tid>) {
+    pub(crate) fn describe_wait(&self, t: Tid) -> (String, Vec<Tid>) {
         let name = &self.threads[t].name;
         let TState::Blocked { wait, .. } = self.threads[t].state else {
             return (format!("{name} is not blocked"), vec![]);
         };
         let obj = wait.obj.map(|o| &self.objects[o]);
         let label = obj
-            .map(|o| format!("{} {}", o.kind, o.name))
+            .map(|o| crate::report::object_label(o.kind, &o.name))
             .unwrap_or_default();
         match wait.kind {
             WaitKind::Acquire => {
@@ -576,7 +570,21 @@ impl State {
             }
             WaitKind::Notify => (format!("{name} waits on {label}"), vec![]),
             WaitKind::Send => (format!("{name} waits to send on {label}"), vec![]),
-            WaitKind::Recv => (format!("{name} waits to receive on {label}"), vec![]),
+            WaitKind::Recv => {
+                // Who still holds a sender of the channel, and could send (or drop it and
+                // disconnect the channel): threads that have not finished.
+                let mut holders: Vec<Tid> = obj.map(|o| o.holders.clone()).unwrap_or_default();
+                holders.retain(|&h| !matches!(self.threads[h].state, TState::Finished));
+                let text = crate::report::receive_wait(
+                    name,
+                    &label,
+                    &holders
+                        .iter()
+                        .map(|&h| self.thread_name(h))
+                        .collect::<Vec<_>>(),
+                );
+                (text, holders)
+            }
             WaitKind::Join => {
                 let j = wait.thread.expect("join names a thread");
                 (
@@ -606,6 +614,22 @@ impl State {
                 };
                 if let Some(pos) = path.iter().position(|&p| p == next) {
                     let cycle = &path[pos..];
+                    if let [only] = cycle
+                        && let TState::Blocked { wait, .. } = self.threads[*only].state
+                        && wait.kind == WaitKind::Recv
+                    {
+                        // A cycle of one on a channel: the thread receives on a channel
+                        // whose sender it holds itself.
+                        let name = self.thread_name(*only);
+                        return Failure {
+                            kind: FailureKind::Deadlock,
+                            message: format!(
+                                "{}: {name} waits for a message that only {name} could send; \
+                                 the channel never disconnects while {name} holds a Sender",
+                                self.describe_wait(*only).0
+                            ),
+                        };
+                    }
                     if let [only] = cycle {
                         // A cycle of one: the thread waits for a lock it holds itself
                         // (a non-reentrant lock taken twice).

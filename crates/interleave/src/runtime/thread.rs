@@ -5,16 +5,16 @@
 use std::cell::RefCell;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
-use corosensei::stack::DefaultStack;
 use corosensei::{Coroutine, Yielder};
 
 use super::execution::ObjId;
+use super::overflow::GuardedStack;
 
 /// Index of a simulated thread in the thread table.
 pub(crate) type Tid = usize;
 /// A simulated thread's coroutine: resumed with `()`, yields `()`, returns its panic
 /// message if it panicked.
-pub(crate) type Co = Coroutine<(), (), Option<String>, DefaultStack>;
+pub(crate) type Co = Coroutine<(), (), Option<String>, GuardedStack>;
 
 /// What a blocked thread waits for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -68,7 +68,7 @@ pub(crate) struct ThreadRec {
 }
 
 thread_local! {
-    static STACKS: RefCell<Vec<DefaultStack>> = const { RefCell::new(Vec::new()) };
+    static STACKS: RefCell<Vec<GuardedStack>> = const { RefCell::new(Vec::new()) };
 }
 
 /// How big a simulated thread's stack is (virtual memory, committed on use).
@@ -78,7 +78,7 @@ const STACK_SIZE: usize = 1024 * 1024;
 pub(crate) fn new_coroutine(f: impl FnOnce(&Yielder<(), ()>) + 'static) -> Co {
     let stack = STACKS
         .with(|s| s.borrow_mut().pop())
-        .unwrap_or_else(|| DefaultStack::new(STACK_SIZE).expect("allocate a coroutine stack"));
+        .unwrap_or_else(|| GuardedStack::new(STACK_SIZE).expect("allocate a coroutine stack"));
     Coroutine::with_stack(stack, move |y: &Yielder<(), ()>, ()| {
         match catch_unwind(AssertUnwindSafe(|| f(y))) {
             Ok(()) => None,

@@ -1,8 +1,11 @@
 //! A watchdog OS thread: if a simulation makes no progress for a few seconds of wall
-//! time, the simulated code is stuck outside the scheduler (a std primitive or a real
-//! sleep); it prints a diagnosis and aborts instead of hanging. It never decides the
-//! outcome of a test, it only turns a hang into a message.
+//! time, the simulated code is stuck outside the scheduler (an endless loop that touches
+//! nothing the scheduler sees, a std primitive, a real sleep); it writes a diagnosis to
+//! the real standard error (libtest's capture would swallow it, since the process is
+//! about to die) and aborts instead of hanging. It never decides the outcome of a test,
+//! it only turns a hang into a message.
 
+use std::io::Write;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, OnceLock, Weak};
 use std::time::Duration;
@@ -21,16 +24,61 @@ fn stuck_after() -> Duration {
         .unwrap_or(Duration::from_secs(5))
 }
 
-static WATCHED: OnceLock<Mutex<Vec<Weak<Shared>>>> = OnceLock::new();
+/// What the watchdog knows about the OS thread that runs a simulation, captured on that
+/// thread when the simulation starts.
+#[derive(Debug)]
+pub(crate) struct Origin {
+    /// The test (libtest names each test's thread after it).
+    pub(crate) test: Option<String>,
+    /// The OS thread's id, to ask the kernel what it is doing.
+    tid: Option<u32>,
+    /// The line that runs the test again.
+    pub(crate) replay: String,
+}
+
+thread_local! {
+    static ORIGIN: std::cell::RefCell<Option<Arc<Origin>>> = const { std::cell::RefCell::new(None) };
+}
+
+/// The origin of the simulations on this OS thread (computed once per thread: libtest
+/// runs each test on a thread of its own).
+pub(crate) fn origin() -> Arc<Origin> {
+    ORIGIN.with(|o| {
+        let name = std::thread::current().name().map(String::from);
+        let mut o = o.borrow_mut();
+        if let Some(known) = o.as_ref()
+            && known.test == name
+        {
+            return known.clone();
+        }
+        let tid = std::fs::read_link("/proc/thread-self")
+            .ok()
+            .and_then(|p| p.file_name()?.to_str()?.parse().ok());
+        let new = Arc::new(Origin {
+            test: name.filter(|n| n != "main"),
+            tid,
+            replay: crate::scenario::scenario_replay(),
+        });
+        *o = Some(new.clone());
+        new
+    })
+}
+
+type Watched = (Weak<Shared>, Arc<Origin>);
+
+static WATCHED: OnceLock<Mutex<Vec<Watched>>> = OnceLock::new();
 
 /// Watches an execution until it stops running.
 pub(crate) fn watch(shared: Arc<Shared>) {
+    crate::report::install_panic_hook();
+    let origin = origin();
+    super::overflow::arm(&origin);
     let mut started = false;
     let list = WATCHED.get_or_init(|| {
         started = true;
         Mutex::new(Vec::new())
     });
-    list.lock().push(Arc::downgrade(&shared));
+    list.lock().push((Arc::downgrade(&shared), origin));
     if started {
         std::thread::Builder::new()
             .name("interleave-watchdog".into())
@@ -47,12 +95,12 @@ fn run() {
         std::thread::sleep(tick);
         let list = WATCHED.get().expect("initialised");
         let mut list = list.lock();
-        list.retain(|s| {
+        list.retain(|(s, _)| {
             s.upgrade()
                 .is_some_and(|s| s.running.load(Ordering::Relaxed))
         });
         let mut next = Vec::new();
-        for s in list.iter().filter_map(Weak::upgrade) {
+        for (s, origin) in list.iter().filter_map(|(s, o)| Some((s.upgrade()?, o))) {
             let key = Arc::as_ptr(&s) as usize;
             let progress = s.progress.load(Ordering::Relaxed);
             let ticks = seen
@@ -61,7 +109,7 @@ fn run() {
                 .map(|(_, _, t)| t + 1)
                 .unwrap_or(0);
             if tick * ticks >= stuck_after {
-                report(&s);
+                report(&s, origin, stuck_after);
             }
             next.push((key, progress, ticks));
         }
@@ -69,25 +117,93 @@ fn run() {
     }
 }
 
-fn report(s: &Shared) -> ! {
-    let mut msg = String::from(
-        "interleave: the simulation is stuck outside the scheduler: a std primitive \
-         (std::sync::Mutex, std::thread::sleep, a real channel...) or an endless loop without \
-         any interleave operation in simulated code?\n",
-    );
+/// What the kernel says the OS thread is doing: its state letter (`R` running, `S`
+/// sleeping...) and where it sleeps.
+fn kernel_view(tid: u32) -> Option<(char, String)> {
+    let stat = std::fs::read_to_string(format!("/proc/self/task/{tid}/stat")).ok()?;
+    // The state follows the command name, which is in parentheses and may hold spaces.
+    let state = stat.rsplit_once(") ")?.1.chars().next()?;
+    let wchan = std::fs::read_to_string(format!("/proc/self/task/{tid}/wchan"))
+        .unwrap_or_default()
+        .trim()
+        .to_string();
+    Some((state, wchan))
+}
+
+/// The diagnosis of a simulation stuck outside the scheduler.
+pub(crate) fn diagnosis(s: &Shared, origin: &Origin, after: Duration) -> String {
+    let secs = after.as_secs().max(1);
+    let mut out = String::new();
+    let mut thread = None;
     match s.st.try_lock_for(Duration::from_millis(500)) {
         Some(st) => {
-            if let Some(t) = st.current {
-                msg.push_str(&format!("running thread: {}\n", st.threads[t].name));
-            }
-            msg.push_str("last events:\n");
-            let start = st.events.len().saturating_sub(10);
-            for e in &st.events[start..] {
-                msg.push_str(&format!("  {}\n", st.resolve(e).compact()));
+            thread = st.current.map(|t| st.threads[t].name.clone());
+            let start = st.events.len().saturating_sub(200);
+            let events: Vec<_> = st.events[start..].iter().map(|e| st.resolve(e)).collect();
+            if !events.is_empty() {
+                out.push_str("the last events of the simulation:\n");
+                out.push_str(&crate::trace::report_compact(&events, 12));
+                out.push('\n');
             }
         }
-        None => msg.push_str("(the scheduler state is locked)\n"),
+        None => out.push_str("(the scheduler's state is locked: no events to show)\n\n"),
     }
-    eprintln!("{msg}");
+    let who = thread
+        .clone()
+        .unwrap_or_else(|| "a simulated thread".to_string());
+    let test = origin
+        .test
+        .as_deref()
+        .map(|t| format!(" in test `{t}`"))
+        .unwrap_or_default();
+    let running = origin
+        .tid
+        .and_then(kernel_view)
+        .map(|(state, wchan)| (state == 'R', wchan));
+    let mut v = match &running {
+        Some((true, _)) | None => crate::report::Verdict::new(format!(
+            "{who} ran for {secs} s of real time{test} without reaching any interleave \
+             operation: an endless loop that never touches a shared interleave object?"
+        )),
+        Some((false, wchan)) => {
+            let inside = if wchan.is_empty() || wchan == "0" {
+                String::new()
+            } else {
+                format!(" (in the kernel: {wchan})")
+            };
+            crate::report::Verdict::new(format!(
+                "{who} has been blocked for {secs} s of real time{test} outside the scheduler\
+                 {inside}: a std::sync::Mutex, a std channel, a real sleep or real I/O in \
+                 simulated code?"
+            ))
+        }
+    };
+    v.notes.push(
+        "in a simulation every thread runs until it reaches an interleave operation (a lock, \
+         a wait, a send, an atomic, a yield); code that waits any other way, or loops \
+         without one, never lets another thread run"
+            .to_string(),
+    );
+    v.helps.push(match running {
+        Some((false, _)) => "use interleave::sync, interleave::thread and interleave::channel \
+                             instead of std's primitives in the code under test"
+            .to_string(),
+        _ => "a loop that waits for another thread must block (a condition variable, a \
+              channel) or at least read shared state through interleave (an atomic, a \
+              lock) so that the other thread can run"
+            .to_string(),
+    });
+    v.replay = origin.replay.clone();
+    out.push_str(&v.to_string());
+    out
+}
+
+fn report(s: &Shared, origin: &Origin, after: Duration) -> ! {
+    let msg = diagnosis(s, origin, after);
+    // The real standard error, not `eprintln!`: libtest captures what the test prints
+    // and would drop it with the process.
+    let mut err = std::io::stderr().lock();
+    let _ = writeln!(err, "\n{msg}");
+    let _ = err.flush();
     std::process::abort();
 }

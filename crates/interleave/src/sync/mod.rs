@@ -39,6 +39,11 @@ impl SimRef {
         }
     }
 
+    /// The generation of the execution the object belongs to.
+    pub(crate) fn generation(&self) -> u64 {
+        self.generation
+    }
+
     /// The execution this object belongs to, which must be the current one.
     #[inline]
     pub(crate) fn exec(&self, kind: &str) -> &'static Execution {
