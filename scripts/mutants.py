@@ -150,7 +150,10 @@ def run_step(step: dict, args: argparse.Namespace, scratch: Path) -> dict:
     copy_tree(tree)
     point_at_solutions(tree, step["package"])
     rel = f"crates/{step['package']}/src/../../../solutions/{step['dir']}/{step['file']}"
-    cmd = ["cargo", "mutants", "-p", step["package"], "--file", rel, "-j", str(args.jobs)]
+    # --features solution as well: tests that read the step's source (proctest::step_file!)
+    # must find the reference, as under `cargo test --features solution`.
+    cmd = ["cargo", "mutants", "-p", step["package"], "--features", "solution", "--file", rel,
+           "-j", str(args.jobs)]
     cmd += ["--output", str(scratch / "out")]
     if args.list:
         cmd.append("--list")

@@ -10,6 +10,8 @@
 //! interruptions included. Opening a FIFO blocks until the other side opens it too,
 //! unless `O_NONBLOCK` is given: then a writer gets ENXIO at once when no reader is
 //! there, and a reader opens at once (and waits for data with `poll`).
+//! Time budget: each check gives the demo 5 s, extended while one of its processes
+//! sleeps or computes (up to 30 s), so pacing with `sleep` is fine.
 //! Done when `just check pipes/fifo` (or `cargo course check pipes/fifo`) passes.
 
 use nix::errno::Errno;

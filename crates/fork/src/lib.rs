@@ -73,7 +73,7 @@ pub mod trial {
     use std::time::Duration;
 
     /// The CPU work of a slow conversion.
-    pub const SLOW_WORK: Duration = Duration::from_millis(300);
+    pub const SLOW_WORK: Duration = Duration::from_millis(200);
 
     /// No value: NaN's bits, which no conversion is given.
     const NONE: u64 = u64::MAX;

@@ -66,7 +66,7 @@ fn sixty_four_children_in_order_and_nothing_left_open() {
 
 #[test]
 fn a_child_that_ends_last_still_comes_first_and_the_parent_sleeps_meanwhile() {
-    // Child 1's conversion computes for 0.3 s of CPU: it ends after the others. The parent
+    // Child 1's conversion computes for 0.2 s of CPU: it ends after the others. The parent
     // still prints it first, and waits for it in read() without using the CPU.
     let run = run(DEMO, &["4", "--slow", "1"], StdoutTo::Pipe);
     let conversions: Vec<(String, String)> = run

@@ -6,7 +6,6 @@ mod common;
 use common::{assert_rejected, parse_conversion, parse_spawned, redact_pids, run};
 use proctest::cpu::busy_wait;
 use proctest::{Finished, StdoutTo};
-use std::time::Duration;
 
 const DEMO: &str = env!("CARGO_BIN_EXE_reap");
 
@@ -123,7 +122,7 @@ fn a_failing_child_is_reported_with_its_status() {
 }
 
 /// The CPU work of the slow child (`--slow K`), as the demo does it.
-const SLOW_WORK: Duration = Duration::from_millis(300);
+const SLOW_WORK: std::time::Duration = fork::trial::SLOW_WORK;
 
 #[test]
 fn statuses_come_back_in_the_order_given_while_the_parent_sleeps() {

@@ -15,8 +15,9 @@
 //!
 //! The timeout is a watchdog, never a way to decide an outcome: a correct demo finishes
 //! in milliseconds, and the timeout only bounds how long a broken one may take to be
-//! diagnosed. A process that sleeps on purpose (`sleep`, for pacing) is not stuck: while
-//! one does and none spins, the watchdog extends the timeout, up to [`Demo::hard_cap`].
+//! diagnosed. A process that sleeps on purpose (`sleep`, for pacing) is not stuck, nor is
+//! one that computes on a busy machine: while one sleeps, or the demo's CPU time grows,
+//! the watchdog extends the timeout, up to [`Demo::hard_cap`].
 //!
 //! The watchdog also measures the CPU time of the demo ([`Finished::cpu`], and each
 //! process's in a [`Hang`]), so that a test can tell a process that blocks while it waits
@@ -50,7 +51,7 @@ mod within;
 
 pub use cpu::{CpuReport, CpuTime};
 pub use procfs::{Fd, Process, Signals, Snapshot, Syscall};
-pub use within::{Stuck, Timed, within};
+pub use within::{Call, Stuck, Timed, within};
 
 use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
 use nix::sys::signal::{Signal, killpg};
@@ -72,7 +73,7 @@ use std::time::{Duration, Instant};
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// How long the watchdog may extend a demo's timeout while some of its processes sleep on
-/// purpose (see [`Demo::hard_cap`]), unless told otherwise.
+/// purpose or compute (see [`Demo::hard_cap`]), unless told otherwise.
 pub const DEFAULT_HARD_CAP: Duration = Duration::from_secs(30);
 
 /// Where the demo's standard output goes.
@@ -157,11 +158,12 @@ impl Demo {
     }
 
     /// Sets how long the watchdog may wait in all (default [`DEFAULT_HARD_CAP`]) when the
-    /// timeout expires while a process of the demo sleeps on purpose (`sleep`, in
-    /// `nanosleep` or `clock_nanosleep`) and none is spinning: a sleeping process is not
-    /// stuck, it goes on by itself, so the watchdog gives it another timeout, again and
-    /// again up to this cap, before calling it a hang. A cap below the timeout is the
-    /// timeout.
+    /// timeout expires while a process of the demo sleeps on purpose (`sleep`, or a `poll`
+    /// with a timeout: see [`Syscall::has_timeout`]), or while the demo keeps computing (its CPU time
+    /// grew since the last look: a busy machine makes work slow): a sleeping or working
+    /// process is not stuck, so the watchdog gives it another timeout, again and again up
+    /// to this cap, before calling it a hang. A demo blocked for good uses no CPU and is
+    /// reported at the first timeout. A cap below the timeout is the timeout.
     pub fn hard_cap(mut self, cap: Duration) -> Self {
         self.hard_cap = cap;
         self
@@ -237,17 +239,23 @@ impl Demo {
 
         let cap = started + self.hard_cap.max(self.timeout);
         let mut deadline = started + self.timeout;
+        let mut last_cpu = Duration::ZERO;
         let hang_snapshot = loop {
             let left = deadline.saturating_duration_since(Instant::now());
             if rx.recv_timeout(left).is_ok() {
                 break None;
             }
             let snapshot = Snapshot::of_group(pgid);
-            // A process that sleeps on purpose will go on by itself: give it more time,
-            // up to the cap, unless another one is burning the CPU meanwhile.
+            // A process that sleeps on purpose goes on by itself, and a demo that used CPU
+            // since the last look, or has a process waiting for a CPU (state R), is making
+            // progress on a machine that may be very busy: give it more time, up to the
+            // cap. A demo blocked for good has none of these.
             let now = Instant::now();
+            let cpu = snapshot.cpu();
+            let computing = cpu > last_cpu || snapshot.processes.iter().any(|p| p.state == 'R');
+            last_cpu = cpu;
             let sleeping = snapshot.sleeping().next().is_some();
-            if sleeping && snapshot.spinning().next().is_none() && now < cap {
+            if (sleeping || computing) && now < cap {
                 deadline = (now + self.timeout).min(cap);
                 continue;
             }
@@ -481,7 +489,8 @@ pub struct Hang {
     /// The command line, for the message.
     pub command: String,
     /// How long the demo ran before the watchdog gave up: the timeout, or more when the
-    /// watchdog extended it because a process was sleeping (see [`Demo::hard_cap`]).
+    /// watchdog extended it because a process was sleeping or computing (see
+    /// [`Demo::hard_cap`]).
     pub after: Duration,
     /// The timeout the demo was given.
     pub budget: Duration,
@@ -523,7 +532,7 @@ impl fmt::Display for Hang {
         let headline = if self.after > self.budget + Duration::from_millis(500) {
             format!(
                 "`{}` did not finish within {after} (its budget of {}, extended while a process \
-                 slept): it is stuck. What each of its processes was doing:",
+                 slept or computed): it is stuck. What each of its processes was doing:",
                 self.command,
                 cpu::seconds(self.budget)
             )

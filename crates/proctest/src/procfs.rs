@@ -107,6 +107,28 @@ pub struct Syscall {
     pub name: String,
     /// The descriptor it works on, for the calls whose first argument is one.
     pub fd: Option<i32>,
+    /// Its six arguments, as `/proc/PID/syscall` shows them.
+    pub args: [u64; 6],
+}
+
+impl Syscall {
+    /// Whether this call ends by itself after a while even if nothing happens: a
+    /// `nanosleep`, or a `poll`, `epoll_wait` or `select` given a timeout. A process in
+    /// one sleeps on purpose, it is not stuck.
+    pub fn has_timeout(&self) -> bool {
+        // A C int argument: -1 (no timeout) shows as 0xffffffffffffffff.
+        let int = |i: usize| self.args[i] as i64 as i32;
+        match self.name.as_str() {
+            "nanosleep" | "clock_nanosleep" => true,
+            "poll" => int(2) >= 0,
+            "epoll_wait" | "epoll_pwait" => int(3) >= 0,
+            // A pointer to the timeout: NULL waits for ever.
+            "ppoll" => self.args[2] != 0,
+            "select" | "pselect6" => self.args[4] != 0,
+            "rt_sigtimedwait" => self.args[2] != 0,
+            _ => false,
+        }
+    }
 }
 
 /// An open descriptor (from `/proc/PID/fd` and `/proc/PID/fdinfo`).
@@ -173,8 +195,8 @@ impl Snapshot {
         self.holders(inode, |fd| fd.readable)
     }
 
-    /// The processes sleeping on purpose, in `nanosleep` or `clock_nanosleep` (a
-    /// `sleep`): they will go on by themselves, so they are not stuck.
+    /// The processes sleeping on purpose, in `nanosleep` (a `sleep`) or in a wait with a
+    /// timeout: they will go on by themselves, so they are not stuck.
     pub fn sleeping(&self) -> impl Iterator<Item = &Process> + '_ {
         self.processes.iter().filter(|p| p.is_sleeping())
     }
@@ -239,21 +261,19 @@ impl Process {
         }
     }
 
-    /// Whether it sleeps on purpose (`nanosleep`, `clock_nanosleep`): it will go on by
-    /// itself.
+    /// Whether it sleeps on purpose, in a call that ends by itself ([`Syscall::has_timeout`]:
+    /// `nanosleep`, or a `poll` with a timeout): it will go on by itself.
     pub fn is_sleeping(&self) -> bool {
-        self.blocked_in
-            .as_ref()
-            .is_some_and(|s| s.name == "nanosleep" || s.name == "clock_nanosleep")
+        self.blocked_in.as_ref().is_some_and(Syscall::has_timeout)
     }
 
-    /// Whether it is running (state `R`) and has used at least a twentieth of its life
-    /// and 50 ms on the CPU: a process that should wait but keeps checking. (A blocked
-    /// process uses next to nothing; a spinning one gets its share of a busy machine's
-    /// CPU, which is more than a twentieth with up to about ten runnable processes per
-    /// core.)
+    /// Whether it is running (state `R`: on a CPU or waiting for one) rather than blocked,
+    /// and has used at least a fiftieth of its life and 20 ms on the CPU: a process that
+    /// should wait but keeps checking. A blocked process is in state `S` and uses next to
+    /// nothing; a spinning one stays runnable and gets its share of even a very busy
+    /// machine.
     pub fn is_spinning(&self) -> bool {
-        self.state == 'R' && self.cpu >= Duration::from_millis(50) && self.cpu * 20 >= self.age
+        self.state == 'R' && self.cpu >= Duration::from_millis(20) && self.cpu * 50 >= self.age
     }
 
     /// The descriptor numbered `fd`, if open.
@@ -399,17 +419,19 @@ fn syscall(base: &str) -> Option<Syscall> {
     if number < 0 {
         return None;
     }
-    let first_arg = fields
-        .next()
-        .and_then(|a| i64::from_str_radix(a.trim_start_matches("0x"), 16).ok());
+    let mut args = [0u64; 6];
+    for (slot, field) in args.iter_mut().zip(fields) {
+        *slot = u64::from_str_radix(field.trim_start_matches("0x"), 16).unwrap_or(0);
+    }
     let (name, takes_fd) = syscall_name(number);
     Some(Syscall {
         name: name.map_or_else(|| format!("syscall {number}"), str::to_owned),
         fd: if takes_fd {
-            first_arg.and_then(|a| i32::try_from(a).ok())
+            i32::try_from(args[0]).ok()
         } else {
             None
         },
+        args,
     })
 }
 

@@ -611,7 +611,9 @@ fn method_reason(name: &str) -> Option<&'static str> {
         "to_string" | "to_owned" | "to_vec" | "into_owned" | "collect" | "push" | "push_str"
         | "extend" | "extend_from_slice" | "insert" | "append" | "reserve" | "resize" | "join"
         | "concat" | "repeat" | "to_string_lossy" | "into_boxed_slice" | "to_uppercase"
-        | "to_lowercase" => "it allocates, and malloc is not async-signal-safe",
+        | "to_lowercase" | "read_to_end" | "read_to_string" => {
+            "it allocates, and malloc is not async-signal-safe"
+        }
         "lock" | "try_lock" | "read_lock" | "write_lock" | "lock_arc" => {
             "it takes a lock, which the code it interrupted (or, after fork, a thread that no \
              longer exists) may hold: it would wait forever"
@@ -662,22 +664,27 @@ fn path_reason(path: &str) -> Option<&'static str> {
     {
         return Some("it allocates, and malloc is not async-signal-safe");
     }
+    // std's file functions copy the path into an allocated C string (`fs::write`,
+    // `File::open`); wrapping a descriptor (`File::from`) and reading it do not.
+    let in_fs = path.starts_with("std::fs::") || path.starts_with("fs::");
+    let fs_function = last.starts_with(char::is_lowercase) && !path.contains("File::");
+    if in_fs && (fs_function || matches!(last, "open" | "create" | "options" | "create_new")) {
+        return Some("std's file functions allocate (the path, the buffer)");
+    }
+    // std's buffered I/O allocates its buffer (a plain `Read::read` on a `File` is a read).
+    let in_io = path.starts_with("std::io::") || path.starts_with("io::");
+    let buffered = ["BufReader", "BufWriter", "LineWriter"]
+        .iter()
+        .any(|t| path.contains(t));
+    if in_io && (buffered || matches!(last, "read_to_string" | "read_to_end" | "copy")) {
+        return Some("it allocates its buffer, and malloc is not async-signal-safe");
+    }
     if matches!(last, "stdout" | "stderr" | "stdin") && !path.contains("libc") {
         return Some(
             "std's standard streams are buffered behind a lock: write() to the descriptor instead (crate::sys::stdout_fd)",
         );
     }
     for (module, reason) in [
-        ("std::io::", "std's I/O buffers behind locks"),
-        ("io::", "std's I/O buffers behind locks"),
-        (
-            "std::fs::",
-            "std's file functions allocate (the path, the buffer)",
-        ),
-        (
-            "fs::",
-            "std's file functions allocate (the path, the buffer)",
-        ),
         ("std::thread::spawn", "it allocates and starts a thread"),
         ("thread::spawn", "it allocates and starts a thread"),
         (
@@ -1432,6 +1439,32 @@ fn ping() {
         assert_eq!(whats(&found), ["3: calls `format!`", "7: calls `vec!`"]);
         assert_eq!(found[1].context.as_deref(), Some("called in the child"));
         assert_eq!(found[1].function, "helper");
+    }
+
+    #[test]
+    fn std_files_are_judged_by_what_they_do() {
+        let found = fork_check(
+            r#"
+use std::fs::{self, File};
+fn f(fd: OwnedFd) {
+    match unsafe { fork() } {
+        Ok(ForkResult::Child) => {
+            let mut file = File::from(fd);
+            let mut buf = [0u8; 64];
+            let _ = std::io::Read::read(&mut file, &mut buf);
+            let _ = fs::write("/tmp/x", b"no");
+            let _ = File::open("/tmp/x");
+            exit_now(0)
+        }
+        _ => {}
+    }
+}
+"#,
+        );
+        assert_eq!(
+            whats(&found),
+            ["9: calls `fs::write`", "10: calls `File::open`"]
+        );
     }
 
     #[test]

@@ -74,7 +74,8 @@ impl fmt::Display for Stuck {
 /// doing then ([`Stuck`]). `what` names the call for the message ("wait_readable on an
 /// empty pipe"). A panic in `work` is passed on. A stuck thread cannot be killed: it is
 /// left behind and ends with the test binary (close the descriptor it waits on to free
-/// it earlier).
+/// it earlier). [`Call`] does the same in two steps, for a test that has something to do
+/// (wait for another thread's work) before the budget starts.
 ///
 /// The budget is a watchdog, never a verdict: a correct call returns long before.
 ///
@@ -103,33 +104,86 @@ where
     T: Send + 'static,
     F: FnOnce() -> T + Send + 'static,
 {
-    let (started_tx, started) = mpsc::channel();
-    let (done_tx, done) = mpsc::channel();
-    let _ = std::thread::Builder::new()
-        .name("call-under-test".to_owned())
-        .spawn(move || {
-            // SAFETY: gettid takes no argument and cannot fail.
-            let tid = unsafe { libc::gettid() };
-            let _ = started_tx.send(tid);
-            let cpu = crate::cpu::thread_cpu();
-            let wall = Instant::now();
-            let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(work));
-            let timed = result.map(|value| Timed {
-                value,
-                cpu: crate::cpu::thread_cpu().saturating_sub(cpu),
-                wall: wall.elapsed(),
-            });
-            let _ = done_tx.send(timed);
-        })
-        .expect("cannot start the thread for the call under test");
-    let tid = started.recv().expect("the thread under test starts");
-    match done.recv_timeout(budget) {
-        Ok(Ok(timed)) => Ok(timed),
-        Ok(Err(panic)) => std::panic::resume_unwind(panic),
-        Err(_) => Err(Stuck {
+    Call::start(what, work).finish(budget)
+}
+
+/// A call of the student's code running on a thread of its own (see [`within`]).
+#[derive(Debug)]
+pub struct Call<T> {
+    what: String,
+    tid: i32,
+    done: mpsc::Receiver<std::thread::Result<Timed<T>>>,
+}
+
+impl<T: Send + 'static> Call<T> {
+    /// Starts `work` on a new thread; `what` names it for the messages.
+    ///
+    /// # Panics
+    ///
+    /// When no thread can be started.
+    pub fn start<F>(what: &str, work: F) -> Self
+    where
+        F: FnOnce() -> T + Send + 'static,
+    {
+        let (started_tx, started) = mpsc::channel();
+        let (done_tx, done) = mpsc::channel();
+        let _ = std::thread::Builder::new()
+            .name("call-under-test".to_owned())
+            .spawn(move || {
+                // SAFETY: gettid takes no argument and cannot fail.
+                let tid = unsafe { libc::gettid() };
+                let _ = started_tx.send(tid);
+                let cpu = crate::cpu::thread_cpu();
+                let wall = Instant::now();
+                let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(work));
+                let timed = result.map(|value| Timed {
+                    value,
+                    cpu: crate::cpu::thread_cpu().saturating_sub(cpu),
+                    wall: wall.elapsed(),
+                });
+                let _ = done_tx.send(timed);
+            })
+            .expect("cannot start the thread for the call under test");
+        let tid = started.recv().expect("the thread under test starts");
+        Self {
             what: what.to_owned(),
-            after: budget,
-            thread: Process::thread_of_self(tid).map(Box::new),
-        }),
+            tid,
+            done,
+        }
+    }
+
+    /// Waits at most `budget` from now for the call to return.
+    ///
+    /// # Errors
+    ///
+    /// [`Stuck`] when it has not returned by then.
+    ///
+    /// # Panics
+    ///
+    /// When the call panicked (with its own message).
+    pub fn finish(self, budget: Duration) -> Result<Timed<T>, Stuck> {
+        match self.done.recv_timeout(budget) {
+            Ok(Ok(timed)) => Ok(timed),
+            Ok(Err(panic)) => std::panic::resume_unwind(panic),
+            Err(_) => {
+                // Look three times: a thread that is runnable each time is spinning,
+                // whatever share of the CPU a busy machine gives it; a blocked one sleeps.
+                let mut thread = Process::thread_of_self(self.tid);
+                for _ in 0..2 {
+                    std::thread::sleep(Duration::from_millis(10));
+                    let again = Process::thread_of_self(self.tid);
+                    if let (Some(first), Some(now)) = (&mut thread, again) {
+                        if now.state != 'R' {
+                            *first = now;
+                        }
+                    }
+                }
+                Err(Stuck {
+                    what: self.what,
+                    after: budget,
+                    thread: thread.map(Box::new),
+                })
+            }
+        }
     }
 }

@@ -45,9 +45,12 @@ fn a_demo_that_waits_uses_almost_no_cpu_and_one_that_computes_uses_some() {
 
 #[test]
 fn a_hang_names_a_spinning_process_as_running() {
+    // A spinning process looks like one that computes: the watchdog extends its timeout
+    // up to the cap, then reports it as running.
     let hang = Demo::new("sh")
         .args(["-c", "while :; do :; done"])
-        .timeout(Duration::from_millis(800))
+        .timeout(Duration::from_millis(400))
+        .hard_cap(Duration::from_millis(1200))
         .run()
         .expect_err("an endless loop never finishes");
     let text = hang
@@ -60,7 +63,8 @@ fn a_hang_names_a_spinning_process_as_running() {
         "the shell loops on the CPU:\n{text}"
     );
     assert!(text.contains("is running, not blocked: it used"), "{text}");
-    assert!(hang.cpu() > Duration::from_millis(100), "{text}");
+    // A busy machine may give it little of the CPU, but never none.
+    assert!(hang.cpu() >= Duration::from_millis(20), "{text}");
 }
 
 #[test]
@@ -87,7 +91,7 @@ fn a_sleeping_demo_gets_more_time_up_to_the_hard_cap() {
             .split_whitespace()
             .collect::<Vec<_>>()
             .join(" ")
-            .contains("extended while a process slept"),
+            .contains("extended while a process slept or computed"),
         "{hang}"
     );
 }

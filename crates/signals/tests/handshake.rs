@@ -4,9 +4,9 @@
 mod common;
 
 use common::run;
-use proctest::Demo;
 use proctest::cpu::busy_wait;
 use proctest::source::Source;
+use proctest::{Demo, Hang, Process, Signals, Snapshot, Syscall};
 use std::time::Duration;
 
 const DEMO: &str = env!("CARGO_BIN_EXE_handshake");
@@ -54,7 +54,7 @@ fn handshake_completes_whenever_the_scheduler_delivers_sigusr1() {
 }
 
 /// The CPU work each side does before it signals the other, under `--slow`.
-const SLOW_WORK: Duration = Duration::from_millis(300);
+const SLOW_WORK: Duration = signals::work::SLOW_WORK;
 
 #[test]
 fn each_side_sleeps_while_the_other_works() {
@@ -186,6 +186,117 @@ fn the_handler_only_sets_a_flag_and_wait_for_is_safe_in_the_child() {
     let source = proctest::source::Source::read(proctest::step_file!("09_signals/handshake.rs"))
         .unwrap_or_else(|err| panic!("{err}"));
     // The demo's child calls `wait_for` after the fork: it runs there too.
+    let mut found = source.signal_handlers();
+    found.extend(source.runs_in_child("wait_for"));
+    proctest::source::assert_none(&found);
+}
+
+/// A process of a synthetic hang: `pid`, its parent, blocked in `call`, with these signal
+/// masks (for the oracles of the diagnosis, which reads them).
+fn process(pid: i32, ppid: i32, call: &str, blocked: u64, pending: u64) -> Process {
+    Process {
+        pid,
+        ppid,
+        name: "handshake".to_owned(),
+        state: 'S',
+        blocked_in: Some(Syscall {
+            name: call.to_owned(),
+            fd: None,
+            args: [0; 6],
+        }),
+        fds: Vec::new(),
+        cpu: Duration::ZERO,
+        children_cpu: Duration::ZERO,
+        age: Duration::from_secs(4),
+        signals: Signals {
+            blocked,
+            pending,
+            caught: 0,
+            ignored: 0,
+        },
+    }
+}
+
+fn hang_of(processes: Vec<Process>) -> Hang {
+    Hang {
+        command: "handshake".to_owned(),
+        after: Duration::from_secs(4),
+        budget: Duration::from_secs(4),
+        snapshot: Snapshot { processes },
+        stdout: String::new(),
+        stderr: String::new(),
+    }
+}
+
+/// The bit of `signal` in a /proc mask.
+fn bit(signal: i32) -> u64 {
+    1 << (signal - 1)
+}
+
+#[test]
+fn oracle_a_sigsuspend_mask_that_blocks_the_signal_is_named_from_the_masks() {
+    let usr = bit(libc::SIGUSR1) | bit(libc::SIGUSR2);
+    let hang = hang_of(vec![
+        process(100, 1, "rt_sigsuspend", usr, bit(libc::SIGUSR1)),
+        process(101, 100, "rt_sigsuspend", usr, 0),
+    ]);
+    let why = common::diagnose(&hang);
+    assert!(
+        why.contains("with a mask that still blocks SIGUSR1")
+            && why.contains("SIGUSR1 is pending")
+            && why.ends_with("The mask blocks the signal."),
+        "{why}"
+    );
+}
+
+#[test]
+fn oracle_a_signal_delivered_before_sigsuspend_is_a_lost_wake_up_not_a_mask() {
+    // Nothing blocked, nothing pending: the signal came and went before the wait.
+    let hang = hang_of(vec![
+        process(100, 1, "rt_sigsuspend", 0, 0),
+        process(101, 100, "pause", 0, 0),
+    ]);
+    let why = common::diagnose(&hang);
+    assert!(
+        why.contains("neither blocked nor pending") && why.ends_with("A lost wake-up."),
+        "{why}"
+    );
+    assert!(!why.contains("mask that still blocks"), "{why}");
+}
+
+#[test]
+fn alternatives_a_sigwait_loop_and_a_self_pipe_handler_are_accepted() {
+    let right = r#"
+        static WAKE: AtomicI32 = AtomicI32::new(-1);
+        extern "C" fn on_signal(signo: libc::c_int) {
+            let saved = Errno::last_raw();
+            if signo == Signal::SIGUSR1 as libc::c_int { GOT_USR1.set(); } else { GOT_USR2.set(); }
+            let fd = WAKE.load(Ordering::SeqCst);
+            if fd >= 0 {
+                // SAFETY: write() is async-signal-safe.
+                unsafe { libc::write(fd, b"!".as_ptr().cast(), 1) };
+            }
+            Errno::set_raw(saved);
+        }
+        pub fn install_handlers() -> nix::Result<SigSet> {
+            let action = SigAction::new(SigHandler::Handler(on_signal), SaFlags::SA_RESTART, SigSet::empty());
+            unsafe { sigaction(Signal::SIGUSR1, &action) }?;
+            SigSet::thread_get_mask()
+        }
+        pub fn wait_for(flag: &SignalFlag, mask: &SigSet) -> nix::Result<()> {
+            let _ = mask;
+            let signal = if std::ptr::eq(flag, &GOT_USR1) { Signal::SIGUSR1 } else { Signal::SIGUSR2 };
+            let mut set = SigSet::empty();
+            set.add(signal);
+            while !flag.is_set() {
+                if set.wait()? == signal {
+                    flag.set();
+                }
+            }
+            Ok(())
+        }
+    "#;
+    let source = Source::parse("09_signals/handshake.rs", right).expect("valid Rust");
     let mut found = source.signal_handlers();
     found.extend(source.runs_in_child("wait_for"));
     proctest::source::assert_none(&found);

@@ -121,7 +121,7 @@ fn without_a_signal_every_unit_is_done_and_the_file_removed() {
 }
 
 #[test]
-fn a_unit_that_fails_still_removes_the_temporary_file() {
+fn the_file_is_removed_even_when_a_unit_fails() {
     // The parent closes the worker's input during unit 2: the unit fails, and run_worker
     // must remove its file on the way out all the same, then return the error.
     let run = shutdown(&["4", "--hangup-at", "2"]);
@@ -205,4 +205,53 @@ fn the_handler_only_sets_the_flag() {
     let source = proctest::source::Source::read(proctest::step_file!("09_signals/shutdown.rs"))
         .unwrap_or_else(|err| panic!("{err}"));
     proctest::source::assert_none(&source.signal_handlers());
+}
+
+/// What the demo would show for a worker that ended as `ended` during unit 2 and left its
+/// file behind.
+fn left_its_file(ended: &str) -> Finished {
+    let stdout = format!(
+        "worker: temporary file created\nworker: unit 1 started\nworker: unit 1 done\n\
+         worker: unit 2 started\nparent: sending SIGTERM to the worker in the middle of unit 2\n\
+         parent: the worker {ended}\n\
+         parent: the worker left its temporary file behind; the parent removes it\n"
+    );
+    Finished {
+        status: std::os::unix::process::ExitStatusExt::from_raw(1 << 8),
+        stdout,
+        stderr: String::new(),
+        leftovers: Vec::new(),
+        elapsed: std::time::Duration::ZERO,
+        cpu: proctest::CpuTime::ZERO,
+        cpu_reports: Vec::new(),
+    }
+}
+
+fn verdict_for(run: &Finished) -> String {
+    let message = std::panic::catch_unwind(|| assert_clean_shutdown(run, 2))
+        .expect_err("a worker that left its file is rejected")
+        .downcast::<String>()
+        .expect("a message");
+    message.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+#[test]
+fn oracle_a_worker_killed_by_sigterm_kept_the_default_action() {
+    let why = verdict_for(&left_its_file("was killed by signal SIGTERM"));
+    assert!(
+        why.contains("SIGTERM still has its default action")
+            && why.contains("The worker was killed."),
+        "{why}"
+    );
+}
+
+#[test]
+fn oracle_a_worker_that_exited_0_without_cleanup_is_not_blamed_on_the_default_action() {
+    let why = verdict_for(&left_its_file("exited with status 0"));
+    assert!(
+        why.contains("the worker exited with status 0, yet its temporary file stayed behind")
+            && why.contains("Cleanup skipped."),
+        "{why}"
+    );
+    assert!(!why.contains("default action"), "{why}");
 }

@@ -4,7 +4,7 @@
 //! Before exiting, the demo checks that it has no child left and no descriptor open beyond
 //! 0, 1 and 2; it reports any and exits with 1.
 //!
-//! `ordered N --slow K`: child K's conversion (`fork::celsius`) first computes for 0.3 s
+//! `ordered N --slow K`: child K's conversion (`fork::celsius`) first computes for 0.2 s
 //! of CPU, so child K ends after the others. `ordered N --crash K`: child K dies (SIGKILL)
 //! while converting, before it writes anything: the parent's read of its pipe must then
 //! see end of file, and `convert_in_children` fail with EIO.

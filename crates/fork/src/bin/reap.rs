@@ -3,7 +3,7 @@
 //! each one ended, and only then prints `Spawned N processes from PID`. With `--fail K`,
 //! child K (from 1) exits with status 3 after its line; with `--kill K`, child K kills
 //! itself with SIGKILL instead of writing anything. With `--slow K`, child K first
-//! computes for 0.3 s of CPU time, then ends only once every other child has ended (it
+//! computes for 0.2 s of CPU time, then ends only once every other child has ended (it
 //! reads a pipe they hold until end of file), so it is the last to end whatever the
 //! scheduler does. With `--interrupt`, the parent handles SIGUSR1 (without SA_RESTART) and
 //! the slow child sends it one while the parent waits: `waitpid` then fails with EINTR.
@@ -20,12 +20,11 @@ use nix::unistd::{ForkResult, Pid, fork, getpid, getppid, pipe};
 use proctest::cpu::{Meter, work};
 use std::os::fd::AsRawFd;
 use std::process::ExitCode;
-use std::time::Duration;
 
 const OPTIONS: &str = " [--fail K] [--kill K] [--slow K] [--interrupt]";
 
 /// The CPU work of the slow child: what the parent waits for.
-const SLOW_WORK: Duration = Duration::from_millis(300);
+const SLOW_WORK: std::time::Duration = fork::trial::SLOW_WORK;
 
 /// What child K does instead of exiting with status 0 at once.
 #[derive(Clone, Copy, PartialEq, Eq)]

@@ -5,11 +5,13 @@
 //! commands' output goes to standard output; the demo then reports, on standard error,
 //! the last command's status and its audit (descriptors still open compared with before
 //! the pipeline, children never waited for), and exits with the last command's status
-//! (128 + N when it was killed by signal N), as a shell does.
+//! (128 + N when it was killed by signal N), as a shell does. Under the tests' watchdog it
+//! also reports the CPU time the parent used inside `run_pipeline`, and its children's.
 
 use nix::sys::wait::WaitStatus;
 use pipes::pipeline::run_pipeline;
 use pipes::sys::{Audit, Exec, usage_error};
+use proctest::cpu::Meter;
 
 const USAGE: &str = "pipeline COMMAND [COMMAND...]   (one command per argument, split on spaces: \
                      pipeline 'printf b\\na\\nb\\n' sort 'uniq -c')\n\
@@ -38,7 +40,10 @@ fn main() {
         })
         .collect();
     let audit = Audit::start();
-    let code = match run_pipeline(&commands) {
+    let meter = Meter::start("run_pipeline");
+    let ran = run_pipeline(&commands);
+    meter.report();
+    let code = match ran {
         Ok(WaitStatus::Exited(_, code)) => {
             eprintln!("pipeline: last command exited with status {code}");
             code

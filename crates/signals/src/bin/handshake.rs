@@ -10,7 +10,7 @@
 //! - `--signal-after-check`: the child sends SIGUSR1 right after the parent's first look at
 //!   its flag found it unset (see `signals::flag::race`), before the parent sleeps.
 //!
-//! `--slow` makes each side wait for work: the child computes for 0.3 s of CPU before it
+//! `--slow` makes each side wait for work: the child computes for 0.2 s of CPU before it
 //! sends SIGUSR1, and the parent as long before it answers. Under the tests' watchdog the
 //! demo reports the CPU each side used inside `wait_for`: next to nothing when it sleeps.
 
@@ -30,7 +30,7 @@ use std::time::Duration;
 const SYNOPSIS: &str = "handshake [--signal-early | --signal-after-check | --slow]   (no option: the scheduler decides when SIGUSR1 arrives)";
 
 /// The CPU work each side does before it signals the other, under `--slow`.
-const SLOW_WORK: Duration = Duration::from_millis(300);
+const SLOW_WORK: Duration = signals::work::SLOW_WORK;
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Order {

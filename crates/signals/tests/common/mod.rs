@@ -13,7 +13,7 @@ pub const WATCHDOG: Duration = Duration::from_secs(4);
 pub fn run(demo: Demo) -> Finished {
     demo.timeout(WATCHDOG)
         .run()
-        .unwrap_or_else(|hang| panic!("{}\n\n{hang}", proctest::wrap(&diagnose(&hang), 100)))
+        .unwrap_or_else(|hang| panic!("{hang}\n{}", proctest::wrap(&diagnose(&hang), 100)))
 }
 
 /// The demo itself: the process of the group whose parent is outside the group.
@@ -109,24 +109,24 @@ pub fn diagnose(hang: &Hang) -> String {
             "the parent is blocked in pause() and went there without looking at GOT_USR1 first (the \
              child is still waiting for that look before it signals). pause() sleeps until the \
              *next* signal, so a SIGUSR1 that comes before it, or between a look at the flag and \
-             the sleep, is lost. Block the signal first (sigprocmask) and wait with sigsuspend."
+             the sleep, is lost. Block the signal first (sigprocmask) and wait with sigsuspend. A lost wake-up."
                 .to_owned()
         }
         (Some("pause"), _) if after_check => {
             "the parent is blocked in pause() but SIGUSR1 was delivered after it looked at GOT_USR1 \
              and before it paused: a lost wake-up. Checking the flag before pause() leaves that \
              gap open. Block the signal first (sigprocmask) and wait with sigsuspend, which \
-             unblocks it and sleeps in one step."
+             unblocks it and sleeps in one step. A lost wake-up."
                 .to_owned()
         }
         (Some("pause"), _) if early => {
             "the parent is blocked in pause() but SIGUSR1 was delivered before it paused: a lost \
-             wake-up. Block the signal first (sigprocmask) and wait with sigsuspend."
+             wake-up. Block the signal first (sigprocmask) and wait with sigsuspend. A lost wake-up."
                 .to_owned()
         }
         (Some("pause"), _) => {
             "the parent is blocked in pause(): SIGUSR1 most likely arrived before it paused (a lost \
-             wake-up). Block the signal first (sigprocmask) and wait with sigsuspend."
+             wake-up). Block the signal first (sigprocmask) and wait with sigsuspend. A lost wake-up."
                 .to_owned()
         }
         (Some("rt_sigsuspend"), _) => match parent {
@@ -136,13 +136,13 @@ pub fn diagnose(hang: &Hang) -> String {
         (Some("read"), Some("pause")) => {
             "the child is blocked in pause() but SIGUSR2 was delivered before it paused: a lost \
              wake-up, on the child's side. The child inherits the parent's mask and handlers: it \
-             must wait with sigsuspend too."
+             must wait with sigsuspend too. A lost wake-up."
                 .to_owned()
         }
         (Some("read"), Some("rt_sigsuspend")) => match child {
             Some(c) => suspended(c, usr2, "SIGUSR2", "the child"),
             None => unreachable!("a process blocked in a call exists"),
         },
-        _ => "the demo did not finish: see what each process was doing below.".to_owned(),
+        _ => "the demo did not finish: what each process was doing is above. Stuck.".to_owned(),
     }
 }
