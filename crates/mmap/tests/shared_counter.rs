@@ -133,3 +133,26 @@ fn bad_arguments_are_usage_errors_and_fork_nothing() {
     );
     insta::assert_snapshot!("shared_counter_usage", run_two_numbers.stderr);
 }
+
+#[test]
+fn increment_calls_only_what_a_forked_child_may_call() {
+    // The child of count_together calls `increment` between fork and _exit.
+    let source = proctest::source::Source::read(proctest::step_file!("11_mmap/shared_counter.rs"))
+        .unwrap_or_else(|err| panic!("{err}"));
+    proctest::source::assert_none(&source.runs_in_child("increment"));
+}
+
+#[test]
+fn the_source_check_fails_an_increment_that_prints() {
+    let code = "pub fn increment(counter: &AtomicU64) {\n\
+                    let before = counter.fetch_add(1, Ordering::Relaxed);\n\
+                    println!(\"{before}\");\n\
+                }";
+    let found = proctest::source::Source::parse("shared_counter.rs", code)
+        .expect("parse")
+        .runs_in_child("increment");
+    assert!(
+        found.len() == 1 && found[0].to_string().contains("calls `println!`"),
+        "{found:?}"
+    );
+}

@@ -473,7 +473,11 @@ fn diagnose(hang: &proctest::Hang) -> String {
 }
 
 fn demo(args: &[&str]) -> proctest::Finished {
+    // The demo's socket directory goes in a directory of the test's, removed even if the
+    // watchdog has to kill the demo before it cleans up.
+    let tmp = tempfile::tempdir().expect("a temporary directory");
     Demo::new(DEMO)
+        .env("TMPDIR", tmp.path())
         .args(args)
         .timeout(Duration::from_secs(5))
         .run()

@@ -99,7 +99,10 @@ pub mod echo {
     /// Runs the load test against the step's server (`fixture` None) or an oracle's, with
     /// `clients` clients.
     pub fn run(edge: bool, clients: usize, fixture: Option<&str>) -> Result<Finished, String> {
-        let mut demo = Demo::new(LOAD);
+        // The server's socket directory goes in a directory of the test's, removed even if
+        // the watchdog has to kill the server before it cleans up.
+        let tmp = tempfile::tempdir().expect("a temporary directory");
+        let mut demo = Demo::new(LOAD).env("TMPDIR", tmp.path());
         if edge {
             demo = demo.arg("--edge");
         }
