@@ -130,6 +130,27 @@ fn read_line(from: &mut BufReader<ChildStdout>) -> Result<String, String> {
     }
 }
 
+/// Asks the server what its `connections()` says, and checks it is `expected`.
+fn check_connections(link: &mut Link, expected: usize, when: &str) -> Result<(), String> {
+    writeln!(link.control, "conns")
+        .and_then(|()| link.control.flush())
+        .map_err(|e| format!("cannot talk to the server: {e}"))?;
+    let line = read_line(&mut link.answers)?;
+    let said: usize = line
+        .strip_prefix("connections ")
+        .and_then(|n| n.parse().ok())
+        .ok_or_else(|| format!("the server answered {line:?} instead of `connections N`"))?;
+    if said == expected {
+        Ok(())
+    } else {
+        Err(format!(
+            "{when}, {expected} connection(s) are open, but the server's connections() says \
+             {said}: it counts the connections in its table, added at accept and removed when \
+             closed"
+        ))
+    }
+}
+
 fn fd_count(line: &str) -> Result<usize, String> {
     line.strip_prefix("fds ")
         .and_then(|n| n.parse().ok())
@@ -542,6 +563,7 @@ fn run(edge: bool, count: usize) -> Result<(), String> {
         // Round 1: send, then read the echo, slowly for the big ones.
         drive(&mut clients, &mut link).map_err(Failure::Other)?;
         failed(&clients)?;
+        check_connections(&mut link, count, "once every first echo had come back")?;
         quiet_while_computing(&mut link, "every_echo_written");
 
         // Round 2: send and close the sending side; the held clients read nothing yet.
@@ -584,6 +606,7 @@ fn run(edge: bool, count: usize) -> Result<(), String> {
             .and_then(|()| link.control.flush())
             .map_err(|e| Failure::Other(format!("cannot talk to the server: {e}")))?;
         let after = fd_count(&read_line(&mut link.answers)?)?;
+        check_connections(&mut link, 0, "after every client left")?;
         if after != baseline {
             return Err(Failure::Other(format!(
                 "the server has {after} descriptors open after every client left, {baseline} before the first came: it does not close finished connections"

@@ -8,6 +8,7 @@
 //! input, one per line:
 //!
 //! - `fds`: print `fds N`, the number of descriptors open now;
+//! - `conns`: print `connections N`, what the server's `connections()` says;
 //! - `wait NAME`: the load generator is about to compute for a while with every client
 //!   quiet; under the tests' watchdog the server measures the CPU time it uses meanwhile
 //!   (a [`proctest::cpu::Meter`] labelled NAME), which tells a server that sleeps in
@@ -49,17 +50,25 @@ const IDLE_MS: u16 = 100;
 pub trait Server: AsFd {
     /// One round of the step's `turn`.
     fn turn(&mut self, timeout: EpollTimeout) -> io::Result<usize>;
+    /// The step's `connections`.
+    fn connections(&self) -> usize;
 }
 
 impl Server for echo_server::EchoServer {
     fn turn(&mut self, timeout: EpollTimeout) -> io::Result<usize> {
         echo_server::EchoServer::turn(self, timeout)
     }
+    fn connections(&self) -> usize {
+        echo_server::EchoServer::connections(self)
+    }
 }
 
 impl Server for edge_triggered::EchoServer {
     fn turn(&mut self, timeout: EpollTimeout) -> io::Result<usize> {
         edge_triggered::EchoServer::turn(self, timeout)
+    }
+    fn connections(&self) -> usize {
+        edge_triggered::EchoServer::connections(self)
     }
 }
 
@@ -336,6 +345,9 @@ fn serve(
                 let command = String::from_utf8_lossy(command.trim_ascii()).into_owned();
                 match command.split_once(' ') {
                     None if command == "fds" => println!("fds {}", open_fds().len()),
+                    None if command == "conns" => {
+                        println!("connections {}", server.connections());
+                    }
                     None if command == "done" => {
                         if let Some(meter) = meter.take() {
                             meter.report();

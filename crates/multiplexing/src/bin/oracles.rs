@@ -267,6 +267,10 @@ impl AsFd for Fixture {
 }
 
 impl echo_demo::Server for Fixture {
+    fn connections(&self) -> usize {
+        self.conns.len()
+    }
+
     fn turn(&mut self, timeout: EpollTimeout) -> io::Result<usize> {
         let n = match self.epoll.wait(&mut self.events, timeout) {
             Ok(n) => n,
