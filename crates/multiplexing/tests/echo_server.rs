@@ -100,6 +100,21 @@ fn the_checks_fail_a_server_that_wakes_up_for_nothing() {
 }
 
 #[test]
+fn the_checks_end_a_load_that_a_server_never_serves() {
+    // A server woken by epoll over and over that handles nothing: no stall (it is never
+    // idle) and no hang; after 10 s with not one byte moved, the load generator says so.
+    assert_fails(
+        "echo-serves-nothing",
+        false,
+        &[
+            "the server does not serve",
+            "not one byte moved",
+            "Server not serving.",
+        ],
+    );
+}
+
+#[test]
 fn the_checks_pass_servers_written_differently() {
     assert_passes("echo-write-on-epollout", false);
     assert_passes("echo-oneshot-rearmed", false);

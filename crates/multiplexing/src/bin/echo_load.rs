@@ -216,6 +216,19 @@ struct Link {
 /// pace for the look: what it finds does not depend on it.
 const PATIENCE_MS: u16 = 200;
 
+/// How many quiet waits of [`PATIENCE_MS`] in a row, with no byte moved and the server
+/// not idle, make a server that does not serve: 10 s, far beyond any pause of a server that
+/// works, even on a busy machine.
+const PATIENT_WAITS: u32 = 50;
+
+/// Every byte the clients have sent and received so far.
+fn moved(clients: &[Client]) -> usize {
+    clients
+        .iter()
+        .map(|c| c.sent + c.echoes[0].len() + c.echoes[1].len())
+        .sum()
+}
+
 /// Bytes waiting to be read on `c`'s socket, and bytes it sent that the server has not read.
 fn in_flight(c: &Client) -> (usize, usize) {
     let unread = fds::unread_bytes(c.stream.as_fd()).unwrap_or(0);
@@ -363,6 +376,7 @@ fn stalled(clients: &mut [Client], link: &mut Link) -> Result<Option<String>, St
 /// paused, or finished with its round), or until the server has stalled.
 fn drive(clients: &mut [Client], link: &mut Link) -> Result<(), String> {
     let mut buf = vec![0u8; 64 * 1024];
+    let (mut last_moved, mut quiet_waits) = (moved(clients), 0u32);
     loop {
         let active: Vec<usize> = (0..clients.len())
             .filter(|&i| !clients[i].events().is_empty())
@@ -389,6 +403,25 @@ fn drive(clients: &mut [Client], link: &mut Link) -> Result<(), String> {
         if ready.is_empty() {
             if let Some(stall) = stalled(clients, link)? {
                 return Err(stall);
+            }
+            // Nothing moved during this wait, yet the server is not idle (or bytes wait for
+            // it): after PATIENT_WAITS such waits in a row, it is not serving at all.
+            let now = moved(clients);
+            if now == last_moved {
+                quiet_waits += 1;
+            } else {
+                (last_moved, quiet_waits) = (now, 0);
+            }
+            if quiet_waits >= PATIENT_WAITS {
+                return Err(format!(
+                    "the server does not serve: for {} s not one byte moved between the clients \
+                     and the server, although {} client(s) wait and the server was never idle \
+                     (epoll had events for it, or bytes waited for it to read). turn() must \
+                     handle what epoll_wait reports: accept on the listener, read and echo on \
+                     a connection. Server not serving.",
+                    u64::from(PATIENCE_MS) * u64::from(PATIENT_WAITS) / 1000,
+                    clients.iter().filter(|c| !c.events().is_empty()).count()
+                ));
             }
         }
         for i in ready {

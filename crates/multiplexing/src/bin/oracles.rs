@@ -155,6 +155,14 @@ const ECHO: &[(&str, Faults, &str)] = &[
         "registers with EPOLLONESHOT and never re-arms",
     ),
     (
+        "echo-serves-nothing",
+        Faults {
+            serves_nothing: true,
+            ..Faults::NONE
+        },
+        "accepts, but never handles an event of a connection",
+    ),
+    (
         "echo-write-on-epollout",
         Faults {
             writes_on_epollout_only: true,
@@ -220,6 +228,7 @@ struct Faults {
     oneshot: bool,
     never_rearms: bool,
     writes_on_epollout_only: bool,
+    serves_nothing: bool,
 }
 
 impl Faults {
@@ -236,6 +245,7 @@ impl Faults {
         oneshot: false,
         never_rearms: false,
         writes_on_epollout_only: false,
+        serves_nothing: false,
     };
 }
 
@@ -351,6 +361,9 @@ impl Fixture {
 
     fn serve(&mut self, token: u64, events: EpollFlags) {
         let (faults, edge, base) = (self.faults, self.edge, self.base());
+        if faults.serves_nothing {
+            return;
+        }
         let Some(conn) = self.conns.get_mut(&token) else {
             return;
         };
