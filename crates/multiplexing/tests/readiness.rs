@@ -300,4 +300,5 @@ fn the_checks_fail_a_collect_that_loses_order_bytes_or_descriptors() {
 fn the_checks_pass_a_collect_written_differently() {
     verdict(verdict_of("readiness-threads"));
     verdict(verdict_of("readiness-hup-to-end"));
+    verdict(verdict_of("readiness-epoll"));
 }

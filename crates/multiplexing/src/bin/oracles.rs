@@ -69,6 +69,11 @@ const READINESS: &[(&str, readiness_demo::Collect, &str)] = &[
         hup_to_end,
         "right: poll; on POLLHUP read to the end at once",
     ),
+    (
+        "readiness-epoll",
+        with_epoll,
+        "right: epoll instead of poll, level-triggered",
+    ),
 ];
 
 /// The echo fixtures: (name, the server's mistakes, what it does).
@@ -619,4 +624,29 @@ fn hup_to_end(pipes: Vec<OwnedFd>) -> io::Result<Vec<Vec<u8>>> {
             read_once(open, outputs, i).map(drop)
         }
     })
+}
+
+fn with_epoll(pipes: Vec<OwnedFd>) -> io::Result<Vec<Vec<u8>>> {
+    let epoll = Epoll::new(EpollCreateFlags::EPOLL_CLOEXEC)?;
+    let mut open = files(pipes);
+    for (i, file) in open.iter().enumerate() {
+        if let Some(file) = file {
+            epoll.add(file, EpollEvent::new(EpollFlags::EPOLLIN, i as u64))?;
+        }
+    }
+    let mut outputs = vec![Vec::new(); open.len()];
+    let mut events = [EpollEvent::empty(); 8];
+    while open.iter().any(Option::is_some) {
+        let n = match epoll.wait(&mut events, EpollTimeout::NONE) {
+            Ok(n) => n,
+            Err(Errno::EINTR) => continue,
+            Err(errno) => return Err(errno.into()),
+        };
+        for event in &events[..n] {
+            let i = usize::try_from(event.data()).expect("an index");
+            // read_once closes the pipe at its end of file, which removes it from epoll.
+            read_once(&mut open, &mut outputs, i)?;
+        }
+    }
+    Ok(outputs)
 }
