@@ -551,7 +551,7 @@ fn bad_arguments_are_usage_errors() {
 // correct ones written differently that they must pass. A wrong receiver blocks: the
 // oracles give it a short budget.
 
-const SHORT: Duration = Duration::from_secs(2);
+const SHORT: Duration = Duration::from_secs(3);
 
 /// Right, written differently: libc's sendmsg with a hand-built control message.
 fn send_with_libc(socket: BorrowedFd<'_>, fd: BorrowedFd<'_>) -> nix::Result<()> {

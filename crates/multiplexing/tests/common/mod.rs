@@ -110,9 +110,11 @@ pub mod echo {
             demo = demo.env("ECHO_SERVER", format!("{ORACLES} {fixture}"));
         }
         // A correct run takes a few seconds (three quiet moments of computing included); a
-        // debug build on a busy machine gets a generous watchdog.
+        // debug build on a busy machine gets a generous watchdog, extended while the demo
+        // makes progress (it uses CPU), up to three minutes.
         demo.arg(clients.to_string())
             .timeout(Duration::from_secs(60))
+            .hard_cap(Duration::from_secs(180))
             .run()
             .map_err(|hang| {
                 wrap(&format!(
