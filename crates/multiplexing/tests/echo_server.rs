@@ -85,7 +85,8 @@ fn the_checks_fail_a_server_that_wakes_up_for_nothing() {
         false,
         &[
             "every first echo written",
-            "Remove EPOLLOUT",
+            "watched for EPOLLOUT while writable",
+            "remove it (modify back to EPOLLIN) once none is left",
             "Busy-waiting.",
         ],
     );
@@ -94,8 +95,14 @@ fn the_checks_fail_a_server_that_wakes_up_for_nothing() {
         false,
         &[
             "held the echoes of clients that had closed their side",
+            "watched for EPOLLIN after the end of file",
             "Stop watching EPOLLIN",
         ],
+    );
+    assert_fails(
+        "echo-ignores-hangup",
+        false,
+        &["broken connection(s) still open", "On EPOLLHUP or EPOLLERR"],
     );
 }
 

@@ -11,7 +11,9 @@
 //! 2. every client sends a second message and closes its sending side (`shutdown(Write)`),
 //!    then reads until the server closes the connection. Every hundredth client (50, 150,
 //!    ...) sends 512 KiB and reads nothing until the others are done: the server holds its
-//!    echo, after its end of file, until it reads.
+//!    echo, after its end of file, until it reads. Every hundredth client (25, 125, ...)
+//!    sends 300 KiB and leaves without reading (`shutdown(Both)`): the server's next write
+//!    fails with EPIPE, and it must close that connection like any other that failed.
 //!
 //! Between the steps it asks the server to measure its CPU time (`wait NAME`, `done`)
 //! while it computes for 0.1 s of CPU with every client quiet: once all are connected,
@@ -48,6 +50,17 @@ const QUIET_WORK: Duration = Duration::from_millis(100);
 const BIG: usize = 1024 * 1024;
 /// The second message of every hundredth client (50, 150, ...), read only after a pause.
 const HELD: usize = 512 * 1024;
+/// The second message of the rude clients, which leave without reading their echo: more
+/// than the sockets hold, so that the server still has echo bytes to write when they go.
+const RUDE: usize = 300 * 1024;
+
+/// Whether `client` leaves without reading in round 2 (25, 125, ...): it shuts both
+/// directions down once it has sent its second message, and the server's next write
+/// fails (EPIPE). A broken connection is closed, like any other that failed.
+fn rude(client: usize) -> bool {
+    client % 100 == 25
+}
+
 /// How much a slow reader reads at a time.
 const SLOW_READ: usize = 4096;
 
@@ -66,6 +79,8 @@ struct Client {
     slow: bool,
     /// Does not read (round 2 of the held clients, until the pause ends).
     paused: bool,
+    /// Leaves without reading its second echo.
+    rude: bool,
     /// The server closed the connection (or it failed): nothing more will come.
     done: bool,
     /// Why the connection failed, if it did.
@@ -116,6 +131,8 @@ fn first_len(client: usize) -> usize {
 fn second_len(client: usize) -> usize {
     if client % 100 == 50 {
         HELD
+    } else if rude(client) {
+        RUDE
     } else {
         1 + (client * 53) % 2048
     }
@@ -165,7 +182,12 @@ fn step(c: &mut Client, buf: &mut [u8]) {
             Ok(n) => {
                 c.sent += n;
                 if c.round == 1 && !c.sending() {
-                    let _ = c.stream.shutdown(Shutdown::Write);
+                    if c.rude {
+                        let _ = c.stream.shutdown(Shutdown::Both);
+                        c.done = true;
+                    } else {
+                        let _ = c.stream.shutdown(Shutdown::Write);
+                    }
                 }
             }
             Err(err) if matches!(err.kind(), ErrorKind::WouldBlock | ErrorKind::Interrupted) => {}
@@ -437,6 +459,8 @@ fn quiet_while_computing(link: &mut Link, name: &str) {
     let _ = writeln!(link.control, "wait {name}").and_then(|()| link.control.flush());
     work(QUIET_WORK);
     let _ = writeln!(link.control, "done").and_then(|()| link.control.flush());
+    // The server looks at its connections as they are now: no client moves until it has.
+    let _ = read_line(&mut link.answers);
 }
 
 /// Waits (a little at a time, at most `limit`) until the server has read everything the
@@ -460,6 +484,9 @@ fn check(index: usize, c: &Client) -> Option<String> {
         return Some(format!("client {index}: {err}"));
     }
     for round in 0..=c.round {
+        if round == 1 && c.rude {
+            continue;
+        }
         let (echo, message) = (&c.echoes[round], &c.messages[round]);
         if echo == message {
             continue;
@@ -491,7 +518,9 @@ fn failed(clients: &[Client]) -> Result<(), Failure> {
     let failures: Vec<String> = clients
         .iter()
         .enumerate()
-        .filter(|(_, c)| c.error.is_some() || (c.done && c.echoes[c.round] != *c.message()))
+        .filter(|(_, c)| {
+            c.error.is_some() || (c.done && !c.rude && c.echoes[c.round] != *c.message())
+        })
         .filter_map(|(i, c)| check(i, c))
         .collect();
     if failures.is_empty() {
@@ -586,6 +615,7 @@ fn run(edge: bool, count: usize) -> Result<(), String> {
                 round: 0,
                 slow: first_len(i) == BIG,
                 paused: false,
+                rude: false,
                 done: false,
                 error: None,
             });
@@ -605,6 +635,7 @@ fn run(edge: bool, count: usize) -> Result<(), String> {
             c.sent = 0;
             c.slow = second_len(i) == HELD;
             c.paused = c.slow;
+            c.rude = rude(i);
         }
         drive(&mut clients, &mut link).map_err(Failure::Other)?;
         failed(&clients)?;
@@ -622,16 +653,18 @@ fn run(edge: bool, count: usize) -> Result<(), String> {
                 .filter(|c| c.messages[round].len() == special)
                 .count()
         };
-        let (bigs, held) = (kinds(0, BIG), kinds(1, HELD));
+        let (bigs, held, rudes) = (kinds(0, BIG), kinds(1, HELD), kinds(1, RUDE));
         println!(
             "round 1: {count} echoes checked byte for byte: {bigs} of {BIG} bytes (read 4 KiB at \
              a time), {} of 1 to 4096 bytes",
             count - bigs
         );
         println!(
-            "round 2: {count} echoes checked byte for byte: {held} of {HELD} bytes (read after a \
-             pause, after the end of file), {} of 1 to 2048 bytes",
-            count - held
+            "round 2: {} echoes checked byte for byte: {held} of {HELD} bytes (read after a \
+             pause, after the end of file), {} of 1 to 2048 bytes; {rudes} clients left \
+             without reading theirs",
+            count - rudes,
+            count - held - rudes
         );
         drop(clients);
         link.control
@@ -639,12 +672,23 @@ fn run(edge: bool, count: usize) -> Result<(), String> {
             .and_then(|()| link.control.flush())
             .map_err(|e| Failure::Other(format!("cannot talk to the server: {e}")))?;
         let after = fd_count(&read_line(&mut link.answers)?)?;
-        check_connections(&mut link, 0, "after every client left")?;
         if after != baseline {
+            let extra = after.saturating_sub(baseline);
+            let why = if extra > 0 && extra <= rudes {
+                format!(
+                    " ({extra}, no more than the {rudes} clients that left without reading: \
+                     when a client is gone, write() fails with EPIPE, and an error on a \
+                     connection closes it)"
+                )
+            } else {
+                String::new()
+            };
             return Err(Failure::Other(format!(
-                "the server has {after} descriptors open after every client left, {baseline} before the first came: it does not close finished connections"
+                "the server has {after} descriptors open after every client left, {baseline} \
+                 before the first came: it does not close finished connections{why}"
             )));
         }
+        check_connections(&mut link, 0, "after every client left")?;
         println!("server descriptors after every client left: back to its baseline");
         Ok(path)
     })();

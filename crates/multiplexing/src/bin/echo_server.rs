@@ -13,7 +13,8 @@
 //!   quiet; under the tests' watchdog the server measures the CPU time it uses meanwhile
 //!   (a [`proctest::cpu::Meter`] labelled NAME), which tells a server that sleeps in
 //!   `epoll_wait` from one that keeps waking up for nothing;
-//! - `done`: the end of that wait: the measure is reported;
+//! - `done`: the end of that wait: the measure is reported (with, on standard error, what
+//!   epoll kept reporting for nothing, if anything), and `done` printed;
 //! - `idle?`: print `idle yes` when epoll has nothing to report (`idle no` otherwise), for
 //!   a load generator that sees nothing in flight and wonders whether anything will move;
 //! - `quiet`: no more stall checks: the load generator has found a stall and experiments
@@ -190,6 +191,50 @@ enum Stuck {
     Silent(RawFd),
 }
 
+/// What keeps epoll reporting connections while nothing is to be done, at the end of a
+/// quiet moment: connections watched for EPOLLIN after their end of file, watched for
+/// EPOLLOUT while writable with nothing else happening, or broken (the client is gone) but
+/// still open. One phrase each kind, for the tests' diagnosis of a busy server.
+fn ready_for_nothing(server: &impl Server, baseline: &[OpenFd]) -> Vec<String> {
+    const IN: u32 = libc::EPOLLIN as u32;
+    const OUT: u32 = libc::EPOLLOUT as u32;
+    let interest = interest(server.as_fd());
+    let (mut after_eof, mut writable, mut broken) = (0, 0, 0);
+    for fd in open_fds() {
+        if !fd.target.starts_with("socket:") || baseline.contains(&fd) {
+            continue;
+        }
+        let Some(&(_, events)) = interest.iter().find(|(f, _)| *f == fd.fd) else {
+            continue;
+        };
+        // SAFETY: the descriptor is open (just listed) and nothing closes it meanwhile.
+        let socket = unsafe { BorrowedFd::borrow_raw(fd.fd) };
+        let now = events_now(socket, PollFlags::POLLOUT);
+        if now.intersects(PollFlags::POLLHUP | PollFlags::POLLERR) {
+            broken += 1;
+        } else if events & IN != 0 && peer_closed(socket) {
+            after_eof += 1;
+        } else if events & OUT != 0 && now.contains(PollFlags::POLLOUT) {
+            writable += 1;
+        }
+    }
+    let mut found = Vec::new();
+    if broken > 0 {
+        found.push(format!("{broken} broken connection(s) still open"));
+    }
+    if after_eof > 0 {
+        found.push(format!(
+            "{after_eof} connection(s) watched for EPOLLIN after the end of file"
+        ));
+    }
+    if writable > 0 {
+        found.push(format!(
+            "{writable} connection(s) watched for EPOLLOUT while writable"
+        ));
+    }
+    found
+}
+
 // ANCHOR: stall_check
 /// Finds what the server has left stalled, when epoll has nothing more to report: clients
 /// never accepted, connections with unread bytes, connections where both sides wait. Each
@@ -309,7 +354,7 @@ fn serve(
     let stdin = io::stdin();
     let mut line = Vec::new();
     let mut buf = [0u8; 512];
-    let mut meter: Option<Meter> = None;
+    let mut meter: Option<(String, Meter)> = None;
     let mut checks = true;
     loop {
         let timeout = if meter.is_some() || !checks {
@@ -349,9 +394,15 @@ fn serve(
                         println!("connections {}", server.connections());
                     }
                     None if command == "done" => {
-                        if let Some(meter) = meter.take() {
+                        if let Some((name, meter)) = meter.take() {
                             meter.report();
+                            let evidence = ready_for_nothing(&server, baseline);
+                            if !evidence.is_empty() {
+                                eprintln!("echo_server: during {name}: {}", evidence.join("; "));
+                            }
                         }
+                        // The load generator waits for this before its clients move again.
+                        println!("done");
                     }
                     // Kept for older load generators: nothing to do.
                     None if command == "sent" => {}
@@ -362,7 +413,7 @@ fn serve(
                         println!("idle {}", if idle { "yes" } else { "no" });
                     }
                     None if command == "quiet" => checks = false,
-                    Some(("wait", name)) => meter = Some(Meter::start(name)),
+                    Some(("wait", name)) => meter = Some((name.to_owned(), Meter::start(name))),
                     _ => eprintln!(
                         "echo_server: unknown command {command:?} (known: fds, wait NAME, done)"
                     ),

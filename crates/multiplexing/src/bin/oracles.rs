@@ -160,6 +160,23 @@ const ECHO: &[(&str, Faults, &str)] = &[
         "registers with EPOLLONESHOT and never re-arms",
     ),
     (
+        "echo-ignores-hangup",
+        Faults {
+            writes_on_epollout_only: true,
+            ignores_hangup: true,
+            ..Faults::NONE
+        },
+        "writes only on EPOLLOUT and ignores EPOLLHUP: a client that left keeps it awake",
+    ),
+    (
+        "echo-ignores-write-errors",
+        Faults {
+            ignores_write_errors: true,
+            ..Faults::NONE
+        },
+        "takes any write error for WouldBlock: a broken connection stays open",
+    ),
+    (
         "echo-serves-nothing",
         Faults {
             serves_nothing: true,
@@ -234,6 +251,8 @@ struct Faults {
     never_rearms: bool,
     writes_on_epollout_only: bool,
     serves_nothing: bool,
+    ignores_write_errors: bool,
+    ignores_hangup: bool,
 }
 
 impl Faults {
@@ -251,6 +270,8 @@ impl Faults {
         never_rearms: false,
         writes_on_epollout_only: false,
         serves_nothing: false,
+        ignores_write_errors: false,
+        ignores_hangup: false,
     };
 }
 
@@ -429,8 +450,14 @@ fn on_event(conn: &mut Conn, events: EpollFlags, faults: Faults, edge: bool) -> 
     if faults.closes_at_eof && conn.eof {
         return Ok(false);
     }
+    // A broken connection reports EPOLLHUP or EPOLLERR: the write then fails and closes it.
+    let hangup = if faults.ignores_hangup {
+        EpollFlags::empty()
+    } else {
+        EpollFlags::EPOLLHUP | EpollFlags::EPOLLERR
+    };
     let may_write =
-        !faults.writes_on_epollout_only || events.contains(EpollFlags::EPOLLOUT) || edge;
+        !faults.writes_on_epollout_only || events.intersects(EpollFlags::EPOLLOUT | hangup) || edge;
     if may_write {
         while !conn.pending.is_empty() {
             match conn.stream.write(&conn.pending) {
@@ -445,6 +472,7 @@ fn on_event(conn: &mut Conn, events: EpollFlags, faults: Faults, edge: bool) -> 
                     break;
                 }
                 Err(err) if err.kind() == io::ErrorKind::Interrupted => {}
+                Err(_) if faults.ignores_write_errors => break,
                 Err(err) => return Err(err),
             }
             if faults.drops_unwritten {

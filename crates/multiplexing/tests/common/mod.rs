@@ -161,10 +161,34 @@ pub mod echo {
                 )
             })?;
             if let Some(spin) = busy_wait(report.own, QUIET_WORK, report.wall) {
+                // What the server found ready for nothing at the end of that moment, if
+                // anything, says better than the moment which event kept it awake.
+                let seen = run
+                    .stderr
+                    .lines()
+                    .find_map(|line| line.strip_prefix(&format!("echo_server: during {label}: ")));
+                let fix = match seen {
+                    Some(seen) if seen.contains("broken") => format!(
+                        "It had {seen}: epoll reports EPOLLHUP or EPOLLERR on a connection whose \
+                         client is gone at every epoll_wait, whatever it is registered for. On \
+                         EPOLLHUP or EPOLLERR, or when write() fails, close the connection."
+                    ),
+                    Some(seen) if seen.contains("EPOLLIN after the end of file") => format!(
+                        "It had {seen}: level-triggered, an end of file is readable forever. \
+                         Stop watching EPOLLIN once read() has returned 0."
+                    ),
+                    Some(seen) if seen.contains("EPOLLOUT while writable") => format!(
+                        "It had {seen}: a socket with room is writable nearly always, so \
+                         level-triggered epoll reports it at every epoll_wait. Watch EPOLLOUT \
+                         only while bytes wait to be written: add it when write() leaves some, \
+                         remove it (modify back to EPOLLIN) once none is left."
+                    ),
+                    _ => fix.to_owned(),
+                };
                 return Err(spin.explain(
                     "the echo server",
                     &format!("the load generator computed, {work},"),
-                    fix,
+                    &fix,
                 ));
             }
         }
