@@ -71,6 +71,28 @@ fn the_checks_fail_a_server_that_loses_or_keeps_bytes() {
 }
 
 #[test]
+fn the_checks_fail_a_server_that_mishandles_a_broken_connection() {
+    // Every hundredth client of round 2 leaves without reading: the server's write fails
+    // (EPIPE), and the connection must be closed like any other that failed.
+    assert_fails(
+        "echo-ignores-write-errors",
+        false,
+        &[
+            "does not close finished connections",
+            "write() fails with EPIPE",
+        ],
+    );
+    assert_fails(
+        "echo-retries-write-errors",
+        false,
+        &[
+            "the server did not answer for 10 s",
+            "Server stuck in turn().",
+        ],
+    );
+}
+
+#[test]
 fn the_checks_fail_a_server_that_wakes_up_for_nothing() {
     assert_fails(
         "echo-epollout-always",

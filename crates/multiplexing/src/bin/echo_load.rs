@@ -152,7 +152,7 @@ fn check_connections(link: &mut Link, expected: usize, when: &str) -> Result<(),
     writeln!(link.control, "conns")
         .and_then(|()| link.control.flush())
         .map_err(|e| format!("cannot talk to the server: {e}"))?;
-    let line = read_line(&mut link.answers)?;
+    let line = link.answer()?;
     let said: usize = line
         .strip_prefix("connections ")
         .and_then(|n| n.parse().ok())
@@ -165,6 +165,34 @@ fn check_connections(link: &mut Link, expected: usize, when: &str) -> Result<(),
              {said}: it counts the connections in its table, added at accept and removed when \
              closed"
         ))
+    }
+}
+
+/// How long the server may take to answer a command. It reads commands between two turns,
+/// so a server that does not answer in that time has been inside one `turn()` all along.
+const ANSWER_WITHIN_MS: u16 = 10_000;
+
+impl Link {
+    /// The server's answer to the command just sent, or a diagnosis when it does not come.
+    fn answer(&mut self) -> Result<String, String> {
+        if self.answers.buffer().is_empty() {
+            let mut watched = [PollFd::new(
+                self.answers.get_ref().as_fd(),
+                PollFlags::POLLIN,
+            )];
+            let ready = poll(&mut watched, PollTimeout::from(ANSWER_WITHIN_MS));
+            if matches!(ready, Ok(0)) {
+                return Err(format!(
+                    "the server did not answer for {} s: it reads its commands between two calls \
+                     of turn(), so one turn() has been running all that time while clients \
+                     wait. Look for a loop in turn() that never ends (a write() retried after \
+                     an error other than WouldBlock, say) or a call that blocks. Server stuck \
+                     in turn().",
+                    ANSWER_WITHIN_MS / 1000
+                ));
+            }
+        }
+        read_line(&mut self.answers)
     }
 }
 
@@ -287,7 +315,7 @@ fn stalled(clients: &mut [Client], link: &mut Link) -> Result<Option<String>, St
     writeln!(link.control, "idle?")
         .and_then(|()| link.control.flush())
         .map_err(|e| format!("cannot talk to the server: {e}"))?;
-    if read_line(&mut link.answers)? != "idle yes" {
+    if link.answer()? != "idle yes" {
         return Ok(None);
     }
     let got = |c: &Client| c.echoes[c.round].len();
@@ -435,6 +463,11 @@ fn drive(clients: &mut [Client], link: &mut Link) -> Result<(), String> {
                 (last_moved, quiet_waits) = (now, 0);
             }
             if quiet_waits >= PATIENT_WAITS {
+                // A server that does not even answer is stuck inside one turn().
+                writeln!(link.control, "idle?")
+                    .and_then(|()| link.control.flush())
+                    .map_err(|e| format!("cannot talk to the server: {e}"))?;
+                link.answer()?;
                 return Err(format!(
                     "the server does not serve: for {} s not one byte moved between the clients \
                      and the server, although {} client(s) wait and the server was never idle \
@@ -454,13 +487,13 @@ fn drive(clients: &mut [Client], link: &mut Link) -> Result<(), String> {
 
 /// Asks the server to measure its CPU time (`wait NAME`) while this process computes with
 /// every client quiet, then ends the measure (`done`).
-fn quiet_while_computing(link: &mut Link, name: &str) {
-    // A server that died is reported by what comes next, not here.
+fn quiet_while_computing(link: &mut Link, name: &str) -> Result<(), String> {
+    // A server that died is reported by the answer that does not come.
     let _ = writeln!(link.control, "wait {name}").and_then(|()| link.control.flush());
     work(QUIET_WORK);
     let _ = writeln!(link.control, "done").and_then(|()| link.control.flush());
     // The server looks at its connections as they are now: no client moves until it has.
-    let _ = read_line(&mut link.answers);
+    link.answer().map(drop)
 }
 
 /// Waits (a little at a time, at most `limit`) until the server has read everything the
@@ -621,13 +654,13 @@ fn run(edge: bool, count: usize) -> Result<(), String> {
             });
         }
         println!("{count} clients connected at once");
-        quiet_while_computing(&mut link, "connected_and_quiet");
+        quiet_while_computing(&mut link, "connected_and_quiet")?;
 
         // Round 1: send, then read the echo, slowly for the big ones.
         drive(&mut clients, &mut link).map_err(Failure::Other)?;
         failed(&clients)?;
         check_connections(&mut link, count, "once every first echo had come back")?;
-        quiet_while_computing(&mut link, "every_echo_written");
+        quiet_while_computing(&mut link, "every_echo_written")?;
 
         // Round 2: send and close the sending side; the held clients read nothing yet.
         for (i, c) in clients.iter_mut().enumerate() {
@@ -640,7 +673,7 @@ fn run(edge: bool, count: usize) -> Result<(), String> {
         drive(&mut clients, &mut link).map_err(Failure::Other)?;
         failed(&clients)?;
         until_read_by_server(&clients, Duration::from_secs(5));
-        quiet_while_computing(&mut link, "holding_echoes_after_eof");
+        quiet_while_computing(&mut link, "holding_echoes_after_eof")?;
         for c in &mut clients {
             c.paused = false;
         }
@@ -671,7 +704,7 @@ fn run(edge: bool, count: usize) -> Result<(), String> {
             .write_all(b"fds\n")
             .and_then(|()| link.control.flush())
             .map_err(|e| Failure::Other(format!("cannot talk to the server: {e}")))?;
-        let after = fd_count(&read_line(&mut link.answers)?)?;
+        let after = fd_count(&link.answer()?)?;
         if after != baseline {
             let extra = after.saturating_sub(baseline);
             let why = if extra > 0 && extra <= rudes {
@@ -692,7 +725,16 @@ fn run(edge: bool, count: usize) -> Result<(), String> {
         println!("server descriptors after every client left: back to its baseline");
         Ok(path)
     })();
+    // The end of its standard input stops the server. One stuck inside turn() never reads
+    // it: after a few seconds it is killed (its socket directory goes with the test's).
     drop(link);
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while matches!(server.try_wait(), Ok(None)) && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    if matches!(server.try_wait(), Ok(None)) {
+        let _ = server.kill();
+    }
     let status = server
         .wait()
         .map_err(|e| format!("waiting for the server: {e}"))?;

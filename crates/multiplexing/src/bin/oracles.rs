@@ -177,6 +177,14 @@ const ECHO: &[(&str, Faults, &str)] = &[
         "takes any write error for WouldBlock: a broken connection stays open",
     ),
     (
+        "echo-retries-write-errors",
+        Faults {
+            retries_write_errors: true,
+            ..Faults::NONE
+        },
+        "retries write() after any error, as if interrupted: stuck once a client is gone",
+    ),
+    (
         "echo-serves-nothing",
         Faults {
             serves_nothing: true,
@@ -253,6 +261,7 @@ struct Faults {
     serves_nothing: bool,
     ignores_write_errors: bool,
     ignores_hangup: bool,
+    retries_write_errors: bool,
 }
 
 impl Faults {
@@ -272,6 +281,7 @@ impl Faults {
         serves_nothing: false,
         ignores_write_errors: false,
         ignores_hangup: false,
+        retries_write_errors: false,
     };
 }
 
@@ -473,6 +483,7 @@ fn on_event(conn: &mut Conn, events: EpollFlags, faults: Faults, edge: bool) -> 
                 }
                 Err(err) if err.kind() == io::ErrorKind::Interrupted => {}
                 Err(_) if faults.ignores_write_errors => break,
+                Err(_) if faults.retries_write_errors => {}
                 Err(err) => return Err(err),
             }
             if faults.drops_unwritten {
