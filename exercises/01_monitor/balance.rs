@@ -37,7 +37,7 @@ impl Account {
     /// Opens an account with `initial` cents.
     pub fn new(initial: i64) -> Self {
         Account {
-            balance: AtomicI64::named("balance", initial),
+            balance: AtomicI64::new(initial),
         }
     }
 

@@ -2,8 +2,8 @@
 //!
 //! Task: an `Event` that threads wait for, like the notes' `topofhour.wait()`:
 //! - `wait()` blocks until the event is signalled;
-//! - `signal()` wakes one waiting thread; with nobody waiting it does nothing: the
-//!   signal is not remembered, a later `wait()` still blocks;
+//! - `signal()` wakes one waiting thread, the one that has waited longest; with nobody
+//!   waiting it does nothing: the signal is not remembered, a later `wait()` still blocks;
 //! - `broadcast()` wakes exactly the threads waiting at that moment, not the ones that
 //!   start waiting afterwards;
 //! - `waiting()` says how many threads wait (the notes' `queue()`).
@@ -54,8 +54,8 @@ impl Event {
     /// Creates an event nobody waits for.
     pub fn new() -> Self {
         Event {
-            state: Mutex::named("event", State::default()),
-            happened: Condvar::named("happened"),
+            state: Mutex::new(State::default()),
+            happened: Condvar::new(),
         }
     }
 

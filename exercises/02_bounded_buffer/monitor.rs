@@ -49,9 +49,9 @@ impl<T> BoundedBuffer<T> {
             "a bounded buffer needs room for at least one item"
         );
         BoundedBuffer {
-            items: Mutex::named("buffer", VecDeque::with_capacity(capacity)),
+            items: Mutex::new(VecDeque::with_capacity(capacity)),
             capacity,
-            changed: Condvar::named("changed"),
+            changed: Condvar::new(),
         }
     }
 

@@ -49,8 +49,8 @@ impl Tunnel {
             // finds the state as the signaller left it); this one is Mesa (the signalled car
             // re-enters later, after others may have run). Pick the semantics that matches
             // the `if` in `arrive`, or make `arrive` correct under Mesa.
-            inside: Monitor::named("tunnel", Inside::default(), Semantics::Mesa),
-            busy: Condition::named("busy"),
+            inside: Monitor::new(Inside::default(), Semantics::Mesa),
+            busy: Condition::new(),
         }
     }
 

@@ -60,7 +60,7 @@ impl ReadersWriters {
     /// Creates a monitor with nobody inside.
     pub fn new() -> Self {
         ReadersWriters {
-            monitor: Monitor::named("readerwriter_1", State::default(), Semantics::Hoare),
+            monitor: Monitor::new(State::default(), Semantics::Hoare),
         }
     }
 

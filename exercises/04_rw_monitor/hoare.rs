@@ -44,7 +44,7 @@ pub struct ReadersWriters {
     monitor: Monitor<State>,
     // TODO: add the notes' two conditions: `ok_to_read` (readers wait there) and
     // `ok_to_write` (writers wait there), made with
-    // `interleave::monitor::Condition::named("ok_to_read")`.
+    // `interleave::monitor::Condition::new()`.
 }
 
 impl Default for ReadersWriters {
@@ -57,7 +57,7 @@ impl ReadersWriters {
     /// Creates a monitor with nobody inside.
     pub fn new() -> Self {
         ReadersWriters {
-            monitor: Monitor::named("readers_writers", State::default(), Semantics::Hoare),
+            monitor: Monitor::new(State::default(), Semantics::Hoare),
         }
     }
 

@@ -63,9 +63,9 @@ impl ReadersWriters {
     /// Creates a monitor with nobody inside.
     pub fn new() -> Self {
         ReadersWriters {
-            state: Mutex::named("readers_writers", State::default()),
-            ok_to_read: Condvar::named("ok_to_read"),
-            ok_to_write: Condvar::named("ok_to_write"),
+            state: Mutex::new(State::default()),
+            ok_to_read: Condvar::new(),
+            ok_to_write: Condvar::new(),
         }
     }
 

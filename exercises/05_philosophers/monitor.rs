@@ -39,10 +39,8 @@ impl DiningRoom {
             "DiningRoom::new: at least two philosophers, got {n}"
         );
         DiningRoom {
-            state: Monitor::named("dining room", vec![Status::Thinking; n], Semantics::Hoare),
-            me: (0..n)
-                .map(|i| Condition::named(format!("self[{i}]")))
-                .collect(),
+            state: Monitor::new(vec![Status::Thinking; n], Semantics::Hoare),
+            me: (0..n).map(|_| Condition::new()).collect(),
         }
     }
 

@@ -53,8 +53,8 @@ impl HandoffLock {
     /// A free lock.
     pub fn new() -> Self {
         HandoffLock {
-            state: Mutex::named("handoff", State::default()),
-            turn: Condvar::named("turn"),
+            state: Mutex::new(State::default()),
+            turn: Condvar::new(),
         }
     }
 

@@ -69,8 +69,8 @@ impl<T> TicketLock<T> {
     /// A free lock protecting `value`.
     pub fn new(value: T) -> Self {
         TicketLock {
-            next_ticket: AtomicUsize::named("next_ticket", 0),
-            locked: AtomicBool::named("locked", false),
+            next_ticket: AtomicUsize::new(0),
+            locked: AtomicBool::new(false),
             value: UnsafeCell::new(value),
         }
     }

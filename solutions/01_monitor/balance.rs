@@ -38,7 +38,7 @@ impl Account {
     /// Opens an account with `initial` cents.
     pub fn new(initial: i64) -> Self {
         Account {
-            balance: Mutex::named("balance", initial),
+            balance: Mutex::new(initial),
         }
     }
 

@@ -53,10 +53,10 @@ impl<T> BoundedBuffer<T> {
             "a bounded buffer needs room for at least one item"
         );
         BoundedBuffer {
-            items: Mutex::named("buffer", VecDeque::with_capacity(capacity)),
+            items: Mutex::new(VecDeque::with_capacity(capacity)),
             capacity,
-            not_full: Condvar::named("not_full"),
-            not_empty: Condvar::named("not_empty"),
+            not_full: Condvar::new(),
+            not_empty: Condvar::new(),
         }
     }
 

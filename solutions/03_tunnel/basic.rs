@@ -47,8 +47,8 @@ impl Tunnel {
         Tunnel {
             // The notes' monitor has Hoare semantics: a signalled car runs at once, inside
             // the monitor, and finds the state exactly as the signaller left it.
-            inside: Monitor::named("tunnel", Inside::default(), Semantics::Hoare),
-            busy: Condition::named("busy"),
+            inside: Monitor::new(Inside::default(), Semantics::Hoare),
+            busy: Condition::new(),
         }
     }
 

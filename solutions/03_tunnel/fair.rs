@@ -60,8 +60,8 @@ impl FairTunnel {
         assert!(batch > 0, "FairTunnel::new: batch must be at least 1");
         FairTunnel {
             batch,
-            state: Monitor::named("tunnel", State::default(), Semantics::Mesa),
-            turn: Condition::named("turn"),
+            state: Monitor::new(State::default(), Semantics::Mesa),
+            turn: Condition::new(),
         }
     }
 

@@ -65,9 +65,9 @@ impl ReadersWriters {
     /// Creates a monitor with nobody inside.
     pub fn new() -> Self {
         ReadersWriters {
-            monitor: Monitor::named("readerwriter_1", State::default(), Semantics::Hoare),
-            ok_to_read: Condition::named("ok_to_read"),
-            ok_to_write: Condition::named("ok_to_write"),
+            monitor: Monitor::new(State::default(), Semantics::Hoare),
+            ok_to_read: Condition::new(),
+            ok_to_write: Condition::new(),
         }
     }
 

@@ -84,17 +84,14 @@ impl FairDiningRoom {
             overtaken_by_right: false,
         };
         FairDiningRoom {
-            seats: Monitor::named(
-                "dining room",
+            seats: Monitor::new(
                 Room {
                     seats: vec![seat; n],
                     requests: 0,
                 },
                 Semantics::Hoare,
             ),
-            me: (0..n)
-                .map(|i| Condition::named(format!("self[{i}]")))
-                .collect(),
+            me: (0..n).map(|_| Condition::new()).collect(),
         }
     }
 

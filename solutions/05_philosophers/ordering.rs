@@ -24,9 +24,7 @@ impl Table {
     pub fn new(n: usize) -> Self {
         assert!(n >= 2, "Table::new: at least two philosophers, got {n}");
         Table {
-            forks: (0..n)
-                .map(|f| Mutex::named(format!("fork {f}"), ()))
-                .collect(),
+            forks: (0..n).map(|_| Mutex::new(())).collect(),
         }
     }
 

@@ -12,7 +12,7 @@
 //! accepted debits, whatever the schedule; and the server ends once nobody can send it
 //! a request any more. Done when `just check messages/server` passes.
 
-use interleave::channel::{Receiver, Sender, bounded, unbounded_named};
+use interleave::channel::{Receiver, Sender, bounded, unbounded};
 use interleave::thread::{self, JoinHandle};
 
 /// What a client asks the server; each request carries the channel for its reply.
@@ -80,7 +80,7 @@ pub struct Client {
 /// assert_eq!(t.join().unwrap(), 70);
 /// ```
 pub fn server(initial: i64) -> (Client, Server) {
-    let (tx, rx) = unbounded_named("requests");
+    let (tx, rx) = unbounded();
     (
         Client { requests: tx },
         Server {

@@ -87,8 +87,8 @@ impl Event {
     /// An event not set yet.
     pub fn new() -> Self {
         Event {
-            flag: Mutex::named("event", false),
-            changed: Condvar::named("changed"),
+            flag: Mutex::new(false),
+            changed: Condvar::new(),
         }
     }
 

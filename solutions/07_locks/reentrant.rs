@@ -71,7 +71,7 @@ impl Cache {
     /// An empty cache.
     pub fn new() -> Self {
         Cache {
-            state: Mutex::named("cache", State::default()),
+            state: Mutex::new(State::default()),
         }
     }
 

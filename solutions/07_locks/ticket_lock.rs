@@ -68,8 +68,8 @@ impl<T> TicketLock<T> {
     /// A free lock protecting `value`.
     pub fn new(value: T) -> Self {
         TicketLock {
-            next_ticket: AtomicUsize::named("next_ticket", 0),
-            now_serving: AtomicUsize::named("now_serving", 0),
+            next_ticket: AtomicUsize::new(0),
+            now_serving: AtomicUsize::new(0),
             value: UnsafeCell::new(value),
         }
     }

@@ -2,8 +2,10 @@
 //! schedule explorer, the engine behind the course's thread topics.
 #![doc = include_str!("../README.md")]
 
+mod escape;
 mod runtime;
 mod scheduler;
+mod site;
 mod text;
 
 pub mod channel;
@@ -12,6 +14,7 @@ pub mod monitor;
 pub mod real;
 pub mod report;
 pub mod scenario;
+pub mod semaphore;
 pub mod sync;
 pub mod thread;
 pub mod time;

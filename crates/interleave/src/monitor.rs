@@ -22,7 +22,7 @@
 //! use interleave::monitor::{Condition, Monitor, Semantics};
 //!
 //! let m = Monitor::new(0u32, Semantics::Hoare);
-//! let nonzero = Condition::named("nonzero");
+//! let nonzero = Condition::new();
 //! let mut g = m.enter();
 //! *g += 1;
 //! nonzero.signal(&mut g); // nobody waits: no effect
@@ -32,9 +32,11 @@
 use std::cell::UnsafeCell;
 use std::collections::VecDeque;
 use std::ops::{Deref, DerefMut};
+use std::panic::Location;
 
 use crate::runtime::execution::Tid;
 use crate::runtime::{self, Execution, Wait, WaitKind};
+use crate::site::Naming;
 use crate::sync::{SimRef, me};
 
 /// Which thread runs after a `signal`.
@@ -88,23 +90,25 @@ impl<S> std::fmt::Debug for Monitor<S> {
 }
 
 impl<S> Monitor<S> {
-    /// Creates a monitor around `state`, named `Monitor#n` in traces.
+    /// Creates a monitor around `state`. In a simulation it is named in traces after
+    /// what the creating line binds it to (`inside: Monitor::new(..)` is `inside`).
+    #[track_caller]
     pub fn new(state: S, semantics: Semantics) -> Self {
-        Self::build(state, semantics, None)
+        Self::build(state, semantics, Naming::Site(Location::caller()))
     }
 
-    /// Creates a named monitor.
+    /// Creates a monitor with an explicit name for traces: an override for tests.
     pub fn named(name: impl Into<String>, state: S, semantics: Semantics) -> Self {
-        Self::build(state, semantics, Some(name.into()))
+        Self::build(state, semantics, Naming::Explicit(name.into()))
     }
 
-    fn build(state: S, semantics: Semantics, name: Option<String>) -> Self {
+    fn build(state: S, semantics: Semantics, naming: Naming) -> Self {
         Monitor {
             semantics,
             data: UnsafeCell::new(state),
             ctl: parking_lot::Mutex::new(Ctl::default()),
             cv: parking_lot::Condvar::new(),
-            sim: runtime::current().map(|e| SimRef::new(e, "Monitor", name)),
+            sim: runtime::current().map(|e| SimRef::new(e, "Monitor", naming)),
         }
     }
 
@@ -266,25 +270,33 @@ impl std::fmt::Debug for Condition {
 }
 
 impl Default for Condition {
+    #[track_caller]
     fn default() -> Self {
         Condition::new()
     }
 }
 
 impl Condition {
-    /// Creates a condition, named `Condition#n` in traces.
+    /// Creates a condition. In a simulation it is named in traces after what the
+    /// creating line binds it to (`busy: Condition::new()` is `busy`).
+    #[track_caller]
     pub fn new() -> Self {
-        Self::build(None)
+        Self::build(Naming::Site(Location::caller()))
     }
 
-    /// Creates a named condition (`Condition::named("busy")`).
+    /// Creates a condition with an explicit name (`Condition::named("busy")`): an
+    /// override for tests.
     pub fn named(name: impl Into<String>) -> Self {
-        Self::build(Some(name.into()))
+        Self::build(Naming::Explicit(name.into()))
     }
 
-    fn build(name: Option<String>) -> Self {
-        let sim = runtime::current().map(|e| SimRef::new(e, "Condition", name.clone()));
-        let name = match (&sim, name) {
+    fn build(naming: Naming) -> Self {
+        let explicit = match &naming {
+            Naming::Explicit(n) => Some(n.clone()),
+            _ => None,
+        };
+        let sim = runtime::current().map(|e| SimRef::new(e, "Condition", naming));
+        let name = match (&sim, explicit) {
             (_, Some(n)) => n,
             (Some(s), None) => {
                 let e = s.exec("Condition");

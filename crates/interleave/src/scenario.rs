@@ -16,7 +16,7 @@
 //! struct Gate { open: Monitor<bool>, opened: Condition }
 //! impl Gate {
 //!     fn new() -> Self {
-//!         Gate { open: Monitor::new(false, Semantics::Mesa), opened: Condition::named("opened") }
+//!         Gate { open: Monitor::new(false, Semantics::Mesa), opened: Condition::new() }
 //!     }
 //!     fn pass(&self) {
 //!         let mut g = self.open.enter();

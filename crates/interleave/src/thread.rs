@@ -1,11 +1,13 @@
 //! Threads with std's API: [`spawn`], [`Builder`] (for names), [`JoinHandle`],
-//! [`yield_now`], [`sleep`] and [`current`].
+//! [`scope`], [`yield_now`], [`sleep`], [`park`] and [`current`] (with [`Thread::id`]).
 //!
 //! Outside a simulation these are std threads. Inside one, a spawned thread is a
-//! coroutine run by the scheduler on the same OS thread; `sleep` uses the virtual clock.
-//! Never use `std::thread::spawn` in simulated code: the scheduler cannot see such a
-//! thread (using a simulated object from it is detected and reported).
+//! coroutine run by the scheduler on the same OS thread; `sleep` and `park_timeout` use
+//! the virtual clock, and [`current`] tells the simulated threads apart (`std`'s cannot:
+//! they all share one OS thread). Never use `std::thread` in simulated code: the
+//! scheduler cannot see it (a student file that does is reported, naming the line).
 
+use std::panic::Location;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -15,6 +17,7 @@ use crate::runtime::{self, Wait, WaitKind};
 /// A handle to join a thread and take its result.
 pub struct JoinHandle<T> {
     imp: Imp<T>,
+    thread: Thread,
 }
 
 enum Imp<T> {
@@ -79,6 +82,11 @@ impl<T> JoinHandle<T> {
         }
     }
 
+    /// The thread this handle joins.
+    pub fn thread(&self) -> &Thread {
+        &self.thread
+    }
+
     /// True if the thread has finished.
     pub fn is_finished(&self) -> bool {
         match &self.imp {
@@ -104,6 +112,7 @@ impl<T> JoinHandle<T> {
 #[derive(Debug, Default)]
 pub struct Builder {
     name: Option<String>,
+    stack_size: Option<usize>,
 }
 
 impl Builder {
@@ -118,25 +127,41 @@ impl Builder {
         self
     }
 
+    /// Sets the stack size of a real thread (simulated threads have a fixed stack).
+    pub fn stack_size(mut self, size: usize) -> Self {
+        self.stack_size = Some(size);
+        self
+    }
+
+    fn std_builder(self) -> std::thread::Builder {
+        let mut b = std::thread::Builder::new();
+        if let Some(n) = self.name {
+            b = b.name(n);
+        }
+        if let Some(s) = self.stack_size {
+            b = b.stack_size(s);
+        }
+        b
+    }
+
     /// Spawns the thread.
     ///
     /// # Errors
     ///
     /// Only in real mode, when the OS refuses to create a thread.
+    #[track_caller]
     pub fn spawn<F, T>(self, f: F) -> std::io::Result<JoinHandle<T>>
     where
         F: FnOnce() -> T + Send + 'static,
         T: Send + 'static,
     {
         match runtime::current() {
-            None => {
-                let mut b = std::thread::Builder::new();
-                if let Some(n) = self.name {
-                    b = b.name(n);
-                }
-                b.spawn(f).map(|h| JoinHandle { imp: Imp::Real(h) })
-            }
+            None => self.std_builder().spawn(f).map(|h| JoinHandle {
+                thread: Thread::real(h.thread().clone()),
+                imp: Imp::Real(h),
+            }),
             Some(e) => {
+                crate::escape::check(Location::caller().file());
                 let slot = Arc::new(parking_lot::Mutex::new(None));
                 let s2 = slot.clone();
                 let tid = e.spawn(
@@ -157,6 +182,55 @@ impl Builder {
                         generation: e.generation,
                         slot,
                     },
+                    thread: Thread::sim(name, tid, e.generation),
+                })
+            }
+        }
+    }
+
+    /// Spawns a thread in `scope`, like [`Scope::spawn`] but with this builder's name.
+    ///
+    /// # Errors
+    ///
+    /// Only in real mode, when the OS refuses to create a thread.
+    #[track_caller]
+    pub fn spawn_scoped<'scope, 'env, F, T>(
+        self,
+        scope: &Scope<'scope, 'env>,
+        f: F,
+    ) -> std::io::Result<ScopedJoinHandle<'scope, T>>
+    where
+        F: FnOnce() -> T + Send + 'scope,
+        T: Send + 'scope,
+    {
+        match scope.real {
+            Some(s) => {
+                let h = self.std_builder().spawn_scoped(s, f)?;
+                Ok(ScopedJoinHandle {
+                    thread: Thread::real(h.thread().clone()),
+                    imp: ScopedImp::Real(h),
+                })
+            }
+            None => {
+                crate::escape::check(Location::caller().file());
+                let boxed: Box<dyn FnOnce() -> T + Send + 'scope> = Box::new(f);
+                // SAFETY: `scope` joins every thread spawned here before it returns, so
+                // the borrows of `f` (which outlive 'scope) are valid whenever the
+                // thread runs. If the simulation is abandoned (a failure) while the
+                // thread is suspended, the scope's own coroutine stays suspended and
+                // is never resumed or unwound (see `Execution::finish`), so the borrowed
+                // data is never freed while the thread could still use it.
+                let boxed: Box<dyn FnOnce() -> T + Send + 'static> =
+                    unsafe { std::mem::transmute(boxed) };
+                // SAFETY: same argument for the result type, which lives in the slot
+                // until joined within the scope.
+                let h: JoinHandle<T> = unsafe { spawn_unchecked(self.name, boxed) };
+                if let Imp::Sim { tid, .. } = &h.imp {
+                    scope.sim.lock().push(*tid);
+                }
+                Ok(ScopedJoinHandle {
+                    thread: h.thread.clone(),
+                    imp: ScopedImp::Sim(h),
                 })
             }
         }
@@ -171,12 +245,28 @@ impl Builder {
 /// let h = interleave::thread::spawn(|| 6 * 7);
 /// assert_eq!(h.join().unwrap(), 42);
 /// ```
+#[track_caller]
 pub fn spawn<F, T>(f: F) -> JoinHandle<T>
 where
     F: FnOnce() -> T + Send + 'static,
     T: Send + 'static,
 {
     Builder::new().spawn(f).expect("failed to spawn thread")
+}
+
+/// The number of threads the machine can run at once, as std's (the real machine's, in
+/// a simulation too: it says nothing about the schedule).
+///
+/// # Errors
+///
+/// When the platform cannot tell, as std.
+pub fn available_parallelism() -> std::io::Result<std::num::NonZeroUsize> {
+    std::thread::available_parallelism()
+}
+
+/// True if the calling thread is unwinding because of a panic, as std's.
+pub fn panicking() -> bool {
+    std::thread::panicking()
 }
 
 /// Lets other threads run. In a simulation the caller goes to the back of the queue
@@ -217,31 +307,193 @@ pub fn sleep(d: Duration) {
     }
 }
 
-/// A handle on a thread, to ask its name.
+/// A handle on a thread: its name, its id, and [`Thread::unpark`].
 #[derive(Clone, Debug)]
 pub struct Thread {
     name: Option<String>,
+    imp: ThreadImp,
+}
+
+#[derive(Clone, Debug)]
+enum ThreadImp {
+    Real(std::thread::Thread),
+    Sim { tid: Tid, generation: u64 },
+}
+
+/// A thread's unique identifier, as `std::thread::ThreadId`: distinct for every
+/// simulated thread (std's would be the same for all of them, since they share one OS
+/// thread).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct ThreadId(IdImp);
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+enum IdImp {
+    Real(std::thread::ThreadId),
+    Sim { generation: u64, tid: usize },
 }
 
 impl Thread {
+    fn real(t: std::thread::Thread) -> Self {
+        Thread {
+            name: t.name().map(String::from),
+            imp: ThreadImp::Real(t),
+        }
+    }
+
+    fn sim(name: String, tid: Tid, generation: u64) -> Self {
+        Thread {
+            name: Some(name),
+            imp: ThreadImp::Sim { tid, generation },
+        }
+    }
+
     /// The thread's name, if it has one (simulated threads always do).
     pub fn name(&self) -> Option<&str> {
         self.name.as_deref()
     }
+
+    /// The thread's unique id.
+    pub fn id(&self) -> ThreadId {
+        match &self.imp {
+            ThreadImp::Real(t) => ThreadId(IdImp::Real(t.id())),
+            ThreadImp::Sim { tid, generation } => ThreadId(IdImp::Sim {
+                generation: *generation,
+                tid: *tid,
+            }),
+        }
+    }
+
+    /// Wakes the thread if it is parked in [`park`], or makes its next `park` return at
+    /// once (one token, not counted). A scheduling point in a simulation.
+    pub fn unpark(&self) {
+        match &self.imp {
+            ThreadImp::Real(t) => t.unpark(),
+            ThreadImp::Sim { tid, generation } => {
+                let e = match runtime::current() {
+                    Some(e) if e.generation == *generation => e,
+                    _ => runtime::foreign_use("Thread", *generation),
+                };
+                e.point();
+                let mut st = e.lock();
+                let name = st.thread_name(*tid).to_string();
+                let parked = matches!(
+                    st.threads[*tid].state,
+                    TState::Blocked { wait, .. } if wait.kind == WaitKind::Park
+                );
+                st.threads[*tid].unparked = true;
+                if parked {
+                    st.wake(*tid);
+                }
+                let outcome = if parked { "wakes it" } else { "token stored" };
+                st.push_event(
+                    None,
+                    format!("unpark {name}").into(),
+                    Some(outcome.into()),
+                    false,
+                );
+            }
+        }
+    }
 }
 
 /// The calling thread.
+///
+/// # Examples
+///
+/// ```
+/// use interleave::thread;
+/// let me = thread::current().id();
+/// let other = thread::spawn(|| thread::current().id()).join().unwrap();
+/// assert_ne!(me, other);
+/// ```
 pub fn current() -> Thread {
     if let Some(e) = runtime::current()
         && let Some(t) = e.me()
     {
-        return Thread {
-            name: Some(e.lock().thread_name(t).to_string()),
+        return Thread::sim(e.lock().thread_name(t).to_string(), t, e.generation);
+    }
+    Thread::real(std::thread::current())
+}
+
+/// Blocks until the thread's token is available (see [`Thread::unpark`]), then consumes
+/// it. std allows spurious wake-ups, so check the condition in a loop; a simulation has
+/// none. A scheduling point in a simulation.
+///
+/// # Examples
+///
+/// ```
+/// use interleave::sync::Arc;
+/// use interleave::sync::atomic::{AtomicBool, Ordering};
+/// use interleave::thread;
+///
+/// let done = Arc::new(AtomicBool::new(false));
+/// let d = done.clone();
+/// let waiter = thread::spawn(move || {
+///     while !d.load(Ordering::Acquire) {
+///         thread::park();
+///     }
+/// });
+/// done.store(true, Ordering::Release);
+/// waiter.thread().unpark();
+/// waiter.join().unwrap();
+/// ```
+pub fn park() {
+    park_until(None);
+}
+
+/// Like [`park`], but returns after `timeout` at the latest (virtual time in a
+/// simulation).
+pub fn park_timeout(timeout: Duration) {
+    park_until(Some(timeout));
+}
+
+fn park_until(timeout: Option<Duration>) {
+    let Some(e) = runtime::current() else {
+        match timeout {
+            Some(t) => std::thread::park_timeout(t),
+            None => std::thread::park(),
+        }
+        return;
+    };
+    e.point();
+    let Some(me) = e.me() else {
+        panic!(
+            "interleave: thread::park called outside a managed thread (in an invariant or state \
+             closure?)"
+        );
+    };
+    let deadline = {
+        let mut st = e.lock();
+        if std::mem::take(&mut st.threads[me].unparked) {
+            st.push_event(None, "park".into(), Some("token taken".into()), false);
+            return;
+        }
+        let what = match timeout {
+            Some(t) => format!("park_timeout {t:?}"),
+            None => "park".to_string(),
         };
-    }
-    Thread {
-        name: std::thread::current().name().map(String::from),
-    }
+        st.push_event(None, what.into(), Some("parked".into()), false);
+        timeout.map(|t| {
+            let n = u64::try_from(t.as_nanos()).unwrap_or(u64::MAX);
+            st.clock.saturating_add(n)
+        })
+    };
+    let timed_out = e.block(
+        Wait {
+            kind: WaitKind::Park,
+            obj: None,
+            thread: None,
+        },
+        deadline,
+    );
+    let mut st = e.lock();
+    let had_token = std::mem::take(&mut st.threads[me].unparked);
+    let outcome = if had_token && !timed_out {
+        "unparked"
+    } else {
+        "timed out"
+    };
+    st.push_event(None, "park".into(), Some(outcome.into()), false);
 }
 
 /// A scope for threads that borrow from the caller's stack, as `std::thread::scope`.
@@ -262,6 +514,7 @@ impl std::fmt::Debug for Scope<'_, '_> {
 /// A handle to join a scoped thread.
 pub struct ScopedJoinHandle<'scope, T> {
     imp: ScopedImp<'scope, T>,
+    thread: Thread,
 }
 
 enum ScopedImp<'scope, T> {
@@ -276,6 +529,19 @@ impl<T> std::fmt::Debug for ScopedJoinHandle<'_, T> {
 }
 
 impl<T> ScopedJoinHandle<'_, T> {
+    /// The thread this handle joins.
+    pub fn thread(&self) -> &Thread {
+        &self.thread
+    }
+
+    /// True if the thread has finished.
+    pub fn is_finished(&self) -> bool {
+        match &self.imp {
+            ScopedImp::Real(h) => h.is_finished(),
+            ScopedImp::Sim(h) => h.is_finished(),
+        }
+    }
+
     /// Waits for the thread and returns its result, or the panic payload.
     pub fn join(self) -> std::thread::Result<T> {
         match self.imp {
@@ -287,36 +553,15 @@ impl<T> ScopedJoinHandle<'_, T> {
 
 impl<'scope, 'env> Scope<'scope, 'env> {
     /// Spawns a thread that may borrow anything that outlives the scope.
+    #[track_caller]
     pub fn spawn<F, T>(&self, f: F) -> ScopedJoinHandle<'scope, T>
     where
         F: FnOnce() -> T + Send + 'scope,
         T: Send + 'scope,
     {
-        match self.real {
-            Some(s) => ScopedJoinHandle {
-                imp: ScopedImp::Real(s.spawn(f)),
-            },
-            None => {
-                let boxed: Box<dyn FnOnce() -> T + Send + 'scope> = Box::new(f);
-                // SAFETY: `scope` joins every thread spawned here before it returns, so
-                // the borrows of `f` (which outlive 'scope) are valid whenever the
-                // thread runs. If the simulation is abandoned (a failure) while the
-                // thread is suspended, the scope's own coroutine stays suspended and
-                // is never resumed or unwound (see `Execution::finish`), so the borrowed
-                // data is never freed while the thread could still use it.
-                let boxed: Box<dyn FnOnce() -> T + Send + 'static> =
-                    unsafe { std::mem::transmute(boxed) };
-                // SAFETY: same argument for the result type, which lives in the slot
-                // until joined within the scope.
-                let h: JoinHandle<T> = unsafe { spawn_unchecked(boxed) };
-                if let Imp::Sim { tid, .. } = &h.imp {
-                    self.sim.lock().push(*tid);
-                }
-                ScopedJoinHandle {
-                    imp: ScopedImp::Sim(h),
-                }
-            }
-        }
+        Builder::new()
+            .spawn_scoped(self, f)
+            .expect("failed to spawn thread")
     }
 }
 
@@ -325,7 +570,10 @@ impl<'scope, 'env> Scope<'scope, 'env> {
 /// # Safety
 ///
 /// The caller must join the thread before anything `T` borrows is invalidated.
-unsafe fn spawn_unchecked<T>(f: Box<dyn FnOnce() -> T + Send + 'static>) -> JoinHandle<T> {
+unsafe fn spawn_unchecked<T>(
+    name: Option<String>,
+    f: Box<dyn FnOnce() -> T + Send + 'static>,
+) -> JoinHandle<T> {
     let e = runtime::current().expect("simulated scope");
     let slot: Arc<parking_lot::Mutex<Option<T>>> = Arc::new(parking_lot::Mutex::new(None));
     let s2 = slot.clone();
@@ -336,7 +584,7 @@ unsafe fn spawn_unchecked<T>(f: Box<dyn FnOnce() -> T + Send + 'static>) -> Join
     // SAFETY: the closure only borrows through `T` (the slot), which the caller
     // promises stays valid until the thread is joined.
     let body: Box<dyn FnOnce() + 'static> = unsafe { std::mem::transmute(body) };
-    let tid = e.spawn(None, body);
+    let tid = e.spawn(name, body);
     let name = e.lock().thread_name(tid).to_string();
     e.event(None, format!("spawn {name}"), None, false);
     e.point();
@@ -346,6 +594,7 @@ unsafe fn spawn_unchecked<T>(f: Box<dyn FnOnce() -> T + Send + 'static>) -> Join
             generation: e.generation,
             slot,
         },
+        thread: Thread::sim(name, tid, e.generation),
     }
 }
 
@@ -392,6 +641,7 @@ where
                         generation: sc.generation,
                         slot: Arc::new(parking_lot::Mutex::new(Some(()))),
                     },
+                    thread: Thread::sim(String::new(), tid, sc.generation),
                 }
                 .join();
             }

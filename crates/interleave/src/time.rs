@@ -61,6 +61,43 @@ impl Instant {
     }
 }
 
+impl Instant {
+    /// A simulated instant, `nanos` after the start of the simulation.
+    pub(crate) fn from_sim_nanos(nanos: u64) -> Self {
+        Instant(Imp::Sim(nanos))
+    }
+
+    /// A real instant (real mode).
+    pub(crate) fn from_std(i: std::time::Instant) -> Self {
+        Instant(Imp::Real(i))
+    }
+
+    /// The deadline this instant is in the current world: virtual nanoseconds in a
+    /// simulation (`Err` with the std instant for a real one), a std instant outside.
+    ///
+    /// # Panics
+    ///
+    /// A simulated instant used outside a simulation, or a real one inside.
+    pub(crate) fn sim_nanos(&self) -> Option<u64> {
+        match (self.0, runtime::active()) {
+            (Imp::Sim(n), true) => Some(n),
+            (Imp::Real(_), false) => None,
+            _ => panic!(
+                "interleave: an Instant from inside a simulation used outside it, or the \
+                 reverse: take deadlines from interleave::time::Instant::now() where they are used"
+            ),
+        }
+    }
+
+    /// The std instant of a real-mode instant.
+    pub(crate) fn to_std(self) -> std::time::Instant {
+        match self.0 {
+            Imp::Real(i) => i,
+            Imp::Sim(_) => panic!("interleave: a simulated Instant used in real mode"),
+        }
+    }
+}
+
 impl Add<Duration> for Instant {
     type Output = Instant;
     fn add(self, d: Duration) -> Instant {

@@ -327,40 +327,83 @@ fn scoped_threads_borrow_and_are_joined_in_a_simulation() {
     .unwrap_or_else(|f| panic!("{f}"));
 }
 
-/// Helper run as a child process by `a_std_sleep_in_a_simulation_is_diagnosed`.
+/// Helper run as a child process by `a_std_sleep_in_a_simulation_is_diagnosed` and
+/// `a_contended_std_mutex_in_a_simulation_is_diagnosed`.
 #[test]
-#[ignore = "run as a child process by a_std_sleep_in_a_simulation_is_diagnosed"]
+#[ignore = "run as a child process by the tests of std items in a simulation"]
 fn stuck_child() {
-    if std::env::var("INTERLEAVE_STUCK_CHILD").is_ok() {
-        let _ = check(Config::new().strategy(Strategy::Canonical), || {
-            thread::Builder::new()
-                .name("sleeper".into())
-                .spawn(|| std::thread::sleep(Duration::from_secs(30)))
-                .unwrap()
-                .join()
-                .unwrap();
-        });
+    match std::env::var("INTERLEAVE_STUCK_CHILD").as_deref() {
+        Ok("sleep") => {
+            let _ = check(Config::new().strategy(Strategy::Canonical), || {
+                thread::Builder::new()
+                    .name("sleeper".into())
+                    .spawn(|| std::thread::sleep(Duration::from_secs(30)))
+                    .unwrap()
+                    .join()
+                    .unwrap();
+            });
+        }
+        Ok("mutex") => {
+            let _ = check(Config::new().strategy(Strategy::Canonical), || {
+                let m = Arc::new(std::sync::Mutex::new(0));
+                let m2 = m.clone();
+                let _held = m.lock().unwrap();
+                // Let the other simulated thread run while the std lock is held: it blocks
+                // the one OS thread.
+                thread::Builder::new()
+                    .name("locker".into())
+                    .spawn(move || *m2.lock().unwrap() += 1)
+                    .unwrap()
+                    .join()
+                    .unwrap();
+            });
+        }
+        _ => {}
     }
 }
 
-#[test]
-fn a_std_sleep_in_a_simulation_is_diagnosed() {
+/// Runs `stuck_child` with `what` and returns its standard error, whitespace flattened.
+fn stuck(what: &str) -> String {
     let out = std::process::Command::new(std::env::current_exe().unwrap())
         // Without --nocapture: the diagnosis must bypass libtest's capture.
         .args(["--ignored", "--exact", "stuck_child"])
-        .env("INTERLEAVE_STUCK_CHILD", "1")
+        .env("INTERLEAVE_STUCK_CHILD", what)
         .env("INTERLEAVE_WATCHDOG_SECS", "1")
         .output()
         .unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success(), "the watchdog aborts: {stderr}");
-    let flat = stderr.split_whitespace().collect::<Vec<_>>().join(" ");
-    assert!(
-        flat.contains(
-            "error: sleeper has been blocked for 1 s of real time in test `stuck_child` outside \
-             the scheduler"
-        ),
-        "{stderr}"
-    );
-    assert!(flat.contains("a real sleep"), "{stderr}");
+    stderr.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+#[test]
+fn a_std_sleep_in_a_simulation_is_diagnosed() {
+    let flat = stuck("sleep");
+    if cfg!(target_os = "linux") {
+        assert!(
+            flat.contains(
+                "error: sleeper has been sleeping for real for 1 s in test `stuck_child`: \
+                 std::thread::sleep in simulated code?"
+            ) && flat.contains("use interleave::thread::sleep"),
+            "{flat}"
+        );
+    } else {
+        assert!(flat.contains("error: sleeper has been blocked"), "{flat}");
+    }
+}
+
+#[test]
+fn a_contended_std_mutex_in_a_simulation_is_diagnosed() {
+    let flat = stuck("mutex");
+    if cfg!(target_os = "linux") {
+        assert!(
+            flat.contains(
+                "error: locker has been blocked for 1 s of real time in test `stuck_child` in a \
+                 futex, outside the scheduler: a std::sync::Mutex"
+            ) && flat.contains("use interleave::sync::Mutex"),
+            "{flat}"
+        );
+    } else {
+        assert!(flat.contains("error: locker has been blocked"), "{flat}");
+    }
 }

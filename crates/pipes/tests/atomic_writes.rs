@@ -5,7 +5,6 @@ mod common;
 
 use common::{assert_clean, assert_usage_error};
 use nix::fcntl::{FcntlArg, OFlag, fcntl};
-use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
 use nix::unistd::{pipe, write};
 use pipes::atomic_writes::{Received, WriteError, read_records, write_record};
 use pipes::sys::{PIPE_BUF, record};
@@ -13,6 +12,8 @@ use proctest::{Call, Demo, Finished, wrap};
 use std::collections::BTreeMap;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd};
 use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 /// A file path in a directory of this test's own, removed (with its contents) on drop,
@@ -232,18 +233,13 @@ fn check_read_records(read: ReadRecords) -> Result<(), String> {
     let records: Vec<Vec<u8>> = (0..5).map(|seq| record::encode(1, seq, 100)).collect();
     let expected = records.clone();
     let probe = read_end.try_clone().expect("dup the read end");
+    // Set once read_records has returned, so that the writer stops waiting for it.
+    let returned = Arc::new(AtomicBool::new(false));
+    let reader_returned = Arc::clone(&returned);
     let writer = std::thread::spawn(move || {
         write(&write_end, &records[0][..50]).expect("write");
-        // Wait until the reader has taken those 50 bytes (or has given up and closed).
-        let mut fds = [PollFd::new(write_end.as_fd(), PollFlags::empty())];
-        while waiting(probe.as_fd()) > 0 {
-            if poll(&mut fds, PollTimeout::ZERO).is_ok_and(|_| {
-                fds[0]
-                    .revents()
-                    .is_some_and(|r| r.contains(PollFlags::POLLERR))
-            }) {
-                return;
-            }
+        // Wait until the reader has taken those 50 bytes (or has returned already).
+        while waiting(probe.as_fd()) > 0 && !returned.load(Ordering::SeqCst) {
             std::thread::yield_now();
         }
         let mut rest = records[0][50..].to_vec();
@@ -254,7 +250,9 @@ fn check_read_records(read: ReadRecords) -> Result<(), String> {
         let _ = write(&write_end, &rest);
     });
     let call = Call::start("read_records on a stream cut at odd places", move || {
-        read(read_end.as_fd(), 100)
+        let result = read(read_end.as_fd(), 100);
+        reader_returned.store(true, Ordering::SeqCst);
+        result
     });
     let done = call.finish(BUDGET).map_err(|stuck| {
         wrap(
@@ -364,6 +362,23 @@ fn check_write_record(write_one: WriteRecord) -> Result<(), String> {
             100,
         )),
     }
+}
+
+#[test]
+fn a_write_error_says_what_happened() {
+    let short = WriteError::Short {
+        written: 65_536,
+        len: 100_000,
+    };
+    assert_eq!(
+        short.to_string(),
+        "short write: 65536 of 100000 bytes (the record would be split)"
+    );
+    let failed = WriteError::Sys(nix::errno::Errno::EPIPE);
+    assert!(
+        failed.to_string().starts_with("write failed: EPIPE"),
+        "{failed}"
+    );
 }
 
 #[test]

@@ -8,7 +8,7 @@ use nix::fcntl::{FcntlArg, OFlag, fcntl};
 use nix::sys::signal::{Signal, kill, killpg};
 use nix::sys::stat::Mode;
 use nix::unistd::{Pid, mkfifo};
-use pipes::fifo::{Fifo, OpenError, open_reader, open_writer};
+use pipes::fifo::{Fifo, OpenError, open_writer};
 use proctest::{Demo, Finished, Snapshot, within, wrap};
 use std::io::{BufRead, BufReader, Read};
 use std::os::fd::OwnedFd;
@@ -323,7 +323,14 @@ type OpenWriter = fn(&Path) -> Result<OwnedFd, OpenError>;
 fn check_open_writer(open: OpenWriter, scratch: &Scratch) -> Result<(), String> {
     let path = scratch.dir.join("channel");
     mkfifo(&path, Mode::S_IRUSR | Mode::S_IWUSR).expect("mkfifo in the scratch directory");
-    let reader = open_reader(&path).expect("the test opens the reading end");
+    // The test opens the reading end itself (not with the step's open_reader, which runs
+    // under no watchdog here).
+    let reader = nix::fcntl::open(
+        &path,
+        OFlag::O_RDONLY | OFlag::O_NONBLOCK | OFlag::O_CLOEXEC,
+        Mode::empty(),
+    )
+    .expect("the test opens the reading end");
     let target = path.clone();
     let done = within(WATCHDOG, "open_writer on a FIFO with a reader", move || {
         open(&target)
@@ -363,15 +370,25 @@ fn dropping_a_fifo_removes_it_and_its_directory() {
     let scratch = Scratch::new("drop");
     let dir = scratch.dir.clone();
     let done = within(WATCHDOG, "Fifo::create then drop", move || {
+        use std::os::unix::fs::{FileTypeExt, PermissionsExt};
         let fifo = Fifo::create(&dir).map_err(|err| err.to_string())?;
         let (path, fifo_dir) = (fifo.path().to_owned(), fifo.dir().to_owned());
-        let made = std::fs::symlink_metadata(&path).is_ok();
+        let mode = |p: &Path| {
+            std::fs::symlink_metadata(p).map(|m| (m.file_type(), m.permissions().mode() & 0o777))
+        };
+        // (The directory's mode is not checked: starters made it with create_dir.)
+        let made = mode(&path).is_ok_and(|(t, m)| t.is_fifo() && m == 0o600)
+            && mode(&fifo_dir).is_ok_and(|(t, _)| t.is_dir());
         drop(fifo);
         Ok::<_, String>((made, path, fifo_dir))
     })
     .unwrap_or_else(|stuck| panic!("{stuck}"));
     let (made, path, fifo_dir) = done.value.unwrap_or_else(|err| panic!("{err}"));
-    assert!(made, "Fifo::create made no FIFO at {}", path.display());
+    assert!(
+        made,
+        "Fifo::create must make {} a FIFO with mode 0600, in a directory of its own",
+        path.display()
+    );
     assert!(
         std::fs::symlink_metadata(&path).is_err() && !fifo_dir.exists(),
         "{}",

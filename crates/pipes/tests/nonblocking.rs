@@ -82,18 +82,29 @@ fn status_flags(fd: BorrowedFd<'_>) -> OFlag {
 }
 
 /// Checks `set` on the read end of a pipe that already has O_APPEND among its status
-/// flags: afterwards both O_NONBLOCK and O_APPEND must be set.
+/// flags: afterwards both O_NONBLOCK and O_APPEND must be set, also after a second call.
 fn check_set_nonblocking(set: SetNonblocking) -> Result<(), String> {
     let (read_end, _write_end) = pipe().expect("a pipe");
     fcntl(&read_end, FcntlArg::F_SETFL(OFlag::O_APPEND)).expect("O_APPEND on a pipe");
     let done = within(BUDGET, "set_nonblocking", move || {
-        let result = set(read_end.as_fd());
-        (result, read_end)
+        let first = set(read_end.as_fd());
+        let after_first = status_flags(read_end.as_fd());
+        // Once more, on a descriptor that is already non-blocking: it must stay so.
+        let second = set(read_end.as_fd());
+        (first.and(second), after_first, read_end)
     })
     .map_err(|stuck| stuck.to_string())?;
-    let (result, read_end) = done.value;
+    let (result, after_first, read_end) = done.value;
     result.map_err(|err| format!("set_nonblocking failed: {err}"))?;
     let flags = status_flags(read_end.as_fd());
+    if after_first.contains(OFlag::O_NONBLOCK) && !flags.contains(OFlag::O_NONBLOCK) {
+        return Err(wrap(
+            "set_nonblocking, called on a descriptor already in non-blocking mode, turned \
+             O_NONBLOCK off: add the flag to the ones read with F_GETFL (flags | O_NONBLOCK), \
+             never toggle it. Not non-blocking.",
+            100,
+        ));
+    }
     if !flags.contains(OFlag::O_NONBLOCK) {
         return Err(wrap(
             "after set_nonblocking, the descriptor's status flags (F_GETFL) lack O_NONBLOCK: \

@@ -11,13 +11,17 @@
 //!   `Display` is a diagnosis a student can read;
 //! - when the demo exits, any process of its group still alive is a leftover (a child
 //!   that was never waited for, an orphan): [`Finished::leftovers`] lists them and they
-//!   are killed, so one failing test cannot leave strays behind.
+//!   are killed, so one failing test cannot leave strays behind;
+//! - if the test process itself dies first (Ctrl-C on `cargo test`, a watchdog killing the
+//!   test binary), a small guard process in the demo's group, which only waits for the
+//!   test process to go away, kills the group: a demo blocked on a pipe never outlives
+//!   its test.
 //!
 //! The timeout is a watchdog, never a way to decide an outcome: a correct demo finishes
 //! in milliseconds, and the timeout only bounds how long a broken one may take to be
 //! diagnosed. A process that sleeps on purpose (`sleep`, for pacing) is not stuck, nor is
-//! one that computes on a busy machine: while one sleeps, or the demo's CPU time grows,
-//! the watchdog extends the timeout, up to [`Demo::hard_cap`].
+//! one that computes on a busy machine: while one sleeps, or one is runnable, the watchdog
+//! extends the timeout, up to [`Demo::hard_cap`].
 //!
 //! The watchdog also measures the CPU time of the demo ([`Finished::cpu`], and each
 //! process's in a [`Hang`]), so that a test can tell a process that blocks while it waits
@@ -36,15 +40,22 @@
 //! assert_eq!(run.stdout, "110.000000 F is 43.333333 C\n");
 //! ```
 //!
-//! The other side, the demo binaries themselves, share three modules: [`child`] (what a
+//! The other side, the demo binaries themselves, share four modules: [`child`] (what a
 //! forked child may call: output built on the stack, `write`, `_exit`), [`audit`] (the
-//! children and descriptors a parent must not leave behind) and [`args`] (usage errors
-//! that name the valid range and exit with status 2).
+//! children and descriptors a parent must not leave behind), [`args`] (usage errors
+//! that name the valid range and exit with status 2) and [`lifetime`] (children that die
+//! with their parent when a demo runs on its own).
+//!
+//! Two more tools check what no output shows: [`source`] reads the student's file and
+//! checks that a forked child and a signal handler only make async-signal-safe calls
+//! ([`step_file!`] finds the file), and [`within`] runs a call of the student's code in
+//! the test process itself under a watchdog, with the CPU time its thread used.
 
 pub mod args;
 pub mod audit;
 pub mod child;
 pub mod cpu;
+pub mod lifetime;
 mod procfs;
 pub mod source;
 mod within;
@@ -75,6 +86,10 @@ pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long the watchdog may extend a demo's timeout while some of its processes sleep on
 /// purpose or compute (see [`Demo::hard_cap`]), unless told otherwise.
 pub const DEFAULT_HARD_CAP: Duration = Duration::from_secs(30);
+
+/// How long the watchdog waits, before calling a demo stuck, for one that may be ending
+/// right then.
+const EXIT_GRACE: Duration = Duration::from_millis(300);
 
 /// Where the demo's standard output goes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -159,11 +174,12 @@ impl Demo {
 
     /// Sets how long the watchdog may wait in all (default [`DEFAULT_HARD_CAP`]) when the
     /// timeout expires while a process of the demo sleeps on purpose (`sleep`, or a `poll`
-    /// with a timeout: see [`Syscall::has_timeout`]), or while the demo keeps computing (its CPU time
-    /// grew since the last look: a busy machine makes work slow): a sleeping or working
-    /// process is not stuck, so the watchdog gives it another timeout, again and again up
-    /// to this cap, before calling it a hang. A demo blocked for good uses no CPU and is
-    /// reported at the first timeout. A cap below the timeout is the timeout.
+    /// with a timeout: see [`Syscall::has_timeout`]), or while one is runnable (state `R`:
+    /// computing, or waiting for a CPU, which a busy machine makes slow): a sleeping or
+    /// working process is not stuck, so the watchdog gives it another timeout, again and
+    /// again up to this cap, before calling it a hang. A demo blocked for good has no such
+    /// process and is reported at the first timeout (a spinning one, at the cap). A cap
+    /// below the timeout is the timeout.
     pub fn hard_cap(mut self, cap: Duration) -> Self {
         self.hard_cap = cap;
         self
@@ -198,6 +214,9 @@ impl Demo {
                 Stdio::null()
             })
             .stderr(Stdio::piped())
+            // Under a test, leftovers are found and reported by the watchdog, so the
+            // demo's children must not die with it on their own (see `lifetime`).
+            .env(lifetime::UNDER_TEST, "1")
             // A group of its own: the watchdog can find and kill every process the demo
             // started, and nothing it does reaches the test harness.
             .process_group(0);
@@ -216,6 +235,8 @@ impl Demo {
             )
         });
         let pgid = Pid::from_raw(i32::try_from(child.id()).expect("pids fit in i32"));
+        let guard = GroupGuard::start(pgid);
+        let guard_pid = guard.as_ref().map(GroupGuard::pid);
 
         let stdin_writer = child.stdin.take().map(|mut pipe| {
             let bytes = self.stdin.clone().unwrap_or_default();
@@ -237,38 +258,53 @@ impl Demo {
             (child, ended)
         });
 
+        // The guard is in the group only to kill it if the test process dies: it is never
+        // part of what the demo did.
+        let of_group = || {
+            let mut snapshot = Snapshot::of_group(pgid);
+            snapshot.processes.retain(|p| Some(p.pid) != guard_pid);
+            snapshot
+        };
         let cap = started + self.hard_cap.max(self.timeout);
         let mut deadline = started + self.timeout;
-        let mut last_cpu = Duration::ZERO;
         let hang_snapshot = loop {
             let left = deadline.saturating_duration_since(Instant::now());
             if rx.recv_timeout(left).is_ok() {
                 break None;
             }
-            let snapshot = Snapshot::of_group(pgid);
-            // A process that sleeps on purpose goes on by itself, and a demo that used CPU
-            // since the last look, or has a process waiting for a CPU (state R), is making
-            // progress on a machine that may be very busy: give it more time, up to the
-            // cap. A demo blocked for good has none of these.
+            let snapshot = of_group();
+            // A process that sleeps on purpose goes on by itself, and one that is runnable
+            // (state R: computing, or waiting for a CPU on a very busy machine) is making
+            // progress: give the demo more time, up to the cap. A demo blocked for good has
+            // neither.
             let now = Instant::now();
-            let cpu = snapshot.cpu();
-            let computing = cpu > last_cpu || snapshot.processes.iter().any(|p| p.state == 'R');
-            last_cpu = cpu;
+            let computing = snapshot.processes.iter().any(|p| p.state == 'R');
             let sleeping = snapshot.sleeping().next().is_some();
-            if (sleeping || computing) && now < cap {
+            // The demo may have ended between the timeout and the snapshot: nothing left
+            // but zombies (or nothing at all) is an exit in progress, not a hang.
+            let exiting = snapshot.processes.iter().all(|p| p.state == 'Z');
+            if exiting || ((sleeping || computing) && now < cap) {
                 deadline = (now + self.timeout).min(cap);
                 continue;
+            }
+            // A demo caught in the middle of its exit (closing its files, say) is neither
+            // asleep nor runnable: give it a moment to end before calling it stuck.
+            if rx.recv_timeout(EXIT_GRACE).is_ok() {
+                break None;
             }
             break Some(snapshot);
         };
         // Whatever is still in the group now is either hung (the demo itself) or left
         // behind (the demo exited): record it, then kill it so nothing outlives the test.
         let leftovers = if hang_snapshot.is_none() {
-            Snapshot::of_group(pgid).processes
+            of_group().processes
         } else {
             Vec::new()
         };
         let _ = killpg(pgid, Signal::SIGKILL);
+        if let Some(guard) = guard {
+            guard.reap();
+        }
         // SIGKILL takes effect when the process next runs: let it, so that no leftover is
         // still running when `run` returns.
         wait_until_ended(&leftovers, Duration::from_secs(2));
@@ -344,6 +380,41 @@ fn wait4(pid: Pid) -> std::io::Result<(ExitStatus, CpuTime)> {
         if err.kind() != std::io::ErrorKind::Interrupted {
             return Err(err);
         }
+    }
+}
+
+/// A process in the demo's group that kills the group if the test process dies: `sh`
+/// blocked reading a pipe whose only write end this process holds. When the test process
+/// ends, however it ends, the kernel closes that end, the read fails, and the guard runs
+/// `kill -KILL 0` (its own group: the demo's). While the test lives, the guard does
+/// nothing; the watchdog kills it with the group.
+struct GroupGuard {
+    child: std::process::Child,
+}
+
+impl GroupGuard {
+    /// Starts the guard in `pgid`'s group; `None` if the group is already gone (the demo
+    /// and all its processes have exited, so there is nothing left to guard).
+    fn start(pgid: Pid) -> Option<Self> {
+        Command::new("/bin/sh")
+            .args(["-c", "read -r _ || kill -KILL 0"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .process_group(pgid.as_raw())
+            .spawn()
+            .ok()
+            .map(|child| Self { child })
+    }
+
+    fn pid(&self) -> i32 {
+        i32::try_from(self.child.id()).expect("pids fit in i32")
+    }
+
+    /// Waits for the guard, killed with the group, so that it leaves no zombie.
+    fn reap(mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 }
 

@@ -40,9 +40,11 @@ impl Stuck {
             .is_some_and(|s| s.name == name)
     }
 
-    /// Whether the thread was running, not blocked, with much CPU: spinning.
+    /// Whether the thread was runnable (state `R`) at each of three looks 10 ms apart
+    /// (see [`Call::finish`]): spinning, whatever share of a busy machine's CPU it got. A
+    /// blocked thread sleeps in state `S`.
     pub fn spinning(&self) -> bool {
-        self.thread.as_ref().is_some_and(|t| t.is_spinning())
+        self.thread.as_ref().is_some_and(|t| t.state == 'R')
     }
 }
 

@@ -36,18 +36,10 @@ fn parse(args: &[String]) -> Result<(usize, Option<(bool, usize)>), String> {
 }
 
 fn main() -> ExitCode {
+    proctest::lifetime::children_die_with_parent();
     let audit = Audit::start();
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let (count, trial) = match parse(&args) {
-        Ok(parsed) => parsed,
-        Err(problem) => {
-            eprintln!(
-                "{}",
-                cli::usage("ordered", OPTIONS, "fork/ordered", &problem)
-            );
-            return ExitCode::from(2);
-        }
-    };
+    let args = cli::args("ordered", OPTIONS, "fork/ordered");
+    let (count, trial) = parse(args.remaining()).unwrap_or_else(|problem| args.fail(&problem));
     let values = fahrenheit_values(count);
     match trial {
         Some((true, k)) => trial::slow(values[k - 1]),

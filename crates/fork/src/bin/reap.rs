@@ -18,8 +18,9 @@ use nix::sys::signal::{SaFlags, SigAction, SigHandler, SigSet, Signal, kill, sig
 use nix::sys::wait::WaitStatus;
 use nix::unistd::{ForkResult, Pid, fork, getpid, getppid, pipe};
 use proctest::cpu::{Meter, work};
-use std::os::fd::AsRawFd;
+use std::os::fd::{AsRawFd, OwnedFd};
 use std::process::ExitCode;
+use std::sync::atomic::{AtomicI32, Ordering};
 
 const OPTIONS: &str = " [--fail K] [--kill K] [--slow K] [--interrupt]";
 
@@ -80,15 +81,28 @@ fn parse(args: &[String]) -> Result<Options, String> {
     })
 }
 
-/// The parent's SIGUSR1 handler under `--interrupt`: it does nothing, but its running
-/// makes the `waitpid` it interrupted fail with EINTR.
-extern "C" fn on_sigusr1(_: libc::c_int) {}
+/// The write end of the pipe on which the parent's SIGUSR1 handler tells the slow child
+/// that the signal has arrived, -1 outside `--interrupt`.
+static ACK: AtomicI32 = AtomicI32::new(-1);
+
+/// The parent's SIGUSR1 handler under `--interrupt`: its running makes the `waitpid` it
+/// interrupted fail with EINTR. It tells the slow child so with one byte on a pipe, so
+/// that the child ends only after the interruption: otherwise the parent could find the
+/// child already gone and the signal merely pending, and `waitpid` would just return.
+extern "C" fn on_sigusr1(_: libc::c_int) {
+    let fd = ACK.load(Ordering::SeqCst);
+    if fd >= 0 {
+        // SAFETY: write() is async-signal-safe; `fd` is the pipe's write end, open until
+        // the parent has stopped waiting, and the buffer is a static byte.
+        unsafe { libc::write(fd, b"!".as_ptr().cast(), 1) };
+    }
+}
 
 /// Forks one child per value; the child writes its line in one write(2), then leaves with
 /// `_exit` (how to write such a child is step `fork/spawn`). A slow child first computes,
 /// sends SIGUSR1 to the parent under `--interrupt`, then waits until every other child has
 /// ended: they hold the write end of a pipe it reads until end of file.
-fn spawn(values: &[f64], fates: &[Fate], interrupt: bool) -> nix::Result<Vec<Pid>> {
+fn spawn(values: &[f64], fates: &[Fate], interrupt: Option<&OwnedFd>) -> nix::Result<Vec<Pid>> {
     let (others_read, others_write) = pipe()?;
     let mut pids = Vec::with_capacity(values.len());
     for (&fahrenheit, &fate) in values.iter().zip(fates) {
@@ -104,8 +118,13 @@ fn spawn(values: &[f64], fates: &[Fate], interrupt: bool) -> nix::Result<Vec<Pid
                 }
                 if fate == Fate::Slow {
                     work(SLOW_WORK);
-                    if interrupt {
-                        let _ = kill(getppid(), Signal::SIGUSR1);
+                    if let Some(ack) = interrupt {
+                        // Wait until the parent's handler has run: its waitpid has then
+                        // been interrupted while this child was still alive.
+                        let mut byte = [0u8; 1];
+                        if kill(getppid(), Signal::SIGUSR1).is_ok() {
+                            let _ = read_full(ack, &mut byte);
+                        }
                     }
                     // SAFETY: close() is async-signal-safe; this child leaves with _exit,
                     // so the OwnedFd is never dropped and the descriptor never closed twice.
@@ -165,33 +184,44 @@ fn check_statuses(pids: &[Pid], statuses: &[(Pid, WaitStatus)]) -> Vec<String> {
 }
 
 fn main() -> ExitCode {
+    proctest::lifetime::children_die_with_parent();
     let audit = Audit::start();
-    let args: Vec<String> = std::env::args().skip(1).collect();
+    let args = cli::args("reap", OPTIONS, "fork/reap");
     let Options {
         count,
         fates,
         interrupt,
-    } = match parse(&args) {
-        Ok(parsed) => parsed,
-        Err(problem) => {
-            eprintln!("{}", cli::usage("reap", OPTIONS, "fork/reap", &problem));
-            return ExitCode::from(2);
-        }
-    };
-    if interrupt {
+    } = parse(args.remaining()).unwrap_or_else(|problem| args.fail(&problem));
+    // Under --interrupt: a pipe from the parent's handler to the slow child.
+    let ack = if interrupt {
+        let (ack_read, ack_write) = match pipe() {
+            Ok(ends) => ends,
+            Err(err) => {
+                eprintln!("reap: pipe failed: {err}");
+                return ExitCode::FAILURE;
+            }
+        };
+        ACK.store(ack_write.as_raw_fd(), Ordering::SeqCst);
         // No SA_RESTART: the handler interrupts the parent's waitpid, which fails with EINTR.
         let action = SigAction::new(
             SigHandler::Handler(on_sigusr1),
             SaFlags::empty(),
             SigSet::empty(),
         );
-        // SAFETY: the handler does nothing at all, which is async-signal-safe.
+        // SAFETY: the handler only loads an atomic and calls write(), async-signal-safe.
         if let Err(err) = unsafe { sigaction(Signal::SIGUSR1, &action) } {
             eprintln!("reap: cannot handle SIGUSR1: {err}");
             return ExitCode::FAILURE;
         }
-    }
-    let pids = match spawn(&fahrenheit_values(count), &fates, interrupt) {
+        Some((ack_read, ack_write))
+    } else {
+        None
+    };
+    let pids = match spawn(
+        &fahrenheit_values(count),
+        &fates,
+        ack.as_ref().map(|(read_end, _)| read_end),
+    ) {
         Ok(pids) => pids,
         Err(err) => {
             eprintln!("reap: fork failed: {err}");
@@ -202,6 +232,9 @@ fn main() -> ExitCode {
     let meter = Meter::start("wait_all");
     let waited = reap::wait_all(&pids);
     meter.report();
+    // The handler's pipe is no longer needed (and would count as left open).
+    ACK.store(-1, Ordering::SeqCst);
+    drop(ack);
     match waited {
         Ok(statuses) => {
             for (i, &pid) in pids.iter().enumerate() {

@@ -12,10 +12,14 @@ use parking_lot::Mutex;
 
 pub(crate) use crate::report::FailureKind;
 use crate::scheduler::Scheduler;
+use crate::site::Naming;
 use crate::trace::{Event, Trace};
 
 use super::thread::{self, Co};
 pub(crate) use super::thread::{TState, ThreadRec, Tid, Wait, WaitKind};
+
+/// A creation site and the kind it creates: (file, line, column, kind).
+type SiteKey = (usize, u32, u32, &'static str);
 
 /// Index of a simulated object in the object table.
 pub(crate) type ObjId = usize;
@@ -56,6 +60,9 @@ pub(crate) struct State {
     pub(crate) current: Option<Tid>,
     last: Option<Tid>,
     pub(crate) step: u64,
+    /// A hash of the threads chosen so far: what a `select!` uses to pick among ready
+    /// operations, so that the pick depends on the schedule and a replay repeats it.
+    pub(crate) trail: u64,
     /// Virtual monotonic clock, in nanoseconds since the start of the execution.
     pub(crate) clock: u64,
     /// Offset of the simulated wall clock from the real one, in nanoseconds.
@@ -64,6 +71,8 @@ pub(crate) struct State {
     pub(crate) failure: Option<Failure>,
     pub(crate) counters: std::collections::HashMap<&'static str, usize>,
     pub(crate) atomics: std::collections::HashMap<usize, ObjId>,
+    /// How many objects each creation site made in this execution (see `crate::site`).
+    sites: std::collections::HashMap<SiteKey, usize>,
     pub(crate) max_steps: u64,
     pub(crate) max_streak: u64,
     record: bool,
@@ -121,12 +130,14 @@ impl Execution {
                     current: None,
                     last: None,
                     step: 0,
+                    trail: 0,
                     clock: 0,
                     wall_offset: 0,
                     stamp: 0,
                     failure: None,
                     counters: Default::default(),
                     atomics: Default::default(),
+                    sites: Default::default(),
                     max_steps: limits.max_steps,
                     max_streak: limits.max_streak,
                     record: true,
@@ -164,11 +175,40 @@ impl Execution {
 
     /// Registers an object and returns its id. The default name is `Kind#n`, counted per
     /// kind in creation order.
+    #[allow(dead_code)] // every facade object now names itself through `register_as`
     pub(crate) fn register(&self, kind: &'static str, name: Option<String>) -> ObjId {
+        self.register_as(kind, name.map_or(Naming::Anonymous, Naming::Explicit))
+    }
+
+    /// Registers an object named as `naming` says: explicitly, or from its creation site
+    /// (the k-th object of a site in this execution gets the site's k-th name), falling
+    /// back to `Kind#n`.
+    pub(crate) fn register_as(&self, kind: &'static str, naming: Naming) -> ObjId {
+        // Reading the source happens before the state is locked (and is cached).
+        let site = match &naming {
+            Naming::Site(loc) => {
+                crate::escape::check(loc.file());
+                crate::site::site_name(loc, kind).map(|n| {
+                    let key = (loc.file().as_ptr() as usize, loc.line(), loc.column(), kind);
+                    (key, n)
+                })
+            }
+            _ => None,
+        };
         let mut st = self.lock();
         let n = st.counters.entry(kind).or_insert(0);
         *n += 1;
-        let name = name.unwrap_or_else(|| format!("{kind}#{n}"));
+        let n = *n;
+        let name = match (naming, site) {
+            (Naming::Explicit(name), _) => name,
+            (_, Some((key, site))) => {
+                let k = st.sites.entry(key).or_insert(0);
+                let name = site.nth(*k);
+                *k += 1;
+                name
+            }
+            _ => format!("{kind}#{n}"),
+        };
         st.objects.push(ObjRec {
             name,
             kind,
@@ -212,6 +252,8 @@ impl Execution {
                 streak: 0,
                 yielded: false,
                 timed_out: false,
+                select: Vec::new(),
+                unparked: false,
             });
             tid
         };
@@ -375,6 +417,7 @@ impl Execution {
                 }
                 st.current = Some(next);
                 st.last = Some(next);
+                st.trail = crate::scheduler::mix(st.trail ^ (next as u64 + 1));
                 next
             };
             self.shared.progress.fetch_add(1, Ordering::Relaxed);
@@ -593,6 +636,55 @@ impl State {
                 )
             }
             WaitKind::Sleep => (format!("{name} sleeps"), vec![]),
+            WaitKind::Select => {
+                let ops = &self.threads[t].select;
+                let parts: Vec<String> = ops
+                    .iter()
+                    .map(|&(kind, o)| {
+                        let o = &self.objects[o];
+                        let verb = if kind == WaitKind::Send {
+                            "send on"
+                        } else {
+                            "receive on"
+                        };
+                        format!("{verb} {} {}", o.kind, o.name)
+                    })
+                    .collect();
+                // Who could still send on one of its channels: the threads that hold a
+                // Sender and have not finished.
+                let mut holders: Vec<Tid> = Vec::new();
+                for &(kind, o) in ops {
+                    if kind == WaitKind::Recv {
+                        for &h in &self.objects[o].holders {
+                            let alive = !matches!(self.threads[h].state, TState::Finished);
+                            if alive && !holders.contains(&h) {
+                                holders.push(h);
+                            }
+                        }
+                    }
+                }
+                let names: Vec<&str> = holders.iter().map(|&h| self.thread_name(h)).collect();
+                let held = match names.as_slice() {
+                    [] => String::new(),
+                    [one] => format!(", whose Senders are still held by {one}"),
+                    more => format!(", whose Senders are still held by {}", more.join(" and ")),
+                };
+                (
+                    format!("{name} waits in select! to {}{held}", parts.join(" or to ")),
+                    holders,
+                )
+            }
+            WaitKind::Permit => {
+                let last = obj
+                    .and_then(|o| o.holders.last())
+                    .map(|&h| format!("; last taken by {}", self.thread_name(h)))
+                    .unwrap_or_default();
+                (
+                    format!("{name} waits on {label} (no permit left{last})"),
+                    vec![],
+                )
+            }
+            WaitKind::Park => (format!("{name} is parked (thread::park)"), vec![]),
         }
     }
 
@@ -662,7 +754,7 @@ impl State {
             .iter()
             .copied()
             .filter(|&t| {
-                matches!(self.threads[t].state, TState::Blocked { wait, .. } if wait.kind == WaitKind::Notify)
+                matches!(self.threads[t].state, TState::Blocked { wait, .. } if matches!(wait.kind, WaitKind::Notify | WaitKind::Park))
             })
             .collect();
         if let Some(&t) = notify.first() {

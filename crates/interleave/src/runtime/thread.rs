@@ -31,6 +31,12 @@ pub(crate) enum WaitKind {
     Join,
     /// A deadline only (sleep).
     Sleep,
+    /// One of several channel operations (`select!`); the thread's record lists them.
+    Select,
+    /// A permit of a semaphore.
+    Permit,
+    /// An `unpark` (`thread::park`).
+    Park,
 }
 
 /// The reason a thread is blocked.
@@ -65,6 +71,10 @@ pub(crate) struct ThreadRec {
     pub(crate) streak: u64,
     pub(crate) yielded: bool,
     pub(crate) timed_out: bool,
+    /// While blocked in a `select!`: its operations (`Send` or `Recv`, channel).
+    pub(crate) select: Vec<(WaitKind, ObjId)>,
+    /// A pending `unpark` (`thread::park` returns at once and consumes it).
+    pub(crate) unparked: bool,
 }
 
 thread_local! {

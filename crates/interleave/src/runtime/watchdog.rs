@@ -160,39 +160,68 @@ pub(crate) fn diagnosis(s: &Shared, origin: &Origin, after: Duration) -> String 
         .tid
         .and_then(kernel_view)
         .map(|(state, wchan)| (state == 'R', wchan));
-    let mut v = match &running {
-        Some((true, _)) | None => crate::report::Verdict::new(format!(
-            "{who} ran for {secs} s of real time{test} without reaching any interleave \
-             operation: an endless loop that never touches a shared interleave object?"
-        )),
-        Some((false, wchan)) => {
+    // Blocked: which system call says what the std item is (Linux).
+    let blocked = match &running {
+        Some((false, _)) => origin.tid.and_then(crate::escape::blocked_in),
+        _ => None,
+    };
+    let (headline, help) = match (&running, blocked) {
+        (Some((true, _)) | None, _) => (
+            format!(
+                "{who} ran for {secs} s of real time{test} without reaching any interleave \
+                 operation: an endless loop that never touches a shared interleave object?"
+            ),
+            "a loop that waits for another thread must block (a condition variable, a \
+             channel) or at least read shared state through interleave (an atomic, a \
+             lock) so that the other thread can run"
+                .to_string(),
+        ),
+        (Some((false, _)), Some(crate::escape::Blocked::Futex)) => (
+            format!(
+                "{who} has been blocked for {secs} s of real time{test} in a futex, outside the \
+                 scheduler: a std::sync::Mutex, RwLock, Condvar or Barrier, a std::sync::mpsc \
+                 channel, std::thread::park, or a parking_lot or crossbeam-channel primitive in \
+                 simulated code? Every simulated thread runs on this one OS thread, so nothing \
+                 can release it"
+            ),
+            "use interleave::sync::Mutex (Condvar, RwLock), interleave::channel and \
+             interleave::thread::park instead: the same API, and the scheduler sees them"
+                .to_string(),
+        ),
+        (Some((false, _)), Some(crate::escape::Blocked::Sleep)) => (
+            format!(
+                "{who} has been sleeping for real for {secs} s{test}: std::thread::sleep in \
+                 simulated code?"
+            ),
+            "use interleave::thread::sleep, which advances the simulation's virtual clock"
+                .to_string(),
+        ),
+        (Some((false, wchan)), _) => {
             let inside = if wchan.is_empty() || wchan == "0" {
                 String::new()
             } else {
                 format!(" (in the kernel: {wchan})")
             };
-            crate::report::Verdict::new(format!(
-                "{who} has been blocked for {secs} s of real time{test} outside the scheduler\
-                 {inside}: a std::sync::Mutex, a std channel, a real sleep or real I/O in \
-                 simulated code?"
-            ))
+            (
+                format!(
+                    "{who} has been blocked for {secs} s of real time{test} outside the \
+                     scheduler{inside}: a std::sync::Mutex, a std channel, a real sleep or \
+                     real I/O in simulated code?"
+                ),
+                "use interleave::sync, interleave::thread and interleave::channel instead of \
+                 std's primitives in the code under test"
+                    .to_string(),
+            )
         }
     };
+    let mut v = crate::report::Verdict::new(headline);
     v.notes.push(
         "in a simulation every thread runs until it reaches an interleave operation (a lock, \
          a wait, a send, an atomic, a yield); code that waits any other way, or loops \
          without one, never lets another thread run"
             .to_string(),
     );
-    v.helps.push(match running {
-        Some((false, _)) => "use interleave::sync, interleave::thread and interleave::channel \
-                             instead of std's primitives in the code under test"
-            .to_string(),
-        _ => "a loop that waits for another thread must block (a condition variable, a \
-              channel) or at least read shared state through interleave (an atomic, a \
-              lock) so that the other thread can run"
-            .to_string(),
-    });
+    v.helps.push(help);
     v.replay = origin.replay.clone();
     out.push_str(&v.to_string());
     out

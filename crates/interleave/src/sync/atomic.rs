@@ -6,15 +6,37 @@
 pub use std::sync::atomic::Ordering;
 
 use std::fmt::Debug;
+use std::panic::Location;
 
 use crate::runtime;
+use crate::site::Naming;
+
+/// How an atomic is named in traces: explicitly (`named`), after its creation site
+/// (`new`, see `crate::site`), or `Kind#n`. It is registered at its first use.
+#[derive(Clone, Copy, Debug, Default)]
+enum Label {
+    #[default]
+    Anonymous,
+    Name(&'static str),
+    Site(&'static Location<'static>),
+}
+
+impl Label {
+    fn naming(self) -> Naming {
+        match self {
+            Label::Anonymous => Naming::Anonymous,
+            Label::Name(n) => Naming::Explicit(n.to_string()),
+            Label::Site(s) => Naming::Site(s),
+        }
+    }
+}
 
 /// Runs `f` as one simulated step: a scheduling point, then the operation, then an event.
 #[inline]
 fn step<R: Debug>(
     addr: usize,
     kind: &'static str,
-    name: Option<&'static str>,
+    name: Label,
     op: &'static str,
     arg: impl FnOnce() -> Option<String>,
     f: impl FnOnce() -> R,
@@ -30,7 +52,7 @@ fn sim_step<R: Debug>(
     e: &runtime::Execution,
     addr: usize,
     kind: &'static str,
-    name: Option<&'static str>,
+    name: Label,
     op: &'static str,
     arg: impl FnOnce() -> Option<String>,
     f: impl FnOnce() -> R,
@@ -45,7 +67,7 @@ fn sim_step<R: Debug>(
         st.atomics.get(&addr).copied()
     };
     let id = id.unwrap_or_else(|| {
-        let id = e.register(kind, name.map(String::from));
+        let id = e.register_as(kind, name.naming());
         e.lock().atomics.insert(addr, id);
         id
     });
@@ -63,7 +85,7 @@ macro_rules! atomic_int {
         #[derive(Default)]
         pub struct $name {
             v: std::sync::atomic::$std,
-            name: Option<&'static str>,
+            name: Label,
         }
 
         impl Debug for $name {
@@ -73,14 +95,15 @@ macro_rules! atomic_int {
         }
 
         impl $name {
-            /// Creates the atomic, named by kind and first use in traces.
+            /// Creates the atomic, named in traces after what its creating line binds it to.
+            #[track_caller]
             pub const fn new(v: $t) -> Self {
-                $name { v: std::sync::atomic::$std::new(v), name: None }
+                $name { v: std::sync::atomic::$std::new(v), name: Label::Site(Location::caller()) }
             }
 
-            /// Creates the atomic with a name for traces.
+            /// Creates the atomic with an explicit name for traces: an override for tests.
             pub const fn named(name: &'static str, v: $t) -> Self {
-                $name { v: std::sync::atomic::$std::new(v), name: Some(name) }
+                $name { v: std::sync::atomic::$std::new(v), name: Label::Name(name) }
             }
 
             fn addr(&self) -> usize {
@@ -158,7 +181,7 @@ atomic_int!(AtomicI64, AtomicI64, i64);
 #[derive(Default)]
 pub struct AtomicBool {
     v: std::sync::atomic::AtomicBool,
-    name: Option<&'static str>,
+    name: Label,
 }
 
 impl Debug for AtomicBool {
@@ -168,19 +191,20 @@ impl Debug for AtomicBool {
 }
 
 impl AtomicBool {
-    /// Creates the atomic.
+    /// Creates the atomic, named in traces after what its creating line binds it to.
+    #[track_caller]
     pub const fn new(v: bool) -> Self {
         AtomicBool {
             v: std::sync::atomic::AtomicBool::new(v),
-            name: None,
+            name: Label::Site(Location::caller()),
         }
     }
 
-    /// Creates the atomic with a name for traces.
+    /// Creates the atomic with an explicit name for traces: an override for tests.
     pub const fn named(name: &'static str, v: bool) -> Self {
         AtomicBool {
             v: std::sync::atomic::AtomicBool::new(v),
-            name: Some(name),
+            name: Label::Name(name),
         }
     }
 

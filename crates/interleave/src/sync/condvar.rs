@@ -1,9 +1,11 @@
 use std::borrow::Cow;
+use std::panic::Location;
 use std::time::Duration;
 
 use super::mutex::{self, GuardImp, MutexGuard};
 use super::{SimRef, me};
 use crate::runtime::{self, Execution, Wait, WaitKind};
+use crate::site::Naming;
 
 enum Imp {
     Real(parking_lot::Condvar),
@@ -53,6 +55,7 @@ impl WaitTimeoutResult {
 }
 
 impl Default for Condvar {
+    #[track_caller]
     fn default() -> Self {
         Condvar::new()
     }
@@ -65,20 +68,23 @@ impl std::fmt::Debug for Condvar {
 }
 
 impl Condvar {
-    /// Creates a condition variable, named `Condvar#n` in traces.
+    /// Creates a condition variable. In a simulation it is named in traces after what
+    /// the creating line binds it to (`not_full: Condvar::new()` is `not_full`).
+    #[track_caller]
     pub fn new() -> Self {
-        Self::build(None)
+        Self::build(Naming::Site(Location::caller()))
     }
 
-    /// Creates a condition variable with a name for traces and reports (`busy`).
+    /// Creates a condition variable with an explicit name for traces and reports
+    /// (`busy`): an override for tests. Student code uses [`Condvar::new`].
     pub fn named(name: impl Into<String>) -> Self {
-        Self::build(Some(name.into()))
+        Self::build(Naming::Explicit(name.into()))
     }
 
-    fn build(name: Option<String>) -> Self {
+    fn build(naming: Naming) -> Self {
         let imp = match runtime::current() {
             None => Imp::Real(parking_lot::Condvar::new()),
-            Some(e) => Imp::Sim(SimRef::new(e, "Condvar", name)),
+            Some(e) => Imp::Sim(SimRef::new(e, "Condvar", naming)),
         };
         Condvar { imp }
     }
@@ -124,6 +130,55 @@ impl Condvar {
                 return WaitTimeoutResult(true);
             }
             self.wait_for(guard, end - now);
+        }
+        WaitTimeoutResult(false)
+    }
+
+    /// Waits until notified or until `deadline` (virtual time in a simulation).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use interleave::sync::{Condvar, Mutex};
+    /// use interleave::time::Instant;
+    ///
+    /// let (m, cv) = (Mutex::new(()), Condvar::new());
+    /// let mut g = m.lock();
+    /// let r = cv.wait_until(&mut g, Instant::now() + Duration::from_millis(1));
+    /// assert!(r.timed_out()); // nobody notifies
+    /// ```
+    pub fn wait_until<T>(
+        &self,
+        guard: &mut MutexGuard<'_, T>,
+        deadline: crate::time::Instant,
+    ) -> WaitTimeoutResult {
+        match (&self.imp, &mut guard.imp) {
+            (Imp::Real(cv), GuardImp::Real(g)) if !runtime::active() => {
+                WaitTimeoutResult(cv.wait_until(g, deadline.to_std()).timed_out())
+            }
+            _ => {
+                let left = deadline.duration_since(crate::time::Instant::now());
+                self.wait_for(guard, left)
+            }
+        }
+    }
+
+    /// Like [`Condvar::wait_while`], giving up at `deadline`.
+    pub fn wait_while_until<T, F>(
+        &self,
+        guard: &mut MutexGuard<'_, T>,
+        mut condition: F,
+        deadline: crate::time::Instant,
+    ) -> WaitTimeoutResult
+    where
+        F: FnMut(&mut T) -> bool,
+    {
+        while condition(&mut **guard) {
+            if crate::time::Instant::now() >= deadline {
+                return WaitTimeoutResult(true);
+            }
+            self.wait_until(guard, deadline);
         }
         WaitTimeoutResult(false)
     }

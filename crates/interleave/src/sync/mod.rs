@@ -22,6 +22,7 @@ pub use std::sync::Arc;
 
 use crate::runtime::execution::Tid;
 use crate::runtime::{self, Execution, ObjId};
+use crate::site::Naming;
 
 /// A handle on an object of the current simulation.
 #[derive(Debug)]
@@ -32,10 +33,10 @@ pub(crate) struct SimRef {
 
 impl SimRef {
     /// Registers a new object in `e`.
-    pub(crate) fn new(e: &Execution, kind: &'static str, name: Option<String>) -> Self {
+    pub(crate) fn new(e: &Execution, kind: &'static str, naming: Naming) -> Self {
         SimRef {
             generation: e.generation,
-            id: e.register(kind, name),
+            id: e.register_as(kind, naming),
         }
     }
 

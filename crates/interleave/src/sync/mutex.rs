@@ -2,9 +2,11 @@ use std::borrow::Cow;
 use std::cell::UnsafeCell;
 use std::fmt;
 use std::ops::{Deref, DerefMut};
+use std::panic::Location;
 
 use super::{SimRef, me};
 use crate::runtime::{self, Execution, Wait, WaitKind};
+use crate::site::Naming;
 
 enum Imp<T> {
     Real(parking_lot::Mutex<T>),
@@ -38,20 +40,23 @@ unsafe impl<T: Send> Send for Mutex<T> {}
 unsafe impl<T: Send> Sync for Mutex<T> {}
 
 impl<T> Mutex<T> {
-    /// Creates a mutex holding `value`, named `Mutex#n` in traces.
+    /// Creates a mutex holding `value`. In a simulation it is named in traces after
+    /// what the creating line binds it to (`balance: Mutex::new(0)` is `balance`).
+    #[track_caller]
     pub fn new(value: T) -> Self {
-        Self::build(value, None)
+        Self::build(value, Naming::Site(Location::caller()))
     }
 
-    /// Creates a mutex with a name for traces and reports (`fork0`).
+    /// Creates a mutex with an explicit name for traces and reports (`fork0`): an
+    /// override for tests. Student code uses [`Mutex::new`], which the real crates have.
     pub fn named(name: impl Into<String>, value: T) -> Self {
-        Self::build(value, Some(name.into()))
+        Self::build(value, Naming::Explicit(name.into()))
     }
 
-    fn build(value: T, name: Option<String>) -> Self {
+    fn build(value: T, naming: Naming) -> Self {
         let imp = match runtime::current() {
             None => Imp::Real(parking_lot::Mutex::new(value)),
-            Some(e) => Imp::Sim(SimRef::new(e, "Mutex", name), UnsafeCell::new(value)),
+            Some(e) => Imp::Sim(SimRef::new(e, "Mutex", naming), UnsafeCell::new(value)),
         };
         Mutex { imp }
     }
@@ -143,6 +148,7 @@ impl<T> Mutex<T> {
 }
 
 impl<T: Default> Default for Mutex<T> {
+    #[track_caller]
     fn default() -> Self {
         Mutex::new(T::default())
     }

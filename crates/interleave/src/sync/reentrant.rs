@@ -1,7 +1,9 @@
 use std::ops::Deref;
+use std::panic::Location;
 
 use super::{SimRef, me};
 use crate::runtime::{self, Wait, WaitKind};
+use crate::site::Naming;
 
 enum Imp<T> {
     Real(parking_lot::ReentrantMutex<T>),
@@ -38,20 +40,22 @@ impl<T> std::fmt::Debug for ReentrantMutex<T> {
 }
 
 impl<T> ReentrantMutex<T> {
-    /// Creates the mutex, named `ReentrantMutex#n` in traces.
+    /// Creates the mutex. In a simulation it is named in traces after what the creating
+    /// line binds it to (`table: ReentrantMutex::new(..)` is `table`).
+    #[track_caller]
     pub fn new(value: T) -> Self {
-        Self::build(value, None)
+        Self::build(value, Naming::Site(Location::caller()))
     }
 
-    /// Creates the mutex with a name for traces.
+    /// Creates the mutex with an explicit name for traces: an override for tests.
     pub fn named(name: impl Into<String>, value: T) -> Self {
-        Self::build(value, Some(name.into()))
+        Self::build(value, Naming::Explicit(name.into()))
     }
 
-    fn build(value: T, name: Option<String>) -> Self {
+    fn build(value: T, naming: Naming) -> Self {
         let imp = match runtime::current() {
             None => Imp::Real(parking_lot::ReentrantMutex::new(value)),
-            Some(e) => Imp::Sim(SimRef::new(e, "ReentrantMutex", name), value),
+            Some(e) => Imp::Sim(SimRef::new(e, "ReentrantMutex", naming), value),
         };
         ReentrantMutex { imp }
     }
@@ -134,5 +138,12 @@ impl<T> Drop for ReentrantMutexGuard<'_, T> {
             }
             st.push_event(Some(s.id), "unlock".into(), None, false);
         }
+    }
+}
+
+impl<T: Default> Default for ReentrantMutex<T> {
+    #[track_caller]
+    fn default() -> Self {
+        ReentrantMutex::new(T::default())
     }
 }

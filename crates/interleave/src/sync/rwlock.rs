@@ -1,8 +1,10 @@
 use std::cell::UnsafeCell;
 use std::ops::{Deref, DerefMut};
+use std::panic::Location;
 
 use super::{SimRef, me};
 use crate::runtime::{self, Execution, Wait, WaitKind};
+use crate::site::Naming;
 
 enum Imp<T> {
     Real(parking_lot::RwLock<T>),
@@ -41,20 +43,22 @@ impl<T> std::fmt::Debug for RwLock<T> {
 }
 
 impl<T> RwLock<T> {
-    /// Creates the lock, named `RwLock#n` in traces.
+    /// Creates the lock. In a simulation it is named in traces after what the creating
+    /// line binds it to (`table: RwLock::new(..)` is `table`).
+    #[track_caller]
     pub fn new(value: T) -> Self {
-        Self::build(value, None)
+        Self::build(value, Naming::Site(Location::caller()))
     }
 
-    /// Creates the lock with a name for traces.
+    /// Creates the lock with an explicit name for traces: an override for tests.
     pub fn named(name: impl Into<String>, value: T) -> Self {
-        Self::build(value, Some(name.into()))
+        Self::build(value, Naming::Explicit(name.into()))
     }
 
-    fn build(value: T, name: Option<String>) -> Self {
+    fn build(value: T, naming: Naming) -> Self {
         let imp = match runtime::current() {
             None => Imp::Real(parking_lot::RwLock::new(value)),
-            Some(e) => Imp::Sim(SimRef::new(e, "RwLock", name), UnsafeCell::new(value)),
+            Some(e) => Imp::Sim(SimRef::new(e, "RwLock", naming), UnsafeCell::new(value)),
         };
         RwLock { imp }
     }
@@ -276,5 +280,12 @@ impl<T> Drop for RwLockWriteGuard<'_, T> {
         if let Some((s, _)) = self.sim {
             release(s, true);
         }
+    }
+}
+
+impl<T: Default> Default for RwLock<T> {
+    #[track_caller]
+    fn default() -> Self {
+        RwLock::new(T::default())
     }
 }

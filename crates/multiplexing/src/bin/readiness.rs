@@ -132,19 +132,15 @@ struct Options {
     kib: u64,
 }
 
-fn parse(mut args: Vec<String>) -> Options {
-    let (mut big_first, mut both_big, mut slow) = (false, false, false);
-    while let Some(flag) = args.first() {
-        match flag.as_str() {
-            "--big-first" => big_first = true,
-            "--both-big" => both_big = true,
-            "--slow" => slow = true,
-            _ => break,
-        }
-        args.remove(0);
-    }
-    let kib = usage::optional_number(&args, 256, "KIB", 1..=16384)
-        .unwrap_or_else(|msg| usage::fail(&msg, USAGE, NEXT));
+fn parse(args: Vec<String>) -> Options {
+    let mut args =
+        proctest::args::Args::new("readiness", USAGE, args).style(proctest::args::Style::Error {
+            next: NEXT.to_owned(),
+        });
+    let big_first = args.flag("--big-first");
+    let both_big = args.flag("--both-big");
+    let slow = args.flag("--slow");
+    let kib = usage::number_arg(&mut args, 256, "KIB", 1..=16384);
     Options {
         big_first,
         both_big,
@@ -202,6 +198,7 @@ fn main() -> ExitCode {
 
 /// Runs the demo with `collect` as the step's function and `args` as the command line.
 pub fn run(collect: Collect, args: Vec<String>) -> ExitCode {
+    proctest::lifetime::children_die_with_parent();
     let options = parse(args);
     let start = open_fds();
     let size = usize::try_from(options.kib).expect("small") * 1024;

@@ -8,21 +8,27 @@
 
 use nix::sys::wait::WaitStatus;
 use pipes::pingpong::ping_pong;
-use pipes::sys::{Audit, parse_in_range, turns, usage_error};
+use pipes::sys::{Audit, turns};
+use proctest::args::{Args, number_in};
 
 const USAGE: &str = "pingpong [ROUNDS] [--slow]   (ROUNDS from 1 to 100, default 10)\n\
                      then run `just check pipes/pingpong`";
 
 fn main() {
-    let mut args: Vec<String> = std::env::args().skip(1).collect();
-    if let Some(at) = args.iter().position(|a| a == "--slow") {
-        args.remove(at);
+    proctest::lifetime::children_die_with_parent();
+    let mut args = Args::from_env("pingpong", USAGE);
+    if args.flag("--slow") {
         turns::slow();
     }
-    let rounds: u32 = match args.as_slice() {
-        [] => 10,
-        [n] => parse_in_range("pingpong", "ROUNDS", n, 1, 100, USAGE),
-        _ => usage_error("pingpong", "too many arguments", USAGE),
+    let rounds = args.positional();
+    if args.leftover().is_some() {
+        args.fail("too many arguments");
+    }
+    let rounds: u32 = match rounds {
+        None => 10,
+        Some(n) => {
+            number_in("ROUNDS", &n, &(1..=100)).unwrap_or_else(|problem| args.fail(&problem))
+        }
     };
     let audit = Audit::start();
     // Each send returns once the other side has answered: a line printed after a send

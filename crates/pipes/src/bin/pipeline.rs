@@ -10,7 +10,8 @@
 
 use nix::sys::wait::WaitStatus;
 use pipes::pipeline::run_pipeline;
-use pipes::sys::{Audit, Exec, usage_error};
+use pipes::sys::{Audit, Exec};
+use proctest::args::Args;
 use proctest::cpu::Meter;
 
 const USAGE: &str = "pipeline COMMAND [COMMAND...]   (one command per argument, split on spaces: \
@@ -18,9 +19,12 @@ const USAGE: &str = "pipeline COMMAND [COMMAND...]   (one command per argument, 
                      then run `just check pipes/pipeline`";
 
 fn main() {
-    let args: Vec<String> = std::env::args().skip(1).collect();
+    proctest::lifetime::children_die_with_parent();
+    let mut parsed = Args::from_env("pipeline", USAGE);
+    // Every argument is a command (`uniq -c` is one argument), options included.
+    let args = parsed.rest();
     if args.is_empty() {
-        usage_error("pipeline", "no command given", USAGE);
+        parsed.fail("no command given");
     }
     let commands: Vec<Exec> = args
         .iter()
@@ -28,14 +32,10 @@ fn main() {
         .map(|(i, arg)| {
             let words: Vec<&str> = arg.split_whitespace().collect();
             Exec::new(&words).unwrap_or_else(|| {
-                usage_error(
-                    "pipeline",
-                    &format!(
-                        "command {} ({arg:?}) is empty or contains a NUL byte",
-                        i + 1
-                    ),
-                    USAGE,
-                )
+                parsed.fail(&format!(
+                    "command {} ({arg:?}) is empty or contains a NUL byte",
+                    i + 1
+                ))
             })
         })
         .collect();

@@ -18,7 +18,7 @@ use nix::errno::Errno;
 use nix::sys::signal::{Signal, kill};
 use nix::sys::wait::{WaitStatus, waitpid};
 use nix::unistd::{ForkResult, Pid, fork, getpid, pause, pipe};
-use proctest::args::{step_usage, usage_message};
+use proctest::args::{Args, step_usage};
 use proctest::cpu::{CpuReport, Meter, thread_cpu, work};
 use signals::flag::race;
 use signals::handshake::{GOT_USR1, GOT_USR2, install_handlers, wait_for};
@@ -169,18 +169,16 @@ fn child_gone(child: Pid) -> nix::Result<bool> {
 }
 
 fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let order = match args.iter().map(String::as_str).collect::<Vec<_>>()[..] {
+    proctest::lifetime::children_die_with_parent();
+    let usage = step_usage(SYNOPSIS, "handshake --signal-early", "signals/handshake");
+    let args = Args::from_env("handshake", &usage);
+    let given = args.remaining();
+    let order = match given.iter().map(String::as_str).collect::<Vec<_>>()[..] {
         [] => Order::Natural,
         ["--signal-early"] => Order::SignalEarly,
         ["--signal-after-check"] => Order::SignalAfterCheck,
         ["--slow"] => Order::Slow,
-        _ => {
-            let usage = step_usage(SYNOPSIS, "handshake --signal-early", "signals/handshake");
-            let problem = format!("unexpected arguments {args:?}");
-            eprintln!("{}", usage_message("handshake", &problem, &usage));
-            return ExitCode::from(2);
-        }
+        _ => args.fail(&format!("unexpected arguments {given:?}")),
     };
     match run(order) {
         Ok(true) => ExitCode::SUCCESS,

@@ -12,7 +12,7 @@ use nix::fcntl::OFlag;
 use nix::sys::signal::{Signal, kill};
 use nix::sys::wait::{WaitStatus, waitpid};
 use nix::unistd::{ForkResult, fork, pipe2};
-use proctest::args::{parse_count, step_usage, usage_message};
+use proctest::args::{Args, parse_count, step_usage};
 use signals::shutdown::{describe, install_handler, run_worker};
 use signals::sys::{exit_now, write_all};
 use signals::work::{Work, temp_path};
@@ -22,15 +22,15 @@ use std::process::ExitCode;
 
 const UNITS: std::ops::RangeInclusive<u32> = 1..=100;
 
-fn usage(problem: &str) -> String {
+/// The demo's command line (see [`proctest::args::Args`]).
+fn args() -> Args {
     let synopsis = format!(
         "shutdown N [--term-at K | --kill-at K | --hangup-at K]   (N: units of work, {}..={}; K: the unit during which the signal is sent, or the input closed, 1..=N)",
         UNITS.start(),
         UNITS.end()
     );
-    usage_message(
+    Args::from_env(
         "shutdown",
-        problem,
         &step_usage(&synopsis, "shutdown 4 --term-at 2", "signals/shutdown"),
     )
 }
@@ -174,23 +174,16 @@ fn parent(units: u32, event: Option<Event>) -> nix::Result<bool> {
 }
 
 fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    if args.first().map(String::as_str) == Some("--worker") {
-        return match parse_units(args.get(1)) {
-            Ok(units) if args.len() == 2 => worker(units),
-            _ => {
-                eprintln!("{}", usage("--worker N is for the demo's own use"));
-                ExitCode::from(2)
-            }
+    proctest::lifetime::children_die_with_parent();
+    let mut args = args();
+    if args.flag("--worker") {
+        let units = args.positional();
+        return match parse_units(units.as_ref()) {
+            Ok(units) if args.leftover().is_none() => worker(units),
+            _ => args.fail("--worker N is for the demo's own use"),
         };
     }
-    let (units, event) = match parse(&args) {
-        Ok(parsed) => parsed,
-        Err(problem) => {
-            eprintln!("{}", usage(&problem));
-            return ExitCode::from(2);
-        }
-    };
+    let (units, event) = parse(args.remaining()).unwrap_or_else(|problem| args.fail(&problem));
     match parent(units, event) {
         Ok(true) => ExitCode::SUCCESS,
         Ok(false) => ExitCode::FAILURE,
