@@ -93,7 +93,7 @@ fn check_agrees_on_every_kind_of_file(count: Count) -> Result<(), String> {
             Ok(lines) => lines,
             Err(err) => {
                 return Err(format!(
-                    "count_lines_mmap({name}) failed on a file of {} bytes: {err}",
+                    "count_lines_mmap({name}) failed on a file of {} bytes: {err}. Count failed.",
                     contents.len()
                 ));
             }
@@ -101,10 +101,12 @@ fn check_agrees_on_every_kind_of_file(count: Count) -> Result<(), String> {
         if by_mmap != expected {
             let why = match contents.last() {
                 Some(&last) if last != b'\n' => {
-                    ": this file does not end with a newline, and its last line still counts"
+                    ": this file does not end with a newline, and its last line still counts. \
+                     Last line not counted."
                 }
                 _ if by_mmap > expected => {
-                    ": every line of this file ends with `\\n`, and nothing comes after the last one"
+                    ": every line of this file ends with `\\n`, and nothing comes after the last \
+                     one. One line too many."
                 }
                 _ => "",
             };
@@ -132,7 +134,7 @@ fn check_counts_through_the_mapping(count: Count) -> Result<(), String> {
             "count_lines_mmap(large.txt) read {read} bytes with read() system calls to count a \
              file of {} bytes: it reads the file instead of its mapping. The step counts the \
              bytes of the mapping (`map.as_bytes()`), which the kernel fills by page faults, \
-             without a single read()",
+             without a single read(). Read instead of mapped.",
             contents.len()
         )),
         _ => Ok(()),
@@ -160,7 +162,7 @@ fn check_sees_the_file_as_it_is_now(count: Count) -> Result<(), String> {
             return Err(format!(
                 "count_lines_mmap(changing.txt) = {got} after the file was {what} ({} bytes), \
                  but it has {expected} lines: each call must map the file as it is now, with \
-                 its current length",
+                 its current length. Stale count.",
                 contents.len()
             ));
         }
@@ -175,12 +177,13 @@ fn check_the_empty_file(count: Count) -> Result<(), String> {
     match call(count, &path)?.0 {
         Ok(0) => left_nothing_behind("count_lines_mmap(empty.txt)", &path),
         Ok(lines) => Err(format!(
-            "count_lines_mmap(empty.txt) = {lines}, but the empty file has no line"
+            "count_lines_mmap(empty.txt) = {lines}, but the empty file has no line. Empty file \
+             miscounted."
         )),
         Err(err) => Err(format!(
             "the empty file should have 0 lines, but count_lines_mmap failed: {err}\n\
              mmap(2) refuses a mapping of length 0 with EINVAL: check the file's length before \
-             mapping it"
+             mapping it. Empty file refused."
         )),
     }
 }
@@ -192,7 +195,7 @@ fn check_a_missing_file(count: Count) -> Result<(), String> {
         Ok(lines) => {
             return Err(format!(
                 "count_lines_mmap(missing.txt) = {lines}, but the file does not exist: that is \
-                 FileError::Open"
+                 FileError::Open. Missing file not reported."
             ));
         }
         Err(err) => err,
@@ -200,13 +203,15 @@ fn check_a_missing_file(count: Count) -> Result<(), String> {
     if !matches!(&err, FileError::Open { path: p, source } if p == &path && source.kind() == std::io::ErrorKind::NotFound)
     {
         return Err(format!(
-            "a missing file should give FileError::Open with its path and NotFound, got {err:?}"
+            "a missing file should give FileError::Open with its path and NotFound, got {err:?}. \
+             Wrong error."
         ));
     }
     let message = err.to_string();
     if !(message.contains("missing.txt") && message.contains("No such file")) {
         return Err(format!(
-            "the message should name the file and say it does not exist: {message}"
+            "the message should name the file and say it does not exist: {message}. Unclear \
+             error."
         ));
     }
     Ok(())

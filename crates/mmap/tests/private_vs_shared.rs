@@ -110,7 +110,8 @@ fn check_one_write(
         let at = first_difference(&seen, &changed);
         return Err(format!(
             "{what} returned {}, but the mapping holds the whole file of {} bytes with the \
-             write at byte {offset}: {} (first difference at byte {at})",
+             write at byte {offset}: {} (first difference at byte {at}). Wrong contents \
+             returned.",
             show(&seen),
             changed.len(),
             show(&changed)
@@ -120,7 +121,7 @@ fn check_one_write(
     if on_disk.len() != original.len() {
         return Err(format!(
             "after {what}, the file has {} bytes instead of {}: a write through a mapping \
-             never changes the file's length",
+             never changes the file's length. File length changed.",
             on_disk.len(),
             original.len()
         ));
@@ -130,7 +131,7 @@ fn check_one_write(
             return Err(format!(
                 "after {what}, the file changed at byte {}: a write through MAP_PRIVATE reached \
                  the file. A private mapping is copy-on-write: its changes belong to the \
-                 process alone",
+                 process alone. Private write reached the file.",
                 first_difference(&on_disk, original)
             ));
         }
@@ -138,7 +139,7 @@ fn check_one_write(
             return Err(format!(
                 "after {what}, the file still holds its old bytes at byte {}: the write went to \
                  a private copy-on-write page. Only MAP_SHARED maps the file's own pages (then \
-                 msync makes the change durable)",
+                 msync makes the change durable). Shared write lost.",
                 first_difference(&on_disk, &changed)
             ));
         }
@@ -148,7 +149,7 @@ fn check_one_write(
         return Err(format!(
             "{what} read {read} bytes of a {}-byte file with read() system calls: it reads the \
              file instead of mapping it. The bytes come from the mapping, which the kernel \
-             fills by page faults",
+             fills by page faults. Read instead of mapped.",
             original.len()
         ));
     }
@@ -156,7 +157,7 @@ fn check_one_write(
         return Err(format!(
             "{what} wrote {written} bytes with write() system calls: the file was changed \
              with write(), not through the mapping. With MAP_SHARED, the store into the \
-             mapping is the write"
+             mapping is the write. Written with write()."
         ));
     }
     left_nothing_behind(&what, &path)
@@ -219,7 +220,8 @@ fn check_past_the_end(f: WriteThrough) -> Result<(), String> {
                     return Err(format!(
                         "{what} on a file of {file_len} bytes should be \
                          FileError::OutOfBounds {{ file_len: {file_len}, end: {end} }} (a \
-                         mapping never grows a file), got {}",
+                         mapping never grows a file), got {}. Write past the end not \
+                         refused.",
                         outcome(&other)
                     ));
                 }
@@ -228,7 +230,7 @@ fn check_past_the_end(f: WriteThrough) -> Result<(), String> {
             if after != original {
                 return Err(format!(
                     "{what} was refused, but the file changed: {} bytes now, {file_len} before \
-                     (refuse before mapping, and never grow the file)",
+                     (refuse before mapping, and never grow the file). File changed.",
                     after.len()
                 ));
             }
@@ -246,14 +248,16 @@ fn check_a_missing_file(f: WriteThrough) -> Result<(), String> {
         Err(FileError::Open { path: p, .. }) if p == path => {}
         other => {
             return Err(format!(
-                "{what}: expected FileError::Open naming absent.txt, got {}",
+                "{what}: expected FileError::Open naming absent.txt, got {}. Missing file not \
+                 reported.",
                 outcome(&other)
             ));
         }
     }
     if path.exists() {
         return Err(format!(
-            "{what} created the missing file: open it without `create`"
+            "{what} created the missing file: open it without `create`. Missing file \
+             created."
         ));
     }
     Ok(())

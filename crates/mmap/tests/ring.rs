@@ -115,7 +115,8 @@ fn check_empty_and_full<R: ByteRing>(ring: &R, now: &Doing) -> Result<(), String
     doing(now, format!("read(16 bytes) from a new ring of {n} bytes"));
     if ring.take(&mut buf) != 0 || ring.len() != 0 || !ring.is_empty() {
         return Err(format!(
-            "a new ring reads nothing, has len() 0 and is_empty(): got len() {}, is_empty() {}",
+            "a new ring reads nothing, has len() 0 and is_empty(): got len() {}, is_empty() {}. \
+             Empty ring misread.",
             ring.len(),
             ring.is_empty()
         ));
@@ -129,7 +130,7 @@ fn check_empty_and_full<R: ByteRing>(ring: &R, now: &Doing) -> Result<(), String
     if accepted != n {
         return Err(format!(
             "an empty ring of {n} bytes takes exactly {n} of {} bytes (as much as there is room \
-             for), but write returned {accepted}{}",
+             for), but write returned {accepted}{}. Capacity wrong.",
             n + 100,
             if accepted + 1 == n {
                 ": head - tail == N means full, no byte needs to stay free"
@@ -143,7 +144,7 @@ fn check_empty_and_full<R: ByteRing>(ring: &R, now: &Doing) -> Result<(), String
     if ring.len() != n || ring.is_empty() {
         return Err(format!(
             "after {n} bytes were written into a ring of {n}, len() should be {n} and \
-             is_empty() false: got {} and {}",
+             is_empty() false: got {} and {}. Full ring misread.",
             ring.len(),
             ring.is_empty()
         ));
@@ -153,7 +154,7 @@ fn check_empty_and_full<R: ByteRing>(ring: &R, now: &Doing) -> Result<(), String
     if more != 0 {
         return Err(format!(
             "a full ring accepts nothing, but write(4 bytes) returned {more}: it overwrote \
-             bytes the consumer has not read"
+             bytes the consumer has not read. Unread bytes overwritten."
         ));
     }
     let mut out = vec![0u8; n + 10];
@@ -174,7 +175,8 @@ fn check_empty_and_full<R: ByteRing>(ring: &R, now: &Doing) -> Result<(), String
     }
     if ring.len() != 0 || !ring.is_empty() {
         return Err(format!(
-            "after reading everything, len() should be 0 and is_empty() true: got {} and {}",
+            "after reading everything, len() should be 0 and is_empty() true: got {} and {}. \
+             Emptied ring misread.",
             ring.len(),
             ring.is_empty()
         ));
@@ -231,7 +233,8 @@ fn check_wrap_around<R: ByteRing>(ring: &R, now: &Doing) -> Result<(), String> {
     if out != data {
         return Err(format!(
             "the {len} bytes that wrapped around the end came back changed from byte {}: a \
-             copy that reaches the end of the buffer continues at index 0",
+             copy that reaches the end of the buffer continues at index 0. Wrap-around \
+             wrong.",
             out.iter().zip(&data).position(|(a, b)| a != b).unwrap_or(0)
         ));
     }
@@ -265,7 +268,7 @@ fn check_interleaved<R: ByteRing>(ring: &R, now: &Doing) -> Result<(), String> {
         if ring.len() != sent - received.len() {
             return Err(format!(
                 "after write #{step} and read #{step}, {} bytes were written and {} read, but \
-                 len() says {}",
+                 len() says {}. len() wrong.",
                 sent,
                 received.len(),
                 ring.len()
@@ -278,7 +281,7 @@ fn check_interleaved<R: ByteRing>(ring: &R, now: &Doing) -> Result<(), String> {
     if received != stream {
         return Err(format!(
             "the bytes that came out are not the bytes that went in (first difference at byte \
-             {}): none may be lost, duplicated or reordered",
+             {}): none may be lost, duplicated or reordered. Stream corrupted.",
             received
                 .iter()
                 .zip(&stream)

@@ -57,14 +57,15 @@ fn check_run(run: &Finished, iterations: u64) -> Result<(), String> {
             "the counter ends at {total}, not {expected}: {} increments were lost. `load` then \
              `store` is two steps: the other process can load the same value in between, both \
              store value + 1, and one increment vanishes (a lost update). It needs one \
-             indivisible read-modify-write.",
+             indivisible read-modify-write. Lost updates.",
             expected - total
         ));
     }
     if total > expected {
         return Err(format!(
             "the counter ends at {total}, not {expected}: two processes calling `increment` \
-             {iterations} times each added {} too many. Each call adds exactly 1.",
+             {iterations} times each added {} too many. Each call adds exactly 1. Too many \
+             increments.",
             total - expected
         ));
     }

@@ -153,7 +153,8 @@ fn check_round_trip(send: SendFd, recv: RecvFd, budget: Duration) -> Result<(), 
         std::mem::forget(file);
         return Err(
             "send_fd closed the descriptor it was lent: it takes a BorrowedFd, the caller still \
-             owns the file. Build the message from fd.as_raw_fd() without taking ownership."
+             owns the file. Build the message from fd.as_raw_fd() without taking ownership. \
+             Lent descriptor closed."
                 .to_owned(),
         );
     }
@@ -178,7 +179,8 @@ fn check_round_trip(send: SendFd, recv: RecvFd, budget: Duration) -> Result<(), 
         .map_err(|err| format!("reading through the received descriptor failed: {err}"))?;
     if text != "through the socket\n" {
         return Err(format!(
-            "the received descriptor reads {text:?}, not the file that was sent"
+            "the received descriptor reads {text:?}, not the file that was sent. Wrong \
+             descriptor."
         ));
     }
     drop(through);
@@ -186,7 +188,7 @@ fn check_round_trip(send: SendFd, recv: RecvFd, budget: Duration) -> Result<(), 
     if !left.is_empty() {
         return Err(format!(
             "after the received descriptor was closed, descriptor(s) {left:?} are still open on \
-             the file: send_fd or recv_fd made a copy nobody owns"
+             the file: send_fd or recv_fd made a copy nobody owns. Descriptor leaked."
         ));
     }
     drop(a);
@@ -234,7 +236,7 @@ fn check_wire_format(send: SendFd) -> Result<(), String> {
     if bytes[..data] != [TAG] {
         return Err(format!(
             "send_fd sent {:?} with the descriptor: the message is the one byte TAG ({:?}), which \
-             the receiver reads with it",
+             the receiver reads with it. Wrong data byte.",
             String::from_utf8_lossy(&bytes[..data]),
             TAG as char
         ));
@@ -242,10 +244,12 @@ fn check_wire_format(send: SendFd) -> Result<(), String> {
     match fds.len() {
         1 => Ok(()),
         0 => Err("send_fd sent its byte without a descriptor: put \
-             ControlMessage::ScmRights(&[fd.as_raw_fd()]) next to it in sendmsg"
+             ControlMessage::ScmRights(&[fd.as_raw_fd()]) next to it in sendmsg. No \
+             descriptor sent."
             .to_owned()),
         n => Err(format!(
-            "send_fd sent {n} descriptors with its byte: one, the one it was given"
+            "send_fd sent {n} descriptors with its byte: one, the one it was given. Too many \
+             descriptors."
         )),
     }
 }
@@ -290,7 +294,8 @@ fn check_bad_message(
         Err(err) if err == expected => {}
         other => {
             return Err(format!(
-                "recv_fd of {what} should be Err({expected:?}) ({expected}), got {}",
+                "recv_fd of {what} should be Err({expected:?}) ({expected}), got {}. Wrong \
+                 answer.",
                 match other {
                     Ok(fd) => format!("Ok(descriptor {})", fd.as_raw_fd()),
                     Err(err) => format!("Err({err:?})"),
@@ -302,7 +307,7 @@ fn check_bad_message(
         return Err(format!(
             "recv_fd of {what} returned Err({expected:?}), but left descriptor(s) {leaked:?} open \
              on the file: the kernel installed them for the message, and nobody owns them now. \
-             {}",
+             {} Descriptor leaked.",
             if expected == PassFdError::Truncated {
                 "After MSG_CTRUNC nix refuses to decode the buffer: close what arrived with \
                  fdpass::close_received(&control)."
@@ -358,12 +363,13 @@ fn check_two_descriptors(recv: RecvFd, budget: Duration) -> Result<(), String> {
         Ok(fd) => Err(format!(
             "two descriptors arrived in one message (there is room for two): recv_fd returned \
              descriptor {} and left {leaked:?} open with nobody to close it. Own every received \
-             descriptor (an OwnedFd each): the ones not returned are then closed when dropped.",
+             descriptor (an OwnedFd each): the ones not returned are then closed when dropped. \
+             Descriptor leaked.",
             fd.as_raw_fd()
         )),
         Err(err) => Err(format!(
             "two descriptors arrived in one message, with room for both: recv_fd should return \
-             one of them (and close the other), got Err({err:?})"
+             one of them (and close the other), got Err({err:?}). Wrong answer."
         )),
     }
 }

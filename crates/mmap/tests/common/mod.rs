@@ -99,7 +99,8 @@ pub fn left_nothing_behind(call: &str, path: &Path) -> Result<(), String> {
         return Err(format!(
             "{call} returned, but the process still maps {}: the mapping leaked. Drop the \
              `Mapping` (its Drop calls munmap) before returning; mem::forget or a raw mmap \
-             without munmap keeps the pages mapped for the life of the process\n  {}",
+             without munmap keeps the pages mapped for the life of the process\n  {}\nMapping \
+             leaked.",
             path.display(),
             maps.join("\n  ")
         ));
@@ -109,7 +110,7 @@ pub fn left_nothing_behind(call: &str, path: &Path) -> Result<(), String> {
         return Err(format!(
             "{call} returned, but descriptor(s) {fds:?} are still open on {}: the file was \
              never closed. A mapping keeps its own reference to the file, so the `File` can \
-             be dropped as soon as the mapping exists",
+             be dropped as soon as the mapping exists. Descriptor leaked.",
             path.display()
         ));
     }

@@ -163,7 +163,7 @@ fn check_connections(link: &mut Link, expected: usize, when: &str) -> Result<(),
         Err(format!(
             "{when}, {expected} connection(s) are open, but the server's connections() says \
              {said}: it counts the connections in its table, added at accept and removed when \
-             closed"
+             closed. connections() wrong."
         ))
     }
 }
@@ -718,7 +718,8 @@ fn run(edge: bool, count: usize) -> Result<(), String> {
             };
             return Err(Failure::Other(format!(
                 "the server has {after} descriptors open after every client left, {baseline} \
-                 before the first came: it does not close finished connections{why}"
+                 before the first came: it does not close finished connections{why}. \
+                 Descriptors leaked."
             )));
         }
         check_connections(&mut link, 0, "after every client left")?;
@@ -750,7 +751,7 @@ fn run(edge: bool, count: usize) -> Result<(), String> {
                 text.push_str(&format!("  {failure}\n"));
             }
             text.push_str(if status.success() {
-                "The server closed these connections before echoing everything: it dropped bytes. write() takes only what fits in the client's socket (a partial write, or WouldBlock); the rest must wait in the connection until epoll reports EPOLLOUT, and a connection must stay open after the client's end of file until its pending bytes are written."
+                "The server closed these connections before echoing everything: it dropped bytes. write() takes only what fits in the client's socket (a partial write, or WouldBlock); the rest must wait in the connection until epoll reports EPOLLOUT, and a connection must stay open after the client's end of file until its pending bytes are written. Bytes dropped."
             } else {
                 "The server failed (its error is above), which closed these connections."
             });

@@ -282,11 +282,13 @@ fn stalled(
         return Some(if edge {
             "clients never accepted: clients wait in the listener's queue and epoll has nothing \
              more to report. An edge-triggered listener is reported once per edge, however \
-             many clients are queued behind it: accept until accept() fails with WouldBlock"
+             many clients are queued behind it: accept until accept() fails with WouldBlock. \
+             Clients never accepted."
                 .to_owned()
         } else {
             "clients never accepted: clients wait in the listener's queue, yet epoll does not \
-             report the listener: it must stay registered for EPOLLIN"
+             report the listener: it must stay registered for EPOLLIN. Clients never \
+             accepted."
                 .to_owned()
         });
     }
@@ -305,7 +307,7 @@ fn stalled(
         return Some(format!(
             "data left unread with {mode} events: {} connection(s) hold unread bytes ({}{}) and \
              epoll has nothing more to report, so their clients wait forever for their echo. \
-             {why}",
+             {why}. Data left unread.",
             unread.len(),
             unread
                 .iter()
@@ -330,7 +332,7 @@ fn stalled(
              either way, yet the connection is still open and epoll has nothing more to \
              report. Either the server holds echo bytes it never writes (watch EPOLLOUT while \
              bytes wait, and write them when it comes), or it does not close a connection \
-             once the end of file has come and its echo is written",
+             once the end of file has come and its echo is written. Connection stalled.",
             silent.len(),
             silent
                 .iter()

@@ -117,7 +117,7 @@ fn reap(name: &CStr, pid: Pid) -> Result<(), String> {
         Ok(WaitStatus::Signaled(_, nix::sys::signal::Signal::SIGPIPE, _))
         | Ok(WaitStatus::Exited(_, 1)) => Err(format!(
             "{name} could not write everything: its pipe's read end was closed first (EPIPE); \
-             collect() closes a pipe only once read() has returned 0 on it"
+             collect() closes a pipe only once read() has returned 0 on it. Pipe closed early."
         )),
         Ok(status) => Err(format!("{name} ended with {status:?}")),
         Err(err) => Err(format!("waitpid for {name} failed: {err}")),
@@ -167,14 +167,15 @@ fn compare(
     {
         return Some(format!(
             "output {place} holds {other}'s bytes, not {name}'s: collect() returns what each pipe \
-             carried in the order of the pipes it was given, whatever order they are ready in"
+             carried in the order of the pipes it was given, whatever order they are ready in. \
+             Wrong order."
         ));
     }
     if want.starts_with(got) {
         return Some(format!(
             "{name}'s pipe gave {} of its {} bytes: collect() stopped reading it before its end of \
              file. A pipe is done only when read() returns 0 (every writer gone); a short read, or \
-             another pipe's end, says nothing about this one",
+             another pipe's end, says nothing about this one. Pipe left early.",
             got.len(),
             want.len()
         ));
@@ -186,7 +187,7 @@ fn compare(
         .unwrap_or(got.len().min(want.len()));
     Some(format!(
         "{name}'s pipe gave {} bytes that are not the {} it wrote, from byte {at} on: bytes were \
-         lost, duplicated or mixed with another pipe's",
+         lost, duplicated or mixed with another pipe's. Bytes corrupted.",
         got.len(),
         want.len()
     ))
@@ -325,7 +326,8 @@ pub fn run(collect: Collect, args: Vec<String>) -> ExitCode {
     if change != "the same as at the start" {
         problems.push(format!(
             "descriptors {change}: collect() takes ownership of the pipes and closes each one \
-             once read() has returned 0 on it (drop the File), leaving nothing open"
+             once read() has returned 0 on it (drop the File), leaving nothing open. \
+             Descriptors leaked."
         ));
     }
     for problem in &problems {
