@@ -76,13 +76,17 @@ pub fn recv_fd(socket: BorrowedFd<'_>) -> Result<OwnedFd, PassFdError> {
         close_received(&control);
         return Err(PassFdError::Truncated);
     }
-    // Own every descriptor at once, so extra ones are closed when dropped.
-    let mut owned = received.into_iter().map(|fd| {
-        // SAFETY: the kernel has just installed this descriptor in our table for this
-        // message; nothing else in the process refers to it, so it has one owner.
-        unsafe { OwnedFd::from_raw_fd(fd) }
-    });
-    match (owned.next(), bytes) {
+    // Own every descriptor at once (collect: a lazy map would leave the ones after the
+    // first as bare numbers), so the extra ones are closed when the Vec is dropped.
+    let owned: Vec<OwnedFd> = received
+        .into_iter()
+        .map(|fd| {
+            // SAFETY: the kernel has just installed this descriptor in our table for this
+            // message; nothing else in the process refers to it, so it has one owner.
+            unsafe { OwnedFd::from_raw_fd(fd) }
+        })
+        .collect();
+    match (owned.into_iter().next(), bytes) {
         (Some(fd), _) => Ok(fd),
         (None, 0) => Err(PassFdError::Closed),
         (None, _) => Err(PassFdError::NoDescriptor),

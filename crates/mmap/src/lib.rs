@@ -11,10 +11,11 @@
 //! reference in `solutions/` when the crate is built with `--features solution`. The other
 //! modules are the support the student does not write: safe wrappers around `mmap`
 //! ([`mapping`], [`shm`]), the error type ([`error`]), the `read()`-based line counter that
-//! the mapping is compared with ([`lines`]), the waiting policy of the ring ([`wait`]) and
+//! the mapping is compared with ([`lines`]), the two-process race of `shared_counter`
+//! ([`race`]), the waiting policy of the ring ([`wait`]) and
 //! the blocking transfers built on it ([`ring_io`]), and what the demo binaries use to pin a
-//! process to a processor ([`cpu`]), to check for leaks ([`leaks`]) and to write from a
-//! forked child ([`child`]).
+//! process to a processor ([`cpu`]), to check for leaks ([`leaks`]), to write from a
+//! forked child ([`child`]) and to explain a `SIGBUS` ([`fault`]).
 //!
 //! The benchmark of the chapter is the binary `ipc_bench`:
 //! `cargo run --release -p mmap --features solution --bin ipc_bench -- --total 64M`.
@@ -22,9 +23,11 @@
 pub mod child;
 pub mod cpu;
 pub mod error;
+pub mod fault;
 pub mod leaks;
 pub mod lines;
 pub mod mapping;
+pub mod race;
 pub mod ring_io;
 pub mod shm;
 pub mod wait;

@@ -1,34 +1,20 @@
-//! Checks `multiplexing/edge_triggered`: the same load against the server with EPOLLET.
+//! Checks `multiplexing/edge_triggered`: the same load as `echo_server`, against the server
+//! with EPOLLET: every byte echoed, every client accepted, nothing left unread after an
+//! edge, the server asleep whenever nothing is to be done.
+//!
+//! The oracle tests at the end run the same load against wrong (and right) edge-triggered
+//! servers from the `oracles` binary, to prove that each wrong one fails with a message
+//! naming its cause: what the evidence shows, not a guess.
 
+mod common;
+
+use common::echo::{assert_fails, assert_passes, check, run};
 use proctest::Demo;
 use std::time::Duration;
 
-const LOAD: &str = env!("CARGO_BIN_EXE_echo_load");
-const UNREAD: &str = "data left unread after an edge-triggered event: read until EAGAIN";
-
 #[test]
 fn every_client_gets_its_echo_with_edge_triggered_events() {
-    let run = Demo::new(LOAD)
-        .arg("--edge")
-        .timeout(Duration::from_secs(30))
-        .run()
-        .unwrap_or_else(|hang| {
-            panic!("the load generator never finished: a client still waits for its echo ({UNREAD}?)\n\n{hang}")
-        });
-    assert!(run.leftovers.is_empty(), "{}", run.describe_leftovers());
-    // The server checks, once every client has sent everything and epoll has nothing
-    // more to report, that no connection holds unread bytes.
-    assert!(
-        !run.stderr.contains(UNREAD),
-        "{UNREAD}\n\nthe load test said:\n{}",
-        run.stderr
-    );
-    assert_eq!(
-        run.code(),
-        Some(0),
-        "the edge-triggered server failed the load test:\n{}",
-        run.stderr
-    );
+    let run = check(run(true, 1000, None)).unwrap_or_else(|message| panic!("{message}"));
     insta::assert_snapshot!("edge_triggered_1000_clients", run.stdout);
 }
 
@@ -46,4 +32,48 @@ fn the_server_refuses_unknown_arguments() {
                 "usage: echo_server [--edge]",
             ],
         );
+}
+
+#[test]
+fn the_checks_name_what_an_edge_triggered_server_left_behind() {
+    assert_fails(
+        "echo-read-once",
+        true,
+        &[
+            "data left unread with edge-triggered events",
+            "registered for EPOLLIN | EPOLLET",
+            "Read until read() fails with WouldBlock",
+        ],
+    );
+    assert_fails(
+        "echo-accept-once",
+        true,
+        &[
+            "clients never accepted",
+            "accept until accept() fails with WouldBlock",
+        ],
+    );
+    assert_fails(
+        "echo-oneshot-never-rearmed",
+        true,
+        &[
+            "EPOLLONESHOT, which disabled it after its last event",
+            "nobody re-armed it",
+        ],
+    );
+    assert_fails(
+        "echo-drops-unwritten",
+        true,
+        &[
+            "the server closed the connection without writing any more",
+            "Bytes dropped.",
+        ],
+    );
+}
+
+#[test]
+fn the_checks_pass_edge_triggered_servers_written_differently() {
+    // The notes' way: EPOLLIN | EPOLLOUT | EPOLLET once at accept, never changed.
+    assert_passes("echo-notes-edge", true);
+    assert_passes("echo-oneshot-rearmed", true);
 }

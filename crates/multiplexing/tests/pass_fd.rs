@@ -1,17 +1,35 @@
-//! Checks `multiplexing/pass_fd`: a descriptor sent over a UNIX socket, the peer's
-//! credentials, and the errors of a wrong message.
+//! Checks `multiplexing/pass_fd`: a descriptor sent over a UNIX socket, the one byte that
+//! carries it, the peer's credentials, and the errors of a wrong message, with no
+//! descriptor leaked on any path and no call left blocked.
+//!
+//! The in-process checks take `send_fd` and `recv_fd` as arguments, so that the oracle tests
+//! at the end can prove they fail plausible wrong solutions with the right message, and pass
+//! correct ones written differently. Every `recv_fd` runs under a watchdog: a receiver that
+//! waits for a message that never comes is a diagnosis, not a hung test.
 
-use multiplexing::fdpass::PassFdError;
+mod common;
+
+use common::{BUDGET, descriptors_on, identity, is_open, verdict, wrap};
+use multiplexing::fdpass::{PassFdError, close_received};
+use multiplexing::fds::unread_bytes;
 use multiplexing::pass_fd::{TAG, peer_credentials, recv_fd, send_fd};
+use nix::cmsg_space;
 use nix::sys::socket::{
-    AddressFamily, ControlMessage, MsgFlags, SockFlag, SockType, sendmsg, socketpair,
+    AddressFamily, ControlMessage, ControlMessageOwned, MsgFlags, Shutdown, SockFlag, SockType,
+    recvmsg, sendmsg, shutdown, socketpair,
 };
 use proctest::Demo;
-use std::io::{IoSlice, Read, Seek, Write};
-use std::os::fd::{AsFd, AsRawFd, OwnedFd};
+use std::fs::File;
+use std::io::{IoSlice, IoSliceMut, Read, Seek, Write};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
 use std::time::Duration;
 
 const DEMO: &str = env!("CARGO_BIN_EXE_pass_fd");
+
+/// A function with `send_fd`'s signature.
+type SendFd = for<'a, 'b> fn(BorrowedFd<'a>, BorrowedFd<'b>) -> nix::Result<()>;
+/// A function with `recv_fd`'s signature.
+type RecvFd = for<'a> fn(BorrowedFd<'a>) -> Result<OwnedFd, PassFdError>;
 
 fn pair() -> (OwnedFd, OwnedFd) {
     socketpair(
@@ -23,57 +41,370 @@ fn pair() -> (OwnedFd, OwnedFd) {
     .expect("socketpair")
 }
 
-fn file_with(text: &str) -> std::fs::File {
-    let path = std::env::temp_dir().join(format!(
-        "pass-fd-test-{}-{}",
-        std::process::id(),
-        text.len()
-    ));
-    let mut file = std::fs::OpenOptions::new()
-        .read(true)
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .open(&path)
-        .expect("temp file");
-    std::fs::remove_file(&path).expect("unlink");
+/// A file holding `text`, already unlinked: only descriptors lead to it.
+fn file_with(text: &str) -> File {
+    let mut file = tempfile::tempfile().expect("an unnamed temporary file");
     file.write_all(text.as_bytes()).expect("write");
     file.rewind().expect("rewind");
     file
 }
 
-#[test]
-fn a_descriptor_sent_over_a_socketpair_reads_the_same_file() {
-    let (a, b) = pair();
-    let file = file_with("through the socket\n");
-    send_fd(a.as_fd(), file.as_fd()).expect("send_fd");
-    let received = recv_fd(b.as_fd()).expect("recv_fd must return the descriptor sent");
-    assert_ne!(
-        received.as_raw_fd(),
-        file.as_raw_fd(),
-        "the kernel installs a new descriptor number for the same open file"
-    );
-    let mut text = String::new();
-    std::fs::File::from(received)
-        .read_to_string(&mut text)
-        .expect("read through the received descriptor");
-    assert_eq!(text, "through the socket\n");
-}
-
-#[test]
-fn a_message_without_descriptor_is_reported() {
-    let (a, b) = pair();
+/// Sends `fds` with the one-byte message [`TAG`], as a correct `send_fd` would (or with
+/// more descriptors than one, as a wrong peer would).
+fn send_raw(socket: &OwnedFd, fds: &[RawFd]) {
+    let cmsg = [ControlMessage::ScmRights(fds)];
+    let cmsgs: &[ControlMessage<'_>] = if fds.is_empty() { &[] } else { &cmsg };
     sendmsg::<()>(
-        a.as_raw_fd(),
+        socket.as_raw_fd(),
         &[IoSlice::new(&[TAG])],
-        &[],
+        cmsgs,
         MsgFlags::empty(),
         None,
     )
     .expect("sendmsg");
-    let err = recv_fd(b.as_fd()).expect_err("a message without SCM_RIGHTS must be an error");
-    assert_eq!(err, PassFdError::NoDescriptor);
-    assert!(err.to_string().contains("no descriptor"), "{err}");
+}
+
+/// Calls `recv(socket)` under the watchdog. When it does not return, the socket is shut
+/// down (so the stuck thread finishes) and the message says what the socket held.
+fn receive(
+    recv: RecvFd,
+    socket: OwnedFd,
+    what: &str,
+    budget: Duration,
+) -> Result<Result<OwnedFd, PassFdError>, String> {
+    let raw = socket.as_raw_fd();
+    let queued = unread_bytes(socket.as_fd()).unwrap_or(0);
+    let outcome = proctest::within(budget, what, move || {
+        let result = recv(socket.as_fd());
+        drop(socket);
+        result
+    });
+    match outcome {
+        Ok(timed) => Ok(timed.value),
+        Err(stuck) => {
+            let left = {
+                // SAFETY: the socket is still open: the stuck thread owns it and has not
+                // returned; FIONREAD only reads its queue length.
+                let fd = unsafe { BorrowedFd::borrow_raw(raw) };
+                unread_bytes(fd).unwrap_or(0)
+            };
+            // Free the stuck thread: recvmsg returns 0 on a socket shut down for reading.
+            // SAFETY: as above, the descriptor is open; shutdown does not close it.
+            let _ = shutdown(raw, Shutdown::Both);
+            let why = if queued == 0 {
+                "nothing had arrived on the socket: the sender put no byte on it".to_owned()
+            } else if left == 0 {
+                format!(
+                    "the socket held {queued} byte(s) when recv_fd started and none now: recv_fd \
+                     took the message and waits for another. One recvmsg() receives one message; \
+                     a message without the expected descriptor is an error to return, not a \
+                     reason to wait"
+                )
+            } else {
+                format!("{left} byte(s) still wait on the socket, yet recv_fd does not take them")
+            };
+            Err(format!("{stuck}: {why}. recv_fd blocked."))
+        }
+    }
+}
+
+/// Calls `send(socket, fd)` under the watchdog.
+fn send_within(send: SendFd, socket: &OwnedFd, file: &File) -> Result<nix::Result<()>, String> {
+    // The watchdog's thread needs descriptors it owns: duplicates of the same socket and
+    // file, closed when it returns.
+    let (socket, file_fd) = (
+        socket.try_clone().expect("dup"),
+        file.as_fd().try_clone_to_owned().expect("dup"),
+    );
+    proctest::within(BUDGET, "send_fd", move || {
+        send(socket.as_fd(), file_fd.as_fd())
+    })
+    .map(|timed| timed.value)
+    .map_err(|stuck| format!("{stuck}: sendmsg() of one byte never waits. send_fd blocked."))
+}
+
+fn check_round_trip(send: SendFd, recv: RecvFd, budget: Duration) -> Result<(), String> {
+    let (a, b) = pair();
+    let file = file_with("through the socket\n");
+    let id = identity(file.as_fd());
+    // The real descriptors, lent as send_fd's signature says: the file's must still be open
+    // after the call.
+    let (socket, raw) = (a.as_raw_fd(), file.as_raw_fd());
+    let sent = proctest::within(BUDGET, "send_fd", move || {
+        // SAFETY: `a` and `file` stay open until the call returns (or, should it never
+        // return, forever: they are forgotten below).
+        let (socket, lent) =
+            unsafe { (BorrowedFd::borrow_raw(socket), BorrowedFd::borrow_raw(raw)) };
+        send(socket, lent)
+    });
+    let sent = match sent {
+        Ok(timed) => timed.value,
+        Err(stuck) => {
+            std::mem::forget(file);
+            std::mem::forget(a);
+            return Err(format!(
+                "{stuck}: sendmsg() of one byte on an empty socket never waits. send_fd blocked."
+            ));
+        }
+    };
+    sent.map_err(|err| format!("send_fd failed on a connected socketpair: {err}"))?;
+    if !is_open(raw) {
+        // Not ours to close any more: forget it rather than close a reused number.
+        std::mem::forget(file);
+        return Err(
+            "send_fd closed the descriptor it was lent: it takes a BorrowedFd, the caller still \
+             owns the file. Build the message from fd.as_raw_fd() without taking ownership. \
+             Lent descriptor closed."
+                .to_owned(),
+        );
+    }
+    let queued = unread_bytes(b.as_fd()).unwrap_or(0);
+    if queued == 0 {
+        return Err(format!(
+            "send_fd returned Ok but put nothing on the socket: a stream socket carries a \
+             control message only next to data, so without a byte the descriptor went nowhere \
+             (and a receiver would wait in recvmsg forever). Send the one byte TAG ({:?}) with \
+             the SCM_RIGHTS message. No data byte.",
+            TAG as char
+        ));
+    }
+    // The sender closes its copy: the open file lives on in the message.
+    drop(file);
+    let received = receive(recv, b, "recv_fd after send_fd", budget)?
+        .map_err(|err| format!("recv_fd failed on the message of send_fd: {err}"))?;
+    let mut text = String::new();
+    let mut through = File::from(received);
+    through
+        .read_to_string(&mut text)
+        .map_err(|err| format!("reading through the received descriptor failed: {err}"))?;
+    if text != "through the socket\n" {
+        return Err(format!(
+            "the received descriptor reads {text:?}, not the file that was sent. Wrong \
+             descriptor."
+        ));
+    }
+    drop(through);
+    let left = descriptors_on(id);
+    if !left.is_empty() {
+        return Err(format!(
+            "after the received descriptor was closed, descriptor(s) {left:?} are still open on \
+             the file: send_fd or recv_fd made a copy nobody owns. Descriptor leaked."
+        ));
+    }
+    drop(a);
+    Ok(())
+}
+
+fn check_wire_format(send: SendFd) -> Result<(), String> {
+    let (a, b) = pair();
+    let file = file_with("the wire\n");
+    send_within(send, &a, &file)?
+        .map_err(|err| format!("send_fd failed on a connected socketpair: {err}"))?;
+    let mut bytes = [0u8; 16];
+    let mut iov = [IoSliceMut::new(&mut bytes)];
+    let mut control = cmsg_space!([RawFd; 8]);
+    // MSG_DONTWAIT: this check never waits, whatever send_fd did.
+    let msg = match recvmsg::<()>(
+        b.as_raw_fd(),
+        &mut iov,
+        Some(&mut control),
+        MsgFlags::MSG_DONTWAIT | MsgFlags::MSG_CMSG_CLOEXEC,
+    ) {
+        Ok(msg) => msg,
+        Err(nix::errno::Errno::EAGAIN) => {
+            return Err(format!(
+                "send_fd returned Ok but put nothing on the socket: a stream socket carries a \
+                 control message only next to data. Send the one byte TAG ({:?}) with the \
+                 SCM_RIGHTS message. No data byte.",
+                TAG as char
+            ));
+        }
+        Err(err) => return Err(format!("receiving send_fd's message failed: {err}")),
+    };
+    let fds: Vec<OwnedFd> = msg
+        .cmsgs()
+        .map_err(|err| format!("send_fd's control message cannot be decoded: {err}"))?
+        .filter_map(|cmsg| match cmsg {
+            ControlMessageOwned::ScmRights(fds) => Some(fds),
+            _ => None,
+        })
+        .flatten()
+        // SAFETY: the kernel just installed these descriptors for this message.
+        .map(|fd| unsafe { OwnedFd::from_raw_fd(fd) })
+        .collect();
+    let data = msg.bytes;
+    if bytes[..data] != [TAG] {
+        return Err(format!(
+            "send_fd sent {:?} with the descriptor: the message is the one byte TAG ({:?}), which \
+             the receiver reads with it. Wrong data byte.",
+            String::from_utf8_lossy(&bytes[..data]),
+            TAG as char
+        ));
+    }
+    match fds.len() {
+        1 => Ok(()),
+        0 => Err("send_fd sent its byte without a descriptor: put \
+             ControlMessage::ScmRights(&[fd.as_raw_fd()]) next to it in sendmsg. No \
+             descriptor sent."
+            .to_owned()),
+        n => Err(format!(
+            "send_fd sent {n} descriptors with its byte: one, the one it was given. Too many \
+             descriptors."
+        )),
+    }
+}
+
+/// The new descriptors `recv(socket)` leaves open on `files` besides what it returned.
+fn leaked_after(files: &[&File], before: &[Vec<i32>], returned: Option<&OwnedFd>) -> Vec<i32> {
+    let mut leaked = Vec::new();
+    for (file, before) in files.iter().zip(before) {
+        for fd in descriptors_on(identity(file.as_fd())) {
+            if !before.contains(&fd) && returned.is_none_or(|r| r.as_raw_fd() != fd) {
+                leaked.push(fd);
+            }
+        }
+    }
+    leaked
+}
+
+/// One wrong message: what the peer sends, and what `recv_fd` must answer.
+fn check_bad_message(
+    recv: RecvFd,
+    budget: Duration,
+    what: &str,
+    fds: usize,
+    expected: PassFdError,
+) -> Result<(), String> {
+    let (a, b) = pair();
+    let file = file_with("one of several\n");
+    let before = vec![descriptors_on(identity(file.as_fd()))];
+    // The sender stays connected (a receiver that waits for more would wait forever),
+    // except for the peer that closes.
+    let sender = if expected == PassFdError::Closed {
+        drop(a);
+        None
+    } else {
+        send_raw(&a, &vec![file.as_raw_fd(); fds]);
+        Some(a)
+    };
+    let result = receive(recv, b, &format!("recv_fd of {what}"), budget)?;
+    drop(sender);
+    let leaked = leaked_after(&[&file], &before, result.as_ref().ok());
+    match result {
+        Err(err) if err == expected => {}
+        other => {
+            return Err(format!(
+                "recv_fd of {what} should be Err({expected:?}) ({expected}), got {}. Wrong \
+                 answer.",
+                match other {
+                    Ok(fd) => format!("Ok(descriptor {})", fd.as_raw_fd()),
+                    Err(err) => format!("Err({err:?})"),
+                }
+            ));
+        }
+    }
+    if !leaked.is_empty() {
+        return Err(format!(
+            "recv_fd of {what} returned Err({expected:?}), but left descriptor(s) {leaked:?} open \
+             on the file: the kernel installed them for the message, and nobody owns them now. \
+             {} Descriptor leaked.",
+            if expected == PassFdError::Truncated {
+                "After MSG_CTRUNC nix refuses to decode the buffer: close what arrived with \
+                 fdpass::close_received(&control)."
+            } else {
+                "Wrap every received descriptor in an OwnedFd, or close it."
+            }
+        ));
+    }
+    Ok(())
+}
+
+fn check_bad_messages(recv: RecvFd, budget: Duration) -> Result<(), String> {
+    check_bad_message(
+        recv,
+        budget,
+        "a message without descriptor",
+        0,
+        PassFdError::NoDescriptor,
+    )?;
+    check_bad_message(
+        recv,
+        budget,
+        "three descriptors, where there is room for fewer",
+        3,
+        PassFdError::Truncated,
+    )?;
+    check_bad_message(
+        recv,
+        budget,
+        "a peer that closed without sending",
+        0,
+        PassFdError::Closed,
+    )
+}
+
+fn check_two_descriptors(recv: RecvFd, budget: Duration) -> Result<(), String> {
+    // cmsg_space!(RawFd) rounds up to room for two descriptors on 64-bit Linux: both
+    // arrive, one is returned, the other must be closed.
+    if cfg!(not(target_pointer_width = "64")) {
+        return Ok(());
+    }
+    let (a, b) = pair();
+    let (first, second) = (file_with("first\n"), file_with("second\n"));
+    let before = vec![
+        descriptors_on(identity(first.as_fd())),
+        descriptors_on(identity(second.as_fd())),
+    ];
+    send_raw(&a, &[first.as_raw_fd(), second.as_raw_fd()]);
+    let result = receive(recv, b, "recv_fd of two descriptors", budget)?;
+    let leaked = leaked_after(&[&first, &second], &before, result.as_ref().ok());
+    match result {
+        Ok(_) if leaked.is_empty() => Ok(()),
+        Ok(fd) => Err(format!(
+            "two descriptors arrived in one message (there is room for two): recv_fd returned \
+             descriptor {} and left {leaked:?} open with nobody to close it. Own every received \
+             descriptor (an OwnedFd each): the ones not returned are then closed when dropped. \
+             Descriptor leaked.",
+            fd.as_raw_fd()
+        )),
+        Err(err) => Err(format!(
+            "two descriptors arrived in one message, with room for both: recv_fd should return \
+             one of them (and close the other), got Err({err:?}). Wrong answer."
+        )),
+    }
+}
+
+fn check_all(send: SendFd, recv: RecvFd, budget: Duration) -> Result<(), String> {
+    check_wire_format(send)?;
+    check_round_trip(send, recv, budget)?;
+    check_bad_messages(recv, budget)?;
+    check_two_descriptors(recv, budget)
+}
+
+#[test]
+fn send_fd_sends_one_tag_byte_with_one_descriptor() {
+    verdict(check_wire_format(send_fd));
+}
+
+#[test]
+fn a_descriptor_sent_over_a_socketpair_reads_the_same_file() {
+    verdict(check_round_trip(send_fd, recv_fd, BUDGET));
+}
+
+#[test]
+fn a_message_without_descriptor_is_reported() {
+    verdict(check_bad_message(
+        recv_fd,
+        BUDGET,
+        "a message without descriptor",
+        0,
+        PassFdError::NoDescriptor,
+    ));
+    assert!(
+        PassFdError::NoDescriptor
+            .to_string()
+            .contains("no descriptor")
+    );
 }
 
 // ANCHOR: truncated
@@ -90,20 +421,39 @@ fn too_many_descriptors_are_reported_as_truncated() {
         None,
     )
     .expect("sendmsg");
-    let err = recv_fd(b.as_fd()).expect_err("three descriptors do not fit: MSG_CTRUNC");
+    let err = receive(recv_fd, b, "recv_fd of three descriptors", BUDGET)
+        .unwrap_or_else(|stuck| panic!("{}", wrap(&stuck)))
+        .expect_err("three descriptors do not fit: MSG_CTRUNC");
     assert_eq!(err, PassFdError::Truncated);
     assert!(err.to_string().contains("MSG_CTRUNC"), "{err}");
 }
 // ANCHOR_END: truncated
 
 #[test]
+fn a_truncated_message_leaves_no_descriptor_open() {
+    verdict(check_bad_message(
+        recv_fd,
+        BUDGET,
+        "three descriptors, where there is room for fewer",
+        3,
+        PassFdError::Truncated,
+    ));
+}
+
+#[test]
 fn a_peer_that_closes_without_sending_is_reported() {
-    let (a, b) = pair();
-    drop(a);
-    assert_eq!(
-        recv_fd(b.as_fd()).expect_err("end of file"),
-        PassFdError::Closed
-    );
+    verdict(check_bad_message(
+        recv_fd,
+        BUDGET,
+        "a peer that closed without sending",
+        0,
+        PassFdError::Closed,
+    ));
+}
+
+#[test]
+fn two_descriptors_in_one_message_leave_no_descriptor_open() {
+    verdict(check_two_descriptors(recv_fd, BUDGET));
 }
 
 #[test]
@@ -115,27 +465,44 @@ fn peer_credentials_name_this_process() {
     assert_eq!(creds.gid(), nix::unistd::getgid().as_raw());
 }
 
+/// The demo's hang, in the step's words: a receiver waiting in recvmsg.
+fn diagnose(hang: &proctest::Hang) -> String {
+    let why = if hang.blocked_in("recvmsg").next().is_some() {
+        "The receiver is blocked in recvmsg() and the sender is gone or waiting: the message \
+         never came. A stream socket carries a control message only next to data: send_fd \
+         sends one byte, TAG, with its SCM_RIGHTS. Receiver blocked."
+    } else {
+        "The demo never finished: look for a call that waits for something the other process \
+         never does. Demo stuck."
+    };
+    wrap(&format!("{hang}\n{why}"))
+}
+
 fn demo(args: &[&str]) -> proctest::Finished {
+    // The demo's socket directory goes in a directory of the test's, removed even if the
+    // watchdog has to kill the demo before it cleans up.
+    let tmp = tempfile::tempdir().expect("a temporary directory");
     Demo::new(DEMO)
+        .env("TMPDIR", tmp.path())
         .args(args)
         .timeout(Duration::from_secs(5))
         .run()
-        .unwrap_or_else(|hang| panic!("{hang}"))
+        .unwrap_or_else(|hang| panic!("{}", diagnose(&hang)))
 }
 
 #[test]
 fn the_receiver_reads_a_file_it_never_opened() {
     let run = demo(&[]);
-    assert!(run.leftovers.is_empty(), "{}", run.describe_leftovers());
     assert_eq!(run.code(), Some(0), "the demo failed:\n{}", run.stderr);
+    assert!(run.leftovers.is_empty(), "{}", run.describe_leftovers());
     insta::assert_snapshot!("pass_fd_one", run.stdout);
 }
 
 #[test]
 fn the_demo_reports_a_message_without_descriptor_and_leaks_nothing() {
     let run = demo(&["--send", "none"]);
-    assert!(run.leftovers.is_empty(), "{}", run.describe_leftovers());
     assert_eq!(run.code(), Some(1), "{}", run.stderr);
+    assert!(run.leftovers.is_empty(), "{}", run.describe_leftovers());
     assert!(
         run.stderr
             .contains("error: recv_fd: the message carried no descriptor"),
@@ -153,8 +520,8 @@ fn the_demo_reports_a_message_without_descriptor_and_leaks_nothing() {
 #[test]
 fn the_demo_reports_truncation_and_closes_what_arrived() {
     let run = demo(&["--send", "three"]);
-    assert!(run.leftovers.is_empty(), "{}", run.describe_leftovers());
     assert_eq!(run.code(), Some(1), "{}", run.stderr);
+    assert!(run.leftovers.is_empty(), "{}", run.describe_leftovers());
     assert!(
         run.stderr
             .contains("error: recv_fd: the control message was truncated (MSG_CTRUNC)"),
@@ -184,4 +551,217 @@ fn bad_arguments_are_usage_errors() {
             &[expected, "usage: pass_fd"],
         );
     }
+}
+
+// The oracles: wrong solutions the checks above must fail with the right message, and
+// correct ones written differently that they must pass. A wrong receiver blocks: the
+// oracles give it a short budget.
+
+const SHORT: Duration = Duration::from_secs(3);
+
+/// Right, written differently: libc's sendmsg with a hand-built control message.
+fn send_with_libc(socket: BorrowedFd<'_>, fd: BorrowedFd<'_>) -> nix::Result<()> {
+    let mut byte = [TAG];
+    let mut iov = libc::iovec {
+        iov_base: byte.as_mut_ptr().cast(),
+        iov_len: 1,
+    };
+    // SAFETY: CMSG_SPACE only computes a size.
+    let space = unsafe { libc::CMSG_SPACE(size_of::<RawFd>() as u32) } as usize;
+    let mut control = vec![0u64; space.div_ceil(8)];
+    // SAFETY: a zeroed msghdr is valid; every pointer set below outlives the call.
+    let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
+    msg.msg_iov = &mut iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = control.as_mut_ptr().cast();
+    msg.msg_controllen = space;
+    // SAFETY: the control buffer has room for one header and one descriptor.
+    unsafe {
+        let cmsg = libc::CMSG_FIRSTHDR(&msg);
+        (*cmsg).cmsg_level = libc::SOL_SOCKET;
+        (*cmsg).cmsg_type = libc::SCM_RIGHTS;
+        (*cmsg).cmsg_len = libc::CMSG_LEN(size_of::<RawFd>() as u32) as usize;
+        std::ptr::write_unaligned(libc::CMSG_DATA(cmsg).cast::<RawFd>(), fd.as_raw_fd());
+    }
+    // SAFETY: `msg` describes valid buffers; sendmsg reads them.
+    let sent = unsafe { libc::sendmsg(socket.as_raw_fd(), &msg, 0) };
+    nix::errno::Errno::result(sent).map(drop)
+}
+
+/// Right, written differently: a loop over the control messages that owns every
+/// descriptor as it goes, and MSG_CTRUNC checked after.
+fn recv_owning_all(socket: BorrowedFd<'_>) -> Result<OwnedFd, PassFdError> {
+    let mut byte = [0u8; 1];
+    let mut iov = [IoSliceMut::new(&mut byte)];
+    let mut control = cmsg_space!(RawFd);
+    let msg = recvmsg::<()>(
+        socket.as_raw_fd(),
+        &mut iov,
+        Some(&mut control),
+        MsgFlags::empty(),
+    )?;
+    if msg.flags.contains(MsgFlags::MSG_CTRUNC) {
+        close_received(&control);
+        return Err(PassFdError::Truncated);
+    }
+    let mut owned = Vec::new();
+    for cmsg in msg.cmsgs()? {
+        if let ControlMessageOwned::ScmRights(fds) = cmsg {
+            // SAFETY: installed for us by the kernel for this message: one owner each.
+            owned.extend(
+                fds.into_iter()
+                    .map(|fd| unsafe { OwnedFd::from_raw_fd(fd) }),
+            );
+        }
+    }
+    if owned.is_empty() {
+        return Err(if msg.bytes == 0 {
+            PassFdError::Closed
+        } else {
+            PassFdError::NoDescriptor
+        });
+    }
+    Ok(owned.swap_remove(0))
+}
+
+/// Wrong: the control message without a data byte.
+fn send_without_byte(socket: BorrowedFd<'_>, fd: BorrowedFd<'_>) -> nix::Result<()> {
+    let fds = [fd.as_raw_fd()];
+    sendmsg::<()>(
+        socket.as_raw_fd(),
+        &[],
+        &[ControlMessage::ScmRights(&fds)],
+        MsgFlags::empty(),
+        None,
+    )
+    .map(drop)
+}
+
+/// Wrong: a two-byte message.
+fn send_two_bytes(socket: BorrowedFd<'_>, fd: BorrowedFd<'_>) -> nix::Result<()> {
+    let fds = [fd.as_raw_fd()];
+    sendmsg::<()>(
+        socket.as_raw_fd(),
+        &[IoSlice::new(b"FD")],
+        &[ControlMessage::ScmRights(&fds)],
+        MsgFlags::empty(),
+        None,
+    )
+    .map(drop)
+}
+
+/// Wrong: takes the lent descriptor as its own, and closes it when done.
+fn send_and_close(socket: BorrowedFd<'_>, fd: BorrowedFd<'_>) -> nix::Result<()> {
+    // SAFETY: wrong on purpose: the caller still owns this descriptor.
+    let owned = unsafe { OwnedFd::from_raw_fd(fd.as_raw_fd()) };
+    send_raw(
+        &socket.try_clone_to_owned().expect("dup"),
+        &[owned.as_raw_fd()],
+    );
+    Ok(())
+}
+
+/// Wrong: returns the first descriptor, forgets the others (and ignores MSG_CTRUNC, so a
+/// truncated message is "no descriptor").
+fn recv_first_only(socket: BorrowedFd<'_>) -> Result<OwnedFd, PassFdError> {
+    let mut byte = [0u8; 1];
+    let mut iov = [IoSliceMut::new(&mut byte)];
+    let mut control = cmsg_space!(RawFd);
+    let msg = recvmsg::<()>(
+        socket.as_raw_fd(),
+        &mut iov,
+        Some(&mut control),
+        MsgFlags::empty(),
+    )?;
+    if msg.bytes == 0 {
+        return Err(PassFdError::Closed);
+    }
+    let Ok(cmsgs) = msg.cmsgs() else {
+        return Err(PassFdError::Truncated);
+    };
+    for cmsg in cmsgs {
+        if let ControlMessageOwned::ScmRights(fds) = cmsg {
+            // SAFETY: installed by the kernel for us.
+            return Ok(unsafe { OwnedFd::from_raw_fd(fds[0]) });
+        }
+    }
+    Err(PassFdError::NoDescriptor)
+}
+
+/// Wrong: skips messages without a descriptor and waits for the next one.
+fn recv_until_descriptor(socket: BorrowedFd<'_>) -> Result<OwnedFd, PassFdError> {
+    loop {
+        match recv_owning_all(socket) {
+            Err(PassFdError::NoDescriptor) => {}
+            other => return other,
+        }
+    }
+}
+
+#[track_caller]
+fn assert_fails(send: SendFd, recv: RecvFd, expected: &[&str]) {
+    let message = check_all(send, recv, SHORT).expect_err("the checks must fail this solution");
+    for text in expected {
+        assert!(
+            message.contains(text),
+            "the message should say {text:?}:\n{message}"
+        );
+    }
+}
+
+#[test]
+fn the_checks_pass_correct_solutions_written_differently() {
+    verdict(check_all(send_with_libc, recv_owning_all, BUDGET));
+}
+
+#[test]
+fn the_checks_fail_a_sender_without_its_data_byte_and_do_not_hang() {
+    assert_fails(
+        send_without_byte,
+        recv_owning_all,
+        &["put nothing on the socket", "No data byte."],
+    );
+    // The round trip alone, which would call recv_fd: it stops before.
+    let message = check_round_trip(send_without_byte, recv_owning_all, SHORT)
+        .expect_err("no byte, no message");
+    assert!(
+        message.contains("a receiver would wait in recvmsg forever"),
+        "{message}"
+    );
+}
+
+#[test]
+fn the_checks_fail_a_sender_with_the_wrong_bytes_or_that_closes_the_descriptor() {
+    assert_fails(send_two_bytes, recv_owning_all, &["send_fd sent \"FD\""]);
+    let message = check_round_trip(send_and_close, recv_owning_all, SHORT)
+        .expect_err("the lent descriptor was closed");
+    assert!(
+        message.contains("closed the descriptor it was lent"),
+        "{message}"
+    );
+}
+
+#[test]
+fn the_checks_fail_a_receiver_that_leaks_or_waits() {
+    assert_fails(
+        send_with_libc,
+        recv_first_only,
+        &[
+            "recv_fd of three descriptors",
+            "but left descriptor(s)",
+            "fdpass::close_received(&control)",
+        ],
+    );
+    let message = check_two_descriptors(recv_first_only, SHORT).expect_err("a leak");
+    assert!(
+        message.contains("left [") && message.contains("open with nobody to close it"),
+        "{message}"
+    );
+    let message = check_bad_messages(recv_until_descriptor, SHORT).expect_err("it waits");
+    assert!(
+        message.contains("recv_fd of a message without descriptor did not return")
+            && message.contains("took the message and waits for another")
+            && message.ends_with("recv_fd blocked."),
+        "{message}"
+    );
 }

@@ -1,53 +1,140 @@
 //! Load generator for `multiplexing/echo_server` and `multiplexing/edge_triggered`.
 //!
 //! Starts the `echo_server` binary (with `--edge` when given), connects CLIENTS clients
-//! (1,000 by default) so that they are all open at once, and drives them from one
-//! thread with `poll`. Every client sends its whole message first, then shuts down its
-//! sending side, then reads its echo until the server closes the connection, so the
-//! server has to hold what a full socket did not take. Every hundredth client sends a
-//! big message: 1 MiB (64 KiB with `--edge`, small enough to sit in the socket's
-//! buffers whatever the server does, so that "data left unread" shows instead of a
-//! hang); the others send 1 to 4,096 bytes. Then it checks every echoed byte, that the
-//! server's descriptor count is back to its baseline, and that the server exits cleanly
-//! and removes its socket file.
+//! (1,000 by default) so that they are all open at once, and drives them from one thread
+//! with `poll`, in two rounds on the same connections:
+//!
+//! 1. every client sends a first message, then reads its echo. Every hundredth client
+//!    sends 1 MiB, more than the sockets between it and the server hold, so the server has
+//!    to keep what `write()` did not take, and reads it back slowly (4 KiB at a time); the
+//!    others send 1 to 4,096 bytes;
+//! 2. every client sends a second message and closes its sending side (`shutdown(Write)`),
+//!    then reads until the server closes the connection. Every hundredth client (50, 150,
+//!    ...) sends 512 KiB and reads nothing until the others are done: the server holds its
+//!    echo, after its end of file, until it reads. Every hundredth client (25, 125, ...)
+//!    sends 300 KiB and leaves without reading (`shutdown(Both)`): the server's next write
+//!    fails with EPIPE, and it must close that connection like any other that failed.
+//!
+//! Between the steps it asks the server to measure its CPU time (`wait NAME`, `done`)
+//! while it computes for 0.1 s of CPU with every client quiet: once all are connected,
+//! once every first echo is back, and while the server holds the paused clients' echoes.
+//! A server that sleeps in `epoll_wait` uses next to nothing then; under the tests'
+//! watchdog the figures go to the test.
+//!
+//! Then it checks every echoed byte, that the server's descriptor count is back to its
+//! baseline, and that the server exits cleanly and removes its socket file.
+//!
+//! The server is `echo_server` next to this binary, or the command in the environment
+//! variable `ECHO_SERVER` (a program and its arguments, separated by spaces): the tests'
+//! oracles start wrong servers this way.
 //!
 //! Usage: `echo_load [--edge] [CLIENTS]`, CLIENTS from 1 to 5000.
 
 use multiplexing::{fds, usage};
 use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
+use proctest::cpu::work;
 use std::io::{self, BufRead, BufReader, ErrorKind, Read, Write};
 use std::net::Shutdown;
-use std::os::fd::AsFd;
+use std::os::fd::{AsFd, AsRawFd};
 use std::os::unix::net::UnixStream;
 use std::path::PathBuf;
-use std::process::{ChildStdout, Command, ExitCode, Stdio};
+use std::process::{ChildStdin, ChildStdout, Command, ExitCode, Stdio};
+use std::time::{Duration, Instant};
 
 const USAGE: &str = "echo_load [--edge] [CLIENTS]   (CLIENTS: 1 to 5000, default 1000)";
 const NEXT: &str = "then run `just check multiplexing/echo_server`";
 
+/// The CPU time the load generator computes for while every client is quiet.
+const QUIET_WORK: Duration = Duration::from_millis(100);
+/// The first message of every hundredth client.
+const BIG: usize = 1024 * 1024;
+/// The second message of every hundredth client (50, 150, ...), read only after a pause.
+const HELD: usize = 512 * 1024;
+/// The second message of the rude clients, which leave without reading their echo: more
+/// than the sockets hold, so that the server still has echo bytes to write when they go.
+const RUDE: usize = 300 * 1024;
+
+/// Whether `client` leaves without reading in round 2 (25, 125, ...): it shuts both
+/// directions down once it has sent its second message, and the server's next write
+/// fails (EPIPE). A broken connection is closed, like any other that failed.
+fn rude(client: usize) -> bool {
+    client % 100 == 25
+}
+
+/// How much a slow reader reads at a time.
+const SLOW_READ: usize = 4096;
+
 /// One client and where it stands.
 struct Client {
     stream: UnixStream,
-    message: Vec<u8>,
+    /// The two messages, one per round.
+    messages: [Vec<u8>; 2],
+    /// The echo of each round.
+    echoes: [Vec<u8>; 2],
+    /// Bytes of the current round's message sent so far.
     sent: usize,
-    echo: Vec<u8>,
+    /// The round: 0 or 1.
+    round: usize,
+    /// Reads at most [`SLOW_READ`] bytes at a time.
+    slow: bool,
+    /// Does not read (round 2 of the held clients, until the pause ends).
+    paused: bool,
+    /// Leaves without reading its second echo.
+    rude: bool,
     /// The server closed the connection (or it failed): nothing more will come.
     done: bool,
     /// Why the connection failed, if it did.
     error: Option<String>,
 }
 
-fn message(client: usize, len: usize) -> Vec<u8> {
+impl Client {
+    fn message(&self) -> &[u8] {
+        &self.messages[self.round]
+    }
+
+    fn sending(&self) -> bool {
+        !self.done && self.sent < self.message().len()
+    }
+
+    /// Still expecting bytes in this round.
+    fn reading(&self) -> bool {
+        !self.done
+            && !self.sending()
+            && (self.round == 1 || self.echoes[0].len() < self.messages[0].len())
+    }
+
+    fn events(&self) -> PollFlags {
+        if self.sending() {
+            PollFlags::POLLOUT
+        } else if self.reading() && !self.paused {
+            PollFlags::POLLIN
+        } else {
+            PollFlags::empty()
+        }
+    }
+}
+
+fn pattern(client: usize, round: usize, len: usize) -> Vec<u8> {
     (0..len)
-        .map(|j| ((client * 7 + j * 13 + j / 251) % 256) as u8)
+        .map(|j| ((client * 7 + round * 101 + j * 13 + j / 251) % 256) as u8)
         .collect()
 }
 
-fn message_len(client: usize, big: usize) -> usize {
+fn first_len(client: usize) -> usize {
     if client % 100 == 0 {
-        big
+        BIG
     } else {
         1 + (client * 37) % 4096
+    }
+}
+
+fn second_len(client: usize) -> usize {
+    if client % 100 == 50 {
+        HELD
+    } else if rude(client) {
+        RUDE
+    } else {
+        1 + (client * 53) % 2048
     }
 }
 
@@ -60,119 +147,420 @@ fn read_line(from: &mut BufReader<ChildStdout>) -> Result<String, String> {
     }
 }
 
+/// Asks the server what its `connections()` says, and checks it is `expected`.
+fn check_connections(link: &mut Link, expected: usize, when: &str) -> Result<(), String> {
+    writeln!(link.control, "conns")
+        .and_then(|()| link.control.flush())
+        .map_err(|e| format!("cannot talk to the server: {e}"))?;
+    let line = link.answer()?;
+    let said: usize = line
+        .strip_prefix("connections ")
+        .and_then(|n| n.parse().ok())
+        .ok_or_else(|| format!("the server answered {line:?} instead of `connections N`"))?;
+    if said == expected {
+        Ok(())
+    } else {
+        Err(format!(
+            "{when}, {expected} connection(s) are open, but the server's connections() says \
+             {said}: it counts the connections in its table, added at accept and removed when \
+             closed. connections() wrong."
+        ))
+    }
+}
+
+/// How long the server may take to answer a command. It reads commands between two turns,
+/// so a server that does not answer in that time has been inside one `turn()` all along.
+const ANSWER_WITHIN_MS: u16 = 10_000;
+
+impl Link {
+    /// The server's answer to the command just sent, or a diagnosis when it does not come.
+    fn answer(&mut self) -> Result<String, String> {
+        if self.answers.buffer().is_empty() {
+            let mut watched = [PollFd::new(
+                self.answers.get_ref().as_fd(),
+                PollFlags::POLLIN,
+            )];
+            let ready = poll(&mut watched, PollTimeout::from(ANSWER_WITHIN_MS));
+            if matches!(ready, Ok(0)) {
+                return Err(format!(
+                    "the server did not answer for {} s: it reads its commands between two calls \
+                     of turn(), so one turn() has been running all that time while clients \
+                     wait. Look for a loop in turn() that never ends (a write() retried after \
+                     an error other than WouldBlock, say) or a call that blocks. Server stuck \
+                     in turn().",
+                    ANSWER_WITHIN_MS / 1000
+                ));
+            }
+        }
+        read_line(&mut self.answers)
+    }
+}
+
 fn fd_count(line: &str) -> Result<usize, String> {
     line.strip_prefix("fds ")
         .and_then(|n| n.parse().ok())
         .ok_or_else(|| format!("the server answered {line:?} instead of `fds N`"))
 }
 
-/// Drives every client until the server has closed all of them. `on_all_sent` runs
-/// once, when the last client has sent its last byte.
-fn drive(clients: &mut [Client], mut on_all_sent: impl FnMut()) -> Result<(), String> {
-    let mut buf = vec![0u8; 64 * 1024];
-    let mut announced = false;
-    loop {
-        let sending = clients
-            .iter()
-            .filter(|c| !c.done && c.sent < c.message.len())
-            .count();
-        if sending == 0 && !announced {
-            announced = true;
-            on_all_sent();
+/// One step of one client that `poll` reported ready.
+fn step(c: &mut Client, buf: &mut [u8]) {
+    if c.sending() {
+        let (round, sent) = (c.round, c.sent);
+        match c.stream.write(&c.messages[round][sent..]) {
+            Ok(n) => {
+                c.sent += n;
+                if c.round == 1 && !c.sending() {
+                    if c.rude {
+                        let _ = c.stream.shutdown(Shutdown::Both);
+                        c.done = true;
+                    } else {
+                        let _ = c.stream.shutdown(Shutdown::Write);
+                    }
+                }
+            }
+            Err(err) if matches!(err.kind(), ErrorKind::WouldBlock | ErrorKind::Interrupted) => {}
+            Err(err) => {
+                c.error = Some(format!(
+                    "writing message {} failed after {} of {} bytes: {err}",
+                    c.round + 1,
+                    c.sent,
+                    c.message().len()
+                ));
+                c.done = true;
+            }
         }
-        let active: Vec<usize> = (0..clients.len()).filter(|&i| !clients[i].done).collect();
+        return;
+    }
+    let limit = if c.slow { SLOW_READ } else { buf.len() };
+    match c.stream.read(&mut buf[..limit]) {
+        Ok(0) => {
+            c.done = true;
+            if c.round == 0 {
+                c.error = Some(format!(
+                    "the server closed the connection after {} of the {} bytes of the first \
+                     echo, although the client had not closed its side",
+                    c.echoes[0].len(),
+                    c.messages[0].len()
+                ));
+            }
+        }
+        Ok(n) => {
+            let round = c.round;
+            c.echoes[round].extend_from_slice(&buf[..n]);
+        }
+        Err(err) if matches!(err.kind(), ErrorKind::WouldBlock | ErrorKind::Interrupted) => {}
+        Err(err) => {
+            c.error = Some(format!("reading echo {} failed: {err}", c.round + 1));
+            c.done = true;
+        }
+    }
+}
+
+/// The server's standard input (commands) and output (answers).
+struct Link {
+    control: ChildStdin,
+    answers: BufReader<ChildStdout>,
+}
+
+/// How long `poll` may report nothing before the load generator looks for a stall. Only a
+/// pace for the look: what it finds does not depend on it.
+const PATIENCE_MS: u16 = 200;
+
+/// How many quiet waits of [`PATIENCE_MS`] in a row, with no byte moved and the server
+/// not idle, make a server that does not serve: 10 s, far beyond any pause of a server that
+/// works, even on a busy machine.
+const PATIENT_WAITS: u32 = 50;
+
+/// Every byte the clients have sent and received so far.
+fn moved(clients: &[Client]) -> usize {
+    clients
+        .iter()
+        .map(|c| c.sent + c.echoes[0].len() + c.echoes[1].len())
+        .sum()
+}
+
+/// Bytes waiting to be read on `c`'s socket, and bytes it sent that the server has not read.
+fn in_flight(c: &Client) -> (usize, usize) {
+    let unread = fds::unread_bytes(c.stream.as_fd()).unwrap_or(0);
+    let mut unsent: libc::c_int = 0;
+    // SAFETY: SIOCOUTQ writes one c_int through a pointer to a live c_int.
+    let ret = unsafe { libc::ioctl(c.stream.as_raw_fd(), libc::TIOCOUTQ, &mut unsent) };
+    let unsent = if ret == 0 {
+        usize::try_from(unsent).unwrap_or(0)
+    } else {
+        0
+    };
+    (unread, unsent)
+}
+
+/// Called when nothing has moved for a while: when clients wait for their echo, nothing is
+/// in flight in either direction, and the server says epoll has nothing to report, nothing
+/// will ever move again. Returns that diagnosis, refined by one experiment: the clients
+/// that still had their sending side open close it, and what the server does then tells a
+/// server that dropped the bytes (it closes the connection, the echo still short) from
+/// one that kept them without watching EPOLLOUT (the end of file wakes it, and it writes
+/// some).
+fn stalled(clients: &mut [Client], link: &mut Link) -> Result<Option<String>, String> {
+    let waiting: Vec<usize> = (0..clients.len())
+        .filter(|&i| clients[i].reading() && !clients[i].paused)
+        .collect();
+    if waiting.is_empty()
+        || clients
+            .iter()
+            .filter(|c| !c.done)
+            .any(|c| in_flight(c) != (0, 0))
+    {
+        return Ok(None);
+    }
+    writeln!(link.control, "idle?")
+        .and_then(|()| link.control.flush())
+        .map_err(|e| format!("cannot talk to the server: {e}"))?;
+    if link.answer()? != "idle yes" {
+        return Ok(None);
+    }
+    let got = |c: &Client| c.echoes[c.round].len();
+    let short: Vec<usize> = waiting
+        .iter()
+        .copied()
+        .filter(|&i| got(&clients[i]) < clients[i].message().len())
+        .collect();
+    let Some(&first) = short.first() else {
+        return Ok(Some(format!(
+            "the server stalled: {} client(s) have their whole echo and have closed their \
+             sending side, and wait for the server to close the connection; nothing is in \
+             flight and the server's epoll has nothing to report. Close a connection once \
+             read() has returned 0 and nothing is left to write. Connection never closed.",
+            waiting.len()
+        )));
+    };
+    let missing: usize = short
+        .iter()
+        .map(|&i| clients[i].message().len() - got(&clients[i]))
+        .sum();
+    let before: Vec<usize> = short.iter().map(|&i| got(&clients[i])).collect();
+    let head = format!(
+        "the server stalled: {} client(s) wait for the rest of their echo, {missing} bytes in \
+         all (client {first} got {} of the {} bytes of message {}); nothing is in flight \
+         between them and the server, and the server's epoll has nothing to report, so nothing \
+         would ever move.",
+        short.len(),
+        before[0],
+        clients[first].message().len(),
+        clients[first].round + 1
+    );
+    // The experiment: an end of file from each client that could still send one.
+    let nudged: Vec<usize> = short
+        .iter()
+        .copied()
+        .filter(|&i| clients[i].round == 0)
+        .collect();
+    if !nudged.is_empty() {
+        // The server's own stall checks would now find these connections idle: the
+        // experiment's outcome is what counts.
+        let _ = writeln!(link.control, "quiet").and_then(|()| link.control.flush());
+    }
+    for &i in &nudged {
+        let _ = clients[i].stream.shutdown(Shutdown::Write);
+    }
+    let mut closed = vec![false; clients.len()];
+    let mut buf = vec![0u8; 64 * 1024];
+    if !nudged.is_empty() {
+        loop {
+            let open: Vec<usize> = nudged.iter().copied().filter(|&i| !closed[i]).collect();
+            let ready: Vec<usize> = {
+                let mut watched: Vec<PollFd<'_>> = open
+                    .iter()
+                    .map(|&i| PollFd::new(clients[i].stream.as_fd(), PollFlags::POLLIN))
+                    .collect();
+                let _ = poll(&mut watched, PollTimeout::from(PATIENCE_MS));
+                open.iter()
+                    .zip(&watched)
+                    .filter(|(_, fd)| fd.revents().is_some_and(|r| !r.is_empty()))
+                    .map(|(&i, _)| i)
+                    .collect()
+            };
+            if ready.is_empty() {
+                break;
+            }
+            for i in ready {
+                let c = &mut clients[i];
+                match c.stream.read(&mut buf) {
+                    Ok(0) | Err(_) => closed[i] = true,
+                    Ok(n) => c.echoes[c.round].extend_from_slice(&buf[..n]),
+                }
+            }
+        }
+    }
+    let wrote_more = short
+        .iter()
+        .zip(&before)
+        .find(|&(&i, &b)| got(&clients[i]) > b)
+        .map(|(&i, &b)| (i, got(&clients[i]) - b));
+    let dropped = nudged
+        .iter()
+        .find(|&&i| closed[i] && got(&clients[i]) < clients[i].message().len());
+    for &i in &short {
+        clients[i].done = true;
+    }
+    Ok(Some(match (wrote_more, dropped) {
+        (Some((i, more)), _) => format!(
+            "{head} When client {i} then closed its sending side, the server wrote {more} more \
+             bytes of its echo: it had kept them, but waited for input to write them. When \
+             write() does not take everything, watch EPOLLOUT and write the rest when it comes. \
+             EPOLLOUT not watched."
+        ),
+        (None, Some(&i)) => format!(
+            "{head} When client {i} then closed its sending side, the server closed the \
+             connection without writing any more: the bytes write() did not take are gone. Keep \
+             them in the connection and write them when epoll reports EPOLLOUT. Bytes dropped."
+        ),
+        (None, None) => format!(
+            "{head} The server holds echo bytes it never writes: when write() does not take \
+             everything, keep the rest, watch EPOLLOUT, and write more when it comes. Echo \
+             stalled."
+        ),
+    }))
+}
+
+/// Drives every client until none has anything left to do in this phase (each is done,
+/// paused, or finished with its round), or until the server has stalled.
+fn drive(clients: &mut [Client], link: &mut Link) -> Result<(), String> {
+    let mut buf = vec![0u8; 64 * 1024];
+    let (mut last_moved, mut quiet_waits) = (moved(clients), 0u32);
+    loop {
+        let active: Vec<usize> = (0..clients.len())
+            .filter(|&i| !clients[i].events().is_empty())
+            .collect();
         if active.is_empty() {
             return Ok(());
         }
-        let ready: Vec<(usize, PollFlags)> = {
+        let ready: Vec<usize> = {
             let mut watched: Vec<PollFd<'_>> = active
                 .iter()
-                .map(|&i| {
-                    let c = &clients[i];
-                    let events = if c.sent < c.message.len() {
-                        PollFlags::POLLOUT
-                    } else {
-                        PollFlags::POLLIN
-                    };
-                    PollFd::new(c.stream.as_fd(), events)
-                })
+                .map(|&i| PollFd::new(clients[i].stream.as_fd(), clients[i].events()))
                 .collect();
-            match poll(&mut watched, PollTimeout::NONE) {
+            match poll(&mut watched, PollTimeout::from(PATIENCE_MS)) {
                 Ok(_) | Err(nix::errno::Errno::EINTR) => {}
                 Err(err) => return Err(format!("poll failed: {err}")),
             }
             active
                 .iter()
                 .zip(&watched)
-                .filter_map(|(&i, fd)| fd.revents().filter(|r| !r.is_empty()).map(|r| (i, r)))
+                .filter(|(_, fd)| fd.revents().is_some_and(|r| !r.is_empty()))
+                .map(|(&i, _)| i)
                 .collect()
         };
-        for (i, _) in ready {
-            let c = &mut clients[i];
-            if c.sent < c.message.len() {
-                match c.stream.write(&c.message[c.sent..]) {
-                    Ok(n) => {
-                        c.sent += n;
-                        if c.sent == c.message.len() {
-                            let _ = c.stream.shutdown(Shutdown::Write);
-                        }
-                    }
-                    Err(err)
-                        if matches!(err.kind(), ErrorKind::WouldBlock | ErrorKind::Interrupted) => {
-                    }
-                    Err(err) => {
-                        c.error = Some(format!(
-                            "writing failed after {} of {} bytes: {err}",
-                            c.sent,
-                            c.message.len()
-                        ));
-                        c.done = true;
-                    }
-                }
-            } else {
-                match c.stream.read(&mut buf) {
-                    Ok(0) => c.done = true,
-                    Ok(n) => c.echo.extend_from_slice(&buf[..n]),
-                    Err(err)
-                        if matches!(err.kind(), ErrorKind::WouldBlock | ErrorKind::Interrupted) => {
-                    }
-                    Err(err) => {
-                        c.error = Some(format!("reading the echo failed: {err}"));
-                        c.done = true;
-                    }
-                }
+        if ready.is_empty() {
+            if let Some(stall) = stalled(clients, link)? {
+                return Err(stall);
             }
+            // Nothing moved during this wait, yet the server is not idle (or bytes wait for
+            // it): after PATIENT_WAITS such waits in a row, it is not serving at all.
+            let now = moved(clients);
+            if now == last_moved {
+                quiet_waits += 1;
+            } else {
+                (last_moved, quiet_waits) = (now, 0);
+            }
+            if quiet_waits >= PATIENT_WAITS {
+                // A server that does not even answer is stuck inside one turn().
+                writeln!(link.control, "idle?")
+                    .and_then(|()| link.control.flush())
+                    .map_err(|e| format!("cannot talk to the server: {e}"))?;
+                link.answer()?;
+                return Err(format!(
+                    "the server does not serve: for {} s not one byte moved between the clients \
+                     and the server, although {} client(s) wait and the server was never idle \
+                     (epoll had events for it, or bytes waited for it to read). turn() must \
+                     handle what epoll_wait reports: accept on the listener, read and echo on \
+                     a connection. Server not serving.",
+                    u64::from(PATIENCE_MS) * u64::from(PATIENT_WAITS) / 1000,
+                    clients.iter().filter(|c| !c.events().is_empty()).count()
+                ));
+            }
+        }
+        for i in ready {
+            step(&mut clients[i], &mut buf);
         }
     }
 }
 
-/// What went wrong with one client's echo, if anything.
+/// Asks the server to measure its CPU time (`wait NAME`) while this process computes with
+/// every client quiet, then ends the measure (`done`).
+fn quiet_while_computing(link: &mut Link, name: &str) -> Result<(), String> {
+    // A server that died is reported by the answer that does not come.
+    let _ = writeln!(link.control, "wait {name}").and_then(|()| link.control.flush());
+    work(QUIET_WORK);
+    let _ = writeln!(link.control, "done").and_then(|()| link.control.flush());
+    // The server looks at its connections as they are now: no client moves until it has.
+    link.answer().map(drop)
+}
+
+/// Waits (a little at a time, at most `limit`) until the server has read everything the
+/// paused clients sent: nothing of theirs is left in the sockets (`SIOCOUTQ`).
+fn until_read_by_server(clients: &[Client], limit: Duration) {
+    let deadline = Instant::now() + limit;
+    let unread = |c: &Client| {
+        let mut count: libc::c_int = 0;
+        // SAFETY: SIOCOUTQ writes one c_int through a pointer to a live c_int.
+        let ret = unsafe { libc::ioctl(c.stream.as_raw_fd(), libc::TIOCOUTQ, &mut count) };
+        ret == 0 && count > 0
+    };
+    while clients.iter().any(|c| c.paused && !c.done && unread(c)) && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(1));
+    }
+}
+
+/// What went wrong with one client's echoes, if anything.
 fn check(index: usize, c: &Client) -> Option<String> {
     if let Some(err) = &c.error {
         return Some(format!("client {index}: {err}"));
     }
-    if c.echo == c.message {
-        return None;
+    for round in 0..=c.round {
+        if round == 1 && c.rude {
+            continue;
+        }
+        let (echo, message) = (&c.echoes[round], &c.messages[round]);
+        if echo == message {
+            continue;
+        }
+        let same = echo.iter().zip(message).take_while(|(a, b)| a == b).count();
+        return Some(if same == echo.len() {
+            format!(
+                "client {index} sent {} bytes as message {} and got only {} back before the \
+                 server closed the connection",
+                message.len(),
+                round + 1,
+                echo.len()
+            )
+        } else {
+            format!(
+                "client {index} sent {} bytes as message {} and got {} back, wrong from byte \
+                 {same} on (bytes went missing)",
+                message.len(),
+                round + 1,
+                echo.len()
+            )
+        });
     }
-    let same = c
-        .echo
+    None
+}
+
+/// The clients whose echoes went wrong so far, as a failure, if any: the run stops there.
+fn failed(clients: &[Client]) -> Result<(), Failure> {
+    let failures: Vec<String> = clients
         .iter()
-        .zip(&c.message)
-        .take_while(|(a, b)| a == b)
-        .count();
-    Some(if same == c.echo.len() {
-        format!(
-            "client {index} sent {} bytes and got only {} back before the server closed the connection",
-            c.message.len(),
-            c.echo.len()
-        )
+        .enumerate()
+        .filter(|(_, c)| {
+            c.error.is_some() || (c.done && !c.rude && c.echoes[c.round] != *c.message())
+        })
+        .filter_map(|(i, c)| check(i, c))
+        .collect();
+    if failures.is_empty() {
+        Ok(())
     } else {
-        format!(
-            "client {index} sent {} bytes and got {} back, wrong from byte {same} on (bytes went missing)",
-            c.message.len(),
-            c.echo.len()
-        )
-    })
+        Err(Failure::Echo(failures))
+    }
 }
 
 /// Why the run failed before the server was stopped.
@@ -189,15 +577,33 @@ impl From<String> for Failure {
     }
 }
 
-fn run(edge: bool, count: usize) -> Result<(), String> {
-    fds::raise_nofile(u64::try_from(count).expect("small") + 64)
-        .map_err(|msg| format!("{count} clients need as many descriptors: {msg}"))?;
-    let exe = std::env::current_exe().map_err(|e| format!("cannot find my own binary: {e}"))?;
-    let server_exe = exe.with_file_name("echo_server");
-    let mut command = Command::new(&server_exe);
+fn server_command(edge: bool) -> Result<Command, String> {
+    let mut command = match std::env::var("ECHO_SERVER") {
+        Ok(spec) => {
+            let mut words = spec.split_whitespace();
+            let program = words
+                .next()
+                .ok_or("ECHO_SERVER is empty: it names the server's program")?;
+            let mut command = Command::new(program);
+            command.args(words);
+            command
+        }
+        Err(_) => {
+            let exe =
+                std::env::current_exe().map_err(|e| format!("cannot find my own binary: {e}"))?;
+            Command::new(exe.with_file_name("echo_server"))
+        }
+    };
     if edge {
         command.arg("--edge");
     }
+    Ok(command)
+}
+
+fn run(edge: bool, count: usize) -> Result<(), String> {
+    fds::raise_nofile(u64::try_from(count).expect("small") + 64)
+        .map_err(|msg| format!("{count} clients need as many descriptors: {msg}"))?;
+    let mut command = server_command(edge)?;
     let mut server = command
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -205,18 +611,20 @@ fn run(edge: bool, count: usize) -> Result<(), String> {
         .spawn()
         .map_err(|e| {
             format!(
-                "cannot start {}: {e} (build it with `cargo build -p multiplexing`)",
-                server_exe.display()
+                "cannot start {:?}: {e} (build it with `cargo build -p multiplexing`)",
+                command.get_program()
             )
         })?;
-    let mut control = server.stdin.take().expect("piped");
-    let mut answers = BufReader::new(server.stdout.take().expect("piped"));
+    let mut link = Link {
+        control: server.stdin.take().expect("piped"),
+        answers: BufReader::new(server.stdout.take().expect("piped")),
+    };
     let outcome = (|| -> Result<PathBuf, Failure> {
-        let listening = read_line(&mut answers)?;
+        let listening = read_line(&mut link.answers)?;
         let path = PathBuf::from(listening.strip_prefix("listening on ").ok_or_else(|| {
             format!("the server said {listening:?} instead of `listening on PATH`")
         })?);
-        let baseline = fd_count(&read_line(&mut answers)?)?;
+        let baseline = fd_count(&read_line(&mut link.answers)?)?;
         println!(
             "server: {} epoll",
             if edge {
@@ -225,7 +633,6 @@ fn run(edge: bool, count: usize) -> Result<(), String> {
                 "level-triggered"
             }
         );
-        let big = if edge { 64 * 1024 } else { 1024 * 1024 };
         let mut clients = Vec::with_capacity(count);
         for i in 0..count {
             let stream = UnixStream::connect(&path)
@@ -235,46 +642,100 @@ fn run(edge: bool, count: usize) -> Result<(), String> {
                 .map_err(|e| format!("client {i}: {e}"))?;
             clients.push(Client {
                 stream,
-                message: message(i, message_len(i, big)),
+                messages: [pattern(i, 0, first_len(i)), pattern(i, 1, second_len(i))],
+                echoes: [Vec::new(), Vec::new()],
                 sent: 0,
-                echo: Vec::new(),
+                round: 0,
+                slow: first_len(i) == BIG,
+                paused: false,
+                rude: false,
                 done: false,
                 error: None,
             });
         }
         println!("{count} clients connected at once");
-        drive(&mut clients, || {
-            // The server's stdin: a failure shows up as the server's own exit.
-            let _ = control.write_all(b"sent\n");
-        })
-        .map_err(Failure::Other)?;
-        let failures: Vec<String> = clients
-            .iter()
-            .enumerate()
-            .filter_map(|(i, c)| check(i, c))
-            .collect();
-        if !failures.is_empty() {
-            return Err(Failure::Echo(failures));
+        quiet_while_computing(&mut link, "connected_and_quiet")?;
+
+        // Round 1: send, then read the echo, slowly for the big ones.
+        drive(&mut clients, &mut link).map_err(Failure::Other)?;
+        failed(&clients)?;
+        check_connections(&mut link, count, "once every first echo had come back")?;
+        quiet_while_computing(&mut link, "every_echo_written")?;
+
+        // Round 2: send and close the sending side; the held clients read nothing yet.
+        for (i, c) in clients.iter_mut().enumerate() {
+            c.round = 1;
+            c.sent = 0;
+            c.slow = second_len(i) == HELD;
+            c.paused = c.slow;
+            c.rude = rude(i);
         }
-        let bigs = clients.iter().filter(|c| c.message.len() == big).count();
+        drive(&mut clients, &mut link).map_err(Failure::Other)?;
+        failed(&clients)?;
+        until_read_by_server(&clients, Duration::from_secs(5));
+        quiet_while_computing(&mut link, "holding_echoes_after_eof")?;
+        for c in &mut clients {
+            c.paused = false;
+        }
+        drive(&mut clients, &mut link).map_err(Failure::Other)?;
+
+        failed(&clients)?;
+        let kinds = |round: usize, special: usize| {
+            clients
+                .iter()
+                .filter(|c| c.messages[round].len() == special)
+                .count()
+        };
+        let (bigs, held, rudes) = (kinds(0, BIG), kinds(1, HELD), kinds(1, RUDE));
         println!(
-            "{count} echoes checked byte for byte: {bigs} of {big} bytes, {} of 1 to 4096 bytes",
+            "round 1: {count} echoes checked byte for byte: {bigs} of {BIG} bytes (read 4 KiB at \
+             a time), {} of 1 to 4096 bytes",
             count - bigs
         );
+        println!(
+            "round 2: {} echoes checked byte for byte: {held} of {HELD} bytes (read after a \
+             pause, after the end of file), {} of 1 to 2048 bytes; {rudes} clients left \
+             without reading theirs",
+            count - rudes,
+            count - held - rudes
+        );
         drop(clients);
-        control
+        link.control
             .write_all(b"fds\n")
+            .and_then(|()| link.control.flush())
             .map_err(|e| Failure::Other(format!("cannot talk to the server: {e}")))?;
-        let after = fd_count(&read_line(&mut answers)?)?;
+        let after = fd_count(&link.answer()?)?;
         if after != baseline {
+            let extra = after.saturating_sub(baseline);
+            let why = if extra > 0 && extra <= rudes {
+                format!(
+                    " ({extra}, no more than the {rudes} clients that left without reading: \
+                     when a client is gone, write() fails with EPIPE, and an error on a \
+                     connection closes it)"
+                )
+            } else {
+                String::new()
+            };
             return Err(Failure::Other(format!(
-                "the server has {after} descriptors open after every client left, {baseline} before the first came: it does not close finished connections"
+                "the server has {after} descriptors open after every client left, {baseline} \
+                 before the first came: it does not close finished connections{why}. \
+                 Descriptors leaked."
             )));
         }
+        check_connections(&mut link, 0, "after every client left")?;
         println!("server descriptors after every client left: back to its baseline");
         Ok(path)
     })();
-    drop(control);
+    // The end of its standard input stops the server. One stuck inside turn() never reads
+    // it: after a few seconds it is killed (its socket directory goes with the test's).
+    drop(link);
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while matches!(server.try_wait(), Ok(None)) && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    if matches!(server.try_wait(), Ok(None)) {
+        let _ = server.kill();
+    }
     let status = server
         .wait()
         .map_err(|e| format!("waiting for the server: {e}"))?;
@@ -283,14 +744,14 @@ fn run(edge: bool, count: usize) -> Result<(), String> {
         Err(Failure::Other(msg)) => return Err(msg),
         Err(Failure::Echo(failures)) => {
             let mut text = format!(
-                "{} of {count} clients did not get their whole message back:\n",
+                "{} of {count} clients did not get their whole messages back:\n",
                 failures.len()
             );
             for failure in failures.iter().take(5) {
                 text.push_str(&format!("  {failure}\n"));
             }
             text.push_str(if status.success() {
-                "The server closed these connections before echoing everything: it dropped bytes. write() takes only what fits in the client's socket (a partial write, or WouldBlock); the rest must wait in the connection until epoll reports EPOLLOUT, and a connection must stay open after the client's end of file until its pending bytes are written."
+                "The server closed these connections before echoing everything: it dropped bytes. write() takes only what fits in the client's socket (a partial write, or WouldBlock); the rest must wait in the connection until epoll reports EPOLLOUT, and a connection must stay open after the client's end of file until its pending bytes are written. Bytes dropped."
             } else {
                 "The server failed (its error is above), which closed these connections."
             });

@@ -86,7 +86,9 @@ fn receiver(mode: &str) -> Result<(), String> {
         .arg(mode)
         .spawn()
         .map_err(|e| format!("cannot start the sender: {e}"))?;
-    let outcome = (|| {
+    // A panic in the step's code (a `todo!()`) must not leave the sender behind: catch it,
+    // reap the sender, then let it go on.
+    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         let (stream, _) = listener
             .accept()
             .map_err(|e| format!("accept failed: {e}"))?;
@@ -136,7 +138,15 @@ fn receiver(mode: &str) -> Result<(), String> {
             return Err(format!("descriptors leaked by recv_fd: {change}"));
         }
         result
-    })();
+    }));
+    let outcome = match outcome {
+        Ok(outcome) => outcome,
+        Err(panic) => {
+            let _ = child.kill();
+            let _ = child.wait();
+            std::panic::resume_unwind(panic)
+        }
+    };
     let status = child
         .wait()
         .map_err(|e| format!("waiting for the sender: {e}"))?;

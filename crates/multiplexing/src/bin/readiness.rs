@@ -7,28 +7,46 @@
 //! `--big-first`, child 1's first: no fixed reading order works for both), checks every
 //! byte, reaps both children, and checks it left no descriptor open.
 //!
-//! Usage: `readiness [--big-first] [KIB]` with KIB from 1 to 16384.
+//! With `--both-big`, both children write `KIB` KiB, and each one exits only once the other
+//! has written everything: reading one pipe to its end of file while the other is full
+//! deadlocks, whichever pipe comes first. With `--slow`, child 2 computes for 0.2 s of CPU
+//! time before it writes its line: under the tests' watchdog, the demo reports the CPU time
+//! `collect()` used meanwhile, which tells a wait that blocks in `poll` from one that spins.
+//!
+//! Every problem found is a line `error: ...` on standard error, and exit code 1.
+//!
+//! Usage: `readiness [--big-first] [--both-big] [--slow] [KIB]` with KIB from 1 to 16384.
 
 use multiplexing::{fds, readiness, usage};
 use nix::sys::wait::{WaitStatus, waitpid};
 use nix::unistd::{ForkResult, Pid, fork, pipe, read, write};
 use proctest::audit::open_fds;
+use proctest::cpu::{Meter, work};
 use std::ffi::CStr;
+use std::io;
 use std::os::fd::{AsFd, OwnedFd};
 use std::process::ExitCode;
+use std::time::Duration;
 
-const USAGE: &str =
-    "readiness [--big-first] [KIB]   (KIB: how much child 1 writes, 1 to 16384, default 256)";
+const USAGE: &str = "readiness [--big-first] [--both-big] [--slow] [KIB]   (KIB: how much child 1 \
+                     writes, 1 to 16384, default 256)";
 const NEXT: &str = "then run `just check multiplexing/readiness`";
 const CHILD_2_LINE: &[u8] = b"child 1 has finished\n";
 
-fn pattern(len: usize) -> Vec<u8> {
-    (0..len).map(|i| (i % 251) as u8).collect()
+/// The CPU time child 2 computes for under `--slow`: what `collect()` waits for.
+pub const SLOW_WORK: Duration = Duration::from_millis(200);
+
+/// A function with the step's signature.
+pub type Collect = fn(Vec<OwnedFd>) -> io::Result<Vec<Vec<u8>>>;
+
+fn pattern(len: usize, seed: usize) -> Vec<u8> {
+    (0..len).map(|i| ((i + seed) % 251) as u8).collect()
 }
 
-/// Child 1: write everything, then `_exit`. Only async-signal-safe calls.
-fn child_1(out: OwnedFd, data: &[u8]) -> ! {
-    let _ = nix::sys::prctl::set_name(c"child-1");
+/// Writes all of `data` to `out`, then closes `done` (the other child's gate) and waits for
+/// the end of file on `wait_for` (when there is one), then `_exit`s. Only async-signal-safe
+/// calls.
+fn writer(out: OwnedFd, data: &[u8], done: Option<OwnedFd>, wait_for: Option<OwnedFd>) -> ! {
     let mut sent = 0;
     while sent < data.len() {
         match write(&out, &data[sent..]) {
@@ -39,14 +57,16 @@ fn child_1(out: OwnedFd, data: &[u8]) -> ! {
             Err(_) => unsafe { libc::_exit(1) },
         }
     }
+    drop(done);
+    if let Some(gate) = wait_for {
+        wait_for_end(&gate);
+    }
     // SAFETY: as above.
     unsafe { libc::_exit(0) }
 }
 
-// ANCHOR: gate
-/// Child 2: wait for the gate's end of file (child 1 exited), then write one line.
-fn child_2(gate: OwnedFd, out: OwnedFd) -> ! {
-    let _ = nix::sys::prctl::set_name(c"child-2");
+/// Reads `gate` until its end of file: every write end closed.
+fn wait_for_end(gate: &OwnedFd) {
     let mut byte = [0u8; 1];
     loop {
         match read(gate.as_fd(), &mut byte) {
@@ -55,6 +75,16 @@ fn child_2(gate: OwnedFd, out: OwnedFd) -> ! {
             // SAFETY: _exit is async-signal-safe.
             Err(_) => unsafe { libc::_exit(1) },
         }
+    }
+}
+
+// ANCHOR: gate
+/// Child 2: wait for the gate's end of file (child 1 exited), then write one line.
+fn child_2(gate: OwnedFd, out: OwnedFd, slow: bool) -> ! {
+    let _ = nix::sys::prctl::set_name(c"child-2");
+    wait_for_end(&gate);
+    if slow {
+        work(SLOW_WORK);
     }
     let code = match write(&out, CHILD_2_LINE) {
         Ok(n) if n == CHILD_2_LINE.len() => 0,
@@ -68,8 +98,8 @@ fn child_2(gate: OwnedFd, out: OwnedFd) -> ! {
 /// Forks: `None` in the child, the child's pid in the parent.
 fn fork_or_exit() -> Option<Pid> {
     // SAFETY: this demo is single-threaded when it forks, and each child branch in
-    // `main` only makes async-signal-safe calls (close through drop, read, write,
-    // prctl, _exit) on buffers prepared before the fork.
+    // `run` only makes async-signal-safe calls (close through drop, read, write,
+    // prctl, clock_gettime, _exit) on buffers prepared before the fork.
     match unsafe { fork() } {
         Ok(ForkResult::Child) => None,
         Ok(ForkResult::Parent { child }) => Some(child),
@@ -81,107 +111,229 @@ fn fork_or_exit() -> Option<Pid> {
 }
 
 fn reap(name: &CStr, pid: Pid) -> Result<(), String> {
+    let name = name.to_string_lossy();
     match waitpid(pid, None) {
         Ok(WaitStatus::Exited(_, 0)) => Ok(()),
-        Ok(status) => Err(format!("{} ended with {status:?}", name.to_string_lossy())),
-        Err(err) => Err(format!(
-            "waitpid for {} failed: {err}",
-            name.to_string_lossy()
+        Ok(WaitStatus::Signaled(_, nix::sys::signal::Signal::SIGPIPE, _))
+        | Ok(WaitStatus::Exited(_, 1)) => Err(format!(
+            "{name} could not write everything: its pipe's read end was closed first (EPIPE); \
+             collect() closes a pipe only once read() has returned 0 on it. Pipe closed early."
         )),
+        Ok(status) => Err(format!("{name} ended with {status:?}")),
+        Err(err) => Err(format!("waitpid for {name} failed: {err}")),
     }
 }
 
-fn main() -> ExitCode {
-    proctest::lifetime::children_die_with_parent();
-    let mut args = usage::args("readiness", USAGE, NEXT);
+/// The command line.
+struct Options {
+    big_first: bool,
+    both_big: bool,
+    slow: bool,
+    kib: u64,
+}
+
+fn parse(args: Vec<String>) -> Options {
+    let mut args =
+        proctest::args::Args::new("readiness", USAGE, args).style(proctest::args::Style::Error {
+            next: NEXT.to_owned(),
+        });
     let big_first = args.flag("--big-first");
+    let both_big = args.flag("--both-big");
+    let slow = args.flag("--slow");
     let kib = usage::number_arg(&mut args, 256, "KIB", 1..=16384);
+    Options {
+        big_first,
+        both_big,
+        slow,
+        kib,
+    }
+}
+
+/// What is wrong with `got`, the output of pipe `place` (from 1), which should be `want`,
+/// what `name` wrote; `others` are the other children's bytes, to recognise a swap.
+fn compare(
+    place: usize,
+    name: &str,
+    got: &[u8],
+    want: &[u8],
+    others: &[(&str, &[u8])],
+) -> Option<String> {
+    if got == want {
+        return None;
+    }
+    if let Some((other, _)) = others
+        .iter()
+        .find(|(_, bytes)| *bytes == got && !got.is_empty())
+    {
+        return Some(format!(
+            "output {place} holds {other}'s bytes, not {name}'s: collect() returns what each pipe \
+             carried in the order of the pipes it was given, whatever order they are ready in. \
+             Wrong order."
+        ));
+    }
+    if want.starts_with(got) {
+        return Some(format!(
+            "{name}'s pipe gave {} of its {} bytes: collect() stopped reading it before its end of \
+             file. A pipe is done only when read() returns 0 (every writer gone); a short read, or \
+             another pipe's end, says nothing about this one. Pipe left early.",
+            got.len(),
+            want.len()
+        ));
+    }
+    let at = got
+        .iter()
+        .zip(want)
+        .position(|(a, b)| a != b)
+        .unwrap_or(got.len().min(want.len()));
+    Some(format!(
+        "{name}'s pipe gave {} bytes that are not the {} it wrote, from byte {at} on: bytes were \
+         lost, duplicated or mixed with another pipe's. Bytes corrupted.",
+        got.len(),
+        want.len()
+    ))
+}
+
+fn main() -> ExitCode {
+    run(readiness::collect, std::env::args().skip(1).collect())
+}
+
+/// Runs the demo with `collect` as the step's function and `args` as the command line.
+pub fn run(collect: Collect, args: Vec<String>) -> ExitCode {
+    proctest::lifetime::children_die_with_parent();
+    let options = parse(args);
     let start = open_fds();
-    let data = pattern(usize::try_from(kib).expect("small") * 1024);
+    let size = usize::try_from(options.kib).expect("small") * 1024;
+    let data_1 = pattern(size, 0);
+    let data_2 = if options.both_big {
+        pattern(size, 97)
+    } else {
+        CHILD_2_LINE.to_vec()
+    };
 
     let (out_1, in_1) = pipe().expect("pipe");
-    let (gate_r, gate_w) = pipe().expect("pipe");
-    let Some(pid_1) = fork_or_exit() else {
-        drop(out_1);
-        drop(gate_r);
-        child_1(in_1, &data)
-    };
-    // Child 1 now holds the only write end of the gate.
-    drop(in_1);
-    drop(gate_w);
     let (out_2, in_2) = pipe().expect("pipe");
-    let Some(pid_2) = fork_or_exit() else {
-        drop(out_1);
-        drop(out_2);
-        child_2(gate_r, in_2)
+    // Gate 1 reaches its end of file when child 1 has written everything (it holds the only
+    // write end); gate 2 likewise for child 2, under --both-big.
+    let (gate_1_r, gate_1_w) = pipe().expect("pipe");
+    let (gate_2_r, gate_2_w) = pipe().expect("pipe");
+    let Some(pid_1) = fork_or_exit() else {
+        let _ = nix::sys::prctl::set_name(c"child-1");
+        drop((out_1, out_2, in_2, gate_1_r, gate_2_w));
+        // Under --both-big, child 1 stays until child 2 has written everything.
+        let wait_for = options.both_big.then_some(gate_2_r);
+        writer(in_1, &data_1, Some(gate_1_w), wait_for)
     };
-    drop(gate_r);
-    drop(in_2);
+    drop((in_1, gate_1_w));
+    let Some(pid_2) = fork_or_exit() else {
+        drop((out_1, out_2));
+        if options.both_big {
+            let _ = nix::sys::prctl::set_name(c"child-2");
+            writer(in_2, &data_2, Some(gate_2_w), Some(gate_1_r))
+        }
+        drop((gate_2_r, gate_2_w));
+        child_2(gate_1_r, in_2, options.slow)
+    };
+    drop((in_2, gate_1_r, gate_2_r, gate_2_w));
 
     // Child 2's pipe first by default: its line is the summary on top of the report.
-    let pipes = if big_first {
-        vec![out_1, out_2]
-    } else {
+    let swapped = !options.big_first && !options.both_big;
+    let pipes = if swapped {
         vec![out_2, out_1]
+    } else {
+        vec![out_1, out_2]
     };
-    let outputs = match readiness::collect(pipes) {
-        Ok(mut outputs) => {
-            if big_first {
-                outputs.reverse();
-            }
-            outputs
-        }
+    let meter = Meter::start("collect");
+    let collected = collect(pipes);
+    meter.report();
+    let mut problems = Vec::new();
+    let outputs = match collected {
+        Ok(outputs) => outputs,
         Err(err) => {
-            eprintln!("error: collect() failed: {err}");
-            return ExitCode::FAILURE;
+            problems.push(format!("collect() failed: {err}"));
+            Vec::new()
         }
     };
     let mut ok = true;
-    if let [line, bulk] = outputs.as_slice() {
-        println!(
-            "child 2 (writes once child 1 has finished): {:?}",
-            String::from_utf8_lossy(line)
-        );
-        if line.as_slice() != CHILD_2_LINE {
-            ok = false;
-            eprintln!(
-                "error: child 2's pipe carried {} bytes instead of its line",
-                line.len()
-            );
-        }
-        let intact = bulk.as_slice() == data.as_slice();
-        let fits = if kib > 64 {
+    if outputs.len() == 2 {
+        let (first, second) = if swapped {
+            (&outputs[1], &outputs[0])
+        } else {
+            (&outputs[0], &outputs[1])
+        };
+        let (place_1, place_2) = if swapped { (2, 1) } else { (1, 2) };
+        let (bulk, line) = (first.as_slice(), second.as_slice());
+        let problem_2 = compare(place_2, "child 2", line, &data_2, &[("child 1", &data_1)]);
+        let problem_1 = compare(place_1, "child 1", bulk, &data_1, &[("child 2", &data_2)]);
+        let fits = if options.kib > 64 {
             "more than a pipe holds"
         } else {
             "fits in a pipe"
         };
-        println!(
-            "child 1 (writes {kib} KiB, {fits}): {} bytes, {}",
-            bulk.len(),
-            if intact {
+        let verdict = |problem: &Option<String>| {
+            if problem.is_none() {
                 "every byte as written"
             } else {
                 "NOT what it wrote"
             }
-        );
-        ok &= intact;
-    } else {
-        eprintln!(
-            "error: collect() returned {} outputs for 2 pipes",
+        };
+        if options.both_big {
+            for (name, other, got, problem) in [
+                ("child 1", "child 2", bulk, &problem_1),
+                ("child 2", "child 1", line, &problem_2),
+            ] {
+                println!(
+                    "{name} (writes {} KiB, {fits}, then waits for {other}): {} bytes, {}",
+                    options.kib,
+                    got.len(),
+                    verdict(problem)
+                );
+            }
+        } else {
+            if line.len() <= 64 {
+                println!(
+                    "child 2 (writes once child 1 has finished): {:?}",
+                    String::from_utf8_lossy(line)
+                );
+            } else {
+                println!(
+                    "child 2 (writes once child 1 has finished): {} bytes, NOT its line",
+                    line.len()
+                );
+            }
+            println!(
+                "child 1 (writes {} KiB, {fits}): {} bytes, {}",
+                options.kib,
+                bulk.len(),
+                verdict(&problem_1)
+            );
+        }
+        problems.extend(problem_2);
+        problems.extend(problem_1);
+    } else if problems.is_empty() {
+        problems.push(format!(
+            "collect() returned {} outputs for 2 pipes: one per pipe, in the order given",
             outputs.len()
-        );
-        ok = false;
+        ));
     }
     for (name, pid) in [(c"child 1", pid_1), (c"child 2", pid_2)] {
         if let Err(msg) = reap(name, pid) {
-            eprintln!("error: {msg}");
-            ok = false;
+            problems.push(msg);
         }
     }
     println!("both children reaped");
     let change = fds::describe_change(&start, &open_fds());
     println!("descriptors: {change}");
-    ok &= change == "the same as at the start";
+    if change != "the same as at the start" {
+        problems.push(format!(
+            "descriptors {change}: collect() takes ownership of the pipes and closes each one \
+             once read() has returned 0 on it (drop the File), leaving nothing open. \
+             Descriptors leaked."
+        ));
+    }
+    for problem in &problems {
+        ok = false;
+        eprintln!("error: {problem}");
+    }
     if ok {
         ExitCode::SUCCESS
     } else {
