@@ -147,6 +147,18 @@ fn read_line(from: &mut BufReader<ChildStdout>) -> Result<String, String> {
     }
 }
 
+/// Asks the server how many connections its epoll watches for nothing (one-shot
+/// registrations that fired and were never re-armed).
+fn disabled(link: &mut Link) -> Result<usize, String> {
+    writeln!(link.control, "disabled?")
+        .and_then(|()| link.control.flush())
+        .map_err(|e| format!("cannot talk to the server: {e}"))?;
+    let line = link.answer()?;
+    line.strip_prefix("disabled ")
+        .and_then(|n| n.parse().ok())
+        .ok_or_else(|| format!("the server answered {line:?} instead of `disabled N`"))
+}
+
 /// Asks the server what its `connections()` says, and checks it is `expected`.
 fn check_connections(link: &mut Link, expected: usize, when: &str) -> Result<(), String> {
     writeln!(link.control, "conns")
@@ -414,6 +426,13 @@ fn stalled(clients: &mut [Client], link: &mut Link) -> Result<Option<String>, St
              connection without writing any more: the bytes write() did not take are gone. Keep \
              them in the connection and write them when epoll reports EPOLLOUT. Bytes dropped."
         ),
+        (None, None) if disabled(link)? > 0 => format!(
+            "{head} The server watches {} connection(s) for nothing: registered with \
+             EPOLLONESHOT, which disabled them after their last event, and never re-armed. \
+             After handling a one-shot event, call modify with the events wanted again \
+             (EPOLLOUT while bytes wait to be written). One-shot never re-armed.",
+            disabled(link)?
+        ),
         (None, None) => format!(
             "{head} The server holds echo bytes it never writes: when write() does not take \
              everything, keep the rest, watch EPOLLOUT, and write more when it comes. Echo \
@@ -600,6 +619,29 @@ fn server_command(edge: bool) -> Result<Command, String> {
     Ok(command)
 }
 
+/// How many clients connect while the server is stopped: below any listen backlog, so
+/// that a connect never blocks on a stopped server.
+const BURST: usize = 32;
+
+/// Stops the server (SIGSTOP) and waits until it is stopped, so that the clients that
+/// connect next queue in its backlog. If the server has already exited, nothing happens
+/// (the connects fail and say so); the exit is left for `wait` to collect.
+fn stop(server: nix::unistd::Pid) {
+    use nix::sys::signal::{Signal, kill};
+    use nix::sys::wait::{Id, WaitPidFlag, waitid};
+    if kill(server, Signal::SIGSTOP).is_ok() {
+        let _ = waitid(
+            Id::Pid(server),
+            WaitPidFlag::WSTOPPED | WaitPidFlag::WEXITED | WaitPidFlag::WNOWAIT,
+        );
+    }
+}
+
+/// Lets a stopped server go on (SIGCONT).
+fn resume(server: nix::unistd::Pid) {
+    let _ = nix::sys::signal::kill(server, nix::sys::signal::Signal::SIGCONT);
+}
+
 fn run(edge: bool, count: usize) -> Result<(), String> {
     fds::raise_nofile(u64::try_from(count).expect("small") + 64)
         .map_err(|msg| format!("{count} clients need as many descriptors: {msg}"))?;
@@ -634,12 +676,27 @@ fn run(edge: bool, count: usize) -> Result<(), String> {
             }
         );
         let mut clients = Vec::with_capacity(count);
+        let server_pid = nix::unistd::Pid::from_raw(i32::try_from(server.id()).expect("pid"));
         for i in 0..count {
-            let stream = UnixStream::connect(&path)
-                .map_err(|e| format!("client {i} cannot connect: {e}"))?;
-            stream
-                .set_nonblocking(true)
-                .map_err(|e| format!("client {i}: {e}"))?;
+            // Clients arrive in bursts, as they do on a real server: every BURST clients
+            // the server is stopped, the next BURST connect while it cannot accept, and it
+            // goes on. It then finds several connections pending behind one readiness event
+            // (edge-triggered: one edge), which a server accepting once per event misses
+            // on every run, not only when the scheduler happens to queue two.
+            if i % BURST == 0 {
+                if i > 0 {
+                    resume(server_pid);
+                }
+                stop(server_pid);
+            }
+            let stream = UnixStream::connect(&path).map_err(|e| {
+                resume(server_pid);
+                format!("client {i} cannot connect: {e}")
+            })?;
+            stream.set_nonblocking(true).map_err(|e| {
+                resume(server_pid);
+                format!("client {i}: {e}")
+            })?;
             clients.push(Client {
                 stream,
                 messages: [pattern(i, 0, first_len(i)), pattern(i, 1, second_len(i))],
@@ -653,6 +710,7 @@ fn run(edge: bool, count: usize) -> Result<(), String> {
                 error: None,
             });
         }
+        resume(server_pid);
         println!("{count} clients connected at once");
         quiet_while_computing(&mut link, "connected_and_quiet")?;
 

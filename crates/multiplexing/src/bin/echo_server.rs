@@ -17,6 +17,8 @@
 //!   epoll kept reporting for nothing, if anything), and `done` printed;
 //! - `idle?`: print `idle yes` when epoll has nothing to report (`idle no` otherwise), for
 //!   a load generator that sees nothing in flight and wonders whether anything will move;
+//! - `disabled?`: print `disabled N`, how many connections epoll watches for nothing
+//!   because they were registered with `EPOLLONESHOT`, fired, and were never re-armed;
 //! - `quiet`: no more stall checks: the load generator has found a stall and experiments
 //!   to tell its cause.
 //!
@@ -414,10 +416,22 @@ fn serve(
                         let idle = !ready(server.as_fd());
                         println!("idle {}", if idle { "yes" } else { "no" });
                     }
+                    None if command == "disabled?" => {
+                        const ARMED: u32 = (libc::EPOLLIN | libc::EPOLLOUT) as u32;
+                        const ONESHOT: u32 = libc::EPOLLONESHOT as u32;
+                        let disabled = interest(server.as_fd())
+                            .iter()
+                            .filter(|&&(fd, events)| {
+                                fd != listener && events & ARMED == 0 && events & ONESHOT != 0
+                            })
+                            .count();
+                        println!("disabled {disabled}");
+                    }
                     None if command == "quiet" => checks = false,
                     Some(("wait", name)) => meter = Some((name.to_owned(), Meter::start(name))),
                     _ => eprintln!(
-                        "echo_server: unknown command {command:?} (known: fds, wait NAME, done)"
+                        "echo_server: unknown command {command:?} (known: fds, conns, wait NAME, done, \
+                         idle?, disabled?, quiet)"
                     ),
                 }
                 let _ = io::stdout().flush();
