@@ -26,6 +26,11 @@ type Count = fn(&Path) -> Result<u64, FileError>;
 const STUCK: &str = "counting is one pass over the mapped bytes; look for a loop whose index \
                      never reaches the end of the slice";
 
+/// The verdict when the `count_lines` demo itself never finishes.
+const COUNT_LINES_STUCK: &str = "`count_lines` never finished: counting is one pass over the \
+                                 mapped bytes of each file; look for a loop whose index never \
+                                 reaches the end of the slice. Demo stuck.";
+
 /// Calls `count(path)` under the watchdog and returns its result, with the bytes the call
 /// read through `read()` system calls (`None` without I/O accounting).
 fn call(count: Count, path: &Path) -> Result<(Result<u64, FileError>, Option<u64>), String> {
@@ -252,7 +257,7 @@ fn the_demo_reports_a_missing_file_with_exit_code_1() {
         .arg(&good)
         .arg(&missing)
         .run()
-        .unwrap_or_else(|hang| panic!("{hang}"));
+        .unwrap_or_else(|hang| panic!("{}", proctest::verdict(&hang, COUNT_LINES_STUCK)));
     assert_eq!(
         run.code(),
         Some(1),
@@ -277,7 +282,7 @@ fn the_demo_reports_a_missing_file_with_exit_code_1() {
 fn the_demo_without_a_file_prints_its_usage_with_exit_code_2() {
     let run = Demo::new(env!("CARGO_BIN_EXE_count_lines"))
         .run()
-        .unwrap_or_else(|hang| panic!("{hang}"));
+        .unwrap_or_else(|hang| panic!("{}", proctest::verdict(&hang, COUNT_LINES_STUCK)));
     run.assert_usage_error("`count_lines` without a file", &["count_lines PATH..."]);
     insta::assert_snapshot!("count_lines_usage", run.stderr);
 }
@@ -533,7 +538,12 @@ fn the_checks_explain_the_sigbus_of_a_mapping_past_the_end() {
         .env("MMAP_ORACLE_FIXTURE", "1")
         .env("TMPDIR", tmp.path())
         .run()
-        .unwrap_or_else(|hang| panic!("{hang}"));
+        .unwrap_or_else(|hang| {
+            panic!(
+                "{}",
+                proctest::verdict(&hang, "The oracle's child never finished. Stuck.")
+            )
+        });
     assert_eq!(
         run.signal(),
         Some(libc::SIGBUS),

@@ -494,13 +494,16 @@ fn diagnose(hang: &Hang) -> String {
         .iter()
         .map(|p| format!("pid {} state {}", p.pid, p.state))
         .collect();
-    wrap(&format!(
-        "{hang}\nThe transfer never finished: neither process is blocked in a system call for \
+    proctest::verdict(
+        &hang,
+        &format!(
+            "The transfer never finished: neither process is blocked in a system call for \
          long, they are waiting on each other through the ring ({}): the producer sees the \
          ring full while the consumer sees it empty. Check how `write` and `read` compute the \
          free and available bytes from head and tail. Transfer stuck.",
-        spinning.join(", ")
-    ))
+            spinning.join(", ")
+        ),
+    )
 }
 
 fn run_demo(args: &[&str]) -> Finished {

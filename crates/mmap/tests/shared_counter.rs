@@ -14,11 +14,12 @@ fn run(args: &[&str]) -> Finished {
         .unwrap_or_else(|hang| {
             panic!(
                 "{}",
-                wrap(&format!(
-                    "{hang}\nThe parent and the child should each finish their loop in well \
-                     under a second; they are stuck. `increment` must return at once: it adds \
-                     1, it never waits for the other process."
-                ))
+                proctest::verdict(
+                    &hang,
+                    "The parent and the child should each finish their loop in well under a \
+                     second; they are stuck. `increment` must return at once: it adds 1, it \
+                     never waits for the other process. Stuck."
+                )
             )
         })
 }

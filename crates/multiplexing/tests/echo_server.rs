@@ -25,7 +25,12 @@ fn bad_client_counts_are_usage_errors() {
             .arg(bad)
             .timeout(Duration::from_secs(10))
             .run()
-            .unwrap_or_else(|hang| panic!("{hang}"))
+            .unwrap_or_else(|hang| {
+                panic!(
+                    "{}",
+                    proctest::verdict(&hang, "`echo_load` never read its arguments. Stuck.")
+                )
+            })
             .assert_usage_error(
                 &format!("`echo_load {bad}`"),
                 &[

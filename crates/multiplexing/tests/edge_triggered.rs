@@ -24,7 +24,12 @@ fn the_server_refuses_unknown_arguments() {
         .arg("--level")
         .timeout(Duration::from_secs(5))
         .run()
-        .unwrap_or_else(|hang| panic!("{hang}"))
+        .unwrap_or_else(|hang| {
+            panic!(
+                "{}",
+                proctest::verdict(&hang, "`echo_load` never read its arguments. Stuck.")
+            )
+        })
         .assert_usage_error(
             "`echo_server --level`",
             &[

@@ -475,7 +475,7 @@ fn diagnose(hang: &proctest::Hang) -> String {
         "The demo never finished: look for a call that waits for something the other process \
          never does. Demo stuck."
     };
-    wrap(&format!("{hang}\n{why}"))
+    proctest::verdict(&hang, why)
 }
 
 fn demo(args: &[&str]) -> proctest::Finished {

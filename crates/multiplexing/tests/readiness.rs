@@ -86,7 +86,7 @@ fn diagnose(hang: &Hang) -> String {
                 .to_owned(),
         }
     };
-    wrap(&format!("{hang}\n{why}"))
+    proctest::verdict(&hang, &why)
 }
 
 /// Runs `program` with `args` under the watchdog, and turns a hang into its diagnosis. The
@@ -233,9 +233,10 @@ fn verdict_of(fixture: &str) -> Result<(), String> {
 #[track_caller]
 fn assert_fails(fixture: &str, expected: &[&str]) {
     let message = verdict_of(fixture).expect_err("the checks must fail this collect()");
+    let flat = message.split_whitespace().collect::<Vec<_>>().join(" ");
     for text in expected {
         assert!(
-            message.contains(text),
+            flat.contains(text),
             "{fixture}: the message should say {text:?}:\n{message}"
         );
     }

@@ -117,11 +117,12 @@ pub mod echo {
             .hard_cap(Duration::from_secs(180))
             .run()
             .map_err(|hang| {
-                wrap(&format!(
-                    "{hang}\nThe load test never finished: a client waits for an echo that \
-                     never comes, and neither the server's checks nor the load generator's saw \
-                     why. Stuck."
-                ))
+                proctest::verdict(
+                    &hang,
+                    "The load test never finished: a client waits for an echo that never \
+                     comes, and neither the server's checks nor the load generator's saw why. \
+                     Stuck.",
+                )
             })
     }
 
