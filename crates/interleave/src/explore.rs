@@ -26,7 +26,8 @@
 //!
 //! The environment overrides the configuration: `INTERLEAVE_SEED`,
 //! `INTERLEAVE_STRATEGY` (`canonical`, `random`, `pct:3`, `delay:2`, `schedule:...`,
-//! `portfolio`), `INTERLEAVE_ITERATIONS`, `INTERLEAVE_CONDVAR` (`fifo`, `std`);
+//! `portfolio`), `INTERLEAVE_ITERATIONS`, `INTERLEAVE_CONDVAR` (`fifo`, `std`),
+//! `INTERLEAVE_MEMORY` (`weak`, `seqcst`);
 //! `INTERLEAVE_TRACE=1` prints the timeline of the first schedule even when it passes.
 
 use std::fmt;
@@ -148,6 +149,49 @@ impl fmt::Display for CondvarSemantics {
     }
 }
 
+/// What atomics may do in an exploration.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum MemoryModel {
+    /// The default: the C11 model as loom approximates it (`runtime::memory`). A load may
+    /// read an older store where its orderings allow it (a Relaxed flag does not publish
+    /// the data written before it), Release stores read by Acquire loads order what came
+    /// before them, SeqCst accesses and fences are totally ordered; and tracked cells
+    /// ([`crate::cell::UnsafeCell`]) fail the schedule on a data race. Which store a load
+    /// reads is the strategy's choice, explored and replayed like the thread schedule;
+    /// the canonical choice is the latest store.
+    #[default]
+    Weak,
+    /// Every atomic operation is sequentially consistent whatever its `Ordering`, and
+    /// tracked cells check nothing (as in scenarios).
+    SeqCst,
+}
+
+impl MemoryModel {
+    /// Parses `weak` or `seqcst`.
+    ///
+    /// # Errors
+    ///
+    /// A message naming the accepted forms.
+    pub fn parse(s: &str) -> Result<Self, String> {
+        match s.trim() {
+            "weak" => Ok(MemoryModel::Weak),
+            "seqcst" | "sc" => Ok(MemoryModel::SeqCst),
+            other => Err(format!(
+                "unknown memory model {other:?}: expected weak or seqcst"
+            )),
+        }
+    }
+}
+
+impl fmt::Display for MemoryModel {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            MemoryModel::Weak => "weak",
+            MemoryModel::SeqCst => "seqcst",
+        })
+    }
+}
+
 /// The configuration of an exploration.
 #[derive(Clone, Debug)]
 pub struct Config {
@@ -174,6 +218,8 @@ pub struct Config {
     /// one depth-first pass, which finds a bug needing few delays late when the bound is
     /// high.
     pub iterative_deepening: bool,
+    /// What atomics may do ([`MemoryModel`]; weak by default).
+    pub memory: MemoryModel,
 }
 
 impl Default for Config {
@@ -188,6 +234,7 @@ impl Default for Config {
             max_schedules: None,
             condvar: CondvarSemantics::Fifo,
             iterative_deepening: false,
+            memory: MemoryModel::Weak,
         }
     }
 }
@@ -255,8 +302,14 @@ impl Config {
         self
     }
 
-    /// Applies `INTERLEAVE_SEED`, `INTERLEAVE_STRATEGY`, `INTERLEAVE_ITERATIONS` and
-    /// `INTERLEAVE_CONDVAR`.
+    /// Sets what atomics may do ([`MemoryModel::SeqCst`]: no weak-memory behaviour).
+    pub fn memory(mut self, model: MemoryModel) -> Self {
+        self.memory = model;
+        self
+    }
+
+    /// Applies `INTERLEAVE_SEED`, `INTERLEAVE_STRATEGY`, `INTERLEAVE_ITERATIONS`,
+    /// `INTERLEAVE_CONDVAR` and `INTERLEAVE_MEMORY`.
     ///
     /// # Panics
     ///
@@ -282,6 +335,10 @@ impl Config {
             self.condvar =
                 CondvarSemantics::parse(&s).unwrap_or_else(|e| panic!("INTERLEAVE_CONDVAR: {e}"));
         }
+        if let Ok(s) = std::env::var("INTERLEAVE_MEMORY") {
+            self.memory =
+                MemoryModel::parse(&s).unwrap_or_else(|e| panic!("INTERLEAVE_MEMORY: {e}"));
+        }
         self
     }
 
@@ -296,6 +353,7 @@ impl Config {
         Modes {
             condvar_std: self.condvar == CondvarSemantics::Std,
             count_like_pct: false,
+            weak_memory: self.memory == MemoryModel::Weak,
         }
     }
 }

@@ -8,6 +8,7 @@ mod scheduler;
 mod site;
 mod text;
 
+pub mod cell;
 pub mod channel;
 pub mod explore;
 pub mod monitor;

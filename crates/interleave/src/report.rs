@@ -26,6 +26,10 @@ pub enum FailureKind {
     Unfair,
     /// A primitive escaped the scheduler (real primitive blocking inside a simulation...).
     Escape,
+    /// Two accesses to a tracked cell ([`crate::cell::UnsafeCell`]) that no
+    /// happens-before orders: data published without Release and Acquire, or shared
+    /// without synchronisation.
+    DataRace,
 }
 
 impl FailureKind {
@@ -39,6 +43,7 @@ impl FailureKind {
             FailureKind::Budget => "step budget exceeded",
             FailureKind::Unfair => "bounded waiting violated",
             FailureKind::Escape => "escape from the scheduler",
+            FailureKind::DataRace => "data race",
         }
     }
 }
@@ -134,6 +139,8 @@ pub(crate) fn headline(kind: FailureKind, message: &str) -> String {
             Some(rest) => rest.to_string(),
             None => format!("panic: {message}"),
         },
+        // The diagnosis starts with the words: "data race on the message: ...".
+        FailureKind::DataRace => message.to_string(),
         _ => format!("{}: {message}", kind.headline()),
     }
 }

@@ -59,6 +59,7 @@ impl<T> JoinHandle<T> {
                     st.push(None, Text::Thread("join", tid), Some(outcome.into()), false);
                     drop(st);
                     if done {
+                        e.mem_join(tid);
                         break;
                     }
                     e.block(
@@ -380,6 +381,9 @@ impl Thread {
                 if parked {
                     st.wake(*tid);
                 }
+                drop(st);
+                e.mem_unpark(*tid);
+                let mut st = e.lock();
                 let outcome = if parked { "wakes it" } else { "token stored" };
                 st.push_event(
                     None,
@@ -462,6 +466,8 @@ fn park_until(timeout: Option<Duration>) {
         let mut st = e.lock();
         if std::mem::take(&mut st.threads[me].unparked) {
             st.push_event(None, "park".into(), Some("token taken".into()), false);
+            drop(st);
+            e.mem_parked();
             return;
         }
         let what = match timeout {
@@ -490,6 +496,8 @@ fn park_until(timeout: Option<Duration>) {
         "timed out"
     };
     st.push_event(None, "park".into(), Some(outcome.into()), false);
+    drop(st);
+    e.mem_parked();
 }
 
 /// A scope for threads that borrow from the caller's stack, as `std::thread::scope`.

@@ -1,7 +1,9 @@
 //! Checks `locks/ticket_lock`: mutual exclusion, and entry in ticket order (a waiter is
-//! never overtaken), under many schedules; scenarios where threads queue, leave and come
-//! back; real threads under a watchdog; and ticket locks written in this file, wrong and
-//! right, to check the checks.
+//! never overtaken), under many schedules; what a holder writes is visible to the next
+//! holder (the display is stored with Release and read with Acquire, under interleave's
+//! weak memory model); scenarios where threads queue, leave and come back; real threads
+//! under a watchdog; and ticket locks written in this file, wrong and right, to check the
+//! checks.
 //!
 //! The threads spin (they never block), and interleave counts every step of a thread
 //! that has not blocked since it started: the explorations below stay far below the
@@ -17,12 +19,13 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::time::Duration;
 
 use common::script::Checked;
+use interleave::cell::UnsafeCell as Tracked;
 use interleave::explore::{Config, Observed, Strategy, check, explore, invariant};
 use interleave::real::within;
 use interleave::report::FailureKind;
 use interleave::scenario::{Returned, Scenario, Table};
 use interleave::sync::Arc;
-use interleave::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use interleave::sync::atomic::{AtomicBool, AtomicUsize, Ordering, fence};
 use interleave::thread;
 use locks::ticket_lock::{Ticket, TicketGuard, TicketLock};
 
@@ -64,6 +67,106 @@ impl Tickets for TicketLock<u64> {
 }
 
 type Step = TicketLock<u64>;
+
+/// The value under the lock, whose every access interleave checks against its memory
+/// model: a read that does not happen after the previous holder's write is a data race.
+struct Value(Tracked<u64>);
+
+impl Value {
+    fn new() -> Self {
+        Value(Tracked::named("the value under the ticket lock", 0))
+    }
+
+    fn get(&self) -> u64 {
+        // SAFETY: called by the holder of the lock only; a simulation runs one thread at a
+        // time, and the model reports an access that the lock does not order.
+        self.0.with(|p| unsafe { *p })
+    }
+
+    fn set(&self, v: u64) {
+        // SAFETY: as in `get`.
+        self.0.with_mut(|p| unsafe { *p = v });
+    }
+}
+
+/// A ticket lock that protects a [`Value`] (the step's, or one written in this file).
+trait Publishing: Send + Sync + 'static {
+    type Guard<'a>: Deref<Target = Value>
+    where
+        Self: 'a;
+    fn new_publishing() -> Self;
+    fn lock(&self) -> Self::Guard<'_>;
+}
+
+impl Publishing for TicketLock<Value> {
+    type Guard<'a> = TicketGuard<'a, Value>;
+    fn new_publishing() -> Self {
+        TicketLock::new(Value::new())
+    }
+    fn lock(&self) -> TicketGuard<'_, Value> {
+        TicketLock::lock(self)
+    }
+}
+
+/// `n` threads each take the lock `rounds` times, read the value and write it plus one.
+/// Each holder must see what the previous one wrote: leaving stores the next turn, which
+/// the next holder reads before going in, and only a Release store read by an Acquire
+/// load (or stronger orderings, or fences) makes the previous holder's writes happen
+/// before the next holder's reads. interleave reports a data race on the value otherwise.
+fn handing_over<L: Publishing>(n: usize, rounds: usize) {
+    let lock = Arc::new(L::new_publishing());
+    let inside = Observed::new(Vec::<String>::new());
+    let handles: Vec<_> = (1..=n)
+        .map(|k| {
+            let name = format!("T{k}");
+            let (lock, inside) = (lock.clone(), inside.clone());
+            thread::Builder::new()
+                .name(name.clone())
+                .spawn(move || {
+                    for _ in 0..rounds {
+                        let guard = lock.lock();
+                        let others = inside.update(|v| {
+                            let others = v.join(", ");
+                            v.push(name.clone());
+                            others
+                        });
+                        assert!(
+                            others.is_empty(),
+                            "{name} entered the ticket lock while {others} held it: at most \
+                             one thread may hold it"
+                        );
+                        let seen = guard.get();
+                        guard.set(seen + 1);
+                        inside.update(|v| v.retain(|x| *x != name));
+                        drop(guard);
+                    }
+                })
+                .expect("spawn a thread")
+        })
+        .collect();
+    for h in handles {
+        h.join().expect("a thread panicked");
+    }
+    let total = lock.lock().get();
+    assert_eq!(
+        total,
+        (n * rounds) as u64,
+        "lost update under the ticket lock"
+    );
+}
+
+fn publishing_checks<L: Publishing>() {
+    explore(Config::new().iterations(200), || handing_over::<L>(3, 2));
+    explore(
+        Config::new().strategy(Strategy::DelayBounded { bound: 1 }),
+        || handing_over::<L>(3, 2),
+    );
+}
+
+#[test]
+fn the_next_holder_sees_what_the_previous_one_wrote() {
+    publishing_checks::<TicketLock<Value>>();
+}
 
 /// `n` threads take the lock `rounds` times each; inside, a read and a write with a
 /// scheduling point between them, so that two threads inside at once lose an update.
@@ -446,46 +549,61 @@ fn all_checks<L: Tickets>() {
     real_threads::<L>();
 }
 
-/// A ticket lock written in the test, with fault number `F` (0: none).
-struct TestLock<const F: u8> {
+/// A ticket lock written in the test, with fault number `F` (0: none), protecting a `V`.
+struct TestLock<const F: u8, V = u64> {
     next_ticket: AtomicUsize,
     now_serving: AtomicUsize,
     /// Fault 4 only: a flag set in one indivisible step (no ticket order).
     locked: AtomicBool,
-    value: UnsafeCell<u64>,
+    value: UnsafeCell<V>,
 }
 
 // SAFETY: as the step's lock: the value is reached by the holder of the ticket on display
 // only (the faulty variants break that on purpose, and only run in simulations, where one
 // OS thread runs every simulated thread).
-unsafe impl<const F: u8> Sync for TestLock<F> {}
+unsafe impl<const F: u8, V: Send> Sync for TestLock<F, V> {}
 
-struct TestGuard<'a, const F: u8> {
-    lock: &'a TestLock<F>,
+struct TestGuard<'a, const F: u8, V = u64> {
+    lock: &'a TestLock<F, V>,
 }
 
-impl<const F: u8> Deref for TestGuard<'_, F> {
-    type Target = u64;
-    fn deref(&self) -> &u64 {
+impl<const F: u8, V> Deref for TestGuard<'_, F, V> {
+    type Target = V;
+    fn deref(&self) -> &V {
         // SAFETY: see `Sync` above.
         unsafe { &*self.lock.value.get() }
     }
 }
 
-impl<const F: u8> DerefMut for TestGuard<'_, F> {
-    fn deref_mut(&mut self) -> &mut u64 {
+impl<const F: u8, V> DerefMut for TestGuard<'_, F, V> {
+    fn deref_mut(&mut self) -> &mut V {
         // SAFETY: see `Sync` above.
         unsafe { &mut *self.lock.value.get() }
     }
 }
 
-impl<const F: u8> Drop for TestGuard<'_, F> {
+impl<const F: u8, V> Drop for TestGuard<'_, F, V> {
     fn drop(&mut self) {
         let display = &self.lock.now_serving;
         match F {
             // Correct too: only the holder writes the display, so a load and a store will do.
             1 => display.store(display.load(Ordering::Relaxed) + 1, Ordering::Release),
             4 => self.lock.locked.store(false, Ordering::Release),
+            // The next turn published with Relaxed: the next holder may not see our writes.
+            5 => {
+                display.fetch_add(1, Ordering::Relaxed);
+            }
+            7 => {
+                display.fetch_add(1, Ordering::SeqCst);
+            }
+            8 => {
+                display.fetch_add(1, Ordering::AcqRel);
+            }
+            // A Release fence, then a Relaxed store: it publishes what came before the fence.
+            9 => {
+                fence(Ordering::Release);
+                display.fetch_add(1, Ordering::Relaxed);
+            }
             _ => {
                 display.fetch_add(1, Ordering::Release);
             }
@@ -493,16 +611,8 @@ impl<const F: u8> Drop for TestGuard<'_, F> {
     }
 }
 
-/// 0 and 1: correct (1 advances the display with a load and a store). 2: draws tickets
-/// with a load and a store (two threads can draw the same number). 3: builds the guard
-/// before looking (`then_some`), so a refused look drops a guard and advances the display.
-/// 4: the starter made atomic: a flag checked and set in one step, tickets ignored (mutual
-/// exclusion, but whoever looks at the right moment goes first).
-impl<const F: u8> Tickets for TestLock<F> {
-    type Ticket = usize;
-    type Guard<'a> = TestGuard<'a, F>;
-
-    fn new(value: u64) -> Self {
+impl<const F: u8, V> TestLock<F, V> {
+    fn with_value(value: V) -> Self {
         TestLock {
             next_ticket: AtomicUsize::new(0),
             now_serving: AtomicUsize::new(0),
@@ -511,7 +621,7 @@ impl<const F: u8> Tickets for TestLock<F> {
         }
     }
 
-    fn take_ticket(&self) -> usize {
+    fn take(&self) -> usize {
         if F == 2 {
             let t = self.next_ticket.load(Ordering::Relaxed);
             self.next_ticket.store(t + 1, Ordering::Relaxed);
@@ -521,21 +631,25 @@ impl<const F: u8> Tickets for TestLock<F> {
         }
     }
 
-    fn number(ticket: &usize) -> usize {
-        *ticket
-    }
-
-    fn try_turn<'a>(&'a self, ticket: &usize) -> Option<TestGuard<'a, F>> {
+    fn turn(&self, ticket: usize) -> Option<TestGuard<'_, F, V>> {
+        let display = &self.now_serving;
         match F {
-            3 => (self.now_serving.load(Ordering::Acquire) == *ticket)
-                .then_some(TestGuard { lock: self }),
+            3 => (display.load(Ordering::Acquire) == ticket).then_some(TestGuard { lock: self }),
             4 => self
                 .locked
                 .compare_exchange(false, true, Ordering::Acquire, Ordering::Relaxed)
                 .ok()
                 .map(|_| TestGuard { lock: self }),
+            // The turn read with Relaxed: the previous holder's writes are not acquired.
+            6 => (display.load(Ordering::Relaxed) == ticket).then(|| TestGuard { lock: self }),
+            7 => (display.load(Ordering::SeqCst) == ticket).then(|| TestGuard { lock: self }),
+            // A Relaxed look, then an Acquire fence once it is our turn.
+            9 => (display.load(Ordering::Relaxed) == ticket).then(|| {
+                fence(Ordering::Acquire);
+                TestGuard { lock: self }
+            }),
             _ => {
-                if self.now_serving.load(Ordering::Acquire) == *ticket {
+                if display.load(Ordering::Acquire) == ticket {
                     Some(TestGuard { lock: self })
                 } else {
                     None
@@ -544,17 +658,60 @@ impl<const F: u8> Tickets for TestLock<F> {
         }
     }
 
-    fn wait_turn(&self, ticket: usize) -> TestGuard<'_, F> {
+    fn wait(&self, ticket: usize) -> TestGuard<'_, F, V> {
         loop {
-            if let Some(g) = self.try_turn(&ticket) {
+            if let Some(g) = self.turn(ticket) {
                 return g;
             }
             thread::yield_now();
         }
     }
+}
+
+impl<const F: u8> Publishing for TestLock<F, Value> {
+    type Guard<'a> = TestGuard<'a, F, Value>;
+    fn new_publishing() -> Self {
+        TestLock::with_value(Value::new())
+    }
+    fn lock(&self) -> TestGuard<'_, F, Value> {
+        self.wait(self.take())
+    }
+}
+
+/// 0 and 1: correct (1 advances the display with a load and a store). 2: draws tickets
+/// with a load and a store (two threads can draw the same number). 3: builds the guard
+/// before looking (`then_some`), so a refused look drops a guard and advances the display.
+/// 4: the starter made atomic: a flag checked and set in one step, tickets ignored (mutual
+/// exclusion, but whoever looks at the right moment goes first). 5: leaves with a Relaxed
+/// `fetch_add`; 6: looks at the display with a Relaxed load (both keep mutual exclusion and
+/// ticket order, but the next holder may not see the previous one's writes). Correct
+/// too: 7 (SeqCst everywhere), 8 (AcqRel to leave), 9 (Relaxed with fences).
+impl<const F: u8> Tickets for TestLock<F> {
+    type Ticket = usize;
+    type Guard<'a> = TestGuard<'a, F>;
+
+    fn new(value: u64) -> Self {
+        TestLock::with_value(value)
+    }
+
+    fn take_ticket(&self) -> usize {
+        self.take()
+    }
+
+    fn number(ticket: &usize) -> usize {
+        *ticket
+    }
+
+    fn try_turn<'a>(&'a self, ticket: &usize) -> Option<TestGuard<'a, F>> {
+        self.turn(*ticket)
+    }
+
+    fn wait_turn(&self, ticket: usize) -> TestGuard<'_, F> {
+        self.wait(ticket)
+    }
 
     fn lock(&self) -> TestGuard<'_, F> {
-        self.wait_turn(self.take_ticket())
+        self.wait(self.take())
     }
 }
 
@@ -575,6 +732,49 @@ fn failure_of<L: Tickets>() -> String {
 fn other_correct_designs_pass() {
     all_checks::<TestLock<0>>();
     all_checks::<TestLock<1>>();
+    publishing_checks::<TestLock<0, Value>>();
+    publishing_checks::<TestLock<1, Value>>();
+}
+
+#[test]
+fn other_orderings_that_publish_pass() {
+    all_checks::<TestLock<7>>();
+    publishing_checks::<TestLock<7, Value>>();
+    publishing_checks::<TestLock<8, Value>>();
+    publishing_checks::<TestLock<9, Value>>();
+}
+
+/// The failure of the publishing checks on `L`, which must fail, whitespace collapsed.
+fn publishing_failure_of<L: Publishing>() -> String {
+    let p = catch_unwind(AssertUnwindSafe(publishing_checks::<L>))
+        .expect_err("the checks must reject this lock");
+    p.downcast_ref::<String>()
+        .cloned()
+        .unwrap_or_default()
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+#[test]
+fn the_checks_reject_a_turn_published_or_read_with_relaxed() {
+    // Mutual exclusion and ticket order hold: only the orderings are wrong.
+    all_checks::<TestLock<5>>();
+    all_checks::<TestLock<6>>();
+    let m = publishing_failure_of::<TestLock<5, Value>>();
+    assert!(
+        m.contains("data race on the value under the ticket lock")
+            && m.contains("load of now_serving")
+            && m.contains("stored with Relaxed, and a Relaxed store publishes nothing"),
+        "{m}"
+    );
+    let m = publishing_failure_of::<TestLock<6, Value>>();
+    assert!(
+        m.contains("data race on the value under the ticket lock")
+            && m.contains("Relaxed load of now_serving")
+            && m.contains("a Relaxed load acquires nothing"),
+        "{m}"
+    );
 }
 
 #[test]

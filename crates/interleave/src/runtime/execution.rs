@@ -21,6 +21,7 @@ use crate::scheduler::{Decision, Scheduler};
 use crate::site::Naming;
 use crate::trace::{Event, Trace};
 
+use super::memory::{Memory, Race};
 use super::text::Text;
 use super::thread::{self, Co};
 pub(crate) use super::thread::{TState, ThreadRec, Tid, Wait, WaitKind};
@@ -94,6 +95,9 @@ pub(crate) struct State {
     pub(crate) max_steps: u64,
     pub(crate) max_streak: u64,
     record: bool,
+    /// The weak memory model, from the first atomic or tracked-cell operation on, in an
+    /// exploration that models it ([`Modes::weak_memory`]).
+    pub(crate) mm: Option<Box<Memory>>,
 }
 
 /// The part of an execution the watchdog may look at from another OS thread.
@@ -121,6 +125,10 @@ pub(crate) struct Modes {
     /// running thread does not. The canonical run that measures PCT's k does this, so
     /// that k matches the PCT runs, while its schedule and trace stay the canonical ones.
     pub(crate) count_like_pct: bool,
+    /// Model weak memory (see `runtime::memory`): a load may read an older store, as
+    /// its orderings allow, and tracked cells report data races. Off in scenarios, whose
+    /// atomics are sequentially consistent.
+    pub(crate) weak_memory: bool,
 }
 
 /// A simulation in progress. Lives on one OS thread; every coroutine runs on it.
@@ -226,6 +234,7 @@ impl Execution {
                     max_steps: limits.max_steps,
                     max_streak: limits.max_streak,
                     record: true,
+                    mm: None,
                 }),
                 progress: AtomicU64::new(0),
                 running: AtomicBool::new(true),
@@ -358,6 +367,9 @@ impl Execution {
                 unparked: false,
             });
             st.ready.push(tid);
+            if let Some(mm) = st.mm.as_deref_mut() {
+                mm.spawn(self.cur.get(), tid);
+            }
             tid
         };
         let co = thread::new_coroutine(move |y| {
@@ -459,6 +471,9 @@ impl Execution {
             if let Some(i) = st.ready.iter().position(|&r| r == me) {
                 st.ready.remove(i);
                 st.ready.push(me);
+            }
+            if let Some(mm) = st.mm.as_deref_mut() {
+                mm.yielded(me);
             }
         }
         if let Some(s) = self.local.borrow_mut().scheduler.as_mut() {
@@ -574,6 +589,114 @@ impl Execution {
         match self.local.borrow_mut().scheduler.as_mut() {
             Some(s) => s.decide(d, step),
             None => 0,
+        }
+    }
+
+    /// True if this execution models weak memory ([`Modes::weak_memory`]).
+    #[inline]
+    pub(crate) fn weak_memory(&self) -> bool {
+        self.modes.weak_memory
+    }
+
+    /// Runs `f` on the memory model (started now if it was not) for the current thread,
+    /// at the current step. None outside a managed thread or without the weak model.
+    fn with_mem<R>(&self, f: impl FnOnce(&mut Memory, Tid, u64, &Self) -> R) -> Option<R> {
+        if !self.modes.weak_memory {
+            return None;
+        }
+        let me = self.cur.get()?;
+        let mut st = self.lock();
+        let n = st.threads.len();
+        let step = st.step;
+        let mm = st.mm.get_or_insert_with(|| Box::new(Memory::new(n)));
+        Some(f(mm, me, step, self))
+    }
+
+    /// An atomic load of `obj` (which holds `bits`, its latest value) with `order`: the
+    /// strategy picks which store it reads among those the model allows. Returns the bits
+    /// read, and the latest bits if it read an older store. Without the weak model, the
+    /// latest.
+    pub(crate) fn mem_load(
+        &self,
+        obj: ObjId,
+        order: std::sync::atomic::Ordering,
+        bits: u64,
+    ) -> (u64, Option<u64>) {
+        self.with_mem(|mm, me, step, e| {
+            let n = mm.load_options(me, obj, order, bits);
+            let choice = if n > 1 {
+                e.decide(Decision::Load(n)).min(n - 1)
+            } else {
+                0
+            };
+            mm.load(me, obj, order, choice, step)
+        })
+        .unwrap_or((bits, None))
+    }
+
+    /// An atomic store to `obj`, which held `before` and now holds `after`.
+    pub(crate) fn mem_store(
+        &self,
+        obj: ObjId,
+        order: std::sync::atomic::Ordering,
+        before: u64,
+        after: u64,
+    ) {
+        self.with_mem(|mm, me, _, _| mm.store(me, obj, order, before, after));
+    }
+
+    /// A read-modify-write of `obj`: it read `before` (the latest) with `read`, and
+    /// stored `after` with `write` if it stored.
+    pub(crate) fn mem_rmw(
+        &self,
+        obj: ObjId,
+        read: std::sync::atomic::Ordering,
+        write: std::sync::atomic::Ordering,
+        before: u64,
+        after: Option<u64>,
+    ) {
+        self.with_mem(|mm, me, step, _| mm.rmw(me, obj, read, write, before, after, step));
+    }
+
+    /// A fence of the current thread.
+    pub(crate) fn mem_fence(&self, order: std::sync::atomic::Ordering) {
+        self.with_mem(|mm, me, _, _| mm.fence(me, order));
+    }
+
+    /// A join on `child` returned.
+    pub(crate) fn mem_join(&self, child: Tid) {
+        self.with_mem_started(|mm, me| mm.join(me, child));
+    }
+
+    /// The current thread unparks `to`.
+    pub(crate) fn mem_unpark(&self, to: Tid) {
+        self.with_mem_started(|mm, me| mm.unpark(me, to));
+    }
+
+    /// The current thread's park returned.
+    pub(crate) fn mem_parked(&self) {
+        self.with_mem_started(|mm, me| mm.parked(me));
+    }
+
+    /// Like [`Execution::with_mem`], only if the model has started.
+    fn with_mem_started(&self, f: impl FnOnce(&mut Memory, Tid)) {
+        let Some(me) = self.cur.get() else { return };
+        let mut st = self.lock();
+        if let Some(mm) = st.mm.as_deref_mut() {
+            f(mm, me);
+        }
+    }
+
+    /// An access of the current thread to the tracked cell `obj` (a write if `write`):
+    /// fails the schedule with a data race if it is not ordered after the accesses it
+    /// conflicts with.
+    pub(crate) fn mem_cell(&self, obj: ObjId, write: bool) {
+        let race = self
+            .with_mem(|mm, me, step, _| mm.cell_access(me, obj, write, step).map(|r| (me, step, r)))
+            .flatten();
+        if let Some((me, step, race)) = race {
+            let msg = self.lock().race_message(obj, me, step, &race);
+            self.fail(FailureKind::DataRace, msg);
         }
     }
 
@@ -797,6 +920,11 @@ impl State {
     /// Records an event of the current thread.
     #[inline]
     pub(crate) fn push(&mut self, obj: Option<ObjId>, op: Text, outcome: Option<Text>, api: bool) {
+        if let Some(mm) = self.mm.as_deref_mut()
+            && let (Some(o), Some(t)) = (obj, self.current)
+        {
+            mm.sync_object(t, o);
+        }
         if !self.record {
             return;
         }
@@ -808,6 +936,69 @@ impl State {
             outcome,
             api,
         });
+    }
+
+    /// Explains a data race on the tracked cell `obj`: the two accesses, and why the
+    /// first does not happen before the second, from the second thread's loads.
+    pub(crate) fn race_message(&self, obj: ObjId, me: Tid, step: u64, race: &Race) -> String {
+        let cell = &self.objects[obj].name;
+        let later = self.thread_name(me);
+        let earlier = self.thread_name(race.earlier.tid);
+        let verb = |w: bool| if w { "writes" } else { "reads" };
+        let noun = |w: bool| if w { "write" } else { "read" };
+        let mut m = format!(
+            "data race on {cell}: {later} {} it at step {step}, but {earlier}'s {} at step {} \
+             does not happen before it; ",
+            verb(race.later_write),
+            noun(race.earlier_write),
+            race.earlier.step,
+        );
+        let name = |o: ObjId| self.objects[o].name.as_str();
+        match race.unsynced.first() {
+            Some(n) => {
+                let what = format!(
+                    "{later}'s {:?} load of {} (step {}) read a value {earlier} stored with {:?}",
+                    n.order,
+                    name(n.loc),
+                    n.step,
+                    n.store_order
+                );
+                let why = match (acquires_o(n.order), releases_o(n.store_order)) {
+                    (true, false) => format!(
+                        "a {:?} store publishes nothing: what {earlier} did before it need not \
+                         be visible to {later}",
+                        n.store_order
+                    ),
+                    (false, true) => format!(
+                        "a {:?} load acquires nothing: it does not make {later} see what \
+                         {earlier} did before the store",
+                        n.order
+                    ),
+                    _ => format!(
+                        "neither the {:?} store nor the {:?} load orders anything around them",
+                        n.store_order, n.order
+                    ),
+                };
+                m.push_str(&format!(
+                    "{what}, and {why}. Store with Release (or AcqRel, SeqCst) and load with \
+                     Acquire (or AcqRel, SeqCst): then {earlier}'s {} happens before {later}'s {}",
+                    noun(race.earlier_write),
+                    noun(race.later_write),
+                ));
+            }
+            None if race.any_sync => m.push_str(&format!(
+                "{later} synchronised with {earlier} only before {earlier}'s {}: the two \
+                 accesses overlap (is the data still shared when it is accessed?)",
+                noun(race.earlier_write)
+            )),
+            None => m.push_str(&format!(
+                "nothing {later} did synchronised with {earlier} after it: no Acquire load of \
+                 a value {earlier} stored with Release after the {}, no lock, channel or join \
+                 between them, so the two accesses can happen at the same time",
+                noun(race.earlier_write)
+            )),
+        }
+        m
     }
 
     /// The event with its names.
@@ -1097,4 +1288,14 @@ fn escape_from_scheduler_context() -> ! {
         "interleave: a blocking operation was called outside a managed thread (in an invariant \
          or state closure?); read test-side state with explore::Observed instead"
     )
+}
+
+fn acquires_o(o: std::sync::atomic::Ordering) -> bool {
+    use std::sync::atomic::Ordering::*;
+    matches!(o, Acquire | AcqRel | SeqCst)
+}
+
+fn releases_o(o: std::sync::atomic::Ordering) -> bool {
+    use std::sync::atomic::Ordering::*;
+    matches!(o, Release | AcqRel | SeqCst)
 }

@@ -3,6 +3,7 @@
 //! watchdog that turns a hang outside the scheduler into a diagnosis.
 
 pub(crate) mod execution;
+pub(crate) mod memory;
 pub(crate) mod overflow;
 pub(crate) mod text;
 pub(crate) mod thread;

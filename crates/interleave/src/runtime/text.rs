@@ -67,6 +67,9 @@ pub(crate) enum Text {
     Val(Val),
     /// A result: `Ok(5)`, `Err(3)`.
     Res(bool, Val),
+    /// A value a load read that is older than the latest store, and the latest:
+    /// `0 (stale: the latest store is 1)`.
+    Stale(Val, Val),
     /// An operation and its argument: `store 5`.
     Op(&'static str, Val),
     /// An operation and two arguments: `compare_exchange 1->2`.
@@ -108,6 +111,7 @@ impl Text {
             Text::Owned(t) => s.write_str(t),
             Text::Val(v) => write!(s, "{v}"),
             Text::Res(ok, v) => write!(s, "{}({v})", if *ok { "Ok" } else { "Err" }),
+            Text::Stale(v, latest) => write!(s, "{v} (stale: the latest store is {latest})"),
             Text::Op(op, v) => write!(s, "{op} {v}"),
             Text::Op2(op, a, b) => write!(s, "{op} {a}->{b}"),
             Text::Thread(words, t) => write!(s, "{words} {}", name(*t)),
@@ -148,6 +152,10 @@ mod tests {
         assert_eq!(r(Text::Thread("spawn", 3)), "spawn T3");
         assert_eq!(r(Text::Thread2("wakes", 2, "(why)")), "wakes T2 (why)");
         assert_eq!(r(Text::from("lock")), "lock");
+        assert_eq!(
+            r(Text::Stale(0u8.to_val(), 1u8.to_val())),
+            "0 (stale: the latest store is 1)"
+        );
         assert_eq!(r(Text::from(String::from("x"))), "x");
     }
 }

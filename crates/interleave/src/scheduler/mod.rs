@@ -30,6 +30,9 @@ pub(crate) enum Decision<'a> {
     Notify(&'a [Tid]),
     /// Whether a wait returns at once without a notification (1) or waits (0).
     Spurious,
+    /// Which of this many stores an atomic load reads: 0 the latest, 1 the one before...
+    /// (the weak memory model only).
+    Load(usize),
 }
 
 impl Decision<'_> {
@@ -38,6 +41,7 @@ impl Decision<'_> {
         match self {
             Decision::Handoff(t) | Decision::Notify(t) => t.len(),
             Decision::Spurious => 2,
+            Decision::Load(n) => *n,
         }
     }
 }
@@ -79,6 +83,19 @@ pub(crate) trait Scheduler {
 /// The probability of a spurious wake-up, one in this many, for the randomised
 /// strategies (std's condvar contract only).
 pub(crate) const SPURIOUS_ONE_IN: u64 = 4;
+
+/// An older store is read one time in this many, for the randomised strategies (among
+/// the older ones, uniformly).
+pub(crate) const STALE_ONE_IN: u64 = 2;
+
+/// A load's choice for the randomised strategies: the latest store, or with probability
+/// 1/[`STALE_ONE_IN`] one of the `n - 1` older ones.
+pub(crate) fn pick_store(rng: &mut Rng, n: usize) -> usize {
+    if n < 2 || rng.below(STALE_ONE_IN) != 0 {
+        return 0;
+    }
+    1 + rng.below(n as u64 - 1) as usize
+}
 
 /// A small, portable, seedable generator (SplitMix64): the same seed gives the same
 /// schedules on every platform and every version of this crate.

@@ -111,6 +111,7 @@ impl Scheduler for Pct {
         match d {
             Decision::Handoff(t) | Decision::Notify(t) => self.highest(t),
             Decision::Spurious => usize::from(self.rng.below(SPURIOUS_ONE_IN) == 0),
+            Decision::Load(n) => super::pick_store(&mut self.rng, n),
         }
     }
 

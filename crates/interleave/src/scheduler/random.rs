@@ -27,6 +27,7 @@ impl Scheduler for Random {
         match d {
             Decision::Handoff(t) | Decision::Notify(t) => self.rng.below(t.len() as u64) as usize,
             Decision::Spurious => usize::from(self.rng.below(SPURIOUS_ONE_IN) == 0),
+            Decision::Load(n) => super::pick_store(&mut self.rng, n),
         }
     }
 

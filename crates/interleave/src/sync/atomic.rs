@@ -1,13 +1,77 @@
-//! Atomic integers and bool with std's API, whose operations are scheduling points in a
-//! simulation, so that `let b = x.load(); x.store(b + 1)` can lose an update there as it
-//! does on real cores. The simulation is sequentially consistent whatever `Ordering` is
-//! passed (it explores interleavings, not weak-memory reorderings).
+//! Atomic integers and bool with std's API, and fences, whose operations are scheduling
+//! points in a simulation, so that `let b = x.load(); x.store(b + 1)` can lose an update
+//! there as it does on real cores.
 //!
-//! Every operation goes through one function, [`op`], with the kind of access it makes
-//! ([`Access`]) and its orderings: the place where a model of weak memory would decide
-//! what a load may see. In real mode the operation is std's, behind one check.
+//! In an exploration (with [`crate::explore::MemoryModel::Weak`], the default) the
+//! orderings count: a load may read an older store where the C11 model allows it, and
+//! Release and Acquire order what happens before what (see `runtime::memory`). In a
+//! scenario, and with [`crate::explore::MemoryModel::SeqCst`], every operation is
+//! sequentially consistent whatever its `Ordering`.
+//!
+//! Every operation goes through [`op`] (or [`load_op`]), with the kind of access it makes
+//! ([`Access`]) and its orderings. The atomic's own value is always the latest store; the
+//! model keeps the older ones. In real mode the operation is std's, behind one check.
 
 pub use std::sync::atomic::Ordering;
+
+/// An atomic fence (std's `fence`): with Release, the relaxed stores after it publish
+/// what came before it; with Acquire, what the relaxed loads before it read is acquired;
+/// SeqCst fences are also totally ordered among themselves. In a simulation, a trace
+/// event (not a scheduling point).
+///
+/// # Panics
+///
+/// With `Ordering::Relaxed`, as std's.
+pub fn fence(order: Ordering) {
+    std::sync::atomic::fence(order);
+    if let Some(e) = runtime::current()
+        && e.me().is_some()
+    {
+        e.mem_fence(order);
+        let text = match order {
+            Ordering::Acquire => "fence Acquire",
+            Ordering::Release => "fence Release",
+            Ordering::AcqRel => "fence AcqRel",
+            _ => "fence SeqCst",
+        };
+        e.event_text(None, Text::Static(text), None);
+    }
+}
+
+/// A compiler fence (std's `compiler_fence`): it restrains the compiler only, not the
+/// processor, so it orders nothing between threads, and does nothing in a simulation.
+pub fn compiler_fence(order: Ordering) {
+    std::sync::atomic::compiler_fence(order);
+}
+
+/// A value an atomic holds, as the bits the memory model keeps.
+pub(crate) trait Bits: Copy {
+    fn to_bits(self) -> u64;
+    fn from_bits(b: u64) -> Self;
+}
+
+impl Bits for bool {
+    fn to_bits(self) -> u64 {
+        u64::from(self)
+    }
+    fn from_bits(b: u64) -> Self {
+        b != 0
+    }
+}
+
+macro_rules! bits {
+    ($($t:ty),*) => {
+        $(impl Bits for $t {
+            fn to_bits(self) -> u64 {
+                self as u64
+            }
+            fn from_bits(b: u64) -> Self {
+                b as $t
+            }
+        })*
+    };
+}
+bits!(u8, i8, u16, i16, u32, i32, u64, i64, usize, isize);
 
 use std::fmt::Debug;
 use std::panic::Location;
@@ -20,7 +84,7 @@ use crate::site::Naming;
 /// How an atomic is named in traces: explicitly (`named`), after its creation site
 /// (`new`, see `crate::site`), or `Kind#n`. It is registered at its first use.
 #[derive(Clone, Copy, Debug, Default)]
-enum Label {
+pub(crate) enum Label {
     #[default]
     Anonymous,
     Name(&'static str),
@@ -37,11 +101,9 @@ impl Label {
     }
 }
 
-/// What an operation does to the atomic, with its orderings.
+/// What an operation that writes does to the atomic, with its orderings.
 #[derive(Clone, Copy, Debug)]
-#[allow(dead_code)] // The orderings are for a memory model to come.
 enum Access {
-    Load(Ordering),
     Store(Ordering),
     /// A read-modify-write (swap, fetch_*, a successful compare-exchange).
     Rmw(Ordering),
@@ -53,14 +115,14 @@ enum Access {
 /// execution's generation in the high half, the object id in the low half), so that an
 /// operation needs no lookup. Only the simulation's OS thread writes it.
 #[derive(Default)]
-struct SimCell(StdAtomicU64);
+pub(crate) struct SimCell(StdAtomicU64);
 
 impl SimCell {
-    const fn new() -> Self {
+    pub(crate) const fn new() -> Self {
         SimCell(StdAtomicU64::new(0))
     }
 
-    fn id(&self, e: &Execution, kind: &'static str, name: Label) -> ObjId {
+    pub(crate) fn id(&self, e: &Execution, kind: &'static str, name: Label) -> ObjId {
         let generation = e.generation & 0xFFFF_FFFF;
         let v = self.0.load(std::sync::atomic::Ordering::Relaxed);
         if v >> 32 == generation && v & 0xFFFF_FFFF != 0 {
@@ -73,9 +135,11 @@ impl SimCell {
     }
 }
 
-/// Runs `f` as one simulated step: a scheduling point, then the operation, then an
-/// event whose words are put together only if the trace is shown. Outside a
-/// simulation (or from its scheduler context), just `f`.
+/// Runs `f`, an operation that may write, as one simulated step: a scheduling point,
+/// the operation, what the memory model learns from it (the atomic's bits before and
+/// after, read by `bits`; whether it stored, from its result), then an event whose words
+/// are put together only if the trace is shown. Outside a simulation (or from its
+/// scheduler context), just `f`.
 #[inline]
 #[allow(clippy::too_many_arguments)]
 fn op<R>(
@@ -86,10 +150,12 @@ fn op<R>(
     text: impl FnOnce() -> Text,
     f: impl FnOnce() -> R,
     outcome: impl FnOnce(&R) -> Text,
+    bits: impl Fn() -> u64,
+    stored: impl FnOnce(&R) -> bool,
 ) -> R {
     match runtime::current() {
         None => f(),
-        Some(e) => sim_op(e, cell, kind, name, access, text, f, outcome),
+        Some(e) => sim_op(e, cell, kind, name, access, text, f, outcome, bits, stored),
     }
 }
 
@@ -100,19 +166,93 @@ fn sim_op<R>(
     cell: &SimCell,
     kind: &'static str,
     name: Label,
-    _access: Access,
+    access: Access,
     text: impl FnOnce() -> Text,
     f: impl FnOnce() -> R,
     outcome: impl FnOnce(&R) -> Text,
+    bits: impl Fn() -> u64,
+    stored: impl FnOnce(&R) -> bool,
 ) -> R {
     if e.me().is_none() {
         return f();
     }
     e.point();
-    let r = f();
     let id = cell.id(e, kind, name);
+    let before = bits();
+    let r = f();
+    if e.weak_memory() {
+        let after = bits();
+        match access {
+            Access::Store(o) => e.mem_store(id, o, before, after),
+            Access::Rmw(o) => e.mem_rmw(id, o, o, before, Some(after)),
+            Access::Cas(ok, _) if stored(&r) => e.mem_rmw(id, ok, ok, before, Some(after)),
+            Access::Cas(_, failed) => e.mem_rmw(id, failed, failed, before, None),
+        }
+    }
     e.event_text(Some(id), text(), Some(outcome(&r)));
     r
+}
+
+/// A load as one simulated step: a scheduling point, then the memory model picks the
+/// store it reads (the latest, `real()`, unless the orderings allow an older one and the
+/// strategy takes it), then an event. Outside a simulation, just `real()`.
+#[inline]
+fn load_op<T: Bits + ToVal>(
+    cell: &SimCell,
+    kind: &'static str,
+    name: Label,
+    order: Ordering,
+    real: impl FnOnce() -> T,
+) -> T {
+    match runtime::current() {
+        None => real(),
+        Some(e) => sim_load(e, cell, kind, name, order, real),
+    }
+}
+
+#[cold]
+fn sim_load<T: Bits + ToVal>(
+    e: &Execution,
+    cell: &SimCell,
+    kind: &'static str,
+    name: Label,
+    order: Ordering,
+    real: impl FnOnce() -> T,
+) -> T {
+    if e.me().is_none() {
+        return real();
+    }
+    e.point();
+    let id = cell.id(e, kind, name);
+    let latest = real();
+    let (bits, older) = e.mem_load(id, order, latest.to_bits());
+    let v = T::from_bits(bits);
+    let outcome = match older {
+        None => Text::Val(v.to_val()),
+        Some(l) => Text::Stale(v.to_val(), T::from_bits(l).to_val()),
+    };
+    e.event_text(Some(id), Text::Static("load"), Some(outcome));
+    v
+}
+
+/// The result of an operation that may write: whether it stored (a compare-exchange
+/// only if it succeeded, every other operation always).
+pub(crate) trait Stored {
+    fn stored(&self) -> bool {
+        true
+    }
+}
+
+impl Stored for () {}
+impl<T: Bits> Stored for T {}
+impl<T> Stored for Result<T, T> {
+    fn stored(&self) -> bool {
+        self.is_ok()
+    }
+}
+
+fn stored<R: Stored>(r: &R) -> bool {
+    r.stored()
 }
 
 fn val<T: ToVal>(r: &T) -> Text {
@@ -162,19 +302,20 @@ macro_rules! atomic_int {
             }
 
             #[inline]
-            fn op<R>(
+            fn op<R: Stored>(
                 &self,
                 access: Access,
                 text: impl FnOnce() -> Text,
                 f: impl FnOnce() -> R,
                 outcome: impl FnOnce(&R) -> Text,
             ) -> R {
-                op(&self.sim, stringify!($name), self.name, access, text, f, outcome)
+                let bits = || self.v.load(std::sync::atomic::Ordering::Relaxed).to_bits();
+                op(&self.sim, stringify!($name), self.name, access, text, f, outcome, bits, stored::<R>)
             }
 
             /// Loads the value.
             pub fn load(&self, order: Ordering) -> $t {
-                self.op(Access::Load(order), || Text::Static("load"), || self.v.load(order), val)
+                load_op(&self.sim, stringify!($name), self.name, order, || self.v.load(order))
             }
 
             /// Stores a value.
@@ -345,14 +486,25 @@ impl AtomicBool {
     }
 
     #[inline]
-    fn op<R>(
+    fn op<R: Stored>(
         &self,
         access: Access,
         text: impl FnOnce() -> Text,
         f: impl FnOnce() -> R,
         outcome: impl FnOnce(&R) -> Text,
     ) -> R {
-        op(&self.sim, "AtomicBool", self.name, access, text, f, outcome)
+        let bits = || self.v.load(std::sync::atomic::Ordering::Relaxed).to_bits();
+        op(
+            &self.sim,
+            "AtomicBool",
+            self.name,
+            access,
+            text,
+            f,
+            outcome,
+            bits,
+            stored::<R>,
+        )
     }
 
     fn rmw(
@@ -372,12 +524,9 @@ impl AtomicBool {
 
     /// Loads the value.
     pub fn load(&self, order: Ordering) -> bool {
-        self.op(
-            Access::Load(order),
-            || Text::Static("load"),
-            || self.v.load(order),
-            val,
-        )
+        load_op(&self.sim, "AtomicBool", self.name, order, || {
+            self.v.load(order)
+        })
     }
 
     /// Stores a value.
