@@ -19,7 +19,7 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::time::Duration;
 
 use common::script::Checked;
-use interleave::cell::UnsafeCell as Tracked;
+use interleave::cell::UnsafeCell as TrackedUnsafeCell;
 use interleave::explore::{Config, Observed, Strategy, check, explore, invariant};
 use interleave::real::within;
 use interleave::report::FailureKind;
@@ -70,11 +70,14 @@ type Step = TicketLock<u64>;
 
 /// The value under the lock, whose every access interleave checks against its memory
 /// model: a read that does not happen after the previous holder's write is a data race.
-struct Value(Tracked<u64>);
+struct Value(TrackedUnsafeCell<u64>);
 
 impl Value {
     fn new() -> Self {
-        Value(Tracked::named("the value under the ticket lock", 0))
+        Value(TrackedUnsafeCell::named(
+            "the value under the ticket lock",
+            0,
+        ))
     }
 
     fn get(&self) -> u64 {
