@@ -44,8 +44,7 @@ fn outcomes_with(
         stats.capped.is_none(),
         "the search was cut short: {stats:?}"
     );
-    let r = seen.lock().unwrap().clone();
-    r
+    seen.lock().unwrap().clone()
 }
 
 fn outcomes(bound: usize, body: impl Fn() -> Outcome + Send + Sync + 'static) -> BTreeSet<Outcome> {
