@@ -20,7 +20,15 @@
 //! The benchmark of the chapter is the binary `zero_copy_bench`:
 //! `cargo run --release -p ipc --features solution --bin zero_copy_bench`.
 
+pub mod clock;
 pub mod sys;
+
+#[cfg_attr(
+    not(feature = "solution"),
+    path = "../../../exercises/13_ipc/timeouts.rs"
+)]
+#[cfg_attr(feature = "solution", path = "../../../solutions/13_ipc/timeouts.rs")]
+pub mod timeouts;
 
 #[cfg_attr(
     not(feature = "solution"),

@@ -123,6 +123,37 @@ pub fn gettid() -> i32 {
     nix::unistd::gettid().as_raw()
 }
 
+/// The name of the threads [`within`] runs the student's code on.
+const WATCHED: &str = "watched call";
+
+thread_local! {
+    /// Where the current watched thread panicked (file:line), for the message.
+    static PANIC_AT: std::cell::Cell<Option<String>> = const { std::cell::Cell::new(None) };
+}
+
+/// A panic in a watched thread is reported in the test's own message (with where it
+/// happened), so the default hook's extra lines are not printed for those threads.
+fn quiet_panics_in_watched_threads() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let default = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            if std::thread::current().name() == Some(WATCHED) {
+                let at = info.location().map(|l| {
+                    let file = l
+                        .file()
+                        .rsplit_once("../../../")
+                        .map_or(l.file(), |(_, f)| f);
+                    format!("{file}:{}", l.line())
+                });
+                PANIC_AT.with(|cell| cell.set(at));
+            } else {
+                default(info);
+            }
+        }));
+    });
+}
+
 /// Runs `f` on a thread of its own and waits at most [`BUDGET`] for it. A call still
 /// running then is reported stuck, with the system call its thread is blocked in; `what`
 /// names the call for the message and `why` says what usually causes the hang. The stuck
@@ -132,39 +163,65 @@ pub fn within<T: Send + 'static>(
     why: &str,
     f: impl FnOnce() -> T + Send + 'static,
 ) -> Result<T, String> {
+    within_by(what, |_| why.to_owned(), f)
+}
+
+/// [`within`], with the explanation of a hang chosen from the system call the stuck thread
+/// sits in (`read`, `wait4`, `splice`...; empty when it is not in one).
+pub fn within_by<T: Send + 'static>(
+    what: &str,
+    why: impl FnOnce(&str) -> String,
+    f: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, String> {
+    quiet_panics_in_watched_threads();
     let (tx, rx) = mpsc::channel();
     let (tid_tx, tid_rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        let _ = tid_tx.send(gettid());
-        let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f));
-        let _ = tx.send(result);
-    });
+    std::thread::Builder::new()
+        .name(WATCHED.to_owned())
+        .spawn(move || {
+            let _ = tid_tx.send(gettid());
+            let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f))
+                .map_err(|payload| (payload, PANIC_AT.with(|at| at.take())));
+            let _ = tx.send(result);
+        })
+        .expect("spawn the watched thread");
     let tid = tid_rx.recv().expect("the watched thread starts");
     match rx.recv_timeout(BUDGET) {
         Ok(Ok(value)) => Ok(value),
-        Ok(Err(payload)) => {
+        Ok(Err((payload, at))) => {
+            let at = at.map_or(String::new(), |at| format!(" at {at}"));
             let message = payload
                 .downcast_ref::<String>()
                 .cloned()
                 .or_else(|| payload.downcast_ref::<&str>().map(|s| (*s).to_owned()))
                 .unwrap_or_default();
             if let Some(rest) = message.strip_prefix("not yet implemented") {
+                let detail = rest
+                    .trim_start_matches(':')
+                    .trim()
+                    .split_once(": ")
+                    .map_or(String::new(), |(_, m)| format!(" ({m})"));
                 Err(format!(
-                    "{what} is not written yet: it still calls todo!(){}. Replace the todo!() \
-                     as its TODO comment says.",
-                    rest.trim_start_matches(':')
-                        .trim()
-                        .split_once(": ")
-                        .map_or(String::new(), |(_, m)| format!(" ({m})"))
+                    "{what} is not written yet: it still calls todo!(){detail}. Replace the \
+                     todo!() as its TODO comment says."
                 ))
             } else {
-                Err(format!("{what} panicked: {message}"))
+                Err(format!("{what} panicked{at}: {message}"))
             }
         }
-        Err(_) => Err(format!(
-            "{what} did not return within {BUDGET:?}: it is stuck in {}. {why}",
-            thread_blocked_in(tid)
-        )),
+        Err(_) => {
+            let blocked = thread_blocked_in(tid);
+            let call = blocked.split('(').next().unwrap_or_default().to_owned();
+            let call = if blocked.starts_with("running") {
+                String::new()
+            } else {
+                call
+            };
+            Err(format!(
+                "{what} did not return within {BUDGET:?}: it is stuck in {blocked}. {}",
+                why(&call)
+            ))
+        }
     }
 }
 
