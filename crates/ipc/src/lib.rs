@@ -21,7 +21,18 @@
 //! `cargo run --release -p ipc --features solution --bin zero_copy_bench`.
 
 pub mod clock;
+pub mod frame;
 pub mod sys;
+
+#[cfg_attr(
+    not(feature = "solution"),
+    path = "../../../exercises/13_ipc/process_queue.rs"
+)]
+#[cfg_attr(
+    feature = "solution",
+    path = "../../../solutions/13_ipc/process_queue.rs"
+)]
+pub mod process_queue;
 
 #[cfg_attr(
     not(feature = "solution"),

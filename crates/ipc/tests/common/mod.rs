@@ -14,7 +14,7 @@ use std::time::Duration;
 pub const BUDGET: Duration = Duration::from_secs(10);
 
 /// How long a demo may run before the watchdog diagnoses it (same reasoning).
-pub const WATCHDOG: Duration = Duration::from_secs(20);
+pub const WATCHDOG: Duration = Duration::from_secs(10);
 
 /// Wraps each line of `text` at 100 columns (at spaces; indented lines keep their indent).
 pub fn wrap(text: &str) -> String {
@@ -196,14 +196,15 @@ pub fn within_by<T: Send + 'static>(
                 .or_else(|| payload.downcast_ref::<&str>().map(|s| (*s).to_owned()))
                 .unwrap_or_default();
             if let Some(rest) = message.strip_prefix("not yet implemented") {
-                let detail = rest
-                    .trim_start_matches(':')
-                    .trim()
-                    .split_once(": ")
-                    .map_or(String::new(), |(_, m)| format!(" ({m})"));
+                let detail = rest.trim_start_matches(':').trim();
+                let detail = detail.split_once(": ").map_or(detail, |(_, m)| m);
                 Err(format!(
-                    "{what} is not written yet: it still calls todo!(){detail}. Replace the \
-                     todo!() as its TODO comment says."
+                    "{what} reached a todo!(){}. Write it as its TODO comment says.",
+                    if detail.is_empty() {
+                        String::new()
+                    } else {
+                        format!(": {detail}")
+                    }
                 ))
             } else {
                 Err(format!("{what} panicked{at}: {message}"))
