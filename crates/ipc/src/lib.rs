@@ -36,6 +36,13 @@ pub mod process_queue;
 
 #[cfg_attr(
     not(feature = "solution"),
+    path = "../../../exercises/13_ipc/os_mailbox.rs"
+)]
+#[cfg_attr(feature = "solution", path = "../../../solutions/13_ipc/os_mailbox.rs")]
+pub mod os_mailbox;
+
+#[cfg_attr(
+    not(feature = "solution"),
     path = "../../../exercises/13_ipc/timeouts.rs"
 )]
 #[cfg_attr(feature = "solution", path = "../../../solutions/13_ipc/timeouts.rs")]

@@ -40,3 +40,60 @@ where
         )),
     }
 }
+
+/// Whether a POSIX message queue named `name` exists (it can be opened), for the demos'
+/// and the tests' check that nothing was left behind. `/dev/mqueue` need not be mounted.
+pub fn mq_exists(name: &str) -> bool {
+    use nix::mqueue::{MQ_OFlag, mq_open};
+    match mq_open(
+        name,
+        MQ_OFlag::O_RDONLY | MQ_OFlag::O_CLOEXEC,
+        nix::sys::stat::Mode::empty(),
+        None,
+    ) {
+        Ok(mqd) => {
+            let _ = nix::mqueue::mq_close(mqd);
+            true
+        }
+        // EACCES: it exists, it is just not ours to open.
+        Err(errno) => errno != nix::errno::Errno::ENOENT,
+    }
+}
+
+/// Whether a POSIX shared-memory object named `name` exists (in `/dev/shm` on Linux).
+pub fn shm_exists(name: &str) -> bool {
+    let path = format!("/dev/shm/{}", name.trim_start_matches('/'));
+    std::path::Path::new(&path).exists()
+}
+
+/// Whether this kernel offers POSIX message queues: `Ok(())`, or a sentence saying why not
+/// and what to do, for a demo or a test to print instead of failing obscurely.
+///
+/// # Errors
+///
+/// The sentence.
+pub fn mqueues_available() -> Result<(), String> {
+    use nix::mqueue::{MQ_OFlag, MqAttr, mq_close, mq_open, mq_unlink};
+    let name = format!("/course-ipc-probe-{}", std::process::id());
+    let attr = MqAttr::new(0, 1, 16, 0);
+    let flags = MQ_OFlag::O_CREAT | MQ_OFlag::O_EXCL | MQ_OFlag::O_RDWR | MQ_OFlag::O_CLOEXEC;
+    match mq_open(
+        name.as_str(),
+        flags,
+        nix::sys::stat::Mode::S_IRUSR | nix::sys::stat::Mode::S_IWUSR,
+        Some(&attr),
+    ) {
+        Ok(mqd) => {
+            let _ = mq_close(mqd);
+            let _ = mq_unlink(name.as_str());
+            Ok(())
+        }
+        Err(errno) => Err(format!(
+            "POSIX message queues are not available on this machine: mq_open failed with {errno} \
+             ({}). The kernel needs CONFIG_POSIX_MQUEUE (see /proc/sys/fs/mqueue), and a \
+             container may forbid them (run it with an IPC namespace of its own, as Docker does \
+             by default). Steps ipc/os_mailbox cannot run here; the other ipc steps can.",
+            errno.desc()
+        )),
+    }
+}

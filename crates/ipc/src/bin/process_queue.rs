@@ -169,6 +169,14 @@ fn main() -> ExitCode {
                 "master: the queue failed: {e:?}; the worker {}",
                 describe(&status)
             );
+            if matches!(e, GetError::Corrupt(_)) && status.success() {
+                eprintln!(
+                    "{PROGRAM}: the queue ended in the middle of a value, yet the worker exited \
+                     normally: it exited while its feeder thread was still writing, and the \
+                     values not yet written were lost. Dropping a Sender must wait for its \
+                     feeder (join it)"
+                );
+            }
         }
     }
     drop(queue);
