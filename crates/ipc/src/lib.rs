@@ -22,6 +22,7 @@
 
 pub mod clock;
 pub mod frame;
+pub mod segment;
 pub mod sys;
 
 #[cfg_attr(
@@ -40,6 +41,16 @@ pub mod process_queue;
 )]
 #[cfg_attr(feature = "solution", path = "../../../solutions/13_ipc/os_mailbox.rs")]
 pub mod os_mailbox;
+
+#[cfg_attr(
+    not(feature = "solution"),
+    path = "../../../exercises/13_ipc/shm_segment.rs"
+)]
+#[cfg_attr(
+    feature = "solution",
+    path = "../../../solutions/13_ipc/shm_segment.rs"
+)]
+pub mod shm_segment;
 
 #[cfg_attr(
     not(feature = "solution"),
