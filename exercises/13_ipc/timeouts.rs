@@ -62,20 +62,16 @@ pub fn read_timeout_with(
     buf: &mut [u8],
     timeout: Duration,
 ) -> Result<usize, ReadError> {
-    // TODO: this waits a fresh `timeout` every time round the loop, so each interruption
-    // moves the deadline further away; and it gives up on the first EINTR. Compute the
+    // TODO: this polls once for the whole `timeout` and gives up on the first EINTR (or
+    // EAGAIN); a loop that polled again for a fresh `timeout` would move the deadline
+    // further away with every interruption. Loop, and compute the
     // deadline once, `sys.now().checked_add(timeout)` (None: too far, no deadline), give
     // each poll only what is left (`poll_timeout`), and decide "timed out" from the clock.
     // EINTR (a signal) and EAGAIN from read (someone else took the bytes) mean: wait again.
-    loop {
-        match sys.poll_readable(fd, poll_timeout(Some(timeout))) {
-            Err(e) => return Err(ReadError::Sys(e)),
-            Ok(false) => return Err(ReadError::TimedOut),
-            Ok(true) => match sys.read(fd, buf) {
-                Ok(n) => return Ok(n),
-                Err(e) => return Err(ReadError::Sys(e)),
-            },
-        }
+    match sys.poll_readable(fd, poll_timeout(Some(timeout))) {
+        Err(e) => Err(ReadError::Sys(e)),
+        Ok(false) => Err(ReadError::TimedOut),
+        Ok(true) => sys.read(fd, buf).map_err(ReadError::Sys),
     }
 }
 // ANCHOR_END: read_timeout

@@ -68,6 +68,9 @@ fn describe_bytes(bytes: &[u8]) -> String {
     format!("{} bytes", bytes.len())
 }
 
+/// One call of a scenario, on the receiver.
+type Call<G> = Box<dyn FnOnce(&mut G) -> Result<Msg, GetError> + Send>;
+
 /// Runs a scenario against the receiver `G`: each call runs under the watchdog, and the
 /// first result that differs is reported with the story so far.
 fn scenario<G: Getter>(name: &str, acts: Vec<Act>) -> Result<(), String> {
@@ -76,11 +79,7 @@ fn scenario<G: Getter>(name: &str, acts: Vec<Act>) -> Result<(), String> {
     let mut receiver = Some(G::from_fd(read_end));
     let mut story: Vec<String> = Vec::new();
     for act in acts {
-        let (call, expect, f): (
-            String,
-            Result<Msg, GetError>,
-            Box<dyn FnOnce(&mut G) -> Result<Msg, GetError> + Send>,
-        ) = match act {
+        let (call, expect, f): (String, Result<Msg, GetError>, Call<G>) = match act {
             Act::Write(bytes) => {
                 story.push(format!("the writer sends {}", describe_bytes(&bytes)));
                 proctest::child::write_all(writer.as_ref().expect("open"), &bytes)

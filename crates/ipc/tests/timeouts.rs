@@ -825,13 +825,11 @@ mod oracles {
         timeout: Duration,
     ) -> Result<usize, ReadError> {
         let deadline = sys.now().checked_add(timeout);
-        loop {
-            let left = deadline.map(|d| d.saturating_duration_since(sys.now()));
-            match sys.poll_readable(fd, poll_timeout(left)) {
-                Err(e) => return Err(ReadError::Sys(e)),
-                Ok(false) => return Err(ReadError::TimedOut),
-                Ok(true) => return sys.read(fd, buf).map_err(ReadError::Sys),
-            }
+        let left = deadline.map(|d| d.saturating_duration_since(sys.now()));
+        match sys.poll_readable(fd, poll_timeout(left)) {
+            Err(e) => Err(ReadError::Sys(e)),
+            Ok(false) => Err(ReadError::TimedOut),
+            Ok(true) => sys.read(fd, buf).map_err(ReadError::Sys),
         }
     }
 
@@ -1146,8 +1144,6 @@ mod oracles {
                     let status = if gave_up && !wait {
                         // Pretend: the status of a process nobody waited for.
                         std::os::unix::process::ExitStatusExt::from_raw(libc::SIGKILL)
-                    } else if gave_up {
-                        process.wait().expect("wait")
                     } else {
                         process.wait().expect("wait")
                     };
