@@ -168,6 +168,7 @@ impl<T: Copy> Guarded<T> {
     }
 }
 
+// ANCHOR: buffer
 /// The bounded buffer that lives in the segment: the classic three semaphores and a ring
 /// of [`CAPACITY`] slots. All zero (a fresh segment) is not usable yet: the creator
 /// initializes the semaphores first.
@@ -186,6 +187,7 @@ pub struct Buffer {
     /// The items.
     pub slots: [Guarded<u64>; CAPACITY],
 }
+// ANCHOR_END: buffer
 
 impl std::fmt::Debug for Buffer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
