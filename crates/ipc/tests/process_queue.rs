@@ -443,3 +443,222 @@ fn bad_arguments_are_usage_errors_and_start_no_worker() {
         );
     }
 }
+
+// ---------------------------------------------------------------------------------------
+// The oracles: plausible wrong receivers the checks above must fail with the message that
+// names their mistake, and a right one written differently that must pass.
+
+mod oracles {
+    use super::*;
+    use nix::errno::Errno;
+    use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
+    use std::os::fd::AsFd;
+
+    /// Waits for readability until `deadline` (None: forever); false when the time ran out.
+    fn readable(fd: &OwnedFd, deadline: Option<Instant>) -> Result<bool, GetError> {
+        loop {
+            let timeout = deadline.map_or(PollTimeout::NONE, |d| {
+                let left = d.saturating_duration_since(Instant::now());
+                PollTimeout::try_from(left.as_nanos().div_ceil(1_000_000))
+                    .unwrap_or(PollTimeout::MAX)
+            });
+            match poll(&mut [PollFd::new(fd.as_fd(), PollFlags::POLLIN)], timeout) {
+                Ok(0) if deadline.is_some_and(|d| Instant::now() >= d) => return Ok(false),
+                Ok(0) | Err(Errno::EINTR) => {}
+                Ok(_) => return Ok(true),
+                Err(e) => return Err(GetError::Sys(e)),
+            }
+        }
+    }
+
+    /// Takes one read for one value.
+    struct OneReadOneValue(OwnedFd);
+
+    impl Getter for OneReadOneValue {
+        fn from_fd(fd: OwnedFd) -> Self {
+            Self(fd)
+        }
+        fn get(&mut self) -> Result<Msg, GetError> {
+            self.get_by(None)
+        }
+        fn get_timeout(&mut self, timeout: Duration) -> Result<Msg, GetError> {
+            self.get_by(Some(Instant::now() + timeout))
+        }
+        fn get_nowait(&mut self) -> Result<Msg, GetError> {
+            self.get_by(Some(Instant::now())).map_err(|e| match e {
+                GetError::Timeout => GetError::Empty,
+                e => e,
+            })
+        }
+    }
+
+    impl OneReadOneValue {
+        fn get_by(&mut self, deadline: Option<Instant>) -> Result<Msg, GetError> {
+            if !readable(&self.0, deadline)? {
+                return Err(GetError::Timeout);
+            }
+            let mut buf = [0u8; 65536];
+            let n = nix::unistd::read(&self.0, &mut buf).map_err(GetError::Sys)?;
+            if n == 0 {
+                return Err(GetError::Closed);
+            }
+            if n < frame::HEADER {
+                return Err(GetError::Corrupt("short".to_owned()));
+            }
+            frame::decode(&buf[frame::HEADER..n]).map_err(GetError::Corrupt)
+        }
+    }
+
+    /// Reads header then payload with blocking reads once anything is readable: a
+    /// right-looking receiver that waits for the rest of a frame past any deadline.
+    struct BlockingRest(OwnedFd);
+
+    impl BlockingRest {
+        fn read_exact(&self, buf: &mut [u8]) -> Result<bool, GetError> {
+            let mut done = 0;
+            while done < buf.len() {
+                match nix::unistd::read(&self.0, &mut buf[done..]) {
+                    Ok(0) if done == 0 => return Ok(false),
+                    Ok(0) => return Err(GetError::Corrupt("cut".to_owned())),
+                    Ok(n) => done += n,
+                    Err(Errno::EINTR) => {}
+                    Err(e) => return Err(GetError::Sys(e)),
+                }
+            }
+            Ok(true)
+        }
+
+        fn get_by(&mut self, deadline: Option<Instant>) -> Result<Msg, GetError> {
+            if !readable(&self.0, deadline)? {
+                return Err(GetError::Timeout);
+            }
+            let mut header = [0u8; frame::HEADER];
+            if !self.read_exact(&mut header)? {
+                return Err(GetError::Closed);
+            }
+            let len = frame::payload_len(&header);
+            if len > frame::MAX_PAYLOAD {
+                return Err(GetError::Corrupt("too long".to_owned()));
+            }
+            let mut payload = vec![0u8; len];
+            if !self.read_exact(&mut payload)? {
+                return Err(GetError::Corrupt("cut".to_owned()));
+            }
+            frame::decode(&payload).map_err(GetError::Corrupt)
+        }
+    }
+
+    impl Getter for BlockingRest {
+        fn from_fd(fd: OwnedFd) -> Self {
+            Self(fd)
+        }
+        fn get(&mut self) -> Result<Msg, GetError> {
+            self.get_by(None)
+        }
+        fn get_timeout(&mut self, timeout: Duration) -> Result<Msg, GetError> {
+            self.get_by(Some(Instant::now() + timeout))
+        }
+        fn get_nowait(&mut self) -> Result<Msg, GetError> {
+            self.get_by(Some(Instant::now())).map_err(|e| match e {
+                GetError::Timeout => GetError::Empty,
+                e => e,
+            })
+        }
+    }
+
+    /// Right, written differently: reads only what `poll` says is there, one byte count
+    /// at a time (FIONREAD), into a buffer, and decodes with a cursor instead of draining.
+    struct Cursor {
+        fd: OwnedFd,
+        bytes: Vec<u8>,
+        at: usize,
+    }
+
+    impl Cursor {
+        fn frame(&mut self) -> Result<Option<Msg>, GetError> {
+            let rest = &self.bytes[self.at..];
+            if rest.len() < frame::HEADER {
+                return Ok(None);
+            }
+            let len = frame::payload_len(rest);
+            if len > frame::MAX_PAYLOAD {
+                return Err(GetError::Corrupt("too long".to_owned()));
+            }
+            if rest.len() < frame::HEADER + len {
+                return Ok(None);
+            }
+            let value = frame::decode(&rest[frame::HEADER..frame::HEADER + len])
+                .map_err(GetError::Corrupt)?;
+            self.at += frame::HEADER + len;
+            Ok(Some(value))
+        }
+
+        fn get_by(&mut self, deadline: Option<Instant>) -> Result<Msg, GetError> {
+            loop {
+                if let Some(value) = self.frame()? {
+                    return Ok(value);
+                }
+                if !readable(&self.fd, deadline)? {
+                    return Err(GetError::Timeout);
+                }
+                let mut chunk = vec![0u8; 4096];
+                match nix::unistd::read(&self.fd, &mut chunk) {
+                    Ok(0) if self.at == self.bytes.len() => return Err(GetError::Closed),
+                    Ok(0) => return Err(GetError::Corrupt("cut".to_owned())),
+                    Ok(n) => self.bytes.extend_from_slice(&chunk[..n]),
+                    Err(Errno::EINTR | Errno::EAGAIN) => {}
+                    Err(e) => return Err(GetError::Sys(e)),
+                }
+            }
+        }
+    }
+
+    impl Getter for Cursor {
+        fn from_fd(fd: OwnedFd) -> Self {
+            Self {
+                fd,
+                bytes: Vec::new(),
+                at: 0,
+            }
+        }
+        fn get(&mut self) -> Result<Msg, GetError> {
+            self.get_by(None)
+        }
+        fn get_timeout(&mut self, timeout: Duration) -> Result<Msg, GetError> {
+            self.get_by(Some(Instant::now() + timeout))
+        }
+        fn get_nowait(&mut self) -> Result<Msg, GetError> {
+            self.get_by(Some(Instant::now())).map_err(|e| match e {
+                GetError::Timeout => GetError::Empty,
+                e => e,
+            })
+        }
+    }
+
+    #[test]
+    fn one_read_taken_for_one_value_is_told_to_buffer() {
+        let m = check_receiver::<OneReadOneValue>()
+            .err()
+            .unwrap_or_default();
+        assert!(
+            m.contains("a value that arrives in three pieces: get_nowait() returned Err(Corrupt"),
+            "{m}"
+        );
+        assert!(m.contains("part of a value is not a corrupt value"), "{m}");
+    }
+
+    #[test]
+    fn waiting_for_the_rest_of_a_value_past_the_deadline_is_reported_stuck() {
+        let m = check_receiver::<BlockingRest>().err().unwrap_or_default();
+        assert!(
+            m.contains("a value that arrives in three pieces: get_nowait() did not return within"),
+            "{m}"
+        );
+        assert!(m.contains("stuck in read() on fd"), "{m}");
+    }
+
+    #[test]
+    fn a_receiver_with_a_cursor_is_right_too() {
+        assert_eq!(check_receiver::<Cursor>().err().unwrap_or_default(), "");
+    }
+}
