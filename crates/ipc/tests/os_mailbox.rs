@@ -123,6 +123,30 @@ fn try_receive_on_an_empty_mailbox_answers_empty_at_once() {
 }
 
 #[test]
+fn a_new_mailbox_is_for_its_owner_only() {
+    let names = Names::new("mode");
+    let mailbox = Mailbox::create(&names.0, 2, 16).expect("create a mailbox");
+    assert_eq!(mailbox.name(), names.0);
+    assert_eq!(mailbox.message_size(), 16);
+    // A queue's descriptor is a file of the mqueue file system: fstat gives its mode.
+    let mqd = nix::mqueue::mq_open(
+        names.0.as_str(),
+        nix::mqueue::MQ_OFlag::O_RDONLY | nix::mqueue::MQ_OFlag::O_CLOEXEC,
+        nix::sys::stat::Mode::empty(),
+        None,
+    )
+    .expect("mq_open");
+    let mode = nix::sys::stat::fstat(&mqd).map(|st| st.st_mode & 0o777);
+    let _ = nix::mqueue::mq_close(mqd);
+    assert_eq!(
+        mode,
+        Ok(0o600),
+        "a new mailbox must be readable and writable by its owner only (mode 0600)"
+    );
+    drop(mailbox);
+}
+
+#[test]
 fn try_send_on_a_full_mailbox_answers_full_and_a_message_too_big_is_refused() {
     let names = Names::new("full");
     let mailbox = Mailbox::create(&names.0, 2, 16).expect("create a mailbox");

@@ -330,6 +330,43 @@ fn put_never_waits_for_the_reader() {
 }
 
 #[test]
+fn get_timeout_with_no_limit_waits_until_a_value_comes() {
+    let (read_end, write_end) = pipe2(OFlag::O_CLOEXEC).expect("pipe2");
+    let (tid_tx, tid_rx) = std::sync::mpsc::channel();
+    let reader = std::thread::spawn(move || {
+        let _ = tid_tx.send(common::gettid());
+        Receiver::<Msg>::from_fd(read_end).get_timeout(Duration::MAX)
+    });
+    let tid = tid_rx.recv().expect("the reader starts");
+    // Write only once the reader waits in the kernel (seen in /proc, no clock involved), or
+    // once it has returned on its own (wrongly: there is nothing to read yet).
+    let started = Instant::now();
+    while !reader.is_finished() && started.elapsed() < common::BUDGET {
+        let call = common::thread_blocked_in(tid);
+        if call.starts_with("poll") || call.starts_with("ppoll") || call.starts_with("read") {
+            break;
+        }
+        std::thread::yield_now();
+    }
+    let finished_early = reader.is_finished();
+    let _ = proctest::child::write_all(&write_end, &frame_of(&msg(5, "late")));
+    let got = reader.join().expect("the reader never panics");
+    assert!(
+        !finished_early && got == Ok(msg(5, "late")),
+        "\n{}",
+        wrap(&format!(
+            "get_timeout(Duration::MAX) on an empty queue returned {got:?}{}: a timeout too long \
+             to add to the clock means no deadline at all; it must wait until the value comes",
+            if finished_early {
+                " before any value was sent"
+            } else {
+                ""
+            }
+        ))
+    );
+}
+
+#[test]
 fn a_sender_that_put_nothing_still_closes_the_queue() {
     let (tx, mut rx) = queue::<Msg>().expect("a queue");
     drop(tx);

@@ -77,6 +77,19 @@ fn create_gives_the_segment_its_size_and_initializes_the_semaphores() {
         Some(std::mem::size_of::<ipc::segment::Buffer>() as u64),
         "the segment must be exactly one Buffer long (ftruncate)"
     );
+    assert_eq!(
+        segment.name(),
+        name.0,
+        "name() must give the segment's name"
+    );
+    let mode = std::fs::metadata(format!("/dev/shm{}", name.0))
+        .map(|m| std::os::unix::fs::PermissionsExt::mode(&m.permissions()) & 0o777);
+    assert_eq!(
+        mode.ok(),
+        Some(0o600),
+        "the segment must be readable and writable by its owner only (mode 0600): any process \
+         that may open it may also write the buffer"
+    );
     let b = segment.buffer();
     let values = (b.mutex.value(), b.empty.value(), b.full.value());
     assert_eq!(
@@ -94,9 +107,39 @@ fn create_gives_the_segment_its_size_and_initializes_the_semaphores() {
     assert!(!shm_exists(&name.0), "unlink must remove the name");
     // (No put or take here: a broken one stops its process, which must never be the test
     // harness. The demo runs them in processes of their own.)
+    let mapped = || {
+        std::fs::read_to_string("/proc/self/maps")
+            .unwrap_or_default()
+            .lines()
+            .filter(|l| {
+                l.ends_with(&format!("/dev/shm{} (deleted)", name.0))
+                    || l.ends_with(&format!("/dev/shm{}", name.0))
+            })
+            .count()
+    };
+    assert_eq!(mapped(), 2, "both segments are mapped in this process");
     drop(other);
     drop(segment);
+    assert_eq!(mapped(), 0, "dropping a Segment must unmap it (munmap)");
     assert_eq!(Segment::attach(&name.0).map(|_| ()), Err(Errno::ENOENT));
+}
+
+#[test]
+fn attach_refuses_an_object_smaller_than_a_buffer() {
+    let name = Name::new("small");
+    let fd = nix::sys::mman::shm_open(
+        name.0.as_str(),
+        nix::fcntl::OFlag::O_CREAT | nix::fcntl::OFlag::O_EXCL | nix::fcntl::OFlag::O_RDWR,
+        nix::sys::stat::Mode::S_IRUSR | nix::sys::stat::Mode::S_IWUSR,
+    )
+    .expect("shm_open");
+    nix::unistd::ftruncate(&fd, 16).expect("ftruncate");
+    assert_eq!(
+        Segment::attach(&name.0).map(|_| ()),
+        Err(Errno::EINVAL),
+        "attaching a 16-byte object must fail with EINVAL: mapping a whole Buffer over it would \
+         be killed by SIGBUS at the first access past its end"
+    );
 }
 
 #[test]

@@ -459,6 +459,37 @@ fn read_timeout_polls_with_what_is_left_of_one_deadline() {
     verdict(check_read_timeout(the_step));
 }
 
+#[test]
+fn read_timeout_reads_a_real_pipe_and_gives_up_on_a_silent_one() {
+    let (out, inp) = pipe2(nix::fcntl::OFlag::O_CLOEXEC).expect("pipe2");
+    proctest::child::write_all(&inp, b"hi").expect("write");
+    let timeout = ms(50);
+    let got = within("read_timeout on a real pipe", "", move || {
+        let mut buf = [0u8; 16];
+        let first = ipc::timeouts::read_timeout(out.as_fd(), &mut buf, timeout);
+        let started = Instant::now();
+        let second = ipc::timeouts::read_timeout(out.as_fd(), &mut buf, timeout);
+        drop(inp);
+        (first, second, started.elapsed())
+    })
+    .unwrap_or_else(|m| panic!("{}", wrap(&m)));
+    assert_eq!(
+        got.0,
+        Ok(2),
+        "read_timeout must read the 2 bytes waiting in the pipe"
+    );
+    assert_eq!(
+        got.1,
+        Err(ReadError::TimedOut),
+        "then, with nothing left, time out"
+    );
+    assert!(
+        got.2 >= timeout,
+        "it timed out after {:?}, before its 50 ms",
+        got.2
+    );
+}
+
 // ---------------------------------------------------------------------------------------
 // gather, on real worker processes.
 
