@@ -97,3 +97,18 @@ pub fn mqueues_available() -> Result<(), String> {
         )),
     }
 }
+
+/// For a process a demo started with `Command` in a role of its own (a worker, a child, a
+/// producer): asks the kernel for SIGKILL when its parent dies, so that a demo run by hand
+/// and killed leaves no role process behind. (`Command` may start a process without
+/// `fork`, so `proctest::lifetime::children_die_with_parent` does not reach it.) Off under
+/// a test, as `children_die_with_parent` is: the watchdog reports leftovers itself.
+pub fn die_with_parent() {
+    if std::env::var_os(proctest::lifetime::UNDER_TEST).is_some() {
+        return;
+    }
+    // SAFETY: prctl(PR_SET_PDEATHSIG) takes a signal number and touches no memory of ours.
+    unsafe {
+        libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL, 0, 0, 0);
+    }
+}

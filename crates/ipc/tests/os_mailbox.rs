@@ -360,10 +360,10 @@ fn a_parent_killed_after_the_child_attached_leaves_no_mailbox_behind() {
 fn bad_arguments_are_usage_errors() {
     let names = Names::new("usage");
     for (args, problem) in [
-        (&["--name"][..], "--name needs a PREFIX"),
+        (&["--name"][..], "--name needs a value"),
         (&["--name", "no-slash"][..], "PREFIX must start with /"),
         (&["--crash", "--no-child"][..], "choose at most one of"),
-        (&["--loud"][..], "unknown argument \"--loud\""),
+        (&["--loud"][..], "unknown option \"--loud\""),
     ] {
         let run = common::run_demo(Demo::new(DEMO).args(args), |_| "stuck".to_owned())
             .unwrap_or_else(|m| panic!("{m}"));

@@ -11,11 +11,12 @@
 //! Usage: `master [TIMEOUT_MS]` (0 to 60000, default 1000); `master --compare` measures the
 //! three ways to wait (for the chapter's table).
 
-use ipc::sys::{number, open_fds, step_usage, usage_error};
+use ipc::sys::{open_fds, step_usage};
 use ipc::timeouts::{Outcome, Worker, gather, read_timeout};
 use nix::fcntl::{FcntlArg, OFlag, fcntl};
 use nix::time::{ClockId, clock_gettime};
 use nix::unistd::pipe2;
+use proctest::args::{Args, number_in};
 use std::io::{Read, Write};
 use std::os::fd::{AsFd, OwnedFd};
 use std::process::{Command, ExitCode, Stdio};
@@ -35,6 +36,7 @@ fn usage() -> String {
 
 /// The worker: read the input to its end, answer, exit.
 fn worker(n: u64) -> ExitCode {
+    ipc::sys::die_with_parent();
     let mut input = Vec::new();
     let _ = std::io::stdin().read_to_end(&mut input);
     let mut out = std::io::stdout();
@@ -44,17 +46,25 @@ fn worker(n: u64) -> ExitCode {
 }
 
 fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let fail = |problem: &str| -> ! { usage_error(PROGRAM, problem, &usage()) };
-    let timeout_ms = match args.as_slice() {
-        [flag, n] if flag == "--worker" => {
-            return worker(number("N", n, 0..=1_000_000).unwrap_or_else(|p| fail(&p)));
+    proctest::lifetime::children_die_with_parent();
+    let mut args = Args::from_env(PROGRAM, &usage());
+    if let Some(n) = args.number("--worker", "N", 0..=1_000_000u64) {
+        args.finish();
+        return worker(n);
+    }
+    if args.flag("--compare") {
+        args.finish();
+        return compare();
+    }
+    let timeout_ms = match args.positional() {
+        None => 1000,
+        Some(ms) => {
+            number_in("TIMEOUT_MS", &ms, &(0..=60_000u64)).unwrap_or_else(|p| args.fail(&p))
         }
-        [flag] if flag == "--compare" => return compare(),
-        [] => 1000,
-        [ms] => number("TIMEOUT_MS", ms, 0..=60_000).unwrap_or_else(|p| fail(&p)),
-        _ => fail("too many arguments"),
     };
+    if args.leftover().is_some() {
+        args.fail("too many arguments");
+    }
     let start = open_fds();
     let exe = match std::env::current_exe() {
         Ok(exe) => exe,

@@ -15,8 +15,9 @@
 //! `--kill-parent` kills the parent with SIGKILL once the child has opened the mailboxes.
 
 use ipc::os_mailbox::{Mailbox, MailboxError, Message};
-use ipc::sys::{mq_exists, mqueues_available, open_fds, step_usage, usage_error};
+use ipc::sys::{mq_exists, mqueues_available, open_fds, step_usage};
 use nix::sys::signal::{Signal, raise};
+use proctest::args::Args;
 use std::process::{Command, ExitCode, Stdio};
 use std::time::{Duration, Instant};
 
@@ -47,6 +48,7 @@ fn fail(what: &str, e: &MailboxError) -> ExitCode {
 }
 
 fn child(prefix: &str, crash: bool) -> ExitCode {
+    ipc::sys::die_with_parent();
     let (inbox, parent) = match (
         Mailbox::open(&format!("{prefix}-child")),
         Mailbox::open(&format!("{prefix}-parent")),
@@ -103,35 +105,30 @@ fn child(prefix: &str, crash: bool) -> ExitCode {
 }
 
 fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let usage_fail = |problem: &str| -> ! { usage_error(PROGRAM, problem, &usage()) };
-    let mut prefix = format!("/course-ipc-{}", std::process::id());
-    let (mut crash, mut no_child, mut kill_parent, mut child_of) = (false, false, false, None);
-    let mut it = args.iter();
-    while let Some(arg) = it.next() {
-        match arg.as_str() {
-            "--name" | "--child" => {
-                let Some(value) = it.next() else {
-                    usage_fail(&format!("{arg} needs a PREFIX"));
-                };
-                if !value.starts_with('/') || value.len() > 200 || value[1..].contains('/') {
-                    usage_fail(&format!(
-                        "PREFIX must start with / and contain no other / (a queue name), not {value:?}"
-                    ));
-                }
-                prefix.clone_from(value);
-                if arg == "--child" {
-                    child_of = Some(value.clone());
-                }
-            }
-            "--crash" => crash = true,
-            "--no-child" => no_child = true,
-            "--kill-parent" => kill_parent = true,
-            other => usage_fail(&format!("unknown argument {other:?}")),
+    proctest::lifetime::children_die_with_parent();
+    let mut args = Args::from_env(PROGRAM, &usage());
+    let check = |args: &Args, value: String| -> String {
+        if !value.starts_with('/') || value.len() > 200 || value[1..].contains('/') {
+            args.fail(&format!(
+                "PREFIX must start with / and contain no other / (a queue name), not {value:?}"
+            ));
         }
-    }
+        value
+    };
+    let child_of = args.value("--child").map(|v| check(&args, v));
+    let prefix = match args.value("--name") {
+        Some(v) => check(&args, v),
+        None => child_of
+            .clone()
+            .unwrap_or_else(|| format!("/course-ipc-{}", std::process::id())),
+    };
+    let crash = args.flag("--crash");
+    let no_child = args.flag("--no-child");
+    let kill_parent = args.flag("--kill-parent");
+    args.finish();
     if u8::from(crash) + u8::from(no_child) + u8::from(kill_parent) > 1 {
-        usage_fail("choose at most one of --crash, --no-child and --kill-parent");
+        Args::new(PROGRAM, &usage(), Vec::<String>::new())
+            .fail("choose at most one of --crash, --no-child and --kill-parent");
     }
     if let Some(prefix) = child_of {
         return child(&prefix, crash);

@@ -13,9 +13,10 @@
 //! 1000; SIZE, the bytes of each value's payload, from 0 to 65536, default 16).
 
 use ipc::process_queue::{GetError, Receiver, Sender, drain_then_wait};
-use ipc::sys::{number, open_fds, step_usage, usage_error};
+use ipc::sys::{open_fds, step_usage};
 use nix::fcntl::OFlag;
 use nix::unistd::pipe2;
+use proctest::args::{Args, number_in};
 use serde::{Deserialize, Serialize};
 use std::io::{BufRead, BufReader};
 use std::os::fd::{FromRawFd, OwnedFd};
@@ -46,6 +47,7 @@ fn usage() -> String {
 
 /// The worker: put every value, then return (the Sender is dropped on the way out).
 fn worker(items: u32, size: usize, notify: bool) -> ExitCode {
+    ipc::sys::die_with_parent();
     // SAFETY: the worker's standard output is the queue's pipe, and nothing in this process
     // writes to standard output through std: the Sender is its only owner from here on.
     let pipe = unsafe { OwnedFd::from_raw_fd(libc::STDOUT_FILENO) };
@@ -66,38 +68,30 @@ fn worker(items: u32, size: usize, notify: bool) -> ExitCode {
 }
 
 fn main() -> ExitCode {
-    let mut args: Vec<String> = std::env::args().skip(1).collect();
-    let fail = |problem: &str| -> ! { usage_error(PROGRAM, problem, &usage()) };
-    if args.first().is_some_and(|a| a == "--worker") {
-        let notify = args.last().is_some_and(|a| a == "--notify");
-        if notify {
-            args.pop();
-        }
-        return match args.as_slice() {
-            [_, items, size] => worker(
-                number("ITEMS", items, 1..=100_000).unwrap_or_else(|p| fail(&p)),
-                number("SIZE", size, 0..=65_536).unwrap_or_else(|p| fail(&p)),
-                notify,
-            ),
-            _ => fail("--worker takes ITEMS and SIZE"),
+    proctest::lifetime::children_die_with_parent();
+    let mut args = Args::from_env(PROGRAM, &usage());
+    if args.flag("--worker") {
+        let notify = args.flag("--notify");
+        let (Some(items), Some(size)) = (args.positional(), args.positional()) else {
+            args.fail("--worker takes ITEMS and SIZE")
         };
+        let items = number_in("ITEMS", &items, &(1..=100_000)).unwrap_or_else(|p| args.fail(&p));
+        let size = number_in("SIZE", &size, &(0..=65_536)).unwrap_or_else(|p| args.fail(&p));
+        args.finish();
+        return worker(items, size, notify);
     }
-    let put_first = args.first().is_some_and(|a| a == "--put-first");
-    if put_first {
-        args.remove(0);
+    let put_first = args.flag("--put-first");
+    let items = args.positional();
+    let size = args.positional();
+    if args.leftover().is_some() {
+        args.fail("too many arguments");
     }
-    let (items, size): (u32, usize) = match args.as_slice() {
-        [] => (1000, 16),
-        [items] => (
-            number("ITEMS", items, 1..=100_000).unwrap_or_else(|p| fail(&p)),
-            16,
-        ),
-        [items, size] => (
-            number("ITEMS", items, 1..=100_000).unwrap_or_else(|p| fail(&p)),
-            number("SIZE", size, 0..=65_536).unwrap_or_else(|p| fail(&p)),
-        ),
-        _ => fail("too many arguments"),
-    };
+    let items: u32 = items
+        .map_or(Ok(1000), |v| number_in("ITEMS", &v, &(1..=100_000)))
+        .unwrap_or_else(|p| args.fail(&p));
+    let size: usize = size
+        .map_or(Ok(16), |v| number_in("SIZE", &v, &(0..=65_536)))
+        .unwrap_or_else(|p| args.fail(&p));
     let start = open_fds();
     let (read_end, write_end) = pipe2(OFlag::O_CLOEXEC).expect("pipe2");
     let mut queue = Receiver::<Item>::from_fd(read_end);

@@ -17,7 +17,8 @@
 
 use ipc::segment::{CAPACITY, set_role};
 use ipc::shm_segment::Segment;
-use ipc::sys::{number, shm_exists, step_usage, usage_error};
+use ipc::sys::{shm_exists, step_usage};
+use proctest::args::{Args, number_in};
 use std::io::{BufRead, BufReader, Write};
 use std::os::unix::process::ExitStatusExt;
 use std::process::{Child, ChildStdout, Command, ExitCode, ExitStatus, Stdio};
@@ -56,6 +57,7 @@ fn put_without_lock(segment: &Segment, item: u64) {
 }
 
 fn producer(name: &str, id: u64, count: u64, create: bool, no_lock: bool) -> ExitCode {
+    ipc::sys::die_with_parent();
     set_role(if id == 0 { "producer 0" } else { "producer 1" });
     let segment = if create {
         Segment::create(name)
@@ -85,6 +87,7 @@ fn producer(name: &str, id: u64, count: u64, create: bool, no_lock: bool) -> Exi
 }
 
 fn consumer(name: &str, total: u64) -> ExitCode {
+    ipc::sys::die_with_parent();
     set_role("the consumer");
     let segment = match Segment::attach(name) {
         Ok(segment) => segment,
@@ -193,65 +196,46 @@ fn stop(roles: &mut [Role]) {
 }
 
 fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let fail = |problem: &str| -> ! { usage_error(PROGRAM, problem, &usage()) };
+    proctest::lifetime::children_die_with_parent();
+    let mut args = Args::from_env(PROGRAM, &usage());
     let name_ok =
         |n: &str| n.starts_with('/') && n.len() > 1 && n.len() < 200 && !n[1..].contains('/');
-    match args.first().map(String::as_str) {
-        Some("--producer") => {
-            let (name, id, count) = match args.get(1..4) {
-                Some([name, id, count]) => (name, id, count),
-                _ => fail("--producer takes NAME ID COUNT"),
-            };
-            let id = number("ID", id, 0..=1).unwrap_or_else(|p| fail(&p));
-            let count = number("COUNT", count, 1..=10_000_000).unwrap_or_else(|p| fail(&p));
-            let rest = &args[4..];
-            return producer(
-                name,
-                id,
-                count,
-                rest.iter().any(|a| a == "--create"),
-                rest.iter().any(|a| a == "--no-lock"),
-            );
-        }
-        Some("--consumer") => {
-            let (name, total) = match args.get(1..3) {
-                Some([name, total]) => (name, total),
-                _ => fail("--consumer takes NAME TOTAL"),
-            };
-            return consumer(
-                name,
-                number("TOTAL", total, 2..=20_000_000).unwrap_or_else(|p| fail(&p)),
-            );
-        }
-        _ => {}
+    if args.flag("--producer") {
+        let (Some(name), Some(id), Some(count)) =
+            (args.positional(), args.positional(), args.positional())
+        else {
+            args.fail("--producer takes NAME ID COUNT")
+        };
+        let id = number_in("ID", &id, &(0..=1)).unwrap_or_else(|p| args.fail(&p));
+        let count = number_in("COUNT", &count, &(1..=10_000_000)).unwrap_or_else(|p| args.fail(&p));
+        let (create, no_lock) = (args.flag("--create"), args.flag("--no-lock"));
+        args.finish();
+        return producer(&name, id, count, create, no_lock);
     }
-    let mut name = format!("/course-ipc-{}-segment", std::process::id());
-    let (mut items, mut no_lock, mut stop_early) = (20_000u64, false, false);
-    let mut it = args.iter();
-    while let Some(arg) = it.next() {
-        match arg.as_str() {
-            "--name" => {
-                let value = it.next().unwrap_or_else(|| fail("--name needs a NAME"));
-                if !name_ok(value) {
-                    fail(&format!(
-                        "NAME must start with / and contain no other /, not {value:?}"
-                    ));
-                }
-                name.clone_from(value);
-            }
-            "--items" => {
-                let value = it.next().unwrap_or_else(|| fail("--items needs a number"));
-                items = number("N", value, 1..=10_000_000).unwrap_or_else(|p| fail(&p));
-            }
-            "--no-lock" => no_lock = true,
-            "--stop-after-create" => stop_early = true,
-            other => fail(&format!("unknown argument {other:?}")),
-        }
+    if args.flag("--consumer") {
+        let (Some(name), Some(total)) = (args.positional(), args.positional()) else {
+            args.fail("--consumer takes NAME TOTAL")
+        };
+        let total = number_in("TOTAL", &total, &(2..=20_000_000)).unwrap_or_else(|p| args.fail(&p));
+        args.finish();
+        return consumer(&name, total);
     }
+    let name = match args.value("--name") {
+        Some(value) if name_ok(&value) => value,
+        Some(value) => args.fail(&format!(
+            "NAME must start with / and contain no other /, not {value:?}"
+        )),
+        None => format!("/course-ipc-{}-segment", std::process::id()),
+    };
+    let items = args
+        .number("--items", "N", 1..=10_000_000u64)
+        .unwrap_or(20_000);
+    let no_lock = args.flag("--no-lock");
+    let stop_early = args.flag("--stop-after-create");
     if no_lock && stop_early {
-        fail("choose one of --no-lock and --stop-after-create");
+        args.fail("choose one of --no-lock and --stop-after-create");
     }
+    args.finish();
     let lock_flag: Vec<String> = if no_lock {
         vec!["--no-lock".to_owned()]
     } else {

@@ -5,8 +5,9 @@
 //! Usage: `zero_copy METHOD FILE [OFFSET [COUNT]]`, METHOD one of `read-write`, `sendfile`,
 //! `splice`. Try `cargo run -p ipc --bin zero_copy -- splice Cargo.toml | wc -c`.
 
-use ipc::sys::{number, step_usage, usage_error};
+use ipc::sys::step_usage;
 use ipc::zero_copy::{with_read_write, with_sendfile, with_splice};
+use proctest::args::{Args, number_in};
 use std::fs::File;
 use std::io::{Seek, stdout};
 use std::os::fd::AsFd;
@@ -25,30 +26,32 @@ fn usage() -> String {
 }
 
 fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let fail = |problem: &str| -> ! { usage_error(PROGRAM, problem, &usage()) };
-    let (method, path, rest) = match args.as_slice() {
-        [method, path, rest @ ..] if rest.len() <= 2 => (method, path, rest),
-        [] | [_] => fail("missing the method and the file"),
-        _ => fail("too many arguments"),
+    let mut args = Args::from_env(PROGRAM, &usage());
+    let (Some(method), Some(path)) = (args.positional(), args.positional()) else {
+        args.fail("missing the method and the file")
     };
+    let offset = args.positional();
+    let count = args.positional();
+    if args.leftover().is_some() {
+        args.fail("too many arguments");
+    }
     let copy = match method.as_str() {
         "read-write" => with_read_write,
         "sendfile" => with_sendfile,
         "splice" => with_splice,
-        other => fail(&format!(
+        other => args.fail(&format!(
             "unknown method {other:?}: choose read-write, sendfile or splice"
         )),
     };
-    let offset = rest
-        .first()
-        .map_or(Ok(0), |v| number("OFFSET", v, 0..=u64::MAX / 2))
-        .unwrap_or_else(|p| fail(&p));
-    let count = rest
-        .get(1)
-        .map_or(Ok(u64::MAX / 2), |v| number("COUNT", v, 0..=u64::MAX / 2))
-        .unwrap_or_else(|p| fail(&p));
-    let mut file = match File::open(path) {
+    let offset = offset
+        .map_or(Ok(0), |v| number_in("OFFSET", &v, &(0..=u64::MAX / 2)))
+        .unwrap_or_else(|p| args.fail(&p));
+    let count = count
+        .map_or(Ok(u64::MAX / 2), |v| {
+            number_in("COUNT", &v, &(0..=u64::MAX / 2))
+        })
+        .unwrap_or_else(|p| args.fail(&p));
+    let mut file = match File::open(&path) {
         Ok(file) => file,
         Err(e) => {
             eprintln!("{PROGRAM}: cannot open {path}: {e}");

@@ -17,7 +17,6 @@
 //! nothing is left behind, even if the bench is killed), or created and unlinked at once
 //! where the file system lacks `O_TMPFILE`.
 
-use ipc::sys::{number, usage_error};
 use ipc::zero_copy::{with_read_write, with_sendfile, with_splice};
 use nix::errno::Errno;
 use nix::fcntl::{OFlag, SpliceFFlags, open, splice};
@@ -25,6 +24,7 @@ use nix::sys::socket::{AddressFamily, SockFlag, SockType, socketpair};
 use nix::sys::stat::Mode;
 use nix::time::{ClockId, clock_gettime};
 use nix::unistd::pipe2;
+use proctest::args::Args;
 use std::fs::File;
 use std::io::{self, Write};
 use std::net::{TcpListener, TcpStream};
@@ -43,26 +43,10 @@ const USAGE: &str = "zero_copy_bench [--mib N] [--rounds R]   (N: file size, 1 t
     default 256; R: rounds, best kept, 1 to 10, default 3)";
 
 fn main() {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let (mut mib, mut rounds) = (256u64, 3u32);
-    let mut it = args.iter();
-    while let Some(flag) = it.next() {
-        let fail = |p: &str| -> ! { usage_error("zero_copy_bench", p, USAGE) };
-        let value = || it.clone().next().cloned();
-        match flag.as_str() {
-            "--mib" => {
-                let v = value().unwrap_or_else(|| fail("--mib needs a value"));
-                mib = number("N", &v, 1..=4096).unwrap_or_else(|p| fail(&p));
-                it.next();
-            }
-            "--rounds" => {
-                let v = value().unwrap_or_else(|| fail("--rounds needs a value"));
-                rounds = number("R", &v, 1..=10).unwrap_or_else(|p| fail(&p));
-                it.next();
-            }
-            other => fail(&format!("unknown argument {other:?}")),
-        }
-    }
+    let mut args = Args::from_env("zero_copy_bench", USAGE);
+    let mib = args.number("--mib", "N", 1..=4096u64).unwrap_or(256);
+    let rounds = args.number("--rounds", "R", 1..=10u32).unwrap_or(3);
+    args.finish();
     if cfg!(debug_assertions) {
         eprintln!("note: a debug build; measure with `cargo run --release ...`");
     }
