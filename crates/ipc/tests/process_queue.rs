@@ -367,6 +367,47 @@ fn get_timeout_with_no_limit_waits_until_a_value_comes() {
 }
 
 #[test]
+fn values_of_no_bytes_at_all_still_travel() {
+    // `()` serializes to nothing: its frame is a header alone, announcing 0 bytes.
+    let (tx, mut rx) = queue::<()>().expect("a queue");
+    for _ in 0..3 {
+        tx.put(&()).expect("put");
+    }
+    tx.close().expect("close");
+    let got = within("get() of three () values", "", move || {
+        (0..4).map(|_| rx.get_nowait()).collect::<Vec<_>>()
+    })
+    .unwrap_or_else(|m| panic!("{}", wrap(&m)));
+    assert_eq!(
+        got,
+        [Ok(()), Ok(()), Ok(()), Err(GetError::Closed)],
+        "{}",
+        wrap("a frame whose header announces 0 bytes is whole once its 4 header bytes are there")
+    );
+}
+
+#[test]
+fn close_reports_values_nobody_will_ever_read() {
+    let (tx, rx) = queue::<Msg>().expect("a queue");
+    drop(rx);
+    // The reader is gone: the feeder's write fails with EPIPE (SIGPIPE is ignored in Rust
+    // programs), and close must say so rather than pretend the values went out.
+    let closed = within("put() then close() with the reader gone", "", move || {
+        let _ = tx.put(&msg(1, "lost"));
+        tx.close()
+    })
+    .unwrap_or_else(|m| panic!("{}", wrap(&m)));
+    assert_eq!(
+        closed,
+        Err(ipc::process_queue::PutError::Broken(
+            nix::errno::Errno::EPIPE
+        )),
+        "{}",
+        wrap("close() must report that the feeder could not write (EPIPE: nobody reads the pipe)")
+    );
+}
+
+#[test]
 fn a_sender_that_put_nothing_still_closes_the_queue() {
     let (tx, mut rx) = queue::<Msg>().expect("a queue");
     drop(tx);
