@@ -236,6 +236,13 @@ fn check_receiver<G: Getter>() -> Result<(), String> {
         ],
     )?;
     scenario::<G>(
+        "a header announcing exactly 16 MiB, the most a value may have",
+        vec![
+            Act::Write((frame::MAX_PAYLOAD as u32).to_le_bytes().to_vec()),
+            Act::Nowait(Err(GetError::Empty)),
+        ],
+    )?;
+    scenario::<G>(
         "a header announcing 4 GiB",
         vec![
             Act::Write(vec![0xff, 0xff, 0xff, 0xff, 1, 2, 3]),
