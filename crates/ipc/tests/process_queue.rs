@@ -1,0 +1,749 @@
+//! Checks `ipc/process_queue`.
+//!
+//! In this process: the receiving side reads frames that arrive in pieces (the test writes
+//! the bytes into the pipe itself, piece by piece), waits with a deadline, does not wait at
+//! all with `get_nowait`, and tells the end of the queue from a value cut short; the
+//! sending side's `put` never waits for the reader. Then, through the `process_queue` demo,
+//! between two processes: every value arrives although the worker exits right after its
+//! last `put`, and a master that drains before it waits never deadlocks. The receiving
+//! checks take the receiver as a type argument, so that the oracles at the end run them on
+//! plausible wrong receivers too.
+
+mod common;
+
+use common::{verdict, within, wrap};
+use ipc::frame;
+use ipc::process_queue::{GetError, Receiver, queue};
+use nix::fcntl::OFlag;
+use nix::unistd::pipe2;
+use proctest::{Demo, Hang};
+use std::os::fd::OwnedFd;
+use std::time::{Duration, Instant};
+
+/// The values of the in-process checks.
+type Msg = (u32, String);
+
+/// What the receiving checks need: the step's `Receiver`, or an oracle's.
+trait Getter: Send + 'static {
+    fn from_fd(fd: OwnedFd) -> Self;
+    fn get(&mut self) -> Result<Msg, GetError>;
+    fn get_timeout(&mut self, timeout: Duration) -> Result<Msg, GetError>;
+    fn get_nowait(&mut self) -> Result<Msg, GetError>;
+}
+
+impl Getter for Receiver<Msg> {
+    fn from_fd(fd: OwnedFd) -> Self {
+        Receiver::from_fd(fd)
+    }
+    fn get(&mut self) -> Result<Msg, GetError> {
+        Receiver::get(self)
+    }
+    fn get_timeout(&mut self, timeout: Duration) -> Result<Msg, GetError> {
+        Receiver::get_timeout(self, timeout)
+    }
+    fn get_nowait(&mut self) -> Result<Msg, GetError> {
+        Receiver::get_nowait(self)
+    }
+}
+
+fn msg(n: u32, text: &str) -> Msg {
+    (n, text.to_owned())
+}
+
+fn frame_of(m: &Msg) -> Vec<u8> {
+    frame::encode(m).expect("a value that serializes")
+}
+
+/// One action of a receiving scenario: bytes the writer sends, or a call and what it must
+/// return.
+enum Act {
+    Write(Vec<u8>),
+    CloseWriter,
+    Nowait(Result<Msg, GetError>),
+    Timeout(Duration, Result<Msg, GetError>),
+    Get(Result<Msg, GetError>),
+}
+
+fn describe_bytes(bytes: &[u8]) -> String {
+    format!("{} bytes", bytes.len())
+}
+
+/// One call of a scenario, on the receiver.
+type Call<G> = Box<dyn FnOnce(&mut G) -> Result<Msg, GetError> + Send>;
+
+/// Runs a scenario against the receiver `G`: each call runs under the watchdog, and the
+/// first result that differs is reported with the story so far.
+fn scenario<G: Getter>(name: &str, acts: Vec<Act>) -> Result<(), String> {
+    let (read_end, write_end) = pipe2(OFlag::O_CLOEXEC).expect("pipe2");
+    let mut writer = Some(write_end);
+    let mut receiver = Some(G::from_fd(read_end));
+    let mut story: Vec<String> = Vec::new();
+    for act in acts {
+        let (call, expect, f): (String, Result<Msg, GetError>, Call<G>) = match act {
+            Act::Write(bytes) => {
+                story.push(format!("the writer sends {}", describe_bytes(&bytes)));
+                proctest::child::write_all(writer.as_ref().expect("open"), &bytes)
+                    .expect("write to the test's pipe");
+                continue;
+            }
+            Act::CloseWriter => {
+                story.push("the writer closes its end".to_owned());
+                writer = None;
+                continue;
+            }
+            Act::Nowait(expect) => (
+                "get_nowait()".to_owned(),
+                expect,
+                Box::new(|g: &mut G| g.get_nowait()),
+            ),
+            Act::Timeout(t, expect) => (
+                format!("get_timeout({t:?})"),
+                expect,
+                Box::new(move |g: &mut G| g.get_timeout(t)),
+            ),
+            Act::Get(expect) => ("get()".to_owned(), expect, Box::new(|g: &mut G| g.get())),
+        };
+        let mut g = receiver.take().expect("the receiver is back");
+        let started = Instant::now();
+        let hang_why = "A get with nothing (whole) to read waits: get_nowait must not wait at \
+                        all, and get_timeout must give up at its deadline (poll with what is \
+                        left, never a plain read on an empty pipe).";
+        let (result, g) = within(&format!("{name}: {call}"), hang_why, move || {
+            let r = f(&mut g);
+            (r, g)
+        })
+        .map_err(|m| {
+            if story.is_empty() {
+                m
+            } else {
+                format!("{m}\n  so far: {}", story.join("; "))
+            }
+        })?;
+        let elapsed = started.elapsed();
+        receiver = Some(g);
+        story.push(format!("{call} -> {result:?}"));
+        if !same(&result, &expect) {
+            let hint = match (&expect, &result) {
+                (Err(GetError::Empty | GetError::Timeout), Ok(_)) => {
+                    "a value was returned before all its bytes had arrived"
+                }
+                (Err(GetError::Empty | GetError::Timeout), Err(GetError::Corrupt(_))) => {
+                    "part of a value is not a corrupt value: keep the bytes and wait for the rest"
+                }
+                (Ok(_), Err(GetError::Empty | GetError::Timeout)) => {
+                    "the whole value was there: read what poll says is readable, and look at \
+                     the bytes already read before waiting again"
+                }
+                (Ok(_), Err(GetError::Corrupt(_))) => {
+                    "the bytes of one value came in several reads (or several values in one \
+                     read): keep what you read in a buffer and cut frames out of it"
+                }
+                (Err(GetError::Closed), _) => {
+                    "every writer is gone and nothing is buffered: read() returns 0, which is \
+                     the end of the queue"
+                }
+                (Err(GetError::Corrupt(_)), _) => {
+                    "the writer stopped in the middle of a value (or sent a length no value \
+                     may have): that is Corrupt, not a value and not the clean end"
+                }
+                _ => "",
+            };
+            return Err(format!(
+                "{name}: {call} returned {result:?}, expected {expect:?}.\n  the story: {}\n{hint}",
+                story.join("; ")
+            ));
+        }
+        if call.starts_with("get_timeout") && matches!(expect, Err(GetError::Timeout)) {
+            let t: Duration = parse_timeout(&call);
+            if elapsed < t {
+                return Err(format!(
+                    "{name}: {call} gave up after {elapsed:?}, before its deadline"
+                ));
+            }
+        }
+    }
+    drop(writer);
+    Ok(())
+}
+
+/// Whether a result is the one expected; for `Corrupt`, only the kind counts (its words
+/// are the student's).
+fn same(result: &Result<Msg, GetError>, expect: &Result<Msg, GetError>) -> bool {
+    match (result, expect) {
+        (Err(GetError::Corrupt(_)), Err(GetError::Corrupt(_))) => true,
+        _ => result == expect,
+    }
+}
+
+/// The timeout written in `get_timeout(50ms)`.
+fn parse_timeout(call: &str) -> Duration {
+    let inner = call
+        .trim_start_matches("get_timeout(")
+        .trim_end_matches(')');
+    let ms: u64 = inner.trim_end_matches("ms").parse().unwrap_or(0);
+    Duration::from_millis(ms)
+}
+
+fn check_receiver<G: Getter>() -> Result<(), String> {
+    let a = msg(1, "the first value, a little longer than a header");
+    let b = msg(2, "b");
+    let c = msg(3, "");
+    let fa = frame_of(&a);
+    let (fb, fc) = (frame_of(&b), frame_of(&c));
+    let t = Duration::from_millis(50);
+    scenario::<G>(
+        "a value that arrives in three pieces",
+        vec![
+            Act::Nowait(Err(GetError::Empty)),
+            Act::Write(fa[..2].to_vec()),
+            Act::Nowait(Err(GetError::Empty)),
+            Act::Write(fa[2..9].to_vec()),
+            Act::Timeout(t, Err(GetError::Timeout)),
+            Act::Write(fa[9..].to_vec()),
+            Act::Nowait(Ok(a.clone())),
+            Act::Nowait(Err(GetError::Empty)),
+        ],
+    )?;
+    scenario::<G>(
+        "three values in one write",
+        vec![
+            Act::Write([fa.clone(), fb.clone(), fc.clone()].concat()),
+            Act::Nowait(Ok(a.clone())),
+            Act::Timeout(t, Ok(b.clone())),
+            Act::Get(Ok(c.clone())),
+            Act::Timeout(t, Err(GetError::Timeout)),
+        ],
+    )?;
+    scenario::<G>(
+        "the end of the queue",
+        vec![
+            Act::Write(fb.clone()),
+            Act::CloseWriter,
+            Act::Get(Ok(b.clone())),
+            Act::Get(Err(GetError::Closed)),
+            Act::Nowait(Err(GetError::Closed)),
+            Act::Timeout(t, Err(GetError::Closed)),
+        ],
+    )?;
+    scenario::<G>(
+        "the writer stops in the middle of a value",
+        vec![
+            Act::Write(fa[..10].to_vec()),
+            Act::CloseWriter,
+            Act::Get(Err(GetError::Corrupt(
+                "the writer stopped within a value".to_owned(),
+            ))),
+        ],
+    )?;
+    scenario::<G>(
+        "a header announcing exactly 16 MiB, the most a value may have",
+        vec![
+            Act::Write((frame::MAX_PAYLOAD as u32).to_le_bytes().to_vec()),
+            Act::Nowait(Err(GetError::Empty)),
+        ],
+    )?;
+    scenario::<G>(
+        "a header announcing 4 GiB",
+        vec![
+            Act::Write(vec![0xff, 0xff, 0xff, 0xff, 1, 2, 3]),
+            Act::Nowait(Err(GetError::Corrupt(
+                "a length no value may have".to_owned(),
+            ))),
+        ],
+    )
+}
+
+#[test]
+fn get_cuts_whole_values_out_of_whatever_read_returns() {
+    verdict(check_receiver::<Receiver<Msg>>());
+}
+
+#[test]
+fn get_reassembles_a_value_bigger_than_the_pipe() {
+    let big = msg(7, &"x".repeat(1 << 20));
+    let bytes = frame_of(&big);
+    let (read_end, write_end) = pipe2(OFlag::O_CLOEXEC).expect("pipe2");
+    let writer = std::thread::spawn(move || {
+        // A reader that gave up closes its end: the write fails, which is its business.
+        let _ = proctest::child::write_all(&write_end, &bytes);
+    });
+    let got = within(
+        "get() of a 1 MiB value",
+        "A value bigger than the pipe (64 KiB) arrives in many reads: keep reading into the buffer until the frame is whole.",
+        move || Receiver::<Msg>::from_fd(read_end).get(),
+    );
+    writer.join().expect("the writer never panics");
+    let got = got.unwrap_or_else(|m| panic!("{}", wrap(&m)));
+    assert!(
+        got == Ok(big),
+        "{}",
+        wrap("get() of a 1 MiB value returned something else than the value")
+    );
+}
+
+#[test]
+fn put_never_waits_for_the_reader() {
+    // 8 MiB of values, nobody reading: far more than the pipe holds.
+    let (tx, mut rx) = queue::<Msg>().expect("a queue");
+    let value = msg(0, &"y".repeat(8 * 1024));
+    let tx = within(
+        "1024 put()s of 8 KiB with nobody reading yet",
+        "put() must hand the value to the feeder thread and return: only the feeder may wait \
+         for room in the pipe.",
+        move || {
+            for n in 0..1024u32 {
+                tx.put(&(n, value.1.clone())).expect("put");
+            }
+            tx
+        },
+    )
+    .unwrap_or_else(|m| panic!("{}", wrap(&m)));
+    let closing = std::thread::spawn(move || tx.close());
+    let got = within(
+        "getting the 1024 values back",
+        "The feeder writes everything the sender put; the reader gets it until Closed.",
+        move || {
+            let mut seen = Vec::new();
+            loop {
+                match rx.get() {
+                    Ok((n, text)) => seen.push((n, text.len())),
+                    Err(e) => return (seen, e),
+                }
+            }
+        },
+    )
+    .unwrap_or_else(|m| panic!("{}", wrap(&m)));
+    let closed = closing.join().expect("close never panics");
+    assert_eq!(
+        closed,
+        Ok(()),
+        "close() reported a failure although every value was read"
+    );
+    let (seen, end) = got;
+    assert_eq!(
+        end,
+        GetError::Closed,
+        "after the last value the queue must say Closed"
+    );
+    let want: Vec<(u32, usize)> = (0..1024).map(|n| (n, 8 * 1024)).collect();
+    assert!(
+        seen == want,
+        "{}",
+        wrap(&format!(
+            "{} values came back, not the 1024 put, in order",
+            seen.len()
+        ))
+    );
+}
+
+#[test]
+fn get_timeout_with_no_limit_waits_until_a_value_comes() {
+    let (read_end, write_end) = pipe2(OFlag::O_CLOEXEC).expect("pipe2");
+    let (tid_tx, tid_rx) = std::sync::mpsc::channel();
+    let reader = std::thread::spawn(move || {
+        let _ = tid_tx.send(common::gettid());
+        Receiver::<Msg>::from_fd(read_end).get_timeout(Duration::MAX)
+    });
+    let tid = tid_rx.recv().expect("the reader starts");
+    // Write only once the reader waits in the kernel (seen in /proc, no clock involved), or
+    // once it has returned on its own (wrongly: there is nothing to read yet).
+    let started = Instant::now();
+    while !reader.is_finished() && started.elapsed() < common::BUDGET {
+        let call = common::thread_blocked_in(tid);
+        if call.starts_with("poll") || call.starts_with("ppoll") || call.starts_with("read") {
+            break;
+        }
+        std::thread::yield_now();
+    }
+    let finished_early = reader.is_finished();
+    let _ = proctest::child::write_all(&write_end, &frame_of(&msg(5, "late")));
+    let got = reader.join().expect("the reader never panics");
+    assert!(
+        !finished_early && got == Ok(msg(5, "late")),
+        "\n{}",
+        wrap(&format!(
+            "get_timeout(Duration::MAX) on an empty queue returned {got:?}{}: a timeout too long \
+             to add to the clock means no deadline at all; it must wait until the value comes",
+            if finished_early {
+                " before any value was sent"
+            } else {
+                ""
+            }
+        ))
+    );
+}
+
+#[test]
+fn values_of_no_bytes_at_all_still_travel() {
+    // `()` serializes to nothing: its frame is a header alone, announcing 0 bytes.
+    let (tx, mut rx) = queue::<()>().expect("a queue");
+    for _ in 0..3 {
+        tx.put(&()).expect("put");
+    }
+    tx.close().expect("close");
+    let got = within("get() of three () values", "", move || {
+        (0..4).map(|_| rx.get_nowait()).collect::<Vec<_>>()
+    })
+    .unwrap_or_else(|m| panic!("{}", wrap(&m)));
+    assert_eq!(
+        got,
+        [Ok(()), Ok(()), Ok(()), Err(GetError::Closed)],
+        "{}",
+        wrap("a frame whose header announces 0 bytes is whole once its 4 header bytes are there")
+    );
+}
+
+#[test]
+fn close_reports_values_nobody_will_ever_read() {
+    let (tx, rx) = queue::<Msg>().expect("a queue");
+    drop(rx);
+    // The reader is gone: the feeder's write fails with EPIPE (SIGPIPE is ignored in Rust
+    // programs), and close must say so rather than pretend the values went out.
+    let closed = within("put() then close() with the reader gone", "", move || {
+        let _ = tx.put(&msg(1, "lost"));
+        tx.close()
+    })
+    .unwrap_or_else(|m| panic!("{}", wrap(&m)));
+    assert_eq!(
+        closed,
+        Err(ipc::process_queue::PutError::Broken(
+            nix::errno::Errno::EPIPE
+        )),
+        "{}",
+        wrap("close() must report that the feeder could not write (EPIPE: nobody reads the pipe)")
+    );
+}
+
+#[test]
+fn a_sender_that_put_nothing_still_closes_the_queue() {
+    let (tx, mut rx) = queue::<Msg>().expect("a queue");
+    drop(tx);
+    let got = within(
+        "get() after the only sender, which put nothing, was dropped",
+        "",
+        move || rx.get(),
+    )
+    .unwrap_or_else(|m| panic!("{}", wrap(&m)));
+    assert_eq!(got, Err(GetError::Closed));
+}
+
+// ---------------------------------------------------------------------------------------
+// Between two processes, through the demo.
+
+const DEMO: &str = env!("CARGO_BIN_EXE_process_queue");
+
+/// The topic's diagnosis of a stuck demo, from what its two processes were doing.
+fn diagnose(hang: &Hang) -> String {
+    let procs = &hang.snapshot.processes;
+    let master = procs
+        .iter()
+        .find(|p| !procs.iter().any(|q| q.pid == p.ppid));
+    let worker = procs.iter().find(|p| Some(p.ppid) == master.map(|m| m.pid));
+    let call = |p: Option<&proctest::Process>| {
+        p.and_then(|p| p.blocked_in.as_ref())
+            .map_or(String::new(), |s| s.name.clone())
+    };
+    match (call(master).as_str(), call(worker).as_str()) {
+        ("wait4" | "waitid", _) => "The master waits for the worker to exit before it has \
+            drained the queue, and the worker cannot exit: dropping its Sender waits for the \
+            feeder thread, which is blocked writing into the full pipe (64 KiB) that only the \
+            master reads. In drain_then_wait, get every value until Closed first, then wait."
+            .to_owned(),
+        (_, "write") => "The worker is blocked in write() on the queue's pipe in its main \
+            thread: put() wrote to the pipe itself. put must hand the value to the feeder thread \
+            and return; only the feeder waits for room in the pipe."
+            .to_owned(),
+        (m, w) => format!(
+            "The demo never finished (the master is in {}, the worker in {}).",
+            if m.is_empty() { "no system call" } else { m },
+            if w.is_empty() { "no system call" } else { w }
+        ),
+    }
+}
+
+fn run(args: &[&str]) -> proctest::Finished {
+    common::run_demo(Demo::new(DEMO).args(args), diagnose)
+        .unwrap_or_else(|m| panic!("\n{}", wrap(&m)))
+}
+
+fn assert_clean(run: &proctest::Finished, what: &str) {
+    assert!(run.leftovers.is_empty(), "{}", run.describe_leftovers());
+    assert!(
+        run.code() == Some(0),
+        "\n{}",
+        wrap(&format!(
+            "`process_queue {what}` failed:\n{}{}",
+            run.stdout, run.stderr
+        ))
+    );
+}
+
+#[test]
+fn every_value_arrives_although_the_worker_exits_right_after_its_last_put() {
+    let run = run(&["20000", "16"]);
+    assert_clean(&run, "20000 16");
+    insta::assert_snapshot!("process_queue_20000_values", run.stdout);
+}
+
+#[test]
+fn a_master_that_drains_before_it_waits_never_deadlocks() {
+    let run = run(&["200", "8192"]);
+    assert_clean(&run, "200 8192");
+    assert!(
+        run.stdout
+            .starts_with("master: 200 values of 8192 bytes arrived, whole and in order\n"),
+        "{}",
+        run.stdout
+    );
+}
+
+#[test]
+fn every_put_returns_before_the_master_reads_anything() {
+    let run = run(&["--put-first", "200", "8192"]);
+    assert_clean(&run, "--put-first 200 8192");
+    insta::assert_snapshot!("process_queue_put_first", run.stdout);
+}
+
+#[test]
+fn bad_arguments_are_usage_errors_and_start_no_worker() {
+    for (args, problem) in [
+        (
+            &["0"][..],
+            "ITEMS must be a whole number from 1 to 100000, not \"0\"",
+        ),
+        (
+            &["10", "65537"][..],
+            "SIZE must be a whole number from 0 to 65536",
+        ),
+        (&["10", "1", "2"][..], "too many arguments"),
+        (&["--worker", "1"][..], "--worker takes ITEMS and SIZE"),
+    ] {
+        run(args).assert_usage_error(
+            &format!("`process_queue {}`", args.join(" ")),
+            &[
+                problem,
+                "process_queue [--put-first] [ITEMS [SIZE]]",
+                "just check ipc/process_queue",
+            ],
+        );
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// The oracles: plausible wrong receivers the checks above must fail with the message that
+// names their mistake, and a right one written differently that must pass.
+
+mod oracles {
+    use super::*;
+    use nix::errno::Errno;
+    use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
+    use std::os::fd::AsFd;
+
+    /// Waits for readability until `deadline` (None: forever); false when the time ran out.
+    fn readable(fd: &OwnedFd, deadline: Option<Instant>) -> Result<bool, GetError> {
+        loop {
+            let timeout = deadline.map_or(PollTimeout::NONE, |d| {
+                let left = d.saturating_duration_since(Instant::now());
+                PollTimeout::try_from(left.as_nanos().div_ceil(1_000_000))
+                    .unwrap_or(PollTimeout::MAX)
+            });
+            match poll(&mut [PollFd::new(fd.as_fd(), PollFlags::POLLIN)], timeout) {
+                Ok(0) if deadline.is_some_and(|d| Instant::now() >= d) => return Ok(false),
+                Ok(0) | Err(Errno::EINTR) => {}
+                Ok(_) => return Ok(true),
+                Err(e) => return Err(GetError::Sys(e)),
+            }
+        }
+    }
+
+    /// Takes one read for one value.
+    struct OneReadOneValue(OwnedFd);
+
+    impl Getter for OneReadOneValue {
+        fn from_fd(fd: OwnedFd) -> Self {
+            Self(fd)
+        }
+        fn get(&mut self) -> Result<Msg, GetError> {
+            self.get_by(None)
+        }
+        fn get_timeout(&mut self, timeout: Duration) -> Result<Msg, GetError> {
+            self.get_by(Some(Instant::now() + timeout))
+        }
+        fn get_nowait(&mut self) -> Result<Msg, GetError> {
+            self.get_by(Some(Instant::now())).map_err(|e| match e {
+                GetError::Timeout => GetError::Empty,
+                e => e,
+            })
+        }
+    }
+
+    impl OneReadOneValue {
+        fn get_by(&mut self, deadline: Option<Instant>) -> Result<Msg, GetError> {
+            if !readable(&self.0, deadline)? {
+                return Err(GetError::Timeout);
+            }
+            let mut buf = [0u8; 65536];
+            let n = nix::unistd::read(&self.0, &mut buf).map_err(GetError::Sys)?;
+            if n == 0 {
+                return Err(GetError::Closed);
+            }
+            if n < frame::HEADER {
+                return Err(GetError::Corrupt("short".to_owned()));
+            }
+            frame::decode(&buf[frame::HEADER..n]).map_err(GetError::Corrupt)
+        }
+    }
+
+    /// Reads header then payload with blocking reads once anything is readable: a
+    /// right-looking receiver that waits for the rest of a frame past any deadline.
+    struct BlockingRest(OwnedFd);
+
+    impl BlockingRest {
+        fn read_exact(&self, buf: &mut [u8]) -> Result<bool, GetError> {
+            let mut done = 0;
+            while done < buf.len() {
+                match nix::unistd::read(&self.0, &mut buf[done..]) {
+                    Ok(0) if done == 0 => return Ok(false),
+                    Ok(0) => return Err(GetError::Corrupt("cut".to_owned())),
+                    Ok(n) => done += n,
+                    Err(Errno::EINTR) => {}
+                    Err(e) => return Err(GetError::Sys(e)),
+                }
+            }
+            Ok(true)
+        }
+
+        fn get_by(&mut self, deadline: Option<Instant>) -> Result<Msg, GetError> {
+            if !readable(&self.0, deadline)? {
+                return Err(GetError::Timeout);
+            }
+            let mut header = [0u8; frame::HEADER];
+            if !self.read_exact(&mut header)? {
+                return Err(GetError::Closed);
+            }
+            let len = frame::payload_len(&header);
+            if len > frame::MAX_PAYLOAD {
+                return Err(GetError::Corrupt("too long".to_owned()));
+            }
+            let mut payload = vec![0u8; len];
+            if !self.read_exact(&mut payload)? {
+                return Err(GetError::Corrupt("cut".to_owned()));
+            }
+            frame::decode(&payload).map_err(GetError::Corrupt)
+        }
+    }
+
+    impl Getter for BlockingRest {
+        fn from_fd(fd: OwnedFd) -> Self {
+            Self(fd)
+        }
+        fn get(&mut self) -> Result<Msg, GetError> {
+            self.get_by(None)
+        }
+        fn get_timeout(&mut self, timeout: Duration) -> Result<Msg, GetError> {
+            self.get_by(Some(Instant::now() + timeout))
+        }
+        fn get_nowait(&mut self) -> Result<Msg, GetError> {
+            self.get_by(Some(Instant::now())).map_err(|e| match e {
+                GetError::Timeout => GetError::Empty,
+                e => e,
+            })
+        }
+    }
+
+    /// Right, written differently: reads only what `poll` says is there, one byte count
+    /// at a time (FIONREAD), into a buffer, and decodes with a cursor instead of draining.
+    struct Cursor {
+        fd: OwnedFd,
+        bytes: Vec<u8>,
+        at: usize,
+    }
+
+    impl Cursor {
+        fn frame(&mut self) -> Result<Option<Msg>, GetError> {
+            let rest = &self.bytes[self.at..];
+            if rest.len() < frame::HEADER {
+                return Ok(None);
+            }
+            let len = frame::payload_len(rest);
+            if len > frame::MAX_PAYLOAD {
+                return Err(GetError::Corrupt("too long".to_owned()));
+            }
+            if rest.len() < frame::HEADER + len {
+                return Ok(None);
+            }
+            let value = frame::decode(&rest[frame::HEADER..frame::HEADER + len])
+                .map_err(GetError::Corrupt)?;
+            self.at += frame::HEADER + len;
+            Ok(Some(value))
+        }
+
+        fn get_by(&mut self, deadline: Option<Instant>) -> Result<Msg, GetError> {
+            loop {
+                if let Some(value) = self.frame()? {
+                    return Ok(value);
+                }
+                if !readable(&self.fd, deadline)? {
+                    return Err(GetError::Timeout);
+                }
+                let mut chunk = vec![0u8; 4096];
+                match nix::unistd::read(&self.fd, &mut chunk) {
+                    Ok(0) if self.at == self.bytes.len() => return Err(GetError::Closed),
+                    Ok(0) => return Err(GetError::Corrupt("cut".to_owned())),
+                    Ok(n) => self.bytes.extend_from_slice(&chunk[..n]),
+                    Err(Errno::EINTR | Errno::EAGAIN) => {}
+                    Err(e) => return Err(GetError::Sys(e)),
+                }
+            }
+        }
+    }
+
+    impl Getter for Cursor {
+        fn from_fd(fd: OwnedFd) -> Self {
+            Self {
+                fd,
+                bytes: Vec::new(),
+                at: 0,
+            }
+        }
+        fn get(&mut self) -> Result<Msg, GetError> {
+            self.get_by(None)
+        }
+        fn get_timeout(&mut self, timeout: Duration) -> Result<Msg, GetError> {
+            self.get_by(Some(Instant::now() + timeout))
+        }
+        fn get_nowait(&mut self) -> Result<Msg, GetError> {
+            self.get_by(Some(Instant::now())).map_err(|e| match e {
+                GetError::Timeout => GetError::Empty,
+                e => e,
+            })
+        }
+    }
+
+    #[test]
+    fn one_read_taken_for_one_value_is_told_to_buffer() {
+        let m = check_receiver::<OneReadOneValue>()
+            .err()
+            .unwrap_or_default();
+        assert!(
+            m.contains("a value that arrives in three pieces: get_nowait() returned Err(Corrupt"),
+            "{m}"
+        );
+        assert!(m.contains("part of a value is not a corrupt value"), "{m}");
+    }
+
+    #[test]
+    fn waiting_for_the_rest_of_a_value_past_the_deadline_is_reported_stuck() {
+        let m = check_receiver::<BlockingRest>().err().unwrap_or_default();
+        assert!(
+            m.contains("a value that arrives in three pieces: get_nowait() did not return within"),
+            "{m}"
+        );
+        assert!(m.contains("stuck in read() on fd"), "{m}");
+    }
+
+    #[test]
+    fn a_receiver_with_a_cursor_is_right_too() {
+        assert_eq!(check_receiver::<Cursor>().err().unwrap_or_default(), "");
+    }
+}

@@ -1,0 +1,261 @@
+//! Checks `ipc/shm_segment`: in this process, what `create` and `attach` leave in the
+//! segment (its size, its semaphores, its name); then, through the `shm_segment` demo, two
+//! producers and a consumer, three processes that only share the segment's name, move
+//! 40,000 items through the bounded buffer, and nothing is left behind, also when the
+//! creator is killed before anyone else attached. Every segment a check creates has a name
+//! of this test's, removed by a guard whatever happens (after the check has looked whether
+//! the code under test removed it itself).
+
+mod common;
+
+use common::wrap;
+use ipc::segment::CAPACITY;
+use ipc::shm_segment::Segment;
+use ipc::sys::shm_exists;
+use nix::errno::Errno;
+use proctest::{Demo, Hang};
+use std::sync::atomic::{AtomicU32, Ordering};
+
+/// A segment name of this test's, removed when dropped.
+struct Name(String);
+
+impl Name {
+    fn new(what: &str) -> Self {
+        static NEXT: AtomicU32 = AtomicU32::new(0);
+        Self(format!(
+            "/course-ipc-test-{}-{what}-{}",
+            std::process::id(),
+            NEXT.fetch_add(1, Ordering::Relaxed)
+        ))
+    }
+}
+
+impl Drop for Name {
+    fn drop(&mut self) {
+        let _ = nix::sys::mman::shm_unlink(self.0.as_str());
+    }
+}
+
+const SIGBUS_WHY: &str = "A new shared-memory object is 0 bytes long: mmap maps it anyway, and \
+    the first access to a page past its end (initializing the semaphores) is killed by SIGBUS. \
+    ftruncate it to the segment's size before mapping.";
+
+#[test]
+fn create_gives_the_segment_its_size_and_initializes_the_semaphores() {
+    let name = Name::new("create");
+    // In a child process of our own: a SIGBUS must not kill the test harness.
+    let run = common::run_demo(
+        Demo::new(env!("CARGO_BIN_EXE_shm_segment")).args([
+            "--producer",
+            &name.0,
+            "0",
+            "1",
+            "--create",
+        ]),
+        |_| "creating the segment never finished".to_owned(),
+    )
+    .unwrap_or_else(|m| panic!("\n{}", wrap(&m)));
+    if run.signal() == Some(libc::SIGBUS) {
+        panic!(
+            "\n{}",
+            wrap(&format!(
+                "Segment::create was killed by SIGBUS. {SIGBUS_WHY}"
+            ))
+        );
+    }
+    assert!(
+        run.code() == Some(0) || run.code() == Some(3),
+        "{}",
+        run.stderr
+    );
+    // The creator exited; the name stays until someone removes it.
+    let _ = nix::sys::mman::shm_unlink(name.0.as_str());
+    let segment = Segment::create(&name.0).expect("create a segment");
+    let size = std::fs::metadata(format!("/dev/shm{}", name.0)).map(|m| m.len());
+    assert_eq!(
+        size.ok(),
+        Some(std::mem::size_of::<ipc::segment::Buffer>() as u64),
+        "the segment must be exactly one Buffer long (ftruncate)"
+    );
+    assert_eq!(
+        segment.name(),
+        name.0,
+        "name() must give the segment's name"
+    );
+    let mode = std::fs::metadata(format!("/dev/shm{}", name.0))
+        .map(|m| std::os::unix::fs::PermissionsExt::mode(&m.permissions()) & 0o777);
+    assert_eq!(
+        mode.ok(),
+        Some(0o600),
+        "the segment must be readable and writable by its owner only (mode 0600): any process \
+         that may open it may also write the buffer"
+    );
+    let b = segment.buffer();
+    let values = (b.mutex.value(), b.empty.value(), b.full.value());
+    assert_eq!(
+        values,
+        (1, CAPACITY as i32, 0),
+        "a new segment's semaphores (mutex, empty, full) must start at (1, {CAPACITY}, 0)"
+    );
+    assert_eq!(
+        Segment::create(&name.0).map(|_| ()),
+        Err(Errno::EEXIST),
+        "create must refuse a name that exists (O_EXCL)"
+    );
+    let other = Segment::attach(&name.0).expect("attach the segment");
+    other.unlink().expect("unlink");
+    assert!(!shm_exists(&name.0), "unlink must remove the name");
+    // (No put or take here: a broken one stops its process, which must never be the test
+    // harness. The demo runs them in processes of their own.)
+    let mapped = || {
+        std::fs::read_to_string("/proc/self/maps")
+            .unwrap_or_default()
+            .lines()
+            .filter(|l| {
+                l.ends_with(&format!("/dev/shm{} (deleted)", name.0))
+                    || l.ends_with(&format!("/dev/shm{}", name.0))
+            })
+            .count()
+    };
+    assert_eq!(mapped(), 2, "both segments are mapped in this process");
+    drop(other);
+    drop(segment);
+    assert_eq!(mapped(), 0, "dropping a Segment must unmap it (munmap)");
+    assert_eq!(Segment::attach(&name.0).map(|_| ()), Err(Errno::ENOENT));
+}
+
+#[test]
+fn attach_refuses_an_object_smaller_than_a_buffer() {
+    let name = Name::new("small");
+    let fd = nix::sys::mman::shm_open(
+        name.0.as_str(),
+        nix::fcntl::OFlag::O_CREAT | nix::fcntl::OFlag::O_EXCL | nix::fcntl::OFlag::O_RDWR,
+        nix::sys::stat::Mode::S_IRUSR | nix::sys::stat::Mode::S_IWUSR,
+    )
+    .expect("shm_open");
+    nix::unistd::ftruncate(&fd, 16).expect("ftruncate");
+    assert_eq!(
+        Segment::attach(&name.0).map(|_| ()),
+        Err(Errno::EINVAL),
+        "attaching a 16-byte object must fail with EINVAL: mapping a whole Buffer over it would \
+         be killed by SIGBUS at the first access past its end"
+    );
+}
+
+#[test]
+fn items_come_out_in_the_order_they_went_in_around_the_ring() {
+    let name = Name::new("order");
+    let run = common::run_demo(
+        Demo::new(env!("CARGO_BIN_EXE_shm_segment")).args(["--name", &name.0, "--items", "3"]),
+        diagnose,
+    )
+    .unwrap_or_else(|m| panic!("\n{}", wrap(&m)));
+    assert!(
+        run.code() == Some(0),
+        "\n{}",
+        wrap(&format!(
+            "`shm_segment --items 3` failed:\n{}{}{}",
+            run.stdout,
+            run.stderr,
+            why(&run.stderr)
+        ))
+    );
+}
+
+/// The topic's words for what the demo's error output shows.
+fn why(stderr: &str) -> &'static str {
+    if stderr.contains("SIGBUS") {
+        SIGBUS_WHY
+    } else {
+        ""
+    }
+}
+
+/// A stuck demo: every process asleep on a semaphore.
+fn diagnose(hang: &Hang) -> String {
+    let asleep = hang
+        .snapshot
+        .processes
+        .iter()
+        .filter(|p| p.blocked_in.as_ref().is_some_and(|s| s.name == "futex"))
+        .count();
+    format!(
+        "{asleep} process(es) of the demo sleep on a semaphore (futex) and nobody will post it. \
+         Two usual causes: waiting for `empty` (or `full`) while holding `mutex`, which keeps \
+         out the process that would post it (wait for the slot first, then take the mutex); or \
+         semaphores initialized for threads only (pshared = 0: their futex is private to the \
+         process, and a post in one process never wakes a waiter in another)."
+    )
+}
+
+#[test]
+fn two_producers_and_a_consumer_move_every_item_through_the_segment() {
+    let name = Name::new("demo");
+    let run = common::run_demo(
+        Demo::new(env!("CARGO_BIN_EXE_shm_segment")).args(["--name", &name.0]),
+        diagnose,
+    )
+    .unwrap_or_else(|m| panic!("\n{}", wrap(&m)));
+    assert!(run.leftovers.is_empty(), "{}", run.describe_leftovers());
+    assert!(
+        run.code() == Some(0),
+        "\n{}",
+        wrap(&format!(
+            "the shm_segment demo failed:\n{}{}{}",
+            run.stdout,
+            run.stderr,
+            why(&run.stderr)
+        ))
+    );
+    assert!(!shm_exists(&name.0), "the demo left {} behind", name.0);
+    insta::assert_snapshot!("shm_segment", run.stdout);
+}
+
+#[test]
+fn a_creator_killed_before_anyone_attached_leaves_nothing_behind() {
+    let name = Name::new("killed");
+    let run = common::run_demo(
+        Demo::new(env!("CARGO_BIN_EXE_shm_segment")).args([
+            "--name",
+            &name.0,
+            "--stop-after-create",
+        ]),
+        diagnose,
+    )
+    .unwrap_or_else(|m| panic!("\n{}", wrap(&m)));
+    assert_eq!(run.code(), Some(1), "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("the launcher removed the segment left behind"),
+        "{}",
+        run.stderr
+    );
+    assert!(!shm_exists(&name.0), "{} was left behind", name.0);
+}
+
+#[test]
+fn bad_arguments_are_usage_errors() {
+    for (args, problem) in [
+        (
+            &["--items", "0"][..],
+            "N must be a whole number from 1 to 10000000, not \"0\"",
+        ),
+        (&["--name", "x"][..], "NAME must start with /"),
+        (&["--no-lock", "--stop-after-create"][..], "choose one of"),
+        (&["--producer", "/x"][..], "--producer takes NAME ID COUNT"),
+    ] {
+        let run = common::run_demo(
+            Demo::new(env!("CARGO_BIN_EXE_shm_segment")).args(args),
+            |_| "stuck".to_owned(),
+        )
+        .unwrap_or_else(|m| panic!("{m}"));
+        run.assert_usage_error(
+            &format!("`shm_segment {}`", args.join(" ")),
+            &[
+                problem,
+                "shm_segment [--name NAME]",
+                "just check ipc/shm_segment",
+            ],
+        );
+    }
+}
