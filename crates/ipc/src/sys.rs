@@ -74,7 +74,10 @@ pub fn shm_exists(name: &str) -> bool {
 /// The sentence.
 pub fn mqueues_available() -> Result<(), String> {
     use nix::mqueue::{MQ_OFlag, MqAttr, mq_close, mq_open, mq_unlink};
-    let name = format!("/course-ipc-probe-{}", std::process::id());
+    // One name per call: tests probe from several threads of one process at once.
+    static PROBES: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let n = PROBES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let name = format!("/course-ipc-probe-{}-{n}", std::process::id());
     let attr = MqAttr::new(0, 1, 16, 0);
     let flags = MQ_OFlag::O_CREAT | MQ_OFlag::O_EXCL | MQ_OFlag::O_RDWR | MQ_OFlag::O_CLOEXEC;
     match mq_open(
@@ -88,6 +91,9 @@ pub fn mqueues_available() -> Result<(), String> {
             let _ = mq_unlink(name.as_str());
             Ok(())
         }
+        // A queue of that name exists (left by a killed process whose pid came back):
+        // message queues work.
+        Err(nix::errno::Errno::EEXIST) => Ok(()),
         Err(errno) => Err(format!(
             "POSIX message queues are not available on this machine: mq_open failed with {errno} \
              ({}). The kernel needs CONFIG_POSIX_MQUEUE (see /proc/sys/fs/mqueue), and a \
