@@ -316,6 +316,7 @@ cases! {
     pipes_hang: "pipes/pipeline" => ["starter"];
     mmap: "mmap/file" => ["starter"];
     multiplexing: "multiplexing/readiness" => ["starter"];
+    ipc: "ipc/process_queue" => ["starter"];
 }
 
 #[test]

@@ -198,14 +198,14 @@ pub fn within_by<T: Send + 'static>(
             if let Some(rest) = message.strip_prefix("not yet implemented") {
                 let detail = rest.trim_start_matches(':').trim();
                 let detail = detail.split_once(": ").map_or(detail, |(_, m)| m);
-                Err(format!(
-                    "{what} reached a todo!(){}. Write it as its TODO comment says.",
-                    if detail.is_empty() {
-                        String::new()
-                    } else {
-                        format!(": {detail}")
-                    }
-                ))
+                // What is not written yet comes first: it is the verdict.
+                Err(if detail.is_empty() {
+                    format!("{what} reached a todo!(). Write it as its TODO comment says.")
+                } else {
+                    format!(
+                        "{detail}: {what} reached its todo!(). Write it as its TODO comment says."
+                    )
+                })
             } else {
                 Err(format!("{what} panicked{at}: {message}"))
             }
@@ -242,10 +242,11 @@ pub fn new_fds(before: &[String]) -> Vec<String> {
         .collect()
 }
 
-/// Runs a demo under the watchdog; a hang becomes `diagnose(&hang)`, the test's diagnosis
-/// in the topic's words, followed by the watchdog's snapshot.
+/// Runs a demo under the watchdog; a hang becomes the watchdog's snapshot followed by
+/// `diagnose(&hang)`, the test's diagnosis in the topic's words, on the `error:` line the
+/// runner shows as the verdict.
 pub fn run_demo(demo: Demo, diagnose: impl FnOnce(&Hang) -> String) -> Result<Finished, String> {
     demo.timeout(WATCHDOG)
         .run()
-        .map_err(|hang| format!("{}\n\n{hang}", diagnose(&hang)))
+        .map_err(|hang| proctest::verdict(&hang, &diagnose(&hang)))
 }
