@@ -814,3 +814,58 @@ pub fn static_problems(syllabus: &Syllabus) -> Vec<String> {
     }
     problems
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn handouts_of_the_real_course_leave_nothing_dangling() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+        let syllabus = Syllabus::load(&root).expect("the course's own syllabus loads");
+        for topics in [&["messages"][..], &["fork", "mmap"], &[]] {
+            let dir = tempfile::tempdir().unwrap();
+            let out = dir.path().join("handout");
+            let options = Options {
+                out: out.clone(),
+                topics: topics.iter().map(|t| t.to_string()).collect(),
+                solutions_note: None,
+            };
+            run(&syllabus, &options, &mut Vec::new()).expect("the handout is written");
+            let handout = Syllabus::load(&out).expect("its course.toml loads");
+            let expected = if topics.is_empty() {
+                syllabus.topics.len()
+            } else {
+                topics.len()
+            };
+            assert_eq!(handout.topics.len(), expected);
+            assert_eq!(
+                static_problems(&handout),
+                Vec::<String>::new(),
+                "{topics:?}"
+            );
+            assert!(!out.join("CONTRIBUTING.md").exists() && !out.join(".ci").exists());
+            let justfile = fs::read_to_string(out.join("justfile")).unwrap();
+            assert!(!justfile.contains("verify") && justfile.contains("\ncheck *args:"));
+        }
+    }
+
+    #[test]
+    fn summary_keeps_the_chapters_handed_out_and_their_parts() {
+        let summary = "# Summary\n\n[Intro](intro.md)\n\n# Threads\n\n- [A](a.md)\n- [B](./b.md)\n\n# Processes\n\n- [C](c.md)\n";
+        let kept: BTreeSet<String> = ["intro.md", "b.md"].map(String::from).into();
+        assert_eq!(
+            trim_summary(summary, &kept),
+            "# Summary\n\n[Intro](intro.md)\n\n# Threads\n\n- [B](./b.md)\n"
+        );
+    }
+
+    #[test]
+    fn teachers_recipes_leave_the_justfile_with_their_comments() {
+        let justfile = "# list\nlist:\n    @cargo course list\n\n# Teachers\n# gate\nverify *args:\n    @cargo course verify \"$@\"\n\n# book\nbook:\n    mdbook serve\n";
+        assert_eq!(
+            remove_recipes(justfile, &["verify"]),
+            "# list\nlist:\n    @cargo course list\n\n# book\nbook:\n    mdbook serve\n"
+        );
+    }
+}
