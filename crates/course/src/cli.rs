@@ -179,6 +179,10 @@ pub enum Command {
         /// The grader's build folder (default: target/course/grade).
         #[arg(long, value_name = "DIR")]
         build_dir: Option<PathBuf>,
+        /// Exit with 1 unless every graded step passed (for a CI step, such as GitHub
+        /// Classroom's command grader).
+        #[arg(long)]
+        exit_code: bool,
     },
 
     /// Write a Gradescope autograder bundle of some topics (for teachers).

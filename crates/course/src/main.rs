@@ -136,6 +136,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             gradescope,
             prepare,
             build_dir,
+            exit_code,
         } => classroom::grade::run(
             &syllabus,
             &classroom::grade::Options {
@@ -147,6 +148,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 gradescope,
                 prepare,
                 build_dir,
+                exit_code,
             },
             &mut out,
         ),

@@ -418,8 +418,8 @@ fn a_handout_has_only_its_topics_no_references_and_passes_its_own_verify() {
     let workflow = fs::read_to_string(handout.join(".github/workflows/classroom.yml")).unwrap();
     for expected in [
         "uses: classroom-resources/autograding-command-grader@v1",
-        "test-name: alpha/add\n          command: cargo course check alpha/add\n          timeout: 15\n          max-score: 2\n",
-        "test-name: alpha/double\n          command: cargo course check alpha/double\n          timeout: 15\n          max-score: 3\n",
+        "test-name: alpha/add\n          command: cargo course grade . --steps alpha/add --out target/classroom --exit-code\n          timeout: 15\n          max-score: 2\n",
+        "test-name: alpha/double\n          command: cargo course grade . --steps alpha/double --out target/classroom --exit-code\n          timeout: 15\n          max-score: 3\n",
         "uses: classroom-resources/autograding-grading-reporter@v1",
         "ALPHA_ADD_RESULTS: \"${{ steps.alpha_add.outputs.result }}\"",
         "runners: alpha_add,alpha_double\n",
@@ -433,6 +433,35 @@ fn a_handout_has_only_its_topics_no_references_and_passes_its_own_verify() {
     assert_contains(&verify.stdout, "alpha/add  starter ✓ fails as shipped");
     assert_contains(&verify.stdout, "alpha/double  starter ✓ fails as shipped");
     assert_contains(&verify.stdout, "verify passed: the handout is ready");
+
+    // The workflow's command, as GitHub Classroom runs it in the student's repository: a
+    // printed pass and exit(0) fail there too; a solved step passes.
+    let graded = |class: &Class| {
+        class.course_in(
+            &handout,
+            &[
+                "grade",
+                ".",
+                "--steps",
+                "alpha/add",
+                "--out",
+                "target/classroom",
+                "--exit-code",
+            ],
+        )
+    };
+    write(&handout, "exercises/01_alpha/add.rs", FORGED_EXIT);
+    let out = graded(&class);
+    assert_eq!(out.code, 1, "{out:?}");
+    assert_contains(&out.stdout, "0/2 points");
+    assert_contains(
+        &out.stdout,
+        "the test process ended without the test harness finishing",
+    );
+    solve(&handout, "01_alpha/add.rs");
+    let out = graded(&class);
+    assert_eq!(out.code, 0, "{out:?}");
+    assert_contains(&out.stdout, "2/2 points");
 
     // The references: when and how they come.
     let solution = class.course_in(&handout, &["solution", "alpha/add", "--force"]);

@@ -56,6 +56,8 @@ pub struct Options {
     pub prepare: bool,
     /// The grader's folder (default `target/course/grade`).
     pub build_dir: Option<PathBuf>,
+    /// Exit with 1 unless every graded step of every submission passed (for a CI step).
+    pub exit_code: bool,
 }
 
 /// What every slot builds from: the teacher's files, by path in the mirror.
@@ -89,7 +91,7 @@ pub fn run(syllabus: &Syllabus, options: &Options, out: &mut dyn Write) -> Resul
     if syllabus.root.join(super::handout::MARKER).is_file() {
         writeln!(
             out,
-            "{} this is a handout: its tests are the ones the students have; grade from the teacher's full course",
+            "{} this is a handout: grading against its own copy of the tests, which a student can change; a grade that does not depend on them comes from the teacher's full course",
             yellow("note:")
         )?;
     }
@@ -143,7 +145,13 @@ pub fn run(syllabus: &Syllabus, options: &Options, out: &mut dyn Write) -> Resul
 
     let mut names: Vec<String> = Vec::new();
     for arg in &options.submissions {
-        let base = submission::name_of(arg);
+        // A folder by its own name (`.` is the folder it names).
+        let base = match std::path::absolute(arg) {
+            Ok(path) if !submission::is_git(arg) && path.is_dir() => {
+                submission::name_of(&path.canonicalize().unwrap_or(path).to_string_lossy())
+            }
+            _ => submission::name_of(arg),
+        };
         let mut name = base.clone();
         let mut n = 2;
         while names.contains(&name) {
@@ -210,6 +218,16 @@ pub fn run(syllabus: &Syllabus, options: &Options, out: &mut dyn Write) -> Resul
                 },
                 dim(format!("→ {}", path.display()))
             )?;
+            for s in results.steps.iter().filter(|s| s.status != "passed") {
+                writeln!(
+                    out,
+                    "{}",
+                    ui::fit(
+                        &dim(format!("    {}: {}: {}", s.id(), s.status, s.reason)),
+                        ui::WIDTH
+                    )
+                )?;
+            }
             out.flush()?;
             all[index] = Some(results);
         }
@@ -240,6 +258,9 @@ pub fn run(syllabus: &Syllabus, options: &Options, out: &mut dyn Write) -> Resul
             csv.display()
         ))
     )?;
+    if options.exit_code && all.iter().any(|r| r.passed < r.total) {
+        return Ok(ExitCode::FAILURE);
+    }
     Ok(ExitCode::SUCCESS)
 }
 
@@ -345,14 +366,13 @@ struct ExpectedCache {
 }
 
 /// Lists the tests of every graded step from the pristine course built in `slot_dir`
-/// (cached in `expected.json`, keyed by the course's commit and the package's files).
+/// (cached in `expected.json`, keyed by the files the lists can depend on).
 fn expected_tests(plan: &Plan<'_>, slot_dir: &Path) -> Result<Expected> {
     let cache_path = plan.dir.join("expected.json");
     let mut cache: ExpectedCache = fs::read_to_string(&cache_path)
         .ok()
         .and_then(|t| serde_json::from_str(&t).ok())
         .unwrap_or_default();
-    let commit = report::course_commit(&plan.syllabus.root);
     let mut packages: Vec<&str> = plan
         .steps
         .iter()
@@ -361,10 +381,7 @@ fn expected_tests(plan: &Plan<'_>, slot_dir: &Path) -> Result<Expected> {
     packages.dedup();
     let mut workspace = None;
     for package in packages {
-        let key = format!(
-            "{commit}:{:016x}",
-            package_key(&plan.syllabus.root, package)
-        );
+        let key = format!("{:016x}", package_key(&plan.syllabus.root, package));
         let tests: Vec<&str> = plan
             .steps
             .iter()
@@ -484,10 +501,14 @@ fn list_package(
     Ok(listed)
 }
 
-/// A stable hash (FNV-1a) of a package's manifest, sources and tests, and Cargo.lock.
+/// A stable hash (FNV-1a) of what a package's list of tests can depend on: the package's
+/// files, the engine's (whose macros could write tests), the workspace's manifest and lock.
 fn package_key(root: &Path, package: &str) -> u64 {
     let mut files = BTreeMap::new();
-    shadow::collect(root, &Path::new("crates").join(package), &mut files);
+    for dir in [package, "interleave", "proctest"] {
+        shadow::collect(root, &Path::new("crates").join(dir), &mut files);
+    }
+    shadow::collect(root, Path::new("Cargo.toml"), &mut files);
     shadow::collect(root, Path::new("Cargo.lock"), &mut files);
     let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
     for (rel, path) in files {

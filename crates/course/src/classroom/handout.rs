@@ -656,8 +656,9 @@ With [`just`](https://github.com/casey/just) the same commands are shorter: `jus
 ## How your work is graded
 
 Only your files under `exercises/` count. Every push to GitHub runs the workflow in
-`.github/workflows/classroom.yml`: one graded test per step, which runs `cargo course check
-TOPIC/STEP` and earns the step's points when it passes (the table above). The Actions tab
+`.github/workflows/classroom.yml`: one graded test per step, which runs `cargo course grade
+. --steps TOPIC/STEP --exit-code` (the same build and tests as `cargo course check`) and
+earns the step's points when it passes (the table above). The Actions tab
 of your repository shows each run. Your teacher may grade again from the course's own
 copy of the tests, so editing anything outside `exercises/` (tests, snapshots,
 course.toml, the workflow) changes nothing but your own view; and code that ends the test

@@ -2,12 +2,19 @@
 //!
 //! GitHub Classroom's own autograding actions: one
 //! `classroom-resources/autograding-command-grader@v1` per step (its test passes when
-//! `cargo course check TOPIC/STEP` exits 0, and is worth the step's points), then
+//! `cargo course grade . --steps TOPIC/STEP --exit-code` exits 0, and is worth the step's
+//! points), then
 //! `classroom-resources/autograding-grading-reporter@v1`, which reads each grader's
 //! `result` output from the environment variable `<ID>_RESULTS` (the step id in capitals)
 //! and reports the total to GitHub Classroom. The command grader runs its command with
 //! only PATH and HOME from the job's environment, so nothing here relies on other
 //! variables.
+//!
+//! `grade` rather than `check`: the same per-step build, plus the harness's end-of-run
+//! evidence and the scan of the file, so a step that prints a pass and exits fails here
+//! too. It still grades the repository's own copy of the tests, which the student can
+//! change: the teacher's `cargo course grade` of the repositories is the grade that does
+//! not depend on them.
 //!
 //! cargo's registry and the build folder are cached (restored first, saved even when a
 //! step fails, since a push with failing steps is the usual case), so after the first push
@@ -42,9 +49,10 @@ pub fn classroom_yaml(syllabus: &Syllabus) -> String {
     let points: u32 = steps.iter().map(|s| s.step.points).sum();
     let mut yaml = format!(
         r#"# GitHub Classroom autograding, written by `cargo course handout`: one graded test per step
-# ({n} steps, {points} points), each `cargo course check TOPIC/STEP`, worth the step's points in
-# course.toml. A check builds the step with only its own file from exercises/ (the other steps
-# from their starters as shipped, .course/starters/), so each step is graded on its own.
+# ({n} steps, {points} points), each `cargo course grade . --steps TOPIC/STEP --exit-code`,
+# worth the step's points in course.toml. It builds the step with only its own file from
+# exercises/ (the other steps from their starters as shipped, .course/starters/), and a pass
+# needs the test harness's own end-of-run evidence (a printed summary and an exit do not pass).
 name: Autograding Tests
 "on":
   push:
@@ -87,7 +95,7 @@ jobs:
         uses: classroom-resources/autograding-command-grader@v1
         with:
           test-name: {name}
-          command: cargo course check {name}
+          command: cargo course grade . --steps {name} --out target/classroom --exit-code
           timeout: {STEP_TIMEOUT_MINUTES}
           max-score: {points}
 "#,
@@ -238,7 +246,7 @@ points = 7
     fn every_step_is_graded_with_its_points_and_reported() {
         let syllabus = Syllabus::parse(std::path::Path::new("."), COURSE).unwrap();
         let yaml = classroom_yaml(&syllabus);
-        assert!(yaml.contains("test-name: warmup/scoped_sum\n          command: cargo course check warmup/scoped_sum\n          timeout: 15\n          max-score: 5\n"), "{yaml}");
+        assert!(yaml.contains("test-name: warmup/scoped_sum\n          command: cargo course grade . --steps warmup/scoped_sum --out target/classroom --exit-code\n          timeout: 15\n          max-score: 5\n"), "{yaml}");
         assert!(yaml.contains("id: step_2d_a_b\n"), "{yaml}");
         assert!(yaml.contains("STEP_2D_A_B_RESULTS: \"${{ steps.step_2d_a_b.outputs.result }}\""));
         assert!(yaml.contains("runners: warmup_scoped_sum,step_2d_a_b\n"));
