@@ -140,8 +140,9 @@ pub fn new_nonce() -> std::io::Result<String> {
 }
 
 /// Checks a run's standard output for the evidence of a pass of exactly `expected` (the
-/// test names of the pristine build). `Err` says, for the student, what is missing.
-pub fn judge(stdout: &str, expected: &[String], nonce: &str) -> Result<(), String> {
+/// test names of the pristine build), beside `ignored` tests that libtest counts but does
+/// not run. `Err` says, for the student, what is missing.
+pub fn judge(stdout: &str, expected: &[String], ignored: usize, nonce: &str) -> Result<(), String> {
     let evidence = format!("{EVIDENCE_PREFIX}{nonce}");
     if !stdout.lines().any(|l| l.trim_end() == evidence) {
         return Err("the test process ended without the test harness finishing: does the code end the process (std::process::exit, _exit, abort)? What the tests printed before was not trusted".to_string());
@@ -153,7 +154,7 @@ pub fn judge(stdout: &str, expected: &[String], nonce: &str) -> Result<(), Strin
         .filter_map(|l| l.split(' ').next())
         .filter_map(|n| n.parse::<usize>().ok())
         .collect::<Vec<_>>();
-    if running != [n] {
+    if running != [n + ignored] {
         return Err(format!(
             "the test binary ran {} where the course's tests have {}",
             match running.as_slice() {
@@ -161,7 +162,7 @@ pub fn judge(stdout: &str, expected: &[String], nonce: &str) -> Result<(), Strin
                 [one] => crate::ui::plural(*one, "test"),
                 _ => "several test binaries".to_string(),
             },
-            crate::ui::plural(n, "test")
+            crate::ui::plural(n + ignored, "test")
         ));
     }
     for name in expected {
@@ -170,7 +171,7 @@ pub fn judge(stdout: &str, expected: &[String], nonce: &str) -> Result<(), Strin
             return Err(format!("`{name}` did not report a pass"));
         }
     }
-    let summary = format!("test result: ok. {n} passed; 0 failed;");
+    let summary = format!("test result: ok. {n} passed; 0 failed; {ignored} ignored;");
     if !stdout.lines().any(|l| l.starts_with(&summary)) {
         return Err("the test harness did not report every test as passed".to_string());
     }
@@ -189,26 +190,41 @@ mod tests {
 
     #[test]
     fn a_finished_harness_with_the_nonce_and_every_name_passes() {
-        assert_eq!(judge(PASS, &names(&["a", "m::b"]), "00ff"), Ok(()));
+        assert_eq!(judge(PASS, &names(&["a", "m::b"]), 0, "00ff"), Ok(()));
     }
 
     #[test]
     fn a_printed_summary_without_the_nonce_is_an_early_exit() {
         let forged = PASS.replace("course-grade-evidence: 00ff\n", "");
-        let e = judge(&forged, &names(&["a", "m::b"]), "00ff").unwrap_err();
+        let e = judge(&forged, &names(&["a", "m::b"]), 0, "00ff").unwrap_err();
         assert!(
             e.contains("ended without the test harness finishing"),
             "{e}"
         );
         // Another run's nonce is no evidence either.
-        assert!(judge(PASS, &names(&["a", "m::b"]), "1234").is_err());
+        assert!(judge(PASS, &names(&["a", "m::b"]), 0, "1234").is_err());
+    }
+
+    #[test]
+    fn ignored_tests_are_counted_but_need_no_pass() {
+        let with_ignored = PASS
+            .replace(
+                "running 2 tests",
+                "running 3 tests\ntest helper ... ignored",
+            )
+            .replace("0 failed; 0 ignored", "0 failed; 1 ignored");
+        assert_eq!(
+            judge(&with_ignored, &names(&["a", "m::b"]), 1, "00ff"),
+            Ok(())
+        );
+        assert!(judge(&with_ignored, &names(&["a", "m::b"]), 0, "00ff").is_err());
     }
 
     #[test]
     fn a_missing_or_extra_test_is_named() {
-        let e = judge(PASS, &names(&["a", "m::c"]), "00ff").unwrap_err();
+        let e = judge(PASS, &names(&["a", "m::c"]), 0, "00ff").unwrap_err();
         assert_eq!(e, "`m::c` did not report a pass");
-        let e = judge(PASS, &names(&["a"]), "00ff").unwrap_err();
+        let e = judge(PASS, &names(&["a"]), 0, "00ff").unwrap_err();
         assert!(
             e.contains("ran 2 tests where the course's tests have 1 test"),
             "{e}"

@@ -357,12 +357,21 @@ impl<'a> Plan<'a> {
 }
 
 /// The tests each step must pass, by step id.
-type Expected = BTreeMap<String, Vec<String>>;
+type Expected = BTreeMap<String, Listed>;
+
+/// The tests of a test target (or of a step: those its filter selects).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+struct Listed {
+    /// The tests that run.
+    tests: Vec<String>,
+    /// The `#[ignore]`d ones (libtest counts them, reports them `ignored`, runs them not).
+    ignored: Vec<String>,
+}
 
 #[derive(Default, Serialize, Deserialize)]
 struct ExpectedCache {
     /// By package: the key of its sources, and the tests of each test target.
-    packages: BTreeMap<String, (String, BTreeMap<String, Vec<String>>)>,
+    packages: BTreeMap<String, (String, BTreeMap<String, Listed>)>,
 }
 
 /// Lists the tests of every graded step from the pristine course built in `slot_dir`
@@ -378,6 +387,7 @@ fn expected_tests(plan: &Plan<'_>, slot_dir: &Path) -> Result<Expected> {
         .iter()
         .map(|s| s.topic.package.as_str())
         .collect();
+    packages.sort_unstable();
     packages.dedup();
     let mut workspace = None;
     for package in packages {
@@ -407,17 +417,23 @@ fn expected_tests(plan: &Plan<'_>, slot_dir: &Path) -> Result<Expected> {
     fs::write(&cache_path, serde_json::to_string_pretty(&cache)?)?;
     let mut expected = Expected::new();
     for step in &plan.steps {
-        let names = cache
+        let listed = cache
             .packages
             .get(&step.topic.package)
             .and_then(|(_, listed)| listed.get(&step.step.test))
             .cloned()
             .unwrap_or_default();
-        let names: Vec<String> = names
-            .into_iter()
-            .filter(|n| step.step.filter.as_deref().is_none_or(|f| n.contains(f)))
-            .collect();
-        if names.is_empty() {
+        let selected = |names: Vec<String>| -> Vec<String> {
+            names
+                .into_iter()
+                .filter(|n| step.step.filter.as_deref().is_none_or(|f| n.contains(f)))
+                .collect()
+        };
+        let names = Listed {
+            tests: selected(listed.tests),
+            ignored: selected(listed.ignored),
+        };
+        if names.tests.is_empty() {
             bail!(
                 "step {}: the pristine build of `{}` has no test to grade it (filter {:?}); run `cargo course verify`",
                 step.id(),
@@ -436,7 +452,7 @@ fn list_package(
     ws: &shadow::Workspace,
     package: &str,
     tests: &[&str],
-) -> Result<BTreeMap<String, Vec<String>>> {
+) -> Result<BTreeMap<String, Listed>> {
     let mut args: Vec<String> = ["test", "-p", package, "--no-run", "--message-format=json"]
         .map(str::to_string)
         .to_vec();
@@ -477,26 +493,37 @@ fn list_package(
         if !is_test || !tests.contains(&name) {
             continue;
         }
-        let list = run_supervised(
-            &Job {
-                program: exe.into(),
-                args: vec!["--list".to_string()],
-                cwd: ws.root.join("crates").join(package),
-                env: Vec::new(),
-                echo: false,
-            },
-            &mut |_| {},
-        )?;
-        if !list.success() {
-            bail!("cannot list the tests of {package}/{name}: {}", list.stderr);
-        }
-        let names: Vec<String> = list
-            .stdout
-            .lines()
-            .filter_map(|l| l.strip_suffix(": test"))
-            .map(str::to_string)
+        let list = |ignored: bool| -> Result<Vec<String>> {
+            let mut args = vec!["--list".to_string()];
+            if ignored {
+                args.push("--ignored".to_string());
+            }
+            let list = run_supervised(
+                &Job {
+                    program: exe.into(),
+                    args,
+                    cwd: ws.root.join("crates").join(package),
+                    env: Vec::new(),
+                    echo: false,
+                },
+                &mut |_| {},
+            )?;
+            if !list.success() {
+                bail!("cannot list the tests of {package}/{name}: {}", list.stderr);
+            }
+            Ok(list
+                .stdout
+                .lines()
+                .filter_map(|l| l.strip_suffix(": test"))
+                .map(str::to_string)
+                .collect())
+        };
+        let ignored = list(true)?;
+        let tests = list(false)?
+            .into_iter()
+            .filter(|t| !ignored.contains(t))
             .collect();
-        listed.insert(name.to_string(), names);
+        listed.insert(name.to_string(), Listed { tests, ignored });
     }
     Ok(listed)
 }
@@ -684,20 +711,22 @@ fn grade_step(
     }
     let verdict = Verdict::of(&run, source.as_deref());
     if verdict.passed() || run.success() {
-        let names = expected.get(&step.id()).map_or(&[][..], Vec::as_slice);
-        return Ok(match evidence::judge(&run.stdout, names, &nonce) {
-            Ok(()) => flagged(StepResult::new(step, "passed", "")),
-            Err(why) => {
-                let early = why.contains("without the test harness finishing");
-                let mut result = flagged(StepResult::new(step, "failed", why));
-                if early {
+        let listed = expected.get(&step.id()).cloned().unwrap_or_default();
+        return Ok(
+            match evidence::judge(&run.stdout, &listed.tests, listed.ignored.len(), &nonce) {
+                Ok(()) => flagged(StepResult::new(step, "passed", "")),
+                Err(why) => {
+                    let early = why.contains("without the test harness finishing");
+                    let mut result = flagged(StepResult::new(step, "failed", why));
+                    if early {
+                        result
+                            .flags
+                            .push("early_exit: the test process ended before its harness".into());
+                    }
                     result
-                        .flags
-                        .push("early_exit: the test process ended before its harness".into());
                 }
-                result
-            }
-        });
+            },
+        );
     }
     Ok(flagged(StepResult::new(
         step,
