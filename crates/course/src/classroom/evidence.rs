@@ -166,8 +166,15 @@ pub fn judge(stdout: &str, expected: &[String], ignored: usize, nonce: &str) -> 
         ));
     }
     for name in expected {
-        let ok = format!("test {name} ... ok");
-        if !stdout.lines().any(|l| l.trim_end().ends_with(&ok)) {
+        // `#[should_panic]` tests are reported `test NAME - should panic ... ok`.
+        let ok = [
+            format!("test {name} ... ok"),
+            format!("test {name} - should panic ... ok"),
+        ];
+        if !stdout
+            .lines()
+            .any(|l| ok.iter().any(|ok| l.trim_end().ends_with(ok.as_str())))
+        {
             return Err(format!("`{name}` did not report a pass"));
         }
     }
@@ -203,6 +210,15 @@ mod tests {
         );
         // Another run's nonce is no evidence either.
         assert!(judge(PASS, &names(&["a", "m::b"]), 0, "1234").is_err());
+    }
+
+    #[test]
+    fn a_should_panic_test_passes_in_its_own_words() {
+        let should_panic = PASS.replace("test m::b ... ok", "test m::b - should panic ... ok");
+        assert_eq!(
+            judge(&should_panic, &names(&["a", "m::b"]), 0, "00ff"),
+            Ok(())
+        );
     }
 
     #[test]
