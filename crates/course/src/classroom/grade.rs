@@ -91,8 +91,14 @@ pub fn run(syllabus: &Syllabus, options: &Options, out: &mut dyn Write) -> Resul
     if syllabus.root.join(super::handout::MARKER).is_file() {
         writeln!(
             out,
-            "{} this is a handout: grading against its own copy of the tests, which a student can change; a grade that does not depend on them comes from the teacher's full course",
-            yellow("note:")
+            "{}",
+            ui::fit(
+                &format!(
+                    "{} this is a handout: grading against its own copy of the tests, which a student can change; a grade that does not depend on them comes from the teacher's full course",
+                    yellow("note:")
+                ),
+                ui::WIDTH
+            )
         )?;
     }
     let jobs = options.jobs.max(1);
@@ -103,8 +109,7 @@ pub fn run(syllabus: &Syllabus, options: &Options, out: &mut dyn Write) -> Resul
     let plan = Plan::new(syllabus, steps, dir)?;
 
     let started = Instant::now();
-    writeln!(
-        out,
+    let heading = format!(
         "{} {} ({}, {}) against {} {}",
         bold("grading"),
         ui::plural(options.submissions.len(), "submission"),
@@ -115,7 +120,8 @@ pub fn run(syllabus: &Syllabus, options: &Options, out: &mut dyn Write) -> Resul
             "(course {})",
             report::course_commit(&syllabus.root)
         ))
-    )?;
+    );
+    writeln!(out, "{}", ui::fit(&heading, ui::WIDTH))?;
     out.flush()?;
     let expected = expected_tests(&plan, &plan.dir.join("slot-1"))?;
     writeln!(
@@ -127,9 +133,13 @@ pub fn run(syllabus: &Syllabus, options: &Options, out: &mut dyn Write) -> Resul
         ))
     )?;
     if options.prepare {
-        // Warm every slot's build folder with the pristine course.
+        // Warm every other slot's build folder with the pristine course too.
         for slot in 2..=jobs {
-            expected_tests(&plan, &plan.dir.join(format!("slot-{slot}")))?;
+            let ws = shadow::prepare_in(&plan.dir.join(format!("slot-{slot}")), &plan.base)?;
+            for package in plan.packages() {
+                let tests = plan.tests_of(package);
+                list_package(&ws, package, &tests)?;
+            }
         }
         writeln!(
             out,
@@ -356,6 +366,32 @@ impl<'a> Plan<'a> {
     }
 }
 
+impl Plan<'_> {
+    /// The graded packages, each once.
+    fn packages(&self) -> Vec<&str> {
+        let mut packages: Vec<&str> = self
+            .steps
+            .iter()
+            .map(|s| s.topic.package.as_str())
+            .collect();
+        packages.sort_unstable();
+        packages.dedup();
+        packages
+    }
+
+    /// The graded test targets of `package`.
+    fn tests_of(&self, package: &str) -> Vec<&str> {
+        let mut tests: Vec<&str> = self
+            .steps
+            .iter()
+            .filter(|s| s.topic.package == package)
+            .map(|s| s.step.test.as_str())
+            .collect();
+        tests.dedup();
+        tests
+    }
+}
+
 /// The tests each step must pass, by step id.
 type Expected = BTreeMap<String, Listed>;
 
@@ -382,22 +418,10 @@ fn expected_tests(plan: &Plan<'_>, slot_dir: &Path) -> Result<Expected> {
         .ok()
         .and_then(|t| serde_json::from_str(&t).ok())
         .unwrap_or_default();
-    let mut packages: Vec<&str> = plan
-        .steps
-        .iter()
-        .map(|s| s.topic.package.as_str())
-        .collect();
-    packages.sort_unstable();
-    packages.dedup();
     let mut workspace = None;
-    for package in packages {
+    for package in plan.packages() {
         let key = format!("{:016x}", package_key(&plan.syllabus.root, package));
-        let tests: Vec<&str> = plan
-            .steps
-            .iter()
-            .filter(|s| s.topic.package == package)
-            .map(|s| s.step.test.as_str())
-            .collect();
+        let tests = plan.tests_of(package);
         if cache
             .packages
             .get(package)
