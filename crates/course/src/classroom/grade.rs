@@ -228,12 +228,36 @@ pub fn run(syllabus: &Syllabus, options: &Options, out: &mut dyn Write) -> Resul
                 },
                 dim(format!("→ {}", path.display()))
             )?;
-            for s in results.steps.iter().filter(|s| s.status != "passed") {
+            let quiet = ["passed", "not_attempted", "missing"];
+            for s in results
+                .steps
+                .iter()
+                .filter(|s| !quiet.contains(&s.status.as_str()))
+            {
                 writeln!(
                     out,
                     "{}",
                     ui::fit(
                         &dim(format!("    {}: {}: {}", s.id(), s.status, s.reason)),
+                        ui::WIDTH
+                    )
+                )?;
+            }
+            let untouched: Vec<String> = results
+                .steps
+                .iter()
+                .filter(|s| matches!(s.status.as_str(), "not_attempted" | "missing"))
+                .map(|s| s.id())
+                .collect();
+            if !untouched.is_empty() {
+                writeln!(
+                    out,
+                    "{}",
+                    ui::fit(
+                        &dim(format!(
+                            "    not attempted or missing: {}",
+                            untouched.join(", ")
+                        )),
                         ui::WIDTH
                     )
                 )?;
