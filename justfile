@@ -34,7 +34,7 @@ solution *args:
 reset *args:
     @cargo course reset "$@"
 
-# Check every step and print the points (--json for autograders)
+# Check every step and print the points (--format json|csv|gradescope, --topics, --steps)
 report *args:
     @cargo course report "$@"
 

@@ -102,15 +102,104 @@ pub enum Command {
         yes: bool,
     },
 
-    /// Check every step and print the points earned (for classroom autograders).
+    /// Check every step of this checkout and print the points earned.
     ///
-    /// The JSON is `{"course", "steps": [{"topic", "step", "points", "earned", "status"}],
-    /// "points", "earned", "passed", "total"}`; status is one of "passed", "failed",
-    /// "compile_error", "timed_out", "error".
+    /// It grades what this checkout holds (its tests, its course.toml): the student's view.
+    /// A teacher grades from the pristine course with `grade`. The JSON is `{"course",
+    /// "runner_version", "course_commit", "steps": [{"topic", "step", "points", "earned",
+    /// "status", "reason"}], "points", "earned", "passed", "total"}`; status is one of
+    /// "passed", "failed", "compile_error", "timed_out", "error".
     Report {
-        /// Print JSON on standard output (progress goes to standard error).
+        /// Print JSON on standard output (the same as `--format json`).
         #[arg(long)]
         json: bool,
+        /// How to print the results (progress goes to standard error).
+        #[arg(long, value_enum, default_value = "text")]
+        format: crate::report::Format,
+        /// Only these topics (comma-separated or repeated).
+        #[arg(long, value_name = "TOPIC")]
+        topics: Vec<String>,
+        /// Only these steps (`topic/step`, comma-separated or repeated).
+        #[arg(long, value_name = "STEP")]
+        steps: Vec<String>,
+    },
+
+    /// Write a students' repository of some topics, without the references (for teachers).
+    ///
+    /// The chosen topics' crates, starters, book chapters and course.toml entries, the
+    /// runner and its engines, a student README, and .github/workflows/classroom.yml for
+    /// GitHub Classroom's autograding (one graded test per step, worth its points). Check
+    /// it with `cargo course --root DIR verify`.
+    Handout {
+        /// The new repository's folder (new, or empty).
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
+        /// The topics to hand out (comma-separated or repeated; default: all).
+        #[arg(long, value_name = "TOPIC")]
+        topics: Vec<String>,
+        /// What `cargo course solution` tells the students about the references (default:
+        /// they come from the teacher after the deadline).
+        #[arg(long, value_name = "TEXT")]
+        solutions_note: Option<String>,
+    },
+
+    /// Grade submissions against this (the teacher's) pristine course (for teachers).
+    ///
+    /// Only the step files under exercises/ are taken from each submission; the tests,
+    /// snapshots, course.toml and engine are this course's. A pass needs the test harness's
+    /// own end-of-run evidence, so a file that prints a summary and exits does not pass.
+    /// Findings a step's reference does not have are flagged (process exits, signals,
+    /// foreign calls, reading the process's arguments or /proc); linker attributes, asm and
+    /// files read at compile time are refused. Writes OUT/<name>.json per submission and
+    /// OUT/class.csv. Statuses: passed, failed, compile_error, timed_out, not_attempted (the
+    /// starter as shipped), missing, rejected, error. Student code runs with your rights:
+    /// grade untrusted submissions in a container or CI runner.
+    Grade {
+        /// Submissions: folders, git repositories' paths or URLs.
+        #[arg(value_name = "SUBMISSION")]
+        submissions: Vec<String>,
+        /// Where the results go.
+        #[arg(long, value_name = "DIR", default_value = "grades")]
+        out: PathBuf,
+        /// Submissions graded at once, each in its own build folder.
+        #[arg(long, short, default_value_t = 1)]
+        jobs: usize,
+        /// Only these topics (comma-separated or repeated).
+        #[arg(long, value_name = "TOPIC")]
+        topics: Vec<String>,
+        /// Only these steps (`topic/step`, comma-separated or repeated).
+        #[arg(long, value_name = "STEP")]
+        steps: Vec<String>,
+        /// Also write Gradescope's results.json of the (single) submission here.
+        #[arg(long, value_name = "FILE")]
+        gradescope: Option<PathBuf>,
+        /// Only build the pristine course and list its tests (an autograder image's setup).
+        #[arg(long)]
+        prepare: bool,
+        /// The grader's build folder (default: target/course/grade).
+        #[arg(long, value_name = "DIR")]
+        build_dir: Option<PathBuf>,
+        /// Exit with 1 unless every graded step passed (for a CI step, such as GitHub
+        /// Classroom's command grader).
+        #[arg(long)]
+        exit_code: bool,
+    },
+
+    /// Write a Gradescope autograder bundle of some topics (for teachers).
+    ///
+    /// setup.sh (apt, rustup, a warm build), run_autograder (`grade` of the submission into
+    /// results/results.json) and the pristine course without solutions/, zipped as
+    /// DIR/autograder.zip.
+    Gradescope {
+        /// The bundle's folder (new, or empty).
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
+        /// The topics graded (comma-separated or repeated; default: all).
+        #[arg(long, value_name = "TOPIC")]
+        topics: Vec<String>,
+        /// The Rust toolchain setup.sh installs (default: this machine's rustc version).
+        #[arg(long, value_name = "VERSION")]
+        toolchain: Option<String>,
     },
 
     /// The teachers' and CI's gate: every problem in the course, exit code 1 if any.

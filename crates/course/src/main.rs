@@ -7,6 +7,7 @@
 
 mod cargo;
 mod check;
+mod classroom;
 mod cli;
 mod explain;
 mod hint;
@@ -99,7 +100,71 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         ),
         Command::Solution { step, force } => solution::run(&syllabus, &step, force, &mut out),
         Command::Reset { step, yes } => reset::run(&syllabus, &step, yes, &mut out),
-        Command::Report { json } => report::run(&syllabus, json, &mut out),
+        Command::Report {
+            json,
+            format,
+            topics,
+            steps,
+        } => report::run(
+            &syllabus,
+            &report::Options {
+                format: if json { report::Format::Json } else { format },
+                topics,
+                steps,
+            },
+            &mut out,
+        ),
+        Command::Handout {
+            out: dir,
+            topics,
+            solutions_note,
+        } => classroom::handout::run(
+            &syllabus,
+            &classroom::handout::Options {
+                out: dir,
+                topics,
+                solutions_note,
+            },
+            &mut out,
+        ),
+        Command::Grade {
+            submissions,
+            out: dir,
+            jobs,
+            topics,
+            steps,
+            gradescope,
+            prepare,
+            build_dir,
+            exit_code,
+        } => classroom::grade::run(
+            &syllabus,
+            &classroom::grade::Options {
+                submissions,
+                out: dir,
+                jobs,
+                topics,
+                steps,
+                gradescope,
+                prepare,
+                build_dir,
+                exit_code,
+            },
+            &mut out,
+        ),
+        Command::Gradescope {
+            out: dir,
+            topics,
+            toolchain,
+        } => classroom::gradescope::run(
+            &syllabus,
+            &classroom::gradescope::Options {
+                out: dir,
+                topics,
+                toolchain,
+            },
+            &mut out,
+        ),
         Command::Verify {
             topic,
             update_starters,

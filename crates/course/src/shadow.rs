@@ -31,7 +31,7 @@ use crate::pristine;
 use crate::syllabus::{StepRef, Syllabus};
 
 /// The top-level entries of the course that a build can need.
-const MIRRORED: &[&str] = &[
+pub const MIRRORED: &[&str] = &[
     "Cargo.toml",
     "Cargo.lock",
     "course.toml",
@@ -72,20 +72,6 @@ pub fn target_dir(root: &Path) -> PathBuf {
 /// Brings the mirror up to date for `students` and locks it.
 pub fn prepare(syllabus: &Syllabus, students: Students<'_>) -> Result<Workspace> {
     let base = target_dir(&syllabus.root).join("course");
-    fs::create_dir_all(&base)
-        .with_context(|| format!("cannot create {}; is the folder writable?", base.display()))?;
-    let lock_path = base.join("ws.lock");
-    let lock = fs::OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(&lock_path)
-        .with_context(|| format!("cannot open {}", lock_path.display()))?;
-    let lock = Flock::lock(lock, FlockArg::LockExclusive)
-        .map_err(|(_, errno)| errno)
-        .with_context(|| format!("cannot lock {}", lock_path.display()))?;
-    let ws = base.join("ws");
-
     let mut expected: BTreeMap<PathBuf, PathBuf> = BTreeMap::new();
     for entry in MIRRORED {
         collect(&syllabus.root, Path::new(entry), &mut expected);
@@ -108,7 +94,27 @@ pub fn prepare(syllabus: &Syllabus, students: Students<'_>) -> Result<Workspace>
             }
         }
     }
-    sync(&ws, &expected)
+    prepare_in(&base, &expected)
+}
+
+/// Makes `base/ws` hold exactly `files` (mirror path -> source file), built into
+/// `base/target`, and locks it (`base/ws.lock`) while the returned value lives. `grade`
+/// prepares its own mirrors this way, from the teacher's course and a submission's files.
+pub fn prepare_in(base: &Path, files: &BTreeMap<PathBuf, PathBuf>) -> Result<Workspace> {
+    fs::create_dir_all(base)
+        .with_context(|| format!("cannot create {}; is the folder writable?", base.display()))?;
+    let lock_path = base.join("ws.lock");
+    let lock = fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&lock_path)
+        .with_context(|| format!("cannot open {}", lock_path.display()))?;
+    let lock = Flock::lock(lock, FlockArg::LockExclusive)
+        .map_err(|(_, errno)| errno)
+        .with_context(|| format!("cannot lock {}", lock_path.display()))?;
+    let ws = base.join("ws");
+    sync(&ws, files)
         .with_context(|| format!("cannot prepare the build folder {}", ws.display()))?;
     Ok(Workspace {
         root: ws,
@@ -119,7 +125,7 @@ pub fn prepare(syllabus: &Syllabus, students: Students<'_>) -> Result<Workspace>
 
 /// Adds every file under `root/rel` (a file or a folder) to `files`, keyed by its path
 /// relative to `root`.
-fn collect(root: &Path, rel: &Path, files: &mut BTreeMap<PathBuf, PathBuf>) {
+pub fn collect(root: &Path, rel: &Path, files: &mut BTreeMap<PathBuf, PathBuf>) {
     let path = root.join(rel);
     let Ok(meta) = fs::metadata(&path) else {
         return;

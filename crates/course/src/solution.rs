@@ -16,6 +16,24 @@ use crate::ui::{bold, cyan, dim, green, just, red, yellow};
 pub fn run(syllabus: &Syllabus, spec: &str, force: bool, out: &mut dyn Write) -> Result<ExitCode> {
     let step = syllabus.resolve_step(spec, "solution")?;
     let id = step.id();
+    if let Some(handout) = crate::classroom::handout::marker(&syllabus.root) {
+        if !syllabus.root.join(step.solution_rel()).is_file() {
+            // A students' repository: the references come later, from the teacher.
+            writeln!(
+                out,
+                "{} {}.",
+                yellow(format!("No reference for {id} here:")),
+                handout.solutions
+            )?;
+            writeln!(
+                out,
+                "Once you have it, put it at {} and {} shows the difference from yours.",
+                step.solution_rel(),
+                just(&format!("solution {id}"))
+            )?;
+            return Ok(ExitCode::FAILURE);
+        }
+    }
     let state = State::load(syllabus);
     if !force && state.status(step) != Status::Done {
         writeln!(

@@ -15,9 +15,9 @@
 //! 300 s, counted from the start of the tests; `COURSE_BUILD_TIMEOUT_SECS` for building,
 //! default 30 min), so verify cannot hang.
 
-mod book;
-mod build;
-mod tree;
+pub mod book;
+pub mod build;
+pub mod tree;
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -38,6 +38,10 @@ pub fn run(
     out: &mut dyn Write,
 ) -> Result<ExitCode> {
     let started = Instant::now();
+    if crate::classroom::handout::is_handout(&syllabus.root) && !update_starters {
+        // A students' repository: checked as a handout (no references to run).
+        return crate::classroom::handout::verify(syllabus, out);
+    }
     if update_starters {
         let changed = pristine::update(syllabus)?;
         if changed.is_empty() {
