@@ -19,7 +19,8 @@
 //! The environment overrides the configuration: `INTERLEAVE_SEED`,
 //! `INTERLEAVE_STRATEGY` (`canonical`, `random`, `pct:3`, `delay:2`, `schedule:...`,
 //! `portfolio`), `INTERLEAVE_ITERATIONS`; `INTERLEAVE_TRACE=1` prints the timeline of
-//! the first schedule even when it passes.
+//! the first schedule even when it passes; `INTERLEAVE_TRACE_JSON=<file>` writes a failing
+//! schedule to `<file>` as JSON (the book's trace viewer is made from such files).
 
 use std::fmt;
 use std::sync::Arc;
@@ -261,6 +262,18 @@ fn run_one(body: &Body, sched: Box<dyn Scheduler>, limits: Limits, want_trace: b
 ///
 /// The first failing schedule, as a [`Failure`] whose `Display` is the full report.
 pub fn check<F>(config: Config, body: F) -> Result<Stats, Box<Failure>>
+where
+    F: Fn() + Send + Sync + 'static,
+{
+    let result = check_schedules(config, body);
+    if let Err(failure) = &result {
+        crate::trace::export_failure(failure);
+    }
+    result
+}
+
+/// [`check`] without the export of a failing schedule (`INTERLEAVE_TRACE_JSON`).
+fn check_schedules<F>(config: Config, body: F) -> Result<Stats, Box<Failure>>
 where
     F: Fn() + Send + Sync + 'static,
 {

@@ -117,6 +117,40 @@ impl Trace {
     }
 }
 
+/// The environment variable that asks an exploration to write its failing schedule as JSON.
+pub const EXPORT_VAR: &str = "INTERLEAVE_TRACE_JSON";
+
+/// With `INTERLEAVE_TRACE_JSON=<file>` set, writes a failing schedule to `<file>` as JSON:
+/// `kind` (the report's headline word), `message`, `strategy`, `seed`, `schedule`,
+/// `replay`, the full `report` as a student reads it, and the `trace` ([`Trace::to_json`]'s
+/// `threads` and `events`). The book's trace viewer is generated from these files
+/// (`scripts/book-traces.py`). A later failure in the same process overwrites the file;
+/// a file that cannot be written is reported on stderr and otherwise ignored, so that the
+/// export never changes a test's verdict.
+pub(crate) fn export_failure(failure: &crate::report::Failure) {
+    let Some(path) = std::env::var_os(EXPORT_VAR).filter(|p| !p.is_empty()) else {
+        return;
+    };
+    let json = serde_json::json!({
+        "kind": failure.kind.headline(),
+        "message": failure.message,
+        "strategy": failure.strategy,
+        "seed": failure.seed,
+        "schedule": failure.schedule,
+        "replay": failure.replay_line(),
+        "report": failure.to_string(),
+        "trace": failure.trace,
+    });
+    let text = serde_json::to_string_pretty(&json).expect("a failure serialises") + "\n";
+    if let Err(e) = std::fs::write(&path, text) {
+        eprintln!(
+            "interleave: cannot write the failing schedule to {}={}: {e}",
+            EXPORT_VAR,
+            std::path::Path::new(&path).display()
+        );
+    }
+}
+
 /// Renders aligned rows separated by ` | `, trailing spaces trimmed, with a rule under
 /// the header row.
 pub(crate) fn render_rows(rows: &[Vec<String>], widths: &[usize]) -> String {
