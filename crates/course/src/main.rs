@@ -10,6 +10,7 @@ mod check;
 mod cli;
 mod hint;
 mod list;
+mod predict;
 mod report;
 mod reset;
 mod solution;
@@ -74,6 +75,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             drop(out);
             trace::run(&syllabus, step.as_deref(), seed, strategy.as_deref())
         }
+        Command::Predict { step, scenario } => predict::run(&syllabus, &step, scenario, &mut out),
         Command::Solution { step, force } => solution::run(&syllabus, &step, force, &mut out),
         Command::Reset { step, yes } => reset::run(&syllabus, &step, yes, &mut out),
         Command::Report { json } => report::run(&syllabus, json, &mut out),
