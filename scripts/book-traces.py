@@ -31,7 +31,7 @@ OUT = ROOT / "book" / "traces"
 # (file, topic/step, test target's package and file, test name, from the starter?, caption)
 TRACES = [
     ("monitor_balance", "monitor/balance", "monitor", "balance",
-     "final_balance_is_the_sum_of_all_operations_within_two_delays", True,
+     "final_balance_is_the_sum_of_all_operations_under_random_and_pct_schedules", True,
      "the starter's balance: a load, then a store"),
     ("bounded_buffer_monitor", "bounded_buffer/monitor", "bounded_buffer", "monitor",
      "no_lost_wakeup_with_capacity_one_within_two_delays", True,
@@ -43,8 +43,8 @@ TRACES = [
      "the_explorer_finds_the_barging_writer_that_breaks_the_ifs", False,
      "the Hoare monitor's ifs on a mutex and condition variables"),
     ("philosophers_ordering", "philosophers/ordering", "philosophers", "ordering",
-     "left_then_right_deadlocks_with_a_cycle", False,
-     "left fork first, then right: the circle"),
+     "two_to_five_philosophers_never_deadlock", True,
+     "the starter: left fork first, then right"),
     ("messages_server", "messages/server", "messages", "server",
      "the_server_stops_when_every_client_has_hung_up", True,
      "the bank keeps a client of its own"),
