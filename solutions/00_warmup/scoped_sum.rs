@@ -1,7 +1,8 @@
 //! Warm-up: sum a slice on several threads.
 //!
 //! Task: split `data` into `threads` contiguous chunks whose sizes differ by at most one,
-//! sum each chunk on its own thread with `std::thread::scope`, then add the partial sums.
+//! sum each chunk on its own thread with `std::thread::scope` (all the threads running at
+//! the same time), then add the partial sums.
 //! Invariant: every element is counted exactly once, whatever the number of threads.
 //! Done when `just check warmup/scoped_sum` (or `cargo course check warmup/scoped_sum`) passes.
 
@@ -29,7 +30,8 @@ pub fn chunk_bounds(len: usize, threads: NonZeroUsize) -> Vec<Range<usize>> {
         .collect()
 }
 
-/// Sums `data` on `threads` scoped threads, one per chunk of [`chunk_bounds`].
+/// Sums `data` on `threads` scoped threads, one per chunk of [`chunk_bounds`], all
+/// started before any is joined.
 pub fn parallel_sum(data: &[u64], threads: NonZeroUsize) -> u64 {
     // A scope lets the threads borrow `data` directly: they are all joined before
     // `scope` returns, so no `Arc` or copy is needed.

@@ -2,8 +2,8 @@
 //!
 //! Task: an `Event` that threads wait for, like the notes' `topofhour.wait()`:
 //! - `wait()` blocks until the event is signalled;
-//! - `signal()` wakes one waiting thread; with nobody waiting it does nothing: the
-//!   signal is not remembered, a later `wait()` still blocks;
+//! - `signal()` wakes one waiting thread, the one that has waited longest; with nobody
+//!   waiting it does nothing: the signal is not remembered, a later `wait()` still blocks;
 //! - `broadcast()` wakes exactly the threads waiting at that moment, not the ones that
 //!   start waiting afterwards;
 //! - `waiting()` says how many threads wait (the notes' `queue()`).

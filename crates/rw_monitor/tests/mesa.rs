@@ -125,3 +125,176 @@ fn the_explorer_finds_the_barging_writer_that_breaks_the_ifs() {
     );
     insta::assert_snapshot!(failure.trace.api_only().timeline());
 }
+
+#[test]
+fn several_rounds_of_readers_and_writers() {
+    let table = common::several_rounds_of_readers_and_writers(ReadersWriters::new);
+    interleave::assert_table!(table);
+}
+
+#[test]
+fn several_writers_waiting_at_once_follow_the_policy() {
+    if let Some(problem) = common::judge_crowds(ReadersWriters::new) {
+        panic!("{problem}");
+    }
+}
+
+/// Three readers and three writers, four readers and one writer, one reader and four
+/// writers: several waiters on each side, several rounds.
+#[test]
+fn never_a_writer_with_anyone_else_with_more_readers_and_writers() {
+    for (config, readers, writers, rounds) in common::shapes().into_iter().skip(2) {
+        common::explore_readers_and_writers(ReadersWriters::new, config, readers, writers, rounds);
+    }
+}
+
+/// More monitors on a mutex and condition variables, written as students do.
+mod versions {
+    use interleave::sync::{Condvar, Mutex};
+
+    #[derive(Default)]
+    pub struct State {
+        readers: usize,
+        busy: bool,
+        waiting_readers: usize,
+        waiting_writers: usize,
+        read_batch: u64,
+    }
+
+    /// Wrong: the `if`s turned into `while`s, nothing else: a reader woken by a leaving
+    /// writer sees the next waiting writer and sleeps again.
+    pub struct PlainWhiles {
+        s: Mutex<State>,
+        ok_to_read: Condvar,
+        ok_to_write: Condvar,
+    }
+    impl PlainWhiles {
+        pub fn new() -> Self {
+            PlainWhiles {
+                s: Mutex::new(State::default()),
+                ok_to_read: Condvar::new(),
+                ok_to_write: Condvar::new(),
+            }
+        }
+    }
+    impl rw_monitor::RwMonitor for PlainWhiles {
+        fn start_read(&self) {
+            let mut s = self.s.lock();
+            while s.busy || s.waiting_writers > 0 {
+                s.waiting_readers += 1;
+                self.ok_to_read.wait(&mut s);
+                s.waiting_readers -= 1;
+            }
+            s.readers += 1;
+        }
+        fn finish_read(&self) {
+            let mut s = self.s.lock();
+            s.readers -= 1;
+            if s.readers == 0 {
+                self.ok_to_write.notify_one();
+            }
+        }
+        fn start_write(&self) {
+            let mut s = self.s.lock();
+            while s.readers != 0 || s.busy {
+                s.waiting_writers += 1;
+                self.ok_to_write.wait(&mut s);
+                s.waiting_writers -= 1;
+            }
+            s.busy = true;
+        }
+        fn finish_write(&self) {
+            let mut s = self.s.lock();
+            s.busy = false;
+            if s.waiting_readers > 0 {
+                self.ok_to_read.notify_all();
+            } else {
+                self.ok_to_write.notify_one();
+            }
+        }
+    }
+
+    /// Readers admitted by batch (the leaving writer counts them in); writers wait in a
+    /// `while` on the state, so a writer arriving between a wake-up and the woken
+    /// writer's return may go first. With `notify_one` for the readers, it is wrong.
+    pub struct Batches<const NOTIFY_ALL_READERS: bool> {
+        s: Mutex<State>,
+        ok_to_read: Condvar,
+        ok_to_write: Condvar,
+    }
+    impl<const N: bool> Batches<N> {
+        pub fn new() -> Self {
+            Batches {
+                s: Mutex::new(State::default()),
+                ok_to_read: Condvar::new(),
+                ok_to_write: Condvar::new(),
+            }
+        }
+    }
+    impl<const NOTIFY_ALL_READERS: bool> rw_monitor::RwMonitor for Batches<NOTIFY_ALL_READERS> {
+        fn start_read(&self) {
+            let mut s = self.s.lock();
+            if !s.busy && s.waiting_writers == 0 {
+                s.readers += 1;
+                return;
+            }
+            s.waiting_readers += 1;
+            let batch = s.read_batch;
+            while s.read_batch == batch {
+                self.ok_to_read.wait(&mut s);
+            }
+        }
+        fn finish_read(&self) {
+            let mut s = self.s.lock();
+            s.readers -= 1;
+            if s.readers == 0 {
+                self.ok_to_write.notify_one();
+            }
+        }
+        fn start_write(&self) {
+            let mut s = self.s.lock();
+            s.waiting_writers += 1;
+            while s.readers != 0 || s.busy {
+                self.ok_to_write.wait(&mut s);
+            }
+            s.waiting_writers -= 1;
+            s.busy = true;
+        }
+        fn finish_write(&self) {
+            let mut s = self.s.lock();
+            s.busy = false;
+            if s.waiting_readers > 0 {
+                s.readers += s.waiting_readers;
+                s.waiting_readers = 0;
+                s.read_batch += 1;
+                if NOTIFY_ALL_READERS {
+                    self.ok_to_read.notify_all();
+                } else {
+                    self.ok_to_read.notify_one();
+                }
+            } else {
+                self.ok_to_write.notify_one();
+            }
+        }
+    }
+}
+
+#[test]
+fn the_checks_catch_plain_whiles_and_a_single_reader_woken() {
+    assert_eq!(
+        common::tables(versions::PlainWhiles::new),
+        Some((
+            "reference_scenario_a_waiting_writer_keeps_new_readers_out",
+            6
+        ))
+    );
+    assert_eq!(
+        common::tables(versions::Batches::<false>::new),
+        Some(("waiting_readers_enter_together_before_the_next_writer", 6))
+    );
+}
+
+#[test]
+fn batches_of_readers_with_writers_rechecking_in_a_while_pass() {
+    assert_eq!(common::verdict(versions::Batches::<true>::new), None);
+}

@@ -6,7 +6,7 @@
 #![allow(dead_code)]
 
 use interleave::explore::Observed;
-use interleave::scenario::Returned;
+use interleave::scenario::{Returned, Table};
 use interleave::sync::Arc;
 use interleave::thread::{self, JoinHandle};
 use tunnel::Direction;
@@ -306,4 +306,40 @@ impl OneWay for NotesTunnel {
             }
         }
     }
+}
+
+/// The body of the snapshot `name` of the test file `file`, without insta's header.
+pub fn snapshot(file: &str, name: &str) -> String {
+    let path = format!(
+        "{}/tests/snapshots/{file}__{name}.snap",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+    text.splitn(3, "---\n")
+        .nth(2)
+        .unwrap_or_default()
+        .to_string()
+}
+
+/// How `table` differs from the snapshot `name` of the test file `file`, in the words
+/// the student reads (interleave's explanation), or None if it does not.
+pub fn explanation(table: &Table, file: &str, name: &str) -> Option<String> {
+    table.explain_difference(&snapshot(file, name))
+}
+
+/// The step an explanation points at (0: only the end of the table differs).
+pub fn step_of(explanation: &str) -> usize {
+    explanation
+        .lines()
+        .find_map(|l| {
+            let rest = l.trim_start().strip_prefix("--> step ")?;
+            rest.split(' ').next()?.parse().ok()
+        })
+        .unwrap_or(0)
+}
+
+/// Runs `script` and returns the step at which its table first differs from the
+/// snapshot, as the student's failure would point at it; None if it does not differ.
+pub fn differs(script: impl FnOnce() -> Table, file: &str, name: &str) -> Option<usize> {
+    explanation(&script(), file, name).map(|e| step_of(&e))
 }
