@@ -99,6 +99,17 @@ fn right_answers(package: &str, test: &str, filter: Option<&str>) -> Vec<String>
     all
 }
 
+/// The `--scenario` number of the tunnel/basic scenario whose file name contains `name`
+/// (scenarios are numbered in file-name order, and other scenarios may be added).
+fn tunnel_scenario(name: &str) -> String {
+    let files = step_snapshots(&root(), "tunnel", "basic");
+    let i = files
+        .iter()
+        .position(|f| f.to_string_lossy().contains(name))
+        .unwrap_or_else(|| panic!("no tunnel/basic scenario named like {name}"));
+    (i + 1).to_string()
+}
+
 #[test]
 fn every_thread_step_with_a_scenario_can_be_predicted_right_within_100_columns() {
     let mut predicted = Vec::new();
@@ -148,7 +159,11 @@ fn every_thread_step_with_a_scenario_can_be_predicted_right_within_100_columns()
 
 #[test]
 fn wrong_answers_are_scored_and_the_whole_table_is_revealed() {
-    let out = predict(&["tunnel/basic", "--scenario", "2"], &"-\n".repeat(6));
+    let southbound = tunnel_scenario("southbound_waits_until_the_last_northbound_car_leaves");
+    let out = predict(
+        &["tunnel/basic", "--scenario", &southbound],
+        &"-\n".repeat(6),
+    );
     assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
     // The script is shown with its outcomes hidden, then each row is revealed.
     assert!(
@@ -177,8 +192,9 @@ fn wrong_answers_are_scored_and_the_whole_table_is_revealed() {
 
 #[test]
 fn answers_may_name_the_actors_in_any_order_and_case() {
+    let southbound = tunnel_scenario("southbound_waits_until_the_last_northbound_car_leaves");
     let out = predict(
-        &["tunnel/basic", "--scenario", "2"],
+        &["tunnel/basic", "--scenario", &southbound],
         "n1\n-\nN2\nN1\ns1 n2\n1\n",
     );
     assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
@@ -250,11 +266,13 @@ fn a_step_without_a_scenario_or_a_scenario_out_of_range_is_refused() {
         out.stderr
     );
     assert!(out.stderr.contains("tunnel/basic"), "{}", out.stderr);
-    let out = predict(&["tunnel/basic", "--scenario", "9"], "");
+    let n = step_snapshots(&root(), "tunnel", "basic").len();
+    let out = predict(&["tunnel/basic", "--scenario", "99"], "");
     assert_eq!(out.code, 2);
     assert!(
-        out.stderr
-            .contains("has 2 scenarios (numbered from 1), not a scenario 9"),
+        out.stderr.contains(&format!(
+            "has {n} scenarios (numbered from 1), not a scenario 99"
+        )),
         "{}",
         out.stderr
     );

@@ -273,6 +273,8 @@ fn chapter(book: &Book, path: &Path, content: &str) -> Result<String, Vec<String
     }
     let mut out = String::new();
     let mut ids: HashMap<String, usize> = HashMap::new();
+    // The lines of the snapshot includes drawn as figures.
+    let mut drawn: Vec<usize> = Vec::new();
     let lines: Vec<&str> = content.split_inclusive('\n').collect();
     let mut i = 0;
     while i < lines.len() {
@@ -289,6 +291,7 @@ fn chapter(book: &Book, path: &Path, content: &str) -> Result<String, Vec<String
         {
             match snapshot_figure(book, &dir, arg, &mut ids) {
                 Ok(Some(html)) => {
+                    drawn.push(i + 2);
                     out.push('\n');
                     out.push_str(&html);
                     out.push_str("\n\n");
@@ -325,6 +328,28 @@ fn chapter(book: &Book, path: &Path, content: &str) -> Result<String, Vec<String
         }
         out.push_str(lines[i]);
         i += 1;
+    }
+    // Every scenario table the chapter includes must have become a figure.
+    for d in directives(content) {
+        if d.name != "include"
+            || !split_include(d.args).0.ends_with(".snap")
+            || drawn.contains(&d.line)
+        {
+            continue;
+        }
+        let (path, selector) = split_include(d.args);
+        let file = normalise(&dir.join(path));
+        let is_table = fs::read_to_string(&file)
+            .ok()
+            .and_then(|text| select(&text, &selector).ok())
+            .is_some_and(|body| scenario_tables::parse(&body).is_ok());
+        if is_table {
+            problems.push(format!(
+                "{shown}:{}: `{{{{#include {}}}}}` includes a scenario table outside a figure: \
+                 put it alone in a ```text block, so that it is drawn (table, swimlane, viewer)",
+                d.line, d.args
+            ));
+        }
     }
     if problems.is_empty() {
         Ok(out)

@@ -212,3 +212,12 @@ fn a_trace_viewer_draws_the_exported_failure() {
     let err = run_chapter(&ws, "{{#trace-viewer ../traces/none.json}}\n").unwrap_err();
     assert!(err[0].contains("book-traces.py"), "{err:?}");
 }
+
+#[test]
+fn a_scenario_table_included_outside_a_lone_fence_fails_the_build() {
+    let ws = ws();
+    let md = "```text\nThe table:\n{{#include ../../crates/t/tests/snapshots/s__a_waits_until_b_goes.snap:5:}}\n```\n";
+    let err = run_chapter(&ws, md).unwrap_err();
+    assert!(err[0].contains("outside a figure"), "{err:?}");
+    assert!(err[0].starts_with("book/src/ch.md:3: "), "{err:?}");
+}
