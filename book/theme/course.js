@@ -24,6 +24,7 @@
     var STATUS_WORDS = {
         idle: "idle",
         running: "running",
+        ready: "ready",
         returned: "returned",
         blocked: "blocked",
         done: "finished",

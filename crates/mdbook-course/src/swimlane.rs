@@ -52,6 +52,8 @@ pub enum Status {
     Idle,
     /// Ran in this row (a trace's event that neither blocks nor ends the thread).
     Running,
+    /// A trace's thread that could run, but another one did.
+    Ready,
     /// Its call returned in this row.
     Returned,
     /// Blocked in a call.
@@ -420,7 +422,7 @@ impl Picture {
                     });
                 } else {
                     let s = match status[j] {
-                        Status::Running | Status::Returned => Status::Idle,
+                        Status::Running | Status::Returned => Status::Ready,
                         s => s,
                     };
                     cells.push(Cell::empty(s));
