@@ -1,7 +1,8 @@
 //! Warm-up: sum a slice on several threads.
 //!
 //! Task: split `data` into `threads` contiguous chunks whose sizes differ by at most one,
-//! sum each chunk on its own thread with `std::thread::scope`, then add the partial sums.
+//! sum each chunk on its own thread with `std::thread::scope` (all the threads running at
+//! the same time), then add the partial sums.
 //! Invariant: every element is counted exactly once, whatever the number of threads.
 //! Done when `just check warmup/scoped_sum` (or `cargo course check warmup/scoped_sum`) passes.
 
@@ -20,7 +21,8 @@ pub fn chunk_bounds(len: usize, threads: NonZeroUsize) -> Vec<Range<usize>> {
     todo!()
 }
 
-/// Sums `data` on `threads` scoped threads, one per chunk of [`chunk_bounds`].
+/// Sums `data` on `threads` scoped threads, one per chunk of [`chunk_bounds`], all
+/// started before any is joined.
 pub fn parallel_sum(data: &[u64], threads: NonZeroUsize) -> u64 {
     // TODO: spawn one scoped thread per chunk, join them all and add their results.
     let _ = (data, threads);
