@@ -69,8 +69,6 @@ pub enum Status {
 pub struct Cell {
     /// How it is drawn.
     pub kind: Kind,
-    /// The text in the lane (clipped when drawn).
-    pub text: String,
     /// The full sentence (a tooltip, and the viewer's note).
     pub title: String,
     /// The thread's status after the row.
@@ -81,7 +79,6 @@ impl Cell {
     fn empty(status: Status) -> Cell {
         Cell {
             kind: Kind::Empty,
-            text: String::new(),
             title: String::new(),
             status,
         }
@@ -193,7 +190,6 @@ impl Picture {
                     let what = with_value(&r.call.what, r.value.as_deref());
                     Cell {
                         kind: Kind::Returns,
-                        text: format!("✓ {what}"),
                         title: if own {
                             format!(
                                 "step {}: {actor} calls {what}: it returns at once",
@@ -212,7 +208,6 @@ impl Picture {
                     if own {
                         Cell {
                             kind: Kind::Blocks,
-                            text: b.what.clone(),
                             title: format!(
                                 "step {}: {actor} calls {}: it blocks",
                                 step.number, b.what
@@ -222,7 +217,6 @@ impl Picture {
                     } else {
                         Cell {
                             kind: Kind::Waiting,
-                            text: String::new(),
                             title: format!(
                                 "step {}: {actor} is still blocked in {}",
                                 step.number, b.what
@@ -405,18 +399,12 @@ impl Picture {
                 if j == lane {
                     cells.push(Cell {
                         kind,
-                        text: if failure {
-                            format!("✗ {}", e.phrase)
-                        } else {
-                            e.phrase.clone()
-                        },
                         title: format!("step {}: {l}: {}", e.step, e.phrase),
                         status: status[j],
                     });
                 } else if status[j] == Status::Blocked {
                     cells.push(Cell {
                         kind: Kind::Waiting,
-                        text: String::new(),
                         title: format!("step {}: {l} is still blocked ({})", e.step, waiting_in[j]),
                         status: Status::Blocked,
                     });
