@@ -10,7 +10,7 @@ set positional-arguments
 list:
     @cargo course list
 
-# Re-check the current step on every save; keys: h hint, n next, l list, q quit (--poll to poll)
+# Re-check the current step on every save; keys: h hint, a hints seen, n next, l list, c check, q quit (--poll to poll)
 watch *args:
     @cargo course watch "$@"
 
@@ -18,11 +18,11 @@ watch *args:
 check *args:
     @cargo course check "$@"
 
-# The next hint for a step (each call shows one more): `just hint tunnel/basic`
+# The next hint for a step (each call shows one more; --all shows those seen): `just hint tunnel/basic`
 hint *args:
     @cargo course hint "$@"
 
-# Replay one schedule with its trace, as failures print it: `just trace tunnel/fair --seed 7 --strategy pct:3`
+# Replay the failing test's schedule as a timeline, as failures print it: `just trace tunnel/fair --seed 7 --strategy pct:3`
 trace *args:
     @cargo course trace "$@"
 

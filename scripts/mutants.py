@@ -19,8 +19,9 @@ with the reason, in `crates/<package>/mutants-equivalent.txt`, one per line:
     basic | replace -= with /= in Tunnel::depart | n is 1 there, so n /= 1 ... (the reason)
 
 The middle field is the mutant's description as cargo-mutants prints it, without the
-file and line. The table at the end counts them apart from the missed ones, and the exit
-status is 1 while any mutant is missed and unexplained.
+file and line (it may contain `|`; the reason may not contain ` | `). The table at the
+end counts them apart from the missed ones, and the exit status is 1 while any mutant is
+missed and unexplained.
 
 Installs cargo-mutants with `cargo install --locked cargo-mutants` when it is missing.
 Python 3.11 or later (for tomllib); no other dependency.
@@ -124,8 +125,12 @@ def equivalents(package: str) -> dict[tuple[str, str], str]:
         for n, line in enumerate(path.read_text().splitlines(), 1):
             if not line.strip() or line.lstrip().startswith("#"):
                 continue
-            parts = [p.strip() for p in line.split("|", 2)]
-            if len(parts) != 3 or not all(parts):
+            # The mutant itself may contain `|` (`replace | with ^`, `replace || with &&`):
+            # the step ends at the first `|`, the reason starts after the last ` | `.
+            step, _, rest = line.partition("|")
+            mutant, _, reason = rest.rpartition(" | ")
+            parts = [step.strip(), mutant.strip(), reason.strip()]
+            if not all(parts):
                 die(f"{path}:{n}: expected `step | mutant | reason`")
             known[(parts[0], parts[1])] = parts[2]
     return known
@@ -150,7 +155,10 @@ def run_step(step: dict, args: argparse.Namespace, scratch: Path) -> dict:
     copy_tree(tree)
     point_at_solutions(tree, step["package"])
     rel = f"crates/{step['package']}/src/../../../solutions/{step['dir']}/{step['file']}"
-    cmd = ["cargo", "mutants", "-p", step["package"], "--file", rel, "-j", str(args.jobs)]
+    # --features solution as well: tests that read the step's source (proctest::step_file!)
+    # must find the reference, as under `cargo test --features solution`.
+    cmd = ["cargo", "mutants", "-p", step["package"], "--features", "solution", "--file", rel,
+           "-j", str(args.jobs)]
     cmd += ["--output", str(scratch / "out")]
     if args.list:
         cmd.append("--list")

@@ -6,6 +6,9 @@
 //! the conversions, so the demo prints them in value order on every run.
 //! Invariant: the parent reads each pipe to its end; it sees end-of-file only once every
 //! write end of that pipe is closed, in the child and in the parent.
+//! Time budget: each check gives the demo 5 s, extended while one of its processes
+//! sleeps or computes (up to 30 s), so pacing with `sleep` is fine; a wait must block
+//! in the kernel, not spin (the checks compare CPU time with the work waited for).
 //! Done when `just check fork/ordered` (or `cargo course check fork/ordered`) passes.
 
 use crate::celsius;

@@ -6,6 +6,9 @@
 //! `wait_for` waits until a flag is set.
 //! Invariant: a signal is never lost, whenever it arrives: before the wait starts, or
 //! between the look at the flag and the sleep.
+//! Time budget: each check gives the demo 4 s, extended while one of its processes
+//! sleeps or computes (up to 30 s), so pacing with `sleep` is fine; a wait must block
+//! in the kernel, not spin (the checks compare CPU time with the work waited for).
 //! Done when `just check signals/handshake` (or `cargo course check signals/handshake`)
 //! passes.
 

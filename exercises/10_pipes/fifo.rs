@@ -10,6 +10,8 @@
 //! interruptions included. Opening a FIFO blocks until the other side opens it too,
 //! unless `O_NONBLOCK` is given: then a writer gets ENXIO at once when no reader is
 //! there, and a reader opens at once (and waits for data with `poll`).
+//! Time budget: each check gives the demo 5 s, extended while one of its processes
+//! sleeps or computes (up to 30 s), so pacing with `sleep` is fine.
 //! Done when `just check pipes/fifo` (or `cargo course check pipes/fifo`) passes.
 
 use nix::errno::Errno;
@@ -21,6 +23,7 @@ use nix::unistd::mkfifo;
 use std::fmt;
 use std::io;
 use std::os::fd::OwnedFd;
+use std::os::unix::fs::DirBuilderExt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU32, Ordering};
 
@@ -49,7 +52,8 @@ impl Fifo {
             std::process::id(),
             NEXT.fetch_add(1, Ordering::Relaxed)
         ));
-        std::fs::create_dir(&dir)?;
+        // 0700: only its owner may list it or open the FIFO in it.
+        std::fs::DirBuilder::new().mode(0o700).create(&dir)?;
         let path = dir.join("channel");
         if let Err(errno) = mkfifo(&path, Mode::S_IRUSR | Mode::S_IWUSR) {
             // An error path too: the directory must not outlive the failure.

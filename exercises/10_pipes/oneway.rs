@@ -6,6 +6,8 @@
 //! Invariant: a reader sees end of file only when *every* write end of the pipe is
 //! closed, in every process. `fork` copies the descriptors, so after it both processes
 //! hold both ends: each must close the ends it does not use.
+//! Time budget: each check gives the demo 5 s, extended while one of its processes
+//! sleeps or computes (up to 30 s), so pacing with `sleep` is fine.
 //! Done when `just check pipes/oneway` (or `cargo course check pipes/oneway`) passes.
 
 use crate::sys::{Line, exit_now, write_all};

@@ -6,6 +6,8 @@
 //! child's memory, even at the very same address.
 //! Invariant: both processes see `x` at the same virtual address; the child sees
 //! `changed`, the parent still sees `initial`.
+//! Time budget: each check gives the demo 5 s, extended while one of its processes
+//! sleeps or computes (up to 30 s), so pacing with `sleep` is fine.
 //! Done when `just check fork/memory` (or `cargo course check fork/memory`) passes.
 
 use crate::sys::{exit_now, read_full, write_all};

@@ -5,6 +5,9 @@
 //! report a child that failed (`child 2 (pid 4243): exited with status 3`).
 //! Invariant: when `wait_all` returns, none of the children is running and none is a
 //! zombie: every one of them has been waited for exactly once.
+//! Time budget: each check gives the demo 5 s, extended while one of its processes
+//! sleeps or computes (up to 30 s), so pacing with `sleep` is fine; a wait must block
+//! in the kernel, not spin (the checks compare CPU time with the work waited for).
 //! Done when `just check fork/reap` (or `cargo course check fork/reap`) passes.
 
 use nix::errno::Errno;

@@ -6,6 +6,8 @@
 //! 4241`).
 //! Invariant: exactly one line per child, whole, whether standard output is a terminal,
 //! a pipe or a file; a child never runs the parent's code after its line.
+//! Time budget: each check gives the demo 5 s, extended while one of its processes
+//! sleeps or computes (up to 30 s), so pacing with `sleep` is fine.
 //! Done when `just check fork/spawn` (or `cargo course check fork/spawn`) passes.
 
 use crate::sys::{Line, exit_now, stdout_fd, write_all};

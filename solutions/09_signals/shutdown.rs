@@ -6,6 +6,8 @@
 //! "was killed by signal S".
 //! Invariant: a unit of work is never cut in half, no unit starts after SIGTERM, and the
 //! temporary file never outlives the worker.
+//! Time budget: each check gives the demo 4 s, extended while one of its processes
+//! sleeps or computes (up to 30 s), so pacing with `sleep` is fine.
 //! Done when `just check signals/shutdown` (or `cargo course check signals/shutdown`)
 //! passes.
 

@@ -9,6 +9,8 @@
 //! at most `PIPE_BUF` bytes, each written by one `write()`, arrive whole. Two writes per
 //! record (header, then body), or records larger than `PIPE_BUF`, give no such promise.
 //! And a `read()` returns whatever is there, not one record: the reader must reassemble.
+//! Time budget: each check gives the demo 5 s, extended while one of its processes
+//! sleeps or computes (up to 30 s), so pacing with `sleep` is fine.
 //! Done when `just check pipes/atomic_writes` (or `cargo course check pipes/atomic_writes`) passes.
 
 use nix::unistd::{read, write};

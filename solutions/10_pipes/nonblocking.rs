@@ -7,6 +7,9 @@
 //! Invariant: a read on a non-blocking descriptor never blocks: on an empty pipe it fails
 //! at once with EAGAIN ("would block"), which is not an error but an answer. End of file
 //! (0 bytes) means something else: no write end is left open anywhere.
+//! Time budget: each check gives the demo 5 s, extended while one of its processes
+//! sleeps or computes (up to 30 s), so pacing with `sleep` is fine; a wait must block
+//! in the kernel, not spin (the checks compare CPU time with the work waited for).
 //! Done when `just check pipes/nonblocking` (or `cargo course check pipes/nonblocking`) passes.
 
 use nix::errno::Errno;

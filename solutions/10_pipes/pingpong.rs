@@ -9,6 +9,8 @@
 //! Invariant: strict alternation. Each side prints a line *before* the send that lets
 //! the other side go on, so the lines of the two processes come out in one order only,
 //! whatever the scheduler does; the demo's output is a snapshot.
+//! Time budget: each check gives the demo 5 s, extended while one of its processes
+//! sleeps or computes (up to 30 s), so pacing with `sleep` is fine.
 //! Done when `just check pipes/pingpong` (or `cargo course check pipes/pingpong`) passes.
 
 use crate::sys::{Line, exit_now, parse_u32, write_all};

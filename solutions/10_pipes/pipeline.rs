@@ -8,6 +8,9 @@
 //! the reader from ever seeing end of file: `sort` and `wc` wait for it forever.
 //! Nothing leaks: when the function returns, the parent holds no pipe descriptor and
 //! has reaped every child.
+//! Time budget: each check gives the demo 5 s, extended while one of its processes
+//! sleeps or computes (up to 30 s), so pacing with `sleep` is fine; a wait must block
+//! in the kernel, not spin (the checks compare CPU time with the work waited for).
 //! Done when `just check pipes/pipeline` (or `cargo course check pipes/pipeline`) passes.
 
 use crate::sys::{Exec, exit_now};

@@ -1,10 +1,18 @@
-//! Running `cargo test` for a step (under a watchdog) and reading libtest's output.
+//! Running `cargo test` for a step (under a supervisor and a watchdog) and reading
+//! libtest's output.
+//!
+//! Every cargo run goes through [`run_supervised`]: a supervisor process
+//! ([`crate::supervise`]) owns everything the run starts, the run gets a private TMPDIR that
+//! is removed afterwards, and a watchdog with two budgets stops it: one for building
+//! (generous: a cold build on a busy machine is slow, not stuck) and one for the tests,
+//! counted from the moment the first test binary starts.
 
 use std::ffi::OsString;
 use std::io::{self, BufRead, BufReader, Read, Write};
-use std::path::Path;
-use std::process::{Command, ExitStatus, Stdio};
-use std::sync::{Mutex, mpsc};
+use std::path::{Path, PathBuf};
+use std::process::{ChildStdin, Command, ExitStatus, Stdio};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, Condvar, Mutex, mpsc};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -12,22 +20,36 @@ use anyhow::{Context, Result};
 
 use crate::syllabus::StepRef;
 
-/// How long one cargo invocation (build and tests) may take before the watchdog kills it.
-/// `COURSE_TIMEOUT_SECS` overrides it.
+/// How long the tests of one cargo run may take, from the start of the first test binary,
+/// before the watchdog stops them. `COURSE_TIMEOUT_SECS` overrides it.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(300);
 
-/// The watchdog's limit: `COURSE_TIMEOUT_SECS` or [`DEFAULT_TIMEOUT`].
+/// How long building may take before the watchdog gives up (a cold build of the whole
+/// course on two busy cores takes minutes, never this long). `COURSE_BUILD_TIMEOUT_SECS`
+/// overrides it.
+pub const DEFAULT_BUILD_TIMEOUT: Duration = Duration::from_secs(30 * 60);
+
+/// The tests' budget: `COURSE_TIMEOUT_SECS` or [`DEFAULT_TIMEOUT`].
 pub fn timeout() -> Duration {
-    std::env::var("COURSE_TIMEOUT_SECS")
+    secs_from_env("COURSE_TIMEOUT_SECS").unwrap_or(DEFAULT_TIMEOUT)
+}
+
+/// The build's budget: `COURSE_BUILD_TIMEOUT_SECS` or [`DEFAULT_BUILD_TIMEOUT`].
+pub fn build_timeout() -> Duration {
+    secs_from_env("COURSE_BUILD_TIMEOUT_SECS").unwrap_or(DEFAULT_BUILD_TIMEOUT)
+}
+
+fn secs_from_env(name: &str) -> Option<Duration> {
+    std::env::var(name)
         .ok()
         .and_then(|s| s.trim().parse::<u64>().ok())
         .filter(|&s| s > 0)
-        .map_or(DEFAULT_TIMEOUT, Duration::from_secs)
+        .map(Duration::from_secs)
 }
 
 /// The cargo to run: `$CARGO` (set by cargo for `cargo run` and tests), else `cargo`.
-pub fn cargo() -> Command {
-    Command::new(std::env::var_os("CARGO").unwrap_or_else(|| OsString::from("cargo")))
+pub fn cargo_program() -> OsString {
+    std::env::var_os("CARGO").unwrap_or_else(|| OsString::from("cargo"))
 }
 
 /// One `cargo test` invocation for a step.
@@ -49,6 +71,8 @@ pub struct TestCommand {
     pub harness_args: Vec<String>,
     /// Extra environment variables.
     pub env: Vec<(String, String)>,
+    /// `CARGO_TARGET_DIR`, when the build must not share the default target folder.
+    pub target_dir: Option<PathBuf>,
 }
 
 impl TestCommand {
@@ -64,7 +88,7 @@ impl TestCommand {
             color: false,
             harness_args: step.step.filter.iter().cloned().collect(),
             // The harness's explanation is the point; a backtrace (a student's global
-            // RUST_BACKTRACE=1) would bury it. `trace` restores the user's setting.
+            // RUST_BACKTRACE=1) would bury it.
             env: vec![
                 ("COURSE_STEP".to_string(), step.id()),
                 ("RUST_BACKTRACE".to_string(), "0".to_string()),
@@ -72,6 +96,7 @@ impl TestCommand {
                 // explain, not a new snapshot: never leave `.snap.new` files behind.
                 ("INSTA_UPDATE".to_string(), "no".to_string()),
             ],
+            target_dir: None,
         }
     }
 
@@ -111,14 +136,33 @@ impl TestCommand {
         format!("cargo {}", args.join(" "))
     }
 
-    /// Runs it in `root` under the watchdog.
+    /// Runs it in `root` under the supervisor and the watchdog.
     pub fn run(&self, root: &Path, echo: bool) -> Result<Run> {
-        let mut cmd = cargo();
-        cmd.current_dir(root).args(self.args());
-        for (k, v) in &self.env {
-            cmd.env(k, v);
+        self.run_with_progress(root, echo, &mut |_| {})
+    }
+
+    /// As [`TestCommand::run`], calling `still_building` now and then while cargo builds.
+    pub fn run_with_progress(
+        &self,
+        root: &Path,
+        echo: bool,
+        still_building: &mut dyn FnMut(Duration),
+    ) -> Result<Run> {
+        let mut env = self.env.clone();
+        if let Some(dir) = &self.target_dir {
+            env.push((
+                "CARGO_TARGET_DIR".to_string(),
+                dir.to_string_lossy().into_owned(),
+            ));
         }
-        run_watched(cmd, echo, timeout()).with_context(|| {
+        let job = Job {
+            program: cargo_program(),
+            args: self.args(),
+            cwd: root.to_path_buf(),
+            env,
+            echo,
+        };
+        run_supervised(&job, still_building).with_context(|| {
             format!(
                 "cannot run `{}`; is cargo installed and on your PATH?",
                 self.display()
@@ -127,10 +171,34 @@ impl TestCommand {
     }
 }
 
-/// A finished (or killed) process's output.
+/// A program to run under [`run_supervised`].
+#[derive(Debug, Clone)]
+pub struct Job {
+    /// The program (cargo).
+    pub program: OsString,
+    /// Its arguments.
+    pub args: Vec<String>,
+    /// Its working folder.
+    pub cwd: PathBuf,
+    /// Environment variables to set.
+    pub env: Vec<(String, String)>,
+    /// Copy its output to ours as it arrives.
+    pub echo: bool,
+}
+
+/// The part of a cargo run the watchdog stopped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Phase {
+    /// Building (or waiting for cargo's lock): no test binary had started.
+    Build,
+    /// Running the tests.
+    Tests,
+}
+
+/// A finished (or stopped) process's output.
 #[derive(Debug)]
 pub struct Run {
-    /// The exit status (None when the watchdog killed it).
+    /// The exit status (None when the watchdog stopped it).
     pub status: Option<ExitStatus>,
     /// Everything written to standard output.
     pub stdout: String,
@@ -138,8 +206,8 @@ pub struct Run {
     pub stderr: String,
     /// Wall-clock time.
     pub elapsed: Duration,
-    /// Killed by the watchdog after this long.
-    pub timed_out: Option<Duration>,
+    /// Stopped by the watchdog after this long in this phase.
+    pub timed_out: Option<(Duration, Phase)>,
 }
 
 impl Run {
@@ -149,70 +217,175 @@ impl Run {
     }
 }
 
-/// Process groups of the children running now, killed if the runner is interrupted.
-static RUNNING: Mutex<Vec<i32>> = Mutex::new(Vec::new());
+/// A supervisor running now: how to stop it, and its private TMPDIR.
+struct Running {
+    pid: u32,
+    control: Arc<Mutex<Option<ChildStdin>>>,
+    tmpdir: PathBuf,
+}
 
-/// Kills every child process group still running (on Ctrl-C, SIGTERM or quitting watch).
-pub fn kill_running_children() {
-    let groups = RUNNING.lock().map(|g| g.clone()).unwrap_or_default();
-    for pgid in groups {
-        kill_group(pgid);
+/// The supervisors running now, stopped if the runner is interrupted.
+static RUNNING: Mutex<Vec<Running>> = Mutex::new(Vec::new());
+static RUNNING_CHANGED: Condvar = Condvar::new();
+
+fn stop(control: &Mutex<Option<ChildStdin>>) {
+    let mut control = control.lock().unwrap_or_else(|p| p.into_inner());
+    if let Some(mut pipe) = control.take() {
+        let _ = pipe.write_all(b"stop\n");
+        // Dropping the pipe closes it: end of file also means stop.
     }
 }
 
-fn kill_group(pgid: i32) {
-    #[cfg(unix)]
-    {
-        use nix::sys::signal::{Signal, killpg};
-        use nix::unistd::Pid;
-        let _ = killpg(Pid::from_raw(pgid), Signal::SIGKILL);
+/// Stops every cargo run still going (on Ctrl-C, SIGTERM or quitting watch) and waits, at
+/// most a few seconds, until their supervisors have ended every process they started and
+/// removed their TMPDIRs.
+pub fn stop_running_children() {
+    let deadline = Instant::now() + crate::supervise::GRACE + Duration::from_secs(3);
+    let mut running = RUNNING.lock().unwrap_or_else(|p| p.into_inner());
+    for r in running.iter() {
+        stop(&r.control);
     }
-    #[cfg(not(unix))]
-    let _ = pgid;
+    while !running.is_empty() {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            break;
+        }
+        running = RUNNING_CHANGED
+            .wait_timeout(running, left)
+            .unwrap_or_else(|p| p.into_inner())
+            .0;
+    }
+    for r in running.iter() {
+        let _ = std::fs::remove_dir_all(&r.tmpdir);
+        let _ = r.pid;
+    }
 }
 
-/// Runs `cmd` with standard input closed and its output captured (and, with `echo`, copied
-/// to ours as it arrives), in its own process group so that the watchdog can kill the whole
-/// tree (cargo, rustc, the test binary and anything it spawned) after `limit`.
-pub fn run_watched(mut cmd: Command, echo: bool, limit: Duration) -> io::Result<Run> {
-    #[cfg(unix)]
-    {
-        use std::os::unix::process::CommandExt;
-        cmd.process_group(0);
+/// A fresh private TMPDIR for one run: `<temp>/course-check-<pid>-<n>`, ours only.
+fn private_tmpdir() -> io::Result<PathBuf> {
+    use std::os::unix::fs::DirBuilderExt;
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    let base = std::env::temp_dir();
+    loop {
+        let dir = base.join(format!(
+            "course-check-{}-{}",
+            std::process::id(),
+            NEXT.fetch_add(1, Ordering::Relaxed)
+        ));
+        match std::fs::DirBuilder::new().mode(0o700).create(&dir) {
+            Ok(()) => return Ok(dir),
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => continue,
+            Err(e) => return Err(e),
+        }
     }
-    cmd.stdin(Stdio::null())
+}
+
+/// Runs `job` under a supervisor (see [`crate::supervise`]) with a private TMPDIR, its
+/// standard input closed and its output captured (and, with `echo`, copied to ours as it
+/// arrives). The watchdog stops it after [`build_timeout`] of building or [`timeout`] of
+/// tests; `still_building` is called every 15 s of building.
+pub fn run_supervised(job: &Job, still_building: &mut dyn FnMut(Duration)) -> io::Result<Run> {
+    use std::os::unix::process::CommandExt;
+    let tmpdir = private_tmpdir()?;
+    // Our own binary, by name when it is still there (so that `ps` shows `course`); a
+    // runner rebuilt while it runs still has /proc/self/exe.
+    let me = std::env::current_exe()
+        .ok()
+        .filter(|p| p.is_file())
+        .unwrap_or_else(|| PathBuf::from("/proc/self/exe"));
+    let mut cmd = Command::new(me);
+    cmd.arg("internal-supervise")
+        .arg("--tmpdir")
+        .arg(&tmpdir)
+        .arg("--")
+        .arg(&job.program)
+        .args(&job.args)
+        .current_dir(&job.cwd)
+        .env("TMPDIR", &tmpdir)
+        // Out of reach of the terminal's Ctrl-C: the runner stops it in order.
+        .process_group(0)
+        .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
-    let started = Instant::now();
-    let mut child = cmd.spawn()?;
-    let pid = child.id() as i32;
-    if let Ok(mut running) = RUNNING.lock() {
-        running.push(pid);
+    for (k, v) in &job.env {
+        cmd.env(k, v);
     }
-    let out = collect(child.stdout.take(), echo, false);
-    let err = collect(child.stderr.take(), echo, true);
+    let started = Instant::now();
+    let mut child = match cmd.spawn() {
+        Ok(child) => child,
+        Err(e) => {
+            let _ = std::fs::remove_dir_all(&tmpdir);
+            return Err(e);
+        }
+    };
+    let control = Arc::new(Mutex::new(child.stdin.take()));
+    let pid = child.id();
+    RUNNING
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .push(Running {
+            pid,
+            control: Arc::clone(&control),
+            tmpdir: tmpdir.clone(),
+        });
+    let tests_started: Arc<Mutex<Option<Instant>>> = Arc::new(Mutex::new(None));
+    let out = collect(child.stdout.take(), job.echo, false, None);
+    let err = collect(
+        child.stderr.take(),
+        job.echo,
+        true,
+        Some(Arc::clone(&tests_started)),
+    );
     let (tx, rx) = mpsc::channel();
     let waiter = thread::spawn(move || {
         let status = child.wait();
         let _ = tx.send(());
         status
     });
-    let timed_out = match rx.recv_timeout(limit) {
-        Ok(()) | Err(mpsc::RecvTimeoutError::Disconnected) => None,
-        Err(mpsc::RecvTimeoutError::Timeout) => {
-            kill_group(pid);
-            Some(limit)
+    let (tests_limit, build_limit) = (timeout(), build_timeout());
+    let mut timed_out = None;
+    let mut next_note = Duration::from_secs(15);
+    loop {
+        match rx.recv_timeout(Duration::from_millis(100)) {
+            Ok(()) | Err(mpsc::RecvTimeoutError::Disconnected) => break,
+            Err(mpsc::RecvTimeoutError::Timeout) => {}
         }
-    };
-    let status = waiter.join().expect("the waiting thread does not panic")?;
-    // The group's other processes may still hold the pipes (a test that spawned a child
-    // and hung): kill them too, so that reading to the end finishes.
-    kill_group(pid);
-    if let Ok(mut running) = RUNNING.lock() {
-        running.retain(|&p| p != pid);
+        if timed_out.is_some() {
+            continue; // stopped; waiting for the supervisor to finish
+        }
+        let tests = *tests_started.lock().unwrap_or_else(|p| p.into_inner());
+        match tests {
+            Some(at) if at.elapsed() >= tests_limit => {
+                timed_out = Some((tests_limit, Phase::Tests));
+                stop(&control);
+            }
+            Some(_) => {}
+            None if started.elapsed() >= build_limit => {
+                timed_out = Some((build_limit, Phase::Build));
+                stop(&control);
+            }
+            None => {
+                if started.elapsed() >= next_note {
+                    still_building(started.elapsed());
+                    next_note += Duration::from_secs(15);
+                }
+            }
+        }
     }
-    let stdout = out.join().unwrap_or_default();
-    let stderr = err.join().unwrap_or_default();
+    let status = waiter.join().expect("the waiting thread does not panic");
+    stop(&control);
+    {
+        let mut running = RUNNING.lock().unwrap_or_else(|p| p.into_inner());
+        running.retain(|r| r.pid != pid);
+        RUNNING_CHANGED.notify_all();
+    }
+    let _ = std::fs::remove_dir_all(&tmpdir);
+    let status = status?;
+    // The run's private TMPDIR is gone: where the tests name a file in it, `$TMPDIR` says
+    // the same in fewer columns, and the same on every run.
+    let private = tmpdir.to_string_lossy().into_owned();
+    let stdout = out.join().unwrap_or_default().replace(&private, "$TMPDIR");
+    let stderr = err.join().unwrap_or_default().replace(&private, "$TMPDIR");
     Ok(Run {
         status: if timed_out.is_some() {
             None
@@ -226,10 +399,19 @@ pub fn run_watched(mut cmd: Command, echo: bool, limit: Duration) -> io::Result<
     })
 }
 
+/// Whether a line of cargo's standard error says a test binary starts
+/// (`     Running tests/basic.rs (target/...)`, `   Doc-tests x`).
+fn starts_tests(line: &str) -> bool {
+    let plain = crate::ui::strip_ansi(line);
+    let trimmed = plain.trim_start();
+    plain.starts_with(' ') && (trimmed.starts_with("Running ") || trimmed.starts_with("Doc-tests "))
+}
+
 fn collect<R: Read + Send + 'static>(
     pipe: Option<R>,
     echo: bool,
     to_stderr: bool,
+    tests_started: Option<Arc<Mutex<Option<Instant>>>>,
 ) -> thread::JoinHandle<String> {
     thread::spawn(move || {
         let Some(pipe) = pipe else {
@@ -241,6 +423,12 @@ fn collect<R: Read + Send + 'static>(
         while let Ok(n) = reader.read_until(b'\n', &mut line) {
             if n == 0 {
                 break;
+            }
+            if let Some(started) = &tests_started {
+                if starts_tests(&String::from_utf8_lossy(&line)) {
+                    let mut started = started.lock().unwrap_or_else(|p| p.into_inner());
+                    started.get_or_insert_with(Instant::now);
+                }
             }
             if echo {
                 if to_stderr {
@@ -280,6 +468,11 @@ pub struct Libtest {
     pub finished: bool,
     /// The failures, in libtest's order.
     pub failures: Vec<Failure>,
+    /// The tests that finished (`test NAME ... ok`, `FAILED`, `ignored`).
+    pub finished_tests: Vec<String>,
+    /// The tests libtest said were still running (`test NAME has been running for over
+    /// 60 seconds`).
+    pub slow: Vec<String>,
 }
 
 /// Parses libtest's default (pretty) output.
@@ -305,6 +498,15 @@ pub fn parse_libtest(stdout: &str) -> Libtest {
             }
             in_failures = false;
             continue;
+        }
+        if !in_failures {
+            if let Some(rest) = line.strip_prefix("test ") {
+                if let Some(name) = rest.strip_suffix(" has been running for over 60 seconds") {
+                    result.slow.push(name.to_string());
+                } else if let Some((name, _)) = rest.rsplit_once(" ... ") {
+                    result.finished_tests.push(name.to_string());
+                }
+            }
         }
         if line == "failures:" {
             if let Some(f) = current.take() {
@@ -415,63 +617,97 @@ pub enum Verdict {
         passed: usize,
         /// How many failed (at least one).
         failed: usize,
-        /// The failures (the first is what `check` shows).
+        /// The failures, in the order of the tests in their file (the first is what
+        /// `check` explains), whichever finished first.
         failures: Vec<Failure>,
     },
     /// The code did not compile (or cargo failed before running anything).
     BuildFailed {
         /// cargo's diagnostics, colours kept.
         diagnostics: String,
+        /// The files the errors are in, relative to the workspace, first error first.
+        files: Vec<String>,
     },
     /// The filter selected no test.
     NoTests,
     /// The test binary died without finishing (abort, signal, `process::exit`).
     Crashed {
-        /// The end of its output, then cargo's error.
+        /// What the test binary itself wrote on its standard error (a watchdog's
+        /// diagnosis, a stack overflow report), without cargo's lines.
+        report: String,
+        /// How it ended, in cargo's words (`signal: 6, SIGABRT: process abort signal`).
+        how: String,
+        /// The tests known to be running when it died.
+        running: Vec<String>,
+        /// The tests that had finished.
+        finished: Vec<String>,
+        /// The end of libtest's output.
         output: String,
     },
-    /// Killed by the watchdog.
+    /// Stopped by the watchdog.
     TimedOut {
-        /// After how long.
+        /// After how long in that phase.
         after: Duration,
+        /// Whether cargo was still building or the tests were running.
+        phase: Phase,
         /// The end of the output.
         output: String,
+        /// Tests libtest reported as running for a long time.
+        running: Vec<String>,
     },
 }
 
 impl Verdict {
-    /// Reads a finished `cargo test` run.
-    pub fn of(run: &Run) -> Verdict {
+    /// Reads a finished `cargo test` run. `test_source` is the test target's source, to put
+    /// the failures in the order of the file.
+    pub fn of(run: &Run, test_source: Option<&str>) -> Verdict {
         let libtest = parse_libtest(&run.stdout);
-        if let Some(after) = run.timed_out {
+        if let Some((after, phase)) = run.timed_out {
+            let phase = if libtest.ran { Phase::Tests } else { phase };
             return Verdict::TimedOut {
                 after,
+                phase,
                 output: tail(&run.stdout, 30),
+                running: libtest.slow.clone(),
             };
         }
         if !libtest.ran {
             if run.success() {
                 return Verdict::NoTests;
             }
-            return Verdict::BuildFailed {
-                diagnostics: diagnostics(&run.stderr),
-            };
+            let diagnostics = diagnostics(&run.stderr);
+            let files = error_files(&diagnostics);
+            return Verdict::BuildFailed { diagnostics, files };
         }
         if libtest.failed > 0 || !libtest.failures.is_empty() {
+            let mut failures = libtest.failures;
+            sort_by_source(&mut failures, test_source);
             return Verdict::Failed {
                 passed: libtest.passed,
-                failed: libtest.failed.max(libtest.failures.len()),
-                failures: libtest.failures,
+                failed: libtest.failed.max(failures.len()),
+                failures,
             };
         }
         if !libtest.finished || !run.success() {
-            let mut output = tail(&run.stdout, 30);
-            let errors = diagnostics(&run.stderr);
-            if !errors.is_empty() {
-                output.push('\n');
-                output.push_str(&errors);
+            let (report, how) = binary_report(&run.stderr);
+            let mut running = libtest.slow.clone();
+            for name in threads_named(&report) {
+                if !running.contains(&name) && !libtest.finished_tests.contains(&name) {
+                    running.push(name);
+                }
             }
-            return Verdict::Crashed { output };
+            let output: Vec<&str> = run
+                .stdout
+                .lines()
+                .filter(|l| !l.trim().is_empty() && !l.starts_with("running "))
+                .collect();
+            return Verdict::Crashed {
+                report,
+                how: short_status(&how),
+                running,
+                finished: libtest.finished_tests.clone(),
+                output: tail(&output.join("\n"), 30),
+            };
         }
         if libtest.passed == 0 {
             return Verdict::NoTests;
@@ -497,6 +733,136 @@ impl Verdict {
             Verdict::TimedOut { .. } => "timed_out",
         }
     }
+}
+
+/// Puts failures in the order their tests appear in `source` (a test not found there goes
+/// last, by name): the first failure shown no longer depends on which parallel test
+/// finished first.
+fn sort_by_source(failures: &mut [Failure], source: Option<&str>) {
+    let position = |name: &str| -> usize {
+        let last = name.rsplit("::").next().unwrap_or(name);
+        source
+            .and_then(|text| {
+                let mut from = 0;
+                while let Some(at) = text[from..].find(&format!("fn {last}(")) {
+                    let at = from + at;
+                    let before = text[..at].chars().next_back();
+                    if before.is_none_or(|c| !c.is_alphanumeric() && c != '_') {
+                        return Some(at);
+                    }
+                    from = at + 1;
+                }
+                None
+            })
+            .unwrap_or(usize::MAX)
+    };
+    failures.sort_by(|a, b| {
+        position(&a.name)
+            .cmp(&position(&b.name))
+            .then_with(|| a.name.cmp(&b.name))
+    });
+}
+
+/// The files of the compile errors in cargo's diagnostics, first error first, as paths
+/// relative to the workspace (`crates/t/src/../../../exercises/x.rs` becomes
+/// `exercises/x.rs`).
+pub fn error_files(diagnostics: &str) -> Vec<String> {
+    let plain = crate::ui::strip_ansi(diagnostics);
+    let mut files: Vec<String> = Vec::new();
+    let mut in_error = false;
+    for line in plain.lines() {
+        if line.starts_with("error") {
+            in_error = !line.starts_with("error: could not compile")
+                && !line.starts_with("error: aborting");
+            continue;
+        }
+        if line.starts_with("warning") {
+            in_error = false;
+            continue;
+        }
+        if !in_error {
+            continue;
+        }
+        if let Some(at) = line.trim_start().strip_prefix("--> ") {
+            let path = at.rsplitn(3, ':').last().unwrap_or(at);
+            let path = normalize(path);
+            if !files.contains(&path) {
+                files.push(path);
+            }
+            in_error = false;
+        }
+    }
+    files
+}
+
+/// `a/b/../c` becomes `a/c` (lexically, as rustc's paths through `#[path]` need).
+pub fn normalize(path: &str) -> String {
+    let mut parts: Vec<&str> = Vec::new();
+    for part in path.split('/') {
+        match part {
+            "." | "" if !parts.is_empty() => {}
+            ".." if parts.last().is_some_and(|p| *p != "..") => {
+                parts.pop();
+            }
+            _ => parts.push(part),
+        }
+    }
+    parts.join("/")
+}
+
+/// What a test binary that died wrote on its own standard error (between cargo's
+/// `Running` line and its `error: test failed` trailer), and how it ended according to
+/// cargo (`signal: 6, SIGABRT: process abort signal`).
+pub fn binary_report(stderr: &str) -> (String, String) {
+    let lines: Vec<String> = stderr.lines().map(crate::ui::strip_ansi).collect();
+    let start = lines
+        .iter()
+        .rposition(|l| starts_tests(l))
+        .map_or(0, |i| i + 1);
+    let mut report = Vec::new();
+    let mut how = String::new();
+    let mut in_trailer = false;
+    for line in &lines[start..] {
+        if line.starts_with("error: test failed") || line.starts_with("error: 1 target failed") {
+            in_trailer = true;
+        }
+        if let Some(at) = line.find("process didn't exit successfully: ") {
+            let rest = &line[at..];
+            if let (Some(open), true) = (rest.rfind(" ("), rest.ends_with(')')) {
+                how = rest[open + 2..rest.len() - 1].to_string();
+            }
+            continue;
+        }
+        if !in_trailer {
+            report.push(line.as_str());
+        }
+    }
+    let report = report.join("\n").trim_matches('\n').trim_end().to_string();
+    (report, how)
+}
+
+/// cargo's `signal: 6, SIGABRT: process abort signal` as `SIGABRT`; other statuses as
+/// they are.
+fn short_status(how: &str) -> String {
+    how.split([',', ' ', ':'])
+        .find(|w| w.starts_with("SIG"))
+        .map_or_else(|| how.to_string(), str::to_string)
+}
+
+/// The test names in `thread 'NAME' ...` lines (a stack overflow, a panic while dying).
+fn threads_named(report: &str) -> Vec<String> {
+    let mut names = Vec::new();
+    for line in report.lines() {
+        if let Some(rest) = line.strip_prefix("thread '") {
+            if let Some(end) = rest.find('\'') {
+                let name = rest[..end].to_string();
+                if name != "main" && !names.contains(&name) {
+                    names.push(name);
+                }
+            }
+        }
+    }
+    names
 }
 
 /// The last `n` lines of `text`.

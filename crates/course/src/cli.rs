@@ -13,7 +13,7 @@ use clap::{Parser, Subcommand};
     name = "cargo course",
     bin_name = "cargo course",
     version,
-    after_help = "Every command also works through `just`: `just check tunnel/basic` is `cargo course check tunnel/basic`."
+    after_help = "With `just` installed, every command also works through it: `just check tunnel/basic` is `cargo course check tunnel/basic`."
 )]
 pub struct Cli {
     /// The course's workspace (the folder holding course.toml). Default: the nearest
@@ -43,7 +43,8 @@ pub enum Command {
 
     /// Re-check the current step every time you save its file.
     ///
-    /// Keys: h hint, n next step (once this one passes), l list, q quit.
+    /// The screen is cleared before each check. Keys: h hint, a all hints seen, n next step
+    /// (once this one passes), l list, c check again, q quit.
     Watch {
         /// Poll the file's modification time instead of using file notifications (for
         /// network or container file systems whose notifications do not arrive).
@@ -55,21 +56,32 @@ pub enum Command {
     Hint {
         /// `topic/step`. Default: the current step.
         step: Option<String>,
+        /// Show again every hint revealed so far, without revealing a new one.
+        #[arg(long)]
+        all: bool,
     },
 
-    /// Replay one schedule of a step's tests with the scheduler's trace printed.
+    /// Replay the schedule of a failing test as a timeline.
     ///
-    /// Failing checks print the exact command, e.g. `just trace tunnel/fair --seed 7
-    /// --strategy pct:3`.
+    /// Failing checks print the exact command, e.g. `cargo course trace tunnel/fair --seed 7
+    /// --strategy pct:3`. Without a seed, the step is checked first and its first failing
+    /// test is replayed.
     Trace {
         /// `topic/step`. Default: the current step.
         step: Option<String>,
         /// The schedule's seed (INTERLEAVE_SEED).
         #[arg(long)]
         seed: Option<u64>,
-        /// The scheduling strategy, as failure messages print it (INTERLEAVE_STRATEGY).
+        /// The scheduling strategy, as failure messages print it (INTERLEAVE_STRATEGY):
+        /// `canonical`, `random`, `pct:D`, `dfs:D` or `delay:D`.
         #[arg(long)]
         strategy: Option<String>,
+        /// Only the test with this name (default: the first failing one).
+        #[arg(long, value_name = "NAME")]
+        test: Option<String>,
+        /// Also print the detailed trace and backtraces of panics.
+        #[arg(long)]
+        verbose: bool,
     },
 
     /// Predict a scenario table step by step, then see it and your score.
@@ -122,5 +134,21 @@ pub enum Command {
     Verify {
         /// Only this topic.
         topic: Option<String>,
+        /// First copy exercises/ into .course/starters/ (what `reset` restores), after a
+        /// starter was changed on purpose.
+        #[arg(long)]
+        update_starters: bool,
+    },
+
+    /// Internal: runs a program so that nothing it starts outlives it (used by the runner
+    /// for every cargo run).
+    #[command(hide = true, name = "internal-supervise")]
+    Supervise {
+        /// The run's private TMPDIR, removed at the end.
+        #[arg(long)]
+        tmpdir: Option<PathBuf>,
+        /// The program and its arguments.
+        #[arg(last = true, required = true)]
+        command: Vec<std::ffi::OsString>,
     },
 }

@@ -1,5 +1,5 @@
-//! `cargo course hint [TOPIC/STEP]`: the next hint each call; the count is kept in the
-//! state file.
+//! `cargo course hint [TOPIC/STEP] [--all]`: the next hint each call (the count is kept in
+//! the state file); `--all` shows again every hint revealed so far, without a new one.
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -10,12 +10,17 @@ use crate::state::State;
 use crate::syllabus::{StepRef, Syllabus};
 use crate::ui::{bold, dim, green, just, yellow};
 
-/// Shows the next hint of the named step (default: the current one).
-pub fn run(syllabus: &Syllabus, spec: Option<&str>, out: &mut dyn Write) -> Result<ExitCode> {
-    let mut state = State::load(syllabus);
+/// Shows the next hint of the named step (default: the current one), or with `all` the
+/// hints already revealed.
+pub fn run(
+    syllabus: &Syllabus,
+    spec: Option<&str>,
+    all: bool,
+    out: &mut dyn Write,
+) -> Result<ExitCode> {
     let step = match spec {
         Some(spec) => syllabus.resolve_step(spec, "hint")?,
-        None => match state.current(syllabus) {
+        None => match State::load(syllabus).current(syllabus) {
             Some(step) => step,
             None => {
                 writeln!(out, "{}", green("Every step is done: no hints needed."))?;
@@ -23,31 +28,26 @@ pub fn run(syllabus: &Syllabus, spec: Option<&str>, out: &mut dyn Write) -> Resu
             }
         },
     };
-    show_next(&mut state, step, out)?;
-    state.save(syllabus)?;
+    if all {
+        show_revealed(syllabus, step, out)?;
+    } else {
+        show_next(syllabus, step, out)?;
+    }
     Ok(ExitCode::SUCCESS)
 }
 
-/// Shows the next hint of `step` and counts it (the caller saves the state).
-pub fn show_next(state: &mut State, step: StepRef<'_>, out: &mut dyn Write) -> Result<()> {
+/// Reveals the next hint of `step`, records it, and shows it.
+pub fn show_next(syllabus: &Syllabus, step: StepRef<'_>, out: &mut dyn Write) -> Result<()> {
     let id = step.id();
     let hints = &step.step.hints;
     if hints.is_empty() {
-        writeln!(
-            out,
-            "{id} has no hints. Its file's header and the book's chapter say what to do."
-        )?;
-        return Ok(());
+        return no_hints(step, out);
     }
-    let already = state.get(step).hints_shown;
-    let shown = state.next_hint(step);
-    writeln!(
-        out,
-        "{} {}",
-        bold(format!("hint for {id}")),
-        dim(format!("(hint {shown} of {})", hints.len()))
-    )?;
-    writeln!(out, "{}", wrap(&hints[shown - 1], 88, "  "))?;
+    let (already, shown) = State::update(syllabus, |state| {
+        let already = state.get(step).hints_shown;
+        (already, state.next_hint(step))
+    })?;
+    print_hint(step, shown, out)?;
     if already == hints.len() {
         writeln!(
             out,
@@ -61,10 +61,73 @@ pub fn show_next(state: &mut State, step: StepRef<'_>, out: &mut dyn Write) -> R
             just(&format!("solution {id} --force"))
         )?;
     } else if shown < hints.len() {
-        writeln!(out, "{} {}", dim("More:"), just(&format!("hint {id}")))?;
+        writeln!(
+            out,
+            "{} {} {}",
+            dim("More:"),
+            just(&format!("hint {id}")),
+            dim(format!(
+                "(all you have seen: {})",
+                just(&format!("hint {id} --all"))
+            ))
+        )?;
     } else {
         writeln!(out, "{}", dim("That was the last hint."))?;
     }
+    Ok(())
+}
+
+/// Shows again every hint of `step` revealed so far.
+pub fn show_revealed(syllabus: &Syllabus, step: StepRef<'_>, out: &mut dyn Write) -> Result<()> {
+    let id = step.id();
+    let hints = &step.step.hints;
+    if hints.is_empty() {
+        return no_hints(step, out);
+    }
+    let shown = State::load(syllabus).get(step).hints_shown.min(hints.len());
+    if shown == 0 {
+        writeln!(
+            out,
+            "No hint for {id} revealed yet; {} shows the first.",
+            just(&format!("hint {id}"))
+        )?;
+        return Ok(());
+    }
+    for n in 1..=shown {
+        if n > 1 {
+            writeln!(out)?;
+        }
+        print_hint(step, n, out)?;
+    }
+    if shown < hints.len() {
+        writeln!(
+            out,
+            "{} {}",
+            dim("The next one:"),
+            just(&format!("hint {id}"))
+        )?;
+    }
+    Ok(())
+}
+
+fn print_hint(step: StepRef<'_>, n: usize, out: &mut dyn Write) -> Result<()> {
+    let hints = &step.step.hints;
+    writeln!(
+        out,
+        "{} {}",
+        bold(format!("hint for {}", step.id())),
+        dim(format!("(hint {n} of {})", hints.len()))
+    )?;
+    writeln!(out, "{}", wrap(&hints[n - 1], 88, "  "))?;
+    Ok(())
+}
+
+fn no_hints(step: StepRef<'_>, out: &mut dyn Write) -> Result<()> {
+    writeln!(
+        out,
+        "{} has no hints. Its file's header and the book's chapter say what to do.",
+        step.id()
+    )?;
     Ok(())
 }
 

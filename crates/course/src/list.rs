@@ -14,9 +14,12 @@ const BAR_WIDTH: usize = 30;
 
 /// Prints the list and saves the state if it had to be rebuilt.
 pub fn run(syllabus: &Syllabus, out: &mut dyn Write) -> Result<ExitCode> {
-    let mut state = State::load(syllabus);
+    let state = State::load(syllabus);
     print(syllabus, &state, out)?;
-    state.save_if_changed(syllabus)?;
+    if state.is_dirty() {
+        // A new, rebuilt or stale file: write it once (with its notice).
+        State::update(syllabus, |_| ())?;
+    }
     Ok(ExitCode::SUCCESS)
 }
 

@@ -8,14 +8,17 @@
 mod cargo;
 mod check;
 mod cli;
+mod explain;
 mod hint;
 mod list;
 mod predict;
+mod pristine;
 mod report;
 mod reset;
+mod shadow;
 mod solution;
-mod starters;
 mod state;
+mod supervise;
 mod syllabus;
 mod trace;
 mod ui;
@@ -31,6 +34,11 @@ use crate::syllabus::Syllabus;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    if let Some(Command::Supervise { tmpdir, command }) = cli.command {
+        let mut command = command.into_iter();
+        let program = command.next().expect("clap requires the program");
+        return supervise::run(tmpdir, program, command.collect());
+    }
     handle_interrupts();
     match run(cli) {
         Ok(code) => code,
@@ -42,9 +50,15 @@ fn main() -> ExitCode {
                 // `cargo course list | head`: the reader left; nothing to report.
                 return ExitCode::SUCCESS;
             }
-            eprintln!("{} {error}", ui::red("error:"));
+            eprintln!(
+                "{}",
+                ui::fit(&format!("{} {error}", ui::red("error:")), ui::WIDTH)
+            );
             for cause in error.chain().skip(1) {
-                eprintln!("  {} {cause}", ui::dim("caused by:"));
+                eprintln!(
+                    "{}",
+                    ui::fit(&format!("  {} {cause}", ui::dim("caused by:")), ui::WIDTH)
+                );
             }
             if error.downcast_ref::<ui::UsageError>().is_some() {
                 ExitCode::from(2)
@@ -66,34 +80,51 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             drop(out);
             watch::run(&syllabus, poll)
         }
-        Command::Hint { step } => hint::run(&syllabus, step.as_deref(), &mut out),
+        Command::Hint { step, all } => hint::run(&syllabus, step.as_deref(), all, &mut out),
         Command::Trace {
             step,
             seed,
             strategy,
-        } => {
-            drop(out);
-            trace::run(&syllabus, step.as_deref(), seed, strategy.as_deref())
-        }
+            test,
+            verbose,
+        } => trace::run(
+            &syllabus,
+            &trace::Request {
+                spec: step,
+                seed,
+                strategy,
+                test,
+                verbose,
+            },
+            &mut out,
+        ),
         Command::Predict { step, scenario } => predict::run(&syllabus, &step, scenario, &mut out),
         Command::Solution { step, force } => solution::run(&syllabus, &step, force, &mut out),
         Command::Reset { step, yes } => reset::run(&syllabus, &step, yes, &mut out),
         Command::Report { json } => report::run(&syllabus, json, &mut out),
-        Command::Verify { topic } => verify::run(&syllabus, topic.as_deref(), &mut out),
+        Command::Verify {
+            topic,
+            update_starters,
+        } => verify::run(&syllabus, topic.as_deref(), update_starters, &mut out),
+        Command::Supervise { .. } => unreachable!("handled before"),
     }
 }
 
-/// On Ctrl-C or SIGTERM: kill the cargo process groups we started (they are in their own
-/// groups, out of reach of the terminal's Ctrl-C), give the terminal back, and leave.
+/// On Ctrl-C, SIGTERM or SIGHUP (the terminal closed): stop the cargo runs we started
+/// (their supervisors are in their own process groups, out of reach of the terminal's
+/// Ctrl-C) and wait until everything they started has ended, give the terminal back, and
+/// leave. (If the runner is killed outright, each supervisor sees its control pipe close
+/// and does the same on its own.)
 fn handle_interrupts() {
-    use signal_hook::consts::{SIGINT, SIGTERM};
-    let Ok(mut signals) = signal_hook::iterator::Signals::new([SIGINT, SIGTERM]) else {
+    use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
+    let Ok(mut signals) = signal_hook::iterator::Signals::new([SIGINT, SIGTERM, SIGHUP]) else {
         return;
     };
     std::thread::spawn(move || {
         if let Some(signal) = signals.forever().next() {
-            cargo::kill_running_children();
             watch::restore_terminal();
+            cargo::stop_running_children();
+            eprintln!("\n(interrupted: the check and everything it started were stopped)");
             std::process::exit(128 + signal);
         }
     });

@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use anyhow::Result;
 use serde::Serialize;
 
-use crate::cargo::{TestCommand, Verdict};
+use crate::cargo::Verdict;
 use crate::state::{State, mtime};
 use crate::syllabus::Syllabus;
 use crate::ui::{self, bold, dim, green, red};
@@ -41,22 +41,23 @@ pub fn run(syllabus: &Syllabus, json: bool, out: &mut dyn Write) -> Result<ExitC
         passed: 0,
         total: 0,
     };
-    let mut state = State::load(syllabus);
     for step in syllabus.steps() {
         eprint!("{}", dim(format!("checking {}... ", step.id())));
         let status = if crate::check::preflight(syllabus, step).is_err() {
             "error"
         } else {
             let checked_mtime = mtime(&syllabus.root.join(step.exercise_rel()));
-            let run = TestCommand::for_step(step, false).run(&syllabus.root, false)?;
-            let verdict = Verdict::of(&run);
-            state.record(step, checked_mtime, verdict.passed());
+            let verdict = crate::check::run_step(syllabus, step, false, &mut |_| {})?;
+            State::update(syllabus, |state| {
+                state.record(step, checked_mtime, verdict.passed());
+            })?;
             match verdict {
                 Verdict::Passed { .. } => "passed",
                 Verdict::Failed { .. } => "failed",
                 Verdict::BuildFailed { .. } => "compile_error",
                 Verdict::TimedOut { .. } => "timed_out",
-                Verdict::NoTests | Verdict::Crashed { .. } => "error",
+                Verdict::Crashed { .. } => "failed",
+                Verdict::NoTests => "error",
             }
         };
         eprintln!(
@@ -84,7 +85,6 @@ pub fn run(syllabus: &Syllabus, json: bool, out: &mut dyn Write) -> Result<ExitC
             status,
         });
     }
-    state.save(syllabus)?;
     if json {
         serde_json::to_writer_pretty(&mut *out, &report)?;
         writeln!(out)?;

@@ -1,5 +1,5 @@
-//! `cargo course reset TOPIC/STEP [--yes]`: restores the starter as shipped (embedded in the
-//! runner at build time), after a confirmation.
+//! `cargo course reset TOPIC/STEP [--yes]`: restores the starter as shipped (the course's
+//! committed copy in `.course/starters/`, see [`crate::pristine`]), after a confirmation.
 
 use std::fs;
 use std::io::{self, BufRead, IsTerminal, Write};
@@ -7,7 +7,7 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result, bail};
 
-use crate::starters;
+use crate::pristine;
 use crate::state::State;
 use crate::syllabus::Syllabus;
 use crate::ui::{bold, green, just, yellow};
@@ -17,15 +17,10 @@ pub fn run(syllabus: &Syllabus, spec: &str, yes: bool, out: &mut dyn Write) -> R
     let step = syllabus.resolve_step(spec, "reset")?;
     let id = step.id();
     let rel = step.exercise_rel();
-    let Some(starter) = starters::find(&syllabus.title, &step.starter_key()) else {
-        if starters::has_course(&syllabus.title) {
-            bail!(
-                "this build of the runner has no starter for {rel} (it was built before the file existed); rebuild it with `touch course.toml` and run this again, or restore the file with `git checkout -- {rel}`"
-            );
-        }
+    let Some(starter) = pristine::read(&syllabus.root, step) else {
         bail!(
-            "this runner was built for another course than \"{}\"; run it from this course's workspace (`cargo course reset {id}`), or restore the file with `git checkout -- {rel}`",
-            syllabus.title
+            "this course has no copy of the starter of {id} ({} is missing), so I cannot restore it; if the course is a git repository, `git log -- {rel}` shows its versions; tell your teacher",
+            pristine::rel(step)
         );
     };
     let path = syllabus.root.join(&rel);
@@ -63,9 +58,7 @@ pub fn run(syllabus: &Syllabus, spec: &str, yes: bool, out: &mut dyn Write) -> R
     }
     fs::write(&path, starter)
         .with_context(|| format!("cannot write {rel}; check that it is writable"))?;
-    let mut state = State::load(syllabus);
-    state.forget_check(step);
-    state.save(syllabus)?;
+    State::update(syllabus, |state| state.forget_check(step))?;
     writeln!(
         out,
         "{} Start again with {}",

@@ -2,13 +2,21 @@
 //! each step's status from its last check, the hints seen, and the current step.
 //!
 //! The file is a cache of what checks found, never the source of truth: a missing, corrupt
-//! or stale file is rebuilt with a one-line notice, and `check` brings any step up to date.
+//! or stale file is rebuilt with a one-line notice (a corrupt one is kept beside it first),
+//! and `check` brings any step up to date.
+//!
+//! Several runner calls may run at once (`watch` in one terminal, `check` in another, an
+//! autograder checking steps in parallel). Every change therefore goes through
+//! [`State::update`]: under an advisory lock on `.course-state.lock`, it reads the file as
+//! it is now, applies the one change and writes the result through a temporary file of its
+//! own, renamed over the old one. Two calls never lose each other's results.
 
 use std::collections::BTreeMap;
 use std::fs;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
-use std::time::UNIX_EPOCH;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
@@ -17,6 +25,9 @@ use crate::syllabus::{StepRef, Syllabus};
 
 /// The state file's name, at the workspace root.
 pub const FILE: &str = ".course-state.json";
+/// The lock file's name, at the workspace root (never removed: removing a lock file while
+/// another process waits on it would let a third one lock a new file).
+pub const LOCK_FILE: &str = ".course-state.lock";
 const VERSION: u32 = 1;
 
 /// A step's status, as its last check left it.
@@ -75,10 +86,43 @@ pub struct State {
 }
 
 impl State {
-    /// Loads the state of `syllabus`'s workspace. Never fails: an unreadable or stale file
-    /// is replaced (in memory; saved with the next change) after a one-line notice on
-    /// standard error.
+    /// Loads the state of `syllabus`'s workspace, to read it. Never fails: an unreadable or
+    /// stale file is replaced in memory (the next [`State::update`] writes the replacement,
+    /// with a one-line notice on standard error). Changes go through [`State::update`].
     pub fn load(syllabus: &Syllabus) -> State {
+        Self::read(syllabus, false)
+    }
+
+    /// Applies `change` to the state file as it is now, under the lock, and saves it.
+    ///
+    /// # Errors
+    ///
+    /// When the lock or the file cannot be written (a read-only folder).
+    pub fn update<R>(syllabus: &Syllabus, change: impl FnOnce(&mut State) -> R) -> Result<R> {
+        let lock_path = syllabus.root.join(LOCK_FILE);
+        let lock = fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&lock_path)
+            .with_context(|| {
+                format!(
+                    "cannot open {}; check that the course's folder is writable",
+                    lock_path.display()
+                )
+            })?;
+        let _guard = nix::fcntl::Flock::lock(lock, nix::fcntl::FlockArg::LockExclusive)
+            .map_err(|(_, errno)| errno)
+            .with_context(|| format!("cannot lock {}", lock_path.display()))?;
+        let mut state = Self::read(syllabus, true);
+        let result = change(&mut state);
+        state.save(syllabus)?;
+        Ok(result)
+    }
+
+    /// Reads the file; with `locked` (the caller holds the lock), a corrupt file is kept
+    /// as a backup before it is replaced.
+    fn read(syllabus: &Syllabus, locked: bool) -> State {
         let path = syllabus.root.join(FILE);
         let fresh = || State {
             version: VERSION,
@@ -91,25 +135,31 @@ impl State {
             Ok(text) => text,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return fresh(),
             Err(e) => {
-                notice(&format!("cannot read {FILE} ({e}); starting a fresh one"));
+                if locked {
+                    notice(&format!("cannot read {FILE} ({e}); starting a fresh one"));
+                }
                 return fresh();
             }
         };
         let mut state = match serde_json::from_str::<State>(&text) {
             Ok(state) if state.version == VERSION => state,
-            Ok(state) => {
+            Ok(state) if locked => {
                 notice(&format!(
-                    "{FILE} is from another version of the runner (version {}); starting a fresh one",
-                    state.version
+                    "{FILE} is from another version of the runner (version {}); starting a fresh one{}",
+                    state.version,
+                    backup(&path, locked)
                 ));
                 return fresh();
             }
-            Err(e) => {
+            Ok(_) => return fresh(),
+            Err(e) if locked => {
                 notice(&format!(
-                    "{FILE} is corrupt ({e}); starting a fresh one (your exercise files are untouched; `check` restores each step's status)"
+                    "{FILE} is corrupt ({e}); starting a fresh one{} (your exercise files are untouched; `check` restores each step's status)",
+                    backup(&path, locked)
                 ));
                 return fresh();
             }
+            Err(_) => return fresh(),
         };
         state.path = path;
         let stale: Vec<String> = state
@@ -119,11 +169,13 @@ impl State {
             .cloned()
             .collect();
         if !stale.is_empty() {
-            notice(&format!(
-                "forgetting progress on {} no longer in course.toml: {}",
-                if stale.len() == 1 { "a step" } else { "steps" },
-                stale.join(", ")
-            ));
+            if locked {
+                notice(&format!(
+                    "forgetting progress on {} no longer in course.toml: {}",
+                    if stale.len() == 1 { "a step" } else { "steps" },
+                    stale.join(", ")
+                ));
+            }
             for id in &stale {
                 state.steps.remove(id);
             }
@@ -146,33 +198,39 @@ impl State {
         state
     }
 
-    /// Writes the file (atomically: a temporary file renamed over it).
-    pub fn save(&mut self, syllabus: &Syllabus) -> Result<()> {
+    /// Writes the file atomically: a temporary file of this process's own, renamed over it.
+    /// The caller holds the lock ([`State::update`]).
+    fn save(&mut self, syllabus: &Syllabus) -> Result<()> {
+        static NEXT: AtomicU32 = AtomicU32::new(0);
         self.current = self.current(syllabus).map(|s| s.id());
-        let tmp = self.path.with_extension("json.tmp");
+        let tmp = self.path.with_file_name(format!(
+            "{FILE}.{}-{}.tmp",
+            std::process::id(),
+            NEXT.fetch_add(1, Ordering::Relaxed)
+        ));
         let write = || -> std::io::Result<()> {
             let mut file = fs::File::create(&tmp)?;
             file.write_all(serde_json::to_string_pretty(self)?.as_bytes())?;
             file.write_all(b"\n")?;
+            file.sync_all()?;
             fs::rename(&tmp, &self.path)
         };
-        write().with_context(|| {
-            format!(
-                "cannot save your progress to {}; check that the folder is writable",
-                self.path.display()
-            )
-        })?;
+        if let Err(e) = write() {
+            let _ = fs::remove_file(&tmp);
+            return Err(e).with_context(|| {
+                format!(
+                    "cannot save your progress to {}; check that the folder is writable",
+                    self.path.display()
+                )
+            });
+        }
         self.dirty = false;
         Ok(())
     }
 
-    /// Saves only if something changed since loading (or the file had to be rebuilt).
-    pub fn save_if_changed(&mut self, syllabus: &Syllabus) -> Result<()> {
-        if self.dirty {
-            self.save(syllabus)
-        } else {
-            Ok(())
-        }
+    /// Whether loading had to change something (a rebuilt file, a forgotten step).
+    pub fn is_dirty(&self) -> bool {
+        self.dirty
     }
 
     /// The step's remembered state.
@@ -255,6 +313,26 @@ pub fn mtime(path: &Path) -> Option<u128> {
             .unwrap_or_default()
             .as_nanos(),
     )
+}
+
+/// Keeps an unreadable state file as `.course-state.corrupt-<seconds>.json` (with the lock
+/// held only: two processes must not both move it), and says where it went.
+fn backup(path: &Path, locked: bool) -> String {
+    if !locked {
+        return String::new();
+    }
+    let secs = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_secs();
+    let kept = path.with_file_name(format!(".course-state.corrupt-{secs}.json"));
+    match fs::rename(path, &kept) {
+        Ok(()) => format!(
+            " (the old one is kept as {})",
+            kept.file_name().unwrap_or_default().to_string_lossy()
+        ),
+        Err(_) => String::new(),
+    }
 }
 
 fn notice(message: &str) {

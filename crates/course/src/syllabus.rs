@@ -109,11 +109,6 @@ impl StepRef<'_> {
     pub fn test_rel(&self) -> String {
         format!("crates/{}/tests/{}.rs", self.topic.package, self.step.test)
     }
-
-    /// The step's file under `exercises/`, from its topic dir (the embedded starter's key).
-    pub fn starter_key(&self) -> String {
-        format!("{}/{}", self.topic.dir, self.step.file)
-    }
 }
 
 /// What a command-line name designates.
@@ -194,6 +189,12 @@ impl Syllabus {
 
     fn structural_errors(&self) -> Vec<String> {
         let mut errors = Vec::new();
+        if self.topics.is_empty() {
+            errors.push(
+                "no topic is declared: add a [[topics]] table (name, title, package, dir) with its [[topics.steps]] (see the comment at the top of the course's own course.toml)"
+                    .to_string(),
+            );
+        }
         let mut topic_names = HashSet::new();
         let mut dirs = HashSet::new();
         for topic in &self.topics {
@@ -578,6 +579,14 @@ hints = ["a"]
         let text = GOOD.replace("hints = [\"a\"]", "hint = [\"a\"]");
         let e = syllabus(&text).unwrap_err().to_string();
         assert!(e.contains("unknown field `hint`"), "{e}");
+    }
+
+    #[test]
+    fn an_empty_syllabus_is_refused() {
+        for text in ["", "[course]\ntitle = \"T\"\n"] {
+            let e = syllabus(text).unwrap_err().to_string();
+            assert!(e.contains("no topic is declared"), "{e}");
+        }
     }
 
     #[test]

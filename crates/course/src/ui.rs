@@ -69,14 +69,148 @@ pub fn dim(text: impl fmt::Display) -> String {
     paint(Style::new().dimmed(), text)
 }
 
-/// The `just` command that does `args`, quoted for use inside a sentence.
-pub fn just(args: &str) -> String {
-    cyan(format!("`just {args}`"))
+/// Whether suggested commands use `just`: when `just` is on PATH (`COURSE_USE_JUST=0` or
+/// `=1` overrides the detection), else they are spelt `cargo course ...`, which always works.
+pub fn use_just() -> bool {
+    static USE: OnceLock<bool> = OnceLock::new();
+    *USE.get_or_init(|| match std::env::var("COURSE_USE_JUST").as_deref() {
+        Ok("0") => false,
+        Ok("1") => true,
+        _ => on_path("just"),
+    })
 }
 
-/// The `just` command that does `args`, for a line of its own (`hint: just hint x/y`).
+fn on_path(program: &str) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    std::env::var_os("PATH").is_some_and(|path| {
+        std::env::split_paths(&path).any(|dir| {
+            std::fs::metadata(dir.join(program))
+                .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+        })
+    })
+}
+
+/// The command that does `args` on this machine (`just args` or `cargo course args`),
+/// unquoted and uncoloured.
+pub fn command(args: &str) -> String {
+    if use_just() {
+        format!("just {args}")
+    } else {
+        format!("cargo course {args}")
+    }
+}
+
+/// The command that does `args`, quoted for use inside a sentence.
+pub fn just(args: &str) -> String {
+    cyan(format!("`{}`", command(args)))
+}
+
+/// The command that does `args`, for a line of its own (`hint: cargo course hint x/y`).
 pub fn just_bare(args: &str) -> String {
-    cyan(format!("just {args}"))
+    cyan(command(args))
+}
+
+/// Rewrites the runner commands that tests and demos print (`just trace x/y --seed 7`) into
+/// the form that works on this machine.
+pub fn localize_commands(text: &str) -> String {
+    const MODES: &[&str] = &[
+        "list", "watch", "check", "hint", "trace", "solution", "reset", "report", "verify",
+    ];
+    if use_just() {
+        return text.to_string();
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find("just ") {
+        let before_ok = rest[..at]
+            .chars()
+            .next_back()
+            .is_none_or(|c| !c.is_alphanumeric() && c != '_');
+        let after = &rest[at + 5..];
+        let mode = MODES.iter().find(|m| {
+            after.starts_with(**m)
+                && after[m.len()..]
+                    .chars()
+                    .next()
+                    .is_none_or(|c| !c.is_alphanumeric() && c != '_')
+        });
+        out.push_str(&rest[..at]);
+        if before_ok && mode.is_some() {
+            out.push_str("cargo course ");
+        } else {
+            out.push_str("just ");
+        }
+        rest = after;
+    }
+    out.push_str(rest);
+    out
+}
+
+/// The width the runner's output keeps within.
+pub const WIDTH: usize = 100;
+
+/// Fits every line of `text` within `width` columns: prose is wrapped at spaces (the
+/// continuation keeps the line's indentation, plus two spaces); a table row (a line with
+/// `|` separators) or a word longer than the width is cut, ending in `…`.
+pub fn fit(text: &str, width: usize) -> String {
+    let mut out = Vec::new();
+    for line in text.lines() {
+        fit_line(line, width, &mut out);
+    }
+    out.join("\n")
+}
+
+fn fit_line(line: &str, width: usize, out: &mut Vec<String>) {
+    if visible_width(line) <= width {
+        out.push(line.to_string());
+        return;
+    }
+    let plain = strip_ansi(line);
+    let indent: String = plain.chars().take_while(|c| *c == ' ').collect();
+    if plain.contains(" | ") || plain.trim_start().starts_with('|') {
+        out.push(truncate(&plain, width));
+        return;
+    }
+    let continuation = format!("{indent}  ");
+    let mut current = indent.clone();
+    let mut first = true;
+    for word in plain.trim_start().split(' ') {
+        let prefix_len = current.chars().count();
+        let fresh = current.trim().is_empty();
+        if !fresh && prefix_len + 1 + word.chars().count() > width {
+            out.push(std::mem::take(&mut current));
+            current = continuation.clone();
+            first = false;
+        }
+        if !current.trim().is_empty() {
+            current.push(' ');
+        }
+        current.push_str(word);
+        if current.chars().count() > width {
+            out.push(truncate(&current, width));
+            current = continuation.clone();
+        }
+    }
+    let _ = first;
+    if !current.trim().is_empty() {
+        out.push(current);
+    }
+}
+
+fn truncate(line: &str, width: usize) -> String {
+    let mut cut: String = line.chars().take(width.saturating_sub(1)).collect();
+    cut.truncate(cut.trim_end().len());
+    cut.push('…');
+    cut
+}
+
+/// The number of columns `line` takes (colour codes take none).
+pub fn visible_width(line: &str) -> usize {
+    if line.contains('\u{1b}') {
+        strip_ansi(line).chars().count()
+    } else {
+        line.chars().count()
+    }
 }
 
 /// Removes ANSI escape sequences (cargo's colours) from `text`.
@@ -164,6 +298,35 @@ mod tests {
             strip_ansi("\u{1b}[1m\u{1b}[31merror\u{1b}[0m: x"),
             "error: x"
         );
+    }
+
+    #[test]
+    fn long_prose_wraps_and_tables_are_cut() {
+        let prose = format!("  {}", "word ".repeat(30).trim_end());
+        let fitted = fit(&prose, 40);
+        assert!(fitted.lines().all(|l| l.chars().count() <= 40), "{fitted}");
+        assert!(
+            fitted.lines().skip(1).all(|l| l.starts_with("    word")),
+            "{fitted}"
+        );
+        assert_eq!(fitted.split_whitespace().count(), 30);
+        let row = format!("1 | {} | x", "a".repeat(60));
+        let fitted = fit(&row, 40);
+        assert_eq!(fitted.chars().count(), 40);
+        assert!(fitted.ends_with('…'));
+        assert_eq!(fit("short\n\nlines", 40), "short\n\nlines");
+    }
+
+    #[test]
+    fn just_commands_are_rewritten_only_when_just_is_missing() {
+        if use_just() {
+            return;
+        }
+        assert_eq!(
+            localize_commands("replay: `just trace t/s --seed 7`, adjust the justice"),
+            "replay: `cargo course trace t/s --seed 7`, adjust the justice"
+        );
+        assert_eq!(localize_commands("just do it"), "just do it");
     }
 
     #[test]

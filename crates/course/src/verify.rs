@@ -8,8 +8,12 @@
 //! - every reference compiles without warnings and passes its step's tests; every starter
 //!   compiles without warnings and fails its tests as shipped (unless `starter_passes`).
 //!
-//! Every cargo invocation runs under the watchdog (`COURSE_TIMEOUT_SECS`, default 300 s), so
-//! verify cannot hang.
+//! - `.course/starters/` holds the starters as shipped (what `reset` restores);
+//!   `--update-starters` refreshes it from exercises/ first.
+//!
+//! Every cargo invocation runs under the watchdog (`COURSE_TIMEOUT_SECS` for tests, default
+//! 300 s, counted from the start of the tests; `COURSE_BUILD_TIMEOUT_SECS` for building,
+//! default 30 min), so verify cannot hang.
 
 mod book;
 mod build;
@@ -22,13 +26,30 @@ use std::time::Instant;
 use anyhow::Result;
 
 use crate::cargo::{TestCommand, Verdict};
-use crate::starters;
+use crate::pristine;
 use crate::syllabus::{Selection, StepRef, Syllabus, Topic};
 use crate::ui::{self, UsageError, bold, dim, green, plural, red, strip_ansi, yellow};
 
 /// Runs every check (of one topic, if named) and prints progress, then the problems.
-pub fn run(syllabus: &Syllabus, topic: Option<&str>, out: &mut dyn Write) -> Result<ExitCode> {
+pub fn run(
+    syllabus: &Syllabus,
+    topic: Option<&str>,
+    update_starters: bool,
+    out: &mut dyn Write,
+) -> Result<ExitCode> {
     let started = Instant::now();
+    if update_starters {
+        let changed = pristine::update(syllabus)?;
+        if changed.is_empty() {
+            writeln!(out, "{}/ already matches exercises/", pristine::DIR)?;
+        } else {
+            writeln!(
+                out,
+                "updated the starters as shipped: {}",
+                changed.join(", ")
+            )?;
+        }
+    }
     let only: Option<&Topic> = match topic {
         None => None,
         Some(name) => match syllabus.resolve(name)? {
@@ -70,6 +91,7 @@ pub fn run(syllabus: &Syllabus, topic: Option<&str>, out: &mut dyn Write) -> Res
     problems.extend(tree::todo_markers(syllabus, only));
     problems.extend(tree::module_wiring(syllabus, only));
     problems.extend(tree::pending_snapshots(syllabus, only));
+    problems.extend(pristine::problems(syllabus, only));
     problems.extend(book::check(syllabus, only));
     let static_count = problems.len();
     writeln!(
@@ -167,8 +189,10 @@ pub fn run(syllabus: &Syllabus, topic: Option<&str>, out: &mut dyn Write) -> Res
         }
         write!(out, "{counter} {id:<width$}  ")?;
         out.flush()?;
-        let reference =
-            Verdict::of(&TestCommand::for_step(*step, true).run(&syllabus.root, false)?);
+        let reference = Verdict::of(
+            &TestCommand::for_step(*step, true).run(&syllabus.root, false)?,
+            None,
+        );
         let reference_note = match &reference {
             Verdict::Passed { tests } => green(format!("reference ✓ {}", plural(*tests, "test"))),
             other => {
@@ -178,7 +202,7 @@ pub fn run(syllabus: &Syllabus, topic: Option<&str>, out: &mut dyn Write) -> Res
         };
         write!(out, "{reference_note} · ")?;
         out.flush()?;
-        let starter = Verdict::of(&TestCommand::for_step(*step, false).run(&syllabus.root, false)?);
+        let starter = crate::check::run_step(syllabus, *step, false, &mut |_| {})?;
         let starter_note = match (&starter, step.step.starter_passes) {
             (Verdict::Passed { .. }, true) => green("starter ✓ passes (a demo step)"),
             (Verdict::Failed { .. } | Verdict::Crashed { .. }, false) => {
@@ -210,34 +234,6 @@ pub fn run(syllabus: &Syllabus, topic: Option<&str>, out: &mut dyn Write) -> Res
             "{starter_note} {}",
             dim(format!("({})", ui::secs(step_started.elapsed())))
         )?;
-    }
-
-    // 4. Notes that are not failures: the runner's embedded starters (for `reset`).
-    if !starters::has_course(&syllabus.title) {
-        writeln!(
-            out,
-            "{} this build of the runner embedded no starters for this course (title \"{}\"), so `reset` will not work; run `touch course.toml` and verify again",
-            yellow("note:"),
-            syllabus.title
-        )?;
-    } else {
-        let stale: Vec<String> = steps
-            .iter()
-            .filter(|s| {
-                let current = std::fs::read(syllabus.root.join(s.exercise_rel())).ok();
-                current.is_some()
-                    && starters::find(&syllabus.title, &s.starter_key()) != current.as_deref()
-            })
-            .map(|s| s.exercise_rel())
-            .collect();
-        if !stale.is_empty() {
-            writeln!(
-                out,
-                "{} the runner's embedded copy (for `reset`) of {} differs from the file; if the file is the intended starter, refresh the copy with `touch course.toml`",
-                yellow("note:"),
-                stale.join(", ")
-            )?;
-        }
     }
 
     writeln!(out)?;
@@ -275,14 +271,21 @@ pub fn run(syllabus: &Syllabus, topic: Option<&str>, out: &mut dyn Write) -> Res
 
 /// `Some(cargo's error)` when `cargo metadata` cannot load the workspace.
 fn workspace_loads(syllabus: &Syllabus) -> Result<Option<String>> {
-    let mut cmd = crate::cargo::cargo();
-    cmd.current_dir(&syllabus.root).args([
-        "metadata",
-        "--no-deps",
-        "--format-version=1",
-        "--color=never",
-    ]);
-    let run = crate::cargo::run_watched(cmd, false, crate::cargo::timeout())?;
+    let job = crate::cargo::Job {
+        program: crate::cargo::cargo_program(),
+        args: [
+            "metadata",
+            "--no-deps",
+            "--format-version=1",
+            "--color=never",
+        ]
+        .map(String::from)
+        .to_vec(),
+        cwd: syllabus.root.clone(),
+        env: Vec::new(),
+        echo: false,
+    };
+    let run = crate::cargo::run_supervised(&job, &mut |_| {})?;
     Ok(if run.success() {
         None
     } else {
@@ -319,7 +322,7 @@ fn describe(step: StepRef<'_>, what: &str, verdict: &Verdict) -> String {
                 plural(*failed, "test")
             )
         }
-        Verdict::BuildFailed { diagnostics } => format!(
+        Verdict::BuildFailed { diagnostics, .. } => format!(
             "{what} of {id} ({file}) does not compile:\n{}",
             ui::indent(&first_error(diagnostics), "  ")
         ),
@@ -328,12 +331,31 @@ fn describe(step: StepRef<'_>, what: &str, verdict: &Verdict) -> String {
             step.step.filter.as_deref().unwrap_or(""),
             step.test_rel()
         ),
-        Verdict::Crashed { output } => format!(
-            "{what} of {id}: the test process died before finishing:\n{}",
-            ui::indent(&head(&strip_ansi(output), 8), "  ")
+        Verdict::Crashed {
+            report,
+            how,
+            output,
+            ..
+        } => format!(
+            "{what} of {id}: the test process died before finishing ({how}):\n{}",
+            ui::indent(
+                &head(
+                    &strip_ansi(if report.is_empty() { output } else { report }),
+                    8
+                ),
+                "  "
+            )
+        ),
+        Verdict::TimedOut {
+            after,
+            phase: crate::cargo::Phase::Tests,
+            ..
+        } => format!(
+            "{what} of {id}: the tests were still running after {} and were stopped (a deadlock or an endless loop; students would wait as long)",
+            ui::secs(*after)
         ),
         Verdict::TimedOut { after, .. } => format!(
-            "{what} of {id} was still running after {} and was killed (a deadlock or an endless loop; students would wait as long)",
+            "{what} of {id}: cargo was still building after {} and was stopped (COURSE_BUILD_TIMEOUT_SECS raises the limit)",
             ui::secs(*after)
         ),
     }

@@ -5,8 +5,10 @@
 //! reported, notifications are not arriving (some network and container file systems) and
 //! the watch switches to polling, saying so. `--poll` polls from the start.
 //!
-//! Keys: h hint, n next step (once the current one passes), l list, q quit. On a terminal
-//! they act at once (raw mode); otherwise standard input is read line by line.
+//! Each check starts on a cleared screen (on a terminal) with the keys, and ends with its
+//! verdict line. Keys: h hint, a all hints seen, n next step (once the current one passes),
+//! l list, c check again, q quit. On a terminal they act at once (raw mode); otherwise
+//! standard input is read line by line.
 
 use std::collections::VecDeque;
 use std::io::{self, BufRead, IsTerminal, Write};
@@ -23,7 +25,7 @@ use notify::{RecommendedWatcher, RecursiveMode, Watcher};
 
 use crate::state::{State, mtime};
 use crate::syllabus::{StepRef, Syllabus};
-use crate::ui::{CrLf, bold, dim, green, just, red, yellow};
+use crate::ui::{self, CrLf, dim, green, just, red, yellow};
 
 /// How often the file's modification time is polled.
 const POLL_EVERY: Duration = Duration::from_millis(400);
@@ -107,10 +109,11 @@ pub fn run(syllabus: &Syllabus, poll: bool) -> Result<ExitCode> {
         syllabus,
         step: first,
         passed: false,
+        notifications: watcher.is_some(),
+        clear: io::stdout().is_terminal(),
         out: &mut *out,
     };
     session.check()?;
-    session.help(watcher.is_some())?;
 
     let mut pending: VecDeque<Event> = VecDeque::new();
     let mut last_mtime = mtime(&lock(&target));
@@ -144,10 +147,14 @@ pub fn run(syllabus: &Syllabus, poll: bool) -> Result<ExitCode> {
             Some(Event::Key(key)) => match key {
                 'q' => break,
                 'h' => {
-                    let mut state = State::load(syllabus);
-                    crate::hint::show_next(&mut state, session.step, session.out)?;
-                    state.save(syllabus)?;
+                    writeln!(session.out)?;
+                    crate::hint::show_next(syllabus, session.step, session.out)?;
                 }
+                'a' => {
+                    writeln!(session.out)?;
+                    crate::hint::show_revealed(syllabus, session.step, session.out)?;
+                }
+                'c' => session.check()?,
                 'l' => {
                     let state = State::load(syllabus);
                     crate::list::print(syllabus, &state, session.out)?;
@@ -172,10 +179,7 @@ pub fn run(syllabus: &Syllabus, poll: bool) -> Result<ExitCode> {
                     *lock(&target) = path;
                     last_mtime = mtime(&lock(&target));
                     unreported_change = None;
-                    writeln!(session.out)?;
-                    writeln!(session.out, "{}", bold(format!("── {} ──", next.id())))?;
                     session.check()?;
-                    session.help(watcher.is_some())?;
                 }
                 'n' => writeln!(
                     session.out,
@@ -185,7 +189,7 @@ pub fn run(syllabus: &Syllabus, poll: bool) -> Result<ExitCode> {
                         session.step.id()
                     ))
                 )?,
-                _ => session.help(watcher.is_some())?,
+                _ => session.help()?,
             },
             Some(Event::InputClosed) => {
                 writeln!(
@@ -203,11 +207,13 @@ pub fn run(syllabus: &Syllabus, poll: bool) -> Result<ExitCode> {
                                 session.out,
                                 "{}",
                                 yellow(format!(
-                                    "note: {} changed but no file notification arrived; notifications seem not to work here (a network or container file system?). Polling from now on (`just watch --poll` starts that way).",
-                                    session.step.exercise_rel()
+                                    "note: {} changed but no file notification arrived; notifications seem not to work here (a network or container file system?). Polling from now on ({} starts that way).",
+                                    session.step.exercise_rel(),
+                                    just("watch --poll")
                                 ))
                             )?;
                             watcher = None;
+                            session.notifications = false;
                             unreported_change = None;
                             session.check()?;
                         }
@@ -223,7 +229,7 @@ pub fn run(syllabus: &Syllabus, poll: bool) -> Result<ExitCode> {
             }
         }
     }
-    crate::cargo::kill_running_children();
+    crate::cargo::stop_running_children();
     Ok(ExitCode::SUCCESS)
 }
 
@@ -231,58 +237,59 @@ struct Session<'a, 'o> {
     syllabus: &'a Syllabus,
     step: StepRef<'a>,
     passed: bool,
+    notifications: bool,
+    /// Clear the screen before each check (standard output is a terminal).
+    clear: bool,
     out: &'o mut dyn Write,
 }
 
 impl Session<'_, '_> {
+    /// Checks the step on a fresh screen: the keys first, the verdict last.
     fn check(&mut self) -> Result<()> {
-        writeln!(self.out)?;
-        match crate::check::check_step(self.syllabus, self.step, self.out) {
+        if self.clear {
+            // Clear the screen and the scrollback, cursor home (as rustlings does).
+            write!(self.out, "\x1b[2J\x1b[3J\x1b[H")?;
+        } else {
+            writeln!(self.out)?;
+        }
+        self.help()?;
+        match crate::check::check_step(
+            self.syllabus,
+            self.step,
+            crate::check::AfterPass::WatchKeys,
+            self.out,
+        ) {
             Ok(verdict) => self.passed = verdict.passed(),
             Err(e) => {
                 self.passed = false;
                 writeln!(self.out, "{} {e:#}", red("error:"))?;
             }
         }
-        if self.passed {
-            let state = State::load(self.syllabus);
-            match state.next_after(self.syllabus, self.step) {
-                Some(next) => writeln!(
-                    self.out,
-                    "Press {} for the next step ({}), or keep improving this one (see the reference with {}).",
-                    bold("n"),
-                    next.id(),
-                    just(&format!("solution {}", self.step.id()))
-                )?,
-                None => writeln!(
-                    self.out,
-                    "{}",
-                    green("That was the last step: every step is done. Press q to quit.")
-                )?,
-            }
-        }
         self.out.flush()?;
         Ok(())
     }
 
-    fn help(&mut self, notifications: bool) -> Result<()> {
+    fn help(&mut self) -> Result<()> {
+        let how = if self.notifications {
+            "file notifications"
+        } else {
+            "polling"
+        };
+        let enter = if RAW_MODE.load(Ordering::SeqCst) {
+            ""
+        } else {
+            " (then Enter)"
+        };
         writeln!(
             self.out,
             "{}",
-            dim(format!(
-                "watching {} ({}) · keys: h hint · n next · l list · q quit{}",
-                self.step.exercise_rel(),
-                if notifications {
-                    "file notifications"
-                } else {
-                    "polling"
-                },
-                if RAW_MODE.load(Ordering::SeqCst) {
-                    ""
-                } else {
-                    " (then Enter)"
-                }
-            ))
+            ui::fit(
+                &dim(format!(
+                    "watching {} ({how}) · keys{enter}: h hint · a hints seen · n next · l list · c check · q quit",
+                    self.step.exercise_rel()
+                )),
+                ui::WIDTH
+            )
         )?;
         self.out.flush()?;
         Ok(())
@@ -342,8 +349,8 @@ fn spawn_key_reader(tx: Sender<Event>) {
             }
             let c = match key.code {
                 KeyCode::Char('c') if key.modifiers.contains(KeyModifiers::CONTROL) => {
-                    crate::cargo::kill_running_children();
                     restore_terminal();
+                    crate::cargo::stop_running_children();
                     println!();
                     std::process::exit(130);
                 }

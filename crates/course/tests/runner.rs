@@ -60,7 +60,9 @@ impl Fixture {
             .env_remove("CLICOLOR_FORCE")
             .env_remove("CARGO_TERM_COLOR")
             .env_remove("RUST_BACKTRACE")
-            .env_remove("COURSE_TIMEOUT_SECS");
+            .env_remove("COURSE_TIMEOUT_SECS")
+            // As on a machine without `just`: commands are suggested as `cargo course ...`.
+            .env("COURSE_USE_JUST", "0");
         cmd
     }
 
@@ -111,6 +113,13 @@ fn copy_dir(from: &Path, to: &Path) {
     }
 }
 
+/// The verdict comes last, so that it is what stays on screen.
+#[track_caller]
+fn assert_last_line(output: &str, expected: &str) {
+    let last = output.trim_end().lines().last().unwrap_or_default();
+    assert_eq!(last, expected, "the last line of\n{output}");
+}
+
 #[track_caller]
 fn assert_contains(haystack: &str, needle: &str) {
     assert!(
@@ -133,7 +142,7 @@ fn list_shows_every_step_the_current_one_and_what_to_do_next() {
     assert_contains(s, "· alpha/double  not started");
     assert_contains(s, "· beta/greet    not started");
     assert_contains(s, "exercises/01_alpha/add.rs");
-    assert_contains(s, "just check alpha/add");
+    assert_contains(s, "cargo course check alpha/add");
     assert!(
         !s.contains('\u{1b}'),
         "NO_COLOR must mean no escape codes:\n{s}"
@@ -151,14 +160,14 @@ fn check_shows_the_failing_tests_own_message_then_pass_and_next_step() {
     let out = f.course(&["check"]);
     assert_eq!(out.code, 1, "{out:?}");
     let s = &out.stdout;
-    assert_contains(
-        s,
-        "✗ alpha/add: 1 of 1 test failed; the first, `two_plus_three_is_five`:",
-    );
-    assert_contains(s, "panicked at exercises/01_alpha/add.rs:8:5:");
+    assert_contains(s, "`two_plus_three_is_five` failed:");
+    assert_contains(s, "your code panicked at exercises/01_alpha/add.rs:8:5:");
     assert_contains(s, "not yet implemented");
-    assert_contains(s, "a `todo!()` in your code was reached");
-    assert_contains(s, "hint: just hint alpha/add");
+    assert_contains(s, "hint:   cargo course hint alpha/add");
+    assert_last_line(
+        s,
+        "✗ alpha/add: reached a `todo!()` at exercises/01_alpha/add.rs:8:5 (1 of 1 test failed)",
+    );
     for noise in [
         "running 1 test",
         "test result:",
@@ -176,8 +185,8 @@ fn check_shows_the_failing_tests_own_message_then_pass_and_next_step() {
     f.solve("01_alpha/add.rs");
     let out = f.course(&["check", "alpha/add"]);
     assert_eq!(out.code, 0, "{out:?}");
-    assert_contains(&out.stdout, "✓ alpha/add passed (1 test)");
     assert_contains(&out.stdout, "next: alpha/double");
+    assert_last_line(&out.stdout, "✓ alpha/add passed (1 test)");
     let list = f.course(&["list"]).stdout;
     assert_contains(&list, "✓ alpha/add     done");
     assert_contains(&list, "▶ · alpha/double");
@@ -201,7 +210,7 @@ fn check_keeps_the_replay_line_and_runs_only_the_filtered_tests() {
     assert_contains(&out.stdout, "left: 2");
     assert_contains(
         &out.stdout,
-        "replay: just trace alpha/double --seed 7 --strategy pct:3",
+        "replay: cargo course trace alpha/double --seed 7 --strategy pct:3",
     );
 }
 
@@ -214,13 +223,13 @@ fn check_shows_compile_errors_as_cargo_prints_them() {
     );
     let out = f.course(&["check", "alpha/add"]);
     assert_eq!(out.code, 1, "{out:?}");
-    assert_contains(
-        &out.stdout,
-        "✗ alpha/add: exercises/01_alpha/add.rs does not compile:",
-    );
     assert_contains(&out.stdout, "error[E0308]: mismatched types");
+    assert_last_line(
+        &out.stdout,
+        "✗ alpha/add: exercises/01_alpha/add.rs does not compile (mismatched types)",
+    );
     assert_contains(&out.stdout, "--> exercises/01_alpha/add.rs:3:5");
-    assert_contains(&out.stdout, "hint: just hint alpha/add");
+    assert_contains(&out.stdout, "hint:   cargo course hint alpha/add");
     assert!(!out.stdout.contains("Compiling"), "{}", out.stdout);
 }
 
@@ -232,11 +241,11 @@ fn check_of_a_topic_checks_each_step_and_passes_only_if_all_do() {
     assert_eq!(out.code, 1, "{out:?}");
     assert_contains(&out.stdout, "✓ alpha/add passed");
     assert_contains(&out.stdout, "✗ alpha/double");
-    assert_contains(&out.stdout, "1 of 2 steps pass");
+    assert_last_line(&out.stdout, "✗ 1 of 2 steps pass");
     f.solve("01_alpha/double.rs");
     let out = f.course(&["check", "alpha"]);
     assert_eq!(out.code, 0, "{out:?}");
-    assert_contains(&out.stdout, "2 of 2 steps pass");
+    assert_last_line(&out.stdout, "✓ 2 of 2 steps pass");
     assert_contains(&out.stdout, "next: beta/greet");
 }
 
@@ -293,7 +302,7 @@ fn reset_restores_the_starter_and_asks_first() {
     let refused = f.course(&["reset", "alpha/add"]);
     assert_eq!(refused.code, 1, "{refused:?}");
     assert_contains(&refused.stdout, "standard input is not a terminal");
-    assert_contains(&refused.stdout, "just reset alpha/add --yes");
+    assert_contains(&refused.stdout, "cargo course reset alpha/add --yes");
     assert_ne!(f.read("exercises/01_alpha/add.rs"), starter);
 
     let out = f.course(&["reset", "alpha/add", "--yes"]);
@@ -309,9 +318,95 @@ fn reset_restores_the_starter_and_asks_first() {
     fs::remove_file(f.path("exercises/01_alpha/double.rs")).unwrap();
     let check = f.course(&["check", "alpha/double"]);
     assert_eq!(check.code, 1);
-    assert_contains(&check.stderr, "cargo course reset alpha/double --yes");
+    // (wrapped to fit 100 columns)
+    assert_contains(
+        &check.stderr.replace("\n  ", " "),
+        "cargo course reset alpha/double --yes",
+    );
     assert_eq!(f.course(&["reset", "alpha/double", "-y"]).code, 0);
     assert!(f.path("exercises/01_alpha/double.rs").is_file());
+}
+
+#[test]
+fn reset_restores_the_starter_as_shipped_after_course_toml_changes_and_cargo_clean() {
+    let f = Fixture::new();
+    let starter = f.read("exercises/01_alpha/add.rs");
+    assert_eq!(f.course(&["check", "alpha/add"]).code, 1); // builds the runner's folder
+    f.solve("01_alpha/add.rs");
+    // What used to re-embed the student's edit as "the starter": course.toml edited (as by
+    // a `git pull`), the build folder removed (`cargo clean`).
+    let toml = f.read("course.toml");
+    f.write(
+        "course.toml",
+        &format!("{toml}\n# a new line from upstream\n"),
+    );
+    fs::remove_dir_all(&f.target).unwrap();
+    let out = f.course(&["reset", "alpha/add", "--yes"]);
+    assert_eq!(out.code, 0, "{out:?}");
+    assert_eq!(f.read("exercises/01_alpha/add.rs"), starter);
+}
+
+#[test]
+fn hint_all_shows_again_the_hints_already_seen() {
+    let f = Fixture::new();
+    let none = f.course(&["hint", "alpha/double", "--all"]);
+    assert_eq!(none.code, 0, "{none:?}");
+    assert_contains(&none.stdout, "No hint for alpha/double revealed yet");
+    f.course(&["hint", "alpha/double"]);
+    f.course(&["hint", "alpha/double"]);
+    let all = f.course(&["hint", "alpha/double", "--all"]).stdout;
+    assert_contains(&all, "(hint 1 of 3)");
+    assert_contains(&all, "Twice as much.");
+    assert_contains(&all, "(hint 2 of 3)");
+    assert!(
+        !all.contains("(hint 3 of 3)"),
+        "--all reveals nothing new:\n{all}"
+    );
+    assert_contains(&all, "The next one: `cargo course hint alpha/double`");
+}
+
+#[test]
+fn commands_are_suggested_with_just_where_just_is_installed() {
+    let f = Fixture::new();
+    let out = f
+        .command(&["hint", "alpha/add"])
+        .env("COURSE_USE_JUST", "1")
+        .output()
+        .unwrap();
+    assert_contains(
+        &String::from_utf8_lossy(&out.stdout),
+        "More: `just hint alpha/add`",
+    );
+    // Without the override, the runner looks for `just` on PATH.
+    let empty = tempfile::tempdir().unwrap();
+    let cargo_dir = PathBuf::from(env!("CARGO"));
+    let path = std::env::join_paths([empty.path(), cargo_dir.parent().unwrap()]).unwrap();
+    let out = f
+        .command(&["hint", "alpha/double"])
+        .env_remove("COURSE_USE_JUST")
+        .env("PATH", &path)
+        .output()
+        .unwrap();
+    assert_contains(
+        &String::from_utf8_lossy(&out.stdout),
+        "More: `cargo course hint alpha/double`",
+    );
+    let fake_just = empty.path().join("just");
+    fs::write(&fake_just, "#!/bin/sh\n").unwrap();
+    {
+        use std::os::unix::fs::PermissionsExt;
+        fs::set_permissions(&fake_just, fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    let out = f
+        .command(&["hint", "beta/greet"])
+        .env_remove("COURSE_USE_JUST")
+        .env("PATH", &path)
+        .output()
+        .unwrap();
+    assert_contains(
+        &String::from_utf8_lossy(&out.stdout),
+        "More: `just hint beta/greet`",
+    );
 }
 
 #[test]
@@ -320,7 +415,10 @@ fn solution_is_refused_until_the_step_passes_unless_forced() {
     let refused = f.course(&["solution", "alpha/double"]);
     assert_eq!(refused.code, 1, "{refused:?}");
     assert_contains(&refused.stdout, "alpha/double does not pass yet");
-    assert_contains(&refused.stdout, "just solution alpha/double --force");
+    assert_contains(
+        &refused.stdout,
+        "cargo course solution alpha/double --force",
+    );
 
     let forced = f.course(&["solution", "alpha/double", "--force"]);
     assert_eq!(forced.code, 0, "{forced:?}");
@@ -374,17 +472,53 @@ fn report_json_gives_points_per_step_and_totals() {
 }
 
 #[test]
-fn trace_runs_one_schedule_with_the_scheduler_settings() {
+fn trace_runs_one_test_on_one_schedule_with_the_scheduler_settings() {
     let f = Fixture::new();
     f.solve("01_alpha/add.rs");
-    let out = f.course(&["trace", "alpha/add", "--seed", "42", "--strategy", "pct:3"]);
+    let out = f.course(&[
+        "trace",
+        "alpha/add",
+        "--test",
+        "two_plus_three_is_five",
+        "--seed",
+        "42",
+        "--strategy",
+        "pct:3",
+    ]);
     assert_eq!(out.code, 0, "{out:?}");
     assert_contains(
         &out.stdout,
-        "tracing alpha/add with seed 42, strategy pct:3",
+        "tracing `two_plus_three_is_five` of alpha/add on seed 42, strategy pct:3",
     );
     assert_contains(&out.stdout, "trace: seed 42, step alpha/add");
-    assert_contains(&out.stdout, "✓ alpha/add passed on this schedule");
+    assert_last_line(
+        &out.stdout,
+        "✓ `two_plus_three_is_five` passes on this schedule",
+    );
+}
+
+#[test]
+fn trace_replays_the_first_failing_test_and_checks_the_strategy_first() {
+    let f = Fixture::new();
+    let out = f.course(&["trace", "alpha/double", "--strategy", "pct3"]);
+    assert_eq!(out.code, 2, "{out:?}");
+    assert_contains(&out.stderr, "--strategy \"pct3\" is not a strategy");
+    assert!(
+        !f.target.join("course").exists(),
+        "nothing may be built for a bad strategy"
+    );
+    let out = f.course(&["trace", "alpha/double"]);
+    assert_eq!(out.code, 1, "{out:?}");
+    assert_contains(
+        &out.stdout,
+        "tracing `double_of_two_is_four` of alpha/double on seed 7, strategy pct:3",
+    );
+    assert_contains(&out.stdout, "double(2) must be 4");
+    assert!(!out.stdout.contains("unrelated_test"), "{}", out.stdout);
+    assert_last_line(
+        &out.stdout,
+        "✗ `double_of_two_is_four` fails on this schedule: double(2) must be 4",
+    );
 }
 
 #[test]
@@ -445,7 +579,30 @@ fn verify_lists_every_problem_in_the_steps() {
         s,
         "starter exercises/02_beta/greet.rs:3 compiles with a warning: unused variable: `unused`",
     );
-    assert_contains(s, "verify found 5 problems");
+    assert_contains(
+        s,
+        ".course/starters/01_alpha/add.rs (what `reset` restores) differs from the starter exercises/01_alpha/add.rs; if exercises/ holds the starters as they should ship, run `cargo course verify --update-starters`",
+    );
+    assert_contains(
+        s,
+        ".course/starters/02_beta/greet.rs (what `reset` restores) differs",
+    );
+    assert_contains(s, "verify found 7 problems");
+    // A teacher who meant the change refreshes the copies in the same run.
+    let out = f.course(&["verify", "--update-starters"]);
+    assert_contains(
+        &out.stdout,
+        "updated the starters as shipped: .course/starters/01_alpha/add.rs, .course/starters/02_beta/greet.rs",
+    );
+    assert!(
+        !out.stdout.contains("what `reset` restores"),
+        "{}",
+        out.stdout
+    );
+    assert_eq!(
+        f.read(".course/starters/02_beta/greet.rs"),
+        f.read("exercises/02_beta/greet.rs")
+    );
 }
 
 #[test]
@@ -600,18 +757,22 @@ fn watch_checks_on_save_moves_on_with_n_and_quits_with_q() {
         let at = seen.find(needle).unwrap() + needle.len();
         seen.drain(..at);
     };
+    // Each check starts with the keys and ends with the verdict.
+    wait_for("watching exercises/01_alpha/add.rs (polling) · keys (then Enter): h hint");
     wait_for("✗ alpha/add");
-    wait_for("watching exercises/01_alpha/add.rs (polling)");
     writeln!(stdin, "n").unwrap(); // not yet: the step fails
     wait_for("n moves on once alpha/add passes");
     f.solve("01_alpha/add.rs");
-    wait_for("✓ alpha/add passed");
     wait_for("Press n for the next step (alpha/double)");
+    wait_for("✓ alpha/add passed");
     writeln!(stdin, "n").unwrap();
-    wait_for("── alpha/double ──");
+    wait_for("watching exercises/01_alpha/double.rs (polling)");
     wait_for("✗ alpha/double");
     writeln!(stdin, "h").unwrap();
     wait_for("hint for alpha/double (hint 1 of 3)");
+    writeln!(stdin, "a").unwrap();
+    wait_for("hint for alpha/double (hint 1 of 3)");
+    wait_for("The next one: `cargo course hint alpha/double`");
     writeln!(stdin, "q").unwrap();
     let status = child.wait().unwrap();
     assert!(status.success());

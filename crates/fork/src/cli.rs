@@ -1,7 +1,7 @@
 //! Command-line parsing shared by the demos: a count of children in `1..=64`, with the
 //! usage message every process topic uses (see [`proctest::args`]).
 
-use proctest::args::{step_usage, usage_message};
+use proctest::args::{Args, step_usage, usage_message};
 use std::ops::RangeInclusive;
 
 /// How many children a demo may fork.
@@ -20,6 +20,28 @@ pub fn usage(program: &str, options: &str, step: &str, problem: &str) -> String 
         problem,
         &step_usage(&synopsis, &format!("{program} 4"), step),
     )
+}
+
+/// The command line of `program` (see [`proctest::args::Args`]): `--help` prints the usage
+/// of [`usage`] and exits with 0, a usage error prints it after the problem and exits
+/// with 2.
+pub fn args(program: &str, options: &str, step: &str) -> Args {
+    let synopsis = format!(
+        "{program} N{options}   (N: how many children to fork, {}..={})",
+        COUNTS.start(),
+        COUNTS.end()
+    );
+    Args::from_env(
+        program,
+        &step_usage(&synopsis, &format!("{program} 4"), step),
+    )
+}
+
+/// Reads the count N, the first positional argument (see [`parse_count`]), or exits with
+/// the usage error.
+pub fn count(args: &mut Args) -> usize {
+    let first = args.positional();
+    parse_count(first.as_deref()).unwrap_or_else(|problem| args.fail(&problem))
 }
 
 /// Parses a count of children. Returns the problem in words when `arg` is missing, not

@@ -56,5 +56,53 @@ pub fn fahrenheit_values(count: usize) -> Vec<f64> {
 /// assert_eq!(format!("{:.6}", fork::celsius(110.0)), "43.333333");
 /// ```
 pub fn celsius(fahrenheit: f64) -> f64 {
+    trial::on_convert(fahrenheit);
     (fahrenheit - 32.0) * 5.0 / 9.0
+}
+
+/// What the `ordered` demo can make one conversion do in a child, to show what the
+/// parent does then: take long (the child ends after the others), or die before it
+/// writes anything. Unarmed, [`celsius`] only computes.
+///
+/// Only a child feels it: in the process that armed it, [`celsius`] only computes.
+/// Everything here is async-signal-safe (atomics, `getpid`, `kill`, the CPU clock).
+pub mod trial {
+    use nix::sys::signal::{Signal, kill};
+    use nix::unistd::getpid;
+    use std::sync::atomic::{AtomicI32, AtomicU64, Ordering};
+    use std::time::Duration;
+
+    /// The CPU work of a slow conversion.
+    pub const SLOW_WORK: Duration = Duration::from_millis(200);
+
+    /// No value: NaN's bits, which no conversion is given.
+    const NONE: u64 = u64::MAX;
+    static SLOW: AtomicU64 = AtomicU64::new(NONE);
+    static CRASH: AtomicU64 = AtomicU64::new(NONE);
+    static ARMED_BY: AtomicI32 = AtomicI32::new(0);
+
+    /// In a child, converting `fahrenheit` first computes for [`SLOW_WORK`] of CPU time.
+    pub fn slow(fahrenheit: f64) {
+        ARMED_BY.store(getpid().as_raw(), Ordering::SeqCst);
+        SLOW.store(fahrenheit.to_bits(), Ordering::SeqCst);
+    }
+
+    /// In a child, converting `fahrenheit` kills the child with SIGKILL: it writes nothing.
+    pub fn crash(fahrenheit: f64) {
+        ARMED_BY.store(getpid().as_raw(), Ordering::SeqCst);
+        CRASH.store(fahrenheit.to_bits(), Ordering::SeqCst);
+    }
+
+    pub(crate) fn on_convert(fahrenheit: f64) {
+        if getpid().as_raw() == ARMED_BY.load(Ordering::SeqCst) {
+            return;
+        }
+        let bits = fahrenheit.to_bits();
+        if bits == SLOW.load(Ordering::SeqCst) {
+            proctest::cpu::work(SLOW_WORK);
+        }
+        if bits == CRASH.load(Ordering::SeqCst) {
+            let _ = kill(getpid(), Signal::SIGKILL);
+        }
+    }
 }

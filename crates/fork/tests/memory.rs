@@ -21,7 +21,7 @@ fn run_memory(args: &[&str]) -> proctest::Finished {
         .args(args)
         .timeout(WATCHDOG)
         .run()
-        .unwrap_or_else(|hang| panic!("{}\n\n{hang}", diagnose(&hang)))
+        .unwrap_or_else(|hang| panic!("{hang}\n{}", proctest::wrap(&diagnose(&hang), 100)))
 }
 
 fn check_copy(initial: u64, changed: u64, args: &[&str]) -> String {
@@ -104,4 +104,11 @@ fn bad_arguments_are_rejected_before_forking() {
         );
         assert_eq!(run.stdout, "", "{args:?}");
     }
+}
+
+#[test]
+fn the_child_calls_only_async_signal_safe_functions_and_leaves_with_exit() {
+    let source = proctest::source::Source::read(proctest::step_file!("08_fork/memory.rs"))
+        .unwrap_or_else(|err| panic!("{err}"));
+    proctest::source::assert_none(&source.fork_children());
 }

@@ -4,7 +4,9 @@
 mod common;
 
 use common::{assert_rejected, expected_conversions, parse_conversion, redact_pids, run};
-use proctest::StdoutTo;
+use fork::trial;
+use proctest::cpu::busy_wait;
+use proctest::{StdoutTo, wrap};
 
 const DEMO: &str = env!("CARGO_BIN_EXE_ordered");
 
@@ -63,8 +65,110 @@ fn sixty_four_children_in_order_and_nothing_left_open() {
 }
 
 #[test]
+fn a_child_that_ends_last_still_comes_first_and_the_parent_sleeps_meanwhile() {
+    // Child 1's conversion computes for 0.2 s of CPU: it ends after the others. The parent
+    // still prints it first, and waits for it in read() without using the CPU.
+    let run = run(DEMO, &["4", "--slow", "1"], StdoutTo::Pipe);
+    let conversions: Vec<(String, String)> = run
+        .stdout
+        .lines()
+        .filter_map(parse_conversion)
+        .map(|(f, c, _)| (f, c))
+        .collect();
+    assert_eq!(
+        conversions,
+        expected_conversions(4),
+        "{}\n{}\n{}",
+        wrap(
+            "child 1 ended last, yet its line must come first: the parent reads the pipes in \
+             the order of the values, not in the order the children end. Out of order.",
+            100
+        ),
+        run.stdout,
+        run.stderr
+    );
+    assert!(run.status.success(), "{}\n{}", run.stderr, run.stdout);
+    let report = run
+        .cpu_report("convert_in_children")
+        .unwrap_or_else(|| panic!("the demo reported no CPU time:\n{}", run.stderr));
+    if let Some(spin) = busy_wait(report.own, trial::SLOW_WORK, report.wall) {
+        panic!(
+            "{}",
+            spin.explain(
+                "The parent, in convert_in_children,",
+                "child 1 computed",
+                "A read() on a pipe in blocking mode sleeps until the child writes or \
+                 closes; so does waitpid without WNOHANG.",
+            )
+        );
+    }
+}
+
+#[test]
+fn a_child_that_dies_before_writing_is_an_error_and_every_child_is_still_reaped() {
+    let run = run(DEMO, &["4", "--crash", "2"], StdoutTo::Pipe);
+    assert!(
+        !run.stdout.contains("Spawned 4 processes"),
+        "{}\n{}",
+        wrap(
+            "child 2 was killed while converting (the demo makes crate::celsius kill it in a \
+             child), yet the parent printed every result: did the conversions run in the \
+             children? The children compute, the parent prints. Conversion not in the child.",
+            100
+        ),
+        run.stdout
+    );
+    assert!(
+        run.stderr.contains("convert_in_children failed: EIO"),
+        "{}\n{}",
+        wrap(
+            "child 2 died before writing its message: the parent's read of its pipe must see \
+             end of file with nothing read, and convert_in_children fail with EIO. Missing \
+             error.",
+            100
+        ),
+        run.stderr
+    );
+    assert!(
+        !run.stderr.contains("never waited for"),
+        "{}\n{}",
+        wrap(
+            "convert_in_children returned its error before waiting for the other children: \
+             they are left running or as zombies. Keep the first error, read and reap every \
+             child, then return it. Children not reaped.",
+            100
+        ),
+        run.stderr
+    );
+    assert!(
+        !run.stderr.contains("descriptor(s) still open"),
+        "{}",
+        run.stderr
+    );
+    assert!(run.leftovers.is_empty(), "{}", run.describe_leftovers());
+    assert_eq!(run.code(), Some(1), "{}", run.stderr);
+}
+
+#[test]
 fn bad_counts_are_rejected_before_forking() {
-    for args in [&["abc"][..], &["0"], &["-3"], &["1000"], &[], &["4", "5"]] {
+    for args in [
+        &["abc"][..],
+        &["0"],
+        &["-3"],
+        &["1000"],
+        &[],
+        &["4", "5"],
+        &["4", "--slow", "5"],
+        &["4", "--crash"],
+    ] {
         assert_rejected(DEMO, args, "1..=64", "fork/ordered");
     }
+}
+
+#[test]
+fn the_child_calls_only_async_signal_safe_functions_and_leaves_with_exit() {
+    let source = proctest::source::Source::read(proctest::step_file!("08_fork/ordered.rs"))
+        .unwrap_or_else(|err| panic!("{err}"))
+        .allow(&["celsius"]);
+    proctest::source::assert_none(&source.fork_children());
 }

@@ -4,6 +4,7 @@
 mod common;
 
 use common::{assert_rejected, parse_conversion, parse_spawned, redact_pids, run};
+use proctest::cpu::busy_wait;
 use proctest::{Finished, StdoutTo};
 
 const DEMO: &str = env!("CARGO_BIN_EXE_reap");
@@ -13,6 +14,34 @@ const DEMO: &str = env!("CARGO_BIN_EXE_reap");
 /// before the parent's report.
 fn run_reap(args: &[&str], to: StdoutTo) -> Finished {
     let run = run(DEMO, args, to);
+    let command = format!("reap {}", args.join(" "));
+    if run.stderr.contains("wait_all failed: EINTR") {
+        panic!(
+            "{}",
+            proctest::wrap(
+                &format!(
+                    "`{command}`: wait_all gave up with EINTR. A signal handler ran in the \
+                     parent while it waited (the slow child sent SIGUSR1), so waitpid \
+                     returned EINTR: that is no error of the child, only an interrupted \
+                     wait. Call waitpid again for the same pid. Interrupted wait not \
+                     resumed.\nstderr:\n{}",
+                    run.stderr
+                ),
+                100
+            )
+        );
+    }
+    if let Some(problem) = run
+        .stderr
+        .lines()
+        .find_map(|l| l.strip_prefix("reap: wait_all "))
+    {
+        panic!(
+            "{}\nstdout:\n{}",
+            proctest::wrap(&format!("`{command}`: wait_all {problem}."), 100),
+            run.stdout
+        );
+    }
     let never_waited = run.stderr.contains("never waited for");
     assert!(
         !never_waited,
@@ -92,6 +121,50 @@ fn a_failing_child_is_reported_with_its_status() {
     );
 }
 
+/// The CPU work of the slow child (`--slow K`), as the demo does it.
+const SLOW_WORK: std::time::Duration = fork::trial::SLOW_WORK;
+
+#[test]
+fn statuses_come_back_in_the_order_given_while_the_parent_sleeps() {
+    // Child 1 computes, then ends last of all: a parent that collects statuses in the
+    // order the children end gets child 2 first, and one that keeps checking with WNOHANG
+    // uses about as much CPU as child 1's work.
+    let run = run_reap(&["4", "--slow", "1"], StdoutTo::Pipe);
+    assert!(run.status.success(), "{}\n{}", run.stderr, run.stdout);
+    assert_eq!(status_lines(&run).len(), 4, "{}", run.stdout);
+    let report = run.cpu_report("wait_all").unwrap_or_else(|| {
+        panic!(
+            "the demo reported no CPU time for wait_all:\n{}",
+            run.stderr
+        )
+    });
+    if let Some(spin) = busy_wait(report.own, SLOW_WORK, report.wall) {
+        panic!(
+            "{}",
+            spin.explain(
+                "The parent, in wait_all,",
+                "child 1 computed",
+                "waitpid(pid, None), without WNOHANG, sleeps in the kernel until that child \
+                 has ended; a loop of WNOHANG checks keeps the CPU busy instead.",
+            )
+        );
+    }
+}
+
+#[test]
+fn a_wait_interrupted_by_a_signal_is_resumed() {
+    let run = run_reap(&["3", "--slow", "2", "--interrupt"], StdoutTo::Pipe);
+    assert!(run.status.success(), "{}\n{}", run.stderr, run.stdout);
+    assert_eq!(
+        status_lines(&run),
+        (1..=3)
+            .map(|i| format!("child {i} (pid [PID]): exited with status 0"))
+            .collect::<Vec<_>>(),
+        "{}",
+        run.stdout
+    );
+}
+
 #[test]
 fn no_zombie_is_left_even_with_many_children() {
     let run = run_reap(&["64"], StdoutTo::File);
@@ -128,6 +201,8 @@ fn bad_arguments_are_rejected_before_forking() {
         &["4", "--fail"],
         &["4", "--fail", "5"],
         &["4", "--bogus", "1"],
+        &["4", "--slow", "0"],
+        &["4", "--interrupt"],
     ] {
         assert_rejected(DEMO, args, "1..=64", "fork/reap");
     }

@@ -142,3 +142,87 @@ fn bad_counts_are_rejected_before_forking() {
         assert_rejected(DEMO, args, "1..=64", "fork/spawn");
     }
 }
+
+#[test]
+fn the_child_calls_only_async_signal_safe_functions_and_leaves_with_exit() {
+    let source = proctest::source::Source::read(proctest::step_file!("08_fork/spawn.rs"))
+        .unwrap_or_else(|err| panic!("{err}"))
+        .allow(&["celsius"]);
+    proctest::source::assert_none(&source.fork_children());
+}
+
+/// The violations found in `code`, a version of spawn.rs.
+fn violations(code: &str) -> Vec<proctest::source::Violation> {
+    proctest::source::Source::parse("08_fork/spawn.rs", code)
+        .expect("valid Rust")
+        .allow(&["celsius"])
+        .fork_children()
+}
+
+#[test]
+fn oracle_a_child_that_prints_with_println_and_exits_with_exit_is_rejected() {
+    // Both work in every run of the single-threaded demo: only the source shows them.
+    let found = violations(
+        r#"
+        pub fn spawn_children(values: &[f64]) -> nix::Result<Vec<Pid>> {
+            let mut pids = Vec::new();
+            for &f in values {
+                match unsafe { fork() }? {
+                    ForkResult::Parent { child } => pids.push(child),
+                    ForkResult::Child => {
+                        println!("{f:.6} F is {:.6} C (pid {})", celsius(f), getpid());
+                        std::process::exit(0)
+                    }
+                }
+            }
+            Ok(pids)
+        }
+        "#,
+    );
+    let lines: Vec<String> = found
+        .iter()
+        .map(|v| format!("{}: {}", v.line, v.what))
+        .collect();
+    assert_eq!(
+        lines,
+        ["8: calls `println!`", "9: calls `std::process::exit`"]
+    );
+    let report = std::panic::catch_unwind(|| proctest::source::assert_none(&found))
+        .expect_err("rejected")
+        .downcast::<String>()
+        .expect("a message");
+    assert!(
+        report.ends_with("Not async-signal-safe after fork."),
+        "{report}"
+    );
+}
+
+#[test]
+fn alternative_a_child_that_writes_and_exits_through_libc_is_accepted() {
+    let found = violations(
+        r#"
+        pub fn spawn_children(values: &[f64]) -> nix::Result<Vec<Pid>> {
+            let mut pids = Vec::with_capacity(values.len());
+            for &f in values {
+                let text = format!("{f:.6} F is {:.6} C (pid ", celsius(f));
+                let line = Line::new().text(text.as_bytes());
+                let pid = unsafe { libc::fork() };
+                if pid == 0 {
+                    let line = line.pid().text(b")\n");
+                    let bytes = line.as_bytes();
+                    unsafe {
+                        libc::write(1, bytes.as_ptr().cast(), bytes.len());
+                        libc::_exit(0);
+                    }
+                }
+                if pid < 0 {
+                    return Err(nix::errno::Errno::last());
+                }
+                pids.push(Pid::from_raw(pid));
+            }
+            Ok(pids)
+        }
+        "#,
+    );
+    assert!(found.is_empty(), "{found:?}");
+}

@@ -160,9 +160,38 @@ fn the_bench_rejects_an_unknown_argument() {
         .output()
         .expect("run convoy_bench");
     assert_eq!(out.status.code(), Some(2), "{out:?}");
-    assert_eq!(
-        String::from_utf8_lossy(&out.stderr),
-        "convoy_bench: unknown argument \"--holdus\" (try --help)\n"
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.starts_with(
+            "convoy_bench: unknown option \"--holdus\"\nusage: convoy_bench [--rounds N]"
+        ),
+        "{stderr}"
     );
     assert!(out.stdout.is_empty(), "{out:?}");
+}
+
+#[test]
+fn the_bench_bounds_its_values_and_answers_help() {
+    for args in [
+        &["--rounds", "99999999999"][..],
+        &["--hold-us", "99999999999"],
+    ] {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_convoy_bench"))
+            .args(args)
+            .output()
+            .expect("run convoy_bench");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(
+            stderr.contains("must be a whole number from ") && stderr.contains("usage:"),
+            "{args:?}: {stderr}"
+        );
+        assert!(!stderr.contains("backtrace"), "{stderr}");
+    }
+    let help = std::process::Command::new(env!("CARGO_BIN_EXE_convoy_bench"))
+        .arg("--help")
+        .output()
+        .expect("run convoy_bench");
+    assert_eq!(help.status.code(), Some(0), "{help:?}");
+    assert!(String::from_utf8_lossy(&help.stdout).starts_with("usage: convoy_bench"));
 }

@@ -6,8 +6,34 @@
 //! error ends in ``got `abc` `` (proctest's `PROGRAM: PROBLEM` has no next line and ends
 //! in `not "abc"`). Only the exit status, 2, is the same.
 
+use proctest::args::{Args, Style};
 use std::ops::RangeInclusive;
 use std::process;
+
+/// The command line of `program` through [`proctest::args::Args`], in this topic's wording:
+/// `--help` prints the usage and exits with 0; a usage error prints `error: PROBLEM`, the
+/// usage line and `next`, and exits with 2.
+pub fn args(program: &str, usage: &str, next: &str) -> Args {
+    Args::from_env(program, usage).style(Style::Error {
+        next: next.to_owned(),
+    })
+}
+
+/// Reads the optional number a demo takes after its flags (see [`optional_number`]), or
+/// exits with the usage error: `default` when there is none, `unexpected argument` for an
+/// unknown option, `too many arguments` for a second value.
+pub fn number_arg(args: &mut Args, default: u64, name: &str, range: RangeInclusive<u64>) -> u64 {
+    let value = args.positional();
+    if let Some(extra) = args.remaining().first() {
+        if extra.starts_with("--") {
+            args.fail(&format!("unexpected argument `{extra}`"));
+        }
+        args.fail("too many arguments");
+    }
+    value
+        .map_or(Ok(default), |text| parse_in_range(name, &text, range))
+        .unwrap_or_else(|message| args.fail(&message))
+}
 
 /// Parses `text` as an integer in `range`, or explains what was expected.
 ///

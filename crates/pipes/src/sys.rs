@@ -21,9 +21,78 @@
 
 pub use proctest::args::{parse_in_range, usage_error};
 pub use proctest::audit::{Audit, OpenFd, open_fds, unreaped_children};
-pub use proctest::child::{Line, exit_now, parse_u32, stderr_fd, stdout_fd, write_all};
+pub use proctest::child::{Line, exit_now, parse_u32, stderr_fd, stdout_fd};
 
 use nix::errno::Errno;
+use std::os::fd::AsFd;
+
+/// Writes all of `bytes` to `fd`, looping over short writes and retrying on EINTR, as
+/// [`proctest::child::write_all`] does. Async-signal-safe.
+///
+/// Under the `pingpong` demo's strict turns ([`turns::arm`]), it then waits until the
+/// other side has answered before returning (see [`turns`]).
+///
+/// # Errors
+///
+/// The first error `write()` reports other than EINTR (EPIPE when no reader is left).
+pub fn write_all(fd: impl AsFd, bytes: &[u8]) -> nix::Result<()> {
+    turns::before_send();
+    proctest::child::write_all(fd.as_fd(), bytes)?;
+    turns::after_send(fd.as_fd());
+    Ok(())
+}
+
+/// Strict turns for the `pingpong` demo: once armed, every [`write_all`] (the student's
+/// `send_count` uses it) returns only when the other side's answer has arrived (the
+/// descriptor is readable, or the other side has closed it). So whatever a side prints
+/// *after* its send comes out after the other side's lines, every time: a line printed
+/// after the send that lets the other side go on is out of order in every run, not in
+/// one run out of many. A side that prints before its send sees no difference.
+///
+/// With [`turns::slow`], each send is instead preceded by [`SLOW_WORK`](turns::SLOW_WORK)
+/// of CPU work, which the other side waits for: asleep if it blocks in `read()`, burning
+/// the CPU if it spins (the sender then does not wait for the answer in `write_all`, so
+/// that its own receive waits for the other side's work).
+///
+/// Async-signal-safe (atomics, `poll`, the CPU clock): the forked child uses it too.
+pub mod turns {
+    use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
+    use std::os::fd::BorrowedFd;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::time::Duration;
+
+    /// The CPU work before each send under [`slow`].
+    pub const SLOW_WORK: Duration = Duration::from_millis(200);
+
+    static STRICT: AtomicBool = AtomicBool::new(false);
+    static SLOW: AtomicBool = AtomicBool::new(false);
+
+    /// Arms strict turns in this process and the children it forks from now on.
+    pub fn arm() {
+        STRICT.store(true, Ordering::SeqCst);
+    }
+
+    /// Makes each send first compute for [`SLOW_WORK`] of CPU.
+    pub fn slow() {
+        SLOW.store(true, Ordering::SeqCst);
+    }
+
+    pub(crate) fn before_send() {
+        if SLOW.load(Ordering::SeqCst) {
+            proctest::cpu::work(SLOW_WORK);
+        }
+    }
+
+    pub(crate) fn after_send(fd: BorrowedFd<'_>) {
+        // Under `slow`, the sender must not wait here for the answer: its own receive has
+        // to wait for the other side's work, which is what is measured.
+        if !STRICT.load(Ordering::SeqCst) || SLOW.load(Ordering::SeqCst) {
+            return;
+        }
+        let mut fds = [PollFd::new(fd, PollFlags::POLLIN)];
+        while poll(&mut fds, PollTimeout::NONE) == Err(nix::errno::Errno::EINTR) {}
+    }
+}
 use std::ffi::{CString, c_char};
 use std::fmt;
 

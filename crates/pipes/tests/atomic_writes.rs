@@ -4,10 +4,17 @@
 mod common;
 
 use common::{assert_clean, assert_usage_error};
+use nix::fcntl::{FcntlArg, OFlag, fcntl};
+use nix::unistd::{pipe, write};
+use pipes::atomic_writes::{Received, WriteError, read_records, write_record};
 use pipes::sys::{PIPE_BUF, record};
-use proctest::{Demo, Finished};
+use proctest::{Call, Demo, Finished, wrap};
 use std::collections::BTreeMap;
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd};
 use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
 
 /// A file path in a directory of this test's own, removed (with its contents) on drop,
 /// also when the test fails.
@@ -197,4 +204,281 @@ fn bad_options_are_usage_errors() {
         let run = atomic_writes(args);
         assert_usage_error(&run, message);
     }
+}
+
+// The two functions called in the test process on pipes it makes (no fork), each under a
+// watchdog. The checks take the function, so that the oracles below can show them a
+// wrong one.
+
+type ReadRecords = fn(BorrowedFd<'_>, usize) -> nix::Result<Received>;
+type WriteRecord = fn(BorrowedFd<'_>, &[u8]) -> Result<(), WriteError>;
+
+/// How long a call may take: a correct one returns as soon as its writer is done.
+const BUDGET: Duration = Duration::from_secs(10);
+
+/// Bytes waiting in a pipe (FIONREAD).
+fn waiting(fd: BorrowedFd<'_>) -> usize {
+    let mut n: libc::c_int = 0;
+    // SAFETY: FIONREAD writes one int into the valid pointer we pass.
+    unsafe { libc::ioctl(fd.as_raw_fd(), libc::FIONREAD, &mut n) };
+    usize::try_from(n).unwrap_or(0)
+}
+
+/// Checks `read` on a stream of 5 records of 100 bytes whose boundaries never match the
+/// reads: the first record arrives in two halves, the second half only once the reader
+/// has taken the first (so one read returns half a record), then the other four in one
+/// write of 400 bytes plus 30 stray bytes, then end of file.
+fn check_read_records(read: ReadRecords) -> Result<(), String> {
+    let (read_end, write_end) = pipe().expect("a pipe");
+    let records: Vec<Vec<u8>> = (0..5).map(|seq| record::encode(1, seq, 100)).collect();
+    let expected = records.clone();
+    let probe = read_end.try_clone().expect("dup the read end");
+    // Set once read_records has returned, so that the writer stops waiting for it.
+    let returned = Arc::new(AtomicBool::new(false));
+    let reader_returned = Arc::clone(&returned);
+    let writer = std::thread::spawn(move || {
+        write(&write_end, &records[0][..50]).expect("write");
+        // Wait until the reader has taken those 50 bytes (or has returned already).
+        while waiting(probe.as_fd()) > 0 && !returned.load(Ordering::SeqCst) {
+            std::thread::yield_now();
+        }
+        let mut rest = records[0][50..].to_vec();
+        for r in &records[1..] {
+            rest.extend_from_slice(r);
+        }
+        rest.extend_from_slice(&[b'x'; 30]);
+        let _ = write(&write_end, &rest);
+    });
+    let call = Call::start("read_records on a stream cut at odd places", move || {
+        let result = read(read_end.as_fd(), 100);
+        reader_returned.store(true, Ordering::SeqCst);
+        result
+    });
+    let done = call.finish(BUDGET).map_err(|stuck| {
+        wrap(
+            &format!(
+                "{stuck}. The writer closed its end after 530 bytes: read() then returns 0, end \
+                 of file, and read_records must stop there. Never returned."
+            ),
+            100,
+        )
+    })?;
+    let _ = writer.join();
+    let received = done
+        .value
+        .map_err(|err| format!("read_records failed: {err}"))?;
+    let total = received.records.iter().map(Vec::len).sum::<usize>() + received.trailing;
+    if total < 530 {
+        return Err(wrap(
+            &format!(
+                "read_records returned after {total} of the 530 bytes the writer sent: it \
+                 stopped before end of file. A read() that returns fewer bytes than asked is \
+                 not the end (the writer may not have written the rest yet): only 0 is. \
+                 Stopped before end of file."
+            ),
+            100,
+        ));
+    }
+    if received.records != expected {
+        let got: Vec<String> = received
+            .records
+            .iter()
+            .map(|r| match record::check(r) {
+                Ok((_, seq)) => format!("record {seq}"),
+                Err(_) if r.len() == 100 => "a torn record".to_owned(),
+                Err(_) => format!("{} bytes", r.len()),
+            })
+            .collect();
+        return Err(wrap(
+            &format!(
+                "read_records got [{}] instead of records 0 to 4. One read() returned half of \
+                 record 0, the next the other half and four more records: a read returns \
+                 whatever the pipe holds, not one record. Collect the bytes until end of file \
+                 (read() returns 0), then cut them by size. Records cut by read().",
+                got.join(", ")
+            ),
+            100,
+        ));
+    }
+    if received.trailing != 30 {
+        return Err(wrap(
+            &format!(
+                "30 bytes were left after the last whole record, but read_records reports \
+                 `trailing: {}`. Stray bytes miscounted.",
+                received.trailing
+            ),
+            100,
+        ));
+    }
+    Ok(())
+}
+
+/// Checks `write` on a non-blocking pipe with room for 65536 bytes: a record of 100 bytes
+/// goes in one write; one of 100000 bytes does not fit, the kernel takes part of it, and
+/// `write` must report that as `Short` instead of writing the rest with a second write.
+fn check_write_record(write_one: WriteRecord) -> Result<(), String> {
+    let (read_end, write_end) = pipe().expect("a pipe");
+    fcntl(&write_end, FcntlArg::F_SETFL(OFlag::O_NONBLOCK)).expect("O_NONBLOCK");
+    let room =
+        usize::try_from(fcntl(&write_end, FcntlArg::F_GETPIPE_SZ).expect("the pipe's capacity"))
+            .expect("a positive size");
+    let small = record::encode(0, 0, 100);
+    let large = record::encode(0, 1, room + 34_464);
+    let call = Call::start(
+        "write_record on a pipe too small for the record",
+        move || {
+            let first = write_one(write_end.as_fd(), &small);
+            let second = write_one(write_end.as_fd(), &large);
+            (first, second, write_end, large.len())
+        },
+    );
+    let done = call.finish(BUDGET).map_err(|stuck| {
+        wrap(
+            &format!(
+                "{stuck}. The pipe is full and nobody reads it: a write_record that loops to \
+                 write the rest never ends. One write(), and a Short error when it took only \
+                 part. Never returned."
+            ),
+            100,
+        )
+    })?;
+    let (first, second, _write_end, len) = done.value;
+    first.map_err(|err| format!("a record of 100 bytes into an empty pipe failed: {err}"))?;
+    let taken = waiting(read_end.as_fd());
+    // The kernel takes what fits (in whole pages: less than the room, at times): the
+    // pipe then holds the first record and that part of the second, nothing more.
+    match second {
+        Err(WriteError::Short { written, len: l }) if written + 100 == taken && l == len => Ok(()),
+        other => Err(wrap(
+            &format!(
+                "write_record of {len} bytes into a non-blocking pipe with room for {room} \
+                 returned {other:?}, and the pipe holds {taken} bytes: the kernel takes part of \
+                 the record and write() returns that count; write_record must then return \
+                 WriteError::Short {{ written: that count, len: {len} }}, not write the rest \
+                 with a second write(), which another writer could get in front of. Not one \
+                 write.",
+                room = room - 100,
+            ),
+            100,
+        )),
+    }
+}
+
+#[test]
+fn a_write_error_says_what_happened() {
+    let short = WriteError::Short {
+        written: 65_536,
+        len: 100_000,
+    };
+    assert_eq!(
+        short.to_string(),
+        "short write: 65536 of 100000 bytes (the record would be split)"
+    );
+    let failed = WriteError::Sys(nix::errno::Errno::EPIPE);
+    assert!(
+        failed.to_string().starts_with("write failed: EPIPE"),
+        "{failed}"
+    );
+}
+
+#[test]
+fn read_records_cuts_by_size_whatever_the_reads_return() {
+    check_read_records(read_records).unwrap_or_else(|why| panic!("{why}"));
+}
+
+#[test]
+fn write_record_makes_one_write_and_reports_a_short_one() {
+    check_write_record(write_record).unwrap_or_else(|why| panic!("{why}"));
+}
+
+// Oracles: wrong solutions the checks above must reject.
+
+fn flat(text: &str) -> String {
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// Treats each read() as one record: right only when the reads happen to match.
+fn wrong_read_one_record_per_read(fd: BorrowedFd<'_>, size: usize) -> nix::Result<Received> {
+    let mut received = Received::default();
+    let mut buf = vec![0u8; size];
+    loop {
+        match nix::unistd::read(fd, &mut buf)? {
+            0 => return Ok(received),
+            n if n == size => received.records.push(buf.clone()),
+            n => received.trailing += n,
+        }
+    }
+}
+
+/// Loops until the whole record is written: a second write() can interleave.
+fn wrong_write_all(fd: BorrowedFd<'_>, record: &[u8]) -> Result<(), WriteError> {
+    let mut rest = record;
+    while !rest.is_empty() {
+        match write(fd, rest) {
+            Ok(n) => rest = &rest[n..],
+            Err(errno) => return Err(WriteError::Sys(errno)),
+        }
+    }
+    Ok(())
+}
+
+#[test]
+fn oracle_one_record_per_read_is_cut_by_read() {
+    let why = check_read_records(wrong_read_one_record_per_read).expect_err("rejected");
+    assert!(flat(&why).ends_with("Records cut by read()."), "{why}");
+}
+
+#[test]
+fn oracle_a_write_all_loop_is_not_one_write() {
+    let why = check_write_record(wrong_write_all).expect_err("rejected");
+    assert!(flat(&why).ends_with("Not one write."), "{why}");
+}
+
+// Correct alternatives, which the checks must accept however they are written.
+
+/// Reads everything through a `File` on a copy of the descriptor, then cuts.
+fn alternative_read_to_end(fd: BorrowedFd<'_>, size: usize) -> nix::Result<Received> {
+    use std::io::Read;
+    let mut stream = Vec::new();
+    let owned = fd
+        .try_clone_to_owned()
+        .map_err(|_| nix::errno::Errno::EBADF)?;
+    std::fs::File::from(owned)
+        .read_to_end(&mut stream)
+        .map_err(|_| nix::errno::Errno::EIO)?;
+    let chunks = stream.chunks_exact(size);
+    let trailing = chunks.remainder().len();
+    Ok(Received {
+        records: chunks.map(<[u8]>::to_vec).collect(),
+        trailing,
+    })
+}
+
+/// Keeps the partial record between reads instead of collecting everything.
+fn alternative_reassemble_as_it_reads(fd: BorrowedFd<'_>, size: usize) -> nix::Result<Received> {
+    let mut received = Received::default();
+    let mut partial = Vec::with_capacity(size);
+    let mut buf = [0u8; 37];
+    loop {
+        let n = match nix::unistd::read(fd, &mut buf) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(nix::errno::Errno::EINTR) => continue,
+            Err(errno) => return Err(errno),
+        };
+        for &byte in &buf[..n] {
+            partial.push(byte);
+            if partial.len() == size {
+                received.records.push(std::mem::take(&mut partial));
+            }
+        }
+    }
+    received.trailing = partial.len();
+    Ok(received)
+}
+
+#[test]
+fn alternatives_read_to_end_and_reassembly_as_it_reads_pass() {
+    check_read_records(alternative_read_to_end).unwrap_or_else(|why| panic!("{why}"));
+    check_read_records(alternative_reassemble_as_it_reads).unwrap_or_else(|why| panic!("{why}"));
 }

@@ -4,15 +4,19 @@
 mod common;
 
 use common::{WATCHDOG, assert_usage_error};
+use nix::fcntl::{FcntlArg, OFlag, fcntl};
 use nix::sys::signal::{Signal, kill, killpg};
 use nix::sys::stat::Mode;
 use nix::unistd::{Pid, mkfifo};
-use proctest::{Demo, Finished, Snapshot};
+use pipes::fifo::{Fifo, OpenError, open_writer};
+use proctest::{Demo, Finished, Snapshot, within, wrap};
 use std::io::{BufRead, BufReader, Read};
+use std::os::fd::OwnedFd;
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitStatus, Stdio};
 use std::sync::mpsc;
+use std::time::Duration;
 
 /// A directory of this test's own, in which the reader makes its FIFO's directory;
 /// removed on drop, also when the test fails.
@@ -64,14 +68,27 @@ fn assert_nothing_left(scratch: &Scratch, fifo: Option<&Path>) {
     if let Some(path) = fifo {
         assert!(
             std::fs::symlink_metadata(path).is_err(),
-            "the FIFO {} is still there after fifo_reader exited: `Fifo`'s Drop must remove \
-             it, then its directory, on every path out",
-            path.display()
+            "{}",
+            wrap(
+                &format!(
+                    "the FIFO {} is still there after fifo_reader exited: `Fifo`'s Drop must \
+                     remove it, then its directory, on every path out. Left behind.",
+                    path.display()
+                ),
+                100
+            )
         );
     }
     assert!(
         left.is_empty(),
-        "fifo_reader left these behind: {left:?}: `Fifo`'s Drop must remove the FIFO, then its directory"
+        "{}",
+        wrap(
+            &format!(
+                "fifo_reader left these behind: {left:?}: `Fifo`'s Drop must remove the FIFO, \
+                 then its directory. Left behind."
+            ),
+            100
+        )
     );
 }
 
@@ -165,20 +182,27 @@ impl Drop for Reader {
 }
 
 fn writer(args: &[&str]) -> Finished {
+    // The writer computes nothing: a writer still busy after twice the timeout is spinning.
     Demo::new(env!("CARGO_BIN_EXE_fifo_writer"))
         .args(args)
         .timeout(WATCHDOG)
+        .hard_cap(WATCHDOG * 2)
         .run()
         .unwrap_or_else(|hang| {
             let opening = hang.blocked_in("openat").next().is_some();
             let diagnosis = if opening {
                 "fifo_writer is blocked in open(): opening a FIFO for writing waits until some \
                  process opens it for reading, forever if none does. `open_writer` must open \
-                 with O_NONBLOCK, which fails at once with ENXIO when there is no reader."
+                 with O_NONBLOCK, which fails at once with ENXIO when there is no reader. \
+                 Blocked in open()."
+            } else if hang.spinning().next().is_some() {
+                "fifo_writer is running, not blocked: it keeps trying again instead of \
+                 answering. When the open fails with ENXIO there is no reader: return \
+                 OpenError::NoReader at once, and let the user start the reader. Busy-waiting."
             } else {
-                "fifo_writer never finished"
+                "fifo_writer never finished."
             };
-            panic!("{diagnosis}\n\n{hang}")
+            panic!("{hang}\n{}", wrap(diagnosis, 100))
         })
 }
 
@@ -288,4 +312,150 @@ fn bad_arguments_are_usage_errors() {
         .run()
         .unwrap_or_else(|hang| panic!("{hang}"));
     assert_usage_error(&run, "--dir needs a value");
+}
+
+// The step's functions called in the test process (no fork), under a watchdog.
+
+type OpenWriter = fn(&Path) -> Result<OwnedFd, OpenError>;
+
+/// Checks `open` on a FIFO that a reader has open: it returns at once a descriptor for
+/// writing in blocking mode (O_NONBLOCK was only for the open).
+fn check_open_writer(open: OpenWriter, scratch: &Scratch) -> Result<(), String> {
+    let path = scratch.dir.join("channel");
+    mkfifo(&path, Mode::S_IRUSR | Mode::S_IWUSR).expect("mkfifo in the scratch directory");
+    // The test opens the reading end itself (not with the step's open_reader, which runs
+    // under no watchdog here).
+    let reader = nix::fcntl::open(
+        &path,
+        OFlag::O_RDONLY | OFlag::O_NONBLOCK | OFlag::O_CLOEXEC,
+        Mode::empty(),
+    )
+    .expect("the test opens the reading end");
+    let target = path.clone();
+    let done = within(WATCHDOG, "open_writer on a FIFO with a reader", move || {
+        open(&target)
+    })
+    .map_err(|stuck| stuck.to_string())?;
+    let fd = done
+        .value
+        .map_err(|err| format!("open_writer failed although a reader has the FIFO open: {err}"))?;
+    let flags = OFlag::from_bits_retain(fcntl(&fd, FcntlArg::F_GETFL).expect("F_GETFL"));
+    drop(reader);
+    if flags.contains(OFlag::O_NONBLOCK) {
+        return Err(wrap(
+            "open_writer returned a descriptor still in non-blocking mode: O_NONBLOCK was \
+             only there so that the open would not wait for a reader. Left on, a write to a \
+             full FIFO fails with EAGAIN instead of waiting for room; clear it with \
+             fcntl(F_GETFL), then F_SETFL without O_NONBLOCK. Still non-blocking.",
+            100,
+        ));
+    }
+    if flags & OFlag::O_ACCMODE != OFlag::O_WRONLY {
+        return Err(format!(
+            "open_writer returned a descriptor opened with {:?}, not for writing only",
+            flags & OFlag::O_ACCMODE
+        ));
+    }
+    Ok(())
+}
+
+#[test]
+fn open_writer_returns_a_descriptor_in_blocking_mode() {
+    let scratch = Scratch::new("blocking");
+    check_open_writer(open_writer, &scratch).unwrap_or_else(|why| panic!("{why}"));
+}
+
+#[test]
+fn dropping_a_fifo_removes_it_and_its_directory() {
+    let scratch = Scratch::new("drop");
+    let dir = scratch.dir.clone();
+    let done = within(WATCHDOG, "Fifo::create then drop", move || {
+        use std::os::unix::fs::{FileTypeExt, PermissionsExt};
+        let fifo = Fifo::create(&dir).map_err(|err| err.to_string())?;
+        let (path, fifo_dir) = (fifo.path().to_owned(), fifo.dir().to_owned());
+        let mode = |p: &Path| {
+            std::fs::symlink_metadata(p).map(|m| (m.file_type(), m.permissions().mode() & 0o777))
+        };
+        // (The directory's mode is not checked: starters made it with create_dir.)
+        let made = mode(&path).is_ok_and(|(t, m)| t.is_fifo() && m == 0o600)
+            && mode(&fifo_dir).is_ok_and(|(t, _)| t.is_dir());
+        drop(fifo);
+        Ok::<_, String>((made, path, fifo_dir))
+    })
+    .unwrap_or_else(|stuck| panic!("{stuck}"));
+    let (made, path, fifo_dir) = done.value.unwrap_or_else(|err| panic!("{err}"));
+    assert!(
+        made,
+        "Fifo::create must make {} a FIFO with mode 0600, in a directory of its own",
+        path.display()
+    );
+    assert!(
+        std::fs::symlink_metadata(&path).is_err() && !fifo_dir.exists(),
+        "{}",
+        wrap(
+            &format!(
+                "after the Fifo was dropped, {} is still there: Drop must remove the FIFO, \
+                 then its directory (which must be empty to go). Left behind.",
+                if fifo_dir.exists() {
+                    fifo_dir.display()
+                } else {
+                    path.display()
+                }
+            ),
+            100
+        )
+    );
+    assert_nothing_left(&scratch, None);
+}
+
+/// Opens with O_NONBLOCK and leaves it on.
+fn wrong_open_stays_nonblocking(path: &Path) -> Result<OwnedFd, OpenError> {
+    nix::fcntl::open(
+        path,
+        OFlag::O_WRONLY | OFlag::O_NONBLOCK | OFlag::O_CLOEXEC,
+        Mode::empty(),
+    )
+    .map_err(|errno| match errno {
+        nix::errno::Errno::ENXIO => OpenError::NoReader,
+        other => OpenError::Sys(other),
+    })
+}
+
+#[test]
+fn oracle_a_writer_left_non_blocking_is_rejected() {
+    let scratch = Scratch::new("oracle-nonblocking");
+    let why = check_open_writer(wrong_open_stays_nonblocking, &scratch).expect_err("rejected");
+    assert!(
+        why.split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ")
+            .ends_with("Still non-blocking."),
+        "{why}"
+    );
+}
+
+#[test]
+fn a_reader_that_waits_longer_than_the_watchdog_is_not_called_stuck() {
+    // The reader waits 3 s for a writer, in a poll() with a timeout: it goes on by itself,
+    // so the watchdog extends its 1 s budget instead of calling it a hang.
+    let scratch = Scratch::new("patient");
+    let run = Demo::new(env!("CARGO_BIN_EXE_fifo_reader"))
+        .arg("--dir")
+        .arg(&scratch.dir)
+        .args(["--wait-ms", "3000"])
+        .timeout(Duration::from_secs(1))
+        .run()
+        .unwrap_or_else(|hang| {
+            panic!(
+                "{}\n\n{hang}",
+                wrap(
+                    "fifo_reader waited in poll() with a timeout, which ends by itself: the \
+                     watchdog must give it more time. Called stuck while it waited on purpose.",
+                    100
+                )
+            )
+        });
+    assert_eq!(run.code(), Some(1), "{}", run.stderr);
+    assert!(run.stderr.contains("no writer came"), "{}", run.stderr);
+    assert_nothing_left(&scratch, None);
 }

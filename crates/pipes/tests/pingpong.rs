@@ -28,16 +28,18 @@ fn pingpong(args: &[&str]) -> Finished {
                 .filter(|p| p.blocked_in.as_ref().is_some_and(|s| s.name == "read"))
                 .map(|p| format!("{} (pid {})", role(parent)(p), p.pid))
                 .collect();
-            panic!(
+            let why = format!(
                 "the exchange is stuck: {} waiting to receive. With strict alternation, \
                  exactly one side sends while the other receives: check that each side \
-                 sends after its lines and receives as many counts as the other sends.\n\n{hang}",
+                 sends after its lines and receives as many counts as the other sends. \
+                 Stuck.",
                 if waiting.is_empty() {
                     "nobody is".to_owned()
                 } else {
                     format!("{} is", waiting.join(" and "))
                 }
-            )
+            );
+            panic!("{hang}\n{}", proctest::wrap(&why, 100))
         }
     }
 }
@@ -58,6 +60,77 @@ fn expected_exchange(rounds: u32) -> String {
         .collect()
 }
 
+/// Checks the output line by line against the rule, and names the first line out of turn.
+/// (The demo makes each send return only once the other side has answered, so a line
+/// printed after its send comes out late in every run.)
+fn assert_exchange(out: &str, rounds: u32) {
+    let expected = format!(
+        "{}parent: child exited with status 0\n",
+        expected_exchange(rounds)
+    );
+    let exchanged = out
+        .lines()
+        .filter(|l| l.contains(" write: ") || l.contains(" recv: "))
+        .count();
+    if exchanged != 4 * rounds as usize {
+        panic!(
+            "output:\n{out}{}",
+            proctest::wrap(
+                &format!(
+                    "{rounds} round(s) are {} lines (parent write, child recv, child write, \
+                     parent recv), and the exchange printed {exchanged}: parent_side and \
+                     child_side must each send and receive {rounds} time(s), printing a line \
+                     at each step. Lines missing.",
+                    4 * rounds
+                ),
+                100
+            )
+        );
+    }
+    let Some((i, (got, want))) = out
+        .lines()
+        .zip(expected.lines())
+        .enumerate()
+        .find(|(_, (got, want))| got != want)
+    else {
+        assert_eq!(
+            out.lines().count(),
+            expected.lines().count(),
+            "{rounds} round(s) are {} lines, then the child's status:\n{out}",
+            4 * rounds
+        );
+        return;
+    };
+    let who = |line: &str| {
+        if line.starts_with("parent") {
+            "the parent"
+        } else {
+            "the child"
+        }
+    };
+    let why = if expected.lines().skip(i + 1).any(|l| l == got) {
+        format!(
+            "line {} is `{got}` where `{want}` was due: {} printed `{want}` only after the \
+             send that let {} go on. Print each line before that send. Out of turn.",
+            i + 1,
+            who(want),
+            if who(want) == "the parent" {
+                "the child"
+            } else {
+                "the parent"
+            }
+        )
+    } else {
+        format!(
+            "line {} is `{got}` where `{want}` was due: the exchange prints only the four \
+             lines of each round (`parent write`, `child recv`, `child write`, `parent recv`), \
+             from {rounds} down to 1. Unexpected line.",
+            i + 1
+        )
+    };
+    panic!("output:\n{out}{}", proctest::wrap(&why, 100));
+}
+
 #[test]
 fn ten_rounds_alternate_strictly() {
     let run = pingpong(&[]);
@@ -73,14 +146,7 @@ fn ten_rounds_alternate_strictly() {
          parent_side and child_side must each send and receive 10 times. Output:\n{}",
         run.stdout
     );
-    assert_eq!(
-        run.stdout,
-        format!(
-            "{}parent: child exited with status 0\n",
-            expected_exchange(10)
-        ),
-        "each line must come before the send that lets the other side go on"
-    );
+    assert_exchange(&run.stdout, 10);
     insta::assert_snapshot!("pingpong", run.stdout);
     assert_clean(&run);
 }
@@ -89,16 +155,29 @@ fn ten_rounds_alternate_strictly() {
 fn one_round_is_four_lines() {
     let run = pingpong(&["1"]);
     assert_eq!(run.code(), Some(0), "{}", run.stderr);
-    assert_eq!(
-        run.stdout,
-        format!(
-            "{}parent: child exited with status 0\n",
-            expected_exchange(1)
-        ),
-        "one round: the parent writes, the child receives and writes back, the parent \
-         receives; each line printed before the send that lets the other side go on"
-    );
+    assert_exchange(&run.stdout, 1);
     assert_clean(&run);
+}
+
+#[test]
+fn each_side_sleeps_while_the_other_works() {
+    // Under --slow, each send first computes for 0.2 s of CPU: the other side waits for
+    // it in read(), asleep, or spinning on a non-blocking socket.
+    let run = pingpong(&["2", "--slow"]);
+    assert_eq!(run.code(), Some(0), "{}", run.stderr);
+    assert_exchange(&run.stdout, 2);
+    let effort = pipes::sys::turns::SLOW_WORK * 4;
+    if let Some(spin) = run.busy_wait(effort) {
+        panic!(
+            "{}",
+            spin.explain(
+                "The parent and the child, while waiting for each other,",
+                "the other side computed",
+                "A read() on a socket in blocking mode sleeps until a message arrives; a \
+                 loop of non-blocking reads that fail with EAGAIN never sleeps.",
+            )
+        );
+    }
 }
 
 #[test]
@@ -107,4 +186,11 @@ fn bad_round_counts_are_usage_errors() {
         let run = pingpong(&[bad]);
         assert_usage_error(&run, "ROUNDS must be a whole number from 1 to 100");
     }
+}
+
+#[test]
+fn the_child_side_calls_only_async_signal_safe_functions_and_leaves_with_exit() {
+    let source = proctest::source::Source::read(proctest::step_file!("10_pipes/pingpong.rs"))
+        .unwrap_or_else(|err| panic!("{err}"));
+    proctest::source::assert_none(&source.fork_children());
 }

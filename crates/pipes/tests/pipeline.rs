@@ -4,7 +4,8 @@
 mod common;
 
 use common::{assert_clean, assert_usage_error};
-use proctest::{Demo, Finished, Process};
+use proctest::cpu::busy_wait;
+use proctest::{Demo, Finished, Process, wrap};
 
 /// Runs the demo with one command per argument; a hang names the reader that never sees
 /// end of file and every process still holding a write end of its pipe.
@@ -62,6 +63,55 @@ fn more_data_than_a_pipe_holds_flows_through() {
     let run = pipeline(&["seq 200000", "sort -rn", "tail -n 1"]);
     assert_eq!(run.code(), Some(0), "{}", run.stderr);
     assert_eq!(run.stdout, "1\n", "stderr:\n{}", run.stderr);
+    assert_clean(&run);
+}
+
+#[test]
+fn the_status_is_the_last_commands_even_when_an_earlier_one_ends_after_it() {
+    // `true` exits at once without reading; `seq` fills the pipe (64 KiB) and blocks until
+    // then, and dies of SIGPIPE only after `true` has gone: the first command always ends
+    // last. The pipeline's status is still `true`'s, then `false`'s.
+    for (last, code) in [("true", 0), ("false", 1)] {
+        let run = pipeline(&["seq 100000", last]);
+        assert_eq!(
+            run.code(),
+            Some(code),
+            "{}\n{}",
+            wrap(
+                &format!(
+                    "`seq 100000 | {last}`: the status must be the last command's ({last}: \
+                     {code}), although `seq` ends after it (killed by SIGPIPE once {last} is \
+                     gone). Keep the status of the last command's pid, not of whichever child \
+                     is reaped last. Wrong status."
+                ),
+                100
+            ),
+            run.stderr
+        );
+        assert_clean(&run);
+    }
+}
+
+#[test]
+fn the_parent_sleeps_while_the_commands_run() {
+    // About 0.4 s of CPU in `sort` (one thread, in memory): the parent waits meanwhile.
+    let run = pipeline(&["seq 2000000", "sort -rn --parallel=1 -S 64M", "tail -n 1"]);
+    assert_eq!(run.code(), Some(0), "{}", run.stderr);
+    assert_eq!(run.stdout, "1\n", "stderr:\n{}", run.stderr);
+    let report = run
+        .cpu_report("run_pipeline")
+        .unwrap_or_else(|| panic!("the demo reported no CPU time:\n{}", run.stderr));
+    if let Some(spin) = busy_wait(report.own, report.children, report.wall) {
+        panic!(
+            "{}",
+            spin.explain(
+                "The parent, in run_pipeline,",
+                "the commands worked",
+                "waitpid without WNOHANG sleeps until the child has ended; a loop of WNOHANG \
+                 checks keeps the CPU busy instead.",
+            )
+        );
+    }
     assert_clean(&run);
 }
 
@@ -126,4 +176,11 @@ fn no_command_is_a_usage_error() {
         &|p| p.name.clone(),
     );
     assert_usage_error(&run, "command 2 (\" \") is empty");
+}
+
+#[test]
+fn each_child_calls_only_async_signal_safe_functions_before_exec() {
+    let source = proctest::source::Source::read(proctest::step_file!("10_pipes/pipeline.rs"))
+        .unwrap_or_else(|err| panic!("{err}"));
+    proctest::source::assert_none(&source.fork_children());
 }

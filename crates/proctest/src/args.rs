@@ -110,3 +110,308 @@ where
         Err(_) => Err(format!("{arg:?} is not a number of {noun}")),
     }
 }
+
+/// How a demo's usage errors look: proctest's `PROGRAM: PROBLEM` then `usage: USAGE`, or
+/// `error: PROBLEM`, `usage: USAGE` and a line saying what to do next (the multiplexing
+/// topic's wording).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Style {
+    /// `PROGRAM: PROBLEM`, then `usage: USAGE`.
+    Program,
+    /// `error: PROBLEM`, then `usage: USAGE`, then this line.
+    Error {
+        /// What to run next (`build it with ...`).
+        next: String,
+    },
+}
+
+/// A demo's command line, read one option at a time; every demo parses its arguments
+/// with it, so that all of them behave the same:
+///
+/// - `-h` or `--help` anywhere prints the usage on standard output and exits with 0;
+/// - a bad value, a missing value, an unknown option or an extra argument prints the
+///   problem and the usage on standard error and exits with 2 (no backtrace, nothing run);
+/// - numbers are bounded: each option says its range, and the message names it.
+///
+/// Read the options first ([`Args::flag`], [`Args::value`], [`Args::number`]), then the
+/// positional arguments ([`Args::positional`], [`Args::rest`]), then call
+/// [`Args::finish`], which rejects whatever is left.
+///
+/// ```
+/// use proctest::args::Args;
+///
+/// let mut args = Args::new("bench", "bench [--rounds N] [FILE]", ["--rounds", "20", "a.txt"]);
+/// assert_eq!(args.number("--rounds", "N", 1..=1000u64), Some(20));
+/// assert_eq!(args.positional().as_deref(), Some("a.txt"));
+/// args.finish();
+///
+/// let mut args = Args::new("bench", "bench [--rounds N]", ["--rounds", "99999999999"]);
+/// assert_eq!(
+///     args.try_number("--rounds", "N", 1..=1000u64),
+///     Err("N must be a whole number from 1 to 1000, not \"99999999999\"".to_owned())
+/// );
+/// ```
+#[derive(Debug, Clone)]
+pub struct Args {
+    program: String,
+    usage: String,
+    style: Style,
+    rest: Vec<String>,
+}
+
+impl Args {
+    /// The arguments of this process (without the program's name). `-h`/`--help` are
+    /// answered at once.
+    pub fn from_env(program: &str, usage: &str) -> Self {
+        Self::new(program, usage, std::env::args().skip(1))
+    }
+
+    /// Parses `args` for `program`, whose usage line (without `usage: `) is `usage`.
+    /// `-h`/`--help` (before any `--`) print it on standard output and exit with 0.
+    pub fn new<I, S>(program: &str, usage: &str, args: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        let rest: Vec<String> = args.into_iter().map(Into::into).collect();
+        let parsed = Self {
+            program: program.to_owned(),
+            usage: usage.to_owned(),
+            style: Style::Program,
+            rest,
+        };
+        let asks_help = parsed
+            .rest
+            .iter()
+            .take_while(|a| a.as_str() != "--")
+            .any(|a| a == "-h" || a == "--help");
+        if asks_help {
+            println!("usage: {}", parsed.usage);
+            std::process::exit(0);
+        }
+        parsed
+    }
+
+    /// Prints errors in `style` instead of the default [`Style::Program`].
+    #[must_use]
+    pub fn style(mut self, style: Style) -> Self {
+        self.style = style;
+        self
+    }
+
+    /// The text of a usage error for `problem`, in this demo's style.
+    pub fn message(&self, problem: &str) -> String {
+        match &self.style {
+            Style::Program => usage_message(&self.program, problem, &self.usage),
+            Style::Error { next } => format!("error: {problem}\nusage: {}\n{next}", self.usage),
+        }
+    }
+
+    /// Prints only the usage on standard error and exits with status 2: for a demo called
+    /// without the arguments it needs, where the usage itself says what is missing.
+    pub fn fail_with_usage(&self) -> ! {
+        eprintln!("usage: {}", self.usage);
+        std::process::exit(2)
+    }
+
+    /// Prints the usage error for `problem` on standard error and exits with status 2.
+    pub fn fail(&self, problem: &str) -> ! {
+        eprintln!("{}", self.message(problem));
+        std::process::exit(2)
+    }
+
+    /// Whether the flag `name` (`--racy`) was given; it is taken out of the arguments.
+    pub fn flag(&mut self, name: &str) -> bool {
+        match self.position(name) {
+            Some(at) => {
+                self.rest.remove(at);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// The value of the option `name`: `--name VALUE` or `--name=VALUE`, taken out of the
+    /// arguments. Exits with a usage error when the option has no value.
+    pub fn value(&mut self, name: &str) -> Option<String> {
+        self.try_value(name)
+            .unwrap_or_else(|problem| self.fail(&problem))
+    }
+
+    /// As [`Args::value`], returning the problem instead of exiting.
+    ///
+    /// # Errors
+    ///
+    /// `NAME needs a value` when nothing follows the option (or another option does).
+    pub fn try_value(&mut self, name: &str) -> Result<Option<String>, String> {
+        let prefix = format!("{name}=");
+        if let Some(at) = self.rest.iter().position(|a| a.starts_with(&prefix)) {
+            let arg = self.rest.remove(at);
+            return Ok(Some(arg[prefix.len()..].to_owned()));
+        }
+        let Some(at) = self.position(name) else {
+            return Ok(None);
+        };
+        match self.rest.get(at + 1) {
+            Some(value) if !value.starts_with("--") => {
+                let value = value.clone();
+                self.rest.drain(at..=at + 1);
+                Ok(Some(value))
+            }
+            _ => Err(format!("{name} needs a value")),
+        }
+    }
+
+    /// The value of the numeric option `name`, checked to lie in `range` (`what` names it
+    /// in the message: `N must be a whole number from 1 to 1000, not "0"`). Exits with a
+    /// usage error on a bad or missing value.
+    pub fn number<T>(&mut self, name: &str, what: &str, range: RangeInclusive<T>) -> Option<T>
+    where
+        T: FromStr + PartialOrd + fmt::Display + Copy,
+    {
+        self.try_number(name, what, range)
+            .unwrap_or_else(|problem| self.fail(&problem))
+    }
+
+    /// As [`Args::number`], returning the problem instead of exiting.
+    ///
+    /// # Errors
+    ///
+    /// The option has no value, or one that is not a number in `range`.
+    pub fn try_number<T>(
+        &mut self,
+        name: &str,
+        what: &str,
+        range: RangeInclusive<T>,
+    ) -> Result<Option<T>, String>
+    where
+        T: FromStr + PartialOrd + fmt::Display + Copy,
+    {
+        match self.try_value(name)? {
+            None => Ok(None),
+            Some(value) => number_in(what, &value, &range).map(Some),
+        }
+    }
+
+    /// The next positional argument (not an option: options start with `--`; a negative
+    /// number such as `-3` is positional), taken out of the arguments.
+    pub fn positional(&mut self) -> Option<String> {
+        let at = self.rest.iter().position(|a| !a.starts_with("--"))?;
+        Some(self.rest.remove(at))
+    }
+
+    /// Every argument left, in order (for a list of paths or commands, after the options
+    /// were read). A `--` among them is dropped.
+    pub fn rest(&mut self) -> Vec<String> {
+        std::mem::take(&mut self.rest)
+            .into_iter()
+            .filter(|a| a != "--")
+            .collect()
+    }
+
+    /// The arguments not read yet.
+    pub fn remaining(&self) -> &[String] {
+        &self.rest
+    }
+
+    /// Rejects whatever was not read: an unknown option (`unknown option "--fast"`) or an
+    /// extra argument (`unexpected argument "x"`), with a usage error.
+    pub fn finish(self) {
+        if let Some(problem) = self.leftover() {
+            self.fail(&problem);
+        }
+    }
+
+    /// What [`Args::finish`] would reject, if anything.
+    pub fn leftover(&self) -> Option<String> {
+        let first = self.rest.iter().find(|a| a.as_str() != "--")?;
+        Some(if first.starts_with("--") {
+            format!("unknown option {first:?}")
+        } else {
+            format!("unexpected argument {first:?}")
+        })
+    }
+
+    fn position(&self, name: &str) -> Option<usize> {
+        self.rest
+            .iter()
+            .take_while(|a| a.as_str() != "--")
+            .position(|a| a == name)
+    }
+}
+
+/// Parses `value` as a number in `range`: `WHAT must be a whole number from MIN to MAX, not
+/// "VALUE"` otherwise.
+///
+/// # Errors
+///
+/// That sentence.
+pub fn number_in<T>(what: &str, value: &str, range: &RangeInclusive<T>) -> Result<T, String>
+where
+    T: FromStr + PartialOrd + fmt::Display + Copy,
+{
+    match value.parse::<T>() {
+        Ok(n) if range.contains(&n) => Ok(n),
+        _ => Err(format!(
+            "{what} must be a whole number from {} to {}, not {value:?}",
+            range.start(),
+            range.end()
+        )),
+    }
+}
+
+/// Checks that the demo at `program` follows the conventions every demo's command line
+/// keeps (see [`Args`]): `--help` prints the usage on standard output and exits with 0;
+/// each of `bad` (argument lists) is a usage error: exit status 2, `usage:` on standard
+/// error, nothing on standard output, no panic or backtrace.
+///
+/// # Panics
+///
+/// When a convention is broken, with a message naming the invocation and quoting what the
+/// demo wrote.
+#[track_caller]
+pub fn assert_conventions(program: &str, bad: &[&[&str]]) {
+    use std::process::{Command, Stdio};
+    let name = std::path::Path::new(program)
+        .file_name()
+        .map_or_else(|| program.to_owned(), |n| n.to_string_lossy().into_owned());
+    let run = |args: &[&str]| {
+        Command::new(program)
+            .args(args)
+            .stdin(Stdio::null())
+            .env("RUST_BACKTRACE", "1")
+            .output()
+            .unwrap_or_else(|e| panic!("cannot run {program}: {e}"))
+    };
+    let help = run(&["--help"]);
+    let stdout = String::from_utf8_lossy(&help.stdout);
+    assert!(
+        help.status.code() == Some(0) && stdout.starts_with(&format!("usage: {name}")),
+        "`{name} --help` must print its usage on standard output and exit with 0; it exited with {:?} and wrote:\n{stdout}{}",
+        help.status.code(),
+        String::from_utf8_lossy(&help.stderr)
+    );
+    for args in bad {
+        let out = run(args);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        let shown = format!("`{name} {}`", args.join(" "));
+        assert_eq!(
+            out.status.code(),
+            Some(2),
+            "{shown} must be a usage error (exit status 2):\n{stderr}"
+        );
+        assert!(
+            stderr.contains("usage: "),
+            "{shown}: no usage line:\n{stderr}"
+        );
+        assert!(
+            !stderr.contains("panicked") && !stderr.contains("backtrace"),
+            "{shown}: a panic instead of a usage error:\n{stderr}"
+        );
+        assert!(
+            out.stdout.is_empty(),
+            "{shown}: nothing may run on bad input:\n{}",
+            String::from_utf8_lossy(&out.stdout)
+        );
+    }
+}

@@ -11,11 +11,21 @@
 //!   `Display` is a diagnosis a student can read;
 //! - when the demo exits, any process of its group still alive is a leftover (a child
 //!   that was never waited for, an orphan): [`Finished::leftovers`] lists them and they
-//!   are killed, so one failing test cannot leave strays behind.
+//!   are killed, so one failing test cannot leave strays behind;
+//! - if the test process itself dies first (Ctrl-C on `cargo test`, a watchdog killing the
+//!   test binary), a small guard process in the demo's group, which only waits for the
+//!   test process to go away, kills the group: a demo blocked on a pipe never outlives
+//!   its test.
 //!
 //! The timeout is a watchdog, never a way to decide an outcome: a correct demo finishes
 //! in milliseconds, and the timeout only bounds how long a broken one may take to be
-//! diagnosed.
+//! diagnosed. A process that sleeps on purpose (`sleep`, for pacing) is not stuck, nor is
+//! one that computes on a busy machine: while one sleeps, or one is runnable, the watchdog
+//! extends the timeout, up to [`Demo::hard_cap`].
+//!
+//! The watchdog also measures the CPU time of the demo ([`Finished::cpu`], and each
+//! process's in a [`Hang`]), so that a test can tell a process that blocks while it waits
+//! from one that busy-waits: see [`cpu`].
 //!
 //! ```
 //! use proctest::Demo;
@@ -30,17 +40,29 @@
 //! assert_eq!(run.stdout, "110.000000 F is 43.333333 C\n");
 //! ```
 //!
-//! The other side, the demo binaries themselves, share three modules: [`child`] (what a
+//! The other side, the demo binaries themselves, share four modules: [`child`] (what a
 //! forked child may call: output built on the stack, `write`, `_exit`), [`audit`] (the
-//! children and descriptors a parent must not leave behind) and [`args`] (usage errors
-//! that name the valid range and exit with status 2).
+//! children and descriptors a parent must not leave behind), [`args`] (usage errors
+//! that name the valid range and exit with status 2) and [`lifetime`] (children that die
+//! with their parent when a demo runs on its own).
+//!
+//! Two more tools check what no output shows: [`source`] reads the student's file and
+//! checks that a forked child and a signal handler only make async-signal-safe calls
+//! ([`step_file!`] finds the file), and [`within`] runs a call of the student's code in
+//! the test process itself under a watchdog, with the CPU time its thread used.
 
 pub mod args;
 pub mod audit;
 pub mod child;
+pub mod cpu;
+pub mod lifetime;
 mod procfs;
+pub mod source;
+mod within;
 
-pub use procfs::{Fd, Process, Snapshot, Syscall};
+pub use cpu::{CpuReport, CpuTime};
+pub use procfs::{Fd, Process, Signals, Snapshot, Syscall};
+pub use within::{Call, Stuck, Timed, within};
 
 use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
 use nix::sys::signal::{Signal, killpg};
@@ -60,6 +82,14 @@ use std::time::{Duration, Instant};
 /// says otherwise. Generous, because CI machines are slow and busy; a correct demo
 /// finishes long before.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// How long the watchdog may extend a demo's timeout while some of its processes sleep on
+/// purpose or compute (see [`Demo::hard_cap`]), unless told otherwise.
+pub const DEFAULT_HARD_CAP: Duration = Duration::from_secs(30);
+
+/// How long the watchdog waits, before calling a demo stuck, for one that may be ending
+/// right then.
+const EXIT_GRACE: Duration = Duration::from_millis(300);
 
 /// Where the demo's standard output goes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -82,6 +112,7 @@ pub struct Demo {
     stdin: Option<Vec<u8>>,
     stdout_to: StdoutTo,
     timeout: Duration,
+    hard_cap: Duration,
 }
 
 impl Demo {
@@ -94,6 +125,7 @@ impl Demo {
             stdin: None,
             stdout_to: StdoutTo::Pipe,
             timeout: DEFAULT_TIMEOUT,
+            hard_cap: DEFAULT_HARD_CAP,
         }
     }
 
@@ -140,6 +172,19 @@ impl Demo {
         self
     }
 
+    /// Sets how long the watchdog may wait in all (default [`DEFAULT_HARD_CAP`]) when the
+    /// timeout expires while a process of the demo sleeps on purpose (`sleep`, or a `poll`
+    /// with a timeout: see [`Syscall::has_timeout`]), or while one is runnable (state `R`:
+    /// computing, or waiting for a CPU, which a busy machine makes slow): a sleeping or
+    /// working process is not stuck, so the watchdog gives it another timeout, again and
+    /// again up to this cap, before calling it a hang. A demo blocked for good has no such
+    /// process and is reported at the first timeout (a spinning one, at the cap). A cap
+    /// below the timeout is the timeout.
+    pub fn hard_cap(mut self, cap: Duration) -> Self {
+        self.hard_cap = cap;
+        self
+    }
+
     /// Runs the demo to completion, or until the watchdog fires.
     ///
     /// Returns [`Finished`] when the demo exited (successfully or not), and [`Hang`]
@@ -150,14 +195,18 @@ impl Demo {
     ///
     /// If the demo cannot be started at all (a missing binary), since no test can
     /// continue from there.
+    // A Hang is large (a snapshot, the output so far), but it is built once per run and
+    // the signature is part of the API the topics use: no boxing.
+    #[allow(clippy::result_large_err)]
     pub fn run(self) -> Result<Finished, Hang> {
-        let file_dir = match self.stdout_to {
-            StdoutTo::Pipe => None,
-            StdoutTo::File => Some(TempDir::new()),
-        };
+        // The scratch directory: the CPU reports of the demo's meters, and its standard
+        // output when it goes to a file.
+        let scratch = TempDir::new();
+        let report_file = scratch.path.join("cpu");
         let mut command = Command::new(&self.program);
         command
             .args(&self.args)
+            .env(cpu::REPORT_ENV, &report_file)
             .envs(self.envs.iter().map(|(k, v)| (k, v)))
             .stdin(if self.stdin.is_some() {
                 Stdio::piped()
@@ -165,10 +214,13 @@ impl Demo {
                 Stdio::null()
             })
             .stderr(Stdio::piped())
+            // Under a test, leftovers are found and reported by the watchdog, so the
+            // demo's children must not die with it on their own (see `lifetime`).
+            .env(lifetime::UNDER_TEST, "1")
             // A group of its own: the watchdog can find and kill every process the demo
             // started, and nothing it does reaches the test harness.
             .process_group(0);
-        let stdout_file = file_dir.as_ref().map(|dir| dir.path.join("stdout"));
+        let stdout_file = (self.stdout_to == StdoutTo::File).then(|| scratch.path.join("stdout"));
         match &stdout_file {
             None => command.stdout(Stdio::piped()),
             Some(path) => command.stdout(
@@ -183,6 +235,8 @@ impl Demo {
             )
         });
         let pgid = Pid::from_raw(i32::try_from(child.id()).expect("pids fit in i32"));
+        let guard = GroupGuard::start(pgid);
+        let guard_pid = guard.as_ref().map(GroupGuard::pid);
 
         let stdin_writer = child.stdin.take().map(|mut pipe| {
             let bytes = self.stdin.clone().unwrap_or_default();
@@ -197,32 +251,73 @@ impl Demo {
 
         let (tx, rx) = mpsc::channel();
         let waiter = std::thread::spawn(move || {
-            let status = child.wait();
+            // wait4 rather than `child.wait()`: it also gives the CPU time of the demo and
+            // of every descendant it waited for.
+            let ended = wait4(pgid);
             let _ = tx.send(());
-            (child, status)
+            (child, ended)
         });
 
-        let outcome = rx.recv_timeout(self.timeout);
-        let hang_snapshot = match outcome {
-            Ok(()) => None,
-            Err(_) => Some(Snapshot::of_group(pgid)),
+        // The guard is in the group only to kill it if the test process dies: it is never
+        // part of what the demo did.
+        let of_group = || {
+            let mut snapshot = Snapshot::of_group(pgid);
+            snapshot.processes.retain(|p| Some(p.pid) != guard_pid);
+            snapshot
+        };
+        let cap = started + self.hard_cap.max(self.timeout);
+        let mut deadline = started + self.timeout;
+        let hang_snapshot = loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if rx.recv_timeout(left).is_ok() {
+                break None;
+            }
+            let snapshot = of_group();
+            // A process that sleeps on purpose goes on by itself, and one that is runnable
+            // (state R: computing, or waiting for a CPU on a very busy machine) is making
+            // progress: give the demo more time, up to the cap. A demo blocked for good has
+            // neither.
+            let now = Instant::now();
+            let computing = snapshot.processes.iter().any(|p| p.state == 'R');
+            let sleeping = snapshot.sleeping().next().is_some();
+            // The demo may have ended between the timeout and the snapshot: nothing left
+            // but zombies (or nothing at all) is an exit in progress, not a hang.
+            let exiting = snapshot.processes.iter().all(|p| p.state == 'Z');
+            if exiting || ((sleeping || computing) && now < cap) {
+                deadline = (now + self.timeout).min(cap);
+                continue;
+            }
+            // A demo caught in the middle of its exit (closing its files, say) is neither
+            // asleep nor runnable: give it a moment to end before calling it stuck.
+            if rx.recv_timeout(EXIT_GRACE).is_ok() {
+                break None;
+            }
+            break Some(snapshot);
         };
         // Whatever is still in the group now is either hung (the demo itself) or left
         // behind (the demo exited): record it, then kill it so nothing outlives the test.
         let leftovers = if hang_snapshot.is_none() {
-            Snapshot::of_group(pgid).processes
+            of_group().processes
         } else {
             Vec::new()
         };
         let _ = killpg(pgid, Signal::SIGKILL);
+        if let Some(guard) = guard {
+            guard.reap();
+        }
         // SIGKILL takes effect when the process next runs: let it, so that no leftover is
         // still running when `run` returns.
         wait_until_ended(&leftovers, Duration::from_secs(2));
-        let (_child, status) = waiter.join().expect("the waiter thread never panics");
-        let status = status.expect("waiting for the demo failed");
+        let (_child, ended) = waiter.join().expect("the waiter thread never panics");
+        let (status, cpu) = ended.expect("waiting for the demo failed");
         if let Some(writer) = stdin_writer {
             let _ = writer.join();
         }
+        let cpu_reports = std::fs::read_to_string(&report_file)
+            .unwrap_or_default()
+            .lines()
+            .filter_map(CpuReport::from_line)
+            .collect();
         let stdout = match (stdout_reader, &stdout_file) {
             (Some(handle), _) => handle.join().expect("the reader thread never panics"),
             (None, Some(path)) => {
@@ -233,12 +328,13 @@ impl Demo {
         let stderr = stderr_reader
             .map(|h| h.join().expect("the reader thread never panics"))
             .unwrap_or_default();
-        drop(file_dir);
+        drop(scratch);
 
         match hang_snapshot {
             Some(snapshot) => Err(Hang {
                 command: self.describe(),
-                after: self.timeout,
+                after: started.elapsed(),
+                budget: self.timeout,
                 snapshot,
                 stdout,
                 stderr,
@@ -249,6 +345,8 @@ impl Demo {
                 stderr,
                 leftovers,
                 elapsed: started.elapsed(),
+                cpu,
+                cpu_reports,
             }),
         }
     }
@@ -262,6 +360,61 @@ impl Demo {
             .chain(self.args.iter().map(|a| a.to_string_lossy().into_owned()))
             .collect::<Vec<_>>()
             .join(" ")
+    }
+}
+
+/// Waits for the process `pid` to end with `wait4`, retrying on EINTR: its exit status,
+/// and the CPU time it and the descendants it waited for used.
+fn wait4(pid: Pid) -> std::io::Result<(ExitStatus, CpuTime)> {
+    let mut status: libc::c_int = 0;
+    // SAFETY: an all-zero rusage is a valid value of this plain C struct.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    loop {
+        // SAFETY: wait4 writes the status and the rusage into the valid, exclusive
+        // pointers we pass, and reads nothing else of ours.
+        let got = unsafe { libc::wait4(pid.as_raw(), &mut status, 0, &mut usage) };
+        if got == pid.as_raw() {
+            return Ok((ExitStatus::from_raw(status), CpuTime::from_rusage(&usage)));
+        }
+        let err = std::io::Error::last_os_error();
+        if err.kind() != std::io::ErrorKind::Interrupted {
+            return Err(err);
+        }
+    }
+}
+
+/// A process in the demo's group that kills the group if the test process dies: `sh`
+/// blocked reading a pipe whose only write end this process holds. When the test process
+/// ends, however it ends, the kernel closes that end, the read fails, and the guard runs
+/// `kill -KILL 0` (its own group: the demo's). While the test lives, the guard does
+/// nothing; the watchdog kills it with the group.
+struct GroupGuard {
+    child: std::process::Child,
+}
+
+impl GroupGuard {
+    /// Starts the guard in `pgid`'s group; `None` if the group is already gone (the demo
+    /// and all its processes have exited, so there is nothing left to guard).
+    fn start(pgid: Pid) -> Option<Self> {
+        Command::new("/bin/sh")
+            .args(["-c", "read -r _ || kill -KILL 0"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .process_group(pgid.as_raw())
+            .spawn()
+            .ok()
+            .map(|child| Self { child })
+    }
+
+    fn pid(&self) -> i32 {
+        i32::try_from(self.child.id()).expect("pids fit in i32")
+    }
+
+    /// Waits for the guard, killed with the group, so that it leaves no zombie.
+    fn reap(mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 }
 
@@ -313,6 +466,12 @@ pub struct Finished {
     pub leftovers: Vec<Process>,
     /// Wall-clock time the demo took: for reports only, never for a verdict.
     pub elapsed: Duration,
+    /// The CPU time used by the demo and by every descendant it waited for (from
+    /// `wait4`): compare it with the CPU work the demo was asked to do to tell a blocking
+    /// wait from a busy one (see [`cpu`]).
+    pub cpu: CpuTime,
+    /// What the demo's [`cpu::Meter`]s reported, in the order they reported.
+    pub cpu_reports: Vec<CpuReport>,
 }
 
 impl Finished {
@@ -360,6 +519,24 @@ impl Finished {
         assert!(self.leftovers.is_empty(), "{}", self.describe_leftovers());
     }
 
+    /// The last report of the demo's [`cpu::Meter`] labelled `label`, if it made one.
+    pub fn cpu_report(&self, label: &str) -> Option<&CpuReport> {
+        self.cpu_reports.iter().rev().find(|r| r.label == label)
+    }
+
+    /// Checks that the demo blocked while it waited for `effort` of CPU work that its own
+    /// processes were asked to do ([`cpu::work`]): the CPU of the whole demo beyond that
+    /// work, [`Finished::cpu`] minus `effort`, is what its waiting cost. `None` when it
+    /// blocked; the [`cpu::BusyWait`] found otherwise, to [`explain`](cpu::BusyWait::explain)
+    /// in the step's words.
+    pub fn busy_wait(&self, effort: Duration) -> Option<cpu::BusyWait> {
+        cpu::busy_wait(
+            self.cpu.total().saturating_sub(effort),
+            effort,
+            self.elapsed,
+        )
+    }
+
     /// A sentence for an assertion message about the leftover processes.
     pub fn describe_leftovers(&self) -> String {
         if self.leftovers.is_empty() {
@@ -382,8 +559,12 @@ impl Finished {
 pub struct Hang {
     /// The command line, for the message.
     pub command: String,
-    /// The timeout that expired.
+    /// How long the demo ran before the watchdog gave up: the timeout, or more when the
+    /// watchdog extended it because a process was sleeping or computing (see
+    /// [`Demo::hard_cap`]).
     pub after: Duration,
+    /// The timeout the demo was given.
+    pub budget: Duration,
     /// Every process of the demo's group, as the watchdog found it.
     pub snapshot: Snapshot,
     /// Standard output written before the watchdog fired.
@@ -402,13 +583,38 @@ impl Hang {
     }
 }
 
+impl Hang {
+    /// The CPU time the demo's processes used until the watchdog fired (each process,
+    /// and the children they waited for).
+    pub fn cpu(&self) -> Duration {
+        self.snapshot.cpu()
+    }
+
+    /// The processes that were running, not blocked, with a large share of their life
+    /// on the CPU: busy-waiting.
+    pub fn spinning(&self) -> impl Iterator<Item = &Process> + '_ {
+        self.snapshot.spinning()
+    }
+}
+
 impl fmt::Display for Hang {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        writeln!(
-            f,
-            "`{}` did not finish within {:?}: it is stuck. What each of its processes was doing:",
-            self.command, self.after
-        )?;
+        let after = cpu::seconds(self.after);
+        let headline = if self.after > self.budget + Duration::from_millis(500) {
+            format!(
+                "`{}` did not finish within {after} (its budget of {}, extended while a process \
+                 slept or computed): it is stuck. What each of its processes was doing:",
+                self.command,
+                cpu::seconds(self.budget)
+            )
+        } else {
+            format!(
+                "`{}` did not finish within {after}: it is stuck. What each of its processes was \
+                 doing:",
+                self.command
+            )
+        };
+        writeln!(f, "{}", wrap(&headline, 100))?;
         write!(f, "{}", self.snapshot)?;
         if !self.stdout.is_empty() {
             writeln!(f, "its output so far:\n{}", indent(&self.stdout))?;
@@ -418,6 +624,34 @@ impl fmt::Display for Hang {
         }
         Ok(())
     }
+}
+
+/// Wraps `text` at `width` columns, on spaces, keeping its line breaks.
+///
+/// ```
+/// assert_eq!(proctest::wrap("one two three", 7), "one two\nthree");
+/// ```
+pub fn wrap(text: &str, width: usize) -> String {
+    let mut out = String::with_capacity(text.len());
+    for (i, paragraph) in text.split('\n').enumerate() {
+        if i > 0 {
+            out.push('\n');
+        }
+        let mut column = 0;
+        for word in paragraph.split(' ').filter(|w| !w.is_empty()) {
+            let len = word.chars().count();
+            if column > 0 && column + 1 + len > width {
+                out.push('\n');
+                column = 0;
+            } else if column > 0 {
+                out.push(' ');
+                column += 1;
+            }
+            out.push_str(word);
+            column += len;
+        }
+    }
+    out
 }
 
 fn indent(text: &str) -> String {

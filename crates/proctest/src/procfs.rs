@@ -3,6 +3,7 @@
 use nix::unistd::Pid;
 use std::fmt;
 use std::fs;
+use std::time::Duration;
 
 /// Every process of one process group at one moment.
 #[derive(Debug, Clone, Default)]
@@ -27,6 +28,75 @@ pub struct Process {
     pub blocked_in: Option<Syscall>,
     /// Its open descriptors.
     pub fds: Vec<Fd>,
+    /// The CPU time (user + system) it has used so far, from `/proc/PID/stat`.
+    pub cpu: Duration,
+    /// The CPU time of its children that ended and were waited for.
+    pub children_cpu: Duration,
+    /// How long ago it started (its age when the snapshot was taken).
+    pub age: Duration,
+    /// Its signal masks, from `/proc/PID/status`.
+    pub signals: Signals,
+}
+
+/// The signal masks of a process (from `/proc/PID/status`): bit `n - 1` stands for
+/// signal `n`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Signals {
+    /// Blocked (`SigBlk`): during `sigsuspend`, the mask it was given.
+    pub blocked: u64,
+    /// Pending, for the thread or the whole process (`SigPnd` | `ShdPnd`): sent, not
+    /// delivered yet.
+    pub pending: u64,
+    /// Caught by a handler (`SigCgt`).
+    pub caught: u64,
+    /// Ignored (`SigIgn`).
+    pub ignored: u64,
+}
+
+impl Signals {
+    fn bit(signal: i32) -> u64 {
+        if (1..=64).contains(&signal) {
+            1 << (signal - 1)
+        } else {
+            0
+        }
+    }
+
+    /// Whether `signal` (a number, `libc::SIGUSR1`) is blocked.
+    pub fn is_blocked(&self, signal: i32) -> bool {
+        self.blocked & Self::bit(signal) != 0
+    }
+
+    /// Whether `signal` is pending.
+    pub fn is_pending(&self, signal: i32) -> bool {
+        self.pending & Self::bit(signal) != 0
+    }
+
+    /// Whether a handler catches `signal`.
+    pub fn is_caught(&self, signal: i32) -> bool {
+        self.caught & Self::bit(signal) != 0
+    }
+
+    /// Whether `signal` is ignored.
+    pub fn is_ignored(&self, signal: i32) -> bool {
+        self.ignored & Self::bit(signal) != 0
+    }
+}
+
+fn read_signals(base: &str) -> Signals {
+    let text = fs::read_to_string(format!("{base}/status")).unwrap_or_default();
+    let mask = |key: &str| {
+        text.lines()
+            .find_map(|l| l.strip_prefix(key))
+            .and_then(|v| u64::from_str_radix(v.trim(), 16).ok())
+            .unwrap_or(0)
+    };
+    Signals {
+        blocked: mask("SigBlk:"),
+        pending: mask("SigPnd:") | mask("ShdPnd:"),
+        caught: mask("SigCgt:"),
+        ignored: mask("SigIgn:"),
+    }
 }
 
 /// A system call a process is blocked in (from `/proc/PID/syscall`).
@@ -37,6 +107,28 @@ pub struct Syscall {
     pub name: String,
     /// The descriptor it works on, for the calls whose first argument is one.
     pub fd: Option<i32>,
+    /// Its six arguments, as `/proc/PID/syscall` shows them.
+    pub args: [u64; 6],
+}
+
+impl Syscall {
+    /// Whether this call ends by itself after a while even if nothing happens: a
+    /// `nanosleep`, or a `poll`, `epoll_wait` or `select` given a timeout. A process in
+    /// one sleeps on purpose, it is not stuck.
+    pub fn has_timeout(&self) -> bool {
+        // A C int argument: -1 (no timeout) shows as 0xffffffffffffffff.
+        let int = |i: usize| self.args[i] as i64 as i32;
+        match self.name.as_str() {
+            "nanosleep" | "clock_nanosleep" => true,
+            "poll" => int(2) >= 0,
+            "epoll_wait" | "epoll_pwait" => int(3) >= 0,
+            // A pointer to the timeout: NULL waits for ever.
+            "ppoll" => self.args[2] != 0,
+            "select" | "pselect6" => self.args[4] != 0,
+            "rt_sigtimedwait" => self.args[2] != 0,
+            _ => false,
+        }
+    }
 }
 
 /// An open descriptor (from `/proc/PID/fd` and `/proc/PID/fdinfo`).
@@ -83,8 +175,9 @@ impl Snapshot {
             .flatten()
             .filter_map(|entry| entry.file_name().to_str()?.parse::<i32>().ok())
             .filter_map(|pid| {
-                let (ppid, pgrp, state) = stat(pid)?;
-                (pgrp == pgid.as_raw()).then(|| Process::read(pid, ppid, state))
+                let base = format!("/proc/{pid}");
+                let stat = stat(&base)?;
+                (stat.pgrp == pgid.as_raw()).then(|| Process::read(pid, &base, &stat))
             })
             .collect();
         processes.sort_by_key(|p| p.pid);
@@ -102,6 +195,24 @@ impl Snapshot {
         self.holders(inode, |fd| fd.readable)
     }
 
+    /// The processes sleeping on purpose, in `nanosleep` (a `sleep`) or in a wait with a
+    /// timeout: they will go on by themselves, so they are not stuck.
+    pub fn sleeping(&self) -> impl Iterator<Item = &Process> + '_ {
+        self.processes.iter().filter(|p| p.is_sleeping())
+    }
+
+    /// The processes that are running instead of blocked, and have used the CPU for a
+    /// large part of their life: busy-waiting, when the demo should be waiting.
+    pub fn spinning(&self) -> impl Iterator<Item = &Process> + '_ {
+        self.processes.iter().filter(|p| p.is_spinning())
+    }
+
+    /// The CPU time used by the group: every process in it, and every child they waited
+    /// for.
+    pub fn cpu(&self) -> Duration {
+        self.processes.iter().map(|p| p.cpu + p.children_cpu).sum()
+    }
+
     fn holders(&self, inode: u64, end: impl Fn(&Fd) -> bool) -> Vec<(&Process, i32)> {
         self.processes
             .iter()
@@ -116,20 +227,53 @@ impl Snapshot {
 }
 
 impl Process {
-    fn read(pid: i32, ppid: i32, state: char) -> Self {
-        let name = fs::read_to_string(format!("/proc/{pid}/comm"))
+    /// One thread of the calling process, by its thread id (`gettid`), read like a process
+    /// (its descriptors are the process's). `None` when it has ended.
+    pub fn thread_of_self(tid: i32) -> Option<Self> {
+        let base = format!("/proc/self/task/{tid}");
+        let stat = stat(&base)?;
+        Some(Self::read(tid, &base, &stat))
+    }
+
+    fn read(pid: i32, base: &str, stat: &Stat) -> Self {
+        let name = fs::read_to_string(format!("{base}/comm"))
             .map(|s| s.trim_end().to_owned())
             .unwrap_or_default();
-        let fds = read_fds(pid);
-        let blocked_in = if state == 'Z' { None } else { syscall(pid) };
+        let fds = read_fds(base);
+        let state = stat.state;
+        let blocked_in = if state == 'Z' || state == 'R' {
+            None
+        } else {
+            syscall(base)
+        };
+        let signals = read_signals(base);
         Self {
             pid,
-            ppid,
+            ppid: stat.ppid,
             name,
             state,
             blocked_in,
             fds,
+            cpu: stat.cpu,
+            children_cpu: stat.children_cpu,
+            age: stat.age,
+            signals,
         }
+    }
+
+    /// Whether it sleeps on purpose, in a call that ends by itself ([`Syscall::has_timeout`]:
+    /// `nanosleep`, or a `poll` with a timeout): it will go on by itself.
+    pub fn is_sleeping(&self) -> bool {
+        self.blocked_in.as_ref().is_some_and(Syscall::has_timeout)
+    }
+
+    /// Whether it is running (state `R`: on a CPU or waiting for one) rather than blocked,
+    /// and has used at least a fiftieth of its life and 20 ms on the CPU: a process that
+    /// should wait but keeps checking. A blocked process is in state `S` and uses next to
+    /// nothing; a spinning one stays runnable and gets its share of even a very busy
+    /// machine.
+    pub fn is_spinning(&self) -> bool {
+        self.state == 'R' && self.cpu >= Duration::from_millis(20) && self.cpu * 50 >= self.age
     }
 
     /// The descriptor numbered `fd`, if open.
@@ -148,6 +292,12 @@ impl fmt::Display for Process {
         write!(f, "{} (pid {}, parent {})", self.name, self.pid, self.ppid)?;
         match (self.state, &self.blocked_in) {
             ('Z', _) => write!(f, " is a zombie: it exited and nobody waited for it"),
+            ('R', _) => write!(
+                f,
+                " is running, not blocked: it used {} of CPU in its {} of life",
+                crate::cpu::seconds(self.cpu),
+                crate::cpu::seconds(self.age)
+            ),
             (_, Some(call)) => {
                 write!(f, " is blocked in {}()", call.name)?;
                 if let Some(fd) = self.blocked_on_fd() {
@@ -163,7 +313,11 @@ impl fmt::Display for Process {
 impl fmt::Display for Snapshot {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         for process in &self.processes {
-            writeln!(f, "  {process}")?;
+            let text = crate::wrap(&process.to_string(), 96);
+            for (i, line) in text.lines().enumerate() {
+                let indent = if i == 0 { "  " } else { "      " };
+                writeln!(f, "{indent}{line}")?;
+            }
             let fds: Vec<String> = process
                 .fds
                 .iter()
@@ -171,27 +325,64 @@ impl fmt::Display for Snapshot {
                 .map(|fd| format!("{}: {} {}", fd.fd, fd.end(), fd.target))
                 .collect();
             if !fds.is_empty() {
-                writeln!(f, "    open descriptors: {}", fds.join(", "))?;
+                let list = crate::wrap(&format!("open descriptors: {}", fds.join(", ")), 94);
+                for (i, line) in list.lines().enumerate() {
+                    let indent = if i == 0 { "    " } else { "      " };
+                    writeln!(f, "{indent}{line}")?;
+                }
             }
         }
         Ok(())
     }
 }
 
-/// `(ppid, pgrp, state)` from `/proc/PID/stat`.
-fn stat(pid: i32) -> Option<(i32, i32, char)> {
-    let text = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    // The command name is in parentheses and may contain spaces: parse after the last ')'.
-    let rest = &text[text.rfind(')')? + 1..];
-    let mut fields = rest.split_whitespace();
-    let state = fields.next()?.chars().next()?;
-    let ppid = fields.next()?.parse().ok()?;
-    let pgrp = fields.next()?.parse().ok()?;
-    Some((ppid, pgrp, state))
+/// What the watchdog reads from `/proc/PID/stat`.
+struct Stat {
+    state: char,
+    ppid: i32,
+    pgrp: i32,
+    cpu: Duration,
+    children_cpu: Duration,
+    age: Duration,
 }
 
-fn read_fds(pid: i32) -> Vec<Fd> {
-    let mut fds: Vec<Fd> = fs::read_dir(format!("/proc/{pid}/fd"))
+fn stat(base: &str) -> Option<Stat> {
+    let text = fs::read_to_string(format!("{base}/stat")).ok()?;
+    // The command name is in parentheses and may contain spaces: parse after the last ')'.
+    // Field N of proc(5) (counting from 1, the pid) is then at index N - 3.
+    let fields: Vec<&str> = text[text.rfind(')')? + 1..].split_whitespace().collect();
+    let number = |n: usize| -> u64 { fields.get(n - 3).and_then(|f| f.parse().ok()).unwrap_or(0) };
+    let ticks = clock_ticks();
+    let of_ticks = |t: u64| Duration::from_secs_f64(t as f64 / ticks);
+    let started = of_ticks(number(22));
+    let age = uptime().map_or(Duration::ZERO, |up| up.saturating_sub(started));
+    Some(Stat {
+        state: fields.first()?.chars().next()?,
+        ppid: fields.get(1)?.parse().ok()?,
+        pgrp: fields.get(2)?.parse().ok()?,
+        cpu: of_ticks(number(14) + number(15)),
+        children_cpu: of_ticks(number(16) + number(17)),
+        age,
+    })
+}
+
+/// Clock ticks per second, the unit of the times in `/proc/PID/stat`.
+fn clock_ticks() -> f64 {
+    // SAFETY: sysconf only reads a system constant.
+    let ticks = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
+    if ticks > 0 { ticks as f64 } else { 100.0 }
+}
+
+/// Time since boot, from `/proc/uptime`.
+fn uptime() -> Option<Duration> {
+    let text = fs::read_to_string("/proc/uptime").ok()?;
+    Some(Duration::from_secs_f64(
+        text.split_whitespace().next()?.parse().ok()?,
+    ))
+}
+
+fn read_fds(base: &str) -> Vec<Fd> {
+    let mut fds: Vec<Fd> = fs::read_dir(format!("{base}/fd"))
         .into_iter()
         .flatten()
         .flatten()
@@ -201,7 +392,7 @@ fn read_fds(pid: i32) -> Vec<Fd> {
                 .ok()?
                 .to_string_lossy()
                 .into_owned();
-            let flags = fs::read_to_string(format!("/proc/{pid}/fdinfo/{fd}"))
+            let flags = fs::read_to_string(format!("{base}/fdinfo/{fd}"))
                 .ok()
                 .and_then(|info| {
                     let line = info.lines().find(|l| l.starts_with("flags:"))?;
@@ -221,24 +412,26 @@ fn read_fds(pid: i32) -> Vec<Fd> {
     fds
 }
 
-fn syscall(pid: i32) -> Option<Syscall> {
-    let text = fs::read_to_string(format!("/proc/{pid}/syscall")).ok()?;
+fn syscall(base: &str) -> Option<Syscall> {
+    let text = fs::read_to_string(format!("{base}/syscall")).ok()?;
     let mut fields = text.split_whitespace();
     let number: i64 = fields.next()?.parse().ok()?;
     if number < 0 {
         return None;
     }
-    let first_arg = fields
-        .next()
-        .and_then(|a| i64::from_str_radix(a.trim_start_matches("0x"), 16).ok());
+    let mut args = [0u64; 6];
+    for (slot, field) in args.iter_mut().zip(fields) {
+        *slot = u64::from_str_radix(field.trim_start_matches("0x"), 16).unwrap_or(0);
+    }
     let (name, takes_fd) = syscall_name(number);
     Some(Syscall {
         name: name.map_or_else(|| format!("syscall {number}"), str::to_owned),
         fd: if takes_fd {
-            first_arg.and_then(|a| i32::try_from(a).ok())
+            i32::try_from(args[0]).ok()
         } else {
             None
         },
+        args,
     })
 }
 

@@ -43,10 +43,12 @@ fn standard_output_can_go_to_a_file() {
 
 #[test]
 fn a_hang_names_the_blocked_reader_and_the_holder_of_the_write_end() {
-    // `cat` reads a pipe whose write end `sleep` holds open: cat never sees EOF.
+    // `cat` reads a pipe whose write end `sleep` holds open: cat never sees EOF. (The
+    // watchdog would extend its timeout while `sleep` sleeps: the cap stops that.)
     let hang = Demo::new("sh")
         .args(["-c", "sleep 60 | cat"])
         .timeout(Duration::from_millis(500))
+        .hard_cap(Duration::from_millis(500))
         .run()
         .expect_err("the pipeline cannot finish while sleep holds the write end");
     let reader = hang
@@ -64,7 +66,11 @@ fn a_hang_names_the_blocked_reader_and_the_holder_of_the_write_end() {
         .map(|(p, _)| p.name.as_str())
         .collect();
     assert_eq!(writers, ["sleep"], "{hang}");
-    let text = hang.to_string();
+    let text = hang
+        .to_string()
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
     assert!(
         text.contains("is blocked in read() on fd 0 (read end pipe:["),
         "{text}"

@@ -6,6 +6,11 @@
 //! parent can therefore send a signal while a unit is surely in progress, with no sleep.
 
 use nix::unistd::Pid;
+use std::time::Duration;
+
+/// The CPU work each side of the handshake does before it signals the other, under
+/// `handshake --slow`: what the other side waits for, without using the CPU if it sleeps.
+pub const SLOW_WORK: Duration = Duration::from_millis(200);
 use std::fs::File;
 use std::io::{self, Read, Write};
 use std::path::PathBuf;

@@ -4,7 +4,10 @@
 mod common;
 
 use common::run;
-use proctest::Demo;
+use proctest::cpu::busy_wait;
+use proctest::source::Source;
+use proctest::{Demo, Hang, Process, Signals, Snapshot, Syscall};
+use std::time::Duration;
 
 const DEMO: &str = env!("CARGO_BIN_EXE_handshake");
 
@@ -50,19 +53,251 @@ fn handshake_completes_whenever_the_scheduler_delivers_sigusr1() {
     }
 }
 
+/// The CPU work each side does before it signals the other, under `--slow`.
+const SLOW_WORK: Duration = signals::work::SLOW_WORK;
+
+#[test]
+fn each_side_sleeps_while_the_other_works() {
+    // Under --slow, the child computes before it sends SIGUSR1 and the parent before it
+    // answers: a wait_for that keeps looking at its flag burns the CPU meanwhile.
+    let run = run(Demo::new(DEMO).arg("--slow"));
+    assert!(
+        run.status.success() && run.stderr.is_empty(),
+        "`handshake --slow` failed ({:?}):\n{}\n{}",
+        run.status,
+        run.stderr,
+        run.stdout
+    );
+    for (label, who, other) in [
+        (
+            "parent_wait_for",
+            "The parent, in wait_for(&GOT_USR1),",
+            "the child computed",
+        ),
+        (
+            "child_wait_for",
+            "The child, in wait_for(&GOT_USR2),",
+            "the parent computed",
+        ),
+    ] {
+        let report = run
+            .cpu_report(label)
+            .unwrap_or_else(|| panic!("the demo reported no CPU time for {label}"));
+        if let Some(spin) = busy_wait(report.own, SLOW_WORK, report.wall.max(run.elapsed)) {
+            panic!(
+                "{}",
+                spin.explain(
+                    who,
+                    other,
+                    "sigsuspend sleeps until a signal arrives; a loop that only looks at the \
+                     flag never sleeps.",
+                )
+            );
+        }
+    }
+}
+
+/// The first violation `found`, as the student reads it (unwrapped), after checking that
+/// the report of all of them ends with `verdict`.
+fn rejected(found: &[proctest::source::Violation], verdict: &str) -> String {
+    let report = std::panic::catch_unwind(|| proctest::source::assert_none(found))
+        .expect_err("a wrong solution must be rejected")
+        .downcast::<String>()
+        .expect("a message");
+    assert!(report.ends_with(verdict), "{report}");
+    assert!(report.lines().all(|l| l.len() <= 100), "{report}");
+    found[0].to_string()
+}
+
+#[test]
+fn a_handler_that_takes_a_lock_is_rejected() {
+    // Works in every run (nothing else holds the lock), so only the source shows it.
+    let wrong = r#"
+        static LOG: Mutex<Vec<i32>> = Mutex::new(Vec::new());
+        extern "C" fn on_signal(signo: libc::c_int) {
+            LOG.lock().push(signo);
+            GOT_USR1.set();
+        }
+        pub fn install_handlers() -> nix::Result<SigSet> {
+            let action = SigAction::new(SigHandler::Handler(on_signal), SaFlags::SA_RESTART, SigSet::empty());
+            unsafe { sigaction(Signal::SIGUSR1, &action) }?;
+            SigSet::thread_get_mask()
+        }
+    "#;
+    let source = Source::parse("09_signals/handshake.rs", wrong).expect("valid Rust");
+    let first = rejected(
+        &source.signal_handlers(),
+        "Not async-signal-safe in a signal handler.",
+    );
+    assert!(
+        first.starts_with(
+            "09_signals/handshake.rs:4: in `on_signal`, the signal handler calls `.lock()`: it \
+             takes a lock"
+        ),
+        "{first}"
+    );
+}
+
+#[test]
+fn a_wait_for_that_prints_is_rejected_since_the_child_runs_it() {
+    let wrong = r#"
+        pub fn wait_for(flag: &SignalFlag, mask: &SigSet) -> nix::Result<()> {
+            while !flag.is_set() {
+                println!("waiting");
+                mask.suspend()?;
+            }
+            Ok(())
+        }
+    "#;
+    let source = Source::parse("09_signals/handshake.rs", wrong).expect("valid Rust");
+    let first = rejected(
+        &source.runs_in_child("wait_for"),
+        "Not async-signal-safe after fork.",
+    );
+    assert!(
+        first.starts_with(
+            "09_signals/handshake.rs:4: in `wait_for` (which runs in the forked child), the \
+             child calls `println!`"
+        ),
+        "{first}"
+    );
+}
+
 #[test]
 fn bad_arguments_are_rejected_before_forking() {
     for args in [
         &["--bogus"][..],
         &["3"],
         &["--signal-early", "--signal-after-check"],
+        &["--slow", "--slow"],
     ] {
         run(Demo::new(DEMO).args(args)).assert_usage_error(
             &format!("{args:?}"),
             &[
-                "usage: handshake [--signal-early | --signal-after-check]",
+                "usage: handshake [--signal-early | --signal-after-check | --slow]",
                 "signals/handshake",
             ],
         );
     }
+}
+
+#[test]
+fn the_handler_only_sets_a_flag_and_wait_for_is_safe_in_the_child() {
+    let source = proctest::source::Source::read(proctest::step_file!("09_signals/handshake.rs"))
+        .unwrap_or_else(|err| panic!("{err}"));
+    // The demo's child calls `wait_for` after the fork: it runs there too.
+    let mut found = source.signal_handlers();
+    found.extend(source.runs_in_child("wait_for"));
+    proctest::source::assert_none(&found);
+}
+
+/// A process of a synthetic hang: `pid`, its parent, blocked in `call`, with these signal
+/// masks (for the oracles of the diagnosis, which reads them).
+fn process(pid: i32, ppid: i32, call: &str, blocked: u64, pending: u64) -> Process {
+    Process {
+        pid,
+        ppid,
+        name: "handshake".to_owned(),
+        state: 'S',
+        blocked_in: Some(Syscall {
+            name: call.to_owned(),
+            fd: None,
+            args: [0; 6],
+        }),
+        fds: Vec::new(),
+        cpu: Duration::ZERO,
+        children_cpu: Duration::ZERO,
+        age: Duration::from_secs(4),
+        signals: Signals {
+            blocked,
+            pending,
+            caught: 0,
+            ignored: 0,
+        },
+    }
+}
+
+fn hang_of(processes: Vec<Process>) -> Hang {
+    Hang {
+        command: "handshake".to_owned(),
+        after: Duration::from_secs(4),
+        budget: Duration::from_secs(4),
+        snapshot: Snapshot { processes },
+        stdout: String::new(),
+        stderr: String::new(),
+    }
+}
+
+/// The bit of `signal` in a /proc mask.
+fn bit(signal: i32) -> u64 {
+    1 << (signal - 1)
+}
+
+#[test]
+fn oracle_a_sigsuspend_mask_that_blocks_the_signal_is_named_from_the_masks() {
+    let usr = bit(libc::SIGUSR1) | bit(libc::SIGUSR2);
+    let hang = hang_of(vec![
+        process(100, 1, "rt_sigsuspend", usr, bit(libc::SIGUSR1)),
+        process(101, 100, "rt_sigsuspend", usr, 0),
+    ]);
+    let why = common::diagnose(&hang);
+    assert!(
+        why.contains("with a mask that still blocks SIGUSR1")
+            && why.contains("SIGUSR1 is pending")
+            && why.ends_with("The mask blocks the signal."),
+        "{why}"
+    );
+}
+
+#[test]
+fn oracle_a_signal_delivered_before_sigsuspend_is_a_lost_wake_up_not_a_mask() {
+    // Nothing blocked, nothing pending: the signal came and went before the wait.
+    let hang = hang_of(vec![
+        process(100, 1, "rt_sigsuspend", 0, 0),
+        process(101, 100, "pause", 0, 0),
+    ]);
+    let why = common::diagnose(&hang);
+    assert!(
+        why.contains("neither blocked nor pending") && why.ends_with("A lost wake-up."),
+        "{why}"
+    );
+    assert!(!why.contains("mask that still blocks"), "{why}");
+}
+
+#[test]
+fn alternatives_a_sigwait_loop_and_a_self_pipe_handler_are_accepted() {
+    let right = r#"
+        static WAKE: AtomicI32 = AtomicI32::new(-1);
+        extern "C" fn on_signal(signo: libc::c_int) {
+            let saved = Errno::last_raw();
+            if signo == Signal::SIGUSR1 as libc::c_int { GOT_USR1.set(); } else { GOT_USR2.set(); }
+            let fd = WAKE.load(Ordering::SeqCst);
+            if fd >= 0 {
+                // SAFETY: write() is async-signal-safe.
+                unsafe { libc::write(fd, b"!".as_ptr().cast(), 1) };
+            }
+            Errno::set_raw(saved);
+        }
+        pub fn install_handlers() -> nix::Result<SigSet> {
+            let action = SigAction::new(SigHandler::Handler(on_signal), SaFlags::SA_RESTART, SigSet::empty());
+            unsafe { sigaction(Signal::SIGUSR1, &action) }?;
+            SigSet::thread_get_mask()
+        }
+        pub fn wait_for(flag: &SignalFlag, mask: &SigSet) -> nix::Result<()> {
+            let _ = mask;
+            let signal = if std::ptr::eq(flag, &GOT_USR1) { Signal::SIGUSR1 } else { Signal::SIGUSR2 };
+            let mut set = SigSet::empty();
+            set.add(signal);
+            while !flag.is_set() {
+                if set.wait()? == signal {
+                    flag.set();
+                }
+            }
+            Ok(())
+        }
+    "#;
+    let source = Source::parse("09_signals/handshake.rs", right).expect("valid Rust");
+    let mut found = source.signal_handlers();
+    found.extend(source.runs_in_child("wait_for"));
+    proctest::source::assert_none(&found);
 }

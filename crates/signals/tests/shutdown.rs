@@ -7,7 +7,7 @@ use common::run;
 use nix::sys::signal::Signal;
 use nix::sys::wait::WaitStatus;
 use nix::unistd::Pid;
-use proctest::{Demo, Finished};
+use proctest::{Demo, Finished, wrap};
 use signals::shutdown::describe;
 
 const DEMO: &str = env!("CARGO_BIN_EXE_shutdown");
@@ -50,12 +50,27 @@ fn sigterm_during_the_first_unit() {
 fn assert_clean_shutdown(run: &Finished, unit: u32) {
     let out = &run.stdout;
     if out.contains("parent: the worker left its temporary file behind") {
-        panic!(
-            "SIGTERM ended the worker in the middle of unit {unit} and its temporary file \
-             stayed behind: SIGTERM still has its default action. Install a handler that only \
-             sets STOP (install_handler), and have run_worker look at STOP between units, then \
-             remove the file and return.\n{out}"
-        );
+        let why = if out.contains("parent: the worker was killed by signal SIGTERM") {
+            format!(
+                "SIGTERM ended the worker in the middle of unit {unit} and its temporary file \
+                 stayed behind: SIGTERM still has its default action. Install a handler that \
+                 only sets STOP (install_handler), and have run_worker look at STOP between \
+                 units, then remove the file and return. The worker was killed."
+            )
+        } else {
+            let ended = out
+                .lines()
+                .find_map(|l| l.strip_prefix("parent: the worker "))
+                .unwrap_or("ended");
+            format!(
+                "the worker {ended}, yet its temporary file stayed behind: SIGTERM did not \
+                 kill it, but it left without going back through run_worker, which removes \
+                 the file (std::process::exit in the handler, or in the loop?). The handler \
+                 only sets STOP; run_worker stops between units, removes the file and \
+                 returns. Cleanup skipped."
+            )
+        };
+        panic!("{}\n{out}", wrap(&why, 100));
     }
     assert!(
         out.contains(&format!("worker: unit {unit} done\n")),
@@ -106,6 +121,38 @@ fn without_a_signal_every_unit_is_done_and_the_file_removed() {
 }
 
 #[test]
+fn the_file_is_removed_even_when_a_unit_fails() {
+    // The parent closes the worker's input during unit 2: the unit fails, and run_worker
+    // must remove its file on the way out all the same, then return the error.
+    let run = shutdown(&["4", "--hangup-at", "2"]);
+    let out = &run.stdout;
+    assert!(
+        !out.contains("parent: the worker left its temporary file behind"),
+        "{}\n{out}",
+        wrap(
+            "unit 2 failed (the parent closed the worker's input), and the worker left \
+             without removing its temporary file: run_worker must remove it on every path \
+             out, errors included (a `?` skips the rest of the function). File left behind.",
+            100
+        )
+    );
+    assert!(
+        out.contains("parent: the worker exited with status 1\n"),
+        "{}\n{out}\n{}",
+        wrap(
+            "unit 2 failed: run_worker must return that error (the worker then exits with \
+             status 1), not hide it. Error lost.",
+            100
+        ),
+        run.stderr
+    );
+    assert!(
+        !out.contains("worker: unit 3 started"),
+        "the worker went on after a failed unit:\n{out}"
+    );
+}
+
+#[test]
 fn sigkill_cannot_be_handled_and_the_parent_says_so() {
     let run = shutdown(&["3", "--kill-at", "2"]);
     assert_eq!(
@@ -143,6 +190,7 @@ fn bad_arguments_are_rejected_before_starting_the_worker() {
         &["4", "--term-at", "5"],
         &["4", "--term-at"],
         &["4", "--bogus", "1"],
+        &["4", "--hangup-at", "0"],
         &["--worker"],
     ] {
         run(Demo::new(DEMO).args(args)).assert_usage_error(
@@ -150,4 +198,60 @@ fn bad_arguments_are_rejected_before_starting_the_worker() {
             &["usage: shutdown N", "1..=100", "signals/shutdown"],
         );
     }
+}
+
+#[test]
+fn the_handler_only_sets_the_flag() {
+    let source = proctest::source::Source::read(proctest::step_file!("09_signals/shutdown.rs"))
+        .unwrap_or_else(|err| panic!("{err}"));
+    proctest::source::assert_none(&source.signal_handlers());
+}
+
+/// What the demo would show for a worker that ended as `ended` during unit 2 and left its
+/// file behind.
+fn left_its_file(ended: &str) -> Finished {
+    let stdout = format!(
+        "worker: temporary file created\nworker: unit 1 started\nworker: unit 1 done\n\
+         worker: unit 2 started\nparent: sending SIGTERM to the worker in the middle of unit 2\n\
+         parent: the worker {ended}\n\
+         parent: the worker left its temporary file behind; the parent removes it\n"
+    );
+    Finished {
+        status: std::os::unix::process::ExitStatusExt::from_raw(1 << 8),
+        stdout,
+        stderr: String::new(),
+        leftovers: Vec::new(),
+        elapsed: std::time::Duration::ZERO,
+        cpu: proctest::CpuTime::ZERO,
+        cpu_reports: Vec::new(),
+    }
+}
+
+fn verdict_for(run: &Finished) -> String {
+    let message = std::panic::catch_unwind(|| assert_clean_shutdown(run, 2))
+        .expect_err("a worker that left its file is rejected")
+        .downcast::<String>()
+        .expect("a message");
+    message.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+#[test]
+fn oracle_a_worker_killed_by_sigterm_kept_the_default_action() {
+    let why = verdict_for(&left_its_file("was killed by signal SIGTERM"));
+    assert!(
+        why.contains("SIGTERM still has its default action")
+            && why.contains("The worker was killed."),
+        "{why}"
+    );
+}
+
+#[test]
+fn oracle_a_worker_that_exited_0_without_cleanup_is_not_blamed_on_the_default_action() {
+    let why = verdict_for(&left_its_file("exited with status 0"));
+    assert!(
+        why.contains("the worker exited with status 0, yet its temporary file stayed behind")
+            && why.contains("Cleanup skipped."),
+        "{why}"
+    );
+    assert!(!why.contains("default action"), "{why}");
 }

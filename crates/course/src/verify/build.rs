@@ -23,8 +23,20 @@ pub struct Built {
     pub elapsed: Duration,
 }
 
-/// Builds every test target of `package`, starters or references.
+/// Builds every test target of `package`, starters (in the student's build folder, see
+/// [`crate::shadow`]) or references (in the course folder).
 pub fn build(syllabus: &Syllabus, package: &str, solution: bool) -> Result<Built> {
+    let workspace = if solution {
+        None
+    } else {
+        Some(crate::shadow::prepare(
+            syllabus,
+            crate::shadow::Students::All,
+        )?)
+    };
+    let root = workspace
+        .as_ref()
+        .map_or(syllabus.root.as_path(), |w| &w.root);
     let command = TestCommand {
         package: package.to_string(),
         test: None,
@@ -34,8 +46,9 @@ pub fn build(syllabus: &Syllabus, package: &str, solution: bool) -> Result<Built
         color: false,
         harness_args: Vec::new(),
         env: Vec::new(),
+        target_dir: workspace.as_ref().map(|w| w.target.clone()),
     };
-    let run = command.run(&syllabus.root, false)?;
+    let run = command.run(root, false)?;
     let (dir, what) = if solution {
         ("solutions", "reference")
     } else {
@@ -65,7 +78,7 @@ pub fn build(syllabus: &Syllabus, package: &str, solution: bool) -> Result<Built
         let Some(file) = span["file_name"].as_str() else {
             continue;
         };
-        let Some(rel) = relative_to_root(&syllabus.root, file) else {
+        let Some(rel) = relative_to_root(root, file) else {
             continue;
         };
         if !rel.starts_with(&format!("{dir}/")) {
@@ -81,9 +94,9 @@ pub fn build(syllabus: &Syllabus, package: &str, solution: bool) -> Result<Built
         }
     }
     let mut other_problems = Vec::new();
-    if let Some(after) = run.timed_out {
+    if let Some((after, _)) = run.timed_out {
         other_problems.push(format!(
-            "building {package} ({what}s) was still running after {} and was killed",
+            "building {package} ({what}s) was still running after {} and was stopped (COURSE_BUILD_TIMEOUT_SECS raises the limit)",
             crate::ui::secs(after)
         ));
     }

@@ -6,38 +6,40 @@ use fork::memory;
 use fork::sys::Audit;
 use std::process::ExitCode;
 
-const USAGE: &str = "usage: memory [INITIAL CHANGED]   (two different whole numbers, 0..=18446744073709551615; default 100 200)\nexample: memory 100 200   (this demo belongs to step fork/memory: `just check fork/memory`)";
+const USAGE: &str = "memory [INITIAL CHANGED]   (two different whole numbers, 0..=18446744073709551615; default 100 200)\nexample: memory 100 200   (this demo belongs to step fork/memory: `just check fork/memory`)";
 
-fn parse(args: &[String]) -> Result<(u64, u64), String> {
+/// Reads `[INITIAL CHANGED]`, or exits with the usage error.
+fn parse() -> (u64, u64) {
+    let mut args = proctest::args::Args::from_env("memory", USAGE);
+    let given: Vec<String> = std::iter::from_fn(|| args.positional()).collect();
+    args.clone().finish();
     let number = |text: &String| {
-        text.parse::<u64>()
-            .map_err(|_| format!("{text:?} is not a whole number from 0 to {}", u64::MAX))
+        text.parse::<u64>().unwrap_or_else(|_| {
+            args.fail(&format!(
+                "{text:?} is not a whole number from 0 to {}",
+                u64::MAX
+            ))
+        })
     };
-    match args {
-        [] => Ok((100, 200)),
+    match given.as_slice() {
+        [] => (100, 200),
         [initial, changed] => {
-            let (initial, changed) = (number(initial)?, number(changed)?);
+            let (initial, changed) = (number(initial), number(changed));
             if initial == changed {
-                return Err(format!(
+                args.fail(&format!(
                     "INITIAL and CHANGED are both {initial}: the child must change the value"
                 ));
             }
-            Ok((initial, changed))
+            (initial, changed)
         }
-        _ => Err(format!("expected no argument or two, got {}", args.len())),
+        _ => args.fail(&format!("expected no argument or two, got {}", given.len())),
     }
 }
 
 fn main() -> ExitCode {
+    proctest::lifetime::children_die_with_parent();
     let audit = Audit::start();
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let (initial, changed) = match parse(&args) {
-        Ok(values) => values,
-        Err(problem) => {
-            eprintln!("memory: {problem}\n{USAGE}");
-            return ExitCode::from(2);
-        }
-    };
+    let (initial, changed) = parse();
     let mut ok = true;
     match memory::observe(initial, changed) {
         Ok(views) => {

@@ -3,24 +3,54 @@
 //! processes from PID`. Only the parent prints, so the output is the same on every run.
 //! Before exiting, the demo checks that it has no child left and no descriptor open beyond
 //! 0, 1 and 2; it reports any and exits with 1.
+//!
+//! `ordered N --slow K`: child K's conversion (`fork::celsius`) first computes for 0.2 s
+//! of CPU, so child K ends after the others. `ordered N --crash K`: child K dies (SIGKILL)
+//! while converting, before it writes anything: the parent's read of its pipe must then
+//! see end of file, and `convert_in_children` fail with EIO.
 
 use fork::sys::Audit;
-use fork::{cli, fahrenheit_values, ordered};
+use fork::{cli, fahrenheit_values, ordered, trial};
 use nix::unistd::getpid;
+use proctest::cpu::Meter;
 use std::process::ExitCode;
 
-fn main() -> ExitCode {
-    let audit = Audit::start();
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let count = match cli::count_only(&args) {
-        Ok(count) => count,
-        Err(problem) => {
-            eprintln!("{}", cli::usage("ordered", "", "fork/ordered", &problem));
-            return ExitCode::from(2);
-        }
+const OPTIONS: &str = " [--slow K | --crash K]";
+
+/// The count, and the child to make slow or crash.
+fn parse(args: &[String]) -> Result<(usize, Option<(bool, usize)>), String> {
+    let count = cli::parse_count(args.first().map(String::as_str))?;
+    let trial = match &args[1..] {
+        [] => None,
+        [flag, k] if flag == "--slow" || flag == "--crash" => match k.parse::<usize>() {
+            Ok(k) if (1..=count).contains(&k) => Some((flag == "--slow", k)),
+            _ => {
+                return Err(format!(
+                    "{flag} {k}: the child must be between 1 and {count}"
+                ));
+            }
+        },
+        [extra, ..] => return Err(format!("unexpected argument {extra:?}")),
     };
+    Ok((count, trial))
+}
+
+fn main() -> ExitCode {
+    proctest::lifetime::children_die_with_parent();
+    let audit = Audit::start();
+    let args = cli::args("ordered", OPTIONS, "fork/ordered");
+    let (count, trial) = parse(args.remaining()).unwrap_or_else(|problem| args.fail(&problem));
+    let values = fahrenheit_values(count);
+    match trial {
+        Some((true, k)) => trial::slow(values[k - 1]),
+        Some((false, k)) => trial::crash(values[k - 1]),
+        None => {}
+    }
     let mut ok = true;
-    match ordered::convert_in_children(&fahrenheit_values(count)) {
+    let meter = Meter::start("convert_in_children");
+    let converted = ordered::convert_in_children(&values);
+    meter.report();
+    match converted {
         Ok(conversions) => {
             for c in &conversions {
                 println!(

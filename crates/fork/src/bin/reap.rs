@@ -1,34 +1,62 @@
-//! `reap N [--fail K] [--kill K]`: forks N temperature children, waits for all of them
-//! with the student's `wait_all` (step `fork/reap`), reports how each one ended, and only
-//! then prints `Spawned N processes from PID`. With `--fail K`, child K (from 1) exits with
-//! status 3 after its line; with `--kill K`, child K kills itself with SIGKILL instead of
-//! writing anything. Before exiting, the demo checks that it has no child left (running or
-//! zombie) and no descriptor open beyond 0, 1 and 2; it reports any and exits with 1.
+//! `reap N [--fail K] [--kill K] [--slow K] [--interrupt]`: forks N temperature children,
+//! waits for all of them with the student's `wait_all` (step `fork/reap`), reports how
+//! each one ended, and only then prints `Spawned N processes from PID`. With `--fail K`,
+//! child K (from 1) exits with status 3 after its line; with `--kill K`, child K kills
+//! itself with SIGKILL instead of writing anything. With `--slow K`, child K first
+//! computes for 0.2 s of CPU time, then ends only once every other child has ended (it
+//! reads a pipe they hold until end of file), so it is the last to end whatever the
+//! scheduler does. With `--interrupt`, the parent handles SIGUSR1 (without SA_RESTART) and
+//! the slow child sends it one while the parent waits: `waitpid` then fails with EINTR.
+//! Before exiting, the demo checks that `wait_all` returned one final status per child in
+//! the order of the pids, that it has no child left (running or zombie) and no descriptor
+//! open beyond 0, 1 and 2; it reports any problem and exits with 1. Under the tests'
+//! watchdog it also reports the CPU time the parent used inside `wait_all`.
 
-use fork::sys::{Audit, Line, describe, exit_now, stdout_fd, write_all};
+use fork::sys::{Audit, Line, describe, exit_now, read_full, stdout_fd, write_all};
 use fork::{celsius, cli, fahrenheit_values, reap};
-use nix::sys::signal::{Signal, kill};
-use nix::unistd::{ForkResult, Pid, fork, getpid};
+use nix::sys::signal::{SaFlags, SigAction, SigHandler, SigSet, Signal, kill, sigaction};
+use nix::sys::wait::WaitStatus;
+use nix::unistd::{ForkResult, Pid, fork, getpid, getppid, pipe};
+use proctest::cpu::{Meter, work};
+use std::os::fd::{AsRawFd, OwnedFd};
 use std::process::ExitCode;
+use std::sync::atomic::{AtomicI32, Ordering};
 
-const OPTIONS: &str = " [--fail K] [--kill K]";
+const OPTIONS: &str = " [--fail K] [--kill K] [--slow K] [--interrupt]";
 
-/// What child K does instead of exiting with status 0.
+/// The CPU work of the slow child: what the parent waits for.
+const SLOW_WORK: std::time::Duration = fork::trial::SLOW_WORK;
+
+/// What child K does instead of exiting with status 0 at once.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Fate {
     Succeed,
     Fail,
     Killed,
+    Slow,
 }
 
-fn parse(args: &[String]) -> Result<(usize, Vec<Fate>), String> {
+/// The command line: how many children, the fate of each, and `--interrupt`.
+struct Options {
+    count: usize,
+    fates: Vec<Fate>,
+    interrupt: bool,
+}
+
+fn parse(args: &[String]) -> Result<Options, String> {
     let count = cli::parse_count(args.first().map(String::as_str))?;
     let mut fates = vec![Fate::Succeed; count];
+    let mut interrupt = false;
     let mut rest = args[1..].iter();
     while let Some(flag) = rest.next() {
         let fate = match flag.as_str() {
             "--fail" => Fate::Fail,
             "--kill" => Fate::Killed,
+            "--slow" => Fate::Slow,
+            "--interrupt" => {
+                interrupt = true;
+                continue;
+            }
             other => return Err(format!("unknown option {other:?}")),
         };
         let which = rest
@@ -43,23 +71,66 @@ fn parse(args: &[String]) -> Result<(usize, Vec<Fate>), String> {
             }
         }
     }
-    Ok((count, fates))
+    if interrupt && !fates.contains(&Fate::Slow) {
+        return Err("--interrupt needs a slow child (--slow K) to send the signal".to_owned());
+    }
+    Ok(Options {
+        count,
+        fates,
+        interrupt,
+    })
+}
+
+/// The write end of the pipe on which the parent's SIGUSR1 handler tells the slow child
+/// that the signal has arrived, -1 outside `--interrupt`.
+static ACK: AtomicI32 = AtomicI32::new(-1);
+
+/// The parent's SIGUSR1 handler under `--interrupt`: its running makes the `waitpid` it
+/// interrupted fail with EINTR. It tells the slow child so with one byte on a pipe, so
+/// that the child ends only after the interruption: otherwise the parent could find the
+/// child already gone and the signal merely pending, and `waitpid` would just return.
+extern "C" fn on_sigusr1(_: libc::c_int) {
+    let fd = ACK.load(Ordering::SeqCst);
+    if fd >= 0 {
+        // SAFETY: write() is async-signal-safe; `fd` is the pipe's write end, open until
+        // the parent has stopped waiting, and the buffer is a static byte.
+        unsafe { libc::write(fd, b"!".as_ptr().cast(), 1) };
+    }
 }
 
 /// Forks one child per value; the child writes its line in one write(2), then leaves with
-/// `_exit` (how to write such a child is step `fork/spawn`).
-fn spawn(values: &[f64], fates: &[Fate]) -> nix::Result<Vec<Pid>> {
+/// `_exit` (how to write such a child is step `fork/spawn`). A slow child first computes,
+/// sends SIGUSR1 to the parent under `--interrupt`, then waits until every other child has
+/// ended: they hold the write end of a pipe it reads until end of file.
+fn spawn(values: &[f64], fates: &[Fate], interrupt: Option<&OwnedFd>) -> nix::Result<Vec<Pid>> {
+    let (others_read, others_write) = pipe()?;
     let mut pids = Vec::with_capacity(values.len());
     for (&fahrenheit, &fate) in values.iter().zip(fates) {
         let text = format!("{fahrenheit:.6} F is {:.6} C (pid ", celsius(fahrenheit));
         let line = Line::new().text(text.as_bytes());
-        // SAFETY: the child only calls async-signal-safe functions (getpid, write, kill,
-        // _exit) on memory it owns, then exits.
+        // SAFETY: the child only calls async-signal-safe functions (getpid, getppid, write,
+        // read, close, kill, clock_gettime, _exit) on memory it owns, then exits.
         match unsafe { fork() }? {
             ForkResult::Parent { child } => pids.push(child),
             ForkResult::Child => {
                 if fate == Fate::Killed {
                     let _ = kill(getpid(), Signal::SIGKILL);
+                }
+                if fate == Fate::Slow {
+                    work(SLOW_WORK);
+                    if let Some(ack) = interrupt {
+                        // Wait until the parent's handler has run: its waitpid has then
+                        // been interrupted while this child was still alive.
+                        let mut byte = [0u8; 1];
+                        if kill(getppid(), Signal::SIGUSR1).is_ok() {
+                            let _ = read_full(ack, &mut byte);
+                        }
+                    }
+                    // SAFETY: close() is async-signal-safe; this child leaves with _exit,
+                    // so the OwnedFd is never dropped and the descriptor never closed twice.
+                    unsafe { libc::close(others_write.as_raw_fd()) };
+                    let mut byte = [0u8; 1];
+                    let _ = read_full(&others_read, &mut byte);
                 }
                 let line = line.pid().text(b")\n");
                 let written = write_all(stdout_fd(), line.as_bytes()).is_ok();
@@ -74,17 +145,83 @@ fn spawn(values: &[f64], fates: &[Fate]) -> nix::Result<Vec<Pid>> {
     Ok(pids)
 }
 
-fn main() -> ExitCode {
-    let audit = Audit::start();
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let (count, fates) = match parse(&args) {
-        Ok(parsed) => parsed,
-        Err(problem) => {
-            eprintln!("{}", cli::usage("reap", OPTIONS, "fork/reap", &problem));
-            return ExitCode::from(2);
-        }
+/// What is wrong with the statuses `wait_all` returned for `pids`, one sentence each:
+/// one final status per child, in the order of the pids.
+fn check_statuses(pids: &[Pid], statuses: &[(Pid, WaitStatus)]) -> Vec<String> {
+    let mut problems = Vec::new();
+    let child = |pid: Pid| {
+        pids.iter()
+            .position(|&p| p == pid)
+            .map_or_else(|| format!("pid {pid}"), |i| format!("child {}", i + 1))
     };
-    let pids = match spawn(&fahrenheit_values(count), &fates) {
+    for &(pid, status) in statuses {
+        if !matches!(status, WaitStatus::Exited(..) | WaitStatus::Signaled(..)) {
+            problems.push(format!(
+                "wait_all returned {} {status:?}, not a final status: it did not wait until \
+                 that child had ended (waitpid with WNOHANG does not wait)",
+                child(pid)
+            ));
+        }
+    }
+    if statuses.len() != pids.len() {
+        problems.push(format!(
+            "wait_all returned {} statuses for {} children: one per child, each waited for \
+             exactly once",
+            statuses.len(),
+            pids.len()
+        ));
+    } else if let Some(i) = (0..pids.len()).find(|&i| statuses[i].0 != pids[i]) {
+        problems.push(format!(
+            "wait_all returned the statuses in another order than the pids it was given: \
+             place {} holds {}'s status, not child {}'s. Return them in the order given, \
+             whatever order the children end in",
+            i + 1,
+            child(statuses[i].0),
+            i + 1
+        ));
+    }
+    problems
+}
+
+fn main() -> ExitCode {
+    proctest::lifetime::children_die_with_parent();
+    let audit = Audit::start();
+    let args = cli::args("reap", OPTIONS, "fork/reap");
+    let Options {
+        count,
+        fates,
+        interrupt,
+    } = parse(args.remaining()).unwrap_or_else(|problem| args.fail(&problem));
+    // Under --interrupt: a pipe from the parent's handler to the slow child.
+    let ack = if interrupt {
+        let (ack_read, ack_write) = match pipe() {
+            Ok(ends) => ends,
+            Err(err) => {
+                eprintln!("reap: pipe failed: {err}");
+                return ExitCode::FAILURE;
+            }
+        };
+        ACK.store(ack_write.as_raw_fd(), Ordering::SeqCst);
+        // No SA_RESTART: the handler interrupts the parent's waitpid, which fails with EINTR.
+        let action = SigAction::new(
+            SigHandler::Handler(on_sigusr1),
+            SaFlags::empty(),
+            SigSet::empty(),
+        );
+        // SAFETY: the handler only loads an atomic and calls write(), async-signal-safe.
+        if let Err(err) = unsafe { sigaction(Signal::SIGUSR1, &action) } {
+            eprintln!("reap: cannot handle SIGUSR1: {err}");
+            return ExitCode::FAILURE;
+        }
+        Some((ack_read, ack_write))
+    } else {
+        None
+    };
+    let pids = match spawn(
+        &fahrenheit_values(count),
+        &fates,
+        ack.as_ref().map(|(read_end, _)| read_end),
+    ) {
         Ok(pids) => pids,
         Err(err) => {
             eprintln!("reap: fork failed: {err}");
@@ -92,7 +229,13 @@ fn main() -> ExitCode {
         }
     };
     let mut ok = true;
-    match reap::wait_all(&pids) {
+    let meter = Meter::start("wait_all");
+    let waited = reap::wait_all(&pids);
+    meter.report();
+    // The handler's pipe is no longer needed (and would count as left open).
+    ACK.store(-1, Ordering::SeqCst);
+    drop(ack);
+    match waited {
         Ok(statuses) => {
             for (i, &pid) in pids.iter().enumerate() {
                 match statuses.iter().find(|(p, _)| *p == pid) {
@@ -107,6 +250,10 @@ fn main() -> ExitCode {
                         );
                     }
                 }
+            }
+            for problem in check_statuses(&pids, &statuses) {
+                ok = false;
+                eprintln!("reap: {problem}");
             }
         }
         Err(err) => {

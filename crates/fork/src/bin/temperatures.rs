@@ -10,14 +10,10 @@ use nix::unistd::getpid;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let count = match cli::count_only(&args) {
-        Ok(count) => count,
-        Err(problem) => {
-            eprintln!("{}", cli::usage("temperatures", "", "fork/spawn", &problem));
-            return ExitCode::from(2);
-        }
-    };
+    proctest::lifetime::children_die_with_parent();
+    let mut args = cli::args("temperatures", "", "fork/spawn");
+    let count = cli::count(&mut args);
+    args.finish();
     let pids = match spawn::spawn_children(&fahrenheit_values(count)) {
         Ok(pids) => pids,
         Err(err) => {

@@ -17,7 +17,7 @@ pub fn run(program: &str, args: &[&str], to: StdoutTo) -> Finished {
         .stdout_to(to)
         .timeout(WATCHDOG)
         .run()
-        .unwrap_or_else(|hang| panic!("{}\n\n{hang}", diagnose(&hang)))
+        .unwrap_or_else(|hang| panic!("{hang}\n{}", proctest::wrap(&diagnose(&hang), 100)))
 }
 
 /// A sentence on why the demo is stuck, from what its processes were blocked in.
@@ -37,7 +37,7 @@ pub fn diagnose(hang: &Hang) -> String {
             .collect();
         if !own.is_empty() {
             return format!(
-                "the parent (pid {}) is blocked in read() on fd {} (the read end of a child's pipe), but it still holds that pipe's write end itself (fd {}): read() reports end-of-file only once every write end is closed, so it waits for itself forever. Close the parent's copy of the write end right after fork (and the child's unused read end).",
+                "the parent (pid {}) is blocked in read() on fd {} (the read end of a child's pipe), but it still holds that pipe's write end itself (fd {}): read() reports end-of-file only once every write end is closed, so it waits for itself forever. Close the parent's copy of the write end right after fork (and the child's unused read end). A write end left open.",
                 reader.pid,
                 fd.fd,
                 own.join(", ")
@@ -49,7 +49,7 @@ pub fn diagnose(hang: &Hang) -> String {
                 .map(|(p, fd)| format!("{} (pid {}, fd {fd})", p.name, p.pid))
                 .collect();
             return format!(
-                "{} (pid {}) is blocked in read() on a pipe whose write end is still open in {}: read() sees end-of-file only once every write end is closed.",
+                "{} (pid {}) is blocked in read() on a pipe whose write end is still open in {}: read() sees end-of-file only once every write end is closed. A write end left open.",
                 reader.name,
                 reader.pid,
                 holders.join(", ")
@@ -58,11 +58,20 @@ pub fn diagnose(hang: &Hang) -> String {
     }
     if let Some(waiter) = hang.blocked_in("wait4").next() {
         return format!(
-            "{} (pid {}) is blocked in waitpid(): one of its children never exits.",
+            "{} (pid {}) is blocked in waitpid(): one of its children never exits. A child that never ends.",
             waiter.name, waiter.pid
         );
     }
-    "the demo did not finish: see what each process was doing below.".to_owned()
+    if let Some(spinner) = hang.spinning().next() {
+        return format!(
+            "{} (pid {}) is running, not blocked: it used {} of CPU while it should have been \
+             waiting. Busy-waiting.",
+            spinner.name,
+            spinner.pid,
+            proctest::cpu::seconds(spinner.cpu)
+        );
+    }
+    "the demo did not finish: what each process was doing is above. Stuck.".to_owned()
 }
 
 /// One line of a temperature child: `110.000000 F is 43.333333 C (pid 4242)`, parsed

@@ -170,42 +170,27 @@ fn fmt_us(d: Duration) -> String {
     format!("{:.0} µs", d.as_secs_f64() * 1e6)
 }
 
-fn parse_args() -> Result<Params, String> {
-    let mut p = Params {
-        rounds: 2000,
-        hold: Duration::from_micros(200),
-        io: Duration::from_micros(100),
+const USAGE: &str = "convoy_bench [--rounds N] [--hold-us MICROS] [--io-us MICROS]\n\
+    N: I/O rounds per lock, 1 to 100000 (default 2000); MICROS: 0 to 100000 (defaults: \
+    --hold-us 200, --io-us 100); run it with \
+    `cargo run --release -p locks --features solution --bin convoy_bench`";
+
+fn parse_args() -> Params {
+    let mut args = proctest::args::Args::from_env("convoy_bench", USAGE);
+    let params = Params {
+        rounds: args.number("--rounds", "N", 1..=100_000).unwrap_or(2000),
+        hold: Duration::from_micros(
+            args.number("--hold-us", "MICROS", 0..=100_000)
+                .unwrap_or(200),
+        ),
+        io: Duration::from_micros(args.number("--io-us", "MICROS", 0..=100_000).unwrap_or(100)),
     };
-    let mut args = std::env::args().skip(1);
-    while let Some(a) = args.next() {
-        let mut value = |name: &str| -> Result<u64, String> {
-            let v = args.next().ok_or(format!("{name} needs a value"))?;
-            v.parse()
-                .map_err(|e| format!("{name} {v:?}: not a number ({e})"))
-        };
-        match a.as_str() {
-            "--rounds" => p.rounds = value("--rounds")?.max(1) as usize,
-            "--hold-us" => p.hold = Duration::from_micros(value("--hold-us")?),
-            "--io-us" => p.io = Duration::from_micros(value("--io-us")?),
-            "-h" | "--help" => {
-                return Err(
-                    "usage: convoy_bench [--rounds N] [--hold-us MICROS] [--io-us MICROS]".into(),
-                );
-            }
-            other => return Err(format!("unknown argument {other:?} (try --help)")),
-        }
-    }
-    Ok(p)
+    args.finish();
+    params
 }
 
 fn main() {
-    let p = match parse_args() {
-        Ok(p) => p,
-        Err(msg) => {
-            eprintln!("convoy_bench: {msg}");
-            std::process::exit(2);
-        }
-    };
+    let p = parse_args();
     println!(
         "CPU thread: holds the lock {} per stretch, takes it again at once; I/O thread: {} \
          rounds of {} I/O then a short critical section.",

@@ -8,14 +8,15 @@ use std::path::Path;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
-    let paths: Vec<String> = std::env::args().skip(1).collect();
+    let mut args = proctest::args::Args::from_env(
+        "count_lines",
+        "count_lines PATH...\n\
+         counts the lines of each file through mmap and through read(); \
+         then try `just check mmap/file`",
+    );
+    let paths = args.rest();
     if paths.is_empty() {
-        eprintln!(
-            "usage: count_lines PATH...\n\
-             counts the lines of each file through mmap and through read(); \
-             then try `just check mmap/file`"
-        );
-        return ExitCode::from(2);
+        args.fail_with_usage();
     }
     let mut status = ExitCode::SUCCESS;
     for path in &paths {

@@ -23,7 +23,6 @@ use nix::sys::mman::{MapFlags, ProtFlags};
 use nix::sys::socket::{AddressFamily, SockFlag, SockType, socketpair};
 use nix::sys::wait::WaitStatus;
 use nix::unistd::{ForkResult, fork, getpid};
-use proctest::args::usage_error;
 use proctest::child::read_full;
 use std::fs::File;
 use std::hint::black_box;
@@ -46,7 +45,7 @@ const BLOCK: usize = 4096;
 
 const USAGE: &str = "ipc_bench [--total SIZE] [--file SIZE] [--dir DIR] [--only ipc|file] [--repeat N]\n\
     SIZE: bytes with an optional K, M or G suffix; --total (default 1G) is moved per cell \
-    and must be a multiple of 1M, --file (default 256M) a multiple of 4K, both at least 1M; \
+    and must be a multiple of 1M (at most 16G), --file (default 256M) a multiple of 4K (at most 4G), both at least 1M; \
     --repeat (1 to 10, default 1) keeps the best of N runs of each IPC cell; \
     run it with `cargo run --release -p mmap --features solution --bin ipc_bench`";
 
@@ -69,7 +68,13 @@ fn parse_size(text: &str) -> Option<usize> {
     digits.parse::<usize>().ok()?.checked_mul(unit)
 }
 
-fn parse_args() -> Result<Args, String> {
+/// The largest `--total`: 16 GiB moved per cell already takes minutes.
+const MAX_TOTAL: usize = 16 << 30;
+/// The largest `--file`: the file is written to disk first.
+const MAX_FILE: usize = 4 << 30;
+
+fn parse_args() -> Args {
+    let mut parsed = proctest::args::Args::from_env("ipc_bench", USAGE);
     let mut args = Args {
         total: 1 << 30,
         file_size: 256 << 20,
@@ -78,39 +83,45 @@ fn parse_args() -> Result<Args, String> {
         file: true,
         repeat: 1,
     };
-    let mut it = std::env::args().skip(1);
-    while let Some(flag) = it.next() {
-        let value = it.next().ok_or_else(|| format!("`{flag}` needs a value"))?;
-        match flag.as_str() {
-            "--total" => match parse_size(&value) {
-                Some(n) if n >= 1 << 20 && n % (1 << 20) == 0 => args.total = n,
-                _ => return Err(format!("invalid --total `{value}`")),
-            },
-            "--file" => match parse_size(&value) {
-                Some(n) if n >= 1 << 20 && n % BLOCK == 0 => args.file_size = n,
-                _ => return Err(format!("invalid --file `{value}`")),
-            },
-            "--dir" => args.dir = PathBuf::from(value),
-            "--repeat" => match value.parse() {
-                Ok(n @ 1..=10) => args.repeat = n,
-                _ => return Err(format!("invalid --repeat `{value}`")),
-            },
-            "--only" => match value.as_str() {
-                "ipc" => args.file = false,
-                "file" => args.ipc = false,
-                _ => return Err(format!("invalid --only `{value}`")),
-            },
-            _ => return Err(format!("unknown option `{flag}`")),
+    if let Some(value) = parsed.value("--total") {
+        match parse_size(&value) {
+            Some(n) if n >= 1 << 20 && n % (1 << 20) == 0 && n <= MAX_TOTAL => args.total = n,
+            _ => parsed.fail(&format!(
+                "invalid --total `{value}` (a multiple of 1M, from 1M to 16G)"
+            )),
         }
     }
-    Ok(args)
+    if let Some(value) = parsed.value("--file") {
+        match parse_size(&value) {
+            Some(n) if n >= 1 << 20 && n % BLOCK == 0 && n <= MAX_FILE => args.file_size = n,
+            _ => parsed.fail(&format!(
+                "invalid --file `{value}` (a multiple of 4K, from 1M to 4G)"
+            )),
+        }
+    }
+    if let Some(dir) = parsed.value("--dir") {
+        args.dir = PathBuf::from(dir);
+    }
+    if let Some(value) = parsed.value("--repeat") {
+        match value.parse() {
+            Ok(n @ 1..=10) => args.repeat = n,
+            _ => parsed.fail(&format!("invalid --repeat `{value}`")),
+        }
+    }
+    if let Some(value) = parsed.value("--only") {
+        match value.as_str() {
+            "ipc" => args.file = false,
+            "file" => args.ipc = false,
+            _ => parsed.fail(&format!("invalid --only `{value}`")),
+        }
+    }
+    parsed.finish();
+    args
 }
 
 fn main() -> ExitCode {
-    let args = match parse_args() {
-        Ok(args) => args,
-        Err(problem) => usage_error("ipc_bench", &problem, USAGE),
-    };
+    proctest::lifetime::children_die_with_parent();
+    let args = parse_args();
     if cfg!(debug_assertions) {
         eprintln!("ipc_bench: this is a debug build, the figures mean little: add --release");
     }

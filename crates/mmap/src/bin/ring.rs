@@ -12,7 +12,6 @@ use mmap::ring_io::{Peer, read_exact, write_all};
 use mmap::shm::SharedMemory;
 use nix::sys::wait::WaitStatus;
 use nix::unistd::{ForkResult, fork, getpid};
-use proctest::args::usage_error;
 use std::process::ExitCode;
 
 /// The ring of the demo: 64 KiB.
@@ -33,14 +32,18 @@ fn mix(sum: u64, item: u64) -> u64 {
 }
 
 fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let items = match args.as_slice() {
-        [] => 1_000_000,
-        [arg] => match arg.parse::<u64>() {
+    proctest::lifetime::children_die_with_parent();
+    let mut args = proctest::args::Args::from_env("ring", USAGE);
+    let items = args.positional();
+    if args.leftover().is_some() {
+        args.fail("too many arguments");
+    }
+    let items = match items {
+        None => 1_000_000,
+        Some(arg) => match arg.parse::<u64>() {
             Ok(n @ 1..=100_000_000) => n,
-            _ => usage_error("ring", &format!("invalid number of items `{arg}`"), USAGE),
+            _ => args.fail(&format!("invalid number of items `{arg}`")),
         },
-        _ => usage_error("ring", "too many arguments", USAGE),
     };
     let baseline = mmap::leaks::baseline();
     let ring = match SharedMemory::<DemoRing>::new() {

@@ -8,7 +8,6 @@
 //! error.
 
 use mmap::shared_counter::{count_together, increment};
-use proctest::args::usage_error;
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -25,24 +24,15 @@ fn racy_increment(counter: &AtomicU64) {
 // ANCHOR_END: racy
 
 fn main() -> ExitCode {
-    let mut racy = false;
+    proctest::lifetime::children_die_with_parent();
+    let mut args = proctest::args::Args::from_env("shared_counter", USAGE);
+    let racy = args.flag("--racy");
     let mut iterations = 1_000_000u64;
-    let mut seen_number = false;
-    for arg in std::env::args().skip(1) {
-        if arg == "--racy" {
-            racy = true;
-            continue;
-        }
+    // Every other argument must be the one count, in range; the first bad one is named.
+    for (i, arg) in args.rest().into_iter().enumerate() {
         match arg.parse::<u64>() {
-            Ok(n @ 1..=100_000_000) if !seen_number => {
-                iterations = n;
-                seen_number = true;
-            }
-            _ => usage_error(
-                "shared_counter",
-                &format!("invalid argument `{arg}`"),
-                USAGE,
-            ),
+            Ok(n @ 1..=100_000_000) if i == 0 => iterations = n,
+            _ => args.fail(&format!("invalid argument `{arg}`")),
         }
     }
     let baseline = mmap::leaks::baseline();

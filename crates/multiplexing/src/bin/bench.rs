@@ -470,13 +470,12 @@ fn sockets_table(mib: u64) {
 }
 
 fn main() {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    if args.first().is_some_and(|a| a == "--hold-peers") {
+    let mut args = usage::args("bench", USAGE, NEXT);
+    if args.flag("--hold-peers") {
         hold_peers();
         return;
     }
-    let mib = usage::optional_number(&args, 1024, "MIB", 1..=4096)
-        .unwrap_or_else(|msg| usage::fail(&msg, USAGE, NEXT));
+    let mib = usage::number_arg(&mut args, 1024, "MIB", 1..=4096);
     if cfg!(debug_assertions) {
         println!("warning: this is a debug build; measure with --release");
     }

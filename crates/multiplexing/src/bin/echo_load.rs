@@ -313,13 +313,10 @@ fn run(edge: bool, count: usize) -> Result<(), String> {
 }
 
 fn main() -> ExitCode {
-    let mut args: Vec<String> = std::env::args().skip(1).collect();
-    let edge = args.first().is_some_and(|a| a == "--edge");
-    if edge {
-        args.remove(0);
-    }
-    let count = usage::optional_number(&args, 1000, "CLIENTS", 1..=5000)
-        .unwrap_or_else(|msg| usage::fail(&msg, USAGE, NEXT));
+    proctest::lifetime::children_die_with_parent();
+    let mut args = usage::args("echo_load", USAGE, NEXT);
+    let edge = args.flag("--edge");
+    let count = usage::number_arg(&mut args, 1000, "CLIENTS", 1..=5000);
     match run(edge, usize::try_from(count).expect("small")) {
         Ok(()) => ExitCode::SUCCESS,
         Err(msg) => {

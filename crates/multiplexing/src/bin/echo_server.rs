@@ -152,12 +152,11 @@ fn serve(mut server: impl Server, edge: bool, baseline: &[OpenFd]) -> Result<(),
 }
 
 fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let edge = match args.as_slice() {
-        [] => false,
-        [flag] if flag == "--edge" => true,
-        [.., other] => usage::fail(&format!("unexpected argument `{other}`"), USAGE, NEXT),
-    };
+    let mut args = usage::args("echo_server", USAGE, NEXT);
+    let edge = args.flag("--edge");
+    if let Some(other) = args.remaining().last() {
+        args.fail(&format!("unexpected argument `{other}`"));
+    }
     if let Err(msg) = fds::raise_nofile(8192) {
         eprintln!("echo_server: warning: {msg}");
     }

@@ -156,23 +156,29 @@ fn receiver(mode: &str) -> Result<(), String> {
 }
 
 fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let result = match args.as_slice() {
-        [flag, socket, mode] if flag == "--sender" => {
-            sender(Path::new(socket), mode).map_err(|msg| format!("sender: {msg}"))
-        }
-        [] => receiver("one"),
-        [flag, mode] if flag == "--send" && ["one", "none", "three"].contains(&mode.as_str()) => {
-            receiver(mode)
-        }
-        [flag, other] if flag == "--send" => usage::fail(
-            &format!("--send takes one, none or three, got `{other}`"),
-            USAGE,
-            NEXT,
-        ),
-        [flag] if flag == "--send" => usage::fail("--send needs a value", USAGE, NEXT),
-        [other, ..] => usage::fail(&format!("unexpected argument `{other}`"), USAGE, NEXT),
-    };
+    proctest::lifetime::children_die_with_parent();
+    let mut args = usage::args("pass_fd", USAGE, NEXT);
+    // `--sender SOCKET MODE`: this binary run again by the receiver, as the sending child.
+    if args.flag("--sender") {
+        let (socket, mode) = (args.positional(), args.positional());
+        let (Some(socket), Some(mode)) = (socket, mode) else {
+            args.fail("--sender SOCKET MODE is for the demo's own use")
+        };
+        args.finish();
+        let result = sender(Path::new(&socket), &mode).map_err(|msg| format!("sender: {msg}"));
+        return finish(result);
+    }
+    let mode = args.value("--send").unwrap_or_else(|| "one".to_owned());
+    if let Some(other) = args.remaining().first() {
+        args.fail(&format!("unexpected argument `{other}`"));
+    }
+    if !["one", "none", "three"].contains(&mode.as_str()) {
+        args.fail(&format!("--send takes one, none or three, got `{mode}`"));
+    }
+    finish(receiver(&mode))
+}
+
+fn finish(result: Result<(), String>) -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(msg) => {

@@ -92,13 +92,10 @@ fn reap(name: &CStr, pid: Pid) -> Result<(), String> {
 }
 
 fn main() -> ExitCode {
-    let mut args: Vec<String> = std::env::args().skip(1).collect();
-    let big_first = args.first().is_some_and(|a| a == "--big-first");
-    if big_first {
-        args.remove(0);
-    }
-    let kib = usage::optional_number(&args, 256, "KIB", 1..=16384)
-        .unwrap_or_else(|msg| usage::fail(&msg, USAGE, NEXT));
+    proctest::lifetime::children_die_with_parent();
+    let mut args = usage::args("readiness", USAGE, NEXT);
+    let big_first = args.flag("--big-first");
+    let kib = usage::number_arg(&mut args, 256, "KIB", 1..=16384);
     let start = open_fds();
     let data = pattern(usize::try_from(kib).expect("small") * 1024);
 

@@ -12,7 +12,8 @@
 //! BYTES`, writing to its standard output.
 
 use pipes::atomic_writes::{read_records, write_record};
-use pipes::sys::{Audit, PIPE_BUF, parse_in_range, record, usage_error};
+use pipes::sys::{Audit, PIPE_BUF, record};
+use proctest::args::Args;
 use std::collections::BTreeMap;
 use std::os::fd::AsFd;
 use std::process::{Child, Command, Stdio};
@@ -32,37 +33,23 @@ struct Options {
 }
 
 fn options() -> Options {
-    let mut opts = Options {
-        writer: None,
-        writers: 4,
-        records: 500,
-        size: PIPE_BUF,
-        dump: None,
+    let mut args = Args::from_env(NAME, USAGE);
+    let opts = Options {
+        writer: args.number("--writer", "K", 0..=15),
+        writers: args.number("--writers", "W", 1..=16).unwrap_or(4),
+        records: args.number("--records", "N", 1..=100_000).unwrap_or(500),
+        size: args
+            .number("--size", "BYTES", record::MIN_SIZE..=1 << 20)
+            .unwrap_or(PIPE_BUF),
+        dump: args.value("--dump"),
     };
-    let mut args = std::env::args().skip(1);
-    while let Some(flag) = args.next() {
-        let Some(value) = args.next() else {
-            usage_error(NAME, &format!("{flag} needs a value"), USAGE)
-        };
-        match flag.as_str() {
-            "--writer" => opts.writer = Some(parse_in_range(NAME, "K", &value, 0, 15, USAGE)),
-            "--writers" => opts.writers = parse_in_range(NAME, "W", &value, 1, 16, USAGE),
-            "--records" => opts.records = parse_in_range(NAME, "N", &value, 1, 100_000, USAGE),
-            "--size" => {
-                opts.size = parse_in_range(NAME, "BYTES", &value, record::MIN_SIZE, 1 << 20, USAGE);
-            }
-            "--dump" => opts.dump = Some(value),
-            _ => usage_error(NAME, &format!("unknown option {flag:?}"), USAGE),
-        }
-    }
     let total = u64::from(opts.writers) * u64::from(opts.records) * opts.size as u64;
     if total > 256 << 20 {
-        usage_error(
-            NAME,
-            &format!("W x N x BYTES is {total} bytes, more than 256 MiB"),
-            USAGE,
-        );
+        args.fail(&format!(
+            "W x N x BYTES is {total} bytes, more than 256 MiB"
+        ));
     }
+    args.finish();
     opts
 }
 

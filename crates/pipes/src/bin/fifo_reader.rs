@@ -14,7 +14,7 @@ use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
 use nix::sys::signal::{SaFlags, SigAction, SigHandler, SigSet, Signal, sigaction};
 use nix::unistd::{pipe2, read};
 use pipes::fifo::{Fifo, open_reader};
-use pipes::sys::{parse_in_range, usage_error};
+use proctest::args::Args;
 use std::io::Write;
 use std::os::fd::{AsFd, IntoRawFd, OwnedFd};
 use std::path::PathBuf;
@@ -46,19 +46,14 @@ extern "C" fn on_signal(signal: libc::c_int) {
 }
 
 fn main() {
-    let mut dir = std::env::temp_dir();
-    let mut wait_ms: u64 = 10_000;
-    let mut args = std::env::args().skip(1);
-    while let Some(flag) = args.next() {
-        let Some(value) = args.next() else {
-            usage_error(NAME, &format!("{flag} needs a value"), USAGE)
-        };
-        match flag.as_str() {
-            "--dir" => dir = PathBuf::from(value),
-            "--wait-ms" => wait_ms = parse_in_range(NAME, "MS", &value, 1, 600_000, USAGE),
-            _ => usage_error(NAME, &format!("unknown option {flag:?}"), USAGE),
-        }
-    }
+    let mut args = Args::from_env(NAME, USAGE);
+    let dir = args
+        .value("--dir")
+        .map_or_else(std::env::temp_dir, PathBuf::from);
+    let wait_ms: u64 = args
+        .number("--wait-ms", "MS", 1..=600_000)
+        .unwrap_or(10_000);
+    args.finish();
     let (wake_read, wake_write) = match pipe2(OFlag::O_CLOEXEC | OFlag::O_NONBLOCK) {
         Ok(ends) => ends,
         Err(err) => {

@@ -5,18 +5,20 @@
 //! when none has the FIFO open it fails at once (exit status 1) and says so.
 
 use pipes::fifo::{OpenError, open_writer};
-use pipes::sys::{usage_error, write_all};
+use pipes::sys::write_all;
+use proctest::args::Args;
 use std::path::PathBuf;
 
 const NAME: &str = "fifo_writer";
 const USAGE: &str = "fifo_writer PATH [MESSAGE...]   (PATH: the one fifo_reader printed)";
 
 fn main() {
-    let mut args = std::env::args().skip(1);
-    let Some(path) = args.next().map(PathBuf::from) else {
-        usage_error(NAME, "missing the FIFO's PATH", USAGE)
+    let mut args = Args::from_env(NAME, USAGE);
+    let mut rest = args.rest().into_iter();
+    let Some(path) = rest.next().map(PathBuf::from) else {
+        args.fail("missing the FIFO's PATH")
     };
-    let mut messages: Vec<String> = args.collect();
+    let mut messages: Vec<String> = rest.collect();
     if messages.is_empty() {
         messages.push("hello through a named pipe".to_owned());
     }

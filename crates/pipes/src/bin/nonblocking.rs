@@ -11,7 +11,8 @@
 use nix::sys::wait::{WaitStatus, waitpid};
 use nix::unistd::{ForkResult, fork, pipe, read};
 use pipes::nonblocking::{ReadNow, read_now, set_nonblocking, wait_readable};
-use pipes::sys::{Audit, exit_now, usage_error, write_all};
+use pipes::sys::{Audit, exit_now, write_all};
+use proctest::args::Args;
 use std::os::fd::AsFd;
 
 const USAGE: &str = "nonblocking   (no argument)\nthen run `just check pipes/nonblocking`";
@@ -30,8 +31,10 @@ fn describe(outcome: nix::Result<ReadNow>, buf: &[u8]) -> String {
 }
 
 fn main() {
-    if std::env::args().len() > 1 {
-        usage_error("nonblocking", "this demo takes no argument", USAGE);
+    proctest::lifetime::children_die_with_parent();
+    let args = Args::from_env("nonblocking", USAGE);
+    if args.leftover().is_some() {
+        args.fail("this demo takes no argument");
     }
     let audit = Audit::start();
     let code = run();

@@ -6,20 +6,26 @@
 
 use nix::sys::wait::WaitStatus;
 use pipes::oneway::send_to_child;
-use pipes::sys::{Audit, parse_in_range, usage_error};
+use pipes::sys::Audit;
+use proctest::args::{Args, number_in};
 
 const USAGE: &str = "oneway [BYTES]   (BYTES from 0 to 16777216; without it, a short greeting is sent)\n\
                      then run `just check pipes/oneway`";
 
 fn main() {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let message: Vec<u8> = match args.as_slice() {
-        [] => b"hello through the pipe".to_vec(),
-        [bytes] => {
-            let n: usize = parse_in_range("oneway", "BYTES", bytes, 0, 1 << 24, USAGE);
+    proctest::lifetime::children_die_with_parent();
+    let mut args = Args::from_env("oneway", USAGE);
+    let bytes = args.positional();
+    if args.leftover().is_some() {
+        args.fail("too many arguments");
+    }
+    let message: Vec<u8> = match bytes {
+        None => b"hello through the pipe".to_vec(),
+        Some(bytes) => {
+            let n: usize = number_in("BYTES", &bytes, &(0..=1 << 24))
+                .unwrap_or_else(|problem| args.fail(&problem));
             (0..n).map(|i| b'a' + (i % 26) as u8).collect()
         }
-        _ => usage_error("oneway", "too many arguments", USAGE),
     };
     let audit = Audit::start();
     println!("parent: sending {} bytes", message.len());

@@ -1,23 +1,39 @@
 //! Demo of `pipes/pingpong`: the notes' socketpair exchange, counting down.
 //!
-//! `pingpong [ROUNDS]` (1 to 100, default 10). Prints the exchange, then the child's
-//! status; the audit goes to standard error.
+//! `pingpong [ROUNDS] [--slow]` (1 to 100, default 10). Prints the exchange, then the
+//! child's status; the audit goes to standard error. With `--slow`, each send first
+//! computes for 0.2 s of CPU, which the other side waits for. Each send returns only once the other side has
+//! answered (`pipes::sys::turns`), so a line printed after a send is out of order in every
+//! run.
 
 use nix::sys::wait::WaitStatus;
 use pipes::pingpong::ping_pong;
-use pipes::sys::{Audit, parse_in_range, usage_error};
+use pipes::sys::{Audit, turns};
+use proctest::args::{Args, number_in};
 
-const USAGE: &str = "pingpong [ROUNDS]   (ROUNDS from 1 to 100, default 10)\n\
+const USAGE: &str = "pingpong [ROUNDS] [--slow]   (ROUNDS from 1 to 100, default 10)\n\
                      then run `just check pipes/pingpong`";
 
 fn main() {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let rounds: u32 = match args.as_slice() {
-        [] => 10,
-        [n] => parse_in_range("pingpong", "ROUNDS", n, 1, 100, USAGE),
-        _ => usage_error("pingpong", "too many arguments", USAGE),
+    proctest::lifetime::children_die_with_parent();
+    let mut args = Args::from_env("pingpong", USAGE);
+    if args.flag("--slow") {
+        turns::slow();
+    }
+    let rounds = args.positional();
+    if args.leftover().is_some() {
+        args.fail("too many arguments");
+    }
+    let rounds: u32 = match rounds {
+        None => 10,
+        Some(n) => {
+            number_in("ROUNDS", &n, &(1..=100)).unwrap_or_else(|problem| args.fail(&problem))
+        }
     };
     let audit = Audit::start();
+    // Each send returns once the other side has answered: a line printed after a send
+    // then always comes out after the other side's (see pipes::sys::turns).
+    turns::arm();
     let code = match ping_pong(rounds) {
         Ok(WaitStatus::Exited(_, code)) => {
             println!("parent: child exited with status {code}");

@@ -5,20 +5,26 @@
 //! commands' output goes to standard output; the demo then reports, on standard error,
 //! the last command's status and its audit (descriptors still open compared with before
 //! the pipeline, children never waited for), and exits with the last command's status
-//! (128 + N when it was killed by signal N), as a shell does.
+//! (128 + N when it was killed by signal N), as a shell does. Under the tests' watchdog it
+//! also reports the CPU time the parent used inside `run_pipeline`, and its children's.
 
 use nix::sys::wait::WaitStatus;
 use pipes::pipeline::run_pipeline;
-use pipes::sys::{Audit, Exec, usage_error};
+use pipes::sys::{Audit, Exec};
+use proctest::args::Args;
+use proctest::cpu::Meter;
 
 const USAGE: &str = "pipeline COMMAND [COMMAND...]   (one command per argument, split on spaces: \
                      pipeline 'printf b\\na\\nb\\n' sort 'uniq -c')\n\
                      then run `just check pipes/pipeline`";
 
 fn main() {
-    let args: Vec<String> = std::env::args().skip(1).collect();
+    proctest::lifetime::children_die_with_parent();
+    let mut parsed = Args::from_env("pipeline", USAGE);
+    // Every argument is a command (`uniq -c` is one argument), options included.
+    let args = parsed.rest();
     if args.is_empty() {
-        usage_error("pipeline", "no command given", USAGE);
+        parsed.fail("no command given");
     }
     let commands: Vec<Exec> = args
         .iter()
@@ -26,19 +32,18 @@ fn main() {
         .map(|(i, arg)| {
             let words: Vec<&str> = arg.split_whitespace().collect();
             Exec::new(&words).unwrap_or_else(|| {
-                usage_error(
-                    "pipeline",
-                    &format!(
-                        "command {} ({arg:?}) is empty or contains a NUL byte",
-                        i + 1
-                    ),
-                    USAGE,
-                )
+                parsed.fail(&format!(
+                    "command {} ({arg:?}) is empty or contains a NUL byte",
+                    i + 1
+                ))
             })
         })
         .collect();
     let audit = Audit::start();
-    let code = match run_pipeline(&commands) {
+    let meter = Meter::start("run_pipeline");
+    let ran = run_pipeline(&commands);
+    meter.report();
+    let code = match ran {
         Ok(WaitStatus::Exited(_, code)) => {
             eprintln!("pipeline: last command exited with status {code}");
             code

@@ -70,8 +70,9 @@ pub fn blocked_readers(hang: &Hang, role: &dyn Fn(&Process) -> String) -> Vec<St
             format!("the pipe (fd {})", fd.fd)
         };
         sentences.push(format!(
-            "{who} (pid {}) is blocked in read() on {what}, but a write end of that pipe is still open {}: \
-             a reader sees end of file only when every write end is closed, so close every write end you do not use",
+            "{who} (pid {}) is blocked in read() on {what}, but a write end of that pipe is still \
+             open {}: a reader sees end of file only when every write end is closed, so close \
+             every write end you do not use. A write end left open",
             reader.pid,
             join_and(&holders)
         ));
@@ -79,15 +80,85 @@ pub fn blocked_readers(hang: &Hang, role: &dyn Fn(&Process) -> String) -> Vec<St
     sentences
 }
 
+/// One sentence per process blocked in `write()` on a full pipe that nobody reads, naming
+/// who holds its read end, and saying so when a holder waits in `waitpid()`: a process
+/// waiting for the writer to end while the writer waits for room in the pipe.
+pub fn blocked_writers(hang: &Hang, role: &dyn Fn(&Process) -> String) -> Vec<String> {
+    let mut sentences = Vec::new();
+    for writer in hang.blocked_in("write") {
+        let Some(fd) = writer.blocked_on_fd() else {
+            continue;
+        };
+        let Some(inode) = fd.pipe_inode() else {
+            continue;
+        };
+        let who = role(writer);
+        let holders = hang.snapshot.pipe_readers(inode);
+        let reading = holders.iter().any(|(p, _)| {
+            p.blocked_in.as_ref().is_some_and(|s| s.name == "read")
+                && p.blocked_on_fd().and_then(|f| f.pipe_inode()) == Some(inode)
+        });
+        if reading {
+            continue;
+        }
+        let names: Vec<String> = holders
+            .iter()
+            .map(|(p, n)| {
+                let waiting = if p.blocked_in.as_ref().is_some_and(|s| s.name == "wait4") {
+                    ", which is waiting in waitpid()"
+                } else {
+                    ""
+                };
+                format!("{} (fd {n}){waiting}", role(p))
+            })
+            .collect();
+        let cycle = holders
+            .iter()
+            .any(|(p, _)| p.blocked_in.as_ref().is_some_and(|s| s.name == "wait4"));
+        let mut sentence = format!(
+            "{who} (pid {}) is blocked in write() on a full pipe (fd {}) that nobody reads: \
+             its read end is held only by {}",
+            writer.pid,
+            fd.fd,
+            join_and(&names)
+        );
+        if cycle {
+            sentence.push_str(
+                ". A process waits for a command to end while that command waits for room in \
+                 the pipe: start every command before waiting for any, and close the copies of \
+                 the pipe ends that the parent does not use. A full pipe nobody reads",
+            );
+        }
+        sentences.push(sentence);
+    }
+    sentences
+}
+
 /// The failure message for a hang: the diagnosis first, then the watchdog's raw report.
 pub fn diagnose(hang: &Hang, role: &dyn Fn(&Process) -> String) -> String {
-    let sentences = blocked_readers(hang, role);
+    let mut sentences = blocked_readers(hang, role);
+    sentences.extend(blocked_writers(hang, role));
+    if let Some(spinner) = hang.spinning().next() {
+        sentences.push(format!(
+            "{} (pid {}) is running, not blocked: it used {} of CPU while it should have been \
+             waiting. Busy-waiting",
+            role(spinner),
+            spinner.pid,
+            proctest::cpu::seconds(spinner.cpu)
+        ));
+    }
     let diagnosis = if sentences.is_empty() {
-        "the demo never finished, and no process is blocked reading a pipe".to_owned()
+        "the demo never finished, and no process is blocked reading or writing a pipe: what \
+         each process was doing is above. Stuck."
+            .to_owned()
     } else {
-        sentences.join("\n")
+        sentences
+            .iter()
+            .map(|s| proctest::wrap(&format!("{s}."), 100))
+            .collect::<Vec<_>>()
+            .join("\n")
     };
-    format!("{diagnosis}\n\n{hang}")
+    format!("{hang}\n{diagnosis}")
 }
 
 /// Runs `demo`; a hang becomes a panic with the diagnosis built by `role`.

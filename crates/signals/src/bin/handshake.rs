@@ -1,4 +1,4 @@
-//! `handshake [--signal-early | --signal-after-check]`: the notes' SIGUSR1/SIGUSR2
+//! `handshake [--signal-early | --signal-after-check | --slow]`: the notes' SIGUSR1/SIGUSR2
 //! handshake (step `signals/handshake`). The child sends SIGUSR1 to the parent; the parent
 //! waits for it with the student's `wait_for`, answers with SIGUSR2, then ends the child
 //! with SIGTERM, reaps it and says how it ended.
@@ -9,44 +9,70 @@
 //!   does the parent start waiting;
 //! - `--signal-after-check`: the child sends SIGUSR1 right after the parent's first look at
 //!   its flag found it unset (see `signals::flag::race`), before the parent sleeps.
+//!
+//! `--slow` makes each side wait for work: the child computes for 0.2 s of CPU before it
+//! sends SIGUSR1, and the parent as long before it answers. Under the tests' watchdog the
+//! demo reports the CPU each side used inside `wait_for`: next to nothing when it sleeps.
 
 use nix::errno::Errno;
 use nix::sys::signal::{Signal, kill};
 use nix::sys::wait::{WaitStatus, waitpid};
 use nix::unistd::{ForkResult, Pid, fork, getpid, pause, pipe};
-use proctest::args::{step_usage, usage_message};
+use proctest::args::{Args, step_usage};
+use proctest::cpu::{CpuReport, Meter, thread_cpu, work};
 use signals::flag::race;
 use signals::handshake::{GOT_USR1, GOT_USR2, install_handlers, wait_for};
 use signals::sys::{exit_now, read_full, stdout_fd, write_all};
 use std::os::fd::OwnedFd;
 use std::process::ExitCode;
+use std::time::Duration;
 
-const SYNOPSIS: &str = "handshake [--signal-early | --signal-after-check]   (no option: the scheduler decides when SIGUSR1 arrives)";
+const SYNOPSIS: &str = "handshake [--signal-early | --signal-after-check | --slow]   (no option: the scheduler decides when SIGUSR1 arrives)";
+
+/// The CPU work each side does before it signals the other, under `--slow`.
+const SLOW_WORK: Duration = signals::work::SLOW_WORK;
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Order {
     Natural,
     SignalEarly,
     SignalAfterCheck,
+    Slow,
 }
 
 /// The child's side: send SIGUSR1, wait for SIGUSR2, then wait for SIGTERM. Only
-/// async-signal-safe calls.
-fn child(parent: Pid, report: OwnedFd, go: Option<OwnedFd>, mask: &nix::sys::signal::SigSet) -> ! {
+/// async-signal-safe calls. After SIGUSR2 it reports `A` and the CPU time (in
+/// microseconds, 8 bytes) it used inside `wait_for`.
+fn child(
+    parent: Pid,
+    report: OwnedFd,
+    go: Option<OwnedFd>,
+    mask: &nix::sys::signal::SigSet,
+    slow: bool,
+) -> ! {
     if let Some(go) = go {
         let mut byte = [0u8; 1];
         if read_full(&go, &mut byte) != Ok(1) {
             exit_now(1);
         }
     }
+    if slow {
+        work(SLOW_WORK);
+    }
     if kill(parent, Signal::SIGUSR1).is_err() || write_all(&report, b"S").is_err() {
         exit_now(1);
     }
+    let before = thread_cpu();
     if wait_for(&GOT_USR2, mask).is_err() {
         exit_now(1);
     }
+    let used = thread_cpu().saturating_sub(before);
     let _ = write_all(stdout_fd(), b"child: received SIGUSR2 from the parent\n");
-    let _ = write_all(&report, b"A");
+    let micros = u64::try_from(used.as_micros()).unwrap_or(u64::MAX);
+    let mut answer = [0u8; 9];
+    answer[0] = b'A';
+    answer[1..].copy_from_slice(&micros.to_ne_bytes());
+    let _ = write_all(&report, &answer);
     // Wait for SIGTERM, whose default action ends the process.
     loop {
         pause();
@@ -78,7 +104,7 @@ fn run(order: Order) -> nix::Result<bool> {
         ForkResult::Child => {
             drop(report_read);
             drop(go_write);
-            child(parent, report_write, go_read, &mask)
+            child(parent, report_write, go_read, &mask, order == Order::Slow)
         }
         ForkResult::Parent { child } => child,
     };
@@ -98,15 +124,29 @@ fn run(order: Order) -> nix::Result<bool> {
         }
         _ => {}
     }
+    let meter = Meter::start("parent_wait_for");
     wait_for(&GOT_USR1, &mask)?;
-    if order == Order::Natural && read_full(&report_read, &mut byte)? != 1 {
+    meter.report();
+    if matches!(order, Order::Natural | Order::Slow) && read_full(&report_read, &mut byte)? != 1 {
         return child_gone(child_pid);
     }
     println!("parent: received SIGUSR1 from the child");
+    if order == Order::Slow {
+        work(SLOW_WORK);
+    }
     kill(child_pid, Signal::SIGUSR2)?;
-    if read_full(&report_read, &mut byte)? != 1 {
+    let mut answer = [0u8; 9];
+    if read_full(&report_read, &mut answer)? != answer.len() {
         return child_gone(child_pid);
     }
+    let micros = u64::from_ne_bytes(answer[1..].try_into().unwrap_or_default());
+    CpuReport {
+        label: "child_wait_for".to_owned(),
+        own: Duration::from_micros(micros),
+        children: Duration::ZERO,
+        wall: Duration::ZERO,
+    }
+    .report();
     println!("parent: terminating the child with SIGTERM");
     kill(child_pid, Signal::SIGTERM)?;
     let status = loop {
@@ -129,17 +169,16 @@ fn child_gone(child: Pid) -> nix::Result<bool> {
 }
 
 fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let order = match args.iter().map(String::as_str).collect::<Vec<_>>()[..] {
+    proctest::lifetime::children_die_with_parent();
+    let usage = step_usage(SYNOPSIS, "handshake --signal-early", "signals/handshake");
+    let args = Args::from_env("handshake", &usage);
+    let given = args.remaining();
+    let order = match given.iter().map(String::as_str).collect::<Vec<_>>()[..] {
         [] => Order::Natural,
         ["--signal-early"] => Order::SignalEarly,
         ["--signal-after-check"] => Order::SignalAfterCheck,
-        _ => {
-            let usage = step_usage(SYNOPSIS, "handshake --signal-early", "signals/handshake");
-            let problem = format!("unexpected arguments {args:?}");
-            eprintln!("{}", usage_message("handshake", &problem, &usage));
-            return ExitCode::from(2);
-        }
+        ["--slow"] => Order::Slow,
+        _ => args.fail(&format!("unexpected arguments {given:?}")),
     };
     match run(order) {
         Ok(true) => ExitCode::SUCCESS,

@@ -1,9 +1,10 @@
-//! `shutdown N [--term-at K | --kill-at K]`: a parent and its worker (step
+//! `shutdown N [--term-at K | --kill-at K | --hangup-at K]`: a parent and its worker (step
 //! `signals/shutdown`). The parent starts the worker (this same program, run again with
 //! `--worker N`), relays its lines, and lets it do units 1..=N one by one. With
 //! `--term-at K` it sends SIGTERM while unit K is in progress (after the worker said the
 //! unit started, before the unit can finish); with `--kill-at K` it sends SIGKILL, which no
-//! handler can catch. At the end it reaps the worker, says how it ended, and checks that
+//! handler can catch; with `--hangup-at K` it closes the worker's input during unit K, so
+//! that the unit fails (the worker must still remove its file). At the end it reaps the worker, says how it ended, and checks that
 //! the worker's temporary file is gone (if not, it says so and removes it).
 
 use nix::errno::Errno;
@@ -11,7 +12,7 @@ use nix::fcntl::OFlag;
 use nix::sys::signal::{Signal, kill};
 use nix::sys::wait::{WaitStatus, waitpid};
 use nix::unistd::{ForkResult, fork, pipe2};
-use proctest::args::{parse_count, step_usage, usage_message};
+use proctest::args::{Args, parse_count, step_usage};
 use signals::shutdown::{describe, install_handler, run_worker};
 use signals::sys::{exit_now, write_all};
 use signals::work::{Work, temp_path};
@@ -21,15 +22,15 @@ use std::process::ExitCode;
 
 const UNITS: std::ops::RangeInclusive<u32> = 1..=100;
 
-fn usage(problem: &str) -> String {
+/// The demo's command line (see [`proctest::args::Args`]).
+fn args() -> Args {
     let synopsis = format!(
-        "shutdown N [--term-at K | --kill-at K]   (N: units of work, {}..={}; K: the unit during which the signal is sent, 1..=N)",
+        "shutdown N [--term-at K | --kill-at K | --hangup-at K]   (N: units of work, {}..={}; K: the unit during which the signal is sent, or the input closed, 1..=N)",
         UNITS.start(),
         UNITS.end()
     );
-    usage_message(
+    Args::from_env(
         "shutdown",
-        problem,
         &step_usage(&synopsis, "shutdown 4 --term-at 2", "signals/shutdown"),
     )
 }
@@ -38,19 +39,22 @@ fn parse_units(arg: Option<&String>) -> Result<u32, String> {
     parse_count(arg.map(String::as_str), "units", UNITS)
 }
 
-fn parse(args: &[String]) -> Result<(u32, Option<(Signal, u32)>), String> {
+/// What the parent does during unit K: send a signal, or close the worker's input (`None`).
+type Event = (Option<Signal>, u32);
+
+fn parse(args: &[String]) -> Result<(u32, Option<Event>), String> {
     let units = parse_units(args.first())?;
     let signal = match &args[1..] {
         [] => None,
-        [flag, k] if flag == "--term-at" || flag == "--kill-at" => {
+        [flag, k] if ["--term-at", "--kill-at", "--hangup-at"].contains(&flag.as_str()) => {
             let k = match k.parse::<u32>() {
                 Ok(k) if (1..=units).contains(&k) => k,
                 _ => return Err(format!("{flag} {k}: K must be between 1 and {units}")),
             };
-            let signal = if flag == "--term-at" {
-                Signal::SIGTERM
-            } else {
-                Signal::SIGKILL
+            let signal = match flag.as_str() {
+                "--term-at" => Some(Signal::SIGTERM),
+                "--kill-at" => Some(Signal::SIGKILL),
+                _ => None,
             };
             Some((signal, k))
         }
@@ -74,7 +78,7 @@ fn worker(units: u32) -> ExitCode {
     }
 }
 
-fn parent(units: u32, signal: Option<(Signal, u32)>) -> nix::Result<bool> {
+fn parent(units: u32, event: Option<Event>) -> nix::Result<bool> {
     // Everything the child needs to exec is prepared before the fork.
     let words: Vec<CString> = [
         "shutdown".to_owned(),
@@ -115,6 +119,7 @@ fn parent(units: u32, signal: Option<(Signal, u32)>) -> nix::Result<bool> {
     };
     drop(jobs_read);
     drop(lines_write);
+    let mut jobs_write = Some(jobs_write);
     let mut lines = BufReader::new(std::fs::File::from(lines_read));
     let mut line = String::new();
     loop {
@@ -129,15 +134,24 @@ fn parent(units: u32, signal: Option<(Signal, u32)>) -> nix::Result<bool> {
             .and_then(|rest| rest.strip_suffix(" started\n"))
             .and_then(|k| k.parse::<u32>().ok());
         if let Some(unit) = started {
-            if let Some((signal, at)) = signal.filter(|&(_, at)| at == unit) {
-                println!(
-                    "parent: sending {} to the worker in the middle of unit {at}",
-                    signal.as_str()
-                );
-                kill(child, signal)?;
+            match event.filter(|&(_, at)| at == unit) {
+                Some((Some(signal), at)) => {
+                    println!(
+                        "parent: sending {} to the worker in the middle of unit {at}",
+                        signal.as_str()
+                    );
+                    kill(child, signal)?;
+                }
+                Some((None, at)) => {
+                    println!("parent: closing the worker's input in the middle of unit {at}");
+                    jobs_write = None;
+                }
+                None => {}
             }
             // The go-ahead for this unit. EPIPE if the worker is already gone: fine.
-            let _ = write_all(&jobs_write, b"g");
+            if let Some(jobs) = &jobs_write {
+                let _ = write_all(jobs, b"g");
+            }
         }
     }
     drop(jobs_write);
@@ -160,24 +174,17 @@ fn parent(units: u32, signal: Option<(Signal, u32)>) -> nix::Result<bool> {
 }
 
 fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    if args.first().map(String::as_str) == Some("--worker") {
-        return match parse_units(args.get(1)) {
-            Ok(units) if args.len() == 2 => worker(units),
-            _ => {
-                eprintln!("{}", usage("--worker N is for the demo's own use"));
-                ExitCode::from(2)
-            }
+    proctest::lifetime::children_die_with_parent();
+    let mut args = args();
+    if args.flag("--worker") {
+        let units = args.positional();
+        return match parse_units(units.as_ref()) {
+            Ok(units) if args.leftover().is_none() => worker(units),
+            _ => args.fail("--worker N is for the demo's own use"),
         };
     }
-    let (units, signal) = match parse(&args) {
-        Ok(parsed) => parsed,
-        Err(problem) => {
-            eprintln!("{}", usage(&problem));
-            return ExitCode::from(2);
-        }
-    };
-    match parent(units, signal) {
+    let (units, event) = parse(args.remaining()).unwrap_or_else(|problem| args.fail(&problem));
+    match parent(units, event) {
         Ok(true) => ExitCode::SUCCESS,
         Ok(false) => ExitCode::FAILURE,
         Err(err) => {

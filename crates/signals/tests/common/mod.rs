@@ -13,7 +13,7 @@ pub const WATCHDOG: Duration = Duration::from_secs(4);
 pub fn run(demo: Demo) -> Finished {
     demo.timeout(WATCHDOG)
         .run()
-        .unwrap_or_else(|hang| panic!("{}\n\n{hang}", diagnose(&hang)))
+        .unwrap_or_else(|hang| panic!("{hang}\n{}", proctest::wrap(&diagnose(&hang), 100)))
 }
 
 /// The demo itself: the process of the group whose parent is outside the group.
@@ -28,6 +28,46 @@ fn blocked_in(process: Option<&Process>) -> Option<&str> {
     Some(process?.blocked_in.as_ref()?.name.as_str())
 }
 
+/// Why `who` is stuck in sigsuspend() waiting for `signal`, from its signal masks: the
+/// mask it sleeps with (its blocked set during the call) and what is pending.
+fn suspended(process: &Process, signal: i32, name: &str, who: &str) -> String {
+    let masks = process.signals;
+    if masks.is_blocked(signal) {
+        let pending = if masks.is_pending(signal) {
+            format!(", and {name} is pending: it came, and waits to be let in")
+        } else {
+            String::new()
+        };
+        format!(
+            "{who} is blocked in sigsuspend() with a mask that still blocks {name} (its \
+             blocked set while it waits){pending}. sigsuspend sleeps until a signal *outside* \
+             the mask it is given arrives: pass the mask from before the signals were blocked, \
+             without {name} (the one install_handlers returns). The mask blocks the signal."
+        )
+    } else {
+        format!(
+            "{who} is blocked in sigsuspend() although {name} is neither blocked nor pending: \
+             it was delivered before the wait began, its handler already ran, and sigsuspend \
+             now waits for another signal that never comes. Block {name} before it can arrive \
+             (sigprocmask in install_handlers, before the fork) and look at the flag before \
+             each sigsuspend. A lost wake-up."
+        )
+    }
+}
+
+/// Why `who` is stuck in pause() waiting for `signal`, when the signal is blocked: pause
+/// does not unblock anything.
+fn paused_while_blocked(process: &Process, signal: i32, name: &str, who: &str) -> Option<String> {
+    process.signals.is_blocked(signal).then(|| {
+        format!(
+            "{who} is blocked in pause() while {name} is blocked: the signal stays pending and \
+             pause() never returns, since it does not unblock anything. Wait with sigsuspend, \
+             which lets the signal in and sleeps in one step. The wait does not unblock the \
+             signal."
+        )
+    })
+}
+
 /// A sentence on why the demo is stuck, in the words of the topic.
 pub fn diagnose(hang: &Hang) -> String {
     let parent = parent(hang);
@@ -38,48 +78,71 @@ pub fn diagnose(hang: &Hang) -> String {
         .find(|p| Some(p.ppid) == parent.map(|q| q.pid));
     let early = hang.stdout.contains("the child has sent SIGUSR1");
     let after_check = hang.stdout.contains("right after the parent's first look");
-    match (blocked_in(parent), blocked_in(child)) {
-        (Some("pause"), Some("read")) if after_check => {
+    let usr1 = libc::SIGUSR1;
+    let usr2 = libc::SIGUSR2;
+    if let Some(spinner) = hang.spinning().next() {
+        let who = if Some(spinner.pid) == parent.map(|p| p.pid) {
+            "the parent"
+        } else {
+            "the child"
+        };
+        return format!(
+            "{who} is running, not blocked: it used {} of CPU while it waited for a signal. \
+             A loop that looks at the flag again and again keeps the CPU busy; sleep with \
+             sigsuspend between two looks. Busy-waiting.",
+            proctest::cpu::seconds(spinner.cpu)
+        );
+    }
+    if let (Some(p), Some("pause")) = (parent, blocked_in(parent)) {
+        if let Some(why) = paused_while_blocked(p, usr1, "SIGUSR1", "the parent") {
+            return why;
+        }
+    }
+    if let (Some(c), Some("pause")) = (child, blocked_in(child)) {
+        if blocked_in(parent) == Some("read") {
+            if let Some(why) = paused_while_blocked(c, usr2, "SIGUSR2", "the child") {
+                return why;
+            }
+        }
+    }
+    match (blocked_in(parent), blocked_in(child)) {        (Some("pause"), Some("read")) if after_check => {
             "the parent is blocked in pause() and went there without looking at GOT_USR1 first (the \
              child is still waiting for that look before it signals). pause() sleeps until the \
              *next* signal, so a SIGUSR1 that comes before it, or between a look at the flag and \
-             the sleep, is lost. Block the signal first (sigprocmask) and wait with sigsuspend."
+             the sleep, is lost. Block the signal first (sigprocmask) and wait with sigsuspend. A lost wake-up."
                 .to_owned()
         }
         (Some("pause"), _) if after_check => {
             "the parent is blocked in pause() but SIGUSR1 was delivered after it looked at GOT_USR1 \
              and before it paused: a lost wake-up. Checking the flag before pause() leaves that \
              gap open. Block the signal first (sigprocmask) and wait with sigsuspend, which \
-             unblocks it and sleeps in one step."
+             unblocks it and sleeps in one step. A lost wake-up."
                 .to_owned()
         }
         (Some("pause"), _) if early => {
             "the parent is blocked in pause() but SIGUSR1 was delivered before it paused: a lost \
-             wake-up. Block the signal first (sigprocmask) and wait with sigsuspend."
+             wake-up. Block the signal first (sigprocmask) and wait with sigsuspend. A lost wake-up."
                 .to_owned()
         }
         (Some("pause"), _) => {
             "the parent is blocked in pause(): SIGUSR1 most likely arrived before it paused (a lost \
-             wake-up). Block the signal first (sigprocmask) and wait with sigsuspend."
+             wake-up). Block the signal first (sigprocmask) and wait with sigsuspend. A lost wake-up."
                 .to_owned()
         }
-        (Some("rt_sigsuspend"), _) => {
-            "the parent is blocked in sigsuspend() although the child sent SIGUSR1: does the mask \
-             given to sigsuspend still block SIGUSR1? It must be the mask from before the signals \
-             were blocked."
-                .to_owned()
-        }
+        (Some("rt_sigsuspend"), _) => match parent {
+            Some(p) => suspended(p, usr1, "SIGUSR1", "the parent"),
+            None => unreachable!("a process blocked in a call exists"),
+        },
         (Some("read"), Some("pause")) => {
             "the child is blocked in pause() but SIGUSR2 was delivered before it paused: a lost \
              wake-up, on the child's side. The child inherits the parent's mask and handlers: it \
-             must wait with sigsuspend too."
+             must wait with sigsuspend too. A lost wake-up."
                 .to_owned()
         }
-        (Some("read"), Some("rt_sigsuspend")) => {
-            "the child is blocked in sigsuspend() although the parent sent SIGUSR2: does the mask \
-             given to sigsuspend still block SIGUSR2?"
-                .to_owned()
-        }
-        _ => "the demo did not finish: see what each process was doing below.".to_owned(),
+        (Some("read"), Some("rt_sigsuspend")) => match child {
+            Some(c) => suspended(c, usr2, "SIGUSR2", "the child"),
+            None => unreachable!("a process blocked in a call exists"),
+        },
+        _ => "the demo did not finish: what each process was doing is above. Stuck.".to_owned(),
     }
 }

@@ -1,0 +1,462 @@
+//! From a failed test's captured output to what a student reads: the test's own
+//! explanation once (a panic reported again by the scheduler is not repeated), without the
+//! harness's locations inside the tests, with the replay line kept aside for the end, and a
+//! headline (the first line of the first panic) for the verdict.
+
+use crate::ui;
+
+/// A failed test's output, ready to print.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Explanation {
+    /// The cause in one line: the first line of the first panic message.
+    pub headline: String,
+    /// The explanation, without the replay line.
+    pub body: String,
+    /// The replay command it printed, in the form that works on this machine.
+    pub replay: Option<String>,
+}
+
+/// One `thread '...' panicked at LOC:` block, or the output printed before the first.
+struct Block {
+    location: Option<String>,
+    lines: Vec<String>,
+}
+
+/// Explains the captured output of a failed test of `package`.
+pub fn failure(output: &str, package: &str) -> Explanation {
+    let output = shorten_paths(output, package);
+    let output = snapshot_diff(&output).unwrap_or(output);
+    let mut blocks: Vec<Block> = vec![Block {
+        location: None,
+        lines: Vec::new(),
+    }];
+    for line in output.lines() {
+        if let Some(location) = panic_location(line) {
+            blocks.push(Block {
+                location: Some(location),
+                lines: Vec::new(),
+            });
+        } else {
+            blocks
+                .last_mut()
+                .expect("there is always a block")
+                .lines
+                .push(line.to_string());
+        }
+    }
+    let first_panic = blocks.iter().find(|b| b.location.is_some());
+    let mut headline = first_panic
+        .and_then(|b| b.lines.iter().find(|l| !l.trim().is_empty()))
+        .map(|l| l.trim().to_string())
+        .unwrap_or_default();
+    if headline == "not yet implemented" || headline.starts_with("not yet implemented: ") {
+        let at = first_panic
+            .and_then(|b| b.location.clone())
+            .filter(|l| l.starts_with("exercises/"))
+            .map(|l| format!(" at {l}"))
+            .unwrap_or_default();
+        headline = format!("reached a `todo!()`{at}: replace it with your implementation");
+    }
+
+    // A panic whose message a later block repeats (the scheduler reporting an actor's
+    // panic with its trace) is shown once, in the later, fuller block.
+    let texts: Vec<String> = blocks.iter().map(|b| b.lines.join("\n")).collect();
+    let mut kept = Vec::new();
+    for (i, block) in blocks.iter().enumerate() {
+        let message: Vec<&str> = block
+            .lines
+            .iter()
+            .map(|l| l.trim())
+            .filter(|l| !l.is_empty())
+            .collect();
+        let repeated = block.location.is_some()
+            && !message.is_empty()
+            && texts[i + 1..]
+                .iter()
+                .any(|later| message.iter().all(|line| later.contains(line)));
+        if repeated {
+            continue;
+        }
+        if let Some(location) = block
+            .location
+            .as_deref()
+            .filter(|l| l.starts_with("exercises/"))
+        {
+            kept.push(format!("your code panicked at {location}:"));
+        }
+        kept.extend(block.lines.iter().cloned());
+    }
+
+    let mut replay = None;
+    let mut body: Vec<String> = Vec::new();
+    for line in kept {
+        if let Some(command) = crate::cargo::replay_line(&line) {
+            let rest = line.replace(&command, "");
+            let rest = rest.trim_matches(|c: char| c.is_whitespace() || "`.:()'\"".contains(c));
+            let rest = rest.trim_end_matches(|c: char| c == ':' || c.is_whitespace());
+            if rest.is_empty() || rest.eq_ignore_ascii_case("replay") || rest.len() < 16 {
+                replay.get_or_insert(ui::localize_commands(&command));
+                continue;
+            }
+            replay.get_or_insert(ui::localize_commands(&command));
+        }
+        if line.trim().is_empty() && body.last().is_none_or(|l| l.trim().is_empty()) {
+            continue;
+        }
+        body.push(ui::localize_commands(&line));
+    }
+    while body.last().is_some_and(|l| l.trim().is_empty()) {
+        body.pop();
+    }
+    // Reports in rustc's shape (evidence first, then `error: CAUSE --> where`, `note:`,
+    // `help:`) name the cause on their `error:` line.
+    if let Some(error) = error_line(&body.join("\n")) {
+        headline = error;
+    }
+    if headline.is_empty() {
+        headline = body
+            .iter()
+            .map(|l| l.trim())
+            .find(|l| !l.is_empty())
+            .unwrap_or_default()
+            .trim_end_matches(':')
+            .to_string();
+    }
+    Explanation {
+        headline: ui::localize_commands(&headline),
+        body: body.join("\n"),
+        replay,
+    }
+}
+
+/// A failed insta snapshot (a scenario table that is not the expected one), told without
+/// insta's banner and developer footer: the expected table and the student's, side by
+/// side in time, and the first row that differs. `None` when `output` has no such report.
+fn snapshot_diff(output: &str) -> Option<String> {
+    if !output.contains("Snapshot Summary") {
+        return None;
+    }
+    let mut before = Vec::new();
+    let mut after = Vec::new();
+    let mut expected = Vec::new();
+    let mut yours = Vec::new();
+    let mut in_report = false;
+    let mut seen_report = false;
+    for line in output.lines() {
+        let plain = ui::strip_ansi(line);
+        if plain.contains("Snapshot Summary") {
+            in_report = true;
+            seen_report = true;
+            continue;
+        }
+        if in_report {
+            if let Some((number, rest)) = plain.split_once('│') {
+                if number.chars().all(|c| c.is_ascii_digit() || c == ' ') {
+                    let mut chars = rest.chars();
+                    match chars.next() {
+                        Some('-') => expected.push(chars.as_str().to_string()),
+                        Some('+') => yours.push(chars.as_str().to_string()),
+                        Some(_) => {
+                            expected.push(chars.as_str().to_string());
+                            yours.push(chars.as_str().to_string());
+                        }
+                        None => {}
+                    }
+                    continue;
+                }
+            }
+            if plain.starts_with("Stopped on the first failure")
+                || plain.starts_with("To update snapshots")
+            {
+                in_report = false;
+            }
+            continue; // insta's banner: the file, the source, rules
+        }
+        if plain.starts_with("snapshot assertion for '")
+            || (plain.starts_with("thread '") && plain.contains("insta"))
+        {
+            continue; // insta's panic and where it is raised
+        }
+        if seen_report {
+            after.push(line.to_string());
+        } else {
+            before.push(line.to_string());
+        }
+    }
+    // Rows compared cell by cell: a wider column elsewhere changes the padding only.
+    let cells = |line: &str| -> String {
+        if line.trim().chars().all(|c| c == '-') {
+            return String::new();
+        }
+        line.split('|').map(str::trim).collect::<Vec<_>>().join("|")
+    };
+    let differs = expected
+        .iter()
+        .zip(&yours)
+        .position(|(e, y)| cells(e) != cells(y))
+        .unwrap_or(expected.len().min(yours.len()));
+    let row = yours
+        .get(differs)
+        .or(expected.get(differs))
+        .and_then(|l| l.split('|').next())
+        .map(str::trim)
+        .filter(|cell| !cell.is_empty() && cell.chars().all(|c| c.is_ascii_digit()))
+        .map_or_else(
+            || format!("row {}", differs + 1),
+            |step| format!("step {step}"),
+        );
+    let mut text = before;
+    text.push(format!(
+        "the table differs from the expected one, first at {row}:"
+    ));
+    text.push("expected:".to_string());
+    text.extend(expected.iter().map(|l| format!("  {l}")));
+    text.push("yours:".to_string());
+    text.extend(yours.iter().map(|l| format!("  {l}")));
+    text.extend(after);
+    Some(text.join("\n"))
+}
+
+/// The cause a report in rustc's shape states on its (last) `error:` line, with the lines
+/// that continue it (indented, up to `note:`, `help:` or `= ...`), without its ` --> place`.
+pub fn error_line(report: &str) -> Option<String> {
+    let lines: Vec<String> = report.lines().map(ui::strip_ansi).collect();
+    let at = lines.iter().rposition(|l| l.starts_with("error: "))?;
+    let mut text = lines[at]["error: ".len()..].trim().to_string();
+    for line in &lines[at + 1..] {
+        let trimmed = line.trim_start();
+        if !line.starts_with(' ')
+            || trimmed.is_empty()
+            || trimmed.starts_with("= ")
+            || trimmed.starts_with("note:")
+            || trimmed.starts_with("help:")
+            || trimmed.starts_with("-->")
+        {
+            break;
+        }
+        text.push(' ');
+        text.push_str(trimmed);
+    }
+    let text = text.split(" --> ").next().unwrap_or_default().trim();
+    Some(text.to_string()).filter(|t| !t.is_empty())
+}
+
+/// Takes the replay line out of a report (a dying test binary's), returning the report
+/// without it and the command in the form that works here.
+pub fn take_replay(report: &str) -> (String, Option<String>) {
+    let mut replay = None;
+    let kept: Vec<&str> = report
+        .lines()
+        .filter(|line| match crate::cargo::replay_line(line) {
+            Some(command) => {
+                replay.get_or_insert_with(|| ui::localize_commands(&command));
+                false
+            }
+            None => true,
+        })
+        .collect();
+    (kept.join("\n").trim_end().to_string(), replay)
+}
+
+/// `crates/<package>/src/../../../exercises/x.rs` (rustc's path through the crate's
+/// `#[path]`) becomes `exercises/x.rs`, the path the student knows.
+pub fn shorten_paths(text: &str, package: &str) -> String {
+    text.replace(&format!("crates/{package}/src/../../../"), "")
+}
+
+/// The location of a panic header line: `thread 'NAME' (ID) panicked at LOC:` or, before
+/// Rust 1.88, `thread 'NAME' panicked at LOC:`.
+fn panic_location(line: &str) -> Option<String> {
+    let plain = ui::strip_ansi(line);
+    // A report that quotes where its panic was raised: `panicked at LOC:`.
+    if let Some(location) = plain
+        .strip_prefix("panicked at ")
+        .and_then(|l| l.strip_suffix(':'))
+        .filter(|l| !l.contains(' '))
+    {
+        return Some(crate::cargo::normalize(location));
+    }
+    let rest = plain.strip_prefix("thread '")?;
+    let at = rest.find("' ")?;
+    let after = &rest[at + 2..];
+    let after = match after.strip_prefix('(') {
+        Some(id) => id.split_once(") ")?.1,
+        None => after,
+    };
+    let location = after.strip_prefix("panicked at ")?.strip_suffix(':')?;
+    Some(crate::cargo::normalize(location))
+}
+
+/// The headline cut for the verdict line: its first sentence, up to the first `: ` or
+/// `; ` that leaves at least 20 characters (what follows usually explains), and at most
+/// `max` characters (cut between words, ending in `…`).
+pub fn short(headline: &str, max: usize) -> String {
+    let mut text = headline.trim().to_string();
+    // `assertion `left == right` failed: MESSAGE`: the message is the cause.
+    if text.starts_with("assertion `") {
+        if let Some((_, message)) = text.split_once("` failed: ") {
+            text = message.to_string();
+        }
+    }
+    if let Some(at) = text.find(". ") {
+        text.truncate(at);
+    }
+    for separator in [": ", "; "] {
+        if let Some(at) = text
+            .match_indices(separator)
+            .map(|(at, _)| at)
+            .find(|&at| at >= 20)
+        {
+            text.truncate(at);
+        }
+    }
+    text.truncate(text.trim_end_matches(':').trim_end().len());
+    if text.chars().count() > max {
+        let mut cut: String = text.chars().take(max.saturating_sub(1)).collect();
+        let next = text.chars().nth(max.saturating_sub(1));
+        match cut.rfind(", ").filter(|&at| at >= max / 3) {
+            // At the end of a clause, so that the cut does not move with the length of a
+            // number in the text (a pid).
+            Some(comma) => cut.truncate(comma),
+            None if next.is_some_and(|c| c != ' ') => {
+                if let Some(space) = cut.rfind(' ') {
+                    cut.truncate(space); // not in the middle of a word
+                }
+            }
+            None => {}
+        }
+        cut.truncate(cut.trim_end().len());
+        cut.push('…');
+        text = cut;
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SCHEDULER_REPORT: &str = "\
+thread 'never_both' (7607) panicked at crates/tunnel/tests/common/mod.rs:142:13:
+S1 entered while N1 was still inside: cars of both directions in the tunnel
+
+thread 'never_both' (7607) panicked at crates/interleave/src/explore.rs:426:25:
+interleave: panic in schedule 208 (strategy random, seed 108), after 29 steps
+thread S1 panicked: S1 entered while N1 was still inside: cars of both directions in the tunnel
+
+interleaving:
+step | N1
+10   | enter
+
+  replay: just trace tunnel/basic --seed 108 --strategy random";
+
+    #[test]
+    fn a_panic_repeated_by_the_scheduler_is_shown_once_and_the_replay_kept_aside() {
+        let e = failure(SCHEDULER_REPORT, "tunnel");
+        assert_eq!(
+            e.headline,
+            "S1 entered while N1 was still inside: cars of both directions in the tunnel"
+        );
+        assert_eq!(
+            e.body.matches("S1 entered while N1").count(),
+            1,
+            "{}",
+            e.body
+        );
+        assert!(!e.body.contains("panicked at"), "{}", e.body);
+        assert!(!e.body.contains("trace tunnel/basic"), "{}", e.body);
+        assert!(
+            e.replay
+                .as_deref()
+                .is_some_and(|r| r.ends_with("trace tunnel/basic --seed 108 --strategy random")),
+            "{:?}",
+            e.replay
+        );
+    }
+
+    #[test]
+    fn a_todo_in_the_students_file_is_named_with_its_place() {
+        let e = failure(
+            "thread 'two' panicked at crates/alpha/src/../../../exercises/01_alpha/add.rs:8:5:\nnot yet implemented",
+            "alpha",
+        );
+        assert_eq!(
+            e.headline,
+            "reached a `todo!()` at exercises/01_alpha/add.rs:8:5: replace it with your implementation"
+        );
+        assert_eq!(
+            e.body,
+            "your code panicked at exercises/01_alpha/add.rs:8:5:\nnot yet implemented"
+        );
+    }
+
+    #[test]
+    fn an_insta_report_becomes_expected_and_yours_without_its_footer() {
+        let report = "\
+━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━ Snapshot Summary ━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━
+Snapshot file: crates/t/tests/snapshots/x.snap
+Snapshot: x
+Source: crates/t/tests/x.rs:11
+────────────────────────────────────────────────────────────────────────────────
+-old snapshot
++new results
+────────────┬───────────────────────────────────────────────────────────────────
+    0     0 │ step | call
+    1       │-1    | R1 read
+          1 │+1    | R1 write
+────────────┴───────────────────────────────────────────────────────────────────
+Stopped on the first failure. Run `cargo insta test` to run all snapshots.
+
+thread 'x' panicked at /home/.cargo/registry/src/insta/src/runtime.rs:734:13:
+snapshot assertion for 'x' failed in line 11";
+        let e = failure(report, "t");
+        assert_eq!(
+            e.headline,
+            "the table differs from the expected one, first at step 1"
+        );
+        assert_eq!(
+            e.body,
+            "the table differs from the expected one, first at step 1:\nexpected:\n  step | call\n  1    | R1 read\nyours:\n  step | call\n  1    | R1 write"
+        );
+        assert!(!e.body.to_lowercase().contains("insta"));
+    }
+
+    #[test]
+    fn a_report_in_rustcs_shape_is_headed_by_its_error_line() {
+        let e = failure(
+            "interleaving:\nstep | S1\n29   | panics\n\nerror: S1 panicked: S1 entered while N1 was inside --> crates/t/tests/common.rs:1:2\n   = at step 29\nhelp: look at enter\nreplay: just trace t/s --seed 7 --strategy random",
+            "t",
+        );
+        assert_eq!(e.headline, "S1 panicked: S1 entered while N1 was inside");
+        assert!(e.replay.is_some());
+        assert!(!e.body.contains("replay"), "{}", e.body);
+    }
+
+    #[test]
+    fn the_verdict_keeps_the_first_clause() {
+        assert_eq!(
+            short(
+                "S1 entered while N1 was still inside: cars of both directions",
+                90
+            ),
+            "S1 entered while N1 was still inside"
+        );
+        assert_eq!(short("x: y", 90), "x: y");
+        assert_eq!(
+            short(
+                "lost update: the final balance is 110, but 112: two threads read it",
+                150
+            ),
+            "lost update: the final balance is 110, but 112"
+        );
+        assert_eq!(short("Blocked. Then more.", 90), "Blocked");
+        assert_eq!(short(&"word ".repeat(40), 20), "word word word word…");
+        assert_eq!(
+            short(
+                "the child is blocked in read(), but a write end is open in the parent",
+                50
+            ),
+            "the child is blocked in read()…"
+        );
+    }
+}

@@ -1,0 +1,23 @@
+//! Every demo of the topic parses its command line like the others (proctest::args):
+//! `--help` exits with 0, bad input is a usage error with exit status 2.
+
+use proctest::args::assert_conventions;
+
+#[test]
+fn every_demo_answers_help_and_rejects_bad_arguments() {
+    for demo in [
+        env!("CARGO_BIN_EXE_temperatures"),
+        env!("CARGO_BIN_EXE_ordered"),
+        env!("CARGO_BIN_EXE_reap"),
+    ] {
+        assert_conventions(demo, &[&["--bogus"], &["4", "--bogus"], &["99999999999"]]);
+    }
+    assert_conventions(
+        env!("CARGO_BIN_EXE_reap"),
+        &[&["4", "--fail"], &["4", "--kill", "9"]],
+    );
+    assert_conventions(
+        env!("CARGO_BIN_EXE_memory"),
+        &[&["--bogus"], &["1"], &["1", "99999999999999999999999"]],
+    );
+}

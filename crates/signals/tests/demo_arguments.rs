@@ -1,0 +1,21 @@
+//! Every demo of the topic parses its command line like the others (proctest::args):
+//! `--help` exits with 0, bad input is a usage error with exit status 2.
+
+use proctest::args::assert_conventions;
+
+#[test]
+fn every_demo_answers_help_and_rejects_bad_arguments() {
+    assert_conventions(
+        env!("CARGO_BIN_EXE_handshake"),
+        &[&["--bogus"], &["--signal-early", "--signal-after-check"]],
+    );
+    assert_conventions(
+        env!("CARGO_BIN_EXE_shutdown"),
+        &[
+            &["--bogus"],
+            &["99999999999"],
+            &["4", "--term-at"],
+            &["4", "--kill-at", "9"],
+        ],
+    );
+}
