@@ -5,7 +5,8 @@
 //! 1. **Includes are checked.** Every `{{#include path[:anchor | :start[:end]]}}` must name a
 //!    file that exists, an anchor present in it (both `ANCHOR:` and `ANCHOR_END:`, with lines
 //!    between) or lines within it, and never a file under `exercises/`: students edit those,
-//!    so the book includes the pristine copies in `book/starters/` instead. mdBook alone
+//!    so the book includes the starters as shipped, `.course/starters/` (the runner's
+//!    pristine copy, which `cargo course verify` keeps equal to the starters). mdBook alone
 //!    renders a missing anchor as an empty listing and succeeds; here the build fails and
 //!    says where.
 //! 2. **Scenario tables become figures.** A fenced `text` block whose only line includes a
@@ -393,17 +394,17 @@ fn check_include(book: &Book, dir: &Path, arg: &str) -> Result<String, String> {
         let rel = file.strip_prefix(&exercises).unwrap_or(&file);
         return Err(format!(
             "includes {}, a file students edit: their edits (or a deleted ANCHOR line) would \
-             change the book. Include the pristine copy instead, {}/starters/{} (made by \
-             `python3 scripts/book-starters.py`)",
+             change the book. Include the starter as shipped instead, .course/starters/{} \
+             (from a chapter: ../../.course/starters/{})",
             book.show(&file),
-            book.show(&book.root),
+            rel.to_string_lossy(),
             rel.to_string_lossy()
         ));
     }
     let text = fs::read_to_string(&file).map_err(|e| {
-        let starters = book.root.join("starters");
+        let starters = book.workspace.join(".course/starters");
         let hint = if file.starts_with(&starters) {
-            ": run `python3 scripts/book-starters.py` to copy the starters the book includes"
+            ": `cargo course verify --update-starters` copies the starters there"
         } else {
             ""
         };

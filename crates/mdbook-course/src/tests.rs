@@ -30,7 +30,7 @@ fn ws() -> Ws {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path();
     write(&root.join("exercises/01_t/s.rs"), STARTER);
-    write(&root.join("book/starters/01_t/s.rs"), STARTER);
+    write(&root.join(".course/starters/01_t/s.rs"), STARTER);
     write(
         &root.join("crates/t/tests/snapshots/s__a_waits_until_b_goes.snap"),
         SNAP,
@@ -64,24 +64,25 @@ fn an_include_of_a_student_file_fails_the_build_and_names_the_copy() {
     assert_eq!(err.len(), 1, "{err:?}");
     assert!(err[0].starts_with("book/src/ch.md:2: "), "{}", err[0]);
     assert!(err[0].contains("a file students edit"), "{}", err[0]);
-    assert!(err[0].contains("book/starters/01_t/s.rs"), "{}", err[0]);
-    assert!(run_chapter(&ws, "{{#include ../starters/01_t/s.rs:body}}\n").is_ok());
+    assert!(err[0].contains(".course/starters/01_t/s.rs"), "{}", err[0]);
+    assert!(run_chapter(&ws, "{{#include ../../.course/starters/01_t/s.rs:body}}\n").is_ok());
 }
 
 #[test]
 fn a_missing_or_empty_anchor_fails_the_build() {
     let ws = ws();
-    let err = run_chapter(&ws, "{{#include ../starters/01_t/s.rs:gone}}\n").unwrap_err();
+    let err = run_chapter(&ws, "{{#include ../../.course/starters/01_t/s.rs:gone}}\n").unwrap_err();
     assert!(err[0].contains("no `ANCHOR: gone` line"), "{err:?}");
-    let err = run_chapter(&ws, "{{#include ../starters/01_t/s.rs:empty}}\n").unwrap_err();
+    let err =
+        run_chapter(&ws, "{{#include ../../.course/starters/01_t/s.rs:empty}}\n").unwrap_err();
     assert!(err[0].contains("marks no line"), "{err:?}");
-    let err = run_chapter(&ws, "{{#include ../starters/01_t/s.rs:9:}}\n").unwrap_err();
+    let err = run_chapter(&ws, "{{#include ../../.course/starters/01_t/s.rs:9:}}\n").unwrap_err();
     assert!(
         err[0].contains("starts at line 9, but the file has 6 lines"),
         "{err:?}"
     );
-    let err = run_chapter(&ws, "{{#include ../starters/01_t/nope.rs}}\n").unwrap_err();
-    assert!(err[0].contains("book-starters.py"), "{err:?}");
+    let err = run_chapter(&ws, "{{#include ../../.course/starters/01_t/nope.rs}}\n").unwrap_err();
+    assert!(err[0].contains("--update-starters"), "{err:?}");
     // An escaped directive is text, not an include.
     assert!(run_chapter(&ws, "\\{{#include nothing.rs}}\n").is_ok());
 }

@@ -1,7 +1,7 @@
 //! Checks of the book: a chapter per topic linked from SUMMARY.md, every relative link and
 //! every `{{#include}}` in book/src resolving (file present, anchor present, never a file
-//! under exercises/), the files of the book's own directives present, and the pristine
-//! starter copies in book/starters/ equal to the starters.
+//! under exercises/: the book shows `.course/starters/`), and the files of the book's own
+//! directives present.
 
 use std::fs;
 use std::path::{Component, Path, PathBuf};
@@ -79,9 +79,6 @@ pub fn check(syllabus: &Syllabus, only: Option<&Topic>) -> Vec<String> {
             }
         }
     }
-    if only.is_none() {
-        problems.extend(stale_starters(&syllabus.root));
-    }
     problems
 }
 
@@ -93,8 +90,8 @@ fn student_file(root: &Path, dir: &Path, arg: &str) -> Option<String> {
     let exercises = normalise(&root.join("exercises"));
     let rel = target.strip_prefix(&exercises).ok()?;
     Some(format!(
-        "includes a file students edit (exercises/{}): include the pristine copy \
-         book/starters/{} instead (`python3 scripts/book-starters.py` makes it)",
+        "includes a file students edit (exercises/{}): include the starter as shipped, \
+         ../../.course/starters/{}, instead",
         rel.display(),
         rel.display()
     ))
@@ -116,50 +113,6 @@ fn book_directives(text: &str) -> Vec<(usize, &'static str, String)> {
         }
     }
     found
-}
-
-/// Copies in book/starters/ that no longer match the starter they copy.
-fn stale_starters(root: &Path) -> Vec<String> {
-    let starters = root.join("book/starters");
-    let mut files = Vec::new();
-    all_files(&starters, &mut files);
-    files.sort();
-    let mut problems = Vec::new();
-    for copy in files {
-        let Ok(rel) = copy.strip_prefix(&starters) else {
-            continue;
-        };
-        if rel == Path::new("README.md") {
-            continue;
-        }
-        let rel = rel.to_string_lossy().replace('\\', "/");
-        let fix = "run `python3 scripts/book-starters.py`";
-        match (fs::read(&copy), fs::read(root.join("exercises").join(&rel))) {
-            (Ok(a), Ok(b)) if a == b => {}
-            (_, Err(_)) => problems.push(format!(
-                "book/starters/{rel} copies exercises/{rel}, which does not exist: {fix}"
-            )),
-            _ => problems.push(format!(
-                "book/starters/{rel} differs from exercises/{rel}: the book shows a stale \
-                 starter; {fix}"
-            )),
-        }
-    }
-    problems
-}
-
-fn all_files(dir: &Path, files: &mut Vec<PathBuf>) {
-    let Ok(entries) = fs::read_dir(dir) else {
-        return;
-    };
-    for entry in entries.filter_map(Result::ok) {
-        let path = entry.path();
-        if path.is_dir() {
-            all_files(&path, files);
-        } else {
-            files.push(path);
-        }
-    }
 }
 
 fn markdown_files(dir: &Path, files: &mut Vec<PathBuf>) {
