@@ -12,10 +12,14 @@
 //! workers, lowest number first; `collect` returns one event: `Done` (a first answer),
 //! `Duplicate` (an answer for a job already done) or `TimedOut` (a deadline passed),
 //! or `None` when no worker has a job. A worker that answers, even late, is idle again.
+//! A deadline counts from the moment the job was handed out, so an answer from another
+//! worker does not push it back; when only silent workers hold jobs, no deadline is left
+//! and `collect` waits for an answer. A job done by a late answer leaves the queue.
 //!
 //! Invariant to protect: every job completes exactly once; a silent worker never stalls
 //! the master longer than the timeout; when the master is done (dropped), every worker's
-//! `next_job` returns `None` and every late `answer` fails, so all threads can end.
+//! `next_job` returns `None` (after any job already handed to it) and every late `answer`
+//! fails, so all threads can end.
 //! Done when `just check messages/workers` passes.
 
 use std::collections::VecDeque;

@@ -4,8 +4,10 @@
 //! monitor. Here one thread, the server, owns the balance and nobody else can reach it:
 //! clients send it requests (`Credit`, `Debit`, `Balance`), each carrying a channel for
 //! the reply, and the server handles them one at a time. A debit that would overdraw
-//! the account is refused with a reply, never a panic. The server stops when every
-//! client has hung up (the request channel disconnects) and returns the final balance.
+//! the account is refused with a reply, never a panic. While nobody asks anything, the
+//! server sleeps in a blocking receive (no polling). It stops when every client has hung
+//! up (the request channel disconnects) and returns the final balance; `Bank::close` waits
+//! for that, it does not stop the server itself.
 //!
 //! Invariant to protect: the balance never goes negative; every request gets exactly
 //! one reply; the final balance is the initial one plus the accepted credits minus the

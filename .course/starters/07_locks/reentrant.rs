@@ -11,6 +11,10 @@
 //! - or use `interleave::sync::ReentrantMutex`, which lets its owner lock it again; it
 //!   only hands out `&T`, so the state then needs interior mutability (`RefCell`).
 //!
+//! A reentrant lock of your own must know which thread holds it: take the identity from
+//! `interleave::thread::current().id()`. Not from `std::thread::current().id()`: the tests
+//! run every simulated thread on one OS thread, so std's id is the same for all of them.
+//!
 //! Invariant to protect: no thread ever waits for a lock it holds; and `get` loads a key at
 //! most once, even when several threads ask for the same missing key at the same time
 //! (releasing the lock between the miss and the load would let two threads load it).

@@ -746,3 +746,48 @@ fn notify_all_a_hoare_ring_and_a_channel_pass() {
     assert_eq!(judge_crowds::<versions::Channel>(), None);
     assert_eq!(explorations::<versions::Channel>(), None);
 }
+
+// std's condvar contract: a `Condvar` of std (or parking_lot) may wake a waiter for
+// nothing (a spurious wake-up), and `notify_one` may wake any one of its waiters. The
+// simulated one does neither unless asked (`CondvarSemantics::Std`); these checks ask.
+
+/// Every item delivered once, in FIFO order, without lost wake-ups, when the condition
+/// variables behave as std allows.
+#[test]
+fn every_item_delivered_once_under_std_condvar_semantics() {
+    let std_contract = interleave::explore::CondvarSemantics::Std;
+    explore_traffic(
+        Config::new().iterations(1000).condvar(std_contract),
+        (2, 2, 2, 3),
+    );
+    explore_traffic(
+        Config::new()
+            .strategy(Strategy::DelayBounded { bound: 2 })
+            .condvar(std_contract),
+        (1, 2, 2, 3),
+    );
+}
+
+/// The oracle: `if` instead of `while` around the waits passes every FIFO schedule with
+/// one producer and one consumer (nobody can barge in), and fails under std's contract:
+/// a spurious wake-up lets the consumer take from an empty buffer, or the producer put
+/// into a full one.
+#[test]
+fn the_std_contract_catches_a_wait_without_a_loop() {
+    let std_contract = interleave::explore::CondvarSemantics::Std;
+    let one_each = || traffic::<versions::Ifs>(1, 1, 1, 3);
+    for config in [
+        Config::new().iterations(1000),
+        Config::new().strategy(Strategy::DelayBounded { bound: 2 }),
+    ] {
+        check(config.clone(), one_each).unwrap_or_else(|f| panic!("FIFO hides the bug:\n{f}"));
+        let f = check(config.condvar(std_contract), one_each).expect_err("a spurious wake-up");
+        assert!(
+            f.trace.events.iter().any(|e| e
+                .outcome
+                .as_deref()
+                .is_some_and(|o| o.starts_with("spurious wake-up ("))),
+            "{f}"
+        );
+    }
+}

@@ -11,7 +11,7 @@ use std::ffi::OsString;
 use std::io::{self, BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{ChildStdin, Command, ExitStatus, Stdio};
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::{Arc, Condvar, Mutex, mpsc};
 use std::thread;
 use std::time::{Duration, Instant};
@@ -227,6 +227,9 @@ struct Running {
 /// The supervisors running now, stopped if the runner is interrupted.
 static RUNNING: Mutex<Vec<Running>> = Mutex::new(Vec::new());
 static RUNNING_CHANGED: Condvar = Condvar::new();
+/// Set (under the `RUNNING` lock) once the runner is interrupted: no new cargo run starts
+/// after that, so nothing is started behind the back of the cleanup.
+static INTERRUPTED: AtomicBool = AtomicBool::new(false);
 
 fn stop(control: &Mutex<Option<ChildStdin>>) {
     let mut control = control.lock().unwrap_or_else(|p| p.into_inner());
@@ -240,8 +243,11 @@ fn stop(control: &Mutex<Option<ChildStdin>>) {
 /// most a few seconds, until their supervisors have ended every process they started and
 /// removed their TMPDIRs.
 pub fn stop_running_children() {
-    let deadline = Instant::now() + crate::supervise::GRACE + Duration::from_secs(3);
+    // Normally the supervisors are done within GRACE; the margin is for a machine so busy
+    // that their SIGKILL and reaping take seconds. Waiting ends as soon as they are done.
+    let deadline = Instant::now() + crate::supervise::GRACE + Duration::from_secs(20);
     let mut running = RUNNING.lock().unwrap_or_else(|p| p.into_inner());
+    INTERRUPTED.store(true, Ordering::SeqCst);
     for r in running.iter() {
         stop(&r.control);
     }
@@ -311,6 +317,16 @@ pub fn run_supervised(job: &Job, still_building: &mut dyn FnMut(Duration)) -> io
         cmd.env(k, v);
     }
     let started = Instant::now();
+    // Spawned and registered under the lock, so that an interruption either sees this run
+    // (and stops it) or comes first (and no run starts).
+    let mut running = RUNNING.lock().unwrap_or_else(|p| p.into_inner());
+    if INTERRUPTED.load(Ordering::SeqCst) {
+        let _ = std::fs::remove_dir_all(&tmpdir);
+        return Err(io::Error::new(
+            io::ErrorKind::Interrupted,
+            "the runner was interrupted",
+        ));
+    }
     let mut child = match cmd.spawn() {
         Ok(child) => child,
         Err(e) => {
@@ -320,14 +336,12 @@ pub fn run_supervised(job: &Job, still_building: &mut dyn FnMut(Duration)) -> io
     };
     let control = Arc::new(Mutex::new(child.stdin.take()));
     let pid = child.id();
-    RUNNING
-        .lock()
-        .unwrap_or_else(|p| p.into_inner())
-        .push(Running {
-            pid,
-            control: Arc::clone(&control),
-            tmpdir: tmpdir.clone(),
-        });
+    running.push(Running {
+        pid,
+        control: Arc::clone(&control),
+        tmpdir: tmpdir.clone(),
+    });
+    drop(running);
     let tests_started: Arc<Mutex<Option<Instant>>> = Arc::new(Mutex::new(None));
     let out = collect(child.stdout.take(), job.echo, false, None);
     let err = collect(

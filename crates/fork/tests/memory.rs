@@ -21,7 +21,7 @@ fn run_memory(args: &[&str]) -> proctest::Finished {
         .args(args)
         .timeout(WATCHDOG)
         .run()
-        .unwrap_or_else(|hang| panic!("{hang}\n{}", proctest::wrap(&diagnose(&hang), 100)))
+        .unwrap_or_else(|hang| panic!("{}", proctest::verdict(&hang, &diagnose(&hang))))
 }
 
 fn check_copy(initial: u64, changed: u64, args: &[&str]) -> String {

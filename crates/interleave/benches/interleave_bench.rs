@@ -1,140 +1,162 @@
-//! The benchmark table of issue 4: the bounded-buffer workload (capacity 2, two producers
-//! and two consumers moving 5 items each, one Mutex and two Condvars) under random
-//! schedules, side by side with shuttle; the delay-bounded exhaustive search (bound 2)
-//! on the same workload; and real-mode uncontended lock/unlock against parking_lot.
+//! Time per schedule, interleave against shuttle, measured fairly: both engines run the
+//! same program (`common/mod.rs`) under seeded random schedules, in alternating rounds
+//! within one process (the order flips every round), so that load drift on a shared
+//! machine hits both alike. Each round times `schedules` schedules per engine; the table
+//! gives each round's per-schedule times and ratio, then the minimum and median of each
+//! column. Times are the CPU time of the calling thread (both engines run every simulated
+//! thread on it), which time spent waiting for a core on a busy machine does not inflate;
+//! wall time is printed too. The bug oracles are off, so every schedule runs to its end
+//! on both engines.
 //!
-//! Run with `cargo bench -p interleave` (release mode).
+//! Workloads: the bounded buffer (2 producers, 2 consumers, capacity 2, 5 items each), a
+//! 20-thread reorder (atomics only) and a 100-thread two-stage hand-off (two mutexes).
+//! Then the delay-bounded exhaustive search on the bounded buffer (iterative deepening
+//! up to bounds 1, 2, 3), and real-mode uncontended lock/unlock against parking_lot.
+//!
+//! Run with `cargo bench -p interleave --bench interleave_bench` (release mode);
+//! arguments: `-- [--rounds N] [--only WORKLOAD] [--ours-only SCHEDULES]
+//! [--theirs-only SCHEDULES]`. The last two run one engine alone (for a profiler:
+//! `valgrind --tool=callgrind`, whose instruction counts do not depend on the load).
 
-use std::collections::VecDeque;
+mod common;
+
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
+use common::Workload;
 use interleave::explore::{Config, Strategy, check};
 
-const CAP: usize = 2;
-const ITEMS: u32 = 5;
-
-macro_rules! bounded_buffer {
-    ($name:ident, $sync:path, $thread:path, $lock:ident) => {
-        pub fn $name() {
-            use $sync as s;
-            use $thread as t;
-            struct Buf {
-                q: s::Mutex<VecDeque<u32>>,
-                not_empty: s::Condvar,
-                not_full: s::Condvar,
-            }
-            let b = std::sync::Arc::new(Buf {
-                q: s::Mutex::new(VecDeque::new()),
-                not_empty: s::Condvar::new(),
-                not_full: s::Condvar::new(),
-            });
-            let mut hs = Vec::new();
-            for _ in 0..2 {
-                let bp = b.clone();
-                hs.push(t::spawn(move || {
-                    let b = bp;
-                    for i in 0..ITEMS {
-                        let mut q = $lock!(b.q);
-                        while q.len() == CAP {
-                            q = wait!(b.not_full, q);
-                        }
-                        q.push_back(i);
-                        drop(q);
-                        b.not_empty.notify_one();
-                    }
-                }));
-                let bc = b.clone();
-                hs.push(t::spawn(move || {
-                    let b = bc;
-                    for _ in 0..ITEMS {
-                        let mut q = $lock!(b.q);
-                        while q.is_empty() {
-                            q = wait!(b.not_empty, q);
-                        }
-                        black_box(q.pop_front());
-                        drop(q);
-                        b.not_full.notify_one();
-                    }
-                }));
-            }
-            for h in hs {
-                h.join().unwrap();
-            }
-        }
-    };
-}
-
-macro_rules! lock_ours {
-    ($m:expr) => {
-        $m.lock()
-    };
-}
-macro_rules! lock_std {
-    ($m:expr) => {
-        $m.lock().unwrap()
-    };
-}
-
-mod ours {
-    use super::*;
-    macro_rules! wait {
-        ($cv:expr, $g:expr) => {{
-            let mut g = $g;
-            $cv.wait(&mut g);
-            g
-        }};
+/// Schedules per round and engine, per workload (about 0.2 to 0.5 s each).
+fn schedules_per_round(w: &Workload) -> usize {
+    match w.name {
+        "bounded_buffer" => 4_000,
+        "reorder20" => 4_000,
+        _ => 300,
     }
-    bounded_buffer!(workload, interleave::sync, interleave::thread, lock_ours);
 }
 
-mod shuttle_side {
-    use super::*;
-    macro_rules! wait {
-        ($cv:expr, $g:expr) => {
-            $cv.wait($g).unwrap()
+/// CPU time of the calling thread.
+fn cpu_now() -> Duration {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: clock_gettime writes into the timespec we own; CLOCK_THREAD_CPUTIME_ID is
+    // supported on every Linux this course runs on (it returns 0 on success).
+    let rc = unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
+    assert_eq!(rc, 0, "clock_gettime(CLOCK_THREAD_CPUTIME_ID)");
+    Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32)
+}
+
+/// Wall time and CPU time of one measurement.
+#[derive(Clone, Copy)]
+struct Took {
+    wall: Duration,
+    cpu: Duration,
+}
+
+fn measure(f: impl FnOnce()) -> Took {
+    let (w, c) = (Instant::now(), cpu_now());
+    f();
+    Took {
+        wall: w.elapsed(),
+        cpu: cpu_now() - c,
+    }
+}
+
+fn time_ours(w: &Workload, n: usize, seed: u64) -> Took {
+    let (f, size) = (w.ours, w.n);
+    measure(|| {
+        check(
+            Config::new()
+                .strategy(Strategy::Random)
+                .seed(seed)
+                .iterations(n),
+            move || f(size, false),
+        )
+        .unwrap_or_else(|failure| panic!("{failure}"));
+    })
+}
+
+fn time_theirs(w: &Workload, n: usize, seed: u64) -> Took {
+    let (f, size) = (w.theirs, w.n);
+    measure(|| shuttle::check_random_with_seed(move || f(size, false), seed, n))
+}
+
+fn us(d: Duration, n: usize) -> f64 {
+    d.as_secs_f64() * 1e6 / n as f64
+}
+
+fn min_median(v: &[f64]) -> (f64, f64) {
+    let mut s = v.to_vec();
+    s.sort_by(f64::total_cmp);
+    (s[0], s[s.len() / 2])
+}
+
+fn compare(w: &Workload, rounds: usize) {
+    let n = schedules_per_round(w);
+    // Warm up both (stacks, allocator, caches).
+    time_ours(w, n / 10 + 1, 1);
+    time_theirs(w, n / 10 + 1, 1);
+    println!("\n{} ({n} random schedules per round and engine)\n", w.name);
+    println!(
+        "| round | interleave µs/schedule (CPU) | shuttle µs/schedule (CPU) | ratio (CPU) | ratio (wall) |"
+    );
+    println!("|---|---|---|---|---|");
+    let (mut ours, mut theirs, mut ratios, mut walls) = (vec![], vec![], vec![], vec![]);
+    for round in 0..rounds {
+        let seed = 1000 + round as u64;
+        let (a, b) = if round % 2 == 0 {
+            let a = time_ours(w, n, seed);
+            (a, time_theirs(w, n, seed))
+        } else {
+            let b = time_theirs(w, n, seed);
+            (time_ours(w, n, seed), b)
         };
+        let (ac, bc) = (us(a.cpu, n), us(b.cpu, n));
+        let wall = us(a.wall, n) / us(b.wall, n);
+        println!(
+            "| {} | {ac:.2} | {bc:.2} | {:.2} | {wall:.2} |",
+            round + 1,
+            ac / bc
+        );
+        ours.push(ac);
+        theirs.push(bc);
+        ratios.push(ac / bc);
+        walls.push(wall);
     }
-    bounded_buffer!(workload, shuttle::sync, shuttle::thread, lock_std);
+    let (omin, omed) = min_median(&ours);
+    let (tmin, tmed) = min_median(&theirs);
+    let (rmin, rmed) = min_median(&ratios);
+    let (wmin, wmed) = min_median(&walls);
+    println!("| min | {omin:.2} | {tmin:.2} | {rmin:.2} | {wmin:.2} |");
+    println!("| median | {omed:.2} | {tmed:.2} | {rmed:.2} | {wmed:.2} |");
 }
 
-fn per_iter(total: Duration, n: usize) -> f64 {
-    total.as_secs_f64() * 1e6 / n as f64
-}
-
-fn main() {
-    let n = 20_000;
-    // Warm up both.
-    check(
-        Config::new().strategy(Strategy::Random).iterations(200),
-        ours::workload,
-    )
-    .unwrap();
-    shuttle::check_random(shuttle_side::workload, 200);
-
-    let t = Instant::now();
-    let stats = check(
-        Config::new().strategy(Strategy::Random).iterations(n),
-        ours::workload,
-    )
-    .unwrap_or_else(|f| panic!("{f}"));
-    let ours_us = per_iter(t.elapsed(), n);
-
-    let t = Instant::now();
-    shuttle::check_random(shuttle_side::workload, n);
-    let shuttle_us = per_iter(t.elapsed(), n);
-
-    let mut exhaustive = Vec::new();
+fn exhaustive() {
+    let w = common::workload("bounded_buffer");
+    println!("\nbounded buffer, delay-bounded exhaustive search (iterative deepening)\n");
+    println!("| bound | schedules | time |");
+    println!("|---|---|---|");
     for bound in 1..=3 {
+        let f = w.ours;
         let t = Instant::now();
         let stats = check(
-            Config::new().strategy(Strategy::DelayBounded { bound }),
-            ours::workload,
+            Config::new()
+                .strategy(Strategy::DelayBounded { bound })
+                .iterative_deepening(true),
+            move || f(4, false),
         )
-        .unwrap_or_else(|f| panic!("{f}"));
-        exhaustive.push((bound, stats.schedules, t.elapsed()));
+        .unwrap_or_else(|failure| panic!("{failure}"));
+        println!(
+            "| {bound} | {} | {:.2} s |",
+            stats.schedules,
+            t.elapsed().as_secs_f64()
+        );
     }
+}
 
+fn real_mode() {
     let rounds = 20_000_000u32;
     let ours_m = interleave::sync::Mutex::new(0u64);
     let pl_m = parking_lot::Mutex::new(0u64);
@@ -152,22 +174,72 @@ fn main() {
         }
         best_ours = best_ours.min(t.elapsed().as_secs_f64() * 1e9 / rounds as f64);
     }
-
-    println!("| measurement | interleave | reference | ratio |");
-    println!("|---|---|---|---|");
+    println!("\nreal mode, uncontended lock+unlock (best of 5 x {rounds})\n");
+    println!("| interleave | parking_lot | ratio |");
+    println!("|---|---|---|");
     println!(
-        "| bounded buffer, random schedule ({n} iterations, up to {} steps) | {ours_us:.1} µs/iter | shuttle {shuttle_us:.1} µs/iter | {:.2} |",
-        stats.max_steps,
-        ours_us / shuttle_us
-    );
-    for (bound, schedules, time) in exhaustive {
-        println!(
-            "| bounded buffer, delay-bounded exhaustive, bound {bound} | {schedules} schedules in {:.2} s | goal < 5 s (bound 2) | |",
-            time.as_secs_f64()
-        );
-    }
-    println!(
-        "| real mode, uncontended lock+unlock (best of 5 x {rounds}) | {best_ours:.2} ns | parking_lot {best_pl:.2} ns | {:.2} |",
+        "| {best_ours:.2} ns | {best_pl:.2} ns | {:.2} |",
         best_ours / best_pl
     );
+}
+
+fn main() {
+    let mut rounds = 7;
+    let mut only: Option<String> = None;
+    let mut ours_only: Option<usize> = None;
+    let mut theirs_only: Option<usize> = None;
+    let mut args = std::env::args().skip(1);
+    while let Some(a) = args.next() {
+        match a.as_str() {
+            "--rounds" => {
+                rounds = args
+                    .next()
+                    .and_then(|s| s.parse().ok())
+                    .expect("--rounds N")
+            }
+            "--only" => only = args.next(),
+            "--ours-only" => {
+                ours_only = Some(
+                    args.next()
+                        .and_then(|s| s.parse().ok())
+                        .expect("--ours-only SCHEDULES"),
+                )
+            }
+            "--theirs-only" => {
+                theirs_only = Some(
+                    args.next()
+                        .and_then(|s| s.parse().ok())
+                        .expect("--theirs-only SCHEDULES"),
+                )
+            }
+            _ => {}
+        }
+    }
+    let names = ["bounded_buffer", "reorder20", "twostage100"];
+    let selected: Vec<Workload> = names
+        .iter()
+        .filter(|n| only.as_deref().is_none_or(|o| o == **n))
+        .map(|n| common::workload(n))
+        .collect();
+    if let Some(n) = ours_only {
+        for w in &selected {
+            let d = time_ours(w, n, 1000);
+            println!("{}: {:.2} µs/schedule (CPU)", w.name, us(d.cpu, n));
+        }
+        return;
+    }
+    if let Some(n) = theirs_only {
+        for w in &selected {
+            let d = time_theirs(w, n, 1000);
+            println!("{}: {:.2} µs/schedule (CPU)", w.name, us(d.cpu, n));
+        }
+        return;
+    }
+    for w in &selected {
+        compare(w, rounds);
+    }
+    if only.is_none() {
+        exhaustive();
+        real_mode();
+    }
 }

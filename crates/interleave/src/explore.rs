@@ -8,25 +8,35 @@
 //! schedule stops the exploration with a report: the diagnosis, the interleaving table,
 //! the detailed trace and a replay line.
 //!
-//! Strategies ([`Strategy`]): the default is a portfolio, PCT with depth 3 then seeded
-//! random, which the empirical study of Thomson, Donaldson and Betts (TOPC 2016) found the
-//! most effective; [`Strategy::DelayBounded`] is the exhaustive mode. It bounds *delays*
-//! (deviations from the canonical scheduler, Emmi, Qadeer and Rakamarić, POPL 2011)
-//! rather than preemptions as CHESS did: the same study found delay bounding better, and
-//! it explores O(steps^bound) schedules where preemption bounding explodes on a bounded
-//! buffer.
+//! Strategies ([`Strategy`]): the default is a portfolio, PCT with depth 3 and seeded
+//! random in turns, which the empirical study of Thomson, Donaldson and Betts (TOPC 2016)
+//! found the most effective; [`Strategy::DelayBounded`] is the exhaustive mode. It bounds
+//! *delays* (deviations from the canonical scheduler, Emmi, Qadeer and Rakamarić, POPL
+//! 2011) rather than preemptions as CHESS did: the same study found delay bounding
+//! better, and it explores O(steps^bound) schedules where preemption bounding explodes on
+//! a bounded buffer. It searches bound 0, then 1, then 2... so a bug is found with the
+//! fewest delays it needs.
+//!
+//! Caps ([`Config::max_time`], [`Config::max_schedules`]) stop an exploration early
+//! without failing it; [`Stats`] then says so, and for the exhaustive mode how much of
+//! the bounded space was covered ([`Coverage`]).
+//!
+//! [`CondvarSemantics::Std`] explores what std's `Condvar` allows and the simulated one
+//! does not do by default: a `notify_one` that wakes any waiter, and spurious wake-ups.
 //!
 //! The environment overrides the configuration: `INTERLEAVE_SEED`,
 //! `INTERLEAVE_STRATEGY` (`canonical`, `random`, `pct:3`, `delay:2`, `schedule:...`,
-//! `portfolio`), `INTERLEAVE_ITERATIONS`; `INTERLEAVE_TRACE=1` prints the timeline of
-//! the first schedule even when it passes; `INTERLEAVE_TRACE_JSON=<file>` writes a failing
-//! schedule to `<file>` as JSON (the book's trace viewer is made from such files).
+//! `portfolio`), `INTERLEAVE_ITERATIONS`, `INTERLEAVE_CONDVAR` (`fifo`, `std`);
+//! `INTERLEAVE_TRACE=1` prints the timeline of the first schedule even when it passes;
+//! `INTERLEAVE_TRACE_JSON=<file>` writes a failing schedule to `<file>` as JSON (the book's
+//! trace viewer is made from such files).
 
 use std::fmt;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use crate::report::Failure;
-use crate::runtime::execution::Limits;
+use crate::runtime::execution::{Limits, Modes};
 use crate::runtime::{self, Execution, FailureKind, Installed, RunEnd};
 use crate::scheduler::{self, Scheduler};
 use crate::trace::Trace;
@@ -43,14 +53,15 @@ pub enum Strategy {
         /// The bug depth `d` (number of ordering constraints); 3 is a good default.
         depth: usize,
     },
-    /// Every schedule that deviates at most `bound` times from the canonical one.
+    /// Every schedule that deviates at most `bound` times from the canonical one, with
+    /// fewer deviations first.
     DelayBounded {
         /// The maximum number of delays.
         bound: usize,
     },
     /// One schedule, printed by a delay-bounded search (the part after `schedule:`).
     Schedule(String),
-    /// PCT with depth 3 for half of the iterations, then random.
+    /// PCT with depth 3 and random, in turns.
     Portfolio,
 }
 
@@ -97,6 +108,48 @@ impl fmt::Display for Strategy {
     }
 }
 
+/// What a simulated [`crate::sync::Condvar`] (and a Mesa [`crate::monitor::Condition`])
+/// may do.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum CondvarSemantics {
+    /// The default, and always in scenarios: `notify_one` wakes the longest waiter, and a
+    /// wait returns only when notified (or timed out).
+    #[default]
+    Fifo,
+    /// std's contract: `notify_one` wakes any one waiter, and a wait may return without
+    /// a notification (a spurious wake-up, at most twice per thread and schedule, so
+    /// that a correct `while` loop ends). The strategy makes both choices, so they are
+    /// explored and replayed like the thread schedule. A `wait` without a loop, or a
+    /// `notify_one` on a condvar shared by different conditions, fails here.
+    Std,
+}
+
+impl CondvarSemantics {
+    /// Parses `fifo` or `std`.
+    ///
+    /// # Errors
+    ///
+    /// A message naming the accepted forms.
+    pub fn parse(s: &str) -> Result<Self, String> {
+        match s.trim() {
+            "fifo" => Ok(CondvarSemantics::Fifo),
+            "std" => Ok(CondvarSemantics::Std),
+            other => Err(format!(
+                "unknown condvar semantics {other:?}: expected fifo or std"
+            )),
+        }
+    }
+}
+
+impl fmt::Display for CondvarSemantics {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            CondvarSemantics::Fifo => "fifo",
+            CondvarSemantics::Std => "std",
+        })
+    }
+}
+
 /// The configuration of an exploration.
 #[derive(Clone, Debug)]
 pub struct Config {
@@ -110,6 +163,19 @@ pub struct Config {
     pub max_steps: u64,
     /// How many steps one thread may run without blocking.
     pub max_steps_without_blocking: u64,
+    /// Stop (without failing) once this much wall time has passed, between schedules.
+    pub max_time: Option<Duration>,
+    /// Stop (without failing) after this many schedules, whatever the strategy (the
+    /// exhaustive one included).
+    pub max_schedules: Option<usize>,
+    /// What condition variables may do ([`CondvarSemantics`]).
+    pub condvar: CondvarSemantics,
+    /// The delay-bounded search goes bound by bound (0, then 1, then 2...), so that a
+    /// bug is found with the fewest delays it needs, in as many schedules whatever the
+    /// bound; otherwise (the default, for now) it runs every schedule within the bound in
+    /// one depth-first pass, which finds a bug needing few delays late when the bound is
+    /// high.
+    pub iterative_deepening: bool,
 }
 
 impl Default for Config {
@@ -120,6 +186,10 @@ impl Default for Config {
             seed: 0,
             max_steps: 100_000,
             max_steps_without_blocking: 10_000,
+            max_time: None,
+            max_schedules: None,
+            condvar: CondvarSemantics::Fifo,
+            iterative_deepening: false,
         }
     }
 }
@@ -160,7 +230,35 @@ impl Config {
         self
     }
 
-    /// Applies `INTERLEAVE_SEED`, `INTERLEAVE_STRATEGY` and `INTERLEAVE_ITERATIONS`.
+    /// Stops the exploration (without failing) once `d` of wall time has passed; the
+    /// schedule running then finishes first. [`Stats::capped`] says so.
+    pub fn max_time(mut self, d: Duration) -> Self {
+        self.max_time = Some(d);
+        self
+    }
+
+    /// Stops the exploration (without failing) after `n` schedules, whatever the
+    /// strategy; for the exhaustive search, [`Stats::coverage`] says how far it got.
+    pub fn max_schedules(mut self, n: usize) -> Self {
+        self.max_schedules = Some(n);
+        self
+    }
+
+    /// Makes the delay-bounded search go bound by bound (see
+    /// [`Config::iterative_deepening`](Config#structfield.iterative_deepening)).
+    pub fn iterative_deepening(mut self, on: bool) -> Self {
+        self.iterative_deepening = on;
+        self
+    }
+
+    /// Sets what condition variables may do ([`CondvarSemantics::Std`]: std's contract).
+    pub fn condvar(mut self, semantics: CondvarSemantics) -> Self {
+        self.condvar = semantics;
+        self
+    }
+
+    /// Applies `INTERLEAVE_SEED`, `INTERLEAVE_STRATEGY`, `INTERLEAVE_ITERATIONS` and
+    /// `INTERLEAVE_CONDVAR`.
     ///
     /// # Panics
     ///
@@ -182,6 +280,10 @@ impl Config {
                 .parse()
                 .unwrap_or_else(|e| panic!("INTERLEAVE_ITERATIONS={s:?}: {e}"));
         }
+        if let Ok(s) = std::env::var("INTERLEAVE_CONDVAR") {
+            self.condvar =
+                CondvarSemantics::parse(&s).unwrap_or_else(|e| panic!("INTERLEAVE_CONDVAR: {e}"));
+        }
         self
     }
 
@@ -190,6 +292,87 @@ impl Config {
             max_steps: self.max_steps,
             max_streak: self.max_steps_without_blocking,
         }
+    }
+
+    fn modes(&self) -> Modes {
+        Modes {
+            condvar_std: self.condvar == CondvarSemantics::Std,
+            count_like_pct: false,
+        }
+    }
+}
+
+/// Why an exploration stopped before the end of its plan.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Cap {
+    /// [`Config::max_time`] had passed.
+    Time(Duration),
+    /// [`Config::max_schedules`] schedules had run.
+    Schedules(usize),
+}
+
+impl fmt::Display for Cap {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Cap::Time(d) => write!(f, "its time cap ({d:?})"),
+            Cap::Schedules(n) => write!(f, "its schedule cap ({n} schedules)"),
+        }
+    }
+}
+
+/// How much of the bounded space a delay-bounded search covered.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Coverage {
+    /// The bound of the search.
+    pub bound: usize,
+    /// The search went bound by bound ([`Config::iterative_deepening`]).
+    pub iterative: bool,
+    /// Every schedule with at most this many delays ran (None: not known to be so for
+    /// any bound). Equal to `bound` when the search is complete.
+    pub complete_up_to: Option<usize>,
+    /// When the search stopped early: how many schedules of the pass under way ran that
+    /// no earlier pass had run (with exactly `complete_up_to + 1` delays when iterating,
+    /// with at most `bound` otherwise).
+    pub partial_schedules: usize,
+    /// An estimate of the share of that pass done, in percent.
+    pub partial_percent: u8,
+}
+
+impl Coverage {
+    /// True if every schedule within the bound ran.
+    pub fn complete(&self) -> bool {
+        self.complete_up_to == Some(self.bound)
+    }
+}
+
+impl fmt::Display for Coverage {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let delays = |n: usize| {
+            if n == 1 {
+                "1 delay".to_string()
+            } else {
+                format!("{n} delays")
+            }
+        };
+        if self.complete() {
+            return write!(f, "every schedule with at most {}", delays(self.bound));
+        }
+        if let Some(b) = self.complete_up_to {
+            write!(f, "every schedule with at most {}, and ", delays(b))?;
+        }
+        let pass = if self.iterative {
+            format!(
+                "exactly {}",
+                delays(self.complete_up_to.map_or(0, |b| b + 1))
+            )
+        } else {
+            format!("at most {}", delays(self.bound))
+        };
+        write!(
+            f,
+            "{} schedules with {pass} (about {}% of them)",
+            self.partial_schedules, self.partial_percent
+        )
     }
 }
 
@@ -200,6 +383,10 @@ pub struct Stats {
     pub schedules: usize,
     /// How many steps the longest one took.
     pub max_steps: u64,
+    /// The cap that stopped the exploration early, if one did.
+    pub capped: Option<Cap>,
+    /// For a delay-bounded search, how much of the bounded space it covered.
+    pub coverage: Option<Coverage>,
 }
 
 type Body = Arc<dyn Fn() + Send + Sync>;
@@ -218,14 +405,23 @@ struct One {
     failure: Option<(FailureKind, String)>,
     trace: Trace,
     steps: u64,
+    decisions: u64,
     describe: String,
+    sched: Box<dyn Scheduler>,
 }
 
-fn run_one(body: &Body, sched: Box<dyn Scheduler>, limits: Limits, want_trace: bool) -> One {
-    let exec = Execution::new(sched, limits);
+fn run_one(
+    body: &Body,
+    sched: Box<dyn Scheduler>,
+    limits: Limits,
+    modes: Modes,
+    want_trace: bool,
+) -> One {
+    let exec = Execution::with_modes(sched, limits, modes);
     let failure;
     let trace;
     let steps;
+    let decisions;
     {
         let _installed = Installed::new(&exec);
         let b = body.clone();
@@ -244,14 +440,89 @@ fn run_one(body: &Body, sched: Box<dyn Scheduler>, limits: Limits, want_trace: b
         } else {
             Trace::default()
         };
-        steps = exec.lock().step;
+        let st = exec.lock();
+        steps = st.step;
+        decisions = st.decisions;
     }
-    let describe = exec.take_scheduler().describe();
+    let sched = exec.take_scheduler();
     One {
         failure,
         trace,
         steps,
-        describe,
+        decisions,
+        describe: sched.describe(),
+        sched,
+    }
+}
+
+/// Runs the schedules of one exploration, keeping the count and the caps.
+struct Runner<'a> {
+    body: &'a Body,
+    limits: Limits,
+    modes: Modes,
+    print_first: bool,
+    stats: Stats,
+    started: Instant,
+    max_time: Option<Duration>,
+    max_schedules: Option<usize>,
+}
+
+impl Runner<'_> {
+    /// The cap reached, if any (checked before each schedule).
+    fn capped(&mut self) -> bool {
+        let cap = if self
+            .max_schedules
+            .is_some_and(|n| self.stats.schedules >= n)
+        {
+            self.max_schedules.map(Cap::Schedules)
+        } else if self.max_time.is_some_and(|d| self.started.elapsed() >= d) {
+            self.max_time.map(Cap::Time)
+        } else {
+            None
+        };
+        self.stats.capped = cap;
+        cap.is_some()
+    }
+
+    /// Runs one schedule; `count_like_pct` for the canonical run that measures PCT's k.
+    fn run(
+        &mut self,
+        sched: Box<dyn Scheduler>,
+        seed: u64,
+        count_like_pct: bool,
+    ) -> Result<One, Box<Failure>> {
+        let first = self.stats.schedules == 0;
+        let modes = Modes {
+            count_like_pct,
+            ..self.modes
+        };
+        let mut one = run_one(
+            self.body,
+            sched,
+            self.limits,
+            modes,
+            first && self.print_first,
+        );
+        self.stats.schedules += 1;
+        self.stats.max_steps = self.stats.max_steps.max(one.steps);
+        if first && self.print_first {
+            eprintln!(
+                "interleave: schedule 1 (strategy {}, seed {seed}):\n{}",
+                one.describe,
+                one.trace.timeline()
+            );
+        }
+        match one.failure.take() {
+            None => Ok(one),
+            Some((kind, message)) => Err(Box::new(Failure {
+                kind,
+                message,
+                strategy: one.describe,
+                seed,
+                schedule: self.stats.schedules,
+                trace: one.trace,
+            })),
+        }
     }
 }
 
@@ -283,123 +554,109 @@ where
     );
     let config = config.with_env();
     let body: Body = Arc::new(body);
-    let limits = config.limits();
-    let print_first = std::env::var("INTERLEAVE_TRACE").is_ok_and(|v| v == "1");
-    let mut stats = Stats {
-        schedules: 0,
-        max_steps: 0,
+    let mut r = Runner {
+        body: &body,
+        limits: config.limits(),
+        modes: config.modes(),
+        print_first: std::env::var("INTERLEAVE_TRACE").is_ok_and(|v| v == "1"),
+        stats: Stats {
+            schedules: 0,
+            max_steps: 0,
+            capped: None,
+            coverage: None,
+        },
+        started: Instant::now(),
+        max_time: config.max_time,
+        max_schedules: config.max_schedules,
     };
-    // The plan: (strategy builder, how many schedules).
-    let run =
-        |sched: Box<dyn Scheduler>, seed: u64, stats: &mut Stats| -> Result<u64, Box<Failure>> {
-            let first = stats.schedules == 0;
-            let one = run_one(&body, sched, limits, first && print_first);
-            stats.schedules += 1;
-            stats.max_steps = stats.max_steps.max(one.steps);
-            if first && print_first {
-                eprintln!(
-                    "interleave: schedule 1 (strategy {}, seed {seed}):\n{}",
-                    one.describe,
-                    one.trace.timeline()
-                );
-            }
-            match one.failure {
-                None => Ok(one.steps),
-                Some((kind, message)) => Err(Box::new(Failure {
-                    kind,
-                    message,
-                    strategy: one.describe,
-                    seed,
-                    schedule: stats.schedules,
-                    trace: one.trace,
-                })),
-            }
-        };
     let n = config.iterations.max(1);
     let base = config.seed;
     match &config.strategy {
         Strategy::Canonical => {
-            run(Box::new(scheduler::Canonical), base, &mut stats)?;
+            if !r.capped() {
+                r.run(Box::new(scheduler::Canonical), base, false)?;
+            }
         }
         Strategy::Schedule(s) => {
-            let r = scheduler::Replay::parse(s).expect("validated by Strategy::parse");
-            run(Box::new(r), base, &mut stats)?;
+            let replay = scheduler::Replay::parse(s).expect("validated by Strategy::parse");
+            if !r.capped() {
+                r.run(Box::new(replay), base, false)?;
+            }
         }
         Strategy::Random => {
             for i in 0..n {
+                if r.capped() {
+                    break;
+                }
                 let seed = derive_seed(base, i);
-                run(Box::new(scheduler::Random::new(seed)), seed, &mut stats)?;
+                r.run(Box::new(scheduler::Random::new(seed)), seed, false)?;
             }
         }
         Strategy::Pct { depth } => {
-            let k = run(Box::new(scheduler::Canonical), base, &mut stats)?;
-            for i in 0..n {
-                let seed = derive_seed(base, i);
-                run(
-                    Box::new(scheduler::Pct::new(*depth, seed, k)),
-                    seed,
-                    &mut stats,
-                )?;
+            // k: the steps with a choice in the canonical schedule (releases counted).
+            if !r.capped() {
+                let k = r.run(Box::new(scheduler::Canonical), base, true)?.decisions;
+                for i in 0..n {
+                    if r.capped() {
+                        break;
+                    }
+                    let seed = derive_seed(base, i);
+                    r.run(Box::new(scheduler::Pct::new(*depth, seed, k)), seed, false)?;
+                }
             }
         }
         Strategy::Portfolio => {
-            let k = run(Box::new(scheduler::Canonical), base, &mut stats)?;
-            let half = n.div_ceil(2);
-            for i in 0..half {
-                let seed = derive_seed(base, i);
-                run(Box::new(scheduler::Pct::new(3, seed, k)), seed, &mut stats)?;
-            }
-            for i in half..n {
-                let seed = derive_seed(base, i);
-                run(Box::new(scheduler::Random::new(seed)), seed, &mut stats)?;
+            // PCT and random in turns, so that a cap or a bug found early leaves neither
+            // strategy out; schedule i replays alone with its own seed, as `pct:3` or
+            // `random`.
+            if !r.capped() {
+                let k = r.run(Box::new(scheduler::Canonical), base, true)?.decisions;
+                for i in 0..n {
+                    if r.capped() {
+                        break;
+                    }
+                    let seed = derive_seed(base, i);
+                    let sched: Box<dyn Scheduler> = if i % 2 == 0 {
+                        Box::new(scheduler::Pct::new(3, seed, k))
+                    } else {
+                        Box::new(scheduler::Random::new(seed))
+                    };
+                    r.run(sched, seed, false)?;
+                }
             }
         }
         Strategy::DelayBounded { bound } => {
-            let mut sched: Box<dyn Scheduler> = Box::new(scheduler::DelayBounded::new(*bound));
-            while sched.begin() {
-                let exec_sched = sched;
-                let first = stats.schedules == 0;
-                let exec = Execution::new(exec_sched, limits);
-                let (failure, trace, steps) = {
-                    let _installed = Installed::new(&exec);
-                    let b = body.clone();
-                    exec.spawn(Some("main".into()), Box::new(move || b()));
-                    let failure = match exec.run() {
-                        RunEnd::Done => None,
-                        RunEnd::Stuck => {
-                            let f = exec.diagnose_stuck();
-                            Some((f.kind, f.message))
-                        }
-                        RunEnd::Failed => exec.lock().failure.clone().map(|f| (f.kind, f.message)),
-                    };
-                    let trace = if failure.is_some() || (first && print_first) {
-                        exec.trace()
-                    } else {
-                        Trace::default()
-                    };
-                    let steps = exec.lock().step;
-                    (failure, trace, steps)
-                };
-                sched = exec.take_scheduler();
-                stats.schedules += 1;
-                stats.max_steps = stats.max_steps.max(steps);
-                if first && print_first {
-                    eprintln!("interleave: schedule 1 (canonical):\n{}", trace.timeline());
-                }
-                if let Some((kind, message)) = failure {
-                    return Err(Box::new(Failure {
-                        kind,
-                        message,
-                        strategy: sched.describe(),
-                        seed: base,
-                        schedule: stats.schedules,
-                        trace,
-                    }));
-                }
+            let mut sched: Box<dyn Scheduler> = Box::new(scheduler::DelayBounded::new(
+                *bound,
+                config.iterative_deepening,
+            ));
+            while !r.capped() && sched.begin() {
+                sched = r.run(sched, base, false)?.sched;
             }
+            let p = sched
+                .progress()
+                .expect("a delay-bounded search knows its progress");
+            r.stats.coverage = Some(Coverage {
+                bound: *bound,
+                iterative: p.iterative,
+                complete_up_to: p.complete_up_to,
+                partial_schedules: p.partial_new,
+                partial_percent: (p.partial_share * 100.0).floor().clamp(0.0, 99.0) as u8,
+            });
         }
     }
-    Ok(stats)
+    if let Some(cap) = r.stats.capped {
+        let what = match r.stats.coverage {
+            Some(c) => format!(": it covered {c}"),
+            None => String::new(),
+        };
+        eprintln!(
+            "interleave: the exploration ({}) stopped at {cap} after {} schedules, without \
+             failure{what}",
+            config.strategy, r.stats.schedules
+        );
+    }
+    Ok(r.stats)
 }
 
 /// Runs `body` under the schedules of `config` and panics with the report of the first

@@ -8,6 +8,10 @@
 //!   re-enters later, after others may have changed the state, so it must re-check its
 //!   condition in a `while` loop.
 //!
+//! In an exploration with [`crate::explore::CondvarSemantics::Std`], a Mesa condition
+//! keeps only what Mesa promises: `signal` wakes any one waiter (the strategy chooses),
+//! and `wait` may return without a signal. Hoare semantics are unaffected.
+//!
 //! Entry is FIFO. Both semantics work in real mode (on parking_lot primitives, with
 //! explicit hand-off tickets) and in a simulation, where `enter`, `wait` and `signal` are
 //! scheduling points and topic-level events of the trace.
@@ -187,6 +191,23 @@ impl<S> Monitor<S> {
         }
     }
 
+    /// Whether a Mesa wait returns spuriously (std's condvar contract only).
+    fn spurious_wakeup(&self) -> bool {
+        self.semantics == Semantics::Mesa && self.exec().is_some_and(|e| e.spurious_wakeup())
+    }
+
+    /// Queues ticket `t` to enter again (as a signalled waiter does) and waits for it.
+    fn reenter(&self, t: Ticket) {
+        let mut ctl = self.ctl.lock();
+        if ctl.owner.is_none() && ctl.urgent.is_empty() && ctl.entry.is_empty() {
+            self.grant(&mut ctl, t);
+        } else {
+            ctl.entry.push_back(t);
+        }
+        drop(ctl);
+        self.await_grant(t, None);
+    }
+
     /// Blocks until ticket `t` owns the monitor. While `t` is in `cond`'s queue the thread
     /// waits on the condition, otherwise for the monitor.
     fn await_grant(&self, t: Ticket, cond: Option<&Condition>) {
@@ -243,6 +264,9 @@ impl<S> Drop for MonitorGuard<'_, S> {
         let m = self.monitor;
         if m.sim.is_some() && runtime::current().is_none() {
             return;
+        }
+        if let Some(e) = m.exec() {
+            e.release_point();
         }
         m.event("exit".into(), None);
         let mut ctl = m.ctl.lock();
@@ -326,10 +350,28 @@ impl Condition {
         m.event_on(self.id(), "wait".into(), None);
         let mut ctl = m.ctl.lock();
         let t = ctl.ticket(tid);
-        self.queue.lock().push_back(t);
-        m.release(&mut ctl);
-        drop(ctl);
-        m.await_grant(t, Some(self));
+        if m.spurious_wakeup() {
+            // Mesa semantics under std's condvar contract: the wait may end without a
+            // signal; the thread leaves, then queues to re-enter as if signalled.
+            m.release(&mut ctl);
+            drop(ctl);
+            m.event_on(
+                self.id(),
+                "wait".into(),
+                Some(
+                    "spurious wake-up (Mesa allows them: re-check the condition in a loop)".into(),
+                ),
+            );
+            if let Some(e) = m.exec() {
+                e.point();
+            }
+            m.reenter(t);
+        } else {
+            self.queue.lock().push_back(t);
+            m.release(&mut ctl);
+            drop(ctl);
+            m.await_grant(t, Some(self));
+        }
         m.event_on(self.id(), "back from wait".into(), None);
     }
 
@@ -349,7 +391,7 @@ impl Condition {
 
     fn signal_one<S>(&self, m: &Monitor<S>, tid: Tid) -> bool {
         let mut ctl = m.ctl.lock();
-        let Some(w) = self.queue.lock().pop_front() else {
+        let Some(w) = self.next_waiter(m) else {
             drop(ctl);
             m.event_on(self.id(), "signal".into(), Some("no waiter".into()));
             return false;
@@ -385,6 +427,20 @@ impl Condition {
             }
         }
         true
+    }
+
+    /// The waiter a signal wakes: the longest waiting, or under Mesa semantics and std's
+    /// condvar contract any of them, as the strategy decides.
+    fn next_waiter<S>(&self, m: &Monitor<S>) -> Option<Ticket> {
+        let mut q = self.queue.lock();
+        match m.exec() {
+            Some(e) if m.semantics == Semantics::Mesa && e.condvar_std() && q.len() > 1 => {
+                let tids: Vec<Tid> = q.iter().map(|t| t.1).collect();
+                let i = e.pick(crate::runtime::Pick::Notify, &tids);
+                q.remove(i)
+            }
+            _ => q.pop_front(),
+        }
     }
 
     fn id(&self) -> Option<crate::runtime::ObjId> {

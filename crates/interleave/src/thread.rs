@@ -12,6 +12,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::runtime::execution::{TState, Tid};
+use crate::runtime::text::Text;
 use crate::runtime::{self, Wait, WaitKind};
 
 /// A handle to join a thread and take its result.
@@ -49,18 +50,13 @@ impl<T> JoinHandle<T> {
                     Some(e) if e.generation == generation => e,
                     _ => runtime::foreign_use("JoinHandle", generation),
                 };
-                e.point();
+                let finished = matches!(e.lock().threads[tid].state, TState::Finished);
+                e.join_point(finished);
                 loop {
                     let mut st = e.lock();
                     let done = matches!(st.threads[tid].state, TState::Finished);
-                    let name = st.thread_name(tid).to_string();
                     let outcome = if done { "finished" } else { "blocked" };
-                    st.push_event(
-                        None,
-                        format!("join {name}").into(),
-                        Some(outcome.into()),
-                        false,
-                    );
+                    st.push(None, Text::Thread("join", tid), Some(outcome.into()), false);
                     drop(st);
                     if done {
                         break;
@@ -173,7 +169,7 @@ impl Builder {
                 );
                 let name = e.lock().thread_name(tid).to_string();
                 if e.me().is_some() {
-                    e.event(None, format!("spawn {name}"), None, false);
+                    e.event(None, Text::Thread("spawn", tid), None, false);
                     e.point();
                 }
                 Ok(JoinHandle {
@@ -586,7 +582,7 @@ unsafe fn spawn_unchecked<T>(
     let body: Box<dyn FnOnce() + 'static> = unsafe { std::mem::transmute(body) };
     let tid = e.spawn(name, body);
     let name = e.lock().thread_name(tid).to_string();
-    e.event(None, format!("spawn {name}"), None, false);
+    e.event(None, Text::Thread("spawn", tid), None, false);
     e.point();
     JoinHandle {
         imp: Imp::Sim {

@@ -202,7 +202,7 @@ fn writer(args: &[&str]) -> Finished {
             } else {
                 "fifo_writer never finished."
             };
-            panic!("{hang}\n{}", wrap(diagnosis, 100))
+            panic!("{}", proctest::verdict(&hang, diagnosis))
         })
 }
 

@@ -36,7 +36,7 @@ fn nonblocking(args: &[&str]) -> Finished {
                 None => "the demo never finished: what each process was doing is above. Stuck."
                     .to_owned(),
             };
-            panic!("{hang}\n{}", wrap(&diagnosis, 100))
+            panic!("{}", proctest::verdict(&hang, &diagnosis))
         }
     }
 }

@@ -39,7 +39,7 @@ fn pingpong(args: &[&str]) -> Finished {
                     format!("{} is", waiting.join(" and "))
                 }
             );
-            panic!("{hang}\n{}", proctest::wrap(&why, 100))
+            panic!("{}", proctest::verdict(&hang, &why))
         }
     }
 }

@@ -626,6 +626,38 @@ impl fmt::Display for Hang {
     }
 }
 
+/// The failure message for a hang, in the shape the runner reads (as rustc's): the
+/// watchdog's evidence first (what each process was doing), then the cause. The first line
+/// of `diagnosis` becomes the `error:` line, which the runner shows as the verdict; each
+/// further line becomes a `note:`. Wrapped to 98 columns, continuation lines indented, so
+/// that the runner's two-column indentation keeps everything within 100.
+///
+/// ```
+/// let text = proctest::verdict(&"`demo` did not finish", "the reader waits.\nso does the writer.");
+/// assert!(text.ends_with("error: the reader waits.\nnote: so does the writer."));
+/// ```
+pub fn verdict(evidence: &dyn fmt::Display, diagnosis: &str) -> String {
+    let mut out = format!(
+        "{evidence}
+"
+    );
+    for (i, cause) in diagnosis
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .enumerate()
+    {
+        let label = if i == 0 { "error: " } else { "note: " };
+        let wrapped = wrap(cause.trim(), 98 - label.len());
+        let pad = " ".repeat(label.len());
+        for (k, line) in wrapped.lines().enumerate() {
+            out.push('\n');
+            out.push_str(if k == 0 { label } else { &pad });
+            out.push_str(line);
+        }
+    }
+    out
+}
+
 /// Wraps `text` at `width` columns, on spaces, keeping its line breaks.
 ///
 /// ```

@@ -307,9 +307,8 @@ fn the_notes_policy_fails_bounded_waiting() {
     })
     .expect_err("the notes' policy has no bound on overtaking");
     assert!(
-        failure
-            .message
-            .contains("starvation: S1 (arrival #1) was overtaken by")
+        failure.message.contains("starvation: S1 (arrival #")
+            && failure.message.contains(") was overtaken by")
             && failure
                 .message
                 .contains("northbound cars that arrived after it"),
@@ -737,4 +736,110 @@ fn a_hoare_monitor_and_queues_on_a_mutex_pass() {
     assert_eq!(explorations::<OnMonitor<versions::Hoare>>(), None);
     assert_eq!(tables::<versions::Queues>(), None);
     assert_eq!(explorations::<versions::Queues>(), None);
+}
+
+// std's condvar contract: a `Condvar` of std (or parking_lot), and a Mesa monitor, may
+// wake a waiter for nothing (a spurious wake-up), and `notify_one` (`signal`) may wake
+// any one of the waiters. The simulation does neither unless asked
+// (`CondvarSemantics::Std`); these checks ask.
+
+/// The invariant and bounded waiting under std's condvar contract.
+#[test]
+fn never_both_directions_and_bounded_waiting_under_std_condvar_semantics() {
+    let std_contract = interleave::explore::CondvarSemantics::Std;
+    explore(Config::new().iterations(400).condvar(std_contract), || {
+        drive(
+            FairTunnel::new(1),
+            &Traffic::new(Some(1)),
+            &[
+                ("N1", North, 2),
+                ("N2", North, 2),
+                ("S1", South, 2),
+                ("S2", South, 2),
+            ],
+        );
+    });
+    explore(
+        Config::new()
+            .strategy(Strategy::DelayBounded { bound: 2 })
+            .condvar(std_contract),
+        || {
+            drive(
+                FairTunnel::new(1),
+                &Traffic::new(Some(1)),
+                &[("N1", North, 2), ("S1", South, 1), ("N2", North, 1)],
+            );
+        },
+    );
+}
+
+/// The oracle for std's condvar contract: the notes' `if` passes every FIFO schedule of
+/// one car each way (nobody can get in between a signal and the signalled car), on a
+/// Mesa monitor and on a mutex with a condition variable, and fails under std's contract,
+/// where a wait may end without a signal.
+#[test]
+fn the_std_contract_catches_a_wait_without_a_loop() {
+    use interleave::sync::{Condvar, Mutex};
+    use tunnel::Direction;
+
+    /// The notes' policy on a mutex and a condition variable, with `if`.
+    struct CondvarTunnel {
+        inside: Mutex<[usize; 2]>,
+        busy: Condvar,
+    }
+    fn side(dir: Direction) -> usize {
+        usize::from(dir == South)
+    }
+    impl common::OneWay for CondvarTunnel {
+        fn arrive(&self, dir: Direction) -> Option<u64> {
+            let mut n = self.inside.lock();
+            if n[side(dir.opposite())] > 0 {
+                self.busy.wait(&mut n);
+            }
+            n[side(dir)] += 1;
+            None
+        }
+        fn depart(&self, dir: Direction) {
+            let mut n = self.inside.lock();
+            n[side(dir)] -= 1;
+            if n[side(dir)] == 0 {
+                self.busy.notify_all();
+            }
+        }
+    }
+    let cars: &[(&str, Direction, usize)] = &[("N1", North, 1), ("S1", South, 1)];
+    let condvar = move || {
+        let t = CondvarTunnel {
+            inside: Mutex::new([0, 0]),
+            busy: Condvar::new(),
+        };
+        drive(t, &Traffic::new(None), cars)
+    };
+    let mesa = move || drive(NotesTunnel::new(Semantics::Mesa), &Traffic::new(None), cars);
+    let std_contract = interleave::explore::CondvarSemantics::Std;
+    for config in [
+        Config::new().iterations(400),
+        Config::new().strategy(Strategy::DelayBounded { bound: 2 }),
+    ] {
+        check(config.clone(), condvar).unwrap_or_else(|f| panic!("FIFO hides it:\n{f}"));
+        check(config.clone(), mesa).unwrap_or_else(|f| panic!("FIFO hides it:\n{f}"));
+        for f in [
+            check(config.clone().condvar(std_contract), condvar),
+            check(config.clone().condvar(std_contract), mesa),
+        ] {
+            let f = f.expect_err("a spurious wake-up lets a car in");
+            assert!(
+                f.message
+                    .contains("was still inside: cars of both directions in the tunnel"),
+                "{f}"
+            );
+            assert!(
+                f.trace.events.iter().any(|e| e
+                    .outcome
+                    .as_deref()
+                    .is_some_and(|o| o.starts_with("spurious wake-up ("))),
+                "{f}"
+            );
+        }
+    }
 }

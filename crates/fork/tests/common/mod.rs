@@ -17,7 +17,7 @@ pub fn run(program: &str, args: &[&str], to: StdoutTo) -> Finished {
         .stdout_to(to)
         .timeout(WATCHDOG)
         .run()
-        .unwrap_or_else(|hang| panic!("{hang}\n{}", proctest::wrap(&diagnose(&hang), 100)))
+        .unwrap_or_else(|hang| panic!("{}", proctest::verdict(&hang, &diagnose(&hang))))
 }
 
 /// A sentence on why the demo is stuck, from what its processes were blocked in.

@@ -4,12 +4,13 @@
 
 pub(crate) mod execution;
 pub(crate) mod overflow;
+pub(crate) mod text;
 pub(crate) mod thread;
 pub(crate) mod watchdog;
 
 use std::cell::Cell;
 
-pub(crate) use execution::{Execution, FailureKind, ObjId, RunEnd, Wait, WaitKind};
+pub(crate) use execution::{Execution, FailureKind, ObjId, Pick, RunEnd, Wait, WaitKind};
 
 thread_local! {
     static CURRENT: Cell<*const Execution> = const { Cell::new(std::ptr::null()) };

@@ -8,8 +8,8 @@
 //! handler.
 
 use std::cell::Cell;
-use std::sync::Once;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Once};
 
 use corosensei::stack::{DefaultStack, Stack, StackPointer};
 
@@ -100,9 +100,24 @@ thread_local! {
 
 /// Prepares the current OS thread for a simulation: the handler is installed (once), the
 /// thread has an alternate signal stack, and the message's tail names the test.
-pub(crate) fn arm(origin: &Origin) {
+pub(crate) fn arm(origin: &Arc<Origin>) {
     install();
     ensure_alt_stack();
+    // The tail depends on the origin only, which stays the same for every simulation of
+    // an exploration: format it once.
+    // (The Arc kept here also keeps the address from being reused by another origin.)
+    thread_local! {
+        static ARMED: std::cell::RefCell<Option<Arc<Origin>>> = const { std::cell::RefCell::new(None) };
+    }
+    let same = ARMED.with(|a| {
+        let mut a = a.borrow_mut();
+        let same = a.as_ref().is_some_and(|o| Arc::ptr_eq(o, origin));
+        *a = Some(origin.clone());
+        same
+    });
+    if same {
+        return;
+    }
     let test = origin.test.as_deref().unwrap_or("(unnamed)");
     let mut text = format!("\n  --> a simulated thread of test `{test}`\n");
     text.push_str(&crate::text::labelled(

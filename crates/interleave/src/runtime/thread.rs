@@ -65,12 +65,16 @@ pub(crate) enum TState {
 }
 
 pub(crate) struct ThreadRec {
-    pub(crate) name: String,
+    pub(crate) name: std::borrow::Cow<'static, str>,
     pub(crate) state: TState,
     pub(crate) stamp: u64,
     pub(crate) streak: u64,
     pub(crate) yielded: bool,
     pub(crate) timed_out: bool,
+    /// Spurious wake-ups this thread may still get (std's condvar contract).
+    pub(crate) spurious_left: u8,
+    /// The thread's last wait ended with a spurious wake-up (not a notification).
+    pub(crate) woke_spuriously: bool,
     /// While blocked in a `select!`: its operations (`Send` or `Recv`, channel).
     pub(crate) select: Vec<(WaitKind, ObjId)>,
     /// A pending `unpark` (`thread::park` returns at once and consumes it).
@@ -102,7 +106,9 @@ pub(crate) fn recycle(co: Co) {
     let stack = co.into_stack();
     STACKS.with(|s| {
         let mut s = s.borrow_mut();
-        if s.len() < 64 {
+        // Enough for the largest explorations (a hundred threads and more) to reuse
+        // every stack: a fresh one costs an mmap, a guard page and page faults.
+        if s.len() < 256 {
             s.push(stack)
         }
     });

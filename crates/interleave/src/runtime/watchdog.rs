@@ -28,6 +28,8 @@ fn stuck_after() -> Duration {
 /// thread when the simulation starts.
 #[derive(Debug)]
 pub(crate) struct Origin {
+    /// The OS thread's name, as it was when this was computed (the cache's key).
+    thread: Option<String>,
     /// The test (libtest names each test's thread after it).
     pub(crate) test: Option<String>,
     /// The OS thread's id, to ask the kernel what it is doing.
@@ -41,20 +43,24 @@ thread_local! {
 }
 
 /// The origin of the simulations on this OS thread (computed once per thread: libtest
-/// runs each test on a thread of its own).
+/// runs each test on a thread of its own; an exploration runs thousands of simulations on
+/// one thread, which must not each read /proc and format a replay line).
 pub(crate) fn origin() -> Arc<Origin> {
     ORIGIN.with(|o| {
-        let name = std::thread::current().name().map(String::from);
+        let current = std::thread::current();
+        let name = current.name();
         let mut o = o.borrow_mut();
         if let Some(known) = o.as_ref()
-            && known.test == name
+            && known.thread.as_deref() == name
         {
             return known.clone();
         }
+        let name = name.map(String::from);
         let tid = std::fs::read_link("/proc/thread-self")
             .ok()
             .and_then(|p| p.file_name()?.to_str()?.parse().ok());
         let new = Arc::new(Origin {
+            thread: name.clone(),
             test: name.filter(|n| n != "main"),
             tid,
             replay: crate::scenario::scenario_replay(),
@@ -137,7 +143,7 @@ pub(crate) fn diagnosis(s: &Shared, origin: &Origin, after: Duration) -> String 
     let mut thread = None;
     match s.st.try_lock_for(Duration::from_millis(500)) {
         Some(st) => {
-            thread = st.current.map(|t| st.threads[t].name.clone());
+            thread = st.current.map(|t| st.threads[t].name.to_string());
             let start = st.events.len().saturating_sub(200);
             let events: Vec<_> = st.events[start..].iter().map(|e| st.resolve(e)).collect();
             if !events.is_empty() {

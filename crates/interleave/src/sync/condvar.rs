@@ -4,6 +4,7 @@ use std::time::Duration;
 
 use super::mutex::{self, GuardImp, MutexGuard};
 use super::{SimRef, me};
+use crate::runtime::text::Text;
 use crate::runtime::{self, Execution, Wait, WaitKind};
 use crate::site::Naming;
 
@@ -18,6 +19,8 @@ enum Imp {
 /// In a simulation, waiters are woken in FIFO order; there are no spurious wake-ups, but
 /// a woken thread must re-acquire the mutex and can be overtaken (Mesa semantics), so
 /// conditions must be re-checked in a `while` loop (or with [`Condvar::wait_while`]).
+/// An exploration with [`crate::explore::CondvarSemantics::Std`] allows what std's
+/// `Condvar` does: `notify_one` wakes any waiter, and a wait may return spuriously.
 /// Timeouts use the virtual clock.
 ///
 /// # Examples
@@ -229,9 +232,21 @@ impl Condvar {
     }
 }
 
+/// How a trace shows a spurious wake-up.
+const SPURIOUS: &str = "spurious wake-up (std allows them: re-check the condition in a loop)";
+
 fn sim_wait(e: &Execution, s: &SimRef, m: &SimRef, timeout: Option<Duration>) -> bool {
     e.point();
     let who = me(e, "Condvar::wait");
+    if e.spurious_wakeup() {
+        // std's contract: the wait may return without a notification.
+        e.lock()
+            .push_event(Some(s.id), "wait".into(), Some(SPURIOUS.into()), false);
+        mutex::release(e, m, false);
+        e.point();
+        mutex::acquire(e, m, "relock");
+        return false;
+    }
     let deadline = {
         let mut st = e.lock();
         st.objects[s.id].waiters.push_back(who);
@@ -245,6 +260,10 @@ fn sim_wait(e: &Execution, s: &SimRef, m: &SimRef, timeout: Option<Duration>) ->
         let mut st = e.lock();
         st.objects[s.id].waiters.retain(|&w| w != who);
         st.push_event(Some(s.id), "wait".into(), Some("timed out".into()), false);
+    } else if e.woke_spuriously() {
+        let mut st = e.lock();
+        st.objects[s.id].waiters.retain(|&w| w != who);
+        st.push_event(Some(s.id), "wait".into(), Some(SPURIOUS.into()), false);
     }
     mutex::acquire(e, m, "relock");
     timed_out
@@ -253,13 +272,25 @@ fn sim_wait(e: &Execution, s: &SimRef, m: &SimRef, timeout: Option<Duration>) ->
 fn sim_notify(e: &Execution, s: &SimRef, all: bool) -> usize {
     e.point();
     let mut st = e.lock();
+    if !all {
+        // One waiter: the longest waiting, or under std's contract any of them.
+        let first = st.objects[s.id].waiters.front().copied();
+        let woken = e.next_waiter(&mut st.objects[s.id].waiters);
+        let outcome = match woken {
+            None => Text::Static("no waiter"),
+            Some(w) if Some(w) == first => Text::Thread("wakes", w),
+            Some(w) => Text::Thread2("wakes", w, "(std lets notify_one wake any waiter)"),
+        };
+        if let Some(w) = woken {
+            st.wake(w);
+        }
+        st.push(Some(s.id), Text::Static("notify_one"), Some(outcome), false);
+        return usize::from(woken.is_some());
+    }
     let mut woken = Vec::new();
     while let Some(w) = st.objects[s.id].waiters.pop_front() {
         st.wake(w);
         woken.push(w);
-        if !all {
-            break;
-        }
     }
     let names: Vec<String> = woken
         .iter()
@@ -270,7 +301,6 @@ fn sim_notify(e: &Execution, s: &SimRef, all: bool) -> usize {
     } else {
         format!("wakes {}", names.join(", "))
     };
-    let op = if all { "notify_all" } else { "notify_one" };
-    st.push_event(Some(s.id), op.into(), Some(outcome.into()), false);
+    st.push_event(Some(s.id), "notify_all".into(), Some(outcome.into()), false);
     woken.len()
 }

@@ -5,7 +5,7 @@ use std::ops::{Deref, DerefMut};
 use std::panic::Location;
 
 use super::{SimRef, me};
-use crate::runtime::{self, Execution, Wait, WaitKind};
+use crate::runtime::{self, Execution, Pick, Wait, WaitKind};
 use crate::site::Naming;
 
 enum Imp<T> {
@@ -202,12 +202,14 @@ pub(crate) fn acquire(e: &Execution, s: &SimRef, op: &'static str) {
     }
 }
 
-/// Releases the mutex `s` and wakes its first waiter.
+/// Releases the mutex `s` and wakes one waiter: the first, or the one the strategy
+/// picks (as when every waiter races for the lock).
 pub(crate) fn release(e: &Execution, s: &SimRef, traced: bool) {
     let mut st = e.lock();
     let o = &mut st.objects[s.id];
     o.holders.clear();
-    if let Some(w) = o.waiters.pop_front() {
+    let i = e.pick(Pick::Handoff, o.waiters.make_contiguous());
+    if let Some(w) = o.waiters.remove(i) {
         st.wake(w);
     }
     if traced {
@@ -265,6 +267,7 @@ impl<T> Drop for MutexGuard<'_, T> {
             && let Imp::Sim(s, _) = &m.imp
             && let Some(e) = runtime::current()
         {
+            e.release_point();
             release(e, s, true);
         }
     }

@@ -126,6 +126,7 @@ impl<T> Drop for ReentrantMutexGuard<'_, T> {
         if let Some((s, _)) = self.sim
             && let Some(e) = runtime::current()
         {
+            e.release_point();
             let mut st = e.lock();
             let o = &mut st.objects[s.id];
             o.count -= 1;

@@ -195,6 +195,7 @@ fn acquire(e: &Execution, s: &SimRef, write: bool, block: bool) -> bool {
 
 fn release(s: &SimRef, write: bool) {
     let Some(e) = runtime::current() else { return };
+    e.release_point();
     let who = e.me();
     let mut st = e.lock();
     let o = &mut st.objects[s.id];

@@ -134,7 +134,7 @@ pub fn blocked_writers(hang: &Hang, role: &dyn Fn(&Process) -> String) -> Vec<St
     sentences
 }
 
-/// The failure message for a hang: the diagnosis first, then the watchdog's raw report.
+/// The failure message for a hang: the watchdog's report, then the diagnosis (`proctest::verdict`).
 pub fn diagnose(hang: &Hang, role: &dyn Fn(&Process) -> String) -> String {
     let mut sentences = blocked_readers(hang, role);
     sentences.extend(blocked_writers(hang, role));
@@ -154,11 +154,11 @@ pub fn diagnose(hang: &Hang, role: &dyn Fn(&Process) -> String) -> String {
     } else {
         sentences
             .iter()
-            .map(|s| proctest::wrap(&format!("{s}."), 100))
+            .map(|s| format!("{s}."))
             .collect::<Vec<_>>()
             .join("\n")
     };
-    format!("{hang}\n{diagnosis}")
+    proctest::verdict(hang, &diagnosis)
 }
 
 /// Runs `demo`; a hang becomes a panic with the diagnosis built by `role`.

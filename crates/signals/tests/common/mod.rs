@@ -13,7 +13,7 @@ pub const WATCHDOG: Duration = Duration::from_secs(4);
 pub fn run(demo: Demo) -> Finished {
     demo.timeout(WATCHDOG)
         .run()
-        .unwrap_or_else(|hang| panic!("{hang}\n{}", proctest::wrap(&diagnose(&hang), 100)))
+        .unwrap_or_else(|hang| panic!("{}", proctest::verdict(&hang, &diagnose(&hang))))
 }
 
 /// The demo itself: the process of the group whose parent is outside the group.

@@ -1,0 +1,3 @@
+//! Test-side helpers shared by the step tests of this topic.
+
+pub mod script;
