@@ -44,7 +44,7 @@ TRACES = [
      "the_explorer_finds_the_barging_writer_that_breaks_the_ifs", False,
      "the Hoare monitor's ifs on a mutex and condition variables"),
     ("philosophers_ordering", "philosophers/ordering", "philosophers", "ordering",
-     "two_to_five_philosophers_never_deadlock", True,
+     "two_to_seven_philosophers_never_deadlock", True,
      "the starter: left fork first, then right"),
     ("messages_server", "messages/server", "messages", "server",
      "the_server_stops_when_every_client_has_hung_up", True,

@@ -97,8 +97,8 @@ pub fn run_with(
             .map(|s| s.id())
             .collect();
         return Err(UsageError(format!(
-            "step `{id}` has no scenario table to predict (its tests snapshot no `step | call | \
-             returned | blocked` table); steps with one: {}",
+            "step `{id}` has no scenario table to predict (its tests snapshot none); steps \
+             with one: {}",
             if with.is_empty() {
                 "none".to_string()
             } else {
@@ -183,9 +183,10 @@ pub fn run_with(
                 writeln!(out)?;
                 bail!(
                     "standard input ended before step {} of {} was answered: `cargo course \
-                     predict` asks one line per step. Run it in a terminal, or pipe one answer \
-                     per step, e.g. `printf '1\\n-\\n' | cargo course predict {id}`",
+                     predict {id}` reads one answer per line, one line per step. Run it in a \
+                     terminal, or give it a file with {} lines",
                     step_row.number,
+                    scenario.steps.len(),
                     scenario.steps.len()
                 );
             }

@@ -215,6 +215,11 @@ fn input_that_ends_before_the_last_step_is_an_error_naming_the_step() {
         "{}",
         out.stderr
     );
+    assert!(
+        !out.stderr.contains('…'),
+        "the message is cut: {}",
+        out.stderr
+    );
     let out = predict(&["tunnel/basic"], "");
     assert_eq!(out.code, 1);
     assert!(out.stderr.contains("before step 1 of 6"), "{}", out.stderr);
@@ -266,6 +271,11 @@ fn a_step_without_a_scenario_or_a_scenario_out_of_range_is_refused() {
         out.stderr
     );
     assert!(out.stderr.contains("tunnel/basic"), "{}", out.stderr);
+    assert!(
+        !out.stderr.contains('…'),
+        "the message is cut: {}",
+        out.stderr
+    );
     let n = step_snapshots(&root(), "tunnel", "basic").len();
     let out = predict(&["tunnel/basic", "--scenario", "99"], "");
     assert_eq!(out.code, 2);

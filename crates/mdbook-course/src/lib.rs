@@ -19,6 +19,7 @@
 //! 3. **`{{#trace-viewer path.json}}`** shows a failing schedule exported by the engine
 //!    (`INTERLEAVE_TRACE_JSON`, files under `book/traces/` made by `scripts/book-traces.py`):
 //!    its swimlane, every event to step through, the failure highlighted, and the report.
+//!    `{{#trace-report path.json}}` prints such a file's report alone, as the test prints it.
 //! 4. **`{{#figure path.svg}}`** inlines a hand-drawn SVG diagram (it must have `role="img"`,
 //!    a `<title>` and a `<desc>`), with its title as the caption, so that it takes the
 //!    theme's colours.
@@ -305,6 +306,18 @@ fn chapter(book: &Book, path: &Path, content: &str) -> Result<String, Vec<String
         }
         if let Some(arg) = directive_line(line, "figure") {
             match figure(book, &dir, arg, &mut ids) {
+                Ok(html) => {
+                    out.push('\n');
+                    out.push_str(&html);
+                    out.push_str("\n\n");
+                }
+                Err(p) => problems.push(format!("{shown}:{}: `{line}` {p}", i + 1)),
+            }
+            i += 1;
+            continue;
+        }
+        if let Some(arg) = directive_line(line, "trace-report") {
+            match trace_report(book, &dir, arg) {
                 Ok(html) => {
                     out.push('\n');
                     out.push_str(&html);
@@ -639,6 +652,32 @@ fn figure(
     ))
 }
 
+/// Reads a failing schedule exported by the engine.
+fn exported(book: &Book, file: &Path) -> Result<(ExportedFailure, String), String> {
+    let text = fs::read_to_string(file).map_err(|e| {
+        format!(
+            "cannot read {}: {e} (the failing schedules are made by `python3 scripts/book-traces.py`)",
+            book.show(file)
+        )
+    })?;
+    let failure: ExportedFailure = serde_json::from_str(&text).map_err(|e| {
+        format!(
+            "{} is not a failing schedule as interleave exports it: {e}",
+            book.show(file)
+        )
+    })?;
+    Ok((failure, text))
+}
+
+/// `{{#trace-report path.json}}`: the report of a failing schedule, as the test prints it.
+fn trace_report(book: &Book, dir: &Path, arg: &str) -> Result<String, String> {
+    let (failure, _) = exported(book, &normalise(&dir.join(arg)))?;
+    Ok(format!(
+        "<pre class=\"trace-report-text\"><code class=\"language-text\">{}</code></pre>",
+        esc(failure.report.trim_end()).replace('\n', "&#10;")
+    ))
+}
+
 fn trace_viewer(
     book: &Book,
     dir: &Path,
@@ -646,18 +685,7 @@ fn trace_viewer(
     ids: &mut HashMap<String, usize>,
 ) -> Result<String, String> {
     let file = normalise(&dir.join(arg));
-    let text = fs::read_to_string(&file).map_err(|e| {
-        format!(
-            "cannot read {}: {e} (the failing schedules are made by `python3 scripts/book-traces.py`)",
-            book.show(&file)
-        )
-    })?;
-    let failure: ExportedFailure = serde_json::from_str(&text).map_err(|e| {
-        format!(
-            "{} is not a failing schedule as interleave exports it: {e}",
-            book.show(&file)
-        )
-    })?;
+    let (failure, text) = exported(book, &file)?;
     let source: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
     let caption = source
         .pointer("/source/caption")

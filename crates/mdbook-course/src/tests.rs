@@ -210,6 +210,11 @@ fn a_trace_viewer_draws_the_exported_failure() {
     assert_eq!(v["rows"][3]["failure"], true);
     assert_eq!(v["rows"][3]["lanes"][2]["status"], "failed");
     assert_eq!(v["predict"], false);
+    let report = run_chapter(&ws, "{{#trace-report ../traces/t.json}}\n").unwrap();
+    assert!(
+        report.contains("<pre class=\"trace-report-text\"><code class=\"language-text\">interleaving:&#10;...&#10;error: S1 entered while N1 was inside</code></pre>"),
+        "{report}"
+    );
     let err = run_chapter(&ws, "{{#trace-viewer ../traces/none.json}}\n").unwrap_err();
     assert!(err[0].contains("book-traces.py"), "{err:?}");
 }

@@ -70,7 +70,7 @@ pub fn check(syllabus: &Syllabus, only: Option<&Topic>) -> Vec<String> {
             if !normalise(&dir.join(&arg)).is_file() {
                 problems.push(format!(
                     "{rel}:{line}: `{{{{#{directive} {arg}}}}}` names a file that does not exist{}",
-                    if directive == "trace-viewer" {
+                    if directive.starts_with("trace-") {
                         " (`python3 scripts/book-traces.py` makes the failing schedules)"
                     } else {
                         ""
@@ -102,7 +102,7 @@ fn student_file(root: &Path, dir: &Path, arg: &str) -> Option<String> {
 fn book_directives(text: &str) -> Vec<(usize, &'static str, String)> {
     let mut found = Vec::new();
     for (n, line) in text.lines().enumerate() {
-        for directive in ["figure", "trace-viewer"] {
+        for directive in ["figure", "trace-viewer", "trace-report"] {
             if let Some(arg) = line
                 .trim()
                 .strip_prefix(&format!("{{{{#{directive} "))
