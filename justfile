@@ -26,6 +26,10 @@ hint *args:
 trace *args:
     @cargo course trace "$@"
 
+# Predict a scenario table step by step, then see it and your score: `just predict tunnel/basic`
+predict *args:
+    @cargo course predict "$@"
+
 # Your file against the reference, once the step passes (--force before): `just solution tunnel/basic`
 solution *args:
     @cargo course solution "$@"

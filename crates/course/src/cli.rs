@@ -84,6 +84,19 @@ pub enum Command {
         verbose: bool,
     },
 
+    /// Predict a scenario table step by step, then see it and your score.
+    ///
+    /// Prints the script with the outcomes hidden, asks for each step which calls return
+    /// (numbers or actors, `-` for none), and reveals each row. Uses the reference's table,
+    /// so it needs no solved exercise.
+    Predict {
+        /// `topic/step` (a thread step with a scenario table).
+        step: String,
+        /// Which of the step's scenarios (from 1; default 1).
+        #[arg(long, value_name = "N")]
+        scenario: Option<usize>,
+    },
+
     /// A coloured diff from your file to the reference solution (once the step passes).
     Solution {
         /// `topic/step`.

@@ -12,6 +12,7 @@ mod cli;
 mod explain;
 mod hint;
 mod list;
+mod predict;
 mod pristine;
 mod report;
 mod reset;
@@ -98,6 +99,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             },
             &mut out,
         ),
+        Command::Predict { step, scenario } => predict::run(&syllabus, &step, scenario, &mut out),
         Command::Solution { step, force } => solution::run(&syllabus, &step, force, &mut out),
         Command::Reset { step, yes } => reset::run(&syllabus, &step, yes, &mut out),
         Command::Report {

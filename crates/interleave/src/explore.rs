@@ -28,7 +28,9 @@
 //! `INTERLEAVE_STRATEGY` (`canonical`, `random`, `pct:3`, `delay:2`, `schedule:...`,
 //! `portfolio`), `INTERLEAVE_ITERATIONS`, `INTERLEAVE_CONDVAR` (`fifo`, `std`),
 //! `INTERLEAVE_MEMORY` (`weak`, `seqcst`);
-//! `INTERLEAVE_TRACE=1` prints the timeline of the first schedule even when it passes.
+//! `INTERLEAVE_TRACE=1` prints the timeline of the first schedule even when it passes;
+//! `INTERLEAVE_TRACE_JSON=<file>` writes a failing schedule to `<file>` as JSON (the book's
+//! trace viewer is made from such files).
 
 use std::fmt;
 use std::sync::Arc;
@@ -589,6 +591,18 @@ impl Runner<'_> {
 ///
 /// The first failing schedule, as a [`Failure`] whose `Display` is the full report.
 pub fn check<F>(config: Config, body: F) -> Result<Stats, Box<Failure>>
+where
+    F: Fn() + Send + Sync + 'static,
+{
+    let result = check_schedules(config, body);
+    if let Err(failure) = &result {
+        crate::trace::export_failure(failure);
+    }
+    result
+}
+
+/// [`check`] without the export of a failing schedule (`INTERLEAVE_TRACE_JSON`).
+fn check_schedules<F>(config: Config, body: F) -> Result<Stats, Box<Failure>>
 where
     F: Fn() + Send + Sync + 'static,
 {

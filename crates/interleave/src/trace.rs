@@ -117,6 +117,45 @@ impl Trace {
     }
 }
 
+/// The environment variable that asks an exploration to write its failing schedule as JSON.
+pub const EXPORT_VAR: &str = "INTERLEAVE_TRACE_JSON";
+
+/// With `INTERLEAVE_TRACE_JSON=<file>` set, writes a failing schedule to `<file>` as JSON:
+/// `kind` (the report's headline word), `message`, `strategy`, `seed`, `schedule`,
+/// `replay`, the full `report` as a student reads it, and the `trace` ([`Trace::to_json`]'s
+/// `threads` and `events`). The book's trace viewer is generated from these files
+/// (`scripts/book-traces.py`). A later failure in the same process overwrites the file;
+/// a file that cannot be written is reported on stderr and otherwise ignored, so that the
+/// export never changes a test's verdict.
+pub(crate) fn export_failure(failure: &crate::report::Failure) {
+    let Some(path) = std::env::var_os(EXPORT_VAR).filter(|p| !p.is_empty()) else {
+        return;
+    };
+    let text = failure_json(failure);
+    if let Err(e) = std::fs::write(&path, text) {
+        eprintln!(
+            "interleave: cannot write the failing schedule to {}={}: {e}",
+            EXPORT_VAR,
+            std::path::Path::new(&path).display()
+        );
+    }
+}
+
+/// The failing schedule as [`export_failure`] writes it.
+fn failure_json(failure: &crate::report::Failure) -> String {
+    let json = serde_json::json!({
+        "kind": failure.kind.headline(),
+        "message": failure.message,
+        "strategy": failure.strategy,
+        "seed": failure.seed,
+        "schedule": failure.schedule,
+        "replay": failure.replay_line(),
+        "report": failure.to_string(),
+        "trace": failure.trace,
+    });
+    serde_json::to_string_pretty(&json).expect("a failure serialises") + "\n"
+}
+
 /// Renders aligned rows separated by ` | `, trailing spaces trimmed, with a rule under
 /// the header row.
 pub(crate) fn render_rows(rows: &[Vec<String>], widths: &[usize]) -> String {
@@ -453,4 +492,41 @@ pub(crate) fn report_timeline(trace: &Trace, limit: usize) -> Option<String> {
     }
     out.push_str(&grid.render(crate::text::WIDTH));
     Some(out)
+}
+
+#[cfg(test)]
+mod export_tests {
+    use super::*;
+    use crate::report::{Failure, FailureKind};
+
+    #[test]
+    fn a_failing_schedule_is_exported_with_its_events_and_report() {
+        let failure = Failure {
+            kind: FailureKind::Deadlock,
+            message: "P0 waits for P1; P1 waits for P0: a cycle".to_string(),
+            strategy: "canonical".to_string(),
+            seed: 0,
+            schedule: 1,
+            trace: Trace {
+                threads: vec!["main".into(), "P0".into()],
+                events: vec![Event {
+                    step: 3,
+                    thread: "P0".into(),
+                    object: Some("fork 1".into()),
+                    op: "lock".into(),
+                    outcome: Some("blocked".into()),
+                    api: false,
+                }],
+            },
+        };
+        let v: serde_json::Value =
+            serde_json::from_str(&failure_json(&failure)).expect("the export is JSON");
+        assert_eq!(v["kind"], "deadlock");
+        assert_eq!(v["message"], failure.message);
+        assert_eq!(v["replay"], failure.replay_line());
+        assert_eq!(v["report"], failure.to_string());
+        assert_eq!(v["trace"]["threads"][1], "P0");
+        assert_eq!(v["trace"]["events"][0]["object"], "fork 1");
+        assert_eq!(v["trace"]["events"][0]["outcome"], "blocked");
+    }
 }

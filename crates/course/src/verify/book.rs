@@ -1,5 +1,7 @@
-//! Checks of the book: a chapter per topic linked from SUMMARY.md, and every relative link
-//! and every `{{#include}}` in book/src resolving (file present, anchor present).
+//! Checks of the book: a chapter per topic linked from SUMMARY.md, every relative link and
+//! every `{{#include}}` in book/src resolving (file present, anchor present, never a file
+//! under exercises/: the book shows `.course/starters/`), and the files of the book's own
+//! directives present.
 
 use std::fs;
 use std::path::{Component, Path, PathBuf};
@@ -58,12 +60,59 @@ pub fn check(syllabus: &Syllabus, only: Option<&Topic>) -> Vec<String> {
             }
         }
         for (line, arg) in includes(&text) {
-            if let Some(problem) = check_include(dir, &arg) {
+            if let Some(problem) = student_file(&syllabus.root, dir, &arg) {
                 problems.push(format!("{rel}:{line}: `{{{{#include {arg}}}}}` {problem}"));
+            } else if let Some(problem) = check_include(dir, &arg) {
+                problems.push(format!("{rel}:{line}: `{{{{#include {arg}}}}}` {problem}"));
+            }
+        }
+        for (line, directive, arg) in book_directives(&text) {
+            if !normalise(&dir.join(&arg)).is_file() {
+                problems.push(format!(
+                    "{rel}:{line}: `{{{{#{directive} {arg}}}}}` names a file that does not exist{}",
+                    if directive.starts_with("trace-") {
+                        " (`python3 scripts/book-traces.py` makes the failing schedules)"
+                    } else {
+                        ""
+                    }
+                ));
             }
         }
     }
     problems
+}
+
+/// Why an include must not name a file under `exercises/`, if it does: students edit those
+/// files, and the book would show their edits (or nothing, after a deleted anchor).
+fn student_file(root: &Path, dir: &Path, arg: &str) -> Option<String> {
+    let path = arg.split(':').next().unwrap_or(arg).trim();
+    let target = normalise(&dir.join(path));
+    let exercises = normalise(&root.join("exercises"));
+    let rel = target.strip_prefix(&exercises).ok()?;
+    Some(format!(
+        "includes a file students edit (exercises/{}): include the starter as shipped, \
+         ../../.course/starters/{}, instead",
+        rel.display(),
+        rel.display()
+    ))
+}
+
+/// The book's own directives that name a file (`{{#figure f.svg}}`, `{{#trace-viewer
+/// t.json}}`, expanded by book/'s preprocessor): `(line, directive, file)`.
+fn book_directives(text: &str) -> Vec<(usize, &'static str, String)> {
+    let mut found = Vec::new();
+    for (n, line) in text.lines().enumerate() {
+        for directive in ["figure", "trace-viewer", "trace-report"] {
+            if let Some(arg) = line
+                .trim()
+                .strip_prefix(&format!("{{{{#{directive} "))
+                .and_then(|r| r.strip_suffix("}}"))
+            {
+                found.push((n + 1, directive, arg.trim().to_string()));
+            }
+        }
+    }
+    found
 }
 
 fn markdown_files(dir: &Path, files: &mut Vec<PathBuf>) {
