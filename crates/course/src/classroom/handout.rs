@@ -35,7 +35,13 @@ pub const MARKER: &str = ".course/handout.toml";
 pub const DEFAULT_NOTE: &str = "the reference solutions are not part of this repository: your teacher publishes them after the assignment's deadline";
 
 /// The crates every handout carries, whatever its topics.
-pub const ENGINE: &[&str] = &["course", "interleave", "proctest"];
+pub const ENGINE: &[&str] = &[
+    "course",
+    "interleave",
+    "proctest",
+    "scenario_tables",
+    "mdbook-course",
+];
 
 /// Options of `cargo course handout`.
 #[derive(Debug, Clone)]
@@ -383,6 +389,18 @@ fn copy_book(syllabus: &Syllabus, chosen: &[&Topic], dest: &Path) -> Result<()> 
         let path = dest_src.join(name);
         let text = fs::read_to_string(&path)?;
         fs::write(&path, rewrite_chapter(&text, &dest_src, dest))?;
+    }
+    // The viewer's script and style, and the failing schedules the kept chapters show.
+    copy_tree(&book.join("theme"), &dest.join("book/theme"), &[])?;
+    for name in kept.iter().filter(|n| n.ends_with(".md")) {
+        let text = fs::read_to_string(dest_src.join(name))?;
+        for trace in text.split("../traces/").skip(1) {
+            let file: String = trace
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
+                .collect();
+            copy_if_present(&syllabus.root, dest, &format!("book/traces/{file}"))?;
+        }
     }
     Ok(())
 }
