@@ -12,6 +12,11 @@
 //! - when a writer leaves, all waiting readers enter if there are any, else one waiting
 //!   writer.
 //!
+//! "Enters" means "is woken to enter": a writer that arrives between that wake-up and
+//! the woken writer's return may enter first (it barges in, and the woken writer, finding
+//! the place taken, waits again). Mesa semantics allow that, and the checks accept it;
+//! readers admitted as a batch, though, must all get in.
+//!
 //! Invariant to protect: never a writer together with anyone else inside, whatever
 //! thread barges in between a `notify` and the woken thread's return; nobody waits
 //! forever. Done when `just check rw_monitor/mesa` passes.

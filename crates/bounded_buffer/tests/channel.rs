@@ -448,3 +448,53 @@ fn the_explorations_catch_channels_too_big_unbounded_eager_or_on_the_wrong_threa
 fn a_pipeline_built_in_another_order_passes() {
     assert_eq!(problem(versions::reordered), None);
 }
+
+/// A gate the consumer waits at until the script opens it.
+#[derive(Default)]
+struct Gate {
+    open: interleave::sync::Mutex<bool>,
+    opened: interleave::sync::Condvar,
+}
+
+impl Gate {
+    fn pass(&self) {
+        let mut open = self.open.lock();
+        while !*open {
+            self.opened.wait(&mut open);
+        }
+    }
+
+    fn open(&self) {
+        *self.open.lock() = true;
+        self.opened.notify_all();
+    }
+}
+
+/// Back-pressure means waiting, and waiting means blocking: with the consumer held at a
+/// gate, the producer and the transformer fill the channels and block in `send`, so that
+/// nothing runs until the gate opens. A stage that retries (`try_send` and `yield_now` in
+/// a loop) never lets the pipeline come to rest.
+#[test]
+fn a_stage_facing_a_full_channel_blocks_instead_of_spinning() {
+    use std::sync::Arc;
+    for capacity in [0, 1] {
+        let table = Scenario::new(|| Arc::new(Gate::default()))
+            .call("main", "pipeline(1..=6)", move |gate: &Arc<Gate>| {
+                let gate = Arc::clone(gate);
+                pipeline(1..=6, capacity, |x| x * x, move |_| gate.pass());
+            })
+            .rule("the consumer waits at the gate: every stage ends up blocked")
+            .call("T", "open()", |gate: &Arc<Gate>| gate.open())
+            .rule("the gate opens: everything flows and pipeline() returns")
+            .max_steps(20_000)
+            .run();
+        if let Some(why) = &table.stopped {
+            panic!(
+                "with channels of capacity {capacity} and the consumer waiting, the pipeline \
+                 never came to rest:\n{why}\nerror: a stage that cannot send must block in \
+                 send() (or recv()), not retry in a loop: retrying keeps a CPU busy for \
+                 nothing. Busy-wait."
+            );
+        }
+    }
+}

@@ -85,7 +85,8 @@ pub fn print_next(
     match state.next_after(syllabus, after) {
         Some(next) => writeln!(
             out,
-            "next: {} ({}), then {}",
+            // Two lines: one would pass 100 columns for the longer step names.
+            "next: {} ({})\n      then {}",
             bold(next.id()),
             next.exercise_rel(),
             just(&format!("check {}", next.id()))
