@@ -617,7 +617,7 @@ fn verify_catches_tree_snapshot_and_book_problems() {
     fs::remove_file(f.path("crates/beta/tests/greet.rs")).unwrap();
     f.write(
         "book/src/alpha.md",
-        "# Alpha\n\nSee [nowhere](missing.md) and [the code](../../crates/alpha/src/lib.rs).\n\n```rust\n{{#include ../../exercises/01_alpha/add.rs:nope}}\n{{#include ../../exercises/01_alpha/gone.rs}}\n```\n",
+        "# Alpha\n\nSee [nowhere](missing.md) and [the code](../../crates/alpha/src/lib.rs).\n\n```rust\n{{#include ../../.course/starters/01_alpha/add.rs:nope}}\n{{#include ../../.course/starters/01_alpha/gone.rs}}\n```\n",
     );
     f.write("book/src/SUMMARY.md", "# Summary\n\n- [Alpha](alpha.md)\n");
     let out = f.course(&["verify"]);
@@ -630,8 +630,8 @@ fn verify_catches_tree_snapshot_and_book_problems() {
         "step `beta/greet`: no test target `greet` in package `beta` (expected crates/beta/tests/greet.rs)",
         "book/src/alpha.md:3: link `missing.md` points to a file that does not exist",
         "book/src/alpha.md:3: link `../../crates/alpha/src/lib.rs` points outside book/src",
-        "book/src/alpha.md:6: `{{#include ../../exercises/01_alpha/add.rs:nope}}` needs the anchor `nope`",
-        "book/src/alpha.md:7: `{{#include ../../exercises/01_alpha/gone.rs}}` includes ../../exercises/01_alpha/gone.rs, which does not exist",
+        "book/src/alpha.md:6: `{{#include ../../.course/starters/01_alpha/add.rs:nope}}` needs the anchor `nope`",
+        "book/src/alpha.md:7: `{{#include ../../.course/starters/01_alpha/gone.rs}}` includes ../../.course/starters/01_alpha/gone.rs, which does not exist",
         "book/src/SUMMARY.md does not link the chapter of topic `beta`",
         "[3/3] beta/greet    skipped: see the problems above",
         "verify found 9 problems",
