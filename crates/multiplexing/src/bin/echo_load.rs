@@ -427,9 +427,9 @@ fn stalled(clients: &mut [Client], link: &mut Link) -> Result<Option<String>, St
              them in the connection and write them when epoll reports EPOLLOUT. Bytes dropped."
         ),
         (None, None) if disabled(link)? > 0 => format!(
-            "{head} The server watches {} connection(s) for nothing: registered with \
-             EPOLLONESHOT, which disabled them after their last event, and never re-armed. \
-             After handling a one-shot event, call modify with the events wanted again \
+            "{head} The server watches {} connection(s) for nothing: each was registered \
+             with EPOLLONESHOT, which disabled it after its last event, and nobody re-armed \
+             it. After handling a one-shot event, call modify with the events wanted again \
              (EPOLLOUT while bytes wait to be written). One-shot never re-armed.",
             disabled(link)?
         ),
