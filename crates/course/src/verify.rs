@@ -254,11 +254,16 @@ pub fn run(
         )?;
         return Ok(ExitCode::SUCCESS);
     }
+    print_problems(out, &problems, &format!(" ({elapsed})"))
+}
+
+/// `verify found N problems{after}:` and the numbered problems; the failing exit code.
+pub fn print_problems(out: &mut dyn Write, problems: &[String], after: &str) -> Result<ExitCode> {
     writeln!(
         out,
         "{}",
         red(format!(
-            "verify found {} ({elapsed}):",
+            "verify found {}{after}:",
             plural(problems.len(), "problem")
         ))
     )?;

@@ -408,7 +408,10 @@ fn a_handout_has_only_its_topics_no_references_and_passes_its_own_verify() {
     assert_contains(&intro, "Start with [alpha](alpha.md#top), then beta.");
     let alpha = fs::read_to_string(handout.join("book/src/alpha.md")).unwrap();
     assert_contains(&alpha, "(not in this handout: solutions/01_alpha/add.rs)");
-    assert_contains(&alpha, "{{#include ../../.course/starters/01_alpha/add.rs:add}}");
+    assert_contains(
+        &alpha,
+        "{{#include ../../.course/starters/01_alpha/add.rs:add}}",
+    );
     let toml = fs::read_to_string(handout.join("course.toml")).unwrap();
     assert!(!toml.contains("beta"), "{toml}");
     let readme = fs::read_to_string(handout.join("README.md")).unwrap();

@@ -782,23 +782,7 @@ pub fn verify(syllabus: &Syllabus, out: &mut dyn Write) -> Result<ExitCode> {
         )?;
         return Ok(ExitCode::SUCCESS);
     }
-    writeln!(
-        out,
-        "{}",
-        red(format!(
-            "verify found {}:",
-            plural(problems.len(), "problem")
-        ))
-    )?;
-    for (i, problem) in problems.iter().enumerate() {
-        writeln!(
-            out,
-            "{:>3}. {}",
-            i + 1,
-            ui::indent(problem, "     ").trim_start()
-        )?;
-    }
-    Ok(ExitCode::FAILURE)
+    crate::verify::print_problems(out, &problems, "")
 }
 
 /// What a handout must be, checked without building.
