@@ -238,7 +238,16 @@ pub fn check_step(
             },
         }
     }
-    print_verdict(step, &verdict, out)?;
+    // A thread step's file that uses std's (or parking_lot's) threads, locks or clocks
+    // fails for that reason, whatever table or exploration failed first: say so.
+    let escape = match &verdict {
+        Verdict::Failed { .. } => std::fs::read_to_string(syllabus.root.join(step.exercise_rel()))
+            .ok()
+            .filter(|text| text.contains("interleave"))
+            .and_then(|text| interleave::escape_report(&step.exercise_rel(), &text)),
+        _ => None,
+    };
+    print_verdict_noting(step, &verdict, escape.as_deref(), out)?;
     Ok(verdict)
 }
 
@@ -302,6 +311,17 @@ fn verdict_line(out: &mut dyn Write, mark: String, cause: &str, detail: &str) ->
 /// Writes what a check found: the explanation, the replay and hint lines, and the verdict
 /// line last (so that it is what stays on screen).
 pub fn print_verdict(step: StepRef<'_>, verdict: &Verdict, out: &mut dyn Write) -> Result<()> {
+    print_verdict_noting(step, verdict, None, out)
+}
+
+/// [`print_verdict`], with the escapes the student's file uses (`interleave`'s report), if
+/// any: printed after the first failure, and made the verdict, since they are its cause.
+fn print_verdict_noting(
+    step: StepRef<'_>,
+    verdict: &Verdict,
+    escape: Option<&str>,
+    out: &mut dyn Write,
+) -> Result<()> {
     let id = step.id();
     let package = &step.topic.package;
     let mut replay = None;
@@ -345,7 +365,17 @@ pub fn print_verdict(step: StepRef<'_>, verdict: &Verdict, out: &mut dyn Write) 
                         )?;
                     }
                     replay = explained.replay;
-                    let cause = if explained.headline.is_empty() {
+                    let cause = if let Some(report) = escape {
+                        let report = report.strip_prefix("interleave: ").unwrap_or(report);
+                        block(out, report, "")?;
+                        writeln!(out)?;
+                        let first = report.lines().nth(1).unwrap_or_default();
+                        let first = first.split(';').next().unwrap_or(first);
+                        format!(
+                            "{} uses what the simulation cannot see ({first})",
+                            step.exercise_rel()
+                        )
+                    } else if explained.headline.is_empty() {
                         format!("`{}` failed", first.name)
                     } else {
                         explain::short(&explained.headline, 180)
@@ -517,11 +547,22 @@ pub fn print_verdict(step: StepRef<'_>, verdict: &Verdict, out: &mut dyn Write) 
             )
         }
     };
-    if let Some(replay) = &replay {
+    finish(out, id, &replay, &cause, &detail)
+}
+
+/// The replay and hint lines, then the verdict line.
+fn finish(
+    out: &mut dyn Write,
+    id: String,
+    replay: &Option<String>,
+    cause: &str,
+    detail: &str,
+) -> Result<()> {
+    if let Some(replay) = replay {
         writeln!(out, "replay: {}", ui::cyan(replay))?;
     }
     writeln!(out, "hint:   {}", ui::just_bare(&format!("hint {id}")))?;
-    verdict_line(out, format!("✗ {id}:"), &cause, &detail)?;
+    verdict_line(out, format!("✗ {id}:"), cause, detail)?;
     Ok(())
 }
 

@@ -189,7 +189,7 @@ pub(crate) struct Found {
 }
 
 /// The message for the uses found in `file`, if any.
-fn report(file: &str, found: &[Found]) -> Option<String> {
+pub(crate) fn report(file: &str, found: &[Found]) -> Option<String> {
     if found.is_empty() {
         return None;
     }
