@@ -5,7 +5,9 @@
 //! gives each round's per-schedule times and ratio, then the minimum and median of each
 //! column. Times are the CPU time of the calling thread (both engines run every simulated
 //! thread on it), which time spent waiting for a core on a busy machine does not inflate;
-//! wall time is printed too. The bug oracles are off, so every schedule runs to its end
+//! wall time is printed too. shuttle has no weak memory model, so the ratio compares
+//! interleave's `SeqCst` model with it; the weak model (interleave's default) has columns
+//! of its own. The bug oracles are off, so every schedule runs to its end
 //! on both engines.
 //!
 //! Workloads: the bounded buffer (2 producers, 2 consumers, capacity 2, 5 items each), a
@@ -24,7 +26,7 @@ use std::hint::black_box;
 use std::time::{Duration, Instant};
 
 use common::Workload;
-use interleave::explore::{Config, Strategy, check};
+use interleave::explore::{Config, MemoryModel, Strategy, check};
 
 /// Schedules per round and engine, per workload (about 0.2 to 0.5 s each).
 fn schedules_per_round(w: &Workload) -> usize {
@@ -64,12 +66,13 @@ fn measure(f: impl FnOnce()) -> Took {
     }
 }
 
-fn time_ours(w: &Workload, n: usize, seed: u64) -> Took {
+fn time_ours(w: &Workload, n: usize, seed: u64, memory: MemoryModel) -> Took {
     let (f, size) = (w.ours, w.n);
     measure(|| {
         check(
             Config::new()
                 .strategy(Strategy::Random)
+                .memory(memory)
                 .seed(seed)
                 .iterations(n),
             move || f(size, false),
@@ -93,44 +96,56 @@ fn min_median(v: &[f64]) -> (f64, f64) {
     (s[0], s[s.len() / 2])
 }
 
+/// shuttle models sequential consistency only: the like-for-like figure is interleave's
+/// `SeqCst` model; the weak model (the default, which lets loads read stale stores and
+/// keeps vector clocks for tracked cells) is timed too, in its own columns.
 fn compare(w: &Workload, rounds: usize) {
     let n = schedules_per_round(w);
     // Warm up both (stacks, allocator, caches).
-    time_ours(w, n / 10 + 1, 1);
+    time_ours(w, n / 10 + 1, 1, MemoryModel::SeqCst);
+    time_ours(w, n / 10 + 1, 1, MemoryModel::Weak);
     time_theirs(w, n / 10 + 1, 1);
     println!("\n{} ({n} random schedules per round and engine)\n", w.name);
     println!(
-        "| round | interleave µs/schedule (CPU) | shuttle µs/schedule (CPU) | ratio (CPU) | ratio (wall) |"
+        "| round | interleave SeqCst µs | shuttle µs | ratio | ratio (wall) | interleave weak µs | ratio weak |"
     );
-    println!("|---|---|---|---|---|");
-    let (mut ours, mut theirs, mut ratios, mut walls) = (vec![], vec![], vec![], vec![]);
+    println!("|---|---|---|---|---|---|---|");
+    let mut cols: [Vec<f64>; 6] = Default::default();
     for round in 0..rounds {
         let seed = 1000 + round as u64;
-        let (a, b) = if round % 2 == 0 {
-            let a = time_ours(w, n, seed);
-            (a, time_theirs(w, n, seed))
+        let (a, b, c) = if round % 2 == 0 {
+            let a = time_ours(w, n, seed, MemoryModel::SeqCst);
+            let c = time_ours(w, n, seed, MemoryModel::Weak);
+            (a, time_theirs(w, n, seed), c)
         } else {
             let b = time_theirs(w, n, seed);
-            (time_ours(w, n, seed), b)
+            let c = time_ours(w, n, seed, MemoryModel::Weak);
+            (time_ours(w, n, seed, MemoryModel::SeqCst), b, c)
         };
-        let (ac, bc) = (us(a.cpu, n), us(b.cpu, n));
-        let wall = us(a.wall, n) / us(b.wall, n);
+        let (ac, bc, cc) = (us(a.cpu, n), us(b.cpu, n), us(c.cpu, n));
+        let row = [ac, bc, ac / bc, us(a.wall, n) / us(b.wall, n), cc, cc / bc];
         println!(
-            "| {} | {ac:.2} | {bc:.2} | {:.2} | {wall:.2} |",
+            "| {} | {:.2} | {:.2} | {:.2} | {:.2} | {:.2} | {:.2} |",
             round + 1,
-            ac / bc
+            row[0],
+            row[1],
+            row[2],
+            row[3],
+            row[4],
+            row[5]
         );
-        ours.push(ac);
-        theirs.push(bc);
-        ratios.push(ac / bc);
-        walls.push(wall);
+        for (col, v) in cols.iter_mut().zip(row) {
+            col.push(v);
+        }
     }
-    let (omin, omed) = min_median(&ours);
-    let (tmin, tmed) = min_median(&theirs);
-    let (rmin, rmed) = min_median(&ratios);
-    let (wmin, wmed) = min_median(&walls);
-    println!("| min | {omin:.2} | {tmin:.2} | {rmin:.2} | {wmin:.2} |");
-    println!("| median | {omed:.2} | {tmed:.2} | {rmed:.2} | {wmed:.2} |");
+    let stats: Vec<(f64, f64)> = cols.iter().map(|c| min_median(c)).collect();
+    for (label, pick) in [("min", 0), ("median", 1)] {
+        let v: Vec<String> = stats
+            .iter()
+            .map(|&(lo, med)| format!("{:.2}", if pick == 0 { lo } else { med }))
+            .collect();
+        println!("| {label} | {} |", v.join(" | "));
+    }
 }
 
 fn exhaustive() {
@@ -223,7 +238,7 @@ fn main() {
         .collect();
     if let Some(n) = ours_only {
         for w in &selected {
-            let d = time_ours(w, n, 1000);
+            let d = time_ours(w, n, 1000, MemoryModel::Weak);
             println!("{}: {:.2} µs/schedule (CPU)", w.name, us(d.cpu, n));
         }
         return;

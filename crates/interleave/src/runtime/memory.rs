@@ -194,6 +194,11 @@ pub(crate) struct Memory {
     /// The SeqCst view: the latest SeqCst store of each location, and what SeqCst fences
     /// knew.
     sc: Clock,
+    /// False until the execution's first atomic operation, fence or tracked-cell access.
+    /// Before it, happens-before has nothing to order (no store, no cell access exists
+    /// yet), so synchronisation costs nothing: a program of locks and channels only never
+    /// pays for clocks. At activation every thread starts from its own clock.
+    active: bool,
 }
 
 fn acquires(o: Ordering) -> bool {
@@ -242,6 +247,9 @@ impl Memory {
     /// A new thread starts with what its parent knows.
     pub(crate) fn spawn(&mut self, parent: Option<Tid>, child: Tid) {
         self.thread(child);
+        if !self.active {
+            return;
+        }
         if let Some(p) = parent {
             let k = self.thread(p).now.clone();
             let c = self.thread(child);
@@ -252,12 +260,18 @@ impl Memory {
 
     /// A join returned: the joiner knows what the finished thread knew.
     pub(crate) fn join(&mut self, joiner: Tid, child: Tid) {
+        if !self.active {
+            return;
+        }
         let k = self.thread(child).now.clone();
         self.thread(joiner).now.join(&k);
     }
 
     /// `from` unparks `to`: what `from` knows reaches `to` when its park returns.
     pub(crate) fn unpark(&mut self, from: Tid, to: Tid) {
+        if !self.active {
+            return;
+        }
         let k = self.thread(from).now.clone();
         self.thread(to).unparked.join(&k);
         self.tick(from);
@@ -265,6 +279,9 @@ impl Memory {
 
     /// A park returned.
     pub(crate) fn parked(&mut self, t: Tid) {
+        if !self.active {
+            return;
+        }
         let th = self.thread(t);
         let k = std::mem::take(&mut th.unparked);
         th.now.join(&k);
@@ -272,6 +289,9 @@ impl Memory {
 
     /// The thread yields: its next loads read newer stores than it has seen, if any.
     pub(crate) fn yielded(&mut self, t: Tid) {
+        if !self.active {
+            return;
+        }
         let th = self.thread(t);
         th.yielded = Some(th.now.view.clone());
     }
@@ -280,6 +300,9 @@ impl Memory {
     /// last operation knew, and the object learns what it knows.
     #[inline]
     pub(crate) fn sync_object(&mut self, t: Tid, obj: ObjId) {
+        if !self.active {
+            return;
+        }
         if matches!(self.slot(obj), Slot::Loc(_) | Slot::Cell(_)) {
             return;
         }
@@ -301,6 +324,7 @@ impl Memory {
     /// operation (`get_mut`, or outside the simulation), which then counts as a new
     /// store every thread sees.
     fn loc(&mut self, obj: ObjId, bits: u64) -> &mut Loc {
+        self.active = true;
         let fresh = match self.slot(obj) {
             Slot::Loc(l) => l.latest().bits != bits,
             _ => true,
@@ -489,6 +513,7 @@ impl Memory {
 
     /// A fence of `t`.
     pub(crate) fn fence(&mut self, t: Tid, order: Ordering) {
+        self.active = true;
         self.thread(t);
         let Memory { threads, sc, .. } = self;
         let th = &mut threads[t];
@@ -514,6 +539,7 @@ impl Memory {
         write: bool,
         step: u64,
     ) -> Option<Race> {
+        self.active = true;
         self.thread(t);
         if !matches!(self.slot(obj), Slot::Cell(_)) {
             *self.slot(obj) = Slot::Cell(CellState::default());
@@ -620,6 +646,21 @@ mod tests {
         m.store(0, 0, SeqCst, 0, 1);
         assert_eq!(m.load_options(1, 0, SeqCst, 1), 1);
         assert_eq!(m.load_options(1, 0, Acquire, 1), 2);
+    }
+
+    #[test]
+    fn locks_alone_cost_no_clock_until_the_first_atomic() {
+        let mut m = Memory::new(2);
+        m.sync_object(0, 5);
+        m.spawn(Some(0), 1);
+        m.sync_object(1, 5);
+        assert!(!m.active && m.slots.is_empty());
+        // From the first store on, a lock hand-off publishes it.
+        m.store(0, 0, Relaxed, 0, 1);
+        m.sync_object(0, 5);
+        m.sync_object(1, 5);
+        assert!(m.active);
+        assert_eq!(m.load_options(1, 0, Relaxed, 1), 1);
     }
 
     #[test]
