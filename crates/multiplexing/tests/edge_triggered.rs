@@ -51,6 +51,11 @@ fn the_checks_name_what_an_edge_triggered_server_left_behind() {
         ],
     );
     assert_fails(
+        "echo-level-connections",
+        true,
+        &["registered without EPOLLET", "Not edge-triggered."],
+    );
+    assert_fails(
         "echo-accept-once",
         true,
         &[

@@ -184,6 +184,28 @@ fn why_unreported(fd: RawFd, interest: &[(RawFd, u32)], edge: bool) -> String {
     }
 }
 
+/// In edge-triggered mode, a connection registered without `EPOLLET`: the server still
+/// works (level-triggered epoll reports again what it did not read), but the step's point,
+/// edge-triggered events, is gone.
+fn level_triggered(server: &impl Server, listener: RawFd) -> Option<String> {
+    const ET: u32 = libc::EPOLLET as u32;
+    let plain: Vec<String> = interest(server.as_fd())
+        .iter()
+        .filter(|&&(fd, events)| fd != listener && events & ET == 0)
+        .map(|(fd, _)| fd.to_string())
+        .collect();
+    (!plain.is_empty()).then(|| {
+        format!(
+            "{} connection(s) (fd {}) are registered without EPOLLET, so epoll reports them \
+             level-triggered: this step's server registers every connection with \
+             EPOLLIN | EPOLLET (and EPOLLOUT | EPOLLET while it has bytes to write), and reads \
+             and writes until WouldBlock. Not edge-triggered.",
+            plain.len(),
+            plain.iter().take(5).cloned().collect::<Vec<_>>().join(", ")
+        )
+    })
+}
+
 /// A connection in which nothing will ever happen again, unless the server acts.
 enum Stuck {
     /// Bytes wait to be read.
@@ -398,6 +420,9 @@ fn serve(
                         println!("connections {}", server.connections());
                     }
                     None if command == "done" => {
+                        if edge && let Some(problem) = level_triggered(&server, listener) {
+                            return Err(problem);
+                        }
                         if let Some((name, meter)) = meter.take() {
                             meter.report();
                             let evidence = ready_for_nothing(&server, baseline);

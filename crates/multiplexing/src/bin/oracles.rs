@@ -143,6 +143,14 @@ const ECHO: &[(&str, Faults, &str)] = &[
         "reads once per event (the starter of step 3, with EPOLLET)",
     ),
     (
+        "echo-level-connections",
+        Faults {
+            no_et_on_connections: true,
+            ..Faults::NONE
+        },
+        "registers its connections without EPOLLET (only the listener has it)",
+    ),
+    (
         "echo-accept-once",
         Faults {
             accept_once: true,
@@ -262,6 +270,8 @@ struct Faults {
     ignores_write_errors: bool,
     ignores_hangup: bool,
     retries_write_errors: bool,
+    /// Connections without EPOLLET (the listener keeps it): level-triggered again.
+    no_et_on_connections: bool,
 }
 
 impl Faults {
@@ -282,6 +292,7 @@ impl Faults {
         ignores_write_errors: false,
         ignores_hangup: false,
         retries_write_errors: false,
+        no_et_on_connections: false,
     };
 }
 
@@ -356,7 +367,7 @@ impl Fixture {
 
     fn base(&self) -> EpollFlags {
         let mut flags = EpollFlags::empty();
-        if self.edge {
+        if self.edge && !self.faults.no_et_on_connections {
             flags |= EpollFlags::EPOLLET;
         }
         if self.faults.oneshot {

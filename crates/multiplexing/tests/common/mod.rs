@@ -147,9 +147,19 @@ pub mod echo {
                 (Some(load), None) => load.trim(),
                 (None, None) => "the load test failed",
             };
-            // The evidence first (without repeating the headline), the verdict last.
-            let evidence = run.stderr.replace(headline, "[below]");
-            return Err(wrap(&format!("{}{evidence}\n{headline}", run.stdout)));
+            // The evidence first (without repeating the headline), the verdict last, on the
+            // only `error:` line (the one the runner shows as the verdict).
+            let evidence = run
+                .stderr
+                .replace(headline, "[below]")
+                .replace("\nerror: ", "\nload generator: ");
+            let evidence = evidence
+                .strip_prefix("error: ")
+                .map_or(evidence.clone(), |rest| format!("load generator: {rest}"));
+            return Err(wrap(&format!(
+                "{}{evidence}\nerror: {headline}",
+                run.stdout
+            )));
         }
         if !run.leftovers.is_empty() {
             return Err(run.describe_leftovers());
