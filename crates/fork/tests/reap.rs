@@ -106,18 +106,43 @@ fn the_parent_reports_after_every_child_has_exited() {
 fn a_failing_child_is_reported_with_its_status() {
     let run = run_reap(&["5", "--fail", "2", "--kill", "4"], StdoutTo::Pipe);
     assert!(run.status.success(), "{}\n{}", run.stderr, run.stdout);
-    let statuses = status_lines(&run);
-    assert_eq!(
-        statuses,
-        [
+    assert_statuses(
+        &run,
+        &[
             "child 1 (pid [PID]): exited with status 0",
             "child 2 (pid [PID]): exited with status 3",
             "child 3 (pid [PID]): exited with status 0",
             "child 4 (pid [PID]): killed by signal SIGKILL",
             "child 5 (pid [PID]): exited with status 0",
         ],
-        "{}",
-        run.stdout
+    );
+}
+
+/// Fails, naming the first child reported wrongly, unless the demo's status lines are
+/// `expected`.
+#[track_caller]
+fn assert_statuses(run: &Finished, expected: &[&str]) {
+    let statuses = status_lines(run);
+    if statuses == expected {
+        return;
+    }
+    let first = (0..expected.len().max(statuses.len()))
+        .find(|&i| statuses.get(i).map(String::as_str) != expected.get(i).copied())
+        .unwrap_or(0);
+    panic!(
+        "{}\nerror: the report says {}, but that child {}; each status must be the one of \
+         the pid it is reported for, in the order given. waitpid(pid, None) waits for that \
+         child; wait() takes whichever child ends first. Wrong status.",
+        run.stdout,
+        statuses.get(first).map_or("nothing".to_owned(), |line| line
+            .replace(" (pid [PID]):", "")),
+        expected
+            .get(first)
+            .map_or("does not exist".to_owned(), |line| {
+                line.split_once("): ")
+                    .map_or(*line, |(_, fate)| fate)
+                    .to_string()
+            })
     );
 }
 
@@ -129,9 +154,19 @@ fn statuses_come_back_in_the_order_given_while_the_parent_sleeps() {
     // Child 1 computes, then ends last of all: a parent that collects statuses in the
     // order the children end gets child 2 first, and one that keeps checking with WNOHANG
     // uses about as much CPU as child 1's work.
-    let run = run_reap(&["4", "--slow", "1"], StdoutTo::Pipe);
+    // Child 2 fails at once: a status filed under the wrong child (a `wait()` for any
+    // child, taken as the next pid's) shows as child 1 failing.
+    let run = run_reap(&["4", "--slow", "1", "--fail", "2"], StdoutTo::Pipe);
     assert!(run.status.success(), "{}\n{}", run.stderr, run.stdout);
-    assert_eq!(status_lines(&run).len(), 4, "{}", run.stdout);
+    assert_statuses(
+        &run,
+        &[
+            "child 1 (pid [PID]): exited with status 0",
+            "child 2 (pid [PID]): exited with status 3",
+            "child 3 (pid [PID]): exited with status 0",
+            "child 4 (pid [PID]): exited with status 0",
+        ],
+    );
     let report = run.cpu_report("wait_all").unwrap_or_else(|| {
         panic!(
             "the demo reported no CPU time for wait_all:\n{}",
