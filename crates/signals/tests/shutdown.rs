@@ -40,6 +40,14 @@ fn sigterm_lets_the_unit_in_progress_finish_then_the_worker_cleans_up_and_exits_
 }
 
 #[test]
+fn a_second_sigterm_finds_the_handler_still_installed() {
+    // A worker that blocks SIGTERM during a unit keeps the first one pending until the
+    // unit ends: the parent then sends no second one (it would merge with the first).
+    let run = shutdown(&["4", "--term-twice-at", "2"]);
+    assert_clean_shutdown(&run, 2);
+}
+
+#[test]
 fn sigterm_during_the_first_unit() {
     let run = shutdown(&["3", "--term-at", "1"]);
     assert_clean_shutdown(&run, 1);
@@ -50,7 +58,16 @@ fn sigterm_during_the_first_unit() {
 fn assert_clean_shutdown(run: &Finished, unit: u32) {
     let out = &run.stdout;
     if out.contains("parent: the worker left its temporary file behind") {
-        let why = if out.contains("parent: the worker was killed by signal SIGTERM") {
+        let killed = out.contains("parent: the worker was killed by signal SIGTERM");
+        let why = if killed && out.contains("parent: sending SIGTERM again") {
+            format!(
+                "the second SIGTERM ended the worker in the middle of unit {unit} and its \
+                 temporary file stayed behind: the first one ran the handler, which then no \
+                 longer was installed (a one-shot handler: SA_RESETHAND, or the old `signal()` \
+                 semantics). Install it with sigaction and no SA_RESETHAND, so that every \
+                 SIGTERM only sets STOP. Handler reset."
+            )
+        } else if killed {
             format!(
                 "SIGTERM ended the worker in the middle of unit {unit} and its temporary file \
                  stayed behind: SIGTERM still has its default action. Install a handler that \

@@ -1,8 +1,11 @@
-//! `shutdown N [--term-at K | --kill-at K | --hangup-at K]`: a parent and its worker (step
+//! `shutdown N [--term-at K | --term-twice-at K | --kill-at K | --hangup-at K]`: a parent
+//! and its worker (step
 //! `signals/shutdown`). The parent starts the worker (this same program, run again with
 //! `--worker N`), relays its lines, and lets it do units 1..=N one by one. With
 //! `--term-at K` it sends SIGTERM while unit K is in progress (after the worker said the
-//! unit started, before the unit can finish); with `--kill-at K` it sends SIGKILL, which no
+//! unit started, before the unit can finish); with `--term-twice-at K` it sends it twice,
+//! the second once the first has been delivered (a one-shot handler, `SA_RESETHAND`,
+//! would let the second kill the worker); with `--kill-at K` it sends SIGKILL, which no
 //! handler can catch; with `--hangup-at K` it closes the worker's input during unit K, so
 //! that the unit fails (the worker must still remove its file). At the end it reaps the worker, says how it ended, and checks that
 //! the worker's temporary file is gone (if not, it says so and removes it).
@@ -25,7 +28,7 @@ const UNITS: std::ops::RangeInclusive<u32> = 1..=100;
 /// The demo's command line (see [`proctest::args::Args`]).
 fn args() -> Args {
     let synopsis = format!(
-        "shutdown N [--term-at K | --kill-at K | --hangup-at K]   (N: units of work, {}..={}; K: the unit during which the signal is sent, or the input closed, 1..=N)",
+        "shutdown N [--term-at K | --term-twice-at K | --kill-at K | --hangup-at K]   (N: units of work, {}..={}; K: the unit during which the signal is sent, or the input closed, 1..=N)",
         UNITS.start(),
         UNITS.end()
     );
@@ -39,28 +42,58 @@ fn parse_units(arg: Option<&String>) -> Result<u32, String> {
     parse_count(arg.map(String::as_str), "units", UNITS)
 }
 
-/// What the parent does during unit K: send a signal, or close the worker's input (`None`).
-type Event = (Option<Signal>, u32);
+/// What the parent does during unit K: send a signal, or close the worker's input (`None`),
+/// and whether it sends the signal twice.
+type Event = (Option<Signal>, u32, bool);
 
 fn parse(args: &[String]) -> Result<(u32, Option<Event>), String> {
     let units = parse_units(args.first())?;
     let signal = match &args[1..] {
         [] => None,
-        [flag, k] if ["--term-at", "--kill-at", "--hangup-at"].contains(&flag.as_str()) => {
+        [flag, k]
+            if ["--term-at", "--term-twice-at", "--kill-at", "--hangup-at"]
+                .contains(&flag.as_str()) =>
+        {
             let k = match k.parse::<u32>() {
                 Ok(k) if (1..=units).contains(&k) => k,
                 _ => return Err(format!("{flag} {k}: K must be between 1 and {units}")),
             };
             let signal = match flag.as_str() {
-                "--term-at" => Some(Signal::SIGTERM),
+                "--term-at" | "--term-twice-at" => Some(Signal::SIGTERM),
                 "--kill-at" => Some(Signal::SIGKILL),
                 _ => None,
             };
-            Some((signal, k))
+            Some((signal, k, flag == "--term-twice-at"))
         }
         other => return Err(format!("unexpected arguments {other:?}")),
     };
     Ok((units, signal))
+}
+
+/// Waits until `signal`, sent to `pid`, is no longer pending (it has been delivered: its
+/// handler ran, or its action was taken). Standard signals do not queue: a second one sent
+/// while the first is pending would merge with it. False if the process is gone, or keeps
+/// the signal blocked (a worker that blocks SIGTERM during a unit).
+fn delivered(pid: nix::unistd::Pid, signal: Signal) -> bool {
+    let bit = 1u64 << (signal as i32 - 1);
+    let pending = |text: &str, key: &str| {
+        text.lines()
+            .find_map(|l| l.strip_prefix(key))
+            .and_then(|hex| u64::from_str_radix(hex.trim(), 16).ok())
+            .is_some_and(|mask| mask & bit != 0)
+    };
+    // The worker is blocked (waiting for its go-ahead) or about to be: delivery takes a
+    // few microseconds; this many yields are far more than enough.
+    for _ in 0..20_000 {
+        let Ok(status) = std::fs::read_to_string(format!("/proc/{pid}/status")) else {
+            return false;
+        };
+        if !pending(&status, "SigPnd:") && !pending(&status, "ShdPnd:") {
+            return true;
+        }
+        std::thread::yield_now();
+    }
+    false
 }
 
 /// The worker's side, after `exec`: install the handler, work, exit 0.
@@ -134,15 +167,19 @@ fn parent(units: u32, event: Option<Event>) -> nix::Result<bool> {
             .and_then(|rest| rest.strip_suffix(" started\n"))
             .and_then(|k| k.parse::<u32>().ok());
         if let Some(unit) = started {
-            match event.filter(|&(_, at)| at == unit) {
-                Some((Some(signal), at)) => {
+            match event.filter(|&(_, at, _)| at == unit) {
+                Some((Some(signal), at, twice)) => {
                     println!(
                         "parent: sending {} to the worker in the middle of unit {at}",
                         signal.as_str()
                     );
                     kill(child, signal)?;
+                    if twice && delivered(child, signal) {
+                        println!("parent: sending {} again", signal.as_str());
+                        kill(child, signal)?;
+                    }
                 }
-                Some((None, at)) => {
+                Some((None, at, _)) => {
                     println!("parent: closing the worker's input in the middle of unit {at}");
                     jobs_write = None;
                 }
