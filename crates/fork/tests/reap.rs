@@ -20,7 +20,7 @@ fn run_reap(args: &[&str], to: StdoutTo) -> Finished {
             "{}",
             proctest::wrap(
                 &format!(
-                    "`{command}`: wait_all gave up with EINTR. A signal handler ran in the \
+                    "wait_all gave up with EINTR (`{command}`). A signal handler ran in the \
                      parent while it waited (the slow child sent SIGUSR1), so waitpid \
                      returned EINTR: that is no error of the child, only an interrupted \
                      wait. Call waitpid again for the same pid. Interrupted wait not \
@@ -38,7 +38,7 @@ fn run_reap(args: &[&str], to: StdoutTo) -> Finished {
     {
         panic!(
             "{}\nstdout:\n{}",
-            proctest::wrap(&format!("`{command}`: wait_all {problem}."), 100),
+            proctest::wrap(&format!("wait_all {problem} (`{command}`)."), 100),
             run.stdout
         );
     }
@@ -184,6 +184,29 @@ fn statuses_come_back_in_the_order_given_while_the_parent_sleeps() {
             )
         );
     }
+}
+
+#[test]
+fn a_child_not_in_the_list_is_left_to_be_waited_for() {
+    // The demo forks one more child, which has exited before wait_all is called, and
+    // waits for it afterwards: wait_all must not have taken its status.
+    let run = run_reap(&["3", "--bystander"], StdoutTo::Pipe);
+    let stolen = run
+        .stderr
+        .lines()
+        .find_map(|l| l.strip_prefix("reap: wait_all took the status"));
+    if let Some(rest) = stolen {
+        panic!(
+            "{}\nerror: wait_all took the status{rest} Status taken.",
+            run.stdout
+        );
+    }
+    assert!(run.status.success(), "{}\n{}", run.stderr, run.stdout);
+    assert!(
+        run.stdout.contains("still there to be waited for"),
+        "{}",
+        run.stdout
+    );
 }
 
 #[test]

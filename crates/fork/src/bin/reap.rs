@@ -1,4 +1,5 @@
-//! `reap N [--fail K] [--kill K] [--slow K] [--interrupt]`: forks N temperature children,
+//! `reap N [--fail K] [--kill K] [--slow K] [--interrupt] [--bystander]`: forks N
+//! temperature children,
 //! waits for all of them with the student's `wait_all` (step `fork/reap`), reports how
 //! each one ended, and only then prints `Spawned N processes from PID`. With `--fail K`,
 //! child K (from 1) exits with status 3 after its line; with `--kill K`, child K kills
@@ -7,6 +8,9 @@
 //! reads a pipe they hold until end of file), so it is the last to end whatever the
 //! scheduler does. With `--interrupt`, the parent handles SIGUSR1 (without SA_RESTART) and
 //! the slow child sends it one while the parent waits: `waitpid` then fails with EINTR.
+//! With `--bystander`, the parent first forks one more child that exits at once and is not
+//! in the list given to `wait_all`: afterwards it must still be there to be waited for
+//! (a `wait()` for any child would have taken its status).
 //! Before exiting, the demo checks that `wait_all` returned one final status per child in
 //! the order of the pids, that it has no child left (running or zombie) and no descriptor
 //! open beyond 0, 1 and 2; it reports any problem and exits with 1. Under the tests'
@@ -22,7 +26,7 @@ use std::os::fd::{AsRawFd, OwnedFd};
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicI32, Ordering};
 
-const OPTIONS: &str = " [--fail K] [--kill K] [--slow K] [--interrupt]";
+const OPTIONS: &str = " [--fail K] [--kill K] [--slow K] [--interrupt] [--bystander]";
 
 /// The CPU work of the slow child: what the parent waits for.
 const SLOW_WORK: std::time::Duration = fork::trial::SLOW_WORK;
@@ -41,12 +45,14 @@ struct Options {
     count: usize,
     fates: Vec<Fate>,
     interrupt: bool,
+    bystander: bool,
 }
 
 fn parse(args: &[String]) -> Result<Options, String> {
     let count = cli::parse_count(args.first().map(String::as_str))?;
     let mut fates = vec![Fate::Succeed; count];
     let mut interrupt = false;
+    let mut bystander = false;
     let mut rest = args[1..].iter();
     while let Some(flag) = rest.next() {
         let fate = match flag.as_str() {
@@ -55,6 +61,10 @@ fn parse(args: &[String]) -> Result<Options, String> {
             "--slow" => Fate::Slow,
             "--interrupt" => {
                 interrupt = true;
+                continue;
+            }
+            "--bystander" => {
+                bystander = true;
                 continue;
             }
             other => return Err(format!("unknown option {other:?}")),
@@ -78,6 +88,7 @@ fn parse(args: &[String]) -> Result<Options, String> {
         count,
         fates,
         interrupt,
+        bystander,
     })
 }
 
@@ -183,6 +194,23 @@ fn check_statuses(pids: &[Pid], statuses: &[(Pid, WaitStatus)]) -> Vec<String> {
     problems
 }
 
+/// Forks a child that exits at once, and returns once it is a zombie (waited for with
+/// `WNOWAIT`, so that its status stays to be collected).
+fn spawn_bystander() -> nix::Result<Pid> {
+    use nix::sys::wait::{Id, WaitPidFlag, waitid};
+    // SAFETY: the demo is single-threaded here; the child only calls _exit.
+    let pid = match unsafe { fork() }? {
+        ForkResult::Child => exit_now(0),
+        ForkResult::Parent { child } => child,
+    };
+    loop {
+        match waitid(Id::Pid(pid), WaitPidFlag::WEXITED | WaitPidFlag::WNOWAIT) {
+            Err(nix::errno::Errno::EINTR) => continue,
+            other => return other.map(|_| pid),
+        }
+    }
+}
+
 fn main() -> ExitCode {
     proctest::lifetime::children_die_with_parent();
     let audit = Audit::start();
@@ -191,6 +219,7 @@ fn main() -> ExitCode {
         count,
         fates,
         interrupt,
+        bystander,
     } = parse(args.remaining()).unwrap_or_else(|problem| args.fail(&problem));
     // Under --interrupt: a pipe from the parent's handler to the slow child.
     let ack = if interrupt {
@@ -228,6 +257,17 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    let bystander = if bystander {
+        match spawn_bystander() {
+            Ok(pid) => Some(pid),
+            Err(err) => {
+                eprintln!("reap: fork failed: {err}");
+                return ExitCode::FAILURE;
+            }
+        }
+    } else {
+        None
+    };
     let mut ok = true;
     let meter = Meter::start("wait_all");
     let waited = reap::wait_all(&pids);
@@ -259,6 +299,21 @@ fn main() -> ExitCode {
         Err(err) => {
             ok = false;
             eprintln!("reap: wait_all failed: {err}");
+        }
+    }
+    if let Some(pid) = bystander {
+        match nix::sys::wait::waitpid(pid, None) {
+            Ok(_) => println!("bystander (pid {pid}): still there to be waited for"),
+            Err(err) => {
+                ok = false;
+                eprintln!(
+                    "reap: wait_all took the status of a child that was not in its list \
+                     (pid {pid}, which had exited before wait_all was called): waitpid for it \
+                     afterwards failed with {err}. Its status is lost for whoever waits for it. \
+                     Wait only for the pids given, with waitpid(pid, None), never with wait() \
+                     or waitpid(-1)."
+                );
+            }
         }
     }
     println!("Spawned {count} processes from {}", getpid());
