@@ -54,9 +54,19 @@ fn a_demo_and_its_children_die_with_the_test_process() {
         .filter_map(|p| p.parse().ok())
         .collect();
     // The test process dies abruptly: no destructor, no watchdog of its own runs.
+    let helper = test_process.id();
     let _ = test_process.kill();
     let _ = test_process.wait();
     let _ = std::fs::remove_dir_all(&dir);
+    // The killed helper could not remove its demo's scratch directory: this test does.
+    if let Ok(entries) = std::fs::read_dir(std::env::temp_dir()) {
+        let prefix = format!("proctest-{helper}-");
+        for entry in entries.flatten() {
+            if entry.file_name().to_string_lossy().starts_with(&prefix) {
+                let _ = std::fs::remove_dir_all(entry.path());
+            }
+        }
+    }
     assert!(
         written && demo.len() == 2,
         "the demo never started: {text:?}"
