@@ -222,6 +222,98 @@ fn read_now_answers_without_blocking() {
     );
 }
 
+/// Set by the SIGUSR2 handler of [`check_resumes_after_eintr`].
+static INTERRUPTED: AtomicBool = AtomicBool::new(false);
+
+extern "C" fn on_sigusr2(_: libc::c_int) {
+    INTERRUPTED.store(true, Ordering::SeqCst);
+}
+
+/// Waits (at most `budget`, a watchdog: nothing else happens meanwhile) until `done()`
+/// holds; false if it never does.
+fn until(budget: Duration, mut done: impl FnMut() -> bool) -> bool {
+    let start = std::time::Instant::now();
+    while start.elapsed() < budget {
+        if done() {
+            return true;
+        }
+        std::thread::yield_now();
+    }
+    false
+}
+
+/// Checks that `wait` waits again when a signal handler interrupts it: SIGUSR2, handled
+/// without SA_RESTART, is sent to its thread once it sleeps in the kernel, so that
+/// `poll` fails with EINTR; a byte is written only after the handler has run.
+fn check_resumes_after_eintr(wait: WaitReadable) -> Result<(), String> {
+    use nix::sys::signal::{SaFlags, SigAction, SigHandler, SigSet, Signal, sigaction};
+    // One at a time: the flag the handler sets is shared.
+    static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _one = SERIAL
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let action = SigAction::new(
+        SigHandler::Handler(on_sigusr2),
+        SaFlags::empty(),
+        SigSet::empty(),
+    );
+    // SAFETY: the handler only stores to an atomic, which is async-signal-safe; nothing
+    // else in this test binary uses SIGUSR2.
+    unsafe { sigaction(Signal::SIGUSR2, &action) }.expect("a SIGUSR2 handler");
+    INTERRUPTED.store(false, Ordering::SeqCst);
+    let (read_end, write_end) = pipe().expect("a pipe");
+    let call = Call::start(
+        "wait_readable, interrupted by a signal while it waits,",
+        move || {
+            let result = wait(read_end.as_fd());
+            (result, read_end)
+        },
+    );
+    let tid = call.tid();
+    let asleep = until(BUDGET, || {
+        proctest::Process::thread_of_self(tid).is_some_and(|t| t.state == 'S')
+    });
+    if asleep {
+        // SAFETY: tgkill with this process's pid and a thread id of ours; the thread is
+        // alive (it sleeps), and SIGUSR2 has a handler.
+        unsafe { libc::syscall(libc::SYS_tgkill, libc::getpid(), tid, libc::SIGUSR2) };
+        until(BUDGET, || INTERRUPTED.load(Ordering::SeqCst));
+    }
+    write(&write_end, b"x").expect("write to the pipe");
+    let done = call
+        .finish(BUDGET)
+        .map_err(|stuck| wrap(&format!("{stuck}. Never returned."), 100))?;
+    match done.value.0 {
+        Ok(()) => Ok(()),
+        Err(nix::errno::Errno::EINTR) => Err(wrap(
+            "wait_readable returned EINTR: a signal handler ran while it waited in poll(), \
+             and poll() failed with EINTR, which only says that the wait was interrupted, not \
+             that anything is wrong with the pipe. Its doc says it retries: call poll() again \
+             when it fails with EINTR. Interrupted wait not resumed.",
+            100,
+        )),
+        Err(err) => Err(format!("wait_readable failed: {err}")),
+    }
+}
+
+#[test]
+fn wait_readable_waits_again_after_a_signal() {
+    check_resumes_after_eintr(wait_readable).unwrap_or_else(|why| panic!("{why}"));
+}
+
+#[test]
+fn oracle_a_wait_that_gives_up_on_eintr_is_rejected() {
+    fn gives_up(fd: BorrowedFd<'_>) -> nix::Result<()> {
+        let mut fds = [PollFd::new(fd, PollFlags::POLLIN)];
+        poll(&mut fds, PollTimeout::NONE).map(|_| ())
+    }
+    let why = check_resumes_after_eintr(gives_up).expect_err("the check must reject it");
+    assert!(
+        flat(&why).contains("Interrupted wait not resumed."),
+        "{why}"
+    );
+}
+
 #[test]
 fn wait_readable_sleeps_until_data_arrives() {
     check_wait_readable(wait_readable, false).unwrap_or_else(|why| panic!("{why}"));

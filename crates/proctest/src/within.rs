@@ -154,6 +154,12 @@ impl<T: Send + 'static> Call<T> {
         }
     }
 
+    /// The thread the call runs on (its kernel thread id, for `/proc/self/task/TID` or a
+    /// signal aimed at it with `tgkill`).
+    pub fn tid(&self) -> i32 {
+        self.tid
+    }
+
     /// Waits at most `budget` from now for the call to return.
     ///
     /// # Errors
