@@ -388,12 +388,14 @@ pub fn run_supervised(job: &Job, still_building: &mut dyn FnMut(Duration)) -> io
     }
     let status = waiter.join().expect("the waiting thread does not panic");
     stop(&control);
+    // Removed before the run leaves RUNNING: an interrupted runner exits as soon as
+    // RUNNING is empty, and this thread would not get to it afterwards.
+    let _ = std::fs::remove_dir_all(&tmpdir);
     {
         let mut running = RUNNING.lock().unwrap_or_else(|p| p.into_inner());
         running.retain(|r| r.pid != pid);
         RUNNING_CHANGED.notify_all();
     }
-    let _ = std::fs::remove_dir_all(&tmpdir);
     let status = status?;
     // The run's private TMPDIR is gone: where the tests name a file in it, `$TMPDIR` says
     // the same in fewer columns, and the same on every run.
