@@ -163,10 +163,14 @@ fn filters() -> Vec<(&'static str, &'static str)> {
             r"real time in test\s+`[a-z_]+`",
             "real time in test `[TEST]`",
         ),
-        // interleave wraps its own error, note and help lines: join them again.
-        (r"((?:error|note|help): [^\n]*)\n {9,}", "$1 "),
-        (r"((?:error|note|help): [^\n]*)\n {9,}", "$1 "),
-        (r"((?:error|note|help): [^\n]*)\n {9,}", "$1 "),
+        // interleave and proctest wrap their own error, note and help lines (where, depends
+        // on the width of the pids in them): join them again, one continuation per pass.
+        (r"((?:error|note|help): [^\n]*)\n {8,}", "$1 "),
+        (r"((?:error|note|help): [^\n]*)\n {8,}", "$1 "),
+        (r"((?:error|note|help): [^\n]*)\n {8,}", "$1 "),
+        (r"((?:error|note|help): [^\n]*)\n {8,}", "$1 "),
+        (r"((?:error|note|help): [^\n]*)\n {8,}", "$1 "),
+        (r"((?:error|note|help): [^\n]*)\n {8,}", "$1 "),
     ]
 }
 
