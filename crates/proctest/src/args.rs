@@ -35,9 +35,14 @@ pub fn usage_message(program: &str, problem: &str, usage: &str) -> String {
 /// );
 /// ```
 pub fn step_usage(synopsis: &str, example: &str, step: &str) -> String {
-    format!(
-        "{synopsis}\nexample: {example}   (this demo belongs to step {step}: `just check {step}`)"
-    )
+    let belongs = format!("(this demo belongs to step {step}: `just check {step}`)");
+    let line = format!("example: {example}   {belongs}");
+    // Within 100 columns: a long step name puts the step on a line of its own.
+    if line.chars().count() <= 100 {
+        format!("{synopsis}\n{line}")
+    } else {
+        format!("{synopsis}\nexample: {example}\n{belongs}")
+    }
 }
 
 /// Prints a usage error on standard error (see [`usage_message`]) and exits with status

@@ -76,6 +76,43 @@ pub fn exit_now(code: i32) -> ! {
     unsafe { libc::_exit(code) }
 }
 
+/// The scheduler state of process `pid` as `/proc/PID/stat` shows it (`b'R'` running,
+/// `b'S'` asleep in a call that a signal can interrupt, `b'Z'` a zombie...), read
+/// without allocating, so that a forked child may watch its parent: it only calls
+/// `open()`, `read()` and `close()`. `None` if the process is gone or the file unreadable.
+///
+/// ```
+/// use proctest::child::process_state;
+///
+/// // A process that reads its own state is running.
+/// assert_eq!(process_state(nix::unistd::getpid()), Some(b'R'));
+/// ```
+pub fn process_state(pid: nix::unistd::Pid) -> Option<u8> {
+    let path = Line::new()
+        .text(b"/proc/")
+        .num_i64(pid.as_raw().into())
+        .text(b"/stat\0");
+    // SAFETY: the path is NUL-terminated (it is short, far from the line's capacity), and
+    // open() is async-signal-safe.
+    let fd = unsafe {
+        libc::open(
+            path.as_bytes().as_ptr().cast(),
+            libc::O_RDONLY | libc::O_CLOEXEC,
+        )
+    };
+    if fd < 0 {
+        return None;
+    }
+    // SAFETY: open() returned this descriptor and nothing else owns it; OwnedFd closes it.
+    let file = unsafe { <std::os::fd::OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(fd) };
+    let mut buf = [0u8; 512];
+    let n = read_full(&file, &mut buf).ok()?;
+    // `pid (comm) S ...`: the name may hold spaces and parentheses, so the state is the
+    // second byte after the last `)`.
+    let close = buf[..n].iter().rposition(|&b| b == b')')?;
+    buf[..n].get(close + 2).copied()
+}
+
 /// A line of output built on the stack, for a process that must not allocate (a child
 /// between `fork` and `exec` or `_exit`). Text beyond [`Line::CAPACITY`] bytes is
 /// dropped.

@@ -4,4 +4,4 @@
 //! topics' shared helpers from [`proctest::child`], named here so that the steps say
 //! `crate::sys::...`.
 
-pub use proctest::child::{exit_now, read_full, stdout_fd, write_all};
+pub use proctest::child::{exit_now, process_state, read_full, stdout_fd, write_all};

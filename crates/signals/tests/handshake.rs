@@ -12,25 +12,48 @@ use std::time::Duration;
 const DEMO: &str = env!("CARGO_BIN_EXE_handshake");
 
 /// Runs the demo with `args` and checks the handshake went through: the child was ended
-/// by SIGTERM and reaped, nothing is left. Returns the output.
+/// by SIGTERM and reaped, nothing is left. Returns the output. When the demo itself names
+/// what went wrong (on its error output), that is the verdict.
 fn handshake(args: &[&str]) -> String {
-    let run = run(Demo::new(DEMO).args(args));
-    assert!(
-        run.status.success() && run.stderr.is_empty(),
-        "`handshake {}` failed ({:?}):\n{}\n{}",
-        args.join(" "),
-        run.status,
-        run.stderr,
-        run.stdout
-    );
-    assert!(run.leftovers.is_empty(), "{}", run.describe_leftovers());
-    assert!(
-        run.stdout
-            .ends_with("parent: the child was killed by signal SIGTERM\n"),
-        "the parent must reap the child and say it was killed by SIGTERM:\n{}",
-        run.stdout
-    );
-    run.stdout
+    outcome(Demo::new(DEMO).args(args), args).unwrap_or_else(|why| panic!("{why}"))
+}
+
+/// What [`handshake`] checks, for `demo` run with `args`: its output, or the failure
+/// message.
+fn outcome(demo: Demo, args: &[&str]) -> Result<String, String> {
+    let run = demo
+        .timeout(common::WATCHDOG)
+        .run()
+        .map_err(|hang| proctest::verdict(&hang, &common::diagnose(&hang)))?;
+    let command = format!("handshake {}", args.join(" "));
+    if !run.status.success() || !run.stderr.is_empty() {
+        let cause = run.stderr.trim().trim_start_matches("handshake: ");
+        let evidence = format!(
+            "`{}` failed ({}); its output:\n{}",
+            command.trim_end(),
+            run.status,
+            run.stdout.trim_end()
+        );
+        let cause = if cause.is_empty() {
+            "the demo failed without saying why: its output is above. Failed.".to_owned()
+        } else {
+            cause.replace('\n', " ")
+        };
+        return Err(proctest::verdict(&evidence, &cause));
+    }
+    if !run.leftovers.is_empty() {
+        return Err(run.describe_leftovers());
+    }
+    if !run
+        .stdout
+        .ends_with("parent: the child was killed by signal SIGTERM\n")
+    {
+        return Err(format!(
+            "the parent must reap the child and say it was killed by SIGTERM:\n{}",
+            run.stdout
+        ));
+    }
+    Ok(run.stdout)
 }
 
 #[test]
@@ -43,6 +66,29 @@ fn sigusr1_sent_before_the_parent_waits_is_not_lost() {
 fn sigusr1_between_the_look_at_the_flag_and_the_sleep_is_not_lost() {
     let out = handshake(&["--signal-after-check"]);
     insta::assert_snapshot!("handshake_signal_after_check", out);
+}
+
+#[test]
+fn sigusr2_between_the_childs_look_and_its_sleep_is_not_lost() {
+    // The child waits with the same wait_for: SIGUSR2 must be blocked in the child too
+    // (install_handlers blocks both before the fork; the child inherits the mask).
+    let out = handshake(&["--answer-after-check"]);
+    insta::assert_snapshot!("handshake_answer_after_check", out);
+}
+
+#[test]
+fn a_stray_sigusr2_does_not_end_the_wait_for_sigusr1() {
+    // sigsuspend returns after any handler ran: wait_for returns only once its flag is set.
+    let out = handshake(&["--stray-signal"]);
+    insta::assert_snapshot!("handshake_stray_signal", out);
+}
+
+#[test]
+fn a_signal_the_caller_blocked_stays_blocked_while_waiting() {
+    // The mask install_handlers returns is the one it found, without SIGUSR1 and SIGUSR2:
+    // the demo's SIGINT, blocked before, must stay pending through the wait.
+    let out = handshake(&["--sigint-blocked"]);
+    insta::assert_snapshot!("handshake_sigint_blocked", out);
 }
 
 #[test]
@@ -174,7 +220,7 @@ fn bad_arguments_are_rejected_before_forking() {
         run(Demo::new(DEMO).args(args)).assert_usage_error(
             &format!("{args:?}"),
             &[
-                "usage: handshake [--signal-early | --signal-after-check | --slow]",
+                "usage: handshake [--signal-early | --signal-after-check | --answer-after-check",
                 "signals/handshake",
             ],
         );
@@ -300,4 +346,83 @@ fn alternatives_a_sigwait_loop_and_a_self_pipe_handler_are_accepted() {
     let mut found = source.signal_handlers();
     found.extend(source.runs_in_child("wait_for"));
     proctest::source::assert_none(&found);
+}
+
+const ORACLES: &str = env!("CARGO_BIN_EXE_oracles");
+
+/// Runs the `oracles` binary's `fixture` (a wrong or right solution) in the handshake demo
+/// with `args`.
+fn oracle(fixture: &str, args: &[&str]) -> Result<String, String> {
+    outcome(Demo::new(ORACLES).arg(fixture).args(args), args)
+}
+
+/// The order each wrong fixture fails in, and the words its verdict must hold.
+const WRONG: &[(&str, &str, &[&str])] = &[
+    (
+        "handshake-if-wait",
+        "--stray-signal",
+        &[
+            "GOT_USR1 is not set",
+            "SIGUSR2's handler ran",
+            "a loop, not an `if`",
+        ],
+    ),
+    (
+        "handshake-usr1-only",
+        "--answer-after-check",
+        &[
+            "the child is blocked in sigsuspend()",
+            "SIGUSR2 is neither blocked nor pending",
+        ],
+    ),
+    (
+        "handshake-empty-mask",
+        "--sigint-blocked",
+        &[
+            "the mask install_handlers returned lets it in",
+            "not an empty set",
+        ],
+    ),
+    (
+        "handshake-setmask",
+        "--sigint-blocked",
+        &["install_handlers unblocked it", "SIG_SETMASK"],
+    ),
+];
+
+#[test]
+fn oracle_each_wrong_wait_fails_in_the_order_that_exposes_it_with_its_cause() {
+    for (fixture, args, words) in WRONG {
+        let why = oracle(fixture, &[args]).expect_err(fixture);
+        let words_of = why.split_whitespace().collect::<Vec<_>>().join(" ");
+        for word in *words {
+            assert!(words_of.contains(word), "{fixture}: no {word:?} in\n{why}");
+        }
+        assert!(why.lines().all(|l| l.len() <= 100), "{fixture}:\n{why}");
+        let error = why
+            .lines()
+            .find(|l| l.starts_with("error: "))
+            .unwrap_or_default();
+        assert!(!error.is_empty(), "{fixture}: no error line in\n{why}");
+    }
+}
+
+#[test]
+fn oracle_right_alternatives_pass_every_order() {
+    // Waiting with a mask that lets only the awaited signal in, and taking the signals
+    // with sigwait (no handler runs; the wait sets the flag itself), are right too.
+    for fixture in ["handshake-own-mask", "handshake-sigwait"] {
+        for args in [
+            &[][..],
+            &["--signal-early"],
+            &["--signal-after-check"],
+            &["--answer-after-check"],
+            &["--stray-signal"],
+            &["--sigint-blocked"],
+        ] {
+            if let Err(why) = oracle(fixture, args) {
+                panic!("{fixture} {args:?} is right but failed:\n{why}");
+            }
+        }
+    }
 }
