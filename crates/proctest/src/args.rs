@@ -23,6 +23,68 @@ pub fn usage_message(program: &str, problem: &str, usage: &str) -> String {
     format!("{program}: {problem}\nusage: {usage}")
 }
 
+/// The widest line a student reads: every message of the course, usage errors included,
+/// fits in this many columns (counted in characters).
+pub const MAX_COLUMNS: usize = 100;
+
+/// The lines of `text` wider than [`MAX_COLUMNS`], with their numbers (from 1).
+///
+/// ```
+/// use proctest::args::long_lines;
+///
+/// let wide = "x".repeat(101);
+/// assert_eq!(long_lines(&format!("short\n{wide}\n")), vec![(2, wide.as_str())]);
+/// assert!(long_lines(&"µ".repeat(100)).is_empty());
+/// ```
+pub fn long_lines(text: &str) -> Vec<(usize, &str)> {
+    text.lines()
+        .enumerate()
+        .filter(|(_, line)| line.chars().count() > MAX_COLUMNS)
+        .map(|(i, line)| (i + 1, line))
+        .collect()
+}
+
+/// Checks that every line `command` (the invocation, for the message: `` `reap --bogus` ``)
+/// wrote on `stream` (`standard error`) is at most [`MAX_COLUMNS`] wide.
+///
+/// # Panics
+///
+/// When a line is wider, with a message naming the command, the stream and the long line.
+#[track_caller]
+pub fn assert_within_columns(command: &str, stream: &str, text: &str) {
+    if let Some(&(number, line)) = long_lines(text).first() {
+        panic!(
+            "{command}: line {number} of {stream} is {} columns wide, more than {MAX_COLUMNS}; \
+             every line a student reads must fit in {MAX_COLUMNS} columns (wrap it, continuation \
+             lines indented under the synopsis):\n{line}\nthe whole {stream}:\n{text}",
+            line.chars().count()
+        );
+    }
+}
+
+/// A one-line synopsis and a note on it in parentheses, `SYNOPSIS   (NOTE)`, when that fits
+/// in [`MAX_COLUMNS`] after `usage: `; otherwise the note goes on a line of its own,
+/// indented under the program's name.
+///
+/// ```
+/// use proctest::args::synopsis_with_note;
+///
+/// assert_eq!(synopsis_with_note("reap N", "N: children"), "reap N   (N: children)");
+/// let long = format!("reap N{}", " [--slow K]".repeat(8));
+/// assert_eq!(
+///     synopsis_with_note(&long, "N: children"),
+///     format!("{long}\n       (N: children)")
+/// );
+/// ```
+pub fn synopsis_with_note(synopsis: &str, note: &str) -> String {
+    let line = format!("{synopsis}   ({note})");
+    if "usage: ".len() + line.chars().count() <= MAX_COLUMNS {
+        line
+    } else {
+        format!("{synopsis}\n       ({note})")
+    }
+}
+
 /// The usage line of a demo that belongs to a step: the synopsis, then an example and
 /// the command that checks the step.
 ///
@@ -38,7 +100,7 @@ pub fn step_usage(synopsis: &str, example: &str, step: &str) -> String {
     let belongs = format!("(this demo belongs to step {step}: `just check {step}`)");
     let line = format!("example: {example}   {belongs}");
     // Within 100 columns: a long step name puts the step on a line of its own.
-    if line.chars().count() <= 100 {
+    if line.chars().count() <= MAX_COLUMNS {
         format!("{synopsis}\n{line}")
     } else {
         format!("{synopsis}\nexample: {example}\n{belongs}")
