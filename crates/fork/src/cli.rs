@@ -1,7 +1,7 @@
 //! Command-line parsing shared by the demos: a count of children in `1..=64`, with the
 //! usage message every process topic uses (see [`proctest::args`]).
 
-use proctest::args::{Args, step_usage, usage_message};
+use proctest::args::{Args, step_usage, synopsis_with_note, usage_message};
 use std::ops::RangeInclusive;
 
 /// How many children a demo may fork.
@@ -10,15 +10,23 @@ pub const COUNTS: RangeInclusive<usize> = 1..=64;
 /// A usage message: `problem`, then how to call `program` (`options` are shown after `N`),
 /// then an example and the step it belongs to.
 pub fn usage(program: &str, options: &str, step: &str, problem: &str) -> String {
-    let synopsis = format!(
-        "{program} N{options}   (N: how many children to fork, {}..={})",
-        COUNTS.start(),
-        COUNTS.end()
-    );
     usage_message(
         program,
         problem,
-        &step_usage(&synopsis, &format!("{program} 4"), step),
+        &step_usage(&synopsis(program, options), &format!("{program} 4"), step),
+    )
+}
+
+/// `PROGRAM N OPTIONS` and what N is: on one line when it fits in 100 columns, the note
+/// on the next one otherwise.
+fn synopsis(program: &str, options: &str) -> String {
+    synopsis_with_note(
+        &format!("{program} N{options}"),
+        &format!(
+            "N: how many children to fork, {}..={}",
+            COUNTS.start(),
+            COUNTS.end()
+        ),
     )
 }
 
@@ -26,14 +34,9 @@ pub fn usage(program: &str, options: &str, step: &str, problem: &str) -> String 
 /// of [`usage`] and exits with 0, a usage error prints it after the problem and exits
 /// with 2.
 pub fn args(program: &str, options: &str, step: &str) -> Args {
-    let synopsis = format!(
-        "{program} N{options}   (N: how many children to fork, {}..={})",
-        COUNTS.start(),
-        COUNTS.end()
-    );
     Args::from_env(
         program,
-        &step_usage(&synopsis, &format!("{program} 4"), step),
+        &step_usage(&synopsis(program, options), &format!("{program} 4"), step),
     )
 }
 

@@ -6,7 +6,9 @@ use fork::memory;
 use fork::sys::Audit;
 use std::process::ExitCode;
 
-const USAGE: &str = "memory [INITIAL CHANGED]   (two different whole numbers, 0..=18446744073709551615; default 100 200)\nexample: memory 100 200   (this demo belongs to step fork/memory: `just check fork/memory`)";
+const USAGE: &str = "memory [INITIAL CHANGED]
+       (two different whole numbers, 0..=18446744073709551615; default 100 200)
+example: memory 100 200   (this demo belongs to step fork/memory: `just check fork/memory`)";
 
 /// Reads `[INITIAL CHANGED]`, or exits with the usage error.
 fn parse() -> (u64, u64) {
