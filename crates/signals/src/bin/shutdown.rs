@@ -28,7 +28,9 @@ const UNITS: std::ops::RangeInclusive<u32> = 1..=100;
 /// The demo's command line (see [`proctest::args::Args`]).
 fn args() -> Args {
     let synopsis = format!(
-        "shutdown N [--term-at K | --term-twice-at K | --kill-at K | --hangup-at K]   (N: units of work, {}..={}; K: the unit during which the signal is sent, or the input closed, 1..=N)",
+        "shutdown N [--term-at K | --term-twice-at K | --kill-at K | --hangup-at K]
+       (N: units of work, {}..={};
+        K: the unit during which the signal is sent, or the input closed, 1..=N)",
         UNITS.start(),
         UNITS.end()
     );
