@@ -32,7 +32,9 @@ fn main() {
                 }
                 OpenError::Sys(_) => "check the path and its permissions",
             };
-            eprintln!("{NAME}: cannot open {}: {err}: {next}", path.display());
+            // The path alone on the first line: a long one leaves the reason within 100
+            // columns.
+            eprintln!("{NAME}: cannot open {}:\n  {err}: {next}", path.display());
             std::process::exit(1);
         }
     };

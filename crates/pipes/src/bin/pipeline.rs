@@ -14,9 +14,9 @@ use pipes::sys::{Audit, Exec};
 use proctest::args::Args;
 use proctest::cpu::Meter;
 
-const USAGE: &str = "pipeline COMMAND [COMMAND...]   (one command per argument, split on spaces: \
-                     pipeline 'printf b\\na\\nb\\n' sort 'uniq -c')\n\
-                     then run `just check pipes/pipeline`";
+const USAGE: &str = "pipeline COMMAND [COMMAND...]
+       (one command per argument, split on spaces: pipeline 'printf b\\na\\nb\\n' sort 'uniq -c')
+then run `just check pipes/pipeline`";
 
 fn main() {
     proctest::lifetime::children_die_with_parent();
