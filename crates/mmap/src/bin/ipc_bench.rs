@@ -43,11 +43,13 @@ const SIZES: [usize; 4] = [64, 4 << 10, 64 << 10, 1 << 20];
 /// The block size of part 2.
 const BLOCK: usize = 4096;
 
-const USAGE: &str = "ipc_bench [--total SIZE] [--file SIZE] [--dir DIR] [--only ipc|file] [--repeat N]\n\
-    SIZE: bytes with an optional K, M or G suffix; --total (default 1G) is moved per cell \
-    and must be a multiple of 1M (at most 16G), --file (default 256M) a multiple of 4K (at most 4G), both at least 1M; \
-    --repeat (1 to 10, default 1) keeps the best of N runs of each IPC cell; \
-    run it with `cargo run --release -p mmap --features solution --bin ipc_bench`";
+const USAGE: &str =
+    "ipc_bench [--total SIZE] [--file SIZE] [--dir DIR] [--only ipc|file] [--repeat N]
+       SIZE: bytes with an optional K, M or G suffix;
+       --total (default 1G) is moved per cell and must be a multiple of 1M (at most 16G),
+       --file (default 256M) a multiple of 4K (at most 4G), both at least 1M;
+       --repeat (1 to 10, default 1) keeps the best of N runs of each IPC cell
+run it with `cargo run --release -p mmap --features solution --bin ipc_bench`";
 
 struct Args {
     total: usize,

@@ -22,9 +22,9 @@ const BATCH: usize = 1000;
 /// Bytes per read of the consumer: not a multiple of the batch, nor of the ring.
 const READ_CHUNK: usize = 12 * 1024;
 
-const USAGE: &str = "ring [ITEMS]\n\
-    ITEMS: how many 8-byte numbers to send, from 1 to 100000000 (default 1000000); \
-    then try `just check mmap/ring`";
+const USAGE: &str = "ring [ITEMS]
+       ITEMS: how many 8-byte numbers to send, from 1 to 100000000 (default 1000000)
+then try `just check mmap/ring`";
 
 /// An order-sensitive checksum of the stream of items.
 fn mix(sum: u64, item: u64) -> u64 {

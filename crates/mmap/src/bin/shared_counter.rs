@@ -11,9 +11,9 @@ use mmap::shared_counter::{count_together, increment};
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-const USAGE: &str = "shared_counter [--racy] [ITERATIONS]\n\
-    ITERATIONS: increments per process, from 1 to 100000000 (default 1000000); \
-    then try `just check mmap/shared_counter`";
+const USAGE: &str = "shared_counter [--racy] [ITERATIONS]
+       ITERATIONS: increments per process, from 1 to 100000000 (default 1000000)
+then try `just check mmap/shared_counter`";
 
 // ANCHOR: racy
 /// The lost-update race on purpose: the other process may store between our load and store.
