@@ -37,9 +37,9 @@ fn payload(seq: u32, size: usize) -> Vec<u8> {
 
 fn usage() -> String {
     step_usage(
-        "process_queue [--put-first] [ITEMS [SIZE]]\n\
-         ITEMS: values the worker puts, 1 to 100000 (default 1000); SIZE: bytes of each \
-         value's payload, 0 to 65536 (default 16)",
+        "process_queue [--put-first] [ITEMS [SIZE]]
+       ITEMS: values the worker puts, 1 to 100000 (default 1000);
+       SIZE: bytes of each value's payload, 0 to 65536 (default 16)",
         "process_queue 200 8192",
         "ipc/process_queue",
     )

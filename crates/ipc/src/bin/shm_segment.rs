@@ -27,9 +27,9 @@ const PROGRAM: &str = "shm_segment";
 
 fn usage() -> String {
     step_usage(
-        "shm_segment [--name NAME] [--items N] [--no-lock | --stop-after-create]\n\
-         NAME: the segment's name, /something (default /course-ipc-PID-segment); N: items \
-         per producer, 1 to 10000000 (default 20000)",
+        "shm_segment [--name NAME] [--items N] [--no-lock | --stop-after-create]
+       NAME: the segment's name, /something (default /course-ipc-PID-segment);
+       N: items per producer, 1 to 10000000 (default 20000)",
         "shm_segment --items 1000",
         "ipc/shm_segment",
     )

@@ -17,9 +17,9 @@ const PROGRAM: &str = "zero_copy";
 
 fn usage() -> String {
     step_usage(
-        "zero_copy METHOD FILE [OFFSET [COUNT]]\n\
-         METHOD: read-write, sendfile or splice; OFFSET and COUNT in bytes \
-         (default: from 0 to the end)",
+        "zero_copy METHOD FILE [OFFSET [COUNT]]
+       METHOD: read-write, sendfile or splice;
+       OFFSET and COUNT in bytes (default: from 0 to the end)",
         "zero_copy splice Cargo.toml | wc -c",
         "ipc/zero_copy",
     )

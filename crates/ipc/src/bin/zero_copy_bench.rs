@@ -39,8 +39,8 @@ const METHODS: [(&str, Copier, u32); 3] = [
     ("splice", with_splice, 0),
 ];
 const DESTS: [&str; 3] = ["pipe", "UNIX socket", "TCP 127.0.0.1"];
-const USAGE: &str = "zero_copy_bench [--mib N] [--rounds R]   (N: file size, 1 to 4096 MiB, \
-    default 256; R: rounds, best kept, 1 to 10, default 3)";
+const USAGE: &str = "zero_copy_bench [--mib N] [--rounds R]
+       (N: file size, 1 to 4096 MiB, default 256; R: rounds, best kept, 1 to 10, default 3)";
 
 fn main() {
     let mut args = Args::from_env("zero_copy_bench", USAGE);
