@@ -28,8 +28,8 @@ use std::os::fd::{AsFd, OwnedFd};
 use std::process::ExitCode;
 use std::time::Duration;
 
-const USAGE: &str = "readiness [--big-first] [--both-big] [--slow] [KIB]   (KIB: how much child 1 \
-                     writes, 1 to 16384, default 256)";
+const USAGE: &str = "readiness [--big-first] [--both-big] [--slow] [KIB]
+       (KIB: how much child 1 writes, 1 to 16384, default 256)";
 const NEXT: &str = "then run `just check multiplexing/readiness`";
 const CHILD_2_LINE: &[u8] = b"child 1 has finished\n";
 
