@@ -170,10 +170,10 @@ fn fmt_us(d: Duration) -> String {
     format!("{:.0} µs", d.as_secs_f64() * 1e6)
 }
 
-const USAGE: &str = "convoy_bench [--rounds N] [--hold-us MICROS] [--io-us MICROS]\n\
-    N: I/O rounds per lock, 1 to 100000 (default 2000); MICROS: 0 to 100000 (defaults: \
-    --hold-us 200, --io-us 100); run it with \
-    `cargo run --release -p locks --features solution --bin convoy_bench`";
+const USAGE: &str = "convoy_bench [--rounds N] [--hold-us MICROS] [--io-us MICROS]
+       N: I/O rounds per lock, 1 to 100000 (default 2000);
+       MICROS: 0 to 100000 (defaults: --hold-us 200, --io-us 100)
+run it with `cargo run --release -p locks --features solution --bin convoy_bench`";
 
 fn parse_args() -> Params {
     let mut args = proctest::args::Args::from_env("convoy_bench", USAGE);
