@@ -1,5 +1,6 @@
 //! Every demo of the topic parses its command line like the others (proctest::args):
-//! `--help` exits with 0, bad input is a usage error with exit status 2.
+//! `--help` exits with 0, bad input is a usage error with exit status 2, and every line of
+//! the help and of each usage error fits in 100 columns.
 
 use proctest::args::assert_conventions;
 
@@ -10,14 +11,42 @@ fn every_demo_answers_help_and_rejects_bad_arguments() {
         env!("CARGO_BIN_EXE_ordered"),
         env!("CARGO_BIN_EXE_reap"),
     ] {
-        assert_conventions(demo, &[&["--bogus"], &["4", "--bogus"], &["99999999999"]]);
+        assert_conventions(
+            demo,
+            &[
+                &[],
+                &["--bogus"],
+                &["4", "--bogus"],
+                &["99999999999"],
+                &["0"],
+                &["-3"],
+                &["abc"],
+            ],
+        );
     }
     assert_conventions(
         env!("CARGO_BIN_EXE_reap"),
-        &[&["4", "--fail"], &["4", "--kill", "9"]],
+        &[
+            &["4", "--fail"],
+            &["4", "--kill", "9"],
+            &["4", "--slow", "abc"],
+            &["4", "--interrupt"],
+        ],
+    );
+    assert_conventions(
+        env!("CARGO_BIN_EXE_ordered"),
+        &[&["4", "--slow"], &["4", "--crash", "9"]],
     );
     assert_conventions(
         env!("CARGO_BIN_EXE_memory"),
-        &[&["--bogus"], &["1"], &["1", "99999999999999999999999"]],
+        &[
+            &["--bogus"],
+            &["1"],
+            &["1", "99999999999999999999999"],
+            &["abc", "def"],
+            &["-3", "4"],
+            &["1", "1"],
+            &["1", "2", "3"],
+        ],
     );
 }

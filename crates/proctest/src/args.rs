@@ -430,7 +430,8 @@ where
 /// Checks that the demo at `program` follows the conventions every demo's command line
 /// keeps (see [`Args`]): `--help` prints the usage on standard output and exits with 0;
 /// each of `bad` (argument lists) is a usage error: exit status 2, `usage:` on standard
-/// error, nothing on standard output, no panic or backtrace.
+/// error, nothing on standard output, no panic or backtrace; and every line of the help
+/// and of each usage error fits in [`MAX_COLUMNS`] columns.
 ///
 /// # Panics
 ///
@@ -458,6 +459,7 @@ pub fn assert_conventions(program: &str, bad: &[&[&str]]) {
         help.status.code(),
         String::from_utf8_lossy(&help.stderr)
     );
+    assert_within_columns(&format!("`{name} --help`"), "standard output", &stdout);
     for args in bad {
         let out = run(args);
         let stderr = String::from_utf8_lossy(&out.stderr);
@@ -480,5 +482,6 @@ pub fn assert_conventions(program: &str, bad: &[&[&str]]) {
             "{shown}: nothing may run on bad input:\n{}",
             String::from_utf8_lossy(&out.stdout)
         );
+        assert_within_columns(&shown, "standard error", &stderr);
     }
 }

@@ -524,8 +524,9 @@ impl Finished {
 
     /// Checks a demo that was given bad command-line input: it exited with status 2 (the
     /// usage-error convention), wrote `usage:` and every one of `expected` (the valid
-    /// range, the step...) on standard error, wrote nothing on standard output (nothing
-    /// ran) and left no process behind. `input` names the input in the failure messages.
+    /// range, the step...) on standard error, each line within [`args::MAX_COLUMNS`]
+    /// columns, wrote nothing on standard output (nothing ran) and left no process behind.
+    /// `input` names the input in the failure messages.
     ///
     /// # Panics
     ///
@@ -548,6 +549,7 @@ impl Finished {
             "the usage error for {input} must show {missing:?}; stderr:\n{}",
             self.stderr
         );
+        args::assert_within_columns(input, "standard error", &self.stderr);
         assert!(
             self.stdout.is_empty(),
             "nothing may run on bad input {input}; stdout:\n{}",

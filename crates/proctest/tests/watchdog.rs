@@ -137,6 +137,33 @@ fn a_usage_error_after_output_is_caught() {
 }
 
 #[test]
+#[should_panic(expected = "`demo 0`: line 2 of standard error is 101 columns wide, more than 100")]
+fn a_usage_error_wider_than_100_columns_is_caught() {
+    let script = format!(
+        "echo 'demo: 0 is out of range' >&2; echo 'usage: demo N   ({})' >&2; exit 2",
+        "x".repeat(101 - "usage: demo N   ()".len())
+    );
+    Demo::new("sh")
+        .args(["-c", &script])
+        .run()
+        .unwrap_or_else(|hang| panic!("{hang}"))
+        .assert_usage_error("`demo 0`", &["out of range"]);
+}
+
+#[test]
+fn a_usage_error_of_exactly_100_columns_passes() {
+    let script = format!(
+        "echo 'demo: 0 is out of range' >&2; echo 'usage: demo N   ({})' >&2; exit 2",
+        "µ".repeat(100 - "usage: demo N   ()".len())
+    );
+    Demo::new("sh")
+        .args(["-c", &script])
+        .run()
+        .unwrap_or_else(|hang| panic!("{hang}"))
+        .assert_usage_error("`demo 0`", &["out of range"]);
+}
+
+#[test]
 fn a_demo_starts_with_the_standard_descriptors_only() {
     // A descriptor this process holds without close-on-exec, as a terminal or a CI runner
     // may leave: a demo must not see it (its hang report would list it, and differ from
