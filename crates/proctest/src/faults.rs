@@ -52,6 +52,63 @@ pub fn forks_fail() -> io::Result<()> {
             libc::SECCOMP_RET_ERRNO | eagain,
         ));
     }
+    install(&mut program)
+}
+
+/// Makes every later `open` of the calling process that asks for writing (`O_WRONLY` or
+/// `O_RDWR`) fail with `errno`, as for a file whose permissions deny it to this user
+/// (EACCES), which the root user cannot otherwise provoke. Opens for reading, and every
+/// other call, are allowed. Irreversible for the process; single-threaded demos only.
+///
+/// # Errors
+///
+/// The error of `prctl` (a kernel without seccomp filters: EINVAL).
+pub fn opens_for_writing_fail(errno: nix::errno::Errno) -> io::Result<()> {
+    let code = |op: u32| u16::try_from(op).expect("BPF opcodes fit in 16 bits");
+    let number = |call: libc::c_long| u32::try_from(call).expect("system call numbers are small");
+    let writing = u32::try_from(libc::O_WRONLY | libc::O_RDWR).expect("small flags");
+    let errno = u32::try_from(errno as i32).expect("errno values are small");
+    // `struct seccomp_data`: the call's number at offset 0, its arguments from offset 16,
+    // 8 bytes each (the low half first on the little-endian machines this runs on).
+    let arg = |i: u32| 16 + 8 * i;
+    let (ld, jeq, jset, ret) = (
+        code(libc::BPF_LD | libc::BPF_W | libc::BPF_ABS),
+        code(libc::BPF_JMP | libc::BPF_JEQ | libc::BPF_K),
+        code(libc::BPF_JMP | libc::BPF_JSET | libc::BPF_K),
+        code(libc::BPF_RET | libc::BPF_K),
+    );
+    // SAFETY: BPF_STMT and BPF_JUMP only build a `sock_filter` value.
+    let mut program = unsafe {
+        // A jump goes to the next instruction + its offset.
+        #[cfg(target_arch = "x86_64")]
+        let program = vec![
+            libc::BPF_STMT(ld, 0),
+            libc::BPF_JUMP(jeq, number(libc::SYS_openat), 0, 2),
+            libc::BPF_STMT(ld, arg(2)),
+            libc::BPF_JUMP(jset, writing, 4, 3),
+            libc::BPF_JUMP(jeq, number(libc::SYS_open), 0, 2),
+            libc::BPF_STMT(ld, arg(1)),
+            libc::BPF_JUMP(jset, writing, 1, 0),
+            libc::BPF_STMT(ret, libc::SECCOMP_RET_ALLOW),
+            libc::BPF_STMT(ret, libc::SECCOMP_RET_ERRNO | errno),
+        ];
+        #[cfg(not(target_arch = "x86_64"))]
+        let program = vec![
+            libc::BPF_STMT(ld, 0),
+            libc::BPF_JUMP(jeq, number(libc::SYS_openat), 0, 2),
+            libc::BPF_STMT(ld, arg(2)),
+            libc::BPF_JUMP(jset, writing, 1, 0),
+            libc::BPF_STMT(ret, libc::SECCOMP_RET_ALLOW),
+            libc::BPF_STMT(ret, libc::SECCOMP_RET_ERRNO | errno),
+        ];
+        program
+    };
+    install(&mut program)
+}
+
+/// Installs `program` as a seccomp filter of the calling thread, after setting
+/// `PR_SET_NO_NEW_PRIVS` (as an unprivileged process must).
+fn install(program: &mut [libc::sock_filter]) -> io::Result<()> {
     let filter = libc::sock_fprog {
         len: u16::try_from(program.len()).expect("a short program"),
         filter: program.as_mut_ptr(),
