@@ -129,9 +129,10 @@ pub fn failure(output: &str, package: &str) -> Explanation {
     }
 }
 
-/// A failed insta snapshot (a scenario table that is not the expected one), told without
-/// insta's banner and developer footer: the expected table and the student's, side by
-/// side in time, and the first row that differs. `None` when `output` has no such report.
+/// A failed insta snapshot (a scenario table, or a demo's output, that is not the expected
+/// one), told without insta's banner and developer footer: the expected table and the
+/// student's, side by side in time, and the first row (or line) that differs. `None` when
+/// `output` has no such report.
 fn snapshot_diff(output: &str) -> Option<String> {
     if !output.contains("Snapshot Summary") {
         return None;
@@ -205,10 +206,19 @@ fn snapshot_diff(output: &str) -> Option<String> {
             || format!("row {}", differs + 1),
             |step| format!("step {step}"),
         );
+    // A demo's output (a process step's snapshot) has lines, not a table's rows.
+    let is_table = expected.iter().chain(&yours).any(|l| l.contains('|'));
     let mut text = before;
-    text.push(format!(
-        "the table differs from the expected one, first at {row}:"
-    ));
+    if is_table {
+        text.push(format!(
+            "the table differs from the expected one, first at {row}:"
+        ));
+    } else {
+        text.push(format!(
+            "the output differs from the expected one, first at line {}:",
+            differs + 1
+        ));
+    }
     text.push("expected:".to_string());
     text.extend(expected.iter().map(|l| format!("  {l}")));
     text.push("yours:".to_string());
@@ -419,6 +429,26 @@ snapshot assertion for 'x' failed in line 11";
             "the table differs from the expected one, first at step 1:\nexpected:\n  step | call\n  1    | R1 read\nyours:\n  step | call\n  1    | R1 write"
         );
         assert!(!e.body.to_lowercase().contains("insta"));
+    }
+
+    #[test]
+    fn a_demos_output_differs_at_a_line_not_a_table_row() {
+        let report = "\
+━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━ Snapshot Summary ━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━
+Snapshot: x
+────────────┬───────────────────────────────────────────────────────────────────
+    0     0 │ worker: unit 1 started
+    1       │-parent: the worker was killed by signal SIGKILL
+          1 │+parent: the worker exited with status 137
+────────────┴───────────────────────────────────────────────────────────────────
+
+thread 'x' panicked at /home/.cargo/registry/src/insta/src/runtime.rs:734:13:
+snapshot assertion for 'x' failed in line 11";
+        let e = failure(report, "t");
+        assert_eq!(
+            e.headline,
+            "the output differs from the expected one, first at line 2"
+        );
     }
 
     #[test]

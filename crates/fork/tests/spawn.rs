@@ -137,6 +137,41 @@ fn output_matches_the_notes_up_to_pids_and_order() {
 }
 
 #[test]
+fn a_failed_fork_is_returned_not_swallowed() {
+    // The demo makes every fork fail with EAGAIN (a seccomp filter: the process limit,
+    // which root ignores, cannot be relied on). spawn_children must return that error.
+    let run = run(DEMO, &["3", "--fork-fails"], StdoutTo::Pipe);
+    let out = &run.stdout;
+    if run.status.success() {
+        let claimed = out
+            .lines()
+            .find_map(parse_spawned)
+            .map_or("printed no `Spawned` line".to_owned(), |(n, _)| {
+                format!("said it spawned {n}")
+            });
+        let why = format!(
+            "every fork failed with EAGAIN, yet spawn_children returned Ok and the demo \
+             {claimed} and exited with 0: the caller never learns that its children were \
+             not started. Return fork's error (`fork()?`) instead of leaving the loop. An \
+             error swallowed."
+        );
+        panic!(
+            "{}",
+            proctest::verdict(
+                &format!("`temperatures 3 --fork-fails` printed:\n{out}"),
+                &why
+            )
+        );
+    }
+    assert!(
+        run.stderr.contains("fork failed: EAGAIN"),
+        "the error spawn_children returns is fork's, EAGAIN; the demo said:\n{}",
+        run.stderr
+    );
+    assert!(run.leftovers.is_empty(), "{}", run.describe_leftovers());
+}
+
+#[test]
 fn bad_counts_are_rejected_before_forking() {
     for args in [&["abc"][..], &["0"], &["-3"], &["1000"], &[], &["4", "5"]] {
         assert_rejected(DEMO, args, "1..=64", "fork/spawn");

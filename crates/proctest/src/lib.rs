@@ -55,6 +55,7 @@ pub mod args;
 pub mod audit;
 pub mod child;
 pub mod cpu;
+pub mod faults;
 pub mod lifetime;
 mod procfs;
 pub mod source;

@@ -106,6 +106,21 @@ pub struct Violation {
     pub why: String,
 }
 
+impl Violation {
+    /// The violation in one sentence, for a verdict: where, who, what, and the place in
+    /// the file (`in `main`, the child calls `println!` (src/x.rs:4).`).
+    pub fn headline(&self) -> String {
+        let subject = match self.rule {
+            Rule::ForkChild => "the child",
+            Rule::SignalHandler => "the signal handler",
+        };
+        format!(
+            "in `{}`, {subject} {} ({}:{}).",
+            self.function, self.what, self.file, self.line
+        )
+    }
+}
+
 impl fmt::Display for Violation {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let place = match &self.context {
@@ -344,34 +359,47 @@ pub fn assert_none(violations: &[Violation]) {
     if violations.is_empty() {
         return;
     }
+    // In the shape the runner reads (as rustc's): each violation as evidence, the notes,
+    // then the first violation on the `error:` line, the verdict last.
+    let indented = |text: &str, width: usize, pad: &str| -> String {
+        crate::wrap(text, width).replace('\n', &format!("\n{pad}"))
+    };
     let mut text = String::new();
     for v in violations {
-        text.push_str(&crate::wrap(&v.to_string(), 100));
+        text.push_str(&indented(&v.to_string(), 96, "  "));
         text.push('\n');
     }
     let fork = violations.iter().any(|v| v.rule == Rule::ForkChild);
     let handler = violations.iter().any(|v| v.rule == Rule::SignalHandler);
     if fork {
-        text.push_str(&crate::wrap(
-            "note: between fork and _exit (or exec) a child may only call async-signal-safe \
+        text.push_str("note: ");
+        text.push_str(&indented(
+            "between fork and _exit (or exec) a child may only call async-signal-safe \
              functions: another thread of the parent may have held malloc's or stdout's lock \
              at the fork, and in the child nobody ever releases it. Allowed: write, read, \
              close, dup2, the exec family, kill, getpid, waitpid, _exit, atomics, and \
              crate::sys's Line, write_all, read_full and exit_now. Build text before the fork, \
              and leave with crate::sys::exit_now.",
-            100,
+            92,
+            "      ",
         ));
         text.push('\n');
     }
     if handler {
-        text.push_str(&crate::wrap(
-            "note: a signal handler interrupts the program anywhere, even inside malloc or \
-             while it holds a lock: it may only store to an atomic (a SignalFlag) or write() a \
-             byte to a self-pipe, and let the main code do the rest.",
-            100,
+        text.push_str("note: ");
+        text.push_str(&indented(
+            "a signal handler interrupts the program anywhere, even inside malloc or while it \
+             holds a lock: it may only store to an atomic (a SignalFlag) or write() a byte to \
+             a self-pipe, and let the main code do the rest.",
+            92,
+            "      ",
         ));
         text.push('\n');
     }
+    let first = &violations[0];
+    text.push_str("error: ");
+    text.push_str(&indented(&first.headline(), 91, "       "));
+    text.push_str("\n       ");
     text.push_str(match (fork, handler) {
         (true, true) => "Not async-signal-safe: after fork, and in a signal handler.",
         (true, false) => "Not async-signal-safe after fork.",

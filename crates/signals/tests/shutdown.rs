@@ -53,8 +53,17 @@ fn sigterm_during_the_first_unit() {
     assert_clean_shutdown(&run, 1);
 }
 
-/// Checks that SIGTERM, sent during unit `unit`, let that unit finish, started no other,
-/// and that the worker removed its file and exited with status 0.
+#[test]
+fn sigterm_before_the_first_unit_lets_no_unit_start() {
+    // The worker has installed its handler and waits; SIGTERM is handled before run_worker
+    // is called. Looking at STOP only after each unit lets unit 1 start anyway.
+    let run = shutdown(&["3", "--term-before-start"]);
+    // No snapshot: a worker may rightly skip creating its file when STOP is already set.
+    assert_clean_shutdown(&run, 0);
+}
+
+/// Checks that SIGTERM, sent during unit `unit` (0: before the first), let that unit
+/// finish, started no other, and that the worker removed its file and exited with status 0.
 fn assert_clean_shutdown(run: &Finished, unit: u32) {
     let out = &run.stdout;
     if out.contains("parent: the worker left its temporary file behind") {
@@ -90,15 +99,27 @@ fn assert_clean_shutdown(run: &Finished, unit: u32) {
         panic!("{}\n{out}", wrap(&why, 100));
     }
     assert!(
-        out.contains(&format!("worker: unit {unit} done\n")),
+        unit == 0 || out.contains(&format!("worker: unit {unit} done\n")),
         "the unit in progress when SIGTERM came ({unit}) must be finished:\n{out}"
     );
-    assert!(
-        !out.contains(&format!("worker: unit {} started", unit + 1)),
-        "the worker went on to unit {} after SIGTERM: run_worker must look at STOP before \
-         each unit and stop once it is set.\n{out}",
-        unit + 1
-    );
+    if out.contains(&format!("worker: unit {} started", unit + 1)) {
+        let why = if unit == 0 {
+            "the worker started unit 1 although SIGTERM had been handled before run_worker \
+             began: run_worker must look at STOP before each unit, the first one included, \
+             and start none once it is set. A unit started after SIGTERM."
+                .to_owned()
+        } else {
+            format!(
+                "the worker went on to unit {} after SIGTERM: run_worker must look at STOP \
+                 before each unit and stop once it is set. A unit started after SIGTERM.",
+                unit + 1
+            )
+        };
+        panic!(
+            "{}",
+            proctest::verdict(&format!("the demo's output:\n{out}"), &why)
+        );
+    }
     assert!(
         out.contains(&format!(
             "worker: SIGTERM received, stopping after unit {unit}\n"
@@ -177,6 +198,23 @@ fn sigkill_cannot_be_handled_and_the_parent_says_so() {
         Some(1),
         "the demo exits with 1 when the worker did not exit cleanly"
     );
+    let out = &run.stdout;
+    if !out.contains("parent: the worker was killed by signal SIGKILL\n") {
+        let said = out
+            .lines()
+            .find_map(|l| l.strip_prefix("parent: the worker "))
+            .unwrap_or("(nothing)");
+        let why = format!(
+            "the parent says the worker {said:?}, but SIGKILL killed it: a process killed by a \
+             signal has no exit status at all (WaitStatus::Signaled, not Exited; 128 + N is only \
+             the shell's way to print it). describe must name the signal: \"was killed by signal \
+             SIGKILL\". A death told as an exit."
+        );
+        panic!(
+            "{}",
+            proctest::verdict(&format!("the demo's output:\n{out}"), &why)
+        );
+    }
     insta::assert_snapshot!("shutdown_3_kill_at_2", run.stdout);
 }
 

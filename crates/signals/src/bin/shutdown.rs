@@ -7,7 +7,9 @@
 //! the second once the first has been delivered (a one-shot handler, `SA_RESETHAND`,
 //! would let the second kill the worker); with `--kill-at K` it sends SIGKILL, which no
 //! handler can catch; with `--hangup-at K` it closes the worker's input during unit K, so
-//! that the unit fails (the worker must still remove its file). At the end it reaps the worker, says how it ended, and checks that
+//! that the unit fails (the worker must still remove its file); with
+//! `--term-before-start` it sends SIGTERM once the worker has installed its handler and
+//! before `run_worker` starts (no unit may start then). At the end it reaps the worker, says how it ended, and checks that
 //! the worker's temporary file is gone (if not, it says so and removes it).
 
 use nix::errno::Errno;
@@ -28,9 +30,10 @@ const UNITS: std::ops::RangeInclusive<u32> = 1..=100;
 /// The demo's command line (see [`proctest::args::Args`]).
 fn args() -> Args {
     let synopsis = format!(
-        "shutdown N [--term-at K | --term-twice-at K | --kill-at K | --hangup-at K]
-       (N: units of work, {}..={};
-        K: the unit during which the signal is sent, or the input closed, 1..=N)",
+        "shutdown N [--term-at K | --term-twice-at K | --kill-at K | --hangup-at K
+                  | --term-before-start]
+       (N: units of work, {}..={}; K: the unit during which the signal is sent,
+       or the input closed, 1..=N)",
         UNITS.start(),
         UNITS.end()
     );
@@ -67,6 +70,7 @@ fn parse(args: &[String]) -> Result<(u32, Option<Event>), String> {
             };
             Some((signal, k, flag == "--term-twice-at"))
         }
+        [flag] if flag == "--term-before-start" => Some((Some(Signal::SIGTERM), 0, false)),
         other => return Err(format!("unexpected arguments {other:?}")),
     };
     Ok((units, signal))
@@ -98,11 +102,26 @@ fn delivered(pid: nix::unistd::Pid, signal: Signal) -> bool {
     false
 }
 
-/// The worker's side, after `exec`: install the handler, work, exit 0.
-fn worker(units: u32) -> ExitCode {
+/// What the worker says under `--term-before-start` once its handler is installed; it
+/// then waits for one byte before it calls `run_worker`.
+const READY: &str = "worker: handler installed, waiting to start\n";
+
+/// The worker's side, after `exec`: install the handler, work, exit 0. With `wait_first`
+/// (`--term-before-start`), it says [`READY`] and waits for one byte on its input between
+/// the two, so that SIGTERM is surely handled before the first unit.
+fn worker(units: u32, wait_first: bool) -> ExitCode {
     if let Err(err) = install_handler() {
         eprintln!("worker: cannot install the SIGTERM handler: {err}");
         return ExitCode::FAILURE;
+    }
+    if wait_first {
+        use std::io::{Read, Write};
+        print!("{READY}");
+        let mut go = [0u8; 1];
+        if std::io::stdout().flush().is_err() || std::io::stdin().read_exact(&mut go).is_err() {
+            eprintln!("worker: the parent went away before the first unit");
+            return ExitCode::FAILURE;
+        }
     }
     match run_worker(units, &mut Work::from_stdin()) {
         Ok(_) => ExitCode::SUCCESS,
@@ -115,12 +134,14 @@ fn worker(units: u32) -> ExitCode {
 
 fn parent(units: u32, event: Option<Event>) -> nix::Result<bool> {
     // Everything the child needs to exec is prepared before the fork.
+    let before_start = event.is_some_and(|(_, at, _)| at == 0);
     let words: Vec<CString> = [
         "shutdown".to_owned(),
         "--worker".to_owned(),
         units.to_string(),
     ]
     .into_iter()
+    .chain(before_start.then(|| "--wait-first".to_owned()))
     .map(|w| CString::new(w).map_err(|_| Errno::EINVAL))
     .collect::<nix::Result<_>>()?;
     let mut argv: Vec<*const c_char> = words.iter().map(|w| w.as_ptr()).collect();
@@ -164,6 +185,16 @@ fn parent(units: u32, event: Option<Event>) -> nix::Result<bool> {
             Ok(_) => {}
         }
         print!("{line}");
+        if before_start && line == READY {
+            println!("parent: sending SIGTERM to the worker before its first unit");
+            kill(child, Signal::SIGTERM)?;
+            // Handled before the worker goes on: the go-ahead waits for the delivery.
+            delivered(child, Signal::SIGTERM);
+            if let Some(jobs) = &jobs_write {
+                let _ = write_all(jobs, b"s");
+            }
+            continue;
+        }
         let started = line
             .strip_prefix("worker: unit ")
             .and_then(|rest| rest.strip_suffix(" started\n"))
@@ -217,8 +248,9 @@ fn main() -> ExitCode {
     let mut args = args();
     if args.flag("--worker") {
         let units = args.positional();
+        let wait_first = args.flag("--wait-first");
         return match parse_units(units.as_ref()) {
-            Ok(units) if args.leftover().is_none() => worker(units),
+            Ok(units) if args.leftover().is_none() => worker(units, wait_first),
             _ => args.fail("--worker N is for the demo's own use"),
         };
     }
