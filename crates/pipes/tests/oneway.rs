@@ -113,16 +113,10 @@ struct Frozen {
 fn freeze_and_interrupt(seen: Arc<Mutex<Frozen>>) -> impl FnMut(&Snapshot) -> bool + Send {
     move |snapshot: &Snapshot| {
         let mut seen = seen.lock().expect("the watcher's notes");
-        let Some(parent) = common::leader(snapshot)
-            .and_then(|pid| snapshot.processes.iter().find(|p| p.pid == pid))
-        else {
+        let Some(parent) = snapshot.leader() else {
             return true;
         };
-        let Some(child) = snapshot
-            .processes
-            .iter()
-            .find(|p| p.ppid == parent.pid && p.state == 'T')
-        else {
+        let Some(child) = snapshot.stopped_children(parent).next() else {
             return true;
         };
         let call = parent.blocked_in.as_ref().map(|c| c.name.as_str());
@@ -221,16 +215,10 @@ fn add_a_trailer(outcome: Arc<Mutex<Trailer>>) -> impl FnMut(&Snapshot) -> bool 
             held = None;
             return false;
         }
-        let Some(parent) = common::leader(snapshot)
-            .and_then(|pid| snapshot.processes.iter().find(|p| p.pid == pid))
-        else {
+        let Some(parent) = snapshot.leader() else {
             return true;
         };
-        let Some(child) = snapshot
-            .processes
-            .iter()
-            .find(|p| p.ppid == parent.pid && p.state == 'T')
-        else {
+        let Some(child) = snapshot.stopped_children(parent).next() else {
             return true;
         };
         let call = parent.blocked_in.as_ref().map(|c| c.name.as_str());

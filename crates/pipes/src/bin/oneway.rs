@@ -19,13 +19,6 @@ const USAGE: &str = "oneway [BYTES] [--child-stops]   (BYTES from 0 to 16777216;
                      greeting is sent)\n\
                      then run `just check pipes/oneway`";
 
-/// Runs in every child right after `fork` (a `pthread_atfork` handler): the child stops
-/// until the test resumes it. `raise` is async-signal-safe.
-extern "C" fn stop_at_birth() {
-    // SAFETY: raise only sends a signal to the calling thread.
-    unsafe { libc::raise(libc::SIGSTOP) };
-}
-
 extern "C" fn ignore(_: libc::c_int) {}
 
 /// `--child-stops`: children stop at birth, and SIGUSR1 interrupts without killing.
@@ -38,10 +31,8 @@ fn children_stop() -> nix::Result<()> {
     );
     // SAFETY: the handler does nothing at all.
     unsafe { sigaction(Signal::SIGUSR1, &action) }?;
-    // SAFETY: the handler only calls raise, which is async-signal-safe, as a handler run
-    // in a forked child must be.
-    let rc = unsafe { libc::pthread_atfork(None, None, Some(stop_at_birth)) };
-    nix::errno::Errno::result(rc).map(drop)
+    proctest::faults::children_stop_at_birth()
+        .map_err(|err| nix::errno::Errno::from_raw(err.raw_os_error().unwrap_or(0)))
 }
 
 fn main() {
