@@ -308,14 +308,20 @@ pub fn short(headline: &str, max: usize) -> String {
             text = message.to_string();
         }
     }
-    if let Some(at) = text.find(". ") {
+    // Never inside `code`: a quoted line (`child recv: 10`) is part of the cause.
+    let in_code = |text: &str, at: usize| text[..at].matches('`').count() % 2 == 1;
+    if let Some(at) = text
+        .match_indices(". ")
+        .map(|(at, _)| at)
+        .find(|&at| !in_code(&text, at))
+    {
         text.truncate(at);
     }
     for separator in [": ", "; "] {
         if let Some(at) = text
             .match_indices(separator)
             .map(|(at, _)| at)
-            .find(|&at| at >= 20)
+            .find(|&at| at >= 20 && !in_code(&text, at))
         {
             text.truncate(at);
         }
@@ -460,6 +466,17 @@ snapshot assertion for 'x' failed in line 11";
         assert_eq!(e.headline, "S1 panicked: S1 entered while N1 was inside");
         assert!(e.replay.is_some());
         assert!(!e.body.contains("replay"), "{}", e.body);
+    }
+
+    #[test]
+    fn the_verdict_is_never_cut_inside_quoted_code() {
+        assert_eq!(
+            short(
+                "line 1 is `child recv: 10` where `parent write: 10` was due: the parent printed",
+                100
+            ),
+            "line 1 is `child recv: 10` where `parent write: 10` was due"
+        );
     }
 
     #[test]

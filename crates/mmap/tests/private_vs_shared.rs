@@ -2,8 +2,9 @@
 //! never reaches the file; a write through `MAP_SHARED` (then `msync`) does. The test reads
 //! the file's bytes back with plain `read()` calls, through another descriptor, and checks
 //! that the write went through the mapping (no `read()` or `write()` of the file's bytes),
-//! that the file keeps its length, that nothing stays mapped or open, and that a write past
-//! the end is an error, wherever it starts.
+//! that the file keeps its length, that nothing stays mapped or open, that a shared write is
+//! on disk when the function returns (no page of the file left dirty in the page cache, as
+//! `cachestat(2)` tells), and that a write past the end is an error, wherever it starts.
 //!
 //! Each check takes the function as an argument, so that the oracle tests at the end can
 //! prove it fails plausible wrong solutions with the right message, and passes correct ones
@@ -38,6 +39,52 @@ fn describe(path: &Path, offset: usize, len: usize, sharing: Sharing) -> String 
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
     format!("write_through_mapping({name}, offset {offset}, {len} bytes, {sharing:?})")
+}
+
+/// How many pages of the file at `path` are dirty in the page cache (changed, not yet
+/// written back), from `cachestat(2)` (Linux 6.5); `None` where it cannot be told: an
+/// older kernel, or a file system that keeps everything in memory (tmpfs), where a page
+/// is never written back.
+fn dirty_pages(path: &Path) -> Option<u64> {
+    use std::os::fd::AsRawFd;
+    /// `struct cachestat_range`.
+    #[repr(C)]
+    struct Range {
+        off: u64,
+        len: u64,
+    }
+    /// `struct cachestat`.
+    #[repr(C)]
+    #[derive(Default)]
+    struct Stat {
+        nr_cache: u64,
+        nr_dirty: u64,
+        nr_writeback: u64,
+        nr_evicted: u64,
+        nr_recently_evicted: u64,
+    }
+    const SYS_CACHESTAT: libc::c_long = 451;
+    let file = File::open(path).ok()?;
+    let fs = nix::sys::statfs::fstatfs(&file).ok()?;
+    // tmpfs, and ramfs (RAMFS_MAGIC, which nix does not name).
+    let kind = fs.filesystem_type();
+    if kind == nix::sys::statfs::TMPFS_MAGIC || kind.0 == 0x8584_58f6 {
+        return None;
+    }
+    let range = Range { off: 0, len: 0 }; // len 0: to the end of the file
+    let mut stat = Stat::default();
+    // SAFETY: cachestat reads `range` and writes `stat`, both valid for the call, and
+    // only looks at the descriptor.
+    let rc = unsafe {
+        libc::syscall(
+            SYS_CACHESTAT,
+            file.as_raw_fd(),
+            &range as *const Range,
+            &mut stat as *mut Stat,
+            0,
+        )
+    };
+    (rc == 0).then_some(stat.nr_dirty + stat.nr_writeback)
 }
 
 /// Calls `f` under the watchdog, measuring the calling thread's I/O.
@@ -98,9 +145,15 @@ fn check_one_write(
     bytes: &[u8],
     sharing: Sharing,
 ) -> Result<(), String> {
-    let dir = tempfile::tempdir().expect("a temporary directory");
+    // In the build directory, on disk: in a tmpfs (a /tmp in memory) nothing is ever
+    // written back, and whether msync was called cannot be seen.
+    let dir = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).expect("a temporary directory");
     let path = dir.path().join(name);
     std::fs::write(&path, original).expect("write the test file");
+    // On disk before the call: the only dirty pages afterwards are the call's.
+    File::open(&path)
+        .and_then(|f| f.sync_all())
+        .expect("sync the test file");
     let what = describe(&path, offset, bytes.len(), sharing);
     let call = call(f, &path, offset, bytes, sharing)?;
     let seen = call.result.map_err(|err| format!("{what} failed: {err}"))?;
@@ -159,6 +212,16 @@ fn check_one_write(
              with write(), not through the mapping. With MAP_SHARED, the store into the \
              mapping is the write. Written with write()."
         ));
+    }
+    if sharing == Sharing::Shared {
+        if let Some(dirty) = dirty_pages(&path).filter(|&n| n > 0) {
+            return Err(format!(
+                "{what} returned with {dirty} page(s) of the file still dirty in the page cache, \
+                 not on disk. Every process already sees the change, but the doc promises a \
+                 sync before unmapping: msync with MS_SYNC writes the pages back and waits (and \
+                 reports an I/O error as FileError::Sync). Not synced."
+            ));
+        }
     }
     left_nothing_behind(&what, &path)
 }
@@ -353,6 +416,8 @@ struct Variant {
     grows: bool,
     /// Leak the mapping.
     leaks: bool,
+    /// Unmap without msync.
+    no_sync: bool,
 }
 
 fn run_variant(
@@ -381,7 +446,9 @@ fn run_variant(
     // SAFETY: the tests' files are not changed by anyone else while mapped.
     let mut map = unsafe { Mapping::new(&file, len, prot, flags) }.map_err(map_error(path, len))?;
     map.as_bytes_mut()[offset..end].copy_from_slice(bytes);
-    map.sync().expect("msync");
+    if !v.no_sync {
+        map.sync().expect("msync");
+    }
     let seen = map.as_bytes().to_vec();
     if v.leaks {
         std::mem::forget(map);
@@ -428,6 +495,14 @@ fn off_by_one(path: &Path, o: usize, b: &[u8], s: Sharing) -> Result<Vec<u8>, Fi
 fn grows_the_file(path: &Path, o: usize, b: &[u8], s: Sharing) -> Result<Vec<u8>, FileError> {
     let v = Variant {
         grows: true,
+        ..Variant::default()
+    };
+    run_variant(v, path, o, b, s)
+}
+
+fn never_syncs(path: &Path, o: usize, b: &[u8], s: Sharing) -> Result<Vec<u8>, FileError> {
+    let v = Variant {
+        no_sync: true,
         ..Variant::default()
     };
     run_variant(v, path, o, b, s)
@@ -565,6 +640,23 @@ fn the_checks_fail_a_solution_with_the_wrong_bounds() {
             "got Ok(26 bytes)",
         ],
     );
+}
+
+#[test]
+fn the_checks_fail_a_solution_that_never_syncs() {
+    // Where the page cache can be read (Linux 6.5's cachestat, a file system on disk).
+    if dirty_pages(
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("Cargo.toml")
+            .as_path(),
+    )
+    .is_some()
+    {
+        assert_fails(
+            never_syncs,
+            &["still dirty in the page cache", "Not synced."],
+        );
+    }
 }
 
 #[test]

@@ -73,18 +73,15 @@ fn assert_exchange(out: &str, rounds: u32) {
         .filter(|l| l.contains(" write: ") || l.contains(" recv: "))
         .count();
     if exchanged != 4 * rounds as usize {
+        let why = format!(
+            "{rounds} round(s) are {} lines (parent write, child recv, child write, parent \
+             recv), and the exchange printed {exchanged}: parent_side and child_side must each \
+             send and receive {rounds} time(s), printing a line at each step. Lines missing.",
+            4 * rounds
+        );
         panic!(
-            "output:\n{out}{}",
-            proctest::wrap(
-                &format!(
-                    "{rounds} round(s) are {} lines (parent write, child recv, child write, \
-                     parent recv), and the exchange printed {exchanged}: parent_side and \
-                     child_side must each send and receive {rounds} time(s), printing a line \
-                     at each step. Lines missing.",
-                    4 * rounds
-                ),
-                100
-            )
+            "{}",
+            proctest::verdict(&format!("the demo's output:\n{}", out.trim_end()), &why)
         );
     }
     let Some((i, (got, want))) = out
@@ -128,7 +125,10 @@ fn assert_exchange(out: &str, rounds: u32) {
             i + 1
         )
     };
-    panic!("output:\n{out}{}", proctest::wrap(&why, 100));
+    panic!(
+        "{}",
+        proctest::verdict(&format!("the demo's output:\n{}", out.trim_end()), &why)
+    );
 }
 
 #[test]
@@ -178,6 +178,38 @@ fn each_side_sleeps_while_the_other_works() {
             )
         );
     }
+}
+
+#[test]
+fn a_child_whose_parent_leaves_fails_instead_of_going_on() {
+    // The demo plays the parent for one round, then closes its socket: the child's next
+    // receive reads end of file. child_side must return that error (exit status 1).
+    let run = pingpong(&["3", "--parent-leaves", "1"]);
+    let out = &run.stdout;
+    if !out.ends_with("parent: child exited with status 1\n") {
+        let ended = out
+            .lines()
+            .find_map(|l| l.strip_prefix("parent: child "))
+            .unwrap_or("never ended");
+        let went_on = out.contains("child recv: 0") || out.lines().count() > 6;
+        let why = format!(
+            "the parent closed its socket after one round, so the child's next receive read \
+             end of file (read() returned 0); the child {ended}{}. A failed receive or send \
+             ends child_side with the error (`?`), and the child exits with status 1. An \
+             error swallowed.",
+            if went_on {
+                ", after going on with rounds it never received"
+            } else {
+                ""
+            }
+        );
+        let evidence = format!(
+            "`pingpong 3 --parent-leaves 1` printed:\n{}",
+            out.trim_end()
+        );
+        panic!("{}", proctest::verdict(&evidence, &why));
+    }
+    assert!(run.stderr.is_empty(), "{}", run.stderr);
 }
 
 #[test]

@@ -130,3 +130,28 @@ fn install(program: &mut [libc::sock_filter]) -> io::Result<()> {
     }
     Ok(())
 }
+
+/// Makes every child the calling process forks from now on stop itself (SIGSTOP) at
+/// birth, before the code after `fork` runs in it, until someone sends it SIGCONT (a
+/// test watching the demo: see [`crate::Demo::watch`]). Meanwhile the check can look at
+/// the parent alone, kill the child at a chosen moment, or act on the descriptors both
+/// hold. Works for `fork` through the C library (which runs `pthread_atfork` handlers in
+/// the child), which is what `nix::unistd::fork` calls.
+///
+/// # Errors
+///
+/// The error of `pthread_atfork` (ENOMEM).
+pub fn children_stop_at_birth() -> io::Result<()> {
+    extern "C" fn stop_at_birth() {
+        // SAFETY: raise only sends a signal to the calling thread, and is
+        // async-signal-safe, as a handler run in a forked child must be.
+        unsafe { libc::raise(libc::SIGSTOP) };
+    }
+    // SAFETY: registering a handler has no precondition; the handler is sound in a child.
+    let rc = unsafe { libc::pthread_atfork(None, None, Some(stop_at_birth)) };
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(io::Error::from_raw_os_error(rc))
+    }
+}

@@ -103,9 +103,15 @@ pub enum StdoutTo {
     File,
 }
 
+/// What [`Demo::watch`] calls with each snapshot of the demo's group; it returns whether
+/// to go on watching.
+pub type Watcher = Box<dyn FnMut(&Snapshot) -> bool + Send>;
+
+/// How often [`Demo::watch`]'s watcher looks at the demo's group.
+const WATCH_EVERY: Duration = Duration::from_millis(1);
+
 /// A demo binary to run under the watchdog. Build it with the methods below, then call
 /// [`Demo::run`].
-#[derive(Debug)]
 pub struct Demo {
     program: OsString,
     args: Vec<OsString>,
@@ -114,6 +120,18 @@ pub struct Demo {
     stdout_to: StdoutTo,
     timeout: Duration,
     hard_cap: Duration,
+    watch: Option<Watcher>,
+}
+
+impl fmt::Debug for Demo {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Demo")
+            .field("program", &self.program)
+            .field("args", &self.args)
+            .field("timeout", &self.timeout)
+            .field("watched", &self.watch.is_some())
+            .finish_non_exhaustive()
+    }
 }
 
 impl Demo {
@@ -127,7 +145,19 @@ impl Demo {
             stdout_to: StdoutTo::Pipe,
             timeout: DEFAULT_TIMEOUT,
             hard_cap: DEFAULT_HARD_CAP,
+            watch: None,
         }
+    }
+
+    /// Looks at the demo's process group every millisecond while it runs, and calls
+    /// `watcher` with what it saw, until the watcher returns `false` or the demo ends.
+    /// The watcher may act on what it sees (send a signal to a process that reached a
+    /// chosen state, resume one the demo stopped): this is how a check reaches a moment
+    /// that the scheduler would only give by luck, by waiting for an observed state, not
+    /// for time to pass. The watchdog's timeout still applies.
+    pub fn watch(mut self, watcher: impl FnMut(&Snapshot) -> bool + Send + 'static) -> Self {
+        self.watch = Some(Box::new(watcher));
+        self
     }
 
     /// Adds one command-line argument.
@@ -199,7 +229,7 @@ impl Demo {
     // A Hang is large (a snapshot, the output so far), but it is built once per run and
     // the signature is part of the API the topics use: no boxing.
     #[allow(clippy::result_large_err)]
-    pub fn run(self) -> Result<Finished, Hang> {
+    pub fn run(mut self) -> Result<Finished, Hang> {
         // The scratch directory: the CPU reports of the demo's meters, and its standard
         // output when it goes to a file.
         let scratch = TempDir::new();
@@ -269,9 +299,20 @@ impl Demo {
         };
         let cap = started + self.hard_cap.max(self.timeout);
         let mut deadline = started + self.timeout;
+        let mut watch = self.watch.take();
         let hang_snapshot = loop {
             let left = deadline.saturating_duration_since(Instant::now());
-            if rx.recv_timeout(left).is_ok() {
+            if let Some(watcher) = watch.as_mut() {
+                if rx.recv_timeout(left.min(WATCH_EVERY)).is_ok() {
+                    break None;
+                }
+                if Instant::now() < deadline {
+                    if !watcher(&of_group()) {
+                        watch = None;
+                    }
+                    continue;
+                }
+            } else if rx.recv_timeout(left).is_ok() {
                 break None;
             }
             let snapshot = of_group();

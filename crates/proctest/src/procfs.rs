@@ -184,6 +184,24 @@ impl Snapshot {
         Self { processes }
     }
 
+    /// The demo itself: the process of the group whose parent is outside the group.
+    pub fn leader(&self) -> Option<&Process> {
+        self.processes
+            .iter()
+            .find(|p| !self.processes.iter().any(|q| q.pid == p.ppid))
+    }
+
+    /// The children of `parent` that are stopped (state `T`: by SIGSTOP, as
+    /// [`crate::faults::children_stop_at_birth`] makes them).
+    pub fn stopped_children<'a>(
+        &'a self,
+        parent: &'a Process,
+    ) -> impl Iterator<Item = &'a Process> {
+        self.processes
+            .iter()
+            .filter(move |p| p.ppid == parent.pid && p.state == 'T')
+    }
+
     /// The processes holding the write end of the pipe with this inode open, with the
     /// descriptor number in each.
     pub fn pipe_writers(&self, inode: u64) -> Vec<(&Process, i32)> {

@@ -544,7 +544,21 @@ fn check(index: usize, c: &Client) -> Option<String> {
             continue;
         }
         let same = echo.iter().zip(message).take_while(|(a, b)| a == b).count();
-        return Some(if same == echo.len() {
+        let reordered = echo.len() == message.len() && {
+            let (mut a, mut b) = (echo.clone(), message.clone());
+            a.sort_unstable();
+            b.sort_unstable();
+            a == b
+        };
+        return Some(if reordered {
+            format!(
+                "client {index} sent {} bytes as message {} and got them all back, but out of \
+                 order from byte {same} on: bytes read later were written before bytes the \
+                 server still held (echo what is pending first, new bytes after it)",
+                message.len(),
+                round + 1
+            )
+        } else if same == echo.len() {
             format!(
                 "client {index} sent {} bytes as message {} and got only {} back before the \
                  server closed the connection",

@@ -3,18 +3,42 @@
 //! `oneway` sends "hello through the pipe"; `oneway BYTES` sends BYTES bytes instead
 //! (0 to 16777216), more than a pipe holds, so the parent blocks in write() until the
 //! child has read enough. Ends with an audit line on standard error.
+//!
+//! `--child-stops` is for the tests: every child stops itself (SIGSTOP) as soon as it is
+//! forked, before any of `send_to_child`'s child code runs, until the test resumes it
+//! (SIGCONT); and SIGUSR1 gets a handler that does nothing, so that the test can
+//! interrupt the parent's blocked `write()`, which then returns a short count. With the
+//! child stopped, the parent's descriptors can be looked at while it writes.
 
 use nix::sys::wait::WaitStatus;
 use pipes::oneway::send_to_child;
 use pipes::sys::Audit;
 use proctest::args::{Args, number_in};
 
-const USAGE: &str = "oneway [BYTES]   (BYTES from 0 to 16777216; without it, a short greeting is sent)\n\
+const USAGE: &str = "oneway [BYTES] [--child-stops]   (BYTES from 0 to 16777216; without it, a short\n\
+                     greeting is sent)\n\
                      then run `just check pipes/oneway`";
+
+extern "C" fn ignore(_: libc::c_int) {}
+
+/// `--child-stops`: children stop at birth, and SIGUSR1 interrupts without killing.
+fn children_stop() -> nix::Result<()> {
+    use nix::sys::signal::{SaFlags, SigAction, SigHandler, SigSet, Signal, sigaction};
+    let action = SigAction::new(
+        SigHandler::Handler(ignore),
+        SaFlags::empty(),
+        SigSet::empty(),
+    );
+    // SAFETY: the handler does nothing at all.
+    unsafe { sigaction(Signal::SIGUSR1, &action) }?;
+    proctest::faults::children_stop_at_birth()
+        .map_err(|err| nix::errno::Errno::from_raw(err.raw_os_error().unwrap_or(0)))
+}
 
 fn main() {
     proctest::lifetime::children_die_with_parent();
     let mut args = Args::from_env("oneway", USAGE);
+    let stops = args.flag("--child-stops");
     let bytes = args.positional();
     if args.leftover().is_some() {
         args.fail("too many arguments");
@@ -27,6 +51,12 @@ fn main() {
             (0..n).map(|i| b'a' + (i % 26) as u8).collect()
         }
     };
+    if stops {
+        if let Err(err) = children_stop() {
+            eprintln!("oneway: cannot make the children stop at birth: {err}");
+            std::process::exit(1);
+        }
+    }
     let audit = Audit::start();
     println!("parent: sending {} bytes", message.len());
     match send_to_child(&message) {

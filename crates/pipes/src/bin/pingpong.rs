@@ -5,14 +5,70 @@
 //! computes for 0.2 s of CPU, which the other side waits for. Each send returns only once the other side has
 //! answered (`pipes::sys::turns`), so a line printed after a send is out of order in every
 //! run.
+//!
+//! `pingpong ROUNDS --parent-leaves K` checks the child's half alone: the demo plays the
+//! parent itself for K rounds (1 to ROUNDS - 1), then closes its socket and waits. The
+//! student's `child_side` must then fail, and the child exit with status 1, instead of
+//! going on with counts it never received.
 
 use nix::sys::wait::WaitStatus;
 use pipes::pingpong::ping_pong;
 use pipes::sys::{Audit, turns};
 use proctest::args::{Args, number_in};
 
-const USAGE: &str = "pingpong [ROUNDS] [--slow]   (ROUNDS from 1 to 100, default 10)\n\
-                     then run `just check pipes/pingpong`";
+const USAGE: &str = concat!(
+    "pingpong [ROUNDS] [--slow | --parent-leaves K]\n",
+    "       (ROUNDS from 1 to 100, default 10; K from 1 to ROUNDS - 1)\n",
+    "then run `just check pipes/pingpong`"
+);
+
+/// `--parent-leaves K`: the demo's own parent half, which leaves after `k` rounds; the
+/// student's `child_side` runs in the child. Returns the exit code.
+fn parent_leaves(rounds: u32, k: u32) -> nix::Result<i32> {
+    use nix::sys::socket::{AddressFamily, SockFlag, SockType, socketpair};
+    use nix::sys::wait::waitpid;
+    use nix::unistd::{ForkResult, fork, read};
+    use pipes::sys::{Line, exit_now, parse_u32, write_all};
+    let (parent_sock, child_sock) = socketpair(
+        AddressFamily::Unix,
+        SockType::Stream,
+        None,
+        SockFlag::empty(),
+    )?;
+    // SAFETY: the demo is single-threaded, and `child_side` must only call
+    // async-signal-safe functions (the step's static check holds it to that).
+    match unsafe { fork() }? {
+        ForkResult::Child => {
+            drop(parent_sock);
+            let code = match pipes::pingpong::child_side(&child_sock, rounds) {
+                Ok(()) => 0,
+                Err(_) => 1,
+            };
+            exit_now(code)
+        }
+        ForkResult::Parent { child } => {
+            drop(child_sock);
+            for count in (rounds - k + 1..=rounds).rev() {
+                println!("parent write: {count}");
+                write_all(&parent_sock, Line::new().num(count.into()).as_bytes())?;
+                let mut buf = [0u8; 16];
+                let n = read(&parent_sock, &mut buf)?;
+                match parse_u32(&buf[..n]) {
+                    Some(reply) => println!("parent recv: {reply}"),
+                    None => println!("parent recv: {:?}", String::from_utf8_lossy(&buf[..n])),
+                }
+            }
+            println!("parent: leaving after {k} round(s): closing its socket");
+            drop(parent_sock);
+            let status = waitpid(child, None)?;
+            match status {
+                WaitStatus::Exited(_, code) => println!("parent: child exited with status {code}"),
+                other => println!("parent: child ended with {other:?}"),
+            }
+            Ok(0)
+        }
+    }
+}
 
 fn main() {
     proctest::lifetime::children_die_with_parent();
@@ -20,6 +76,7 @@ fn main() {
     if args.flag("--slow") {
         turns::slow();
     }
+    let leaves = args.value("--parent-leaves");
     let rounds = args.positional();
     if args.leftover().is_some() {
         args.fail("too many arguments");
@@ -30,6 +87,20 @@ fn main() {
             number_in("ROUNDS", &n, &(1..=100)).unwrap_or_else(|problem| args.fail(&problem))
         }
     };
+    if let Some(k) = leaves {
+        let k: u32 = number_in("K", &k, &(1..=rounds.saturating_sub(1).max(1)))
+            .unwrap_or_else(|problem| args.fail(&problem));
+        if k >= rounds {
+            args.fail("--parent-leaves needs ROUNDS of 2 or more");
+        }
+        match parent_leaves(rounds, k) {
+            Ok(code) => std::process::exit(code),
+            Err(err) => {
+                eprintln!("pingpong: the demo's parent half failed: {err}");
+                std::process::exit(1);
+            }
+        }
+    }
     let audit = Audit::start();
     // Each send returns once the other side has answered: a line printed after a send
     // then always comes out after the other side's (see pipes::sys::turns).
