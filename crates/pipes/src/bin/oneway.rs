@@ -15,9 +15,9 @@ use pipes::oneway::send_to_child;
 use pipes::sys::Audit;
 use proctest::args::{Args, number_in};
 
-const USAGE: &str = "oneway [BYTES] [--child-stops]   (BYTES from 0 to 16777216; without it, a short\n\
-                     greeting is sent)\n\
-                     then run `just check pipes/oneway`";
+const USAGE: &str = "oneway [BYTES] [--child-stops]
+       (BYTES from 0 to 16777216; without it, a short greeting is sent)
+then run `just check pipes/oneway`";
 
 extern "C" fn ignore(_: libc::c_int) {}
 
