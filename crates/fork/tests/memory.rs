@@ -4,7 +4,11 @@
 mod common;
 
 use common::{WATCHDOG, diagnose, redact_pids};
-use proctest::Demo;
+use nix::sys::signal::{Signal, kill};
+use nix::unistd::Pid;
+use proctest::{Demo, Snapshot};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 const DEMO: &str = env!("CARGO_BIN_EXE_memory");
 
@@ -26,14 +30,37 @@ fn run_memory(args: &[&str]) -> proctest::Finished {
 
 fn check_copy(initial: u64, changed: u64, args: &[&str]) -> String {
     let run = run_memory(args);
-    assert!(
-        run.status.success() && run.stderr.is_empty(),
-        "`memory {}` failed ({:?}):\n{}\n{}",
-        args.join(" "),
-        run.status,
-        run.stderr,
-        run.stdout
-    );
+    if !run.status.success() || !run.stderr.is_empty() {
+        let said = run.stderr.trim();
+        let why = if said.contains("never waited for") {
+            format!(
+                "{}: observe returned without reaping its child, which stays a zombie, and \
+                 its exit status was never checked. End of file on the pipe only says the \
+                 child closed it: wait for the child (waitpid) before returning. A child \
+                 never waited for.",
+                said.trim_start_matches("memory: ")
+                    .lines()
+                    .next()
+                    .unwrap_or(said)
+            )
+        } else if said.is_empty() {
+            format!(
+                "the demo failed ({}) without saying why. Failed.",
+                run.status
+            )
+        } else {
+            format!(
+                "{}. Failed.",
+                said.trim_start_matches("memory: ").replace('\n', " ")
+            )
+        };
+        let evidence = format!(
+            "`memory {}` printed:\n{}",
+            args.join(" "),
+            run.stdout.trim_end()
+        );
+        panic!("{}", proctest::verdict(&evidence, &why));
+    }
     assert!(run.leftovers.is_empty(), "{}", run.describe_leftovers());
     let view = |who: &str| {
         run.stdout
@@ -97,7 +124,8 @@ fn bad_arguments_are_rejected_before_forking() {
         let run = run_memory(args);
         assert_eq!(run.code(), Some(2), "{args:?}: {}", run.stderr);
         assert!(
-            run.stderr.contains("usage: memory [INITIAL CHANGED]")
+            run.stderr
+                .contains("usage: memory [--child-stops] [INITIAL CHANGED]")
                 && run.stderr.contains("fork/memory"),
             "{args:?}: {}",
             run.stderr
@@ -111,4 +139,65 @@ fn the_child_calls_only_async_signal_safe_functions_and_leaves_with_exit() {
     let source = proctest::source::Source::read(proctest::step_file!("08_fork/memory.rs"))
         .unwrap_or_else(|err| panic!("{err}"));
     proctest::source::assert_none(&source.fork_children());
+}
+
+#[test]
+fn a_child_killed_before_its_report_is_an_error_not_a_view() {
+    // The child stops at birth (--child-stops) and the test kills it there: it never
+    // writes its report. observe must see end of file on the pipe (it holds no write end
+    // itself), reap the killed child, and fail with EIO.
+    let killed = Arc::new(AtomicBool::new(false));
+    let watcher = {
+        let killed = Arc::clone(&killed);
+        move |snapshot: &Snapshot| {
+            let Some(parent) = snapshot.leader() else {
+                return true;
+            };
+            let Some(child) = snapshot.stopped_children(parent).next() else {
+                return true;
+            };
+            killed.store(
+                kill(Pid::from_raw(child.pid), Signal::SIGKILL).is_ok(),
+                Ordering::SeqCst,
+            );
+            false
+        }
+    };
+    let run = Demo::new(DEMO)
+        .arg("--child-stops")
+        .timeout(WATCHDOG)
+        .watch(watcher)
+        .run()
+        .unwrap_or_else(|hang| panic!("{}", proctest::verdict(&hang, &diagnose(&hang))));
+    assert!(
+        killed.load(Ordering::SeqCst),
+        "the demo's child never stopped at birth:\n{}",
+        run.stdout
+    );
+    let evidence = format!(
+        "`memory --child-stops`, its child killed before it could report, printed:\n{}{}",
+        run.stdout,
+        run.stderr.trim_end()
+    );
+    if run.status.success() {
+        let view = run
+            .stdout
+            .lines()
+            .find(|l| l.starts_with("child"))
+            .unwrap_or("(no view)");
+        let why = format!(
+            "the child was killed before it sent a byte, yet observe returned its view \
+             (`{}`): a view made of nothing. A report shorter than 20 bytes, or a child that \
+             did not exit with status 0, is an error: EIO. A made-up view.",
+            view.trim()
+        );
+        panic!("{}", proctest::verdict(&evidence, &why));
+    }
+    if !run.stderr.contains("EIO") {
+        let why = "the child was killed before it sent its report: observe must fail with EIO \
+                   (an incomplete report, a child that did not exit with status 0), as its doc \
+                   says. The wrong error.";
+        panic!("{}", proctest::verdict(&evidence, why));
+    }
+    assert!(run.leftovers.is_empty(), "{}", run.describe_leftovers());
 }

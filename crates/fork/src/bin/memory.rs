@@ -1,18 +1,24 @@
 //! `memory [INITIAL CHANGED]`: a variable `x` holds INITIAL (100 by default); the child of
 //! a fork sets its `x` to CHANGED (200 by default). Both processes report the value and
 //! the virtual address they see (step `fork/memory`): the same address, two values.
+//!
+//! `memory --child-stops [INITIAL CHANGED]` is for the tests: the child stops itself
+//! (SIGSTOP) as soon as it is forked, before any of `observe`'s child code runs, so that
+//! the test can kill it before it reports: `observe` must then fail (EIO), not wait forever
+//! and not make up the child's view.
 
 use fork::memory;
 use fork::sys::Audit;
 use std::process::ExitCode;
 
-const USAGE: &str = "memory [INITIAL CHANGED]
+const USAGE: &str = "memory [--child-stops] [INITIAL CHANGED]
        (two different whole numbers, 0..=18446744073709551615; default 100 200)
 example: memory 100 200   (this demo belongs to step fork/memory: `just check fork/memory`)";
 
 /// Reads `[INITIAL CHANGED]`, or exits with the usage error.
-fn parse() -> (u64, u64) {
+fn parse() -> (u64, u64, bool) {
     let mut args = proctest::args::Args::from_env("memory", USAGE);
+    let stops = args.flag("--child-stops");
     let given: Vec<String> = std::iter::from_fn(|| args.positional()).collect();
     args.clone().finish();
     let number = |text: &String| {
@@ -23,7 +29,7 @@ fn parse() -> (u64, u64) {
             ))
         })
     };
-    match given.as_slice() {
+    let (initial, changed) = match given.as_slice() {
         [] => (100, 200),
         [initial, changed] => {
             let (initial, changed) = (number(initial), number(changed));
@@ -35,13 +41,20 @@ fn parse() -> (u64, u64) {
             (initial, changed)
         }
         _ => args.fail(&format!("expected no argument or two, got {}", given.len())),
-    }
+    };
+    (initial, changed, stops)
 }
 
 fn main() -> ExitCode {
     proctest::lifetime::children_die_with_parent();
     let audit = Audit::start();
-    let (initial, changed) = parse();
+    let (initial, changed, stops) = parse();
+    if stops {
+        if let Err(err) = proctest::faults::children_stop_at_birth() {
+            eprintln!("memory: cannot make the child stop at birth: {err}");
+            return ExitCode::FAILURE;
+        }
+    }
     let mut ok = true;
     match memory::observe(initial, changed) {
         Ok(views) => {

@@ -35,7 +35,7 @@ const FIXTURES: &[(&str, Solution, &str)] = &[
             install_handlers: blocks_usr1_only,
             wait_for: while_wait,
         },
-        "blocks SIGUSR1 only, so the child's SIGUSR2 can come between its look and its sleep",
+        "blocks SIGUSR1 only: SIGUSR2 can come between the child's look and its sleep",
     ),
     (
         "handshake-empty-mask",
