@@ -166,6 +166,50 @@ fn a_missing_command_in_the_middle_does_not_block_the_others() {
 }
 
 #[test]
+fn a_fork_that_fails_part_way_is_returned_and_the_started_children_are_waited_for() {
+    // The first fork succeeds, every later one fails with EAGAIN (the process limit, made
+    // up by the demo: root ignores the real one). run_pipeline returns the error, and the
+    // command it had started is still waited for, as its doc says.
+    for k in [1, 2] {
+        let k = k.to_string();
+        let run = pipeline(&[
+            "--fork-fails-after",
+            &k,
+            "printf b\\na\\n",
+            "sort",
+            "uniq -c",
+        ]);
+        let evidence = format!(
+            "`pipeline --fork-fails-after {k} ...` (fork number {} fails) said:\n{}",
+            k.parse::<u32>().unwrap_or(0) + 1,
+            run.stderr.trim_end()
+        );
+        if !run.stderr.contains("EAGAIN") || run.code() != Some(1) {
+            let why = "a fork failed with EAGAIN while the pipeline was starting, and \
+                       run_pipeline did not return that error: the caller must learn that the \
+                       pipeline could not be started. Return fork's error. An error swallowed.";
+            panic!("{}", proctest::verdict(&evidence, why));
+        }
+        let unreaped = run
+            .stderr
+            .lines()
+            .find_map(|l| l.strip_prefix("audit: children never waited for: "))
+            .unwrap_or("none");
+        if unreaped != "none" {
+            let why = format!(
+                "run_pipeline returned fork's error at once and never waited for the {k} \
+                 command(s) it had already started, which stay zombies (pids {unreaped}). Its \
+                 doc says the children started before an error are still waited for: on the \
+                 way out, close what the parent holds and waitpid each pid started so far. \
+                 Children left behind."
+            );
+            panic!("{}", proctest::verdict(&evidence, &why));
+        }
+        assert_clean(&run);
+    }
+}
+
+#[test]
 fn no_command_is_a_usage_error() {
     let run = common::run(Demo::new(env!("CARGO_BIN_EXE_pipeline")), &|p| {
         p.name.clone()

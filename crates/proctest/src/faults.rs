@@ -155,3 +155,40 @@ pub fn children_stop_at_birth() -> io::Result<()> {
         Err(io::Error::from_raw_os_error(rc))
     }
 }
+
+/// How many forks [`forks_fail_after`] lets through; `u32::MAX` until it is called.
+static FORKS_LEFT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(u32::MAX);
+
+/// Lets the calling process fork `successes` more times, then makes every later fork fail
+/// with EAGAIN, as when the process limit is reached part-way through a loop of forks: the
+/// error path a loop takes with children already started. A `pthread_atfork` handler
+/// counts the forks in the parent and installs the filter of [`forks_fail`] after the
+/// last one allowed. With `successes` 0, the next fork already fails.
+///
+/// # Errors
+///
+/// The error of `pthread_atfork` or, with `successes` 0, of [`forks_fail`].
+pub fn forks_fail_after(successes: u32) -> io::Result<()> {
+    use std::sync::atomic::Ordering;
+    extern "C" fn after_fork_in_parent() {
+        // glibc runs this after a failed fork too: count down to zero, never past it.
+        let before =
+            FORKS_LEFT.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1));
+        if before == Ok(1) {
+            // Nobody to report a failure to here: the next fork then simply succeeds, and
+            // the check that counts on its failure says so.
+            let _ = forks_fail();
+        }
+    }
+    if successes == 0 {
+        return forks_fail();
+    }
+    FORKS_LEFT.store(successes, Ordering::SeqCst);
+    // SAFETY: registering a handler has no precondition; this one runs in the parent only.
+    let rc = unsafe { libc::pthread_atfork(None, Some(after_fork_in_parent), None) };
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(io::Error::from_raw_os_error(rc))
+    }
+}
