@@ -3,7 +3,9 @@
 //! to its parent in order with the right checksum (through the demo binary: the test
 //! harness never forks). Two rules no run on this machine can show are read in the source:
 //! `write` runs in the forked producer, so it calls only async-signal-safe functions, and
-//! the counters are published with Release and read with Acquire.
+//! the counters are published with Release and read with Acquire. One order no run shows
+//! either is forced: a read-only data page makes `write`'s first byte copied into it fault,
+//! and the counters are read at that moment (the new head must not be stored yet).
 //!
 //! The in-process checks take the ring as a type argument, so that the oracle tests at the
 //! end can prove they fail plausible wrong rings with the right message.
@@ -743,5 +745,204 @@ fn the_source_checks_fail_a_ring_with_relaxed_counters_or_a_printing_producer() 
     assert!(
         found.len() == 1 && found[0].to_string().contains("calls `println!`"),
         "{found:?}"
+    );
+}
+
+/// What the SIGSEGV handler of [`copied_before_published`] needs: the protected page,
+/// where the ring's counters are, and what it saw.
+mod fault_probe {
+    use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+
+    pub static PAGE: AtomicUsize = AtomicUsize::new(0);
+    pub static HEAD: AtomicUsize = AtomicUsize::new(0);
+    pub static TAIL: AtomicUsize = AtomicUsize::new(0);
+    pub static FAULTED: AtomicBool = AtomicBool::new(false);
+    /// head - tail when the producer first wrote into the protected page.
+    pub static PUBLISHED: AtomicU64 = AtomicU64::new(0);
+
+    /// The handler: a write into the protected page records the counters, then makes the
+    /// page writable again and returns, so that the write is retried and succeeds. Only
+    /// loads, stores and mprotect: async-signal-safe.
+    pub extern "C" fn on_segv(_: libc::c_int, info: *mut libc::siginfo_t, _: *mut libc::c_void) {
+        let page = PAGE.load(Ordering::SeqCst);
+        // SAFETY: the kernel passes a valid siginfo to an SA_SIGINFO handler.
+        let addr = unsafe { (*info).si_addr() } as usize;
+        if page == 0 || !(page..page + 4096).contains(&addr) {
+            // Not ours: give the fault back to the default action (the write is retried).
+            // SAFETY: resetting a disposition is async-signal-safe.
+            unsafe { libc::signal(libc::SIGSEGV, libc::SIG_DFL) };
+            return;
+        }
+        // SAFETY: HEAD and TAIL point at the ring's two counters, alive during the probe.
+        let (head, tail) = unsafe {
+            (
+                (*(HEAD.load(Ordering::SeqCst) as *const AtomicU64)).load(Ordering::SeqCst),
+                (*(TAIL.load(Ordering::SeqCst) as *const AtomicU64)).load(Ordering::SeqCst),
+            )
+        };
+        PUBLISHED.store(head.wrapping_sub(tail), Ordering::SeqCst);
+        FAULTED.store(true, Ordering::SeqCst);
+        // SAFETY: the page is part of the probe's mapping; making it writable again is what
+        // lets the interrupted write finish.
+        unsafe {
+            libc::mprotect(
+                page as *mut libc::c_void,
+                4096,
+                libc::PROT_READ | libc::PROT_WRITE,
+            )
+        };
+    }
+}
+
+/// Checks that `put` copies the bytes into the ring before it stores the new head: the
+/// ring's data page that the next write falls in is made read-only, so the first byte
+/// copied into it faults, and the handler reads the counters at that very moment. A
+/// consumer that loaded head then would already see the bytes counted while they were not
+/// yet there. `base` is the ring's mapping: head at offset 0, tail at `pad`, the data at
+/// `2 * pad` (the `Ring` struct's layout); `capacity` its data size.
+fn copied_before_published(
+    base: usize,
+    pad: usize,
+    capacity: usize,
+    put: &dyn Fn(&[u8]) -> usize,
+    take: &dyn Fn(&mut [u8]) -> usize,
+) -> Result<(), String> {
+    use fault_probe::{FAULTED, HEAD, PAGE, PUBLISHED, TAIL};
+    use std::sync::atomic::Ordering::SeqCst;
+    let data = base + 2 * pad;
+    let page = data.div_ceil(4096) * 4096;
+    let skip = page - data;
+    assert!(skip + 64 <= capacity, "the probe's ring is too small");
+    // Empty the ring with head = tail = skip: the next write starts at the protected page.
+    let filler = vec![0u8; skip];
+    let mut out = vec![0u8; skip];
+    if skip > 0 && (put(&filler) != skip || take(&mut out) != skip) {
+        return Err("the ring did not take and give back its first bytes".to_owned());
+    }
+    HEAD.store(base, SeqCst);
+    TAIL.store(base + pad, SeqCst);
+    FAULTED.store(false, SeqCst);
+    PUBLISHED.store(0, SeqCst);
+    // SAFETY: a zeroed sigaction with SA_SIGINFO and a valid handler is a valid action.
+    let mut action: libc::sigaction = unsafe { std::mem::zeroed() };
+    let handler: extern "C" fn(libc::c_int, *mut libc::siginfo_t, *mut libc::c_void) =
+        fault_probe::on_segv;
+    action.sa_sigaction = handler as usize;
+    action.sa_flags = libc::SA_SIGINFO;
+    // SAFETY: all zero is a valid sigaction, overwritten by the call below.
+    let mut old: libc::sigaction = unsafe { std::mem::zeroed() };
+    // SAFETY: the old action is restored below; the handler only acts on our page.
+    unsafe { libc::sigaction(libc::SIGSEGV, &action, &mut old) };
+    PAGE.store(page, SeqCst);
+    // SAFETY: the page belongs to the ring's mapping, which outlives the probe.
+    unsafe { libc::mprotect(page as *mut libc::c_void, 4096, libc::PROT_READ) };
+    let written = put(&[0xab; 64]);
+    PAGE.store(0, SeqCst);
+    // SAFETY: as above; and the previous action comes back.
+    unsafe {
+        libc::mprotect(
+            page as *mut libc::c_void,
+            4096,
+            libc::PROT_READ | libc::PROT_WRITE,
+        );
+        libc::sigaction(libc::SIGSEGV, &old, std::ptr::null_mut());
+    }
+    if written != 64 {
+        return Err(format!("an empty ring took {written} of 64 bytes"));
+    }
+    if !FAULTED.load(SeqCst) {
+        return Err("the write never touched the ring's data page it was due in".to_owned());
+    }
+    let published = PUBLISHED.load(SeqCst);
+    if published != 0 {
+        return Err(format!(
+            "write stored the new head before it copied the bytes in. When the copy began, \
+             the ring already counted {published} byte(s), so a consumer loading head then \
+             would take bytes that are not there yet. Copy the bytes first, then store the \
+             new head with Release. Published before written."
+        ));
+    }
+    Ok(())
+}
+
+/// The size of the ring the probe uses: a few pages, so that a page of data can be
+/// protected alone.
+const PROBE: usize = 4 * 4096;
+
+#[test]
+fn write_copies_the_bytes_before_it_publishes_them() {
+    let ring: SharedMemory<Ring<PROBE>> = SharedMemory::new().expect("mmap of a ring");
+    let pad = std::mem::size_of::<mmap::shm::Padded<AtomicU64>>();
+    assert_eq!(
+        std::mem::size_of::<Ring<PROBE>>(),
+        2 * pad + PROBE,
+        "Ring's fields must stay as the starter declares them (head, tail, data)"
+    );
+    let base = std::ptr::from_ref::<Ring<PROBE>>(&ring) as usize;
+    let put = |bytes: &[u8]| {
+        // SAFETY: the test is the ring's only producer.
+        unsafe { ring.write(bytes) }
+    };
+    let take = |buf: &mut [u8]| {
+        // SAFETY: the test is the ring's only consumer.
+        unsafe { ring.read(buf) }
+    };
+    verdict(copied_before_published(base, pad, PROBE, &put, &take));
+}
+
+/// A wrong ring with the step's layout, whose `write` stores head before it copies.
+#[repr(C)]
+struct PublishesFirst {
+    head: mmap::shm::Padded<AtomicU64>,
+    tail: mmap::shm::Padded<AtomicU64>,
+    data: UnsafeCell<[u8; PROBE]>,
+}
+
+// SAFETY: atomics and plain bytes, all zero is valid.
+unsafe impl mmap::shm::Shareable for PublishesFirst {}
+// SAFETY: the oracle is only ever used by the one thread of its test.
+unsafe impl Sync for PublishesFirst {}
+
+impl PublishesFirst {
+    fn write(&self, bytes: &[u8]) -> usize {
+        let head = self.head.load(Ordering::Relaxed);
+        let n = bytes
+            .len()
+            .min(PROBE - (head - self.tail.load(Ordering::Acquire)) as usize);
+        self.head.store(head + n as u64, Ordering::Release);
+        for (i, &b) in bytes[..n].iter().enumerate() {
+            let at = (head as usize + i) % PROBE;
+            // SAFETY: the oracle is used by one thread; `at` is in bounds.
+            unsafe { (*self.data.get())[at] = b };
+        }
+        n
+    }
+
+    fn read(&self, buf: &mut [u8]) -> usize {
+        let tail = self.tail.load(Ordering::Relaxed);
+        let n = buf
+            .len()
+            .min((self.head.load(Ordering::Acquire) - tail) as usize);
+        for (i, b) in buf[..n].iter_mut().enumerate() {
+            // SAFETY: as in `write`.
+            *b = unsafe { (*self.data.get())[(tail as usize + i) % PROBE] };
+        }
+        self.tail.store(tail + n as u64, Ordering::Release);
+        n
+    }
+}
+
+#[test]
+fn oracle_a_write_that_publishes_before_it_copies_is_caught() {
+    let ring: SharedMemory<PublishesFirst> = SharedMemory::new().expect("mmap of a ring");
+    let pad = std::mem::size_of::<mmap::shm::Padded<AtomicU64>>();
+    let base = std::ptr::from_ref::<PublishesFirst>(&ring) as usize;
+    let put = |bytes: &[u8]| ring.write(bytes);
+    let take = |buf: &mut [u8]| ring.read(buf);
+    let why = copied_before_published(base, pad, PROBE, &put, &take)
+        .expect_err("a ring that publishes first must be caught");
+    assert!(
+        why.contains("already counted 64 byte(s)") && why.ends_with("Published before written."),
+        "{why}"
     );
 }
