@@ -807,6 +807,37 @@ fn copied_before_published(
     put: &dyn Fn(&[u8]) -> usize,
     take: &dyn Fn(&mut [u8]) -> usize,
 ) -> Result<(), String> {
+    probe(base, pad, capacity, put, take, Side::Producer)
+}
+
+/// Checks the consumer's side the same way: the page holding 64 unread bytes is made
+/// unreadable, so `take`'s first byte copied out faults; `tail` must not have been stored
+/// yet (the producer could overwrite the bytes still being copied).
+fn copied_before_released(
+    base: usize,
+    pad: usize,
+    capacity: usize,
+    put: &dyn Fn(&[u8]) -> usize,
+    take: &dyn Fn(&mut [u8]) -> usize,
+) -> Result<(), String> {
+    probe(base, pad, capacity, put, take, Side::Consumer)
+}
+
+/// Which call [`probe`] makes fault.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Side {
+    Producer,
+    Consumer,
+}
+
+fn probe(
+    base: usize,
+    pad: usize,
+    capacity: usize,
+    put: &dyn Fn(&[u8]) -> usize,
+    take: &dyn Fn(&mut [u8]) -> usize,
+    side: Side,
+) -> Result<(), String> {
     use fault_probe::{FAULTED, HEAD, PAGE, PUBLISHED, TAIL};
     use std::sync::atomic::Ordering::SeqCst;
     let data = base + 2 * pad;
@@ -834,9 +865,19 @@ fn copied_before_published(
     // SAFETY: the old action is restored below; the handler only acts on our page.
     unsafe { libc::sigaction(libc::SIGSEGV, &action, &mut old) };
     PAGE.store(page, SeqCst);
+    if side == Side::Consumer && put(&[0xab; 64]) != 64 {
+        return Err("an empty ring did not take 64 bytes".to_owned());
+    }
+    let protection = match side {
+        Side::Producer => libc::PROT_READ,
+        Side::Consumer => libc::PROT_NONE,
+    };
     // SAFETY: the page belongs to the ring's mapping, which outlives the probe.
-    unsafe { libc::mprotect(page as *mut libc::c_void, 4096, libc::PROT_READ) };
-    let written = put(&[0xab; 64]);
+    unsafe { libc::mprotect(page as *mut libc::c_void, 4096, protection) };
+    let moved = match side {
+        Side::Producer => put(&[0xab; 64]),
+        Side::Consumer => take(&mut [0u8; 64]),
+    };
     PAGE.store(0, SeqCst);
     // SAFETY: as above; and the previous action comes back.
     unsafe {
@@ -847,14 +888,22 @@ fn copied_before_published(
         );
         libc::sigaction(libc::SIGSEGV, &old, std::ptr::null_mut());
     }
-    if written != 64 {
-        return Err(format!("an empty ring took {written} of 64 bytes"));
+    if moved != 64 {
+        return Err(format!("the ring moved {moved} of 64 bytes"));
     }
     if !FAULTED.load(SeqCst) {
-        return Err("the write never touched the ring's data page it was due in".to_owned());
+        return Err("the copy never touched the ring's data page it was due in".to_owned());
     }
     let published = PUBLISHED.load(SeqCst);
-    if published != 0 {
+    if side == Side::Consumer && published != 64 {
+        return Err(format!(
+            "read stored the new tail before it copied the bytes out. When the copy began, \
+             the ring counted only {published} unread byte(s) instead of 64, so the producer \
+             could already overwrite bytes still being read. Copy the bytes out first, then \
+             store the new tail with Release. Released before read."
+        ));
+    }
+    if side == Side::Producer && published != 0 {
         return Err(format!(
             "write stored the new head before it copied the bytes in. When the copy began, \
              the ring already counted {published} byte(s), so a consumer loading head then \
@@ -890,6 +939,22 @@ fn write_copies_the_bytes_before_it_publishes_them() {
     verdict(copied_before_published(base, pad, PROBE, &put, &take));
 }
 
+#[test]
+fn read_copies_the_bytes_out_before_it_releases_them() {
+    let ring: SharedMemory<Ring<PROBE>> = SharedMemory::new().expect("mmap of a ring");
+    let pad = std::mem::size_of::<mmap::shm::Padded<AtomicU64>>();
+    let base = std::ptr::from_ref::<Ring<PROBE>>(&ring) as usize;
+    let put = |bytes: &[u8]| {
+        // SAFETY: the test is the ring's only producer.
+        unsafe { ring.write(bytes) }
+    };
+    let take = |buf: &mut [u8]| {
+        // SAFETY: the test is the ring's only consumer.
+        unsafe { ring.read(buf) }
+    };
+    verdict(copied_before_released(base, pad, PROBE, &put, &take));
+}
+
 /// A wrong ring with the step's layout, whose `write` stores head before it copies.
 #[repr(C)]
 struct PublishesFirst {
@@ -914,6 +979,20 @@ impl PublishesFirst {
             let at = (head as usize + i) % PROBE;
             // SAFETY: the oracle is used by one thread; `at` is in bounds.
             unsafe { (*self.data.get())[at] = b };
+        }
+        n
+    }
+
+    /// The consumer's mistake: the new tail is stored before the bytes are copied out.
+    fn read_releasing_first(&self, buf: &mut [u8]) -> usize {
+        let tail = self.tail.load(Ordering::Relaxed);
+        let n = buf
+            .len()
+            .min((self.head.load(Ordering::Acquire) - tail) as usize);
+        self.tail.store(tail + n as u64, Ordering::Release);
+        for (i, b) in buf[..n].iter_mut().enumerate() {
+            // SAFETY: as in `write`.
+            *b = unsafe { (*self.data.get())[(tail as usize + i) % PROBE] };
         }
         n
     }
@@ -943,6 +1022,31 @@ fn oracle_a_write_that_publishes_before_it_copies_is_caught() {
         .expect_err("a ring that publishes first must be caught");
     assert!(
         why.contains("already counted 64 byte(s)") && why.ends_with("Published before written."),
+        "{why}"
+    );
+}
+
+#[test]
+fn oracle_a_read_that_releases_before_it_copies_is_caught() {
+    let ring: SharedMemory<PublishesFirst> = SharedMemory::new().expect("mmap of a ring");
+    let pad = std::mem::size_of::<mmap::shm::Padded<AtomicU64>>();
+    let base = std::ptr::from_ref::<PublishesFirst>(&ring) as usize;
+    // A right write (copy, then publish), so that only the read is wrong.
+    let put = |bytes: &[u8]| {
+        let head = ring.head.load(Ordering::Relaxed);
+        let n = bytes.len();
+        for (i, &b) in bytes.iter().enumerate() {
+            // SAFETY: the oracle is used by one thread; the index is in bounds.
+            unsafe { (*ring.data.get())[(head as usize + i) % PROBE] = b };
+        }
+        ring.head.store(head + n as u64, Ordering::Release);
+        n
+    };
+    let take = |buf: &mut [u8]| ring.read_releasing_first(buf);
+    let why = copied_before_released(base, pad, PROBE, &put, &take)
+        .expect_err("a ring that releases first must be caught");
+    assert!(
+        why.contains("only 0 unread byte(s)") && why.ends_with("Released before read."),
         "{why}"
     );
 }
