@@ -918,41 +918,42 @@ fn probe(
 /// protected alone.
 const PROBE: usize = 4 * 4096;
 
-#[test]
-fn write_copies_the_bytes_before_it_publishes_them() {
-    let ring: SharedMemory<Ring<PROBE>> = SharedMemory::new().expect("mmap of a ring");
+/// Runs `probe` on a fresh step's ring of [`PROBE`] bytes, under the watchdog.
+fn probe_the_ring(side: Side) -> Result<(), String> {
     let pad = std::mem::size_of::<mmap::shm::Padded<AtomicU64>>();
     assert_eq!(
         std::mem::size_of::<Ring<PROBE>>(),
         2 * pad + PROBE,
         "Ring's fields must stay as the starter declares them (head, tail, data)"
     );
-    let base = std::ptr::from_ref::<Ring<PROBE>>(&ring) as usize;
-    let put = |bytes: &[u8]| {
-        // SAFETY: the test is the ring's only producer.
-        unsafe { ring.write(bytes) }
-    };
-    let take = |buf: &mut [u8]| {
-        // SAFETY: the test is the ring's only consumer.
-        unsafe { ring.read(buf) }
-    };
-    verdict(copied_before_published(base, pad, PROBE, &put, &take));
+    common::within(
+        "a write or read on a ring with a protected data page",
+        "`write` and `read` never block: look for a loop that never ends",
+        move || {
+            let ring: SharedMemory<Ring<PROBE>> = SharedMemory::new().expect("mmap of a ring");
+            let base = std::ptr::from_ref::<Ring<PROBE>>(&ring) as usize;
+            let put = |bytes: &[u8]| {
+                // SAFETY: the check is the ring's only producer.
+                unsafe { ring.write(bytes) }
+            };
+            let take = |buf: &mut [u8]| {
+                // SAFETY: the check is the ring's only consumer.
+                unsafe { ring.read(buf) }
+            };
+            probe(base, pad, PROBE, &put, &take, side)
+        },
+    )
+    .and_then(|result| result)
+}
+
+#[test]
+fn write_copies_the_bytes_before_it_publishes_them() {
+    verdict(probe_the_ring(Side::Producer));
 }
 
 #[test]
 fn read_copies_the_bytes_out_before_it_releases_them() {
-    let ring: SharedMemory<Ring<PROBE>> = SharedMemory::new().expect("mmap of a ring");
-    let pad = std::mem::size_of::<mmap::shm::Padded<AtomicU64>>();
-    let base = std::ptr::from_ref::<Ring<PROBE>>(&ring) as usize;
-    let put = |bytes: &[u8]| {
-        // SAFETY: the test is the ring's only producer.
-        unsafe { ring.write(bytes) }
-    };
-    let take = |buf: &mut [u8]| {
-        // SAFETY: the test is the ring's only consumer.
-        unsafe { ring.read(buf) }
-    };
-    verdict(copied_before_released(base, pad, PROBE, &put, &take));
+    verdict(probe_the_ring(Side::Consumer));
 }
 
 /// A wrong ring with the step's layout, whose `write` stores head before it copies.
