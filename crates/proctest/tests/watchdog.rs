@@ -182,3 +182,40 @@ fn a_demo_starts_with_the_standard_descriptors_only() {
     unsafe { libc::close(stray) };
     assert_eq!(run.stdout, "clean\n", "descriptor {stray} reached the demo");
 }
+
+#[test]
+fn a_watcher_sees_a_stopped_child_and_resumes_it() {
+    // The child stops itself; without the watcher, `wait` would wait for it for good. The
+    // watcher sees it stopped (state T, a child of the demo), resumes it, and stops
+    // watching.
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicU32, Ordering};
+    let calls = Arc::new(AtomicU32::new(0));
+    let seen = Arc::clone(&calls);
+    let run = Demo::new("sh")
+        .args([
+            "-c",
+            "sh -c 'kill -STOP $$; echo resumed' & wait; echo done",
+        ])
+        .timeout(Duration::from_secs(5))
+        .watch(move |snapshot| {
+            seen.fetch_add(1, Ordering::SeqCst);
+            let Some(demo) = snapshot.leader() else {
+                return true;
+            };
+            match snapshot.stopped_children(demo).next() {
+                Some(child) => {
+                    let pid = nix::unistd::Pid::from_raw(child.pid);
+                    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGCONT)
+                        .expect("resume the child");
+                    false
+                }
+                None => true,
+            }
+        })
+        .run()
+        .unwrap_or_else(|hang| panic!("the watcher never resumed the child: {hang}"));
+    assert_eq!(run.stdout, "resumed\ndone\n");
+    assert!(calls.load(Ordering::SeqCst) >= 1);
+    assert!(run.leftovers.is_empty(), "{}", run.describe_leftovers());
+}
