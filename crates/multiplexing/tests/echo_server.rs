@@ -76,6 +76,19 @@ fn the_checks_fail_a_server_that_loses_or_keeps_bytes() {
 }
 
 #[test]
+fn the_checks_fail_a_server_whose_new_bytes_overtake_pending_ones() {
+    assert_fails(
+        "echo-new-first",
+        false,
+        &[
+            "came back whole but out of order",
+            "they overtook them",
+            "Echo out of order.",
+        ],
+    );
+}
+
+#[test]
 fn the_checks_fail_a_server_that_mishandles_a_broken_connection() {
     // Every hundredth client of round 2 leaves without reading: the server's write fails
     // (EPIPE), and the connection must be closed like any other that failed.

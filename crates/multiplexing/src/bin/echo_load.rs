@@ -651,6 +651,112 @@ fn stop(server: nix::unistd::Pid) {
     }
 }
 
+/// The order of an echo when new bytes come while old ones still wait in the server: one
+/// client sends a message too big for its socket to hold the echo of, without reading,
+/// so the server keeps the rest of the echo pending. Once the server has read everything
+/// (or stopped reading), the server is stopped, the client reads a little (the socket has
+/// room again) and sends a few new bytes, and the server goes on: it now has new bytes to
+/// read and room to write. The echo must come back in order: pending bytes first.
+fn overtake(path: &std::path::Path, server: nix::unistd::Pid) -> Result<String, Failure> {
+    const OLD: usize = 384 * 1024;
+    const NEW: usize = 4096;
+    let fail =
+        |what: &str, e: std::io::Error| Failure::Other(format!("the order check: {what}: {e}"));
+    let mut stream = UnixStream::connect(path).map_err(|e| fail("cannot connect", e))?;
+    stream
+        .set_nonblocking(true)
+        .map_err(|e| fail("set_nonblocking", e))?;
+    let old = pattern(4242, 0, OLD);
+    let new = pattern(4243, 1, NEW);
+    // Send as much of the old message as the server takes, without reading.
+    let mut sent = 0;
+    let mut quiet = 0;
+    while sent < OLD && quiet < 200 {
+        match stream.write(&old[sent..]) {
+            Ok(n) => (sent, quiet) = (sent + n, 0),
+            Err(e) if e.kind() == ErrorKind::WouldBlock => {
+                quiet += 1;
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            Err(e) => return Err(fail("sending", e)),
+        }
+    }
+    // Until the server has read what was sent (or holds it unread for good).
+    let unsent = |s: &UnixStream| {
+        let mut count: libc::c_int = 0;
+        // SAFETY: SIOCOUTQ writes one c_int through a pointer to a live c_int.
+        let ret = unsafe { libc::ioctl(s.as_raw_fd(), libc::TIOCOUTQ, &mut count) };
+        if ret == 0 { count } else { 0 }
+    };
+    let (mut last, mut still) = (unsent(&stream), 0);
+    while last > 0 && still < 100 {
+        std::thread::sleep(Duration::from_millis(5));
+        let now = unsent(&stream);
+        still = if now == last { still + 1 } else { 0 };
+        last = now;
+    }
+    stop(server);
+    let mut echo = Vec::with_capacity(sent + NEW);
+    let mut buf = vec![0u8; 64 * 1024];
+    let first = match stream.read(&mut buf) {
+        Ok(n) => n,
+        Err(e) if e.kind() == ErrorKind::WouldBlock => 0,
+        Err(e) => {
+            resume(server);
+            return Err(fail("reading", e));
+        }
+    };
+    echo.extend_from_slice(&buf[..first]);
+    let wrote = stream.write(&new);
+    resume(server);
+    let wrote = wrote.map_err(|e| fail("sending the new bytes", e))?;
+    let expected: Vec<u8> = old[..sent].iter().chain(&new[..wrote]).copied().collect();
+    let _ = stream.shutdown(Shutdown::Write);
+    stream
+        .set_nonblocking(false)
+        .map_err(|e| fail("set_nonblocking", e))?;
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .map_err(|e| fail("set_read_timeout", e))?;
+    loop {
+        match stream.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => echo.extend_from_slice(&buf[..n]),
+            Err(e) if e.kind() == ErrorKind::Interrupted => {}
+            Err(e) => return Err(fail("reading the echo", e)),
+        }
+    }
+    if echo == expected {
+        // The amounts depend on how much the server reads ahead: not in the output.
+        return Ok(
+            "order: bytes held by the server, then new ones sent meanwhile, came back in order"
+                .to_owned(),
+        );
+    }
+    let same = echo
+        .iter()
+        .zip(&expected)
+        .take_while(|(a, b)| a == b)
+        .count();
+    let mut sorted = (echo.clone(), expected.clone());
+    sorted.0.sort_unstable();
+    sorted.1.sort_unstable();
+    Err(Failure::Other(if sorted.0 == sorted.1 {
+        format!(
+            "the echo came back whole but out of order from byte {same} on, for a client that \
+             sent {sent} bytes, read {first} of the echo, then sent {wrote} more. The new bytes \
+             were written while older ones still waited in the server: they overtook them. \
+             Append new bytes to what is pending and write from its front. Echo out of order."
+        )
+    } else {
+        format!(
+            "a client sent {sent} bytes, read {first} of the echo, then sent {wrote} more, \
+             and got {} bytes back, wrong from byte {same} on",
+            echo.len()
+        )
+    }))
+}
+
 /// Lets a stopped server go on (SIGCONT).
 fn resume(server: nix::unistd::Pid) {
     let _ = nix::sys::signal::kill(server, nix::sys::signal::Signal::SIGCONT);
@@ -761,17 +867,18 @@ fn run(edge: bool, count: usize) -> Result<(), String> {
         let (bigs, held, rudes) = (kinds(0, BIG), kinds(1, HELD), kinds(1, RUDE));
         println!(
             "round 1: {count} echoes checked byte for byte: {bigs} of {BIG} bytes (read 4 KiB at \
-             a time), {} of 1 to 4096 bytes",
+             a time),\n         {} of 1 to 4096 bytes",
             count - bigs
         );
         println!(
             "round 2: {} echoes checked byte for byte: {held} of {HELD} bytes (read after a \
-             pause, after the end of file), {} of 1 to 2048 bytes; {rudes} clients left \
-             without reading theirs",
+             pause,\n         after the end of file), {} of 1 to 2048 bytes; {rudes} clients \
+             left without reading theirs",
             count - rudes,
             count - held - rudes
         );
         drop(clients);
+        println!("{}", overtake(&path, server_pid)?);
         link.control
             .write_all(b"fds\n")
             .and_then(|()| link.control.flush())

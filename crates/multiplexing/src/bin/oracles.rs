@@ -143,6 +143,14 @@ const ECHO: &[(&str, Faults, &str)] = &[
         "reads once per event (the starter of step 3, with EPOLLET)",
     ),
     (
+        "echo-new-first",
+        Faults {
+            new_first: true,
+            ..Faults::NONE
+        },
+        "writes new bytes before the ones still pending",
+    ),
+    (
         "echo-level-connections",
         Faults {
             no_et_on_connections: true,
@@ -272,6 +280,8 @@ struct Faults {
     retries_write_errors: bool,
     /// Connections without EPOLLET (the listener keeps it): level-triggered again.
     no_et_on_connections: bool,
+    /// Writes new bytes at once, before the ones still pending (they overtake them).
+    new_first: bool,
 }
 
 impl Faults {
@@ -293,6 +303,7 @@ impl Faults {
         ignores_hangup: false,
         retries_write_errors: false,
         no_et_on_connections: false,
+        new_first: false,
     };
 }
 
@@ -456,6 +467,15 @@ fn on_event(conn: &mut Conn, events: EpollFlags, faults: Faults, edge: bool) -> 
                 Ok(0) => {
                     conn.eof = true;
                     break;
+                }
+                Ok(n) if faults.new_first => {
+                    // The fresh bytes first; what the socket does not take joins the queue.
+                    let written = match conn.stream.write(&buf[..n]) {
+                        Ok(written) => written,
+                        Err(err) if err.kind() == io::ErrorKind::WouldBlock => 0,
+                        Err(err) => return Err(err),
+                    };
+                    conn.pending.extend_from_slice(&buf[written..n]);
                 }
                 Ok(n) => conn.pending.extend_from_slice(&buf[..n]),
                 Err(err) if err.kind() == io::ErrorKind::WouldBlock => break,

@@ -10,12 +10,12 @@ use std::time::Duration;
 /// to be diagnosed on a slow, busy machine.
 pub const BUDGET: Duration = Duration::from_secs(5);
 
-/// Wraps `text` at 100 columns.
+/// Wraps `text` at 98 columns: the runner indents a failure by two.
 pub fn wrap(text: &str) -> String {
-    proctest::wrap(text, 100)
+    proctest::wrap(text, 98)
 }
 
-/// Fails the test with `result`'s message, wrapped at 100 columns.
+/// Fails the test with `result`'s message, wrapped to fit in 100 columns once indented.
 #[track_caller]
 pub fn verdict(result: Result<(), String>) {
     if let Err(message) = result {
@@ -156,10 +156,8 @@ pub mod echo {
             let evidence = evidence
                 .strip_prefix("error: ")
                 .map_or(evidence.clone(), |rest| format!("load generator: {rest}"));
-            return Err(wrap(&format!(
-                "{}{evidence}\nerror: {headline}",
-                run.stdout
-            )));
+            let evidence = wrap(&format!("{}{}", run.stdout, evidence.trim_end()));
+            return Err(proctest::verdict(&evidence, headline));
         }
         if !run.leftovers.is_empty() {
             return Err(run.describe_leftovers());
