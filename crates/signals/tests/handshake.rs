@@ -348,7 +348,7 @@ fn alternatives_a_sigwait_loop_and_a_self_pipe_handler_are_accepted() {
     proctest::source::assert_none(&found);
 }
 
-const ORACLES: &str = env!("CARGO_BIN_EXE_oracles");
+const ORACLES: &str = env!("CARGO_BIN_EXE_handshake_oracles");
 
 /// Runs the `oracles` binary's `fixture` (a wrong or right solution) in the handshake demo
 /// with `args`.

@@ -2,8 +2,9 @@
 //! `handshake` demo by the tests' oracles, which prove that the checks fail each wrong one
 //! with a message naming its cause and pass the right ones, however they are written.
 //!
-//! Usage: `oracles FIXTURE [DEMO ARGS...]`, where FIXTURE is one of the names listed by
-//! `oracles` without arguments (`oracles handshake-if-wait --stray-signal`).
+//! Usage: `handshake_oracles FIXTURE [DEMO ARGS...]`, where FIXTURE is one of the names
+//! listed by `handshake_oracles` without arguments (`handshake_oracles handshake-if-wait
+//! --stray-signal`).
 
 use std::process::ExitCode;
 
@@ -176,7 +177,7 @@ fn main() -> ExitCode {
     if let Some((_, solution, _)) = FIXTURES.iter().find(|(name, _, _)| *name == fixture) {
         return handshake_demo::run_demo(*solution, args);
     }
-    eprintln!("usage: oracles FIXTURE [DEMO ARGS...]\nfixtures:");
+    eprintln!("usage: handshake_oracles FIXTURE [DEMO ARGS...]\nfixtures:");
     for (name, _, what) in FIXTURES {
         eprintln!("  {name}: {what}");
     }
