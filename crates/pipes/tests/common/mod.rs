@@ -139,13 +139,33 @@ pub fn diagnose(hang: &Hang, role: &dyn Fn(&Process) -> String) -> String {
     let mut sentences = blocked_readers(hang, role);
     sentences.extend(blocked_writers(hang, role));
     if let Some(spinner) = hang.spinning().next() {
-        sentences.push(format!(
-            "{} (pid {}) is running, not blocked: it used {} of CPU while it should have been \
-             waiting. Busy-waiting",
-            role(spinner),
-            spinner.pid,
-            proctest::cpu::seconds(spinner.cpu)
-        ));
+        // Nothing left to wait for: every other process has exited. Then it is computing.
+        let alone = hang
+            .snapshot
+            .processes
+            .iter()
+            .all(|p| p.pid == spinner.pid || p.state == 'Z');
+        sentences.push(if alone {
+            format!(
+                "{} (pid {}) is still running after every other process had exited: it used {} \
+                 of CPU in its {} of life, with nothing left to wait for. It is computing, too \
+                 slowly for the check's budget: look for work that grows with the square of the \
+                 input (a copy of the rest of the buffer for each record, a `remove(0)` in a \
+                 loop). Too slow",
+                role(spinner),
+                spinner.pid,
+                proctest::cpu::seconds(spinner.cpu),
+                proctest::cpu::seconds(spinner.age)
+            )
+        } else {
+            format!(
+                "{} (pid {}) is running, not blocked: it used {} of CPU while it should have \
+                 been waiting. Busy-waiting",
+                role(spinner),
+                spinner.pid,
+                proctest::cpu::seconds(spinner.cpu)
+            )
+        });
     }
     let diagnosis = if sentences.is_empty() {
         "the demo never finished, and no process is blocked reading or writing a pipe: what \
