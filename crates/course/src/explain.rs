@@ -49,6 +49,9 @@ pub fn failure(output: &str, package: &str) -> Explanation {
         .and_then(|b| b.lines.iter().find(|l| !l.trim().is_empty()))
         .map(|l| l.trim().to_string())
         .unwrap_or_default();
+    let in_student_code = first_panic
+        .and_then(|b| b.location.as_deref())
+        .filter(|l| l.starts_with("exercises/"));
     if headline == "not yet implemented" || headline.starts_with("not yet implemented: ") {
         let at = first_panic
             .and_then(|b| b.location.clone())
@@ -56,6 +59,10 @@ pub fn failure(output: &str, package: &str) -> Explanation {
             .map(|l| format!(" at {l}"))
             .unwrap_or_default();
         headline = format!("reached a `todo!()`{at}: replace it with your implementation");
+    } else if let Some(location) = in_student_code {
+        // A panic of the student's own code (an overflow, an index out of bounds): where
+        // it happened is half of the diagnosis.
+        headline = format!("your code panicked at {location} ({headline})");
     }
 
     // A panic whose message a later block repeats (the scheduler reporting an actor's
@@ -466,6 +473,19 @@ snapshot assertion for 'x' failed in line 11";
         assert_eq!(e.headline, "S1 panicked: S1 entered while N1 was inside");
         assert!(e.replay.is_some());
         assert!(!e.body.contains("replay"), "{}", e.body);
+    }
+
+    #[test]
+    fn a_panic_in_the_students_code_is_headed_by_where_it_happened() {
+        let e = failure(
+            "thread 't' (12) panicked at crates/m/src/../../../exercises/11_mmap/x.rs:45:9:\n\
+             attempt to add with overflow\n",
+            "m",
+        );
+        assert_eq!(
+            e.headline,
+            "your code panicked at exercises/11_mmap/x.rs:45:9 (attempt to add with overflow)"
+        );
     }
 
     #[test]

@@ -52,6 +52,22 @@ fn would_block_then_poll_then_data_then_end_of_file() {
         run.stderr
     );
     assert_eq!(run.code(), Some(0), "{}", run.stderr);
+    let last = run
+        .stdout
+        .lines()
+        .find(|l| l.starts_with("4. "))
+        .unwrap_or("");
+    if !last.contains("end of file") {
+        let said = last.split_once(": ").map_or(last, |(_, said)| said);
+        let why = format!(
+            "after the writer exited, read_now said `{said}`: read() returned 0, which means \
+             end of file (no write end is open any more, nothing will ever come), not \"try \
+             again later\". Map Ok(0) to ReadNow::EndOfFile; only EAGAIN is WouldBlock. End of \
+             file missed."
+        );
+        let evidence = format!("`nonblocking` printed:\n{}", run.stdout.trim_end());
+        panic!("{}", proctest::verdict(&evidence, &why));
+    }
     insta::assert_snapshot!("nonblocking", run.stdout);
     assert_clean(&run);
 }

@@ -15,7 +15,12 @@ const DEMO: &str = env!("CARGO_BIN_EXE_handshake");
 /// by SIGTERM and reaped, nothing is left. Returns the output. When the demo itself names
 /// what went wrong (on its error output), that is the verdict.
 fn handshake(args: &[&str]) -> String {
-    outcome(Demo::new(DEMO).args(args), args).unwrap_or_else(|why| panic!("{why}"))
+    outcome(Demo::new(DEMO).args(args), args).unwrap_or_else(|why| {
+        // A handler or a child that breaks the async-signal-safety rules explains the
+        // strangest failures (output of its own, a deadlock): that rule comes first.
+        the_handler_only_sets_a_flag_and_wait_for_is_safe_in_the_child();
+        panic!("{why}")
+    })
 }
 
 /// What [`handshake`] checks, for `demo` run with `args`: its output, or the failure

@@ -16,8 +16,8 @@
 //!   before waiting), and the child sends SIGUSR1 only once the parent sleeps again:
 //!   `wait_for(&GOT_USR1)` must not return on the other signal's handler;
 //! - `--sigint-blocked`: the demo blocks SIGINT (with a handler that records a delivery)
-//!   before `install_handlers`, and the child sends SIGINT before SIGUSR1: a signal the
-//!   caller blocked must stay blocked while `wait_for` sleeps.
+//!   before `install_handlers`, and the child sends SIGINT, then SIGUSR1, once the parent
+//!   sleeps: a signal the caller blocked must stay blocked while `wait_for` sleeps.
 //!
 //! `--slow` makes each side wait for work: the child computes for 0.2 s of CPU before it
 //! sends SIGUSR1, and the parent as long before it answers. Under the tests' watchdog the
@@ -77,10 +77,11 @@ fn block_sigint() -> nix::Result<()> {
     Ok(())
 }
 
-/// Under `--stray-signal`, in the child: waits until the parent sleeps (its SIGUSR2 has
-/// been handled and `wait_for` went back to sleep), reading its state in /proc without
-/// allocating. A `wait_for` that returned on SIGUSR2's handler never sleeps there: the
-/// parent then ends the child. Gives up (and lets SIGUSR1 go) if the parent is gone.
+/// Under `--stray-signal` and `--sigint-blocked`, in the child: waits until the parent
+/// sleeps (under `--stray-signal`, once its SIGUSR2 has been handled and `wait_for` went
+/// back to sleep), reading its state in /proc without allocating. A `wait_for` that
+/// returned on SIGUSR2's handler never sleeps there: the parent then ends the child. Gives
+/// up (and lets the signals go) if the parent is gone.
 fn until_asleep(parent: Pid) {
     let pause = libc::timespec {
         tv_sec: 0,
@@ -118,7 +119,14 @@ fn child(
             work(SLOW_WORK);
         }
         Order::StraySignal => until_asleep(parent),
-        Order::SigintBlocked if kill(parent, Signal::SIGINT).is_err() => exit_now(1),
+        Order::SigintBlocked => {
+            // Once the parent sleeps in its wait: the outcome then depends on the mask it
+            // sleeps with, not on who ran first.
+            until_asleep(parent);
+            if kill(parent, Signal::SIGINT).is_err() {
+                exit_now(1);
+            }
+        }
         _ => {}
     }
     if kill(parent, Signal::SIGUSR1).is_err() || write_all(&report, b"S").is_err() {
