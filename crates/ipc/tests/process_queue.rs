@@ -505,6 +505,31 @@ fn every_put_returns_before_the_master_reads_anything() {
 }
 
 #[test]
+fn the_master_sleeps_while_the_worker_computes() {
+    // The worker computes for 0.2 s of CPU before its first put: a master that waits in
+    // get() uses next to nothing meanwhile; one that loops on get_nowait (and try_wait)
+    // keeps a CPU busy.
+    let run = run(&["--slow", "10", "16"]);
+    assert_clean(&run, "--slow 10 16");
+    let report = run
+        .cpu_report("drain_then_wait")
+        .unwrap_or_else(|| panic!("the demo reported no CPU time for drain_then_wait"));
+    let effort = std::time::Duration::from_millis(200);
+    if let Some(spin) = proctest::cpu::busy_wait(report.own, effort, report.wall) {
+        panic!(
+            "\n{}",
+            spin.explain(
+                "The master, in drain_then_wait,",
+                "the worker computed before its first put",
+                "get() blocks in read() until a value comes; a loop on get_nowait (or \
+                 try_wait) never sleeps, and stopping when the worker has exited loses the \
+                 values still in the pipe: get until Closed, then wait.",
+            )
+        );
+    }
+}
+
+#[test]
 fn bad_arguments_are_usage_errors_and_start_no_worker() {
     for (args, problem) in [
         (
@@ -522,7 +547,7 @@ fn bad_arguments_are_usage_errors_and_start_no_worker() {
             &format!("`process_queue {}`", args.join(" ")),
             &[
                 problem,
-                "process_queue [--put-first] [ITEMS [SIZE]]",
+                "process_queue [--put-first | --slow] [ITEMS [SIZE]]",
                 "just check ipc/process_queue",
             ],
         );

@@ -7,10 +7,12 @@
 //! its values and returns from `main` at once: whatever its feeder has not written by then
 //! is lost, unless dropping the `Sender` waits for it. With `--put-first` the worker also
 //! says on its standard error when its last `put` returned, and the master reads nothing
-//! from the queue before that line: a `put` that blocks on the pipe never says it.
+//! from the queue before that line: a `put` that blocks on the pipe never says it. With
+//! `--slow` the worker computes for 0.2 s of CPU before its first put; under the tests'
+//! watchdog the master reports the CPU it used inside `drain_then_wait` meanwhile.
 //!
-//! Usage: `process_queue [--put-first] [ITEMS [SIZE]]` (ITEMS from 1 to 100000, default
-//! 1000; SIZE, the bytes of each value's payload, from 0 to 65536, default 16).
+//! Usage: `process_queue [--put-first | --slow] [ITEMS [SIZE]]` (ITEMS from 1 to 100000,
+//! default 1000; SIZE, the bytes of each value's payload, from 0 to 65536, default 16).
 
 use ipc::process_queue::{GetError, Receiver, Sender, drain_then_wait};
 use ipc::sys::{open_fds, step_usage};
@@ -37,7 +39,7 @@ fn payload(seq: u32, size: usize) -> Vec<u8> {
 
 fn usage() -> String {
     step_usage(
-        "process_queue [--put-first] [ITEMS [SIZE]]
+        "process_queue [--put-first | --slow] [ITEMS [SIZE]]
        ITEMS: values the worker puts, 1 to 100000 (default 1000);
        SIZE: bytes of each value's payload, 0 to 65536 (default 16)",
         "process_queue 200 8192",
@@ -45,9 +47,16 @@ fn usage() -> String {
     )
 }
 
-/// The worker: put every value, then return (the Sender is dropped on the way out).
-fn worker(items: u32, size: usize, notify: bool) -> ExitCode {
+/// The CPU work the worker does before its first put, under `--slow`.
+const SLOW_WORK: std::time::Duration = std::time::Duration::from_millis(200);
+
+/// The worker: put every value, then return (the Sender is dropped on the way out). With
+/// `slow`, it first computes for [`SLOW_WORK`] of CPU, which the master waits for.
+fn worker(items: u32, size: usize, notify: bool, slow: bool) -> ExitCode {
     ipc::sys::die_with_parent();
+    if slow {
+        proctest::cpu::work(SLOW_WORK);
+    }
     // SAFETY: the worker's standard output is the queue's pipe, and nothing in this process
     // writes to standard output through std: the Sender is its only owner from here on.
     let pipe = unsafe { OwnedFd::from_raw_fd(libc::STDOUT_FILENO) };
@@ -72,15 +81,20 @@ fn main() -> ExitCode {
     let mut args = Args::from_env(PROGRAM, &usage());
     if args.flag("--worker") {
         let notify = args.flag("--notify");
+        let slow = args.flag("--slow");
         let (Some(items), Some(size)) = (args.positional(), args.positional()) else {
             args.fail("--worker takes ITEMS and SIZE")
         };
         let items = number_in("ITEMS", &items, &(1..=100_000)).unwrap_or_else(|p| args.fail(&p));
         let size = number_in("SIZE", &size, &(0..=65_536)).unwrap_or_else(|p| args.fail(&p));
         args.finish();
-        return worker(items, size, notify);
+        return worker(items, size, notify, slow);
     }
     let put_first = args.flag("--put-first");
+    let slow = args.flag("--slow");
+    if put_first && slow {
+        args.fail("--put-first and --slow do not go together");
+    }
     let items = args.positional();
     let size = args.positional();
     if args.leftover().is_some() {
@@ -107,6 +121,9 @@ fn main() -> ExitCode {
         if put_first {
             command.arg("--notify").stderr(Stdio::piped());
         }
+        if slow {
+            command.arg("--slow");
+        }
         command.spawn()
     };
     let mut worker = match spawned {
@@ -124,7 +141,11 @@ fn main() -> ExitCode {
         print!("master: the worker said: {line}");
     }
     let mut ok = true;
-    match drain_then_wait(&mut queue, worker) {
+    // Under the tests' watchdog: the CPU the master used while it waited for the values.
+    let meter = proctest::cpu::Meter::start("drain_then_wait");
+    let drained = drain_then_wait(&mut queue, worker);
+    meter.report();
+    match drained {
         Ok((values, status)) => {
             let arrived = values.len();
             match values
