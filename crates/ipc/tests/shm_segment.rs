@@ -150,25 +150,39 @@ fn items_come_out_in_the_order_they_went_in_around_the_ring() {
         diagnose,
     )
     .unwrap_or_else(|m| panic!("\n{}", wrap(&m)));
-    assert!(
-        run.code() == Some(0),
-        "\n{}",
-        wrap(&format!(
-            "`shm_segment --items 3` failed:\n{}{}{}",
-            run.stdout,
-            run.stderr,
-            why(&run.stderr)
-        ))
-    );
+    assert_succeeded(&run, "shm_segment --items 3");
 }
 
 /// The topic's words for what the demo's error output shows.
-fn why(stderr: &str) -> &'static str {
-    if stderr.contains("SIGBUS") {
-        SIGBUS_WHY
-    } else {
-        ""
+/// Fails with the demo's own account of what went wrong as the verdict, explained where
+/// the cause is known, when `run` did not succeed.
+fn assert_succeeded(run: &proctest::Finished, command: &str) {
+    if run.code() == Some(0) {
+        return;
     }
+    // The first complaint is the cause; "exited with status N" lines are what followed.
+    let lines = || run.stderr.lines().filter(|l| !l.trim().is_empty());
+    let said = lines()
+        .find(|l| !l.contains("exited with status") && !l.contains("before it said it was"))
+        .or_else(|| lines().next_back())
+        .unwrap_or("it said nothing")
+        .trim_start_matches("shm_segment: ");
+    let cause = if run.stderr.contains("SIGBUS") {
+        format!("{said}. {SIGBUS_WHY}")
+    } else if run.stderr.contains("cannot attach") && run.stderr.contains("ENOENT") {
+        "a process could not attach the segment: its name was already gone (ENOENT). Only \
+         the consumer removes the name, once everyone has attached (Segment::unlink); a \
+         Segment's Drop must not. Removed too early."
+            .to_owned()
+    } else {
+        format!("{said}. Failed.")
+    };
+    let evidence = format!(
+        "`{command}` failed; its output:\n{}{}",
+        run.stdout,
+        run.stderr.trim_end()
+    );
+    panic!("{}", proctest::verdict(&evidence, &cause));
 }
 
 /// A stuck demo: every process asleep on a semaphore.
@@ -197,16 +211,7 @@ fn two_producers_and_a_consumer_move_every_item_through_the_segment() {
     )
     .unwrap_or_else(|m| panic!("\n{}", wrap(&m)));
     assert!(run.leftovers.is_empty(), "{}", run.describe_leftovers());
-    assert!(
-        run.code() == Some(0),
-        "\n{}",
-        wrap(&format!(
-            "the shm_segment demo failed:\n{}{}{}",
-            run.stdout,
-            run.stderr,
-            why(&run.stderr)
-        ))
-    );
+    assert_succeeded(&run, "shm_segment");
     assert!(!shm_exists(&name.0), "the demo left {} behind", name.0);
     insta::assert_snapshot!("shm_segment", run.stdout);
 }
@@ -230,6 +235,31 @@ fn a_creator_killed_before_anyone_attached_leaves_nothing_behind() {
         "{}",
         run.stderr
     );
+    assert!(!shm_exists(&name.0), "{} was left behind", name.0);
+}
+
+#[test]
+fn a_create_that_fails_after_shm_open_leaves_nothing_behind() {
+    // The launcher makes ftruncate fail (EFBIG: a file-size limit of one byte) around
+    // Segment::create, which must then remove the object it had just created.
+    let name = Name::new("failed");
+    let run = common::run_demo(
+        Demo::new(env!("CARGO_BIN_EXE_shm_segment")).args(["--name", &name.0, "--create-fails"]),
+        diagnose,
+    )
+    .unwrap_or_else(|m| panic!("\n{}", wrap(&m)));
+    if run.code() != Some(0) {
+        let cause = run
+            .stderr
+            .trim()
+            .trim_start_matches("shm_segment: ")
+            .replace('\n', " ");
+        let evidence = format!(
+            "`shm_segment --create-fails` printed:\n{}",
+            run.stdout.trim_end()
+        );
+        panic!("{}", proctest::verdict(&evidence, &cause));
+    }
     assert!(!shm_exists(&name.0), "{} was left behind", name.0);
 }
 

@@ -14,6 +14,11 @@
 //! mutex (the race of the notes, shown: items lost and read twice); `--stop-after-create`
 //! kills the creator as soon as it is ready, before anyone else attached (the launcher then
 //! removes the segment itself).
+//!
+//! `shm_segment --name NAME --create-fails` checks `Segment::create`'s error path alone:
+//! the launcher lowers its file-size limit (RLIMIT_FSIZE, which binds root too) so that
+//! `ftruncate` fails with EFBIG, calls `create`, and checks that the failed create left no
+//! object behind.
 
 use ipc::segment::{CAPACITY, set_role};
 use ipc::shm_segment::Segment;
@@ -27,7 +32,7 @@ const PROGRAM: &str = "shm_segment";
 
 fn usage() -> String {
     step_usage(
-        "shm_segment [--name NAME] [--items N] [--no-lock | --stop-after-create]
+        "shm_segment [--name NAME] [--items N] [--no-lock | --stop-after-create | --create-fails]
        NAME: the segment's name, /something (default /course-ipc-PID-segment);
        N: items per producer, 1 to 10000000 (default 20000)",
         "shm_segment --items 1000",
@@ -143,6 +148,59 @@ fn consumer(name: &str, total: u64) -> ExitCode {
     }
 }
 
+/// `--create-fails`: `ftruncate` is made to fail (EFBIG), and the failed `create` must
+/// leave nothing behind.
+fn failed_create(name: &str) -> ExitCode {
+    use nix::sys::resource::{Resource, getrlimit, setrlimit};
+    use nix::sys::signal::{SigHandler, Signal, signal};
+    // SAFETY: ignoring a signal installs no handler. Without this, a size past the limit
+    // also sends SIGXFSZ, whose default action ends the process.
+    if let Err(e) = unsafe { signal(Signal::SIGXFSZ, SigHandler::SigIgn) } {
+        eprintln!("{PROGRAM}: cannot ignore SIGXFSZ: {e}");
+        return ExitCode::FAILURE;
+    }
+    println!("launcher: the file-size limit is 1 byte during create: ftruncate must fail");
+    // Only around `create`: standard output may be a file, which the limit binds too.
+    let limits = getrlimit(Resource::RLIMIT_FSIZE)
+        .and_then(|(soft, hard)| setrlimit(Resource::RLIMIT_FSIZE, 1, hard).map(|()| (soft, hard)));
+    let (soft, hard) = match limits {
+        Ok(limits) => limits,
+        Err(e) => {
+            eprintln!("{PROGRAM}: cannot lower the file-size limit: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let created = Segment::create(name);
+    if let Err(e) = setrlimit(Resource::RLIMIT_FSIZE, soft, hard) {
+        eprintln!("{PROGRAM}: cannot restore the file-size limit: {e}");
+        return ExitCode::FAILURE;
+    }
+    match created {
+        Ok(_) => {
+            eprintln!(
+                "{PROGRAM}: Segment::create({name}) succeeded although the object could not be \
+                 given its size (ftruncate fails with EFBIG here): return ftruncate's error"
+            );
+            let _ = nix::sys::mman::shm_unlink(name);
+            ExitCode::FAILURE
+        }
+        Err(e) if shm_exists(name) => {
+            let _ = nix::sys::mman::shm_unlink(name);
+            eprintln!(
+                "{PROGRAM}: Segment::create({name}) failed ({e}) but left the object {name} \
+                 behind (the launcher removed it): after shm_open created it, every error path \
+                 removes it again (shm_unlink), or the next create of that name fails with \
+                 EEXIST. Left behind."
+            );
+            ExitCode::FAILURE
+        }
+        Err(e) => {
+            println!("launcher: create failed ({e}) and left nothing behind");
+            ExitCode::SUCCESS
+        }
+    }
+}
+
 fn describe(status: ExitStatus) -> String {
     match (status.code(), status.signal()) {
         (Some(code), _) => format!("exited with status {code}"),
@@ -232,10 +290,19 @@ fn main() -> ExitCode {
         .unwrap_or(20_000);
     let no_lock = args.flag("--no-lock");
     let stop_early = args.flag("--stop-after-create");
-    if no_lock && stop_early {
-        args.fail("choose one of --no-lock and --stop-after-create");
+    let create_fails = args.flag("--create-fails");
+    if [no_lock, stop_early, create_fails]
+        .iter()
+        .filter(|&&f| f)
+        .count()
+        > 1
+    {
+        args.fail("choose one of --no-lock, --stop-after-create and --create-fails");
     }
     args.finish();
+    if create_fails {
+        return failed_create(&name);
+    }
     let lock_flag: Vec<String> = if no_lock {
         vec!["--no-lock".to_owned()]
     } else {
