@@ -291,6 +291,11 @@ fn run(order: Order, solution: Solution) -> nix::Result<bool> {
         kill(child_pid, Signal::SIGUSR2)?;
         write_all(answered, b"d")?;
     } else {
+        if matches!(order, Order::StraySignal | Order::SigintBlocked) {
+            // These orders check the parent's wait: the child's is given no race here (the
+            // child's race is `--answer-after-check`'s), so the answer waits until it sleeps.
+            until_asleep(child_pid);
+        }
         kill(child_pid, Signal::SIGUSR2)?;
     }
     let mut answer = [0u8; 9];
