@@ -498,11 +498,18 @@ const MASTER: &str = env!("CARGO_BIN_EXE_master");
 /// Workers `master --worker N` for each of `numbers`; those marked silent read a pipe this
 /// test keeps (returned) and never writes to.
 fn spawn_workers(numbers: &[(u64, bool)]) -> (Vec<Worker>, Vec<i32>, Vec<OwnedFd>) {
+    let kinds: Vec<(u64, bool, bool)> = numbers.iter().map(|&(n, s)| (n, s, false)).collect();
+    spawn_workers_of(&kinds)
+}
+
+/// [`spawn_workers`], each worker `(n, silent, partial)`: a partial one writes the first
+/// words of its answer, then waits on its gate like a silent one.
+fn spawn_workers_of(numbers: &[(u64, bool, bool)]) -> (Vec<Worker>, Vec<i32>, Vec<OwnedFd>) {
     let mut workers = Vec::new();
     let mut pids = Vec::new();
     let mut gates = Vec::new();
-    for (i, &(n, silent)) in numbers.iter().enumerate() {
-        let input = if silent {
+    for (i, &(n, silent, partial)) in numbers.iter().enumerate() {
+        let input = if silent || partial {
             let (read_end, write_end) = pipe2(nix::fcntl::OFlag::O_CLOEXEC).expect("pipe2");
             gates.push(write_end);
             Stdio::from(read_end)
@@ -511,6 +518,7 @@ fn spawn_workers(numbers: &[(u64, bool)]) -> (Vec<Worker>, Vec<i32>, Vec<OwnedFd
         };
         let mut process = Command::new(MASTER)
             .args(["--worker", &n.to_string()])
+            .args(partial.then_some("--partial"))
             .stdin(input)
             .stdout(Stdio::piped())
             .spawn()
@@ -701,14 +709,45 @@ fn check_gather_reads_answers_already_there_with_zero_time(gather: Gather) -> Re
     reaped
 }
 
+fn check_gather_gives_up_on_a_worker_cut_off_mid_answer(gather: Gather) -> Result<(), String> {
+    let (workers, pids, gates) = spawn_workers_of(&[(7, false, false), (13, false, true)]);
+    let reports = within_by(
+        "gather(2 workers, 300 ms), worker 1 stopped in the middle of its answer",
+        stuck_gather,
+        move || gather(workers, ms(300)),
+    );
+    drop(gates);
+    let reports = reports.inspect_err(|_| {
+        let _ = check_reaped(&pids);
+    })?;
+    let got = outcomes(&reports);
+    let reaped = check_reaped(&pids);
+    let cut = got.get(1).map(|(_, outcome, _, _)| outcome.clone());
+    if cut != Some(Outcome::GaveUp) {
+        return Err(format!(
+            "worker 1 wrote `13 squ` and then nothing more until the deadline, and gather \
+             reported {cut:?} for it: an answer is whole only at the end of file. A worker still \
+             writing at the deadline is given up on (GaveUp) and killed like a silent one. A \
+             cut answer taken for an answer."
+        ));
+    }
+    reaped
+}
+
 fn check_gather(gather: Gather) -> Result<(), String> {
     check_gather_gives_up_on_a_silent_worker(gather)?;
+    check_gather_gives_up_on_a_worker_cut_off_mid_answer(gather)?;
     check_gather_reads_answers_already_there_with_zero_time(gather)
 }
 
 #[test]
 fn gather_gives_up_on_a_silent_worker_and_reaps_everyone() {
     verdict(check_gather_gives_up_on_a_silent_worker(gather));
+}
+
+#[test]
+fn gather_gives_up_on_a_worker_that_stops_in_the_middle_of_its_answer() {
+    verdict(check_gather_gives_up_on_a_worker_cut_off_mid_answer(gather));
 }
 
 #[test]

@@ -34,13 +34,28 @@ fn usage() -> String {
     )
 }
 
-/// The worker: read the input to its end, answer, exit.
-fn worker(n: u64) -> ExitCode {
+/// The worker: read the input to its end, answer, exit. With `partial` (`--partial`, for
+/// the tests), it writes the first words of its answer first: a worker cut off in the
+/// middle of its answer.
+fn worker(n: u64, partial: bool) -> ExitCode {
     ipc::sys::die_with_parent();
+    let mut out = std::io::stdout();
+    if partial {
+        let _ = write!(out, "{n} squ");
+        let _ = out.flush();
+    }
     let mut input = Vec::new();
     let _ = std::io::stdin().read_to_end(&mut input);
-    let mut out = std::io::stdout();
-    let _ = write!(out, "{n} squared is {}", n * n);
+    let answer = format!("{n} squared is {}", n * n);
+    let _ = write!(
+        out,
+        "{}",
+        if partial {
+            &answer[format!("{n} squ").len()..]
+        } else {
+            &answer
+        }
+    );
     let _ = out.flush();
     ExitCode::SUCCESS
 }
@@ -49,8 +64,9 @@ fn main() -> ExitCode {
     proctest::lifetime::children_die_with_parent();
     let mut args = Args::from_env(PROGRAM, &usage());
     if let Some(n) = args.number("--worker", "N", 0..=1_000_000u64) {
+        let partial = args.flag("--partial");
         args.finish();
-        return worker(n);
+        return worker(n, partial);
     }
     if args.flag("--compare") {
         args.finish();
