@@ -181,17 +181,34 @@ fn check_receive_timeout() -> Result<(), String> {
             ));
         }
         other => {
+            let carry = if other == Err(MailboxError::Sys(nix::errno::Errno::EINVAL)) {
+                ": the moment to give up at was not a valid time (EINVAL). Its nanoseconds \
+                 must stay below one second: add the timeout with carrying into the seconds \
+                 (TimeSpec + TimeSpec does). A deadline that is not a time."
+            } else {
+                ""
+            };
             return Err(format!(
-                "receive_timeout(200 ms) on an empty mailbox returned {}, not Timeout",
+                "receive_timeout(200 ms) on an empty mailbox returned {}, not Timeout{carry}",
                 text(&other)
             ));
         }
     }
     mailbox.send(b"late", 2).expect("send");
-    let got = mailbox.receive_timeout(timeout);
+    // A timeout of 999999999 ns: now + timeout carries into the seconds on nearly every
+    // call, and the kernel checks the moment even when a message is there.
+    let got = mailbox.receive_timeout(Duration::from_nanos(999_999_999));
     if text(&got) != "\"late\" (priority 2)" {
+        let carry = if got == Err(MailboxError::Sys(nix::errno::Errno::EINVAL)) {
+            ": the moment to give up at was not a valid time (EINVAL). Its nanoseconds must \
+             stay below one second: add the timeout with carrying into the seconds \
+             (TimeSpec + TimeSpec does). A deadline that is not a time."
+        } else {
+            ""
+        };
         return Err(format!(
-            "receive_timeout(200 ms) with a message there returned {}, not the message",
+            "receive_timeout(999999999 ns) with a message there returned {}, not the \
+             message{carry}",
             text(&got)
         ));
     }
@@ -201,6 +218,92 @@ fn check_receive_timeout() -> Result<(), String> {
 #[test]
 fn receive_timeout_waits_until_its_deadline_and_no_less() {
     verdict(check_receive_timeout());
+}
+
+extern "C" fn interrupt(_: libc::c_int) {}
+
+/// `receive_timeout(300 ms)` on an empty mailbox, its thread interrupted by a handled
+/// signal (SIGUSR2, without SA_RESTART: mq_timedreceive fails with EINTR) every 100 ms,
+/// each time once it is asleep, for at most 3 s: it must still give up at its deadline.
+fn check_receive_timeout_interrupted() -> Result<(), String> {
+    use std::sync::atomic::AtomicBool;
+    use std::sync::{Arc, mpsc};
+    let action = nix::sys::signal::SigAction::new(
+        nix::sys::signal::SigHandler::Handler(interrupt),
+        nix::sys::signal::SaFlags::empty(),
+        nix::sys::signal::SigSet::empty(),
+    );
+    // SAFETY: the handler does nothing; SIGUSR2 is sent by this check to its own thread only.
+    unsafe { nix::sys::signal::sigaction(nix::sys::signal::Signal::SIGUSR2, &action) }
+        .expect("install a SIGUSR2 handler");
+    let names = Names::new("interrupted");
+    let mailbox = Mailbox::create(&names.0, 2, 16).expect("create a mailbox");
+    let timeout = Duration::from_millis(300);
+    let done = Arc::new(AtomicBool::new(false));
+    let (tid_tx, tid_rx) = mpsc::channel();
+    let (out_tx, out_rx) = mpsc::channel();
+    let finished = Arc::clone(&done);
+    std::thread::spawn(move || {
+        let _ = tid_tx.send(nix::unistd::gettid());
+        let started = Instant::now();
+        let got = mailbox.receive_timeout(timeout);
+        finished.store(true, Ordering::SeqCst);
+        let _ = out_tx.send((got, started.elapsed()));
+    });
+    let tid = tid_rx.recv().expect("the receiving thread starts");
+    let asleep = || {
+        std::fs::read_to_string(format!("/proc/self/task/{tid}/stat"))
+            .ok()
+            .and_then(|stat| {
+                let state = stat[stat.rfind(')')? + 1..].trim_start().chars().next()?;
+                Some(state == 'S')
+            })
+            .unwrap_or(false)
+    };
+    let signals_until = Instant::now() + Duration::from_secs(3);
+    let mut sent = 0;
+    while !done.load(Ordering::SeqCst) && Instant::now() < signals_until {
+        std::thread::sleep(Duration::from_millis(100));
+        if asleep() {
+            // SAFETY: tgkill only sends a signal to one thread of this process.
+            unsafe {
+                libc::syscall(
+                    libc::SYS_tgkill,
+                    libc::getpid(),
+                    tid.as_raw(),
+                    libc::SIGUSR2,
+                )
+            };
+            sent += 1;
+        }
+    }
+    let Ok((got, waited)) = out_rx.recv_timeout(Duration::from_secs(5)) else {
+        return Err(format!(
+            "receive_timeout(300 ms) on an empty mailbox did not return within 5 s after the \
+             last of {sent} signals: an interrupted wait must go on only until the deadline"
+        ));
+    };
+    if waited >= Duration::from_secs(3) {
+        return Err(format!(
+            "receive_timeout(300 ms) on an empty mailbox, interrupted by a signal every 100 \
+             ms, was still waiting {waited:?} later ({sent} signals): each EINTR started a \
+             fresh 300 ms. Compute the deadline once, before the loop, and retry \
+             mq_timedreceive with that same moment. A deadline that moves."
+        ));
+    }
+    match got {
+        Err(MailboxError::Timeout) => Ok(()),
+        other => Err(format!(
+            "receive_timeout(300 ms) on an empty mailbox, interrupted by signals, returned {}, \
+             not Timeout: a wait interrupted by a signal (EINTR) is retried until the deadline",
+            text(&other)
+        )),
+    }
+}
+
+#[test]
+fn receive_timeout_interrupted_by_signals_still_ends_at_its_deadline() {
+    verdict(check_receive_timeout_interrupted());
 }
 
 #[test]
