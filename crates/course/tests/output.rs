@@ -163,6 +163,15 @@ fn filters() -> Vec<(&'static str, &'static str)> {
             r"real time in test\s+`[a-z_]+`",
             "real time in test `[TEST]`",
         ),
+        // The starter of ipc/process_queue reads the feeder's error in close() without
+        // joining the feeder (the TODO the step asks to fix): whether the feeder has failed
+        // by then is the scheduler's choice, so that one test passes or fails with the
+        // starter, and the count with it.
+        ("`close_reports_values_nobody_will_ever_read`, ", ""),
+        (
+            r"(ipc/process_queue: [^\n]*)\((?:10|11) of 15 tests failed\)",
+            "$1([10 or 11] of 15 tests failed)",
+        ),
         // interleave and proctest wrap their own error, note and help lines (where, depends
         // on the width of the pids in them): join them again, one continuation per pass.
         (r"((?:error|note|help): [^\n]*)\n {8,}", "$1 "),
