@@ -748,7 +748,7 @@ fn the_source_checks_fail_a_ring_with_relaxed_counters_or_a_printing_producer() 
     );
 }
 
-/// What the SIGSEGV handler of [`copied_before_published`] needs: the protected page,
+/// What the SIGSEGV handler of [`probe`] needs: the protected page,
 /// where the ring's counters are, and what it saw.
 mod fault_probe {
     use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
@@ -794,42 +794,21 @@ mod fault_probe {
     }
 }
 
-/// Checks that `put` copies the bytes into the ring before it stores the new head: the
-/// ring's data page that the next write falls in is made read-only, so the first byte
-/// copied into it faults, and the handler reads the counters at that very moment. A
-/// consumer that loaded head then would already see the bytes counted while they were not
-/// yet there. `base` is the ring's mapping: head at offset 0, tail at `pad`, the data at
-/// `2 * pad` (the `Ring` struct's layout); `capacity` its data size.
-fn copied_before_published(
-    base: usize,
-    pad: usize,
-    capacity: usize,
-    put: &dyn Fn(&[u8]) -> usize,
-    take: &dyn Fn(&mut [u8]) -> usize,
-) -> Result<(), String> {
-    probe(base, pad, capacity, put, take, Side::Producer)
-}
-
-/// Checks the consumer's side the same way: the page holding 64 unread bytes is made
-/// unreadable, so `take`'s first byte copied out faults; `tail` must not have been stored
-/// yet (the producer could overwrite the bytes still being copied).
-fn copied_before_released(
-    base: usize,
-    pad: usize,
-    capacity: usize,
-    put: &dyn Fn(&[u8]) -> usize,
-    take: &dyn Fn(&mut [u8]) -> usize,
-) -> Result<(), String> {
-    probe(base, pad, capacity, put, take, Side::Consumer)
-}
-
-/// Which call [`probe`] makes fault.
+/// Which call [`probe`] makes fault. `Producer`: the ring's data page that the next write
+/// falls in is made read-only, so `put`'s first byte copied into it faults, and the handler
+/// reads the counters at that very moment: the new head must not be stored yet (a consumer
+/// that loaded it would see bytes counted that are not there). `Consumer`: the page
+/// holding 64 unread bytes is made unreadable, so `take`'s first byte copied out faults;
+/// `tail` must not be stored yet (the producer could overwrite bytes still being copied).
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Side {
     Producer,
     Consumer,
 }
 
+/// Makes `side`'s copy fault on its first byte and checks the counters at that instant.
+/// `base` is the ring's mapping: head at offset 0, tail at `pad`, the data at `2 * pad` (the
+/// `Ring` struct's layout); `capacity` its data size.
 fn probe(
     base: usize,
     pad: usize,
@@ -1019,7 +998,7 @@ fn oracle_a_write_that_publishes_before_it_copies_is_caught() {
     let base = std::ptr::from_ref::<PublishesFirst>(&ring) as usize;
     let put = |bytes: &[u8]| ring.write(bytes);
     let take = |buf: &mut [u8]| ring.read(buf);
-    let why = copied_before_published(base, pad, PROBE, &put, &take)
+    let why = probe(base, pad, PROBE, &put, &take, Side::Producer)
         .expect_err("a ring that publishes first must be caught");
     assert!(
         why.contains("already counted 64 byte(s)") && why.ends_with("Published before written."),
@@ -1044,7 +1023,7 @@ fn oracle_a_read_that_releases_before_it_copies_is_caught() {
         n
     };
     let take = |buf: &mut [u8]| ring.read_releasing_first(buf);
-    let why = copied_before_released(base, pad, PROBE, &put, &take)
+    let why = probe(base, pad, PROBE, &put, &take, Side::Consumer)
         .expect_err("a ring that releases first must be caught");
     assert!(
         why.contains("only 0 unread byte(s)") && why.ends_with("Released before read."),
