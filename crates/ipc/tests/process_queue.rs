@@ -18,6 +18,7 @@ use nix::fcntl::OFlag;
 use nix::unistd::pipe2;
 use proctest::{Demo, Hang};
 use std::os::fd::OwnedFd;
+use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 /// The values of the in-process checks.
@@ -258,6 +259,98 @@ fn get_cuts_whole_values_out_of_whatever_read_returns() {
     verdict(check_receiver::<Receiver<Msg>>());
 }
 
+/// `get_timeout(300 ms)` while a value trickles in: its header and a first byte, then one
+/// more byte each time the reader waits in `poll` again (seen in /proc), at most one every
+/// 100 ms, for 3 s. The value never completes, so the call must give up at its deadline,
+/// not 300 ms after the last piece.
+fn check_trickle<G: Getter>() -> Result<(), String> {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+    let (read_end, write_end) = pipe2(OFlag::O_CLOEXEC).expect("pipe2");
+    let bytes = frame_of(&msg(9, &"t".repeat(200)));
+    let timeout = Duration::from_millis(300);
+    let first = frame::HEADER + 1;
+    proctest::child::write_all(&write_end, &bytes[..first]).expect("write the first piece");
+    let (tid_tx, tid_rx) = mpsc::channel();
+    let done = Arc::new(AtomicBool::new(false));
+    let sent = Arc::new(AtomicUsize::new(first));
+    let trickler = {
+        let (done, sent, bytes) = (Arc::clone(&done), Arc::clone(&sent), bytes.clone());
+        std::thread::spawn(move || {
+            let Ok(tid) = tid_rx.recv() else {
+                return write_end;
+            };
+            let until = Instant::now() + Duration::from_secs(3);
+            while !done.load(Ordering::SeqCst) && Instant::now() < until {
+                std::thread::sleep(Duration::from_millis(100));
+                let call = common::thread_blocked_in(tid);
+                let at = sent.load(Ordering::SeqCst);
+                if (call.starts_with("poll") || call.starts_with("ppoll")) && at + 1 < bytes.len() {
+                    proctest::child::write_all(&write_end, &bytes[at..=at]).expect("a byte");
+                    sent.store(at + 1, Ordering::SeqCst);
+                }
+            }
+            write_end
+        })
+    };
+    let finished = Arc::clone(&done);
+    let outcome = within(
+        "get_timeout(300ms) while a value trickles in",
+        "Wait with poll for what is left of the deadline, and read only what poll says is there.",
+        move || {
+            let _ = tid_tx.send(common::gettid());
+            let mut receiver = G::from_fd(read_end);
+            let started = Instant::now();
+            let got = receiver.get_timeout(timeout);
+            finished.store(true, Ordering::SeqCst);
+            (got, started.elapsed())
+        },
+    );
+    done.store(true, Ordering::SeqCst);
+    let sent = sent.load(Ordering::SeqCst);
+    let pieces = 1 + sent - first;
+    let outcome = outcome.map_err(|m| {
+        if m.contains("did not return within") {
+            format!(
+                "{m}\n  so far: the header and {} bytes of the value arrived",
+                sent - frame::HEADER
+            )
+        } else {
+            m
+        }
+    })?;
+    let write_end = trickler.join().expect("the trickling thread never panics");
+    drop(write_end);
+    let (got, waited) = outcome;
+    if waited >= Duration::from_secs(3) {
+        return Err(format!(
+            "get_timeout(300ms) returned {got:?} after {waited:.1?}: a value trickled in, one \
+             byte each time it waited again ({pieces} pieces, one every 100 ms at most), and \
+             each piece started a fresh 300 ms wait. Compute the deadline once and give each \
+             poll what is left of it. A deadline that moves."
+        ));
+    }
+    match got {
+        Err(GetError::Timeout) if waited >= timeout => Ok(()),
+        Err(GetError::Timeout) => Err(format!(
+            "get_timeout(300ms) gave up after {waited:?}, before its deadline, while a value \
+             trickled in: a piece that makes poll return is not the deadline"
+        )),
+        other => Err(format!(
+            "get_timeout(300ms) returned {other:?} while a value trickled in (its header and \
+             {} of its {} bytes arrived): part of a value is neither a value nor a corrupt \
+             one: keep the bytes and wait for the rest, until the deadline",
+            sent - frame::HEADER,
+            bytes.len() - frame::HEADER
+        )),
+    }
+}
+
+#[test]
+fn get_timeout_ends_at_its_deadline_while_a_value_trickles_in() {
+    verdict(check_trickle::<Receiver<Msg>>());
+}
+
 #[test]
 fn get_reassembles_a_value_bigger_than_the_pipe() {
     let big = msg(7, &"x".repeat(1 << 20));
@@ -412,6 +505,103 @@ fn close_reports_values_nobody_will_ever_read() {
         "{}",
         wrap("close() must report that the feeder could not write (EPIPE: nobody reads the pipe)")
     );
+}
+
+/// What the closing check needs: the step's `Sender`, or an oracle's.
+trait Putter: Send + 'static {
+    fn from_fd(fd: OwnedFd) -> Self;
+    fn put(&self, value: &Msg);
+    fn close(self);
+}
+
+impl Putter for ipc::process_queue::Sender<Msg> {
+    fn from_fd(fd: OwnedFd) -> Self {
+        ipc::process_queue::Sender::from_fd(fd)
+    }
+    fn put(&self, value: &Msg) {
+        ipc::process_queue::Sender::put(self, value).expect("put");
+    }
+    fn close(self) {
+        let _ = ipc::process_queue::Sender::close(self);
+    }
+}
+
+/// The bytes waiting in the pipe `fd` (FIONREAD).
+fn bytes_in_pipe(fd: &OwnedFd) -> usize {
+    use std::os::fd::AsRawFd;
+    let mut n: libc::c_int = 0;
+    // SAFETY: FIONREAD writes one int through the pointer, which points to `n`.
+    let rc = unsafe { libc::ioctl(fd.as_raw_fd(), libc::FIONREAD, &raw mut n) };
+    assert!(rc == 0, "FIONREAD on the test's pipe");
+    usize::try_from(n).unwrap_or(0)
+}
+
+/// One value of 1 MiB put, then `close()` on another thread, the pipe read 4 KiB at a time
+/// once `close` has returned or sleeps: whenever `close` has returned, every byte of the value
+/// must be read or waiting in the pipe, and the pipe must end (end of file).
+fn check_close_waits_for_the_feeder<P: Putter>() -> Result<(), String> {
+    let (read_end, write_end) = pipe2(OFlag::O_CLOEXEC).expect("pipe2");
+    let total = frame_of(&msg(4, &"z".repeat(1 << 20))).len();
+    let sender = P::from_fd(write_end);
+    sender.put(&msg(4, &"z".repeat(1 << 20)));
+    let closed = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let (tid_tx, tid_rx) = mpsc::channel();
+    let closing = std::sync::Arc::clone(&closed);
+    std::thread::spawn(move || {
+        let _ = tid_tx.send(common::gettid());
+        sender.close();
+        closing.store(true, std::sync::atomic::Ordering::SeqCst);
+    });
+    let tid = tid_rx.recv().expect("the closing thread starts");
+    let is_closed = move || closed.load(std::sync::atomic::Ordering::SeqCst);
+    let read = within(
+        "reading a 1 MiB value while close() runs",
+        "The feeder writes every byte put, then the pipe closes: the reader sees end of file.",
+        move || {
+            let started = Instant::now();
+            while !is_closed()
+                && !common::thread_blocked_in(tid).starts_with("futex")
+                && started.elapsed() < common::BUDGET
+            {
+                std::thread::yield_now();
+            }
+            let mut chunk = vec![0u8; 4096];
+            let mut read = 0;
+            loop {
+                if is_closed() && read + bytes_in_pipe(&read_end) < total {
+                    return Err((read, bytes_in_pipe(&read_end)));
+                }
+                match nix::unistd::read(&read_end, &mut chunk) {
+                    Ok(0) => return Ok(read),
+                    Ok(n) => read += n,
+                    Err(nix::errno::Errno::EINTR) => {}
+                    Err(e) => panic!("read from the test's pipe: {e}"),
+                }
+            }
+        },
+    )?;
+    match read {
+        Ok(n) if n == total => Ok(()),
+        Ok(n) => Err(format!(
+            "close() after one put of a 1 MiB value: the pipe ended after {n} of its {total} \
+             bytes: the feeder must write every byte of every value before the pipe closes"
+        )),
+        Err((read, waiting)) => Err(format!(
+            "close() returned while the feeder was still writing: after one put of a 1 MiB \
+             value ({total} bytes), {read} were read and {waiting} waited in the pipe, so {} \
+             were not written yet. A process that exits once close() returns (or drops its \
+             Sender) kills the feeder with them: flush must join() the feeder thread (a \
+             feeder whose list is empty may still be writing the frame it took off it).",
+            total - read - waiting
+        )),
+    }
+}
+
+#[test]
+fn close_returns_only_once_the_feeder_has_written_everything() {
+    verdict(check_close_waits_for_the_feeder::<
+        ipc::process_queue::Sender<Msg>,
+    >());
 }
 
 #[test]
@@ -745,6 +935,82 @@ mod oracles {
         }
     }
 
+    /// Right but for its timeout: turns the deadline into a poll timeout once, and gives
+    /// every poll that same timeout.
+    struct TimeoutOnce(Cursor);
+
+    impl Getter for TimeoutOnce {
+        fn from_fd(fd: OwnedFd) -> Self {
+            Self(Cursor::from_fd(fd))
+        }
+        fn get(&mut self) -> Result<Msg, GetError> {
+            self.0.get()
+        }
+        fn get_timeout(&mut self, timeout: Duration) -> Result<Msg, GetError> {
+            let each = PollTimeout::try_from(timeout.as_millis()).unwrap_or(PollTimeout::MAX);
+            loop {
+                if let Some(value) = self.0.frame()? {
+                    return Ok(value);
+                }
+                let fd = self.0.fd.as_fd();
+                match poll(&mut [PollFd::new(fd, PollFlags::POLLIN)], each) {
+                    Ok(0) => return Err(GetError::Timeout),
+                    Ok(_) | Err(Errno::EINTR) => {}
+                    Err(e) => return Err(GetError::Sys(e)),
+                }
+                let mut chunk = [0u8; 4096];
+                match nix::unistd::read(&self.0.fd, &mut chunk) {
+                    Ok(0) => return Err(GetError::Closed),
+                    Ok(n) => self.0.bytes.extend_from_slice(&chunk[..n]),
+                    Err(Errno::EINTR | Errno::EAGAIN) => {}
+                    Err(e) => return Err(GetError::Sys(e)),
+                }
+            }
+        }
+        fn get_nowait(&mut self) -> Result<Msg, GetError> {
+            self.0.get_nowait()
+        }
+    }
+
+    /// A sender whose close hands the bytes to a writing thread and returns at once.
+    struct Detached(std::sync::Mutex<(Option<OwnedFd>, Vec<u8>)>);
+
+    impl Putter for Detached {
+        fn from_fd(fd: OwnedFd) -> Self {
+            Self(std::sync::Mutex::new((Some(fd), Vec::new())))
+        }
+        fn put(&self, value: &Msg) {
+            let mut inner = self.0.lock().expect("not poisoned");
+            inner.1.extend(frame_of(value));
+        }
+        fn close(self) {
+            let (fd, bytes) = self.0.into_inner().expect("not poisoned");
+            let fd = fd.expect("open");
+            std::thread::spawn(move || {
+                let _ = proctest::child::write_all(&fd, &bytes);
+            });
+        }
+    }
+
+    #[test]
+    fn a_timeout_computed_once_is_told_its_deadline_moves() {
+        let m = check_trickle::<TimeoutOnce>().err().unwrap_or_default();
+        assert!(m.contains("each piece started a fresh 300 ms wait"), "{m}");
+        assert!(m.contains("A deadline that moves."), "{m}");
+    }
+
+    #[test]
+    fn a_close_that_does_not_wait_for_its_writer_is_told_to_join_the_feeder() {
+        let m = check_close_waits_for_the_feeder::<Detached>()
+            .err()
+            .unwrap_or_default();
+        assert!(
+            m.contains("close() returned while the feeder was still writing"),
+            "{m}"
+        );
+        assert!(m.contains("flush must join() the feeder thread"), "{m}");
+    }
+
     #[test]
     fn one_read_taken_for_one_value_is_told_to_buffer() {
         let m = check_receiver::<OneReadOneValue>()
@@ -770,5 +1036,6 @@ mod oracles {
     #[test]
     fn a_receiver_with_a_cursor_is_right_too() {
         assert_eq!(check_receiver::<Cursor>().err().unwrap_or_default(), "");
+        assert_eq!(check_trickle::<Cursor>().err().unwrap_or_default(), "");
     }
 }
