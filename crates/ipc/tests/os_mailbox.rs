@@ -306,6 +306,278 @@ fn receive_timeout_interrupted_by_signals_still_ends_at_its_deadline() {
     verdict(check_receive_timeout_interrupted());
 }
 
+/// The queue `name` opened by the test itself, read and write, with `O_NONBLOCK`: another
+/// receiver (or sender), as a second thread or process would be, that does not go through
+/// the code under test.
+fn other_end(name: &str) -> nix::mqueue::MqdT {
+    use nix::mqueue::MQ_OFlag;
+    nix::mqueue::mq_open(
+        name,
+        MQ_OFlag::O_RDWR | MQ_OFlag::O_NONBLOCK | MQ_OFlag::O_CLOEXEC,
+        nix::sys::stat::Mode::empty(),
+        None,
+    )
+    .expect("the test opens the mailbox itself")
+}
+
+/// Whether the thread `tid` sleeps in `mq_timedreceive` waiting for a message (not held at
+/// the gate: a held call is pending there until received, and only this check receives).
+fn sleeps_in_receive(tid: i32, gate: Option<&proctest::faults::Gate>) -> bool {
+    common::thread_state(tid) == Some('S')
+        && common::thread_blocked_in(tid).starts_with("mq_timedreceive")
+        && !gate.is_some_and(|g| g.pending().unwrap_or(true))
+}
+
+/// Waits for the thread behind `gate` to reach `mq_timedreceive` (held there), letting its
+/// other held calls go on: the held receive, and whether it looked at the queue's
+/// attributes first (`mq_getattr`, as `pending()` does). `None` when it returned (`done`)
+/// without receiving, or did not get there within the budget.
+fn held_receive(
+    gate: &proctest::faults::Gate,
+    done: &std::sync::atomic::AtomicBool,
+) -> Option<(proctest::faults::Held, bool)> {
+    let started = Instant::now();
+    let mut looked = false;
+    loop {
+        match gate.next(Duration::from_millis(10)) {
+            Ok(Some(held)) if held.number == libc::SYS_mq_timedreceive => {
+                return Some((held, looked));
+            }
+            Ok(Some(other)) => {
+                // mq_getsetattr(mqd, new, old): no new attributes is a look.
+                looked |= other.args[1] == 0;
+                let _ = gate.release(other);
+            }
+            _ if done.load(Ordering::SeqCst) || started.elapsed() > common::BUDGET => {
+                return None;
+            }
+            _ => {}
+        }
+    }
+}
+
+/// What a released `try_receive` did.
+enum Then {
+    /// It returned (`done` was set).
+    Returned,
+    /// It waited for a message in `mq_timedreceive`; the test sent one to end the wait.
+    Waited,
+}
+
+/// After the held call was released: lets any later call of the same thread go on at once,
+/// and waits until `try_receive` returns or sleeps waiting for a message (seen twice, 100
+/// ms apart: a call given a deadline already past may sleep for an instant), then wakes it
+/// with a message sent through `other`.
+fn after_release(
+    gate: &proctest::faults::Gate,
+    tid: i32,
+    done: &std::sync::atomic::AtomicBool,
+    other: &nix::mqueue::MqdT,
+) -> Then {
+    let started = Instant::now();
+    while started.elapsed() < common::BUDGET {
+        if done.load(Ordering::SeqCst) {
+            return Then::Returned;
+        }
+        while let Ok(Some(later)) = gate.next(Duration::ZERO) {
+            let _ = gate.release(later);
+        }
+        if sleeps_in_receive(tid, Some(gate)) {
+            std::thread::sleep(Duration::from_millis(100));
+            if !done.load(Ordering::SeqCst) && sleeps_in_receive(tid, Some(gate)) {
+                let _ = nix::mqueue::mq_send(other, b"sent by the test", 0);
+                return Then::Waited;
+            }
+        }
+        std::thread::yield_now();
+    }
+    Then::Returned
+}
+
+/// Whether descriptor `fd` of this process has `O_NONBLOCK`, in words.
+fn blocking_words(fd: i32) -> &'static str {
+    match common::fd_flags(fd) {
+        Some(flags) if flags & libc::O_NONBLOCK != 0 => "with O_NONBLOCK",
+        Some(_) => "without O_NONBLOCK",
+        None => "(its flags could not be read)",
+    }
+}
+
+/// `try_receive` with one message in the mailbox, its `mq_receive` held at the call's entry
+/// (a seccomp gate on its thread) while the test takes that message through a descriptor of
+/// its own, then let go on: another receiver took the message first, so the call must
+/// answer Empty at once, not wait for the next one.
+fn check_try_receive_raced() -> Result<(), String> {
+    use std::sync::atomic::AtomicBool;
+    use std::sync::{Arc, mpsc};
+    let names = Names::new("raced");
+    let mailbox = Mailbox::create(&names.0, 2, 16).expect("create a mailbox");
+    let other = other_end(&names.0);
+    nix::mqueue::mq_send(&other, b"only", 1).expect("the test sends the only message");
+    let done = Arc::new(AtomicBool::new(false));
+    let (gate_tx, gate_rx) = mpsc::channel();
+    let finished = Arc::clone(&done);
+    let controller = std::thread::spawn(move || {
+        let (gate, tid): (proctest::faults::Gate, i32) = gate_rx.recv().ok()?;
+        let started = Instant::now();
+        let (held, looked) = held_receive(&gate, &finished)?;
+        let fd = i32::try_from(held.args[0]).unwrap_or(-1);
+        let flags = blocking_words(fd);
+        let mut buf = [0u8; 16];
+        let mut priority = 0;
+        let taken = nix::mqueue::mq_receive(&other, &mut buf, &mut priority).is_ok();
+        let _ = gate.release(held);
+        let then = after_release(&gate, tid, &finished, &other);
+        Some((fd, flags, taken, looked, then))
+    });
+    let got = within(
+        "try_receive() while another receiver takes the only message",
+        "try_receive must not wait, even when another receiver took the message first: it \
+         receives through the descriptor opened with O_NONBLOCK (EAGAIN is Empty).",
+        move || {
+            let gate =
+                proctest::faults::hold_calls(&[libc::SYS_mq_timedreceive, libc::SYS_mq_getsetattr])
+                    .expect("a kernel with seccomp user notifications (Linux 5.5 or later)");
+            let _ = gate_tx.send((gate, common::gettid()));
+            let got = mailbox.try_receive();
+            done.store(true, Ordering::SeqCst);
+            got
+        },
+    )?;
+    let Some((fd, flags, taken, looked, then)) =
+        controller.join().expect("the controller never panics")
+    else {
+        return Err(format!(
+            "try_receive() with one message in the mailbox returned {} without receiving it \
+             (no mq_receive call): a message there must be received",
+            text(&got)
+        ));
+    };
+    assert!(
+        taken,
+        "the test takes the message through its own descriptor"
+    );
+    match then {
+        Then::Waited => Err(format!(
+            "try_receive() waited for a message. The test held its mq_receive at the call's \
+             entry, took the only message through a descriptor of its own (another receiver, \
+             as a second thread or process would be) and let the call go on: on fd {fd}, \
+             {flags}, it waited for the next message (the test sent one to end the check), and \
+             returned {}.{} Receive through the descriptor opened with O_NONBLOCK: EAGAIN there \
+             is Empty. try_receive must never wait.",
+            text(&got),
+            if looked {
+                " It looked first (mq_getattr, as pending() does) and saw the message, but \
+                 another receiver can take it between the look and the receive."
+            } else {
+                ""
+            }
+        )),
+        Then::Returned if got == Err(MailboxError::Empty) => Ok(()),
+        Then::Returned => Err(format!(
+            "try_receive() returned {} after another receiver took the only message: with \
+             nothing left in the queue it is Empty (EAGAIN on the non-blocking descriptor)",
+            text(&got)
+        )),
+    }
+}
+
+#[test]
+fn try_receive_never_waits_when_another_receiver_takes_the_message_first() {
+    verdict(check_try_receive_raced());
+}
+
+/// `try_receive` on an empty mailbox, its `mq_receive` held at the call's entry; meanwhile
+/// another thread calls `receive()`, which must wait for a message: `O_NONBLOCK` belongs to
+/// an open queue description, and one call must never switch it for the others.
+fn check_try_receive_leaves_the_flags_alone() -> Result<(), String> {
+    use std::sync::atomic::AtomicBool;
+    use std::sync::{Arc, mpsc};
+    let names = Names::new("flags");
+    let mailbox = Arc::new(Mailbox::create(&names.0, 2, 16).expect("create a mailbox"));
+    let other = other_end(&names.0);
+    let done = Arc::new(AtomicBool::new(false));
+    let (gate_tx, gate_rx) = mpsc::channel();
+    let (finished, shared) = (Arc::clone(&done), Arc::clone(&mailbox));
+    let controller = std::thread::spawn(move || {
+        let (gate, tid): (proctest::faults::Gate, i32) = gate_rx.recv().ok()?;
+        let started = Instant::now();
+        let (held, _) = held_receive(&gate, &finished)?;
+        let fd = i32::try_from(held.args[0]).unwrap_or(-1);
+        let flags = blocking_words(fd);
+        // Another thread receives while try_receive is inside its mq_receive.
+        let (b_tx, b_rx) = mpsc::channel();
+        let (b_tid_tx, b_tid_rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            let _ = b_tid_tx.send(common::gettid());
+            let _ = b_tx.send(shared.receive());
+        });
+        let b_tid = b_tid_rx.recv().ok()?;
+        let early = loop {
+            if let Ok(result) = b_rx.try_recv() {
+                break Some(result);
+            }
+            if sleeps_in_receive(b_tid, None) || started.elapsed() > common::BUDGET {
+                break None;
+            }
+            std::thread::yield_now();
+        };
+        let _ = gate.release(held);
+        let then = after_release(&gate, tid, &finished, &other);
+        if early.is_none() {
+            let _ = nix::mqueue::mq_send(&other, b"sent by the test", 0);
+        }
+        Some((fd, flags, early, then))
+    });
+    let got = within(
+        "try_receive() on an empty mailbox while another thread calls receive()",
+        "try_receive must not wait: it receives through the descriptor opened with \
+         O_NONBLOCK (EAGAIN is Empty).",
+        move || {
+            let gate =
+                proctest::faults::hold_calls(&[libc::SYS_mq_timedreceive, libc::SYS_mq_getsetattr])
+                    .expect("a kernel with seccomp user notifications (Linux 5.5 or later)");
+            let _ = gate_tx.send((gate, common::gettid()));
+            let got = mailbox.try_receive();
+            done.store(true, Ordering::SeqCst);
+            got
+        },
+    )?;
+    let Some((fd, flags, early, then)) = controller.join().expect("the controller never panics")
+    else {
+        return Ok(()); // it answered without receiving: the empty-mailbox check judges that
+    };
+    if let Some(result) = early {
+        return Err(format!(
+            "receive() on an empty mailbox returned {} at once, while another thread was inside \
+             try_receive() (its mq_receive on fd {fd}, held there by the test, {flags}): \
+             try_receive switched O_NONBLOCK on for the queue description receive uses too. \
+             The flag belongs to the open queue (mq_setattr changes it for every thread that \
+             uses it): receive through the descriptor opened with O_NONBLOCK and never toggle \
+             a flag another call relies on.",
+            text(&result)
+        ));
+    }
+    match then {
+        Then::Returned if got == Err(MailboxError::Empty) => Ok(()),
+        _ => Err(format!(
+            "try_receive() on an empty mailbox returned {}{}: it must answer Empty at once \
+             (EAGAIN on the descriptor opened with O_NONBLOCK)",
+            text(&got),
+            if matches!(then, Then::Waited) {
+                " after waiting for a message (the test sent one to end the check)"
+            } else {
+                ""
+            }
+        )),
+    }
+}
+
+#[test]
+fn try_receive_leaves_the_blocking_calls_of_other_threads_blocking() {
+    verdict(check_try_receive_leaves_the_flags_alone());
+}
+
 #[test]
 fn the_owner_removes_the_queue_when_dropped_and_nobody_else_does() {
     let names = Names::new("owner");

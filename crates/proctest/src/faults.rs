@@ -192,3 +192,171 @@ pub fn forks_fail_after(successes: u32) -> io::Result<()> {
         Err(io::Error::from_raw_os_error(rc))
     }
 }
+
+/// Calls of one thread held at their entry, until the check lets each go on: made by
+/// [`hold_calls`] on the thread whose calls are held, used from another thread.
+///
+/// Dropping it lets every held call, and every later one, fail with ENOSYS.
+#[derive(Debug)]
+pub struct Gate {
+    listener: std::os::fd::OwnedFd,
+}
+
+/// One call held by a [`Gate`]: the thread that made it, its number and its arguments.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Held {
+    id: u64,
+    /// The kernel's id of the thread that made the call.
+    pub tid: i32,
+    /// The call's number (`libc::SYS_...`).
+    pub number: i64,
+    /// Its six arguments as the kernel received them.
+    pub args: [u64; 6],
+}
+
+/// Holds, from now on, every call of the calling thread whose number is in `calls`, at
+/// its entry, until [`Gate::release`] lets it go on as if nothing had happened. Only this
+/// thread is filtered (the filter is not synchronized to the others), so a check can stop
+/// the code under test between two of its system calls, act meanwhile (take the message
+/// the held call was about to receive, look at a descriptor's flags) and then let it go
+/// on: an interleaving forced, not hoped for. Irreversible for the thread: call it on a
+/// thread that ends after the call checked.
+///
+/// A seccomp filter answers the calls with `SECCOMP_RET_USER_NOTIF` (Linux 5.5 or later);
+/// `PR_SET_NO_NEW_PRIVS` is set first, on this thread only.
+///
+/// # Errors
+///
+/// The error of `prctl` or `seccomp` (a kernel without user notifications: EINVAL).
+pub fn hold_calls(calls: &[libc::c_long]) -> io::Result<Gate> {
+    use std::os::fd::FromRawFd;
+    let code = |op: u32| u16::try_from(op).expect("BPF opcodes fit in 16 bits");
+    let mut program = Vec::with_capacity(calls.len() + 3);
+    // SAFETY: BPF_STMT and BPF_JUMP only build a `sock_filter` value.
+    unsafe {
+        program.push(libc::BPF_STMT(
+            code(libc::BPF_LD | libc::BPF_W | libc::BPF_ABS),
+            0,
+        ));
+        for (i, &call) in calls.iter().enumerate() {
+            let to_hold = u8::try_from(calls.len() - i).expect("a handful of calls");
+            let number = u32::try_from(call).expect("system call numbers are small");
+            program.push(libc::BPF_JUMP(
+                code(libc::BPF_JMP | libc::BPF_JEQ | libc::BPF_K),
+                number,
+                to_hold,
+                0,
+            ));
+        }
+        program.push(libc::BPF_STMT(
+            code(libc::BPF_RET | libc::BPF_K),
+            libc::SECCOMP_RET_ALLOW,
+        ));
+        program.push(libc::BPF_STMT(
+            code(libc::BPF_RET | libc::BPF_K),
+            libc::SECCOMP_RET_USER_NOTIF,
+        ));
+    }
+    let filter = libc::sock_fprog {
+        len: u16::try_from(program.len()).expect("a short program"),
+        filter: program.as_mut_ptr(),
+    };
+    // SAFETY: PR_SET_NO_NEW_PRIVS takes plain integers; seccomp(2) reads `filter`, which
+    // points to `program`, alive for the call (the kernel copies it), and returns a new
+    // descriptor that nothing else owns.
+    unsafe {
+        if libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 {
+            return Err(io::Error::last_os_error());
+        }
+        let fd = libc::syscall(
+            libc::SYS_seccomp,
+            libc::SECCOMP_SET_MODE_FILTER,
+            libc::SECCOMP_FILTER_FLAG_NEW_LISTENER,
+            &filter as *const libc::sock_fprog,
+        );
+        if fd < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        let fd = i32::try_from(fd).expect("descriptors are small");
+        Ok(Gate {
+            listener: std::os::fd::OwnedFd::from_raw_fd(fd),
+        })
+    }
+}
+
+impl Gate {
+    /// Waits at most `timeout` for the next held call: `None` when none came meanwhile
+    /// (a zero `timeout` only looks).
+    ///
+    /// # Errors
+    ///
+    /// The error of `poll` or of the `SECCOMP_IOCTL_NOTIF_RECV` request.
+    pub fn next(&self, timeout: std::time::Duration) -> io::Result<Option<Held>> {
+        use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
+        use std::os::fd::{AsFd, AsRawFd};
+        let millis = PollTimeout::try_from(timeout.as_millis()).unwrap_or(PollTimeout::MAX);
+        let mut fds = [PollFd::new(self.listener.as_fd(), PollFlags::POLLIN)];
+        if poll(&mut fds, millis)? == 0 {
+            return Ok(None);
+        }
+        // SAFETY: an all-zero `seccomp_notif` is valid (plain integers), and the kernel
+        // requires it zeroed.
+        let mut notif: libc::seccomp_notif = unsafe { std::mem::zeroed() };
+        // SAFETY: the request writes one `seccomp_notif` through the pointer, to `notif`.
+        let rc = unsafe {
+            libc::ioctl(
+                self.listener.as_raw_fd(),
+                libc::SECCOMP_IOCTL_NOTIF_RECV,
+                &raw mut notif,
+            )
+        };
+        if rc != 0 {
+            return Err(io::Error::last_os_error());
+        }
+        Ok(Some(Held {
+            id: notif.id,
+            tid: i32::try_from(notif.pid).unwrap_or(0),
+            number: i64::from(notif.data.nr),
+            args: notif.data.args,
+        }))
+    }
+
+    /// Whether a held call waits to be received by [`Gate::next`] (without receiving it).
+    ///
+    /// # Errors
+    ///
+    /// The error of `poll`.
+    pub fn pending(&self) -> io::Result<bool> {
+        use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
+        use std::os::fd::AsFd;
+        let mut fds = [PollFd::new(self.listener.as_fd(), PollFlags::POLLIN)];
+        Ok(poll(&mut fds, PollTimeout::ZERO)? > 0)
+    }
+
+    /// Lets `held` go on: the kernel runs the call as it would have without the gate.
+    ///
+    /// # Errors
+    ///
+    /// ENOENT when the call is no longer held (its thread was interrupted by a signal).
+    pub fn release(&self, held: Held) -> io::Result<()> {
+        use std::os::fd::AsRawFd;
+        let mut response = libc::seccomp_notif_resp {
+            id: held.id,
+            val: 0,
+            error: 0,
+            flags: u32::try_from(libc::SECCOMP_USER_NOTIF_FLAG_CONTINUE).expect("a flag"),
+        };
+        // SAFETY: the request reads one `seccomp_notif_resp` through the pointer.
+        let rc = unsafe {
+            libc::ioctl(
+                self.listener.as_raw_fd(),
+                libc::SECCOMP_IOCTL_NOTIF_SEND,
+                &raw mut response,
+            )
+        };
+        if rc != 0 {
+            return Err(io::Error::last_os_error());
+        }
+        Ok(())
+    }
+}

@@ -1,6 +1,6 @@
-//! What the ipc tests share: messages wrapped at 100 columns, a watchdog around in-process
-//! calls that names the system call a stuck thread sits in, the descriptors this process
-//! holds, and running a demo under proctest's watchdog.
+//! What the ipc tests share: messages wrapped to fit in 100 columns, a watchdog around
+//! in-process calls that names the system call a stuck thread sits in, the descriptors this
+//! process holds, and running a demo under proctest's watchdog.
 
 #![allow(dead_code)] // each test file uses its own part of these helpers
 
@@ -16,14 +16,15 @@ pub const BUDGET: Duration = Duration::from_secs(10);
 /// How long a demo may run before the watchdog diagnoses it (same reasoning).
 pub const WATCHDOG: Duration = Duration::from_secs(10);
 
-/// Wraps each line of `text` at 100 columns (at spaces; indented lines keep their indent).
+/// Wraps each line of `text` at 98 columns (at spaces; indented lines keep their indent): the
+/// runner indents a failure by two.
 pub fn wrap(text: &str) -> String {
     let mut out = String::new();
     for line in text.lines() {
         let indent: String = line.chars().take_while(|c| *c == ' ').collect();
         let mut current = String::new();
         for word in line.split(' ').filter(|w| !w.is_empty()) {
-            if !current.is_empty() && current.len() + 1 + word.len() > 100 {
+            if !current.is_empty() && current.len() + 1 + word.len() > 98 {
                 out.push_str(&current);
                 out.push('\n');
                 current = format!("{indent}  ");
@@ -40,7 +41,7 @@ pub fn wrap(text: &str) -> String {
     out.trim_end().to_owned()
 }
 
-/// Fails the test with `result`'s message, wrapped at 100 columns.
+/// Fails the test with `result`'s message, wrapped to fit in 100 columns once indented.
 #[track_caller]
 pub fn verdict(result: Result<(), String>) {
     if let Err(message) = result {
@@ -116,6 +117,21 @@ pub fn thread_blocked_in(tid: i32) -> String {
         }
         _ => format!("{name}()"),
     }
+}
+
+/// The state of the thread `tid` of this process, from `/proc/self/task/TID/stat`: `R`
+/// running, `S` asleep (waiting for something), `D`...; `None` once it has ended.
+pub fn thread_state(tid: i32) -> Option<char> {
+    let stat = std::fs::read_to_string(format!("/proc/self/task/{tid}/stat")).ok()?;
+    stat[stat.rfind(')')? + 1..].trim_start().chars().next()
+}
+
+/// The flags this process's descriptor `fd` was opened with (or set to since), from
+/// `/proc/self/fdinfo/FD`: `O_NONBLOCK` and the like.
+pub fn fd_flags(fd: i32) -> Option<i32> {
+    let info = std::fs::read_to_string(format!("/proc/self/fdinfo/{fd}")).ok()?;
+    let line = info.lines().find(|l| l.starts_with("flags:"))?;
+    i32::from_str_radix(line["flags:".len()..].trim(), 8).ok()
 }
 
 /// The kernel's id of the calling thread.

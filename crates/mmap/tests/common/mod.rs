@@ -117,7 +117,7 @@ pub fn left_nothing_behind(call: &str, path: &Path) -> Result<(), String> {
     Ok(())
 }
 
-/// Fails the test with `result`'s message, wrapped at 100 columns.
+/// Fails the test with `result`'s message, wrapped to fit in 100 columns once indented.
 #[track_caller]
 pub fn verdict(result: Result<(), String>) {
     if let Err(message) = result {
@@ -125,7 +125,7 @@ pub fn verdict(result: Result<(), String>) {
     }
 }
 
-/// Wraps `text` at 100 columns.
+/// Wraps `text` at 98 columns: the runner indents a failure by two.
 pub fn wrap(text: &str) -> String {
-    proctest::wrap(text, 100)
+    proctest::wrap(text, 98)
 }

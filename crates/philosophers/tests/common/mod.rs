@@ -555,12 +555,12 @@ struct Line {
     eating: Vec<usize>,
 }
 
-/// `text` broken into lines of at most 100 columns.
+/// `text` broken into lines of at most 98 columns: the runner indents a failure by two.
 fn wrap(text: &str) -> String {
     let mut out = String::new();
     let mut line = String::new();
     for word in text.split(' ') {
-        if !line.is_empty() && line.len() + 1 + word.len() > 100 {
+        if !line.is_empty() && line.len() + 1 + word.len() > 98 {
             out.push_str(&line);
             out.push('\n');
             line.clear();
