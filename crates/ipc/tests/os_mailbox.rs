@@ -499,7 +499,10 @@ fn check_try_receive_leaves_the_flags_alone() -> Result<(), String> {
     let done = Arc::new(AtomicBool::new(false));
     let (gate_tx, gate_rx) = mpsc::channel();
     let (finished, shared) = (Arc::clone(&done), Arc::clone(&mailbox));
+    // Keeps the mailbox open until the controller has read the flags after the call.
+    let kept = Arc::clone(&mailbox);
     let controller = std::thread::spawn(move || {
+        let _kept = kept;
         let (gate, tid): (proctest::faults::Gate, i32) = gate_rx.recv().ok()?;
         let started = Instant::now();
         let (held, _) = held_receive(&gate, &finished)?;
@@ -524,10 +527,11 @@ fn check_try_receive_leaves_the_flags_alone() -> Result<(), String> {
         };
         let _ = gate.release(held);
         let then = after_release(&gate, tid, &finished, &other);
+        let flags_after = blocking_words(fd);
         if early.is_none() {
             let _ = nix::mqueue::mq_send(&other, b"sent by the test", 0);
         }
-        Some((fd, flags, early, then))
+        Some((fd, flags, flags_after, early, then))
     });
     let got = within(
         "try_receive() on an empty mailbox while another thread calls receive()",
@@ -543,19 +547,30 @@ fn check_try_receive_leaves_the_flags_alone() -> Result<(), String> {
             got
         },
     )?;
-    let Some((fd, flags, early, then)) = controller.join().expect("the controller never panics")
+    let Some((fd, flags, flags_after, early, then)) =
+        controller.join().expect("the controller never panics")
     else {
         return Ok(()); // it answered without receiving: the empty-mailbox check judges that
     };
     if let Some(result) = early {
+        let toggled = flags == "with O_NONBLOCK" && flags_after == "without O_NONBLOCK";
         return Err(format!(
-            "receive() on an empty mailbox returned {} at once, while another thread was inside \
-             try_receive() (its mq_receive on fd {fd}, held there by the test, {flags}): \
-             try_receive switched O_NONBLOCK on for the queue description receive uses too. \
-             The flag belongs to the open queue (mq_setattr changes it for every thread that \
-             uses it): receive through the descriptor opened with O_NONBLOCK and never toggle \
-             a flag another call relies on.",
-            text(&result)
+            "receive() on an empty mailbox returned {} at once. Another thread was inside \
+             try_receive() then: its mq_receive on fd {fd}, held there by the test, {flags}.{}",
+            text(&result),
+            if toggled {
+                format!(
+                    " Once try_receive returned, fd {fd} was {flags_after} again: try_receive \
+                     switched O_NONBLOCK on for its call, on the queue description receive \
+                     uses too. The flag belongs to the open queue (mq_setattr changes it for \
+                     every thread that uses it): receive through the descriptor opened with \
+                     O_NONBLOCK and never toggle a flag another call relies on."
+                )
+            } else {
+                " receive() waits until a message comes (the blocking descriptor, opened \
+                 without O_NONBLOCK)."
+                    .to_owned()
+            }
         ));
     }
     match then {
