@@ -623,7 +623,6 @@ fn check_gather_gives_up_on_a_silent_worker(gather: Gather) -> Result<(), String
         move || gather(workers, timeout),
     );
     let elapsed = started.elapsed();
-    drop(gates);
     let reports = reports.inspect_err(|_| {
         let _ = check_reaped(&pids);
     })?;
@@ -649,6 +648,9 @@ fn check_gather_gives_up_on_a_silent_worker(gather: Gather) -> Result<(), String
         ),
     ];
     let reaped = check_reaped(&pids);
+    // Only now: a silent worker left running ends once its standard input closes, and
+    // would then be taken for a zombie, not for the running worker it was.
+    drop(gates);
     if got != want {
         return Err(format!(
             "gather(3 workers, 1000 ms), worker 1 silent, reported (name, outcome, exit code, \
@@ -716,12 +718,14 @@ fn check_gather_gives_up_on_a_worker_cut_off_mid_answer(gather: Gather) -> Resul
         stuck_gather,
         move || gather(workers, ms(300)),
     );
-    drop(gates);
     let reports = reports.inspect_err(|_| {
         let _ = check_reaped(&pids);
     })?;
     let got = outcomes(&reports);
     let reaped = check_reaped(&pids);
+    // Only now: a silent worker left running ends once its standard input closes, and
+    // would then be taken for a zombie, not for the running worker it was.
+    drop(gates);
     let cut = got.get(1).map(|(_, outcome, _, _)| outcome.clone());
     if cut != Some(Outcome::GaveUp) {
         return Err(format!(
