@@ -419,7 +419,6 @@ fn check_try_receive_raced() -> Result<(), String> {
     let finished = Arc::clone(&done);
     let controller = std::thread::spawn(move || {
         let (gate, tid): (proctest::faults::Gate, i32) = gate_rx.recv().ok()?;
-        let started = Instant::now();
         let (held, looked) = held_receive(&gate, &finished)?;
         let fd = i32::try_from(held.args[0]).unwrap_or(-1);
         let flags = blocking_words(fd);
