@@ -306,6 +306,26 @@ fn receive_timeout_interrupted_by_signals_still_ends_at_its_deadline() {
     verdict(check_receive_timeout_interrupted());
 }
 
+/// What the racing checks need: the step's `Mailbox`, or an oracle's receiver.
+trait Receiving: Send + Sync + 'static {
+    /// Creates the queue `name` (2 messages of 16 bytes) and opens it.
+    fn make(name: &str) -> Self;
+    fn try_receive(&self) -> Result<Message, MailboxError>;
+    fn receive(&self) -> Result<Message, MailboxError>;
+}
+
+impl Receiving for Mailbox {
+    fn make(name: &str) -> Self {
+        Mailbox::create(name, 2, 16).expect("create a mailbox")
+    }
+    fn try_receive(&self) -> Result<Message, MailboxError> {
+        Mailbox::try_receive(self)
+    }
+    fn receive(&self) -> Result<Message, MailboxError> {
+        Mailbox::receive(self)
+    }
+}
+
 /// The queue `name` opened by the test itself, read and write, with `O_NONBLOCK`: another
 /// receiver (or sender), as a second thread or process would be, that does not go through
 /// the code under test.
@@ -407,11 +427,11 @@ fn blocking_words(fd: i32) -> &'static str {
 /// (a seccomp gate on its thread) while the test takes that message through a descriptor of
 /// its own, then let go on: another receiver took the message first, so the call must
 /// answer Empty at once, not wait for the next one.
-fn check_try_receive_raced() -> Result<(), String> {
+fn check_try_receive_raced<R: Receiving>() -> Result<(), String> {
     use std::sync::atomic::AtomicBool;
     use std::sync::{Arc, mpsc};
     let names = Names::new("raced");
-    let mailbox = Mailbox::create(&names.0, 2, 16).expect("create a mailbox");
+    let mailbox = R::make(&names.0);
     let other = other_end(&names.0);
     nix::mqueue::mq_send(&other, b"only", 1).expect("the test sends the only message");
     let done = Arc::new(AtomicBool::new(false));
@@ -483,17 +503,17 @@ fn check_try_receive_raced() -> Result<(), String> {
 
 #[test]
 fn try_receive_never_waits_when_another_receiver_takes_the_message_first() {
-    verdict(check_try_receive_raced());
+    verdict(check_try_receive_raced::<Mailbox>());
 }
 
 /// `try_receive` on an empty mailbox, its `mq_receive` held at the call's entry; meanwhile
 /// another thread calls `receive()`, which must wait for a message: `O_NONBLOCK` belongs to
 /// an open queue description, and one call must never switch it for the others.
-fn check_try_receive_leaves_the_flags_alone() -> Result<(), String> {
+fn check_try_receive_leaves_the_flags_alone<R: Receiving>() -> Result<(), String> {
     use std::sync::atomic::AtomicBool;
     use std::sync::{Arc, mpsc};
     let names = Names::new("flags");
-    let mailbox = Arc::new(Mailbox::create(&names.0, 2, 16).expect("create a mailbox"));
+    let mailbox = Arc::new(R::make(&names.0));
     let other = other_end(&names.0);
     let done = Arc::new(AtomicBool::new(false));
     let (gate_tx, gate_rx) = mpsc::channel();
@@ -589,7 +609,7 @@ fn check_try_receive_leaves_the_flags_alone() -> Result<(), String> {
 
 #[test]
 fn try_receive_leaves_the_blocking_calls_of_other_threads_blocking() {
-    verdict(check_try_receive_leaves_the_flags_alone());
+    verdict(check_try_receive_leaves_the_flags_alone::<Mailbox>());
 }
 
 #[test]
@@ -766,4 +786,149 @@ fn bad_arguments_are_usage_errors() {
         );
     }
     drop(names);
+}
+
+mod oracles {
+    //! Receivers written the plausible wrong ways, and a right one written differently, on
+    //! the raw calls: the racing checks must fail the first two and pass the third.
+    use super::*;
+    use nix::mqueue::{MQ_OFlag, MqAttr, MqdT, mq_open, mq_receive, mq_timedreceive};
+    use nix::sys::stat::Mode;
+
+    /// The queue `name`, created, opened blocking (no `O_NONBLOCK`).
+    fn blocking(name: &str) -> MqdT {
+        let flags = MQ_OFlag::O_CREAT | MQ_OFlag::O_EXCL | MQ_OFlag::O_RDWR | MQ_OFlag::O_CLOEXEC;
+        let attr = MqAttr::new(0, 2, 16, 0);
+        mq_open(name, flags, Mode::S_IRUSR | Mode::S_IWUSR, Some(&attr)).expect("mq_open")
+    }
+
+    /// What a `try_receive` returns for what its call gave: EAGAIN and ETIMEDOUT are Empty.
+    fn received(got: nix::Result<(Vec<u8>, u32)>) -> Result<Message, MailboxError> {
+        match got {
+            Ok((body, priority)) => Ok(Message { body, priority }),
+            Err(nix::errno::Errno::EAGAIN | nix::errno::Errno::ETIMEDOUT) => {
+                Err(MailboxError::Empty)
+            }
+            Err(e) => Err(MailboxError::Sys(e)),
+        }
+    }
+
+    fn receive_on(mqd: &MqdT) -> nix::Result<(Vec<u8>, u32)> {
+        let mut buf = vec![0u8; 16];
+        let mut priority = 0;
+        let n = mq_receive(mqd, &mut buf, &mut priority)?;
+        buf.truncate(n);
+        Ok((buf, priority))
+    }
+
+    /// Looks (`mq_getattr`), then receives on the blocking descriptor.
+    struct LookThenReceive(MqdT);
+
+    impl Receiving for LookThenReceive {
+        fn make(name: &str) -> Self {
+            Self(blocking(name))
+        }
+        fn try_receive(&self) -> Result<Message, MailboxError> {
+            if nix::mqueue::mq_getattr(&self.0)
+                .map_err(MailboxError::Sys)?
+                .curmsgs()
+                == 0
+            {
+                return Err(MailboxError::Empty);
+            }
+            received(receive_on(&self.0))
+        }
+        fn receive(&self) -> Result<Message, MailboxError> {
+            receive_on(&self.0)
+                .map(|(body, priority)| Message { body, priority })
+                .map_err(MailboxError::Sys)
+        }
+    }
+
+    /// Switches `O_NONBLOCK` on for its call, on the one descriptor it has.
+    struct ToggleFlag(MqdT);
+
+    impl Receiving for ToggleFlag {
+        fn make(name: &str) -> Self {
+            Self(blocking(name))
+        }
+        fn try_receive(&self) -> Result<Message, MailboxError> {
+            nix::mqueue::mq_set_nonblock(&self.0).map_err(MailboxError::Sys)?;
+            let got = receive_on(&self.0);
+            let _ = nix::mqueue::mq_remove_nonblock(&self.0);
+            received(got)
+        }
+        fn receive(&self) -> Result<Message, MailboxError> {
+            receive_on(&self.0)
+                .map(|(body, priority)| Message { body, priority })
+                .map_err(MailboxError::Sys)
+        }
+    }
+
+    /// Right, written differently: one blocking descriptor, and `try_receive` gives
+    /// `mq_timedreceive` a moment already past (ETIMEDOUT at once on an empty queue).
+    struct PastDeadline(MqdT);
+
+    impl Receiving for PastDeadline {
+        fn make(name: &str) -> Self {
+            Self(blocking(name))
+        }
+        fn try_receive(&self) -> Result<Message, MailboxError> {
+            let now = nix::time::clock_gettime(nix::time::ClockId::CLOCK_REALTIME)
+                .map_err(MailboxError::Sys)?;
+            let mut buf = vec![0u8; 16];
+            let mut priority = 0;
+            let got = mq_timedreceive(&self.0, &mut buf, &mut priority, &now).map(|n| {
+                buf.truncate(n);
+                (buf, priority)
+            });
+            received(got)
+        }
+        fn receive(&self) -> Result<Message, MailboxError> {
+            receive_on(&self.0)
+                .map(|(body, priority)| Message { body, priority })
+                .map_err(MailboxError::Sys)
+        }
+    }
+
+    #[test]
+    fn a_look_then_a_blocking_receive_is_told_it_waited() {
+        let m = check_try_receive_raced::<LookThenReceive>()
+            .err()
+            .unwrap_or_default();
+        assert!(m.starts_with("try_receive() waited for a message."), "{m}");
+        assert!(m.contains("without O_NONBLOCK"), "{m}");
+        assert!(m.contains("It looked first (mq_getattr"), "{m}");
+    }
+
+    #[test]
+    fn a_flag_switched_for_one_call_is_named() {
+        let m = check_try_receive_leaves_the_flags_alone::<ToggleFlag>()
+            .err()
+            .unwrap_or_default();
+        assert!(
+            m.contains("receive() on an empty mailbox returned Sys(EAGAIN) at once"),
+            "{m}"
+        );
+        assert!(
+            m.contains("try_receive switched O_NONBLOCK on for its call"),
+            "{m}"
+        );
+    }
+
+    #[test]
+    fn a_deadline_already_past_is_right_too() {
+        assert_eq!(
+            check_try_receive_raced::<PastDeadline>()
+                .err()
+                .unwrap_or_default(),
+            ""
+        );
+        assert_eq!(
+            check_try_receive_leaves_the_flags_alone::<PastDeadline>()
+                .err()
+                .unwrap_or_default(),
+            ""
+        );
+    }
 }
