@@ -72,6 +72,15 @@ fn the_checks_name_what_an_edge_triggered_server_left_behind() {
         ],
     );
     assert_fails(
+        "echo-ignores-read-errors",
+        true,
+        &[
+            "whose client closed its socket with its echo unread were still open",
+            "fails with ECONNRESET",
+            "Descriptors leaked.",
+        ],
+    );
+    assert_fails(
         "echo-drops-unwritten",
         true,
         &[

@@ -21,8 +21,11 @@
 //! A server that sleeps in `epoll_wait` uses next to nothing then; under the tests'
 //! watchdog the figures go to the test.
 //!
-//! Then it checks every echoed byte, that the server's descriptor count is back to its
-//! baseline, and that the server exits cleanly and removes its socket file.
+//! Then it checks every echoed byte and that the server's descriptor count is back to its
+//! baseline. Last, 10 more clients each send a short message, wait until its whole echo is
+//! in their socket, and close it without reading: the server's next read on each fails with
+//! ECONNRESET, and the server must close them too. Then the server must exit cleanly and
+//! remove its socket file.
 //!
 //! The server is `echo_server` next to this binary, or the command in the environment
 //! variable `ECHO_SERVER` (a program and its arguments, separated by spaces): the tests'
@@ -762,6 +765,80 @@ fn resume(server: nix::unistd::Pid) {
     let _ = nix::sys::signal::kill(server, nix::sys::signal::Signal::SIGCONT);
 }
 
+/// The clients of the last phase, which close their socket with their echo unread.
+const RESETS: usize = 10;
+
+/// The bytes waiting to be read in `stream` (FIONREAD).
+fn unread(stream: &UnixStream) -> usize {
+    let mut n: libc::c_int = 0;
+    // SAFETY: FIONREAD writes one int through the pointer, which points to `n`.
+    let rc = unsafe { libc::ioctl(stream.as_raw_fd(), libc::FIONREAD, &raw mut n) };
+    if rc == 0 {
+        usize::try_from(n).unwrap_or(0)
+    } else {
+        0
+    }
+}
+
+/// The last phase, once everything else is checked: RESETS clients connect, send a short
+/// message, wait until its whole echo is in their socket, and close the socket without
+/// reading it. A Unix socket closed with unread bytes resets its peer: the server's next
+/// `read()` on those connections fails with ECONNRESET, and nothing else happens to them
+/// (their echo is written, nothing is pending). The server must close them all; an
+/// edge-triggered server that takes the error for WouldBlock gets no new edge and keeps
+/// them open forever.
+fn resets(path: &std::path::Path, link: &mut Link, baseline: usize) -> Result<(), Failure> {
+    let mut streams = Vec::with_capacity(RESETS);
+    for i in 0..RESETS {
+        let message = pattern(i, 2, 64 + i);
+        let mut stream = UnixStream::connect(path)
+            .map_err(|e| format!("closing client {i} cannot connect: {e}"))?;
+        stream
+            .write_all(&message)
+            .map_err(|e| format!("closing client {i} cannot send: {e}"))?;
+        streams.push((stream, message.len()));
+    }
+    for (i, (stream, len)) in streams.iter().enumerate() {
+        let until = Instant::now() + Duration::from_secs(10);
+        while unread(stream) < *len {
+            let mut watched = [PollFd::new(stream.as_fd(), PollFlags::POLLIN)];
+            let _ = poll(&mut watched, PollTimeout::from(100u16));
+            if Instant::now() >= until {
+                return Err(Failure::Other(format!(
+                    "client {i} of the last {RESETS} sent {len} bytes and got {} of them back \
+                     within 10 s: the server stopped echoing",
+                    unread(stream)
+                )));
+            }
+        }
+    }
+    drop(streams);
+    // The server closes them as it handles their events: ask until its count is back to
+    // the baseline, for 5 s at most (a right server takes milliseconds).
+    let until = Instant::now() + Duration::from_secs(5);
+    loop {
+        link.control
+            .write_all(b"fds\n")
+            .and_then(|()| link.control.flush())
+            .map_err(|e| Failure::Other(format!("cannot talk to the server: {e}")))?;
+        let now = fd_count(&link.answer()?)?;
+        if now <= baseline {
+            return Ok(());
+        }
+        if Instant::now() >= until {
+            let kept = now - baseline;
+            return Err(Failure::Other(format!(
+                "{kept} of the {RESETS} connections whose client closed its socket with its \
+                 echo unread were still open 5 s later. A Unix socket closed with unread bytes \
+                 resets its peer: the server's read() on such a connection fails with \
+                 ECONNRESET, once, and no new event comes for it. A read error other than \
+                 WouldBlock and Interrupted ends the connection: close it. Descriptors leaked."
+            )));
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
 fn run(edge: bool, count: usize) -> Result<(), String> {
     fds::raise_nofile(u64::try_from(count).expect("small") + 64)
         .map_err(|msg| format!("{count} clients need as many descriptors: {msg}"))?;
@@ -903,6 +980,10 @@ fn run(edge: bool, count: usize) -> Result<(), String> {
         }
         check_connections(&mut link, 0, "after every client left")?;
         println!("server descriptors after every client left: back to its baseline");
+        resets(&path, &mut link, baseline)?;
+        println!(
+            "{RESETS} clients closed with their echo unread (ECONNRESET at the server): all closed"
+        );
         Ok(path)
     })();
     // The end of its standard input stops the server. One stuck inside turn() never reads

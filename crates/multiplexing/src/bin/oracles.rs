@@ -193,6 +193,14 @@ const ECHO: &[(&str, Faults, &str)] = &[
         "takes any write error for WouldBlock: a broken connection stays open",
     ),
     (
+        "echo-ignores-read-errors",
+        Faults {
+            ignores_read_errors: true,
+            ..Faults::NONE
+        },
+        "takes any read error for WouldBlock: a reset connection stays open (no new edge)",
+    ),
+    (
         "echo-retries-write-errors",
         Faults {
             retries_write_errors: true,
@@ -276,6 +284,8 @@ struct Faults {
     writes_on_epollout_only: bool,
     serves_nothing: bool,
     ignores_write_errors: bool,
+    /// Takes any read error (ECONNRESET) for WouldBlock.
+    ignores_read_errors: bool,
     ignores_hangup: bool,
     retries_write_errors: bool,
     /// Connections without EPOLLET (the listener keeps it): level-triggered again.
@@ -300,6 +310,7 @@ impl Faults {
         writes_on_epollout_only: false,
         serves_nothing: false,
         ignores_write_errors: false,
+        ignores_read_errors: false,
         ignores_hangup: false,
         retries_write_errors: false,
         no_et_on_connections: false,
@@ -480,6 +491,7 @@ fn on_event(conn: &mut Conn, events: EpollFlags, faults: Faults, edge: bool) -> 
                 Ok(n) => conn.pending.extend_from_slice(&buf[..n]),
                 Err(err) if err.kind() == io::ErrorKind::WouldBlock => break,
                 Err(err) if err.kind() == io::ErrorKind::Interrupted => continue,
+                Err(_) if faults.ignores_read_errors => break,
                 Err(err) => return Err(err),
             }
             // Level-triggered: once is enough; edge-triggered: until WouldBlock.
