@@ -2,7 +2,6 @@
 //! passes; one whose usage is wider than 100 columns, on `--help` or on a usage error, is
 //! caught with a message naming the invocation and the long line.
 
-use std::os::unix::fs::PermissionsExt;
 use std::path::PathBuf;
 
 /// A script `NAME` in a directory of its own, removed when dropped (a failed assertion
@@ -30,9 +29,21 @@ impl Script {
              printf 'usage: {name} %s\\n' '{error_usage}' >&2\n\
              exit 2\n"
         );
-        std::fs::write(&path, body).expect("the script");
-        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755))
-            .expect("an executable script");
+        // Written by a child process, not by this one: a file this process held open for
+        // writing could be inherited by a child another test forks meanwhile, and running
+        // the script would then fail with ETXTBSY ("Text file busy") until that child execs.
+        let mut writer = std::process::Command::new("sh")
+            .args(["-c", "cat > \"$0\" && chmod 755 \"$0\""])
+            .arg(&path)
+            .stdin(std::process::Stdio::piped())
+            .spawn()
+            .expect("sh writes the script");
+        std::io::Write::write_all(&mut writer.stdin.take().expect("piped"), body.as_bytes())
+            .expect("the script's text");
+        assert!(
+            writer.wait().expect("sh ends").success(),
+            "the script is written"
+        );
         Self { dir, path }
     }
 
