@@ -819,6 +819,13 @@ fn probe(
 ) -> Result<(), String> {
     use fault_probe::{FAULTED, HEAD, PAGE, PUBLISHED, TAIL};
     use std::sync::atomic::Ordering::SeqCst;
+    // One probe at a time: the handler and its statics belong to the whole process, and
+    // the tests run on parallel threads. (Another probe's handler, or a disposition
+    // restored under this one, would take this probe's fault for a real one: SIGSEGV.)
+    static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
+    let _probing = ONE_AT_A_TIME
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     let data = base + 2 * pad;
     let page = data.div_ceil(4096) * 4096;
     let skip = page - data;
