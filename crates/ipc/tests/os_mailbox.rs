@@ -251,15 +251,7 @@ fn check_receive_timeout_interrupted() -> Result<(), String> {
         let _ = out_tx.send((got, started.elapsed()));
     });
     let tid = tid_rx.recv().expect("the receiving thread starts");
-    let asleep = || {
-        std::fs::read_to_string(format!("/proc/self/task/{tid}/stat"))
-            .ok()
-            .and_then(|stat| {
-                let state = stat[stat.rfind(')')? + 1..].trim_start().chars().next()?;
-                Some(state == 'S')
-            })
-            .unwrap_or(false)
-    };
+    let asleep = || common::thread_state(tid.as_raw()) == Some('S');
     let signals_until = Instant::now() + Duration::from_secs(3);
     let mut sent = 0;
     while !done.load(Ordering::SeqCst) && Instant::now() < signals_until {
@@ -376,6 +368,25 @@ fn held_receive(
     }
 }
 
+/// What the watched thread of the racing checks runs: it puts its `mq_timedreceive` and
+/// `mq_getsetattr` calls behind a gate, hands the gate (and its id) to the controller, then
+/// calls `try_receive` and says when it has returned.
+fn held_try_receive<R: Receiving>(
+    mailbox: std::sync::Arc<R>,
+    gate_tx: std::sync::mpsc::Sender<(proctest::faults::Gate, i32)>,
+    done: std::sync::Arc<std::sync::atomic::AtomicBool>,
+) -> impl FnOnce() -> Result<Message, MailboxError> + Send + 'static {
+    move || {
+        let gate =
+            proctest::faults::hold_calls(&[libc::SYS_mq_timedreceive, libc::SYS_mq_getsetattr])
+                .expect("a kernel with seccomp user notifications (Linux 5.5 or later)");
+        let _ = gate_tx.send((gate, common::gettid()));
+        let got = mailbox.try_receive();
+        done.store(true, Ordering::SeqCst);
+        got
+    }
+}
+
 /// What a released `try_receive` did.
 enum Then {
     /// It returned (`done` was set).
@@ -431,7 +442,7 @@ fn check_try_receive_raced<R: Receiving>() -> Result<(), String> {
     use std::sync::atomic::AtomicBool;
     use std::sync::{Arc, mpsc};
     let names = Names::new("raced");
-    let mailbox = R::make(&names.0);
+    let mailbox = Arc::new(R::make(&names.0));
     let other = other_end(&names.0);
     nix::mqueue::mq_send(&other, b"only", 1).expect("the test sends the only message");
     let done = Arc::new(AtomicBool::new(false));
@@ -453,15 +464,7 @@ fn check_try_receive_raced<R: Receiving>() -> Result<(), String> {
         "try_receive() while another receiver takes the only message",
         "try_receive must not wait, even when another receiver took the message first: it \
          receives through the descriptor opened with O_NONBLOCK (EAGAIN is Empty).",
-        move || {
-            let gate =
-                proctest::faults::hold_calls(&[libc::SYS_mq_timedreceive, libc::SYS_mq_getsetattr])
-                    .expect("a kernel with seccomp user notifications (Linux 5.5 or later)");
-            let _ = gate_tx.send((gate, common::gettid()));
-            let got = mailbox.try_receive();
-            done.store(true, Ordering::SeqCst);
-            got
-        },
+        held_try_receive(mailbox, gate_tx, done),
     )?;
     let Some((fd, flags, taken, looked, then)) =
         controller.join().expect("the controller never panics")
@@ -556,15 +559,7 @@ fn check_try_receive_leaves_the_flags_alone<R: Receiving>() -> Result<(), String
         "try_receive() on an empty mailbox while another thread calls receive()",
         "try_receive must not wait: it receives through the descriptor opened with \
          O_NONBLOCK (EAGAIN is Empty).",
-        move || {
-            let gate =
-                proctest::faults::hold_calls(&[libc::SYS_mq_timedreceive, libc::SYS_mq_getsetattr])
-                    .expect("a kernel with seccomp user notifications (Linux 5.5 or later)");
-            let _ = gate_tx.send((gate, common::gettid()));
-            let got = mailbox.try_receive();
-            done.store(true, Ordering::SeqCst);
-            got
-        },
+        held_try_receive(mailbox, gate_tx, done),
     )?;
     let Some((fd, flags, flags_after, early, then)) =
         controller.join().expect("the controller never panics")
