@@ -768,18 +768,6 @@ fn resume(server: nix::unistd::Pid) {
 /// The clients of the last phase, which close their socket with their echo unread.
 const RESETS: usize = 10;
 
-/// The bytes waiting to be read in `stream` (FIONREAD).
-fn unread(stream: &UnixStream) -> usize {
-    let mut n: libc::c_int = 0;
-    // SAFETY: FIONREAD writes one int through the pointer, which points to `n`.
-    let rc = unsafe { libc::ioctl(stream.as_raw_fd(), libc::FIONREAD, &raw mut n) };
-    if rc == 0 {
-        usize::try_from(n).unwrap_or(0)
-    } else {
-        0
-    }
-}
-
 /// The last phase, once everything else is checked: RESETS clients connect, send a short
 /// message, wait until its whole echo is in their socket, and close the socket without
 /// reading it. A Unix socket closed with unread bytes resets its peer: the server's next
@@ -800,14 +788,14 @@ fn resets(path: &std::path::Path, link: &mut Link, baseline: usize) -> Result<()
     }
     for (i, (stream, len)) in streams.iter().enumerate() {
         let until = Instant::now() + Duration::from_secs(10);
-        while unread(stream) < *len {
+        while fds::unread_bytes(stream.as_fd()).unwrap_or(0) < *len {
             let mut watched = [PollFd::new(stream.as_fd(), PollFlags::POLLIN)];
             let _ = poll(&mut watched, PollTimeout::from(100u16));
             if Instant::now() >= until {
                 return Err(Failure::Other(format!(
                     "client {i} of the last {RESETS} sent {len} bytes and got {} of them back \
                      within 10 s: the server stopped echoing",
-                    unread(stream)
+                    fds::unread_bytes(stream.as_fd()).unwrap_or(0)
                 )));
             }
         }
