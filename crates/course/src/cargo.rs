@@ -292,6 +292,17 @@ fn private_tmpdir() -> io::Result<PathBuf> {
 /// tests; `still_building` is called every 15 s of building.
 pub fn run_supervised(job: &Job, still_building: &mut dyn FnMut(Duration)) -> io::Result<Run> {
     use std::os::unix::process::CommandExt;
+    // The TMPDIR is made, the supervisor spawned and the run registered under the lock, so
+    // that an interruption either sees this run (and stops it, and its TMPDIR goes) or
+    // comes first (and nothing is made). Made before the lock, a TMPDIR could outlive a
+    // runner that an interruption ended meanwhile.
+    let mut running = RUNNING.lock().unwrap_or_else(|p| p.into_inner());
+    if INTERRUPTED.load(Ordering::SeqCst) {
+        return Err(io::Error::new(
+            io::ErrorKind::Interrupted,
+            "the runner was interrupted",
+        ));
+    }
     let tmpdir = private_tmpdir()?;
     // Our own binary, by name when it is still there (so that `ps` shows `course`); a
     // runner rebuilt while it runs still has /proc/self/exe.
@@ -317,16 +328,6 @@ pub fn run_supervised(job: &Job, still_building: &mut dyn FnMut(Duration)) -> io
         cmd.env(k, v);
     }
     let started = Instant::now();
-    // Spawned and registered under the lock, so that an interruption either sees this run
-    // (and stops it) or comes first (and no run starts).
-    let mut running = RUNNING.lock().unwrap_or_else(|p| p.into_inner());
-    if INTERRUPTED.load(Ordering::SeqCst) {
-        let _ = std::fs::remove_dir_all(&tmpdir);
-        return Err(io::Error::new(
-            io::ErrorKind::Interrupted,
-            "the runner was interrupted",
-        ));
-    }
     let mut child = match cmd.spawn() {
         Ok(child) => child,
         Err(e) => {
