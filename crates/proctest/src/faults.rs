@@ -20,38 +20,8 @@ pub fn forks_fail() -> io::Result<()> {
     let mut calls: Vec<libc::c_long> = vec![libc::SYS_clone, libc::SYS_clone3];
     #[cfg(target_arch = "x86_64")]
     calls.extend([libc::SYS_fork, libc::SYS_vfork]);
-    // The filter: load the call's number; for each call above, jump to the last
-    // instruction (fail with EAGAIN) if it matches; otherwise allow.
-    let mut program = Vec::with_capacity(calls.len() + 3);
-    let code = |op: u32| u16::try_from(op).expect("BPF opcodes fit in 16 bits");
-    // SAFETY: BPF_STMT and BPF_JUMP only build a `sock_filter` value (they are `unsafe`
-    // in libc for no reason of their own).
-    unsafe {
-        // The first field of `struct seccomp_data` is the call's number (offset 0).
-        program.push(libc::BPF_STMT(
-            code(libc::BPF_LD | libc::BPF_W | libc::BPF_ABS),
-            0,
-        ));
-        for (i, &call) in calls.iter().enumerate() {
-            let to_fail = u8::try_from(calls.len() - i).expect("a handful of calls");
-            let number = u32::try_from(call).expect("system call numbers are small");
-            program.push(libc::BPF_JUMP(
-                code(libc::BPF_JMP | libc::BPF_JEQ | libc::BPF_K),
-                number,
-                to_fail,
-                0,
-            ));
-        }
-        program.push(libc::BPF_STMT(
-            code(libc::BPF_RET | libc::BPF_K),
-            libc::SECCOMP_RET_ALLOW,
-        ));
-        let eagain = u32::try_from(libc::EAGAIN).expect("errno values are small");
-        program.push(libc::BPF_STMT(
-            code(libc::BPF_RET | libc::BPF_K),
-            libc::SECCOMP_RET_ERRNO | eagain,
-        ));
-    }
+    let eagain = u32::try_from(libc::EAGAIN).expect("errno values are small");
+    let mut program = answer_calls(&calls, libc::SECCOMP_RET_ERRNO | eagain);
     install(&mut program)
 }
 
@@ -104,6 +74,38 @@ pub fn opens_for_writing_fail(errno: nix::errno::Errno) -> io::Result<()> {
         program
     };
     install(&mut program)
+}
+
+/// A seccomp program that answers each of `calls` with `action` and allows every other
+/// call: load the call's number (offset 0 of `struct seccomp_data`); for each call, jump to
+/// the last instruction (`action`) if it matches; otherwise allow.
+fn answer_calls(calls: &[libc::c_long], action: u32) -> Vec<libc::sock_filter> {
+    let code = |op: u32| u16::try_from(op).expect("BPF opcodes fit in 16 bits");
+    let mut program = Vec::with_capacity(calls.len() + 3);
+    // SAFETY: BPF_STMT and BPF_JUMP only build a `sock_filter` value (they are `unsafe`
+    // in libc for no reason of their own).
+    unsafe {
+        program.push(libc::BPF_STMT(
+            code(libc::BPF_LD | libc::BPF_W | libc::BPF_ABS),
+            0,
+        ));
+        for (i, &call) in calls.iter().enumerate() {
+            let to_action = u8::try_from(calls.len() - i).expect("a handful of calls");
+            let number = u32::try_from(call).expect("system call numbers are small");
+            program.push(libc::BPF_JUMP(
+                code(libc::BPF_JMP | libc::BPF_JEQ | libc::BPF_K),
+                number,
+                to_action,
+                0,
+            ));
+        }
+        program.push(libc::BPF_STMT(
+            code(libc::BPF_RET | libc::BPF_K),
+            libc::SECCOMP_RET_ALLOW,
+        ));
+        program.push(libc::BPF_STMT(code(libc::BPF_RET | libc::BPF_K), action));
+    }
+    program
 }
 
 /// Installs `program` as a seccomp filter of the calling thread, after setting
@@ -230,33 +232,7 @@ pub struct Held {
 /// The error of `prctl` or `seccomp` (a kernel without user notifications: EINVAL).
 pub fn hold_calls(calls: &[libc::c_long]) -> io::Result<Gate> {
     use std::os::fd::FromRawFd;
-    let code = |op: u32| u16::try_from(op).expect("BPF opcodes fit in 16 bits");
-    let mut program = Vec::with_capacity(calls.len() + 3);
-    // SAFETY: BPF_STMT and BPF_JUMP only build a `sock_filter` value.
-    unsafe {
-        program.push(libc::BPF_STMT(
-            code(libc::BPF_LD | libc::BPF_W | libc::BPF_ABS),
-            0,
-        ));
-        for (i, &call) in calls.iter().enumerate() {
-            let to_hold = u8::try_from(calls.len() - i).expect("a handful of calls");
-            let number = u32::try_from(call).expect("system call numbers are small");
-            program.push(libc::BPF_JUMP(
-                code(libc::BPF_JMP | libc::BPF_JEQ | libc::BPF_K),
-                number,
-                to_hold,
-                0,
-            ));
-        }
-        program.push(libc::BPF_STMT(
-            code(libc::BPF_RET | libc::BPF_K),
-            libc::SECCOMP_RET_ALLOW,
-        ));
-        program.push(libc::BPF_STMT(
-            code(libc::BPF_RET | libc::BPF_K),
-            libc::SECCOMP_RET_USER_NOTIF,
-        ));
-    }
+    let mut program = answer_calls(calls, libc::SECCOMP_RET_USER_NOTIF);
     let filter = libc::sock_fprog {
         len: u16::try_from(program.len()).expect("a short program"),
         filter: program.as_mut_ptr(),
