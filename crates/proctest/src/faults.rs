@@ -22,7 +22,7 @@ pub fn forks_fail() -> io::Result<()> {
     calls.extend([libc::SYS_fork, libc::SYS_vfork]);
     let eagain = u32::try_from(libc::EAGAIN).expect("errno values are small");
     let mut program = answer_calls(&calls, libc::SECCOMP_RET_ERRNO | eagain);
-    install(&mut program)
+    install(&mut program, 0).map(drop)
 }
 
 /// Makes every later `open` of the calling process that asks for writing (`O_WRONLY` or
@@ -73,7 +73,7 @@ pub fn opens_for_writing_fail(errno: nix::errno::Errno) -> io::Result<()> {
         ];
         program
     };
-    install(&mut program)
+    install(&mut program, 0).map(drop)
 }
 
 /// A seccomp program that answers each of `calls` with `action` and allows every other
@@ -109,28 +109,31 @@ fn answer_calls(calls: &[libc::c_long], action: u32) -> Vec<libc::sock_filter> {
 }
 
 /// Installs `program` as a seccomp filter of the calling thread, after setting
-/// `PR_SET_NO_NEW_PRIVS` (as an unprivileged process must).
-fn install(program: &mut [libc::sock_filter]) -> io::Result<()> {
+/// `PR_SET_NO_NEW_PRIVS` (as an unprivileged process must), with the `seccomp(2)` `flags`
+/// given; returns what `seccomp` returns (a listener descriptor with
+/// `SECCOMP_FILTER_FLAG_NEW_LISTENER`, 0 otherwise).
+fn install(program: &mut [libc::sock_filter], flags: libc::c_ulong) -> io::Result<libc::c_long> {
     let filter = libc::sock_fprog {
         len: u16::try_from(program.len()).expect("a short program"),
         filter: program.as_mut_ptr(),
     };
-    // SAFETY: PR_SET_NO_NEW_PRIVS takes plain integers; PR_SET_SECCOMP reads `filter`,
-    // which points to `program`, alive for the call (the kernel copies it).
+    // SAFETY: PR_SET_NO_NEW_PRIVS takes plain integers; seccomp(2) reads `filter`, which
+    // points to `program`, alive for the call (the kernel copies it).
     unsafe {
         if libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 {
             return Err(io::Error::last_os_error());
         }
-        if libc::prctl(
-            libc::PR_SET_SECCOMP,
-            libc::SECCOMP_MODE_FILTER,
+        let rc = libc::syscall(
+            libc::SYS_seccomp,
+            libc::SECCOMP_SET_MODE_FILTER,
+            flags,
             &filter as *const libc::sock_fprog,
-        ) != 0
-        {
+        );
+        if rc < 0 {
             return Err(io::Error::last_os_error());
         }
+        Ok(rc)
     }
-    Ok(())
 }
 
 /// Makes every child the calling process forks from now on stop itself (SIGSTOP) at
@@ -233,31 +236,11 @@ pub struct Held {
 pub fn hold_calls(calls: &[libc::c_long]) -> io::Result<Gate> {
     use std::os::fd::FromRawFd;
     let mut program = answer_calls(calls, libc::SECCOMP_RET_USER_NOTIF);
-    let filter = libc::sock_fprog {
-        len: u16::try_from(program.len()).expect("a short program"),
-        filter: program.as_mut_ptr(),
-    };
-    // SAFETY: PR_SET_NO_NEW_PRIVS takes plain integers; seccomp(2) reads `filter`, which
-    // points to `program`, alive for the call (the kernel copies it), and returns a new
-    // descriptor that nothing else owns.
-    unsafe {
-        if libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 {
-            return Err(io::Error::last_os_error());
-        }
-        let fd = libc::syscall(
-            libc::SYS_seccomp,
-            libc::SECCOMP_SET_MODE_FILTER,
-            libc::SECCOMP_FILTER_FLAG_NEW_LISTENER,
-            &filter as *const libc::sock_fprog,
-        );
-        if fd < 0 {
-            return Err(io::Error::last_os_error());
-        }
-        let fd = i32::try_from(fd).expect("descriptors are small");
-        Ok(Gate {
-            listener: std::os::fd::OwnedFd::from_raw_fd(fd),
-        })
-    }
+    let fd = install(&mut program, libc::SECCOMP_FILTER_FLAG_NEW_LISTENER)?;
+    let fd = i32::try_from(fd).expect("descriptors are small");
+    // SAFETY: the listener descriptor seccomp(2) just returned is owned by nothing else.
+    let listener = unsafe { std::os::fd::OwnedFd::from_raw_fd(fd) };
+    Ok(Gate { listener })
 }
 
 impl Gate {
