@@ -46,8 +46,7 @@ pub fn failure(output: &str, package: &str) -> Explanation {
     }
     let first_panic = blocks.iter().find(|b| b.location.is_some());
     let mut headline = first_panic
-        .and_then(|b| b.lines.iter().find(|l| !l.trim().is_empty()))
-        .map(|l| l.trim().to_string())
+        .map(|b| first_paragraph(&b.lines))
         .unwrap_or_default();
     let in_student_code = first_panic
         .and_then(|b| b.location.as_deref())
@@ -304,6 +303,33 @@ fn panic_location(line: &str) -> Option<String> {
     Some(crate::cargo::normalize(location))
 }
 
+/// The first sentence-bearing paragraph of a panic message, on one line: its first
+/// non-empty line and the lines that continue it (same indentation, not blank), since a
+/// test wraps its prose at the width and the cause rarely ends with the first line. A
+/// line ending in `:` introduces what follows and ends the paragraph.
+fn first_paragraph(lines: &[String]) -> String {
+    let mut lines = lines.iter().skip_while(|l| l.trim().is_empty());
+    let Some(first) = lines.next() else {
+        return String::new();
+    };
+    let indent = |l: &str| l.len() - l.trim_start().len();
+    let mut text = first.trim().to_string();
+    for line in lines {
+        let list_item = ["- ", "* ", "| "]
+            .iter()
+            .any(|m| line.trim_start().starts_with(m));
+        if line.trim().is_empty() || indent(line) != indent(first) || list_item {
+            break;
+        }
+        if text.ends_with(':') {
+            break;
+        }
+        text.push(' ');
+        text.push_str(line.trim());
+    }
+    text
+}
+
 /// The headline cut for the verdict line: its first sentence, up to the first `: ` or
 /// `; ` that leaves at least 20 characters (what follows usually explains), and at most
 /// `max` characters (cut between words, ending in `…`).
@@ -508,6 +534,17 @@ snapshot assertion for 'x' failed in line 11";
             ),
             "S1 entered while N1 was still inside"
         );
+        let lines: Vec<String> = ["", "  a cause wrapped", "  over two lines. More", "", "x"]
+            .map(String::from)
+            .to_vec();
+        assert_eq!(
+            first_paragraph(&lines),
+            "a cause wrapped over two lines. More"
+        );
+        let lines: Vec<String> = ["the demo printed:", "the demo printed:"]
+            .map(String::from)
+            .to_vec();
+        assert_eq!(first_paragraph(&lines), "the demo printed:");
         assert_eq!(short("x: y", 90), "x: y");
         assert_eq!(
             short(

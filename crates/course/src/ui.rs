@@ -152,12 +152,72 @@ pub const WIDTH: usize = 100;
 /// Fits every line of `text` within `width` columns: prose is wrapped at spaces (the
 /// continuation keeps the line's indentation, plus two spaces); a table row (a line with
 /// `|` separators) or a word longer than the width is cut, ending in `…`.
+///
+/// A line of prose that overflows into the next line of the same paragraph (same
+/// indentation, not blank, not a list item or a table row) hands its last words to that
+/// line instead of to a line of their own: a message wrapped at 98 columns by a test and
+/// then indented by the runner reads as one paragraph, not with a word alone on a line.
 pub fn fit(text: &str, width: usize) -> String {
     let mut out = Vec::new();
-    for line in text.lines() {
+    let lines: Vec<&str> = text.lines().collect();
+    let mut carry = String::new();
+    for (i, line) in lines.iter().enumerate() {
+        let merged;
+        let line = if carry.is_empty() {
+            *line
+        } else {
+            let plain = strip_ansi(line);
+            let indent = &plain[..plain.len() - plain.trim_start().len()];
+            merged = format!(
+                "{indent}{} {}",
+                std::mem::take(&mut carry),
+                plain.trim_start()
+            );
+            merged.as_str()
+        };
+        let continued = lines.get(i + 1).is_some_and(|next| continues(line, next));
+        if continued && visible_width(line) > width && !is_table(&strip_ansi(line)) {
+            let plain = strip_ansi(line);
+            let mut kept = plain.clone();
+            while kept.chars().count() > width {
+                let Some(at) = kept.trim_end().rfind(' ') else {
+                    break;
+                };
+                if kept[..at].trim().is_empty() {
+                    break;
+                }
+                kept.truncate(at);
+            }
+            if kept.len() < plain.len() && !kept.trim().is_empty() {
+                carry = plain[kept.len()..].trim().to_string();
+                out.push(kept.trim_end().to_string());
+                continue;
+            }
+        }
         fit_line(line, width, &mut out);
     }
     out.join("\n")
+}
+
+/// Whether `next` continues the paragraph of `line`: same indentation, not blank, not a
+/// list item or a table row.
+fn continues(line: &str, next: &str) -> bool {
+    let (line, next) = (strip_ansi(line), strip_ansi(next));
+    let indent = |l: &str| l.len() - l.trim_start().len();
+    let item = [
+        "- ", "* ", "| ", "help:", "note:", "error:", "replay", "-->",
+    ]
+    .iter()
+    .any(|m| next.trim_start().starts_with(m));
+    !next.trim().is_empty()
+        && indent(&line) == indent(&next)
+        && !item
+        && !is_table(&next)
+        && !line.trim_end().ends_with(':')
+}
+
+fn is_table(plain: &str) -> bool {
+    plain.contains(" | ") || plain.trim_start().starts_with('|')
 }
 
 fn fit_line(line: &str, width: usize, out: &mut Vec<String>) {
@@ -167,7 +227,7 @@ fn fit_line(line: &str, width: usize, out: &mut Vec<String>) {
     }
     let plain = strip_ansi(line);
     let indent: String = plain.chars().take_while(|c| *c == ' ').collect();
-    if plain.contains(" | ") || plain.trim_start().starts_with('|') {
+    if is_table(&plain) {
         out.push(truncate(&plain, width));
         return;
     }
@@ -315,6 +375,22 @@ mod tests {
         assert_eq!(fitted.chars().count(), 40);
         assert!(fitted.ends_with('…'));
         assert_eq!(fit("short\n\nlines", 40), "short\n\nlines");
+    }
+
+    #[test]
+    fn a_paragraph_wrapped_a_little_too_wide_hands_its_last_words_to_the_next_line() {
+        let text = "  one two three four five six seven eight\n  nine ten eleven\n\n  - item";
+        let fitted = fit(text, 36);
+        assert_eq!(
+            fitted,
+            "  one two three four five six seven\n  eight nine ten eleven\n\n  - item"
+        );
+        // Not into a list item, a line of another indentation, or after a colon.
+        let text = "  one two three four five six seven eight:\n  - nine";
+        assert_eq!(
+            fit(text, 36),
+            "  one two three four five six seven\n    eight:\n  - nine"
+        );
     }
 
     #[test]

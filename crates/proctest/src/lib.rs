@@ -695,7 +695,7 @@ impl fmt::Display for Hang {
                 self.command
             )
         };
-        writeln!(f, "{}", wrap(&headline, 100))?;
+        writeln!(f, "{}", wrap(&headline, 98))?;
         write!(f, "{}", self.snapshot)?;
         if !self.stdout.is_empty() {
             writeln!(f, "its output so far:\n{}", indent(&self.stdout))?;
