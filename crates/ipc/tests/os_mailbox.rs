@@ -160,10 +160,11 @@ fn try_send_on_a_full_mailbox_answers_full_and_a_message_too_big_is_refused() {
 fn check_receive_timeout() -> Result<(), String> {
     let names = Names::new("timeout");
     let mailbox = Mailbox::create(&names.0, 2, 16).expect("create a mailbox");
-    let timeout = Duration::from_millis(200);
+    // 200.9 ms: a deadline that drops the fraction of a millisecond gives up early too.
+    let timeout = Duration::from_micros(200_900);
     let (got, waited, mailbox) = within(
-        "receive_timeout(200 ms) on an empty mailbox",
-        "It must give up at its deadline: now + 200 ms on CLOCK_REALTIME, as a TimeSpec.",
+        "receive_timeout(200.9 ms) on an empty mailbox",
+        "It must give up at its deadline: now + 200.9 ms on CLOCK_REALTIME, as a TimeSpec.",
         move || {
             let started = Instant::now();
             let got = mailbox.receive_timeout(timeout);
@@ -172,12 +173,20 @@ fn check_receive_timeout() -> Result<(), String> {
     )?;
     match got {
         Err(MailboxError::Timeout) if waited >= timeout => {}
+        Err(MailboxError::Timeout) if waited >= Duration::from_millis(200) => {
+            return Err(format!(
+                "receive_timeout(200.9 ms) on an empty mailbox gave up after {waited:?}, before \
+                 its deadline: the timeout lost its fraction of a millisecond on the way \
+                 (as_millis, TimeSpec::milliseconds). Keep every nanosecond: \
+                 TimeSpec::from(timeout) added to the time of day. A deadline rounded down."
+            ));
+        }
         Err(MailboxError::Timeout) => {
             return Err(format!(
-                "receive_timeout(200 ms) on an empty mailbox gave up after {waited:?}, before its \
+                "receive_timeout(200.9 ms) on an empty mailbox gave up after {waited:?}, before its \
                  deadline. mq_timedreceive takes the moment to give up at, a time of day on \
-                 CLOCK_REALTIME (clock_gettime + the timeout), not a duration: 200 ms as a moment \
-                 is January 1st 1970, long past, so it gives up at once"
+                 CLOCK_REALTIME (clock_gettime + the timeout), not a duration: 200.9 ms as a \
+                 moment is January 1st 1970, long past, so it gives up at once"
             ));
         }
         other => {
@@ -189,7 +198,7 @@ fn check_receive_timeout() -> Result<(), String> {
                 ""
             };
             return Err(format!(
-                "receive_timeout(200 ms) on an empty mailbox returned {}, not Timeout{carry}",
+                "receive_timeout(200.9 ms) on an empty mailbox returned {}, not Timeout{carry}",
                 text(&other)
             ));
         }
@@ -284,6 +293,12 @@ fn check_receive_timeout_interrupted() -> Result<(), String> {
         ));
     }
     match got {
+        Err(MailboxError::Timeout) if waited < timeout => Err(format!(
+            "receive_timeout(300 ms) on an empty mailbox, interrupted by a signal every 100 ms, \
+             returned Timeout after {waited:?}, before its deadline ({sent} signals sent): an \
+             interrupted wait (EINTR) is not a timeout. Retry mq_timedreceive with the same \
+             moment until it gives ETIMEDOUT. A wait cut short."
+        )),
         Err(MailboxError::Timeout) => Ok(()),
         other => Err(format!(
             "receive_timeout(300 ms) on an empty mailbox, interrupted by signals, returned {}, \
