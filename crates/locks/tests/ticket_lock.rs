@@ -544,8 +544,44 @@ fn tickets_and_the_example_of_the_doc() {
     );
 }
 
+/// A ticket whose turn has passed: #0 enters and leaves, #1 enters, then #0 is tried
+/// again while #1 is inside.
+fn served_ticket<L: Tickets>() -> Result<(), String> {
+    within(
+        Duration::from_secs(10),
+        "a served ticket tried again",
+        || {
+            let lock = L::new(0);
+            let first = lock.take_ticket();
+            drop(lock.try_turn(&first).expect("#0 enters a free lock"));
+            let second = lock.take_ticket();
+            let inside = lock.try_turn(&second);
+            if inside.is_none() {
+                return Err("#1 did not enter after #0 left: the display must show 1".to_string());
+            }
+            if lock.try_turn(&first).is_some() {
+                return Err(
+                "try_turn(#0), tried again after #0 had left and while #1 was inside, entered: \
+                 two holders at once. It is #0's turn only while the display shows 0: compare \
+                 with ==, not >=. A turn that has passed."
+                    .to_string(),
+            );
+            }
+            Ok(())
+        },
+    )
+}
+
+#[test]
+fn a_ticket_whose_turn_has_passed_never_enters_again() {
+    if let Err(message) = served_ticket::<Step>() {
+        panic!("{message}");
+    }
+}
+
 /// Every check above, for a lock written in this file.
 fn all_checks<L: Tickets>() {
+    served_ticket::<L>().expect("a correct lock refuses a served ticket");
     three_threads_queue::<L>().check(QUEUE, |_| ());
     coming_back::<L>().check(BACK, check_coming_back);
     exploration_checks::<L>();
@@ -646,6 +682,8 @@ impl<const F: u8, V> TestLock<F, V> {
             // The turn read with Relaxed: the previous holder's writes are not acquired.
             6 => (display.load(Ordering::Relaxed) == ticket).then(|| TestGuard { lock: self }),
             7 => (display.load(Ordering::SeqCst) == ticket).then(|| TestGuard { lock: self }),
+            // A ticket whose turn has passed still enters: `>=` instead of `==`.
+            10 => (display.load(Ordering::Acquire) >= ticket).then(|| TestGuard { lock: self }),
             // A Relaxed look, then an Acquire fence once it is our turn.
             9 => (display.load(Ordering::Relaxed) == ticket).then(|| {
                 fence(Ordering::Acquire);
@@ -786,6 +824,8 @@ fn the_checks_reject_wrong_ticket_locks() {
     assert!(m.contains("both drew ticket #"), "{m}");
     let m = failure_of::<TestLock<3>>();
     assert!(!m.is_empty(), "{m}");
+    let m = served_ticket::<TestLock<10>>().expect_err("a served ticket enters with >=");
+    assert!(m.contains("A turn that has passed"), "{m}");
     let m = failure_of::<TestLock<4>>();
     assert!(
         m.contains("a waiter was overtaken (FIFO order broken)"),
