@@ -22,12 +22,10 @@ fn run_ordered(count: usize, to: StdoutTo) -> String {
         run.stdout
     );
     assert!(run.leftovers.is_empty(), "{}", run.describe_leftovers());
-    let conversions: Vec<(String, String)> = run
-        .stdout
-        .lines()
-        .filter_map(parse_conversion)
-        .map(|(f, c, _)| (f, c))
-        .collect();
+    let parsed: Vec<(String, String, i32)> =
+        run.stdout.lines().filter_map(parse_conversion).collect();
+    assert_pids_from_the_children(&format!("ordered {count}"), &run.stdout);
+    let conversions: Vec<(String, String)> = parsed.into_iter().map(|(f, c, _)| (f, c)).collect();
     assert_eq!(
         conversions,
         expected_conversions(count),
@@ -35,6 +33,38 @@ fn run_ordered(count: usize, to: StdoutTo) -> String {
         run.stdout
     );
     redact_pids(&run.stdout)
+}
+
+/// Every conversion line carries a pid of its own, not the parent's (`Spawned N processes
+/// from PID`): the pid the child reported.
+fn assert_pids_from_the_children(command: &str, stdout: &str) {
+    let parent = stdout
+        .lines()
+        .find_map(common::parse_spawned)
+        .map(|(_, pid)| pid);
+    let pids: Vec<i32> = stdout
+        .lines()
+        .filter_map(parse_conversion)
+        .map(|(_, _, pid)| pid)
+        .collect();
+    let mut distinct = pids.clone();
+    distinct.sort_unstable();
+    distinct.dedup();
+    assert!(
+        !pids.iter().any(|pid| Some(*pid) == parent) && distinct.len() == pids.len(),
+        "{}\n{stdout}",
+        wrap(
+            &format!(
+                "`{command}`: each line must carry the pid of the child that converted the \
+                 value, as the child itself reported it (getpid() in the child, sent with the \
+                 result), but the lines show the pids {pids:?} and the parent is {}. A pid \
+                 read before the fork, or in the parent, is the parent's. Pids not from the \
+                 children.",
+                parent.map_or("unknown".to_string(), |p| p.to_string())
+            ),
+            98
+        ),
+    );
 }
 
 #[test]
@@ -69,12 +99,10 @@ fn a_child_that_ends_last_still_comes_first_and_the_parent_sleeps_meanwhile() {
     // Child 1's conversion computes for 0.2 s of CPU: it ends after the others. The parent
     // still prints it first, and waits for it in read() without using the CPU.
     let run = run(DEMO, &["4", "--slow", "1"], StdoutTo::Pipe);
-    let conversions: Vec<(String, String)> = run
-        .stdout
-        .lines()
-        .filter_map(parse_conversion)
-        .map(|(f, c, _)| (f, c))
-        .collect();
+    let parsed: Vec<(String, String, i32)> =
+        run.stdout.lines().filter_map(parse_conversion).collect();
+    assert_pids_from_the_children("ordered 4 --slow 1", &run.stdout);
+    let conversions: Vec<(String, String)> = parsed.into_iter().map(|(f, c, _)| (f, c)).collect();
     assert_eq!(
         conversions,
         expected_conversions(4),
