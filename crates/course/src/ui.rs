@@ -216,8 +216,10 @@ fn continues(line: &str, next: &str) -> bool {
         && !line.trim_end().ends_with(':')
 }
 
+/// A table row: it starts with `|` or has two ` | ` separators or more (prose may hold
+/// one, as in `(flags | O_NONBLOCK)`).
 fn is_table(plain: &str) -> bool {
-    plain.contains(" | ") || plain.trim_start().starts_with('|')
+    plain.matches(" | ").count() >= 2 || plain.trim_start().starts_with('|')
 }
 
 fn fit_line(line: &str, width: usize, out: &mut Vec<String>) {
@@ -379,11 +381,11 @@ mod tests {
 
     #[test]
     fn a_paragraph_wrapped_a_little_too_wide_hands_its_last_words_to_the_next_line() {
-        let text = "  one two three four five six seven eight\n  nine ten eleven\n\n  - item";
+        let text = "  one two three four five six seven eight\n  nine (a | b) eleven\n\n  - item";
         let fitted = fit(text, 36);
         assert_eq!(
             fitted,
-            "  one two three four five six seven\n  eight nine ten eleven\n\n  - item"
+            "  one two three four five six seven\n  eight nine (a | b) eleven\n\n  - item"
         );
         // Not into a list item, a line of another indentation, or after a colon.
         let text = "  one two three four five six seven eight:\n  - nine";
