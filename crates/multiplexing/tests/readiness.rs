@@ -303,3 +303,27 @@ fn the_checks_pass_a_collect_written_differently() {
     verdict(verdict_of("readiness-hup-to-end"));
     verdict(verdict_of("readiness-epoll"));
 }
+
+#[test]
+fn collect_of_no_pipe_returns_at_once() {
+    // In this process: collect() of nothing forks nothing and opens nothing.
+    let outcome = proctest::within(Duration::from_secs(5), "collect(vec![])", || {
+        multiplexing::readiness::collect(Vec::new()).map_err(|e| e.to_string())
+    });
+    match outcome {
+        Ok(timed) => assert_eq!(
+            timed.value,
+            Ok(Vec::new()),
+            "collect(vec![]) must return one output per pipe: none"
+        ),
+        Err(_) => panic!(
+            "{}",
+            wrap(
+                "collect(vec![]), with no pipe to read, was still waiting 5 s later: every pipe \
+                 (there is none) is at its end of file, so there is nothing to wait for. Look \
+                 whether a pipe is still open before calling poll: poll on no descriptor without \
+                 a timeout waits forever. A wait for nothing."
+            )
+        ),
+    }
+}
