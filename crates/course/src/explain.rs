@@ -314,13 +314,20 @@ fn first_paragraph(lines: &[String]) -> String {
     };
     let indent = |l: &str| l.len() - l.trim_start().len();
     let mut text = first.trim().to_string();
+    // Continuation lines keep the first line's indentation, or hang two columns deeper
+    // (as `proctest::wrap` and the tests' `wrap` indent them), all alike.
+    let mut continuation = None;
     for line in lines {
         let list_item = ["- ", "* ", "| "]
             .iter()
             .any(|m| line.trim_start().starts_with(m));
-        if line.trim().is_empty() || indent(line) != indent(first) || list_item {
+        let at = indent(line);
+        let fits = (at == indent(first) || at == indent(first) + 2)
+            && continuation.is_none_or(|c| c == at);
+        if line.trim().is_empty() || !fits || list_item {
             break;
         }
+        continuation = Some(at);
         if text.ends_with(':') {
             break;
         }
@@ -545,6 +552,10 @@ snapshot assertion for 'x' failed in line 11";
             .map(String::from)
             .to_vec();
         assert_eq!(first_paragraph(&lines), "the demo printed:");
+        let lines: Vec<String> = ["a hanging", "  indent, then", "    a block"]
+            .map(String::from)
+            .to_vec();
+        assert_eq!(first_paragraph(&lines), "a hanging indent, then");
         assert_eq!(short("x: y", 90), "x: y");
         assert_eq!(
             short(
