@@ -310,6 +310,25 @@ fn interleaved_writes_and_reads_of_every_size_keep_the_stream_whole() {
     verdict(run_check::<Real<64>>(check_interleaved));
 }
 
+#[test]
+fn a_ring_whose_size_is_not_a_power_of_two_keeps_the_stream_whole() {
+    let result = run_check::<Real<1000>>(check_interleaved)
+        .and_then(|()| run_check::<Real<1000>>(check_wrap_around));
+    verdict(result.map_err(|e| {
+        // The same check as in a ring of 64 bytes: a failure only here is the index.
+        let flat = e.split_whitespace().collect::<Vec<_>>().join(" ");
+        let cause = flat.strip_suffix(" Stream corrupted.").unwrap_or(&flat);
+        proctest::wrap(
+            &format!(
+                "In a ring of 1000 bytes, not a power of two: {cause} Byte p of the stream sits \
+                 at index p % N; p & (N - 1) is the same index only when N is a power of two. \
+                 An index that skips."
+            ),
+            98,
+        )
+    }));
+}
+
 /// The step's source, parsed.
 fn source() -> Source {
     Source::read(proctest::step_file!("11_mmap/ring.rs")).unwrap_or_else(|err| panic!("{err}"))
