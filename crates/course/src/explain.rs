@@ -324,7 +324,12 @@ fn first_paragraph(lines: &[String]) -> String {
         let at = indent(line);
         let fits = (at == indent(first) || at == indent(first) + 2)
             && continuation.is_none_or(|c| c == at);
-        if line.trim().is_empty() || !fits || list_item {
+        // `left: 4`, `right: 5`, `replay: ...`, `note: ...`: a label starts another part.
+        let label = line
+            .split_whitespace()
+            .next()
+            .is_some_and(|word| word.ends_with(':'));
+        if line.trim().is_empty() || !fits || list_item || label {
             break;
         }
         continuation = Some(at);
@@ -556,6 +561,13 @@ snapshot assertion for 'x' failed in line 11";
             .map(String::from)
             .to_vec();
         assert_eq!(first_paragraph(&lines), "a hanging indent, then");
+        let lines: Vec<String> = ["assertion `left == right` failed: x", "  left: 4"]
+            .map(String::from)
+            .to_vec();
+        assert_eq!(
+            first_paragraph(&lines),
+            "assertion `left == right` failed: x"
+        );
         assert_eq!(short("x: y", 90), "x: y");
         assert_eq!(
             short(
