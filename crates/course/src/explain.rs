@@ -318,18 +318,10 @@ fn first_paragraph(lines: &[String]) -> String {
     // (as `proctest::wrap` and the tests' `wrap` indent them), all alike.
     let mut continuation = None;
     for line in lines {
-        let list_item = ["- ", "* ", "| "]
-            .iter()
-            .any(|m| line.trim_start().starts_with(m));
         let at = indent(line);
         let fits = (at == indent(first) || at == indent(first) + 2)
             && continuation.is_none_or(|c| c == at);
-        // `left: 4`, `right: 5`, `replay: ...`, `note: ...`: a label starts another part.
-        let label = line
-            .split_whitespace()
-            .next()
-            .is_some_and(|word| word.ends_with(':'));
-        if line.trim().is_empty() || !fits || list_item || label {
+        if line.trim().is_empty() || !fits || ui::starts_a_part(line) {
             break;
         }
         continuation = Some(at);

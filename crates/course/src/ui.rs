@@ -150,11 +150,11 @@ pub fn localize_commands(text: &str) -> String {
 pub const WIDTH: usize = 100;
 
 /// Fits every line of `text` within `width` columns: prose is wrapped at spaces (the
-/// continuation keeps the line's indentation, plus two spaces); a table row (a line with
-/// `|` separators) or a word longer than the width is cut, ending in `…`.
+/// continuation keeps the line's indentation, plus two spaces); a table row (two ` | `
+/// separators or a leading `|`) or a word longer than the width is cut, ending in `…`.
 ///
 /// A line of prose that overflows into the next line of the same paragraph (same
-/// indentation, not blank, not a list item or a table row) hands its last words to that
+/// indentation, not blank, not another part: [`starts_a_part`]) hands its last words to that
 /// line instead of to a line of their own: a message wrapped at 98 columns by a test and
 /// then indented by the runner reads as one paragraph, not with a word alone on a line.
 pub fn fit(text: &str, width: usize) -> String {
@@ -199,21 +199,30 @@ pub fn fit(text: &str, width: usize) -> String {
     out.join("\n")
 }
 
-/// Whether `next` continues the paragraph of `line`: same indentation, not blank, not a
-/// list item or a table row.
+/// Whether `next` continues the paragraph of `line`: same indentation, not blank, and
+/// not the start of another part ([`starts_a_part`]); a line ending in `:` introduces what
+/// follows.
 fn continues(line: &str, next: &str) -> bool {
     let (line, next) = (strip_ansi(line), strip_ansi(next));
     let indent = |l: &str| l.len() - l.trim_start().len();
-    let item = [
-        "- ", "* ", "| ", "help:", "note:", "error:", "replay", "-->",
-    ]
-    .iter()
-    .any(|m| next.trim_start().starts_with(m));
     !next.trim().is_empty()
         && indent(&line) == indent(&next)
-        && !item
-        && !is_table(&next)
+        && !starts_a_part(&next)
         && !line.trim_end().ends_with(':')
+}
+
+/// Whether `line` starts a part of its own rather than continuing the prose above: a list
+/// item, a table row, a `-->` location, or a labelled line (`left:`, `help:`, `replay:`).
+pub fn starts_a_part(line: &str) -> bool {
+    let text = line.trim_start();
+    ["- ", "* ", "| ", "-->"]
+        .iter()
+        .any(|m| text.starts_with(m))
+        || is_table(line)
+        || text
+            .split_whitespace()
+            .next()
+            .is_some_and(|word| word.ends_with(':'))
 }
 
 /// A table row: it starts with `|` or has two ` | ` separators or more (prose may hold
