@@ -123,7 +123,9 @@ impl fmt::Display for Failure {
         if self.kind == FailureKind::Budget && self.message.contains("busy-wait") {
             v.helps.push(
                 "a thread that must wait for another should block (wait on a condition \
-                 variable, receive from a channel), not test a condition in a loop"
+                 variable, receive from a channel), not test a condition in a loop; where \
+                 the step asks for spinning, call yield_now() between looks, so that the \
+                 thread it waits for can run"
                     .to_string(),
             );
         }

@@ -537,7 +537,8 @@ fn step_failure(
                 v.helps.push(
                     "a call that must wait should block (wait on a condition variable, \
                      receive from a channel) until it may go on, not test a condition in a \
-                     loop"
+                     loop; where the step asks for spinning, call yield_now() between looks, \
+                     so that the thread it waits for can run"
                         .to_string(),
                 );
             }
