@@ -191,6 +191,22 @@ fn std_thread_current_in_a_student_file_is_reported_with_the_facade_item() {
 }
 
 #[test]
+fn escape_report_names_std_only_in_a_file_that_uses_interleave() {
+    let simulated = "use interleave::sync::Mutex;\nstatic N: std::sync::atomic::AtomicU64 = \
+                     std::sync::atomic::AtomicU64::new(0);\n";
+    let report = interleave::escape_report("a.rs", simulated).expect("a report");
+    assert!(
+        report.contains("line 2: `std::sync::atomic::AtomicU64`"),
+        "{report}"
+    );
+    // A process step (two processes share an atomic in a mapping) has no simulation, even
+    // when a comment says the processes interleave.
+    let forked = "//! however the two processes interleave\n\
+                  pub fn increment(c: &std::sync::atomic::AtomicU64) {}\n";
+    assert_eq!(interleave::escape_report("b.rs", forked), None);
+}
+
+#[test]
 fn the_same_student_file_is_fine_in_real_mode() {
     let o = uses_std::make();
     uses_std::claim(&o);
