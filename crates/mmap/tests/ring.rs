@@ -331,7 +331,9 @@ fn a_ring_whose_size_is_not_a_power_of_two_keeps_the_stream_whole() {
 
 /// The step's source, parsed.
 fn source() -> Source {
-    Source::read(proctest::step_file!("11_mmap/ring.rs")).unwrap_or_else(|err| panic!("{err}"))
+    Source::read(proctest::step_file!("11_mmap/ring.rs"))
+        .unwrap_or_else(|err| panic!("{err}"))
+        .helpers("crate::child", &["Line", "write_all", "exit"])
 }
 
 /// What `write` may not do, since the demo's producer is a forked child. The bounds check
@@ -357,21 +359,33 @@ fn write_calls_only_what_a_forked_producer_may_call() {
 mod orderings {
     use syn::visit::Visit;
 
-    /// One counter access with its ordering, in one function.
+    /// One counter access with its ordering, in one function: a `load`, a `store`, or a
+    /// read-modify-write (`fetch_add`, `swap`, `compare_exchange`, `fetch_update`), which
+    /// both reads and publishes.
     #[derive(Debug)]
     pub struct Access {
         pub function: String,
         pub counter: String,
+        pub method: String,
         pub store: bool,
         pub ordering: String,
         pub line: usize,
+        pub column: usize,
+    }
+
+    /// A `fence(ordering)` call: its function, ordering and place.
+    #[derive(Debug)]
+    struct Fence {
+        function: String,
+        ordering: String,
+        at: (usize, usize),
     }
 
     #[derive(Default)]
     struct Finder {
         function: String,
         accesses: Vec<Access>,
-        fences: Vec<(String, String)>,
+        fences: Vec<Fence>,
     }
 
     fn ordering_of(expr: &syn::Expr) -> Option<String> {
@@ -404,20 +418,28 @@ mod orderings {
 
         fn visit_expr_method_call(&mut self, node: &'ast syn::ExprMethodCall) {
             let method = node.method.to_string();
+            // The ordering that matters: a load's, a store's, and for a read-modify-write
+            // the one of its write (what publishes our counter).
             let ordering = match method.as_str() {
-                "load" => node.args.first(),
-                "store" => node.args.iter().nth(1),
+                "load" | "fetch_update" => node.args.first(),
+                "store" | "swap" | "fetch_add" | "fetch_sub" | "fetch_max" | "fetch_or" => {
+                    node.args.iter().nth(1)
+                }
+                "compare_exchange" | "compare_exchange_weak" => node.args.iter().nth(2),
                 _ => None,
             };
             if let (Some(ordering), Some(counter)) =
                 (ordering.and_then(ordering_of), counter_of(&node.receiver))
             {
+                let at = node.method.span().start();
                 self.accesses.push(Access {
                     function: self.function.clone(),
                     counter,
-                    store: method == "store",
+                    store: method != "load",
+                    method,
                     ordering,
-                    line: node.method.span().start().line,
+                    line: at.line,
+                    column: at.column,
                 });
             }
             syn::visit::visit_expr_method_call(self, node);
@@ -428,7 +450,15 @@ mod orderings {
                 let name = path.path.segments.last().map(|s| s.ident.to_string());
                 if name.as_deref() == Some("fence") {
                     if let Some(ordering) = node.args.first().and_then(ordering_of) {
-                        self.fences.push((self.function.clone(), ordering));
+                        let at = path.path.segments.last().map_or((0, 0), |s| {
+                            let at = s.ident.span().start();
+                            (at.line, at.column)
+                        });
+                        self.fences.push(Fence {
+                            function: self.function.clone(),
+                            ordering,
+                            at,
+                        });
                     }
                 }
             }
@@ -443,11 +473,19 @@ mod orderings {
         };
         let mut finder = Finder::default();
         finder.visit_file(&ast);
-        let fenced = |function: &str, wanted: &[&str]| {
-            finder
-                .fences
-                .iter()
-                .any(|(f, o)| f == function && wanted.contains(&o.as_str()))
+        // A fence orders a Relaxed access only from the right side: a Release fence
+        // before our store, an Acquire fence after the load of the other side's counter.
+        let fenced = |access: &Access, wanted: &[&str], before: bool| {
+            let place = (access.line, access.column);
+            finder.fences.iter().any(|fence| {
+                fence.function == access.function
+                    && wanted.contains(&fence.ordering.as_str())
+                    && if before {
+                        fence.at < place
+                    } else {
+                        fence.at > place
+                    }
+            })
         };
         let mut found = Vec::new();
         for access in &finder.accesses {
@@ -460,30 +498,54 @@ mod orderings {
                 (access.function.as_str(), access.counter.as_str()),
                 ("write", "tail") | ("read", "head")
             );
-            let weak = access.ordering == "Relaxed";
+            let releases = ["Release", "AcqRel", "SeqCst"].contains(&access.ordering.as_str());
+            let acquires = ["Acquire", "AcqRel", "SeqCst"].contains(&access.ordering.as_str());
+            let how = if access.method == "store" {
+                format!("stores `{}`", access.counter)
+            } else {
+                format!("updates `{}` ({})", access.counter, access.method)
+            };
+            let fence_note = if finder
+                .fences
+                .iter()
+                .any(|f| f.function == access.function && f.ordering != "Acquire")
+            {
+                " A fence(Release) counts only before the store it orders."
+            } else {
+                ""
+            };
             if own
                 && access.store
-                && weak
-                && !fenced(&access.function, &["Release", "AcqRel", "SeqCst"])
+                && !releases
+                && !fenced(access, &["Release", "AcqRel", "SeqCst"], true)
             {
                 found.push(format!(
-                    "{file}:{}: `{}` stores `{}` with Relaxed: the bytes it copied before may \
-                     become visible to the other process after the new `{}`, which then reads \
-                     (or overwrites) bytes not yet there. Publish with Ordering::Release.",
-                    access.line, access.function, access.counter, access.counter
+                    "{file}:{}: `{}` {how} with {}: the bytes it copied before may become \
+                     visible to the other process after the new `{}`, which then reads (or \
+                     overwrites) bytes not yet there. Publish with Ordering::Release.{fence_note}",
+                    access.line, access.function, access.ordering, access.counter
                 ));
             }
+            let fence_note = if finder
+                .fences
+                .iter()
+                .any(|f| f.function == access.function && f.ordering != "Release")
+            {
+                " A fence(Acquire) counts only after the load it orders."
+            } else {
+                ""
+            };
             if other
                 && !access.store
-                && weak
-                && !fenced(&access.function, &["Acquire", "AcqRel", "SeqCst"])
+                && !acquires
+                && !fenced(access, &["Acquire", "AcqRel", "SeqCst"], false)
             {
                 found.push(format!(
-                    "{file}:{}: `{}` loads the other side's `{}` with Relaxed: seeing its new \
+                    "{file}:{}: `{}` loads the other side's `{}` with {}: seeing its new \
                      value does not make the other side's copies visible, so this side may \
                      read stale bytes (or overwrite bytes still being read). Load it with \
-                     Ordering::Acquire.",
-                    access.line, access.function, access.counter
+                     Ordering::Acquire.{fence_note}",
+                    access.line, access.function, access.counter, access.ordering
                 ));
             }
         }
@@ -755,15 +817,51 @@ fn the_source_checks_fail_a_ring_with_relaxed_counters_or_a_printing_producer() 
         "std::sync::atomic::fence(Ordering::Release);\n        self.head.store(head + n as u64, Ordering::Relaxed)",
     );
     assert_eq!(orderings::too_weak("ring.rs", &fenced).len(), 1);
+    // A fence after the store orders nothing the other side relies on.
+    let fenced_late = relaxed.replace(
+        "self.head.store(head + n as u64, Ordering::Relaxed)",
+        "self.head.store(head + n as u64, Ordering::Relaxed);\n        \
+         std::sync::atomic::fence(Ordering::Release)",
+    );
+    let found = orderings::too_weak("ring.rs", &fenced_late);
+    assert!(
+        found.len() == 2
+            && found[0].contains("`write` stores `head` with Relaxed")
+            && found[0].contains("A fence(Release) counts only before the store it orders."),
+        "{found:?}"
+    );
+    // A read-modify-write publishes too: fetch_add(Relaxed) is as weak as a Relaxed store.
+    let added = reference.replace(
+        "self.head.store(head + n as u64, Ordering::Release)",
+        "self.head.fetch_add(n as u64, Ordering::Relaxed)",
+    );
+    let found = orderings::too_weak("ring.rs", &added);
+    assert!(
+        found.len() == 1 && found[0].contains("`write` updates `head` (fetch_add) with Relaxed"),
+        "{found:?}"
+    );
     let printing = reference.replace(
         "let free = N - head.wrapping_sub(tail) as usize;",
         "let free = N - head.wrapping_sub(tail) as usize;\n        println!(\"{free} free\");",
     );
-    let source = Source::parse("ring.rs", &printing).expect("parse");
+    let source = Source::parse("ring.rs", &printing)
+        .expect("parse")
+        .helpers("crate::child", &["Line", "write_all", "exit"]);
     let found = producer_violations(&source);
     assert!(
         found.len() == 1 && found[0].to_string().contains("calls `println!`"),
         "{found:?}"
+    );
+    // The advice names the helpers this crate has (crate::child), not another topic's.
+    let advice = std::panic::catch_unwind(|| proctest::source::assert_none(&found))
+        .expect_err("a violation fails")
+        .downcast::<String>()
+        .expect("a message");
+    assert!(
+        advice.contains("crate::child's Line, write_all and exit")
+            && advice.contains("leave with crate::child::exit.")
+            && !advice.contains("crate::sys"),
+        "{advice}"
     );
 }
 

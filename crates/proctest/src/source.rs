@@ -104,6 +104,44 @@ pub struct Violation {
     pub what: String,
     /// Why that breaks the rule.
     pub why: String,
+    /// What the crate gives a child to use instead, named in the advice.
+    pub helpers: Helpers,
+}
+
+/// The module of a step's crate that holds what a forked child may call (`crate::sys`),
+/// and those helpers' names, the one to leave with last (`exit_now`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Helpers {
+    /// The module, as the step's file names it: `crate::sys`.
+    pub module: String,
+    /// The helpers' names; the last one leaves the child (`_exit`).
+    pub names: Vec<String>,
+}
+
+impl Default for Helpers {
+    fn default() -> Self {
+        Self {
+            module: "crate::sys".to_owned(),
+            names: ["Line", "write_all", "read_full", "exit_now"]
+                .map(str::to_owned)
+                .to_vec(),
+        }
+    }
+}
+
+impl Helpers {
+    /// The helper that leaves the child: `crate::sys::exit_now`.
+    fn leave(&self) -> String {
+        let last = self.names.last().map_or("exit_now", String::as_str);
+        format!("{}::{last}", self.module)
+    }
+
+    /// The advice of the rules, with the crate's module and exit helper in place of
+    /// `crate::sys` and `crate::sys::exit_now`.
+    fn apply(&self, text: &str) -> String {
+        text.replace("crate::sys::exit_now", &self.leave())
+            .replace("crate::sys", &self.module)
+    }
 }
 
 impl Violation {
@@ -144,6 +182,7 @@ pub struct Source {
     file: String,
     ast: syn::File,
     allowed: BTreeSet<String>,
+    helpers: Helpers,
 }
 
 impl fmt::Debug for Source {
@@ -187,6 +226,7 @@ impl Source {
             file: file.to_owned(),
             ast,
             allowed: BTreeSet::new(),
+            helpers: Helpers::default(),
         })
     }
 
@@ -194,6 +234,18 @@ impl Source {
     /// async-signal-safe: `celsius`, which only computes.
     pub fn allow(mut self, names: &[&str]) -> Self {
         self.allowed.extend(names.iter().map(|n| (*n).to_owned()));
+        self
+    }
+
+    /// Names the module that gives a child its helpers, and the helpers, the one that
+    /// leaves last, when they are not `crate::sys`'s `Line`, `write_all`, `read_full` and
+    /// `exit_now`: `.helpers("crate::child", &["Line", "write_all", "exit"])`. The advice
+    /// of a violation names them.
+    pub fn helpers(mut self, module: &str, names: &[&str]) -> Self {
+        self.helpers = Helpers {
+            module: module.to_owned(),
+            names: names.iter().map(|n| (*n).to_owned()).collect(),
+        };
         self
     }
 
@@ -372,14 +424,23 @@ pub fn assert_none(violations: &[Violation]) {
     let fork = violations.iter().any(|v| v.rule == Rule::ForkChild);
     let handler = violations.iter().any(|v| v.rule == Rule::SignalHandler);
     if fork {
+        let helpers = &violations[0].helpers;
+        let names = match helpers.names.as_slice() {
+            [] => String::new(),
+            [one] => one.clone(),
+            [init @ .., last] => format!("{} and {last}", init.join(", ")),
+        };
         text.push_str("note: ");
         text.push_str(&indented(
-            "between fork and _exit (or exec) a child may only call async-signal-safe \
-             functions: another thread of the parent may have held malloc's or stdout's lock \
-             at the fork, and in the child nobody ever releases it. Allowed: write, read, \
-             close, dup2, the exec family, kill, getpid, waitpid, _exit, atomics, and \
-             crate::sys's Line, write_all, read_full and exit_now. Build text before the fork, \
-             and leave with crate::sys::exit_now.",
+            &format!(
+                "between fork and _exit (or exec) a child may only call async-signal-safe \
+                 functions: another thread of the parent may have held malloc's or stdout's \
+                 lock at the fork, and in the child nobody ever releases it. Allowed: write, \
+                 read, close, dup2, the exec family, kill, getpid, waitpid, _exit, atomics, and \
+                 {}'s {names}. Build text before the fork, and leave with {}.",
+                helpers.module,
+                helpers.leave()
+            ),
             92,
             "      ",
         ));
@@ -798,7 +859,8 @@ impl<'a> Checker<'a> {
             function: function.to_owned(),
             context: context.clone(),
             what,
-            why: why.to_owned(),
+            why: self.source.helpers.apply(why),
+            helpers: self.source.helpers.clone(),
         };
         if !self.found.contains(&violation) {
             self.found.push(violation);
