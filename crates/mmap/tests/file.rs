@@ -105,15 +105,23 @@ fn check_agrees_on_every_kind_of_file(count: Count) -> Result<(), String> {
         };
         if by_mmap != expected {
             let why = match contents.last() {
-                Some(&last) if last != b'\n' => {
+                Some(&last) if last != b'\n' && by_mmap + 1 == expected => {
                     ": this file does not end with a newline, and its last line still counts. \
                      Last line not counted."
                 }
-                _ if by_mmap > expected => {
+                Some(b'\n') if by_mmap == expected + 1 => {
                     ": every line of this file ends with `\\n`, and nothing comes after the last \
                      one. One line too many."
                 }
-                _ => "",
+                _ if std::str::from_utf8(contents).is_err() => {
+                    ": this file is not UTF-8 text, and its lines still count. A line ends at \
+                     each `\\n` byte (plus a last one without it): count bytes, whatever they \
+                     are, without decoding them. Lines miscounted."
+                }
+                _ => {
+                    ": a line ends at each `\\n` byte, plus a last line when the file does not \
+                     end with one. Lines miscounted."
+                }
             };
             return Err(format!(
                 "count_lines_mmap({name}) = {by_mmap}, but read() counts {by_read} lines in \

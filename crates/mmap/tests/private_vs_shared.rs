@@ -111,6 +111,11 @@ fn call(
     )
 }
 
+/// The file's modification time.
+fn modified(path: &Path) -> Option<std::time::SystemTime> {
+    std::fs::metadata(path).and_then(|m| m.modified()).ok()
+}
+
 fn show(bytes: &[u8]) -> String {
     if bytes.len() <= 64 {
         format!("{:?}", String::from_utf8_lossy(bytes))
@@ -154,6 +159,13 @@ fn check_one_write(
     File::open(&path)
         .and_then(|f| f.sync_all())
         .expect("sync the test file");
+    // An old modification time, which only a write to the file moves.
+    let long_ago = std::time::SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(1 << 30);
+    File::options()
+        .write(true)
+        .open(&path)
+        .and_then(|f| f.set_modified(long_ago))
+        .expect("set the file's modification time");
     let what = describe(&path, offset, bytes.len(), sharing);
     let call = call(f, &path, offset, bytes, sharing)?;
     let seen = call.result.map_err(|err| format!("{what} failed: {err}"))?;
@@ -186,6 +198,15 @@ fn check_one_write(
                  the file. A private mapping is copy-on-write: its changes belong to the \
                  process alone. Private write reached the file.",
                 first_difference(&on_disk, original)
+            ));
+        }
+        Sharing::Private if modified(&path) != Some(long_ago) => {
+            return Err(format!(
+                "after {what}, the file holds its old bytes, but its modification time \
+                 changed: the file was written (through MAP_SHARED, or with write()), even if \
+                 the old bytes were put back, and another process could read the private bytes \
+                 meanwhile. A private mapping is copy-on-write: the file is never written. \
+                 Private write reached the file."
             ));
         }
         Sharing::Shared if on_disk != changed => {
@@ -245,6 +266,8 @@ fn check_writes_up_to_the_last_byte(f: WriteThrough) -> Result<(), String> {
             sharing,
         )?;
         check_one_write(f, "ten_thousand.txt", &original, 9995, b"LAST!", sharing)?;
+        // Nothing at the very end: `offset + 0` is the file's length, not past it.
+        check_one_write(f, "ten_thousand.txt", &original, 10_000, b"", sharing)?;
         check_one_write(f, "greeting.txt", ORIGINAL, 0, ORIGINAL, sharing)?;
     }
     Ok(())
@@ -542,6 +565,31 @@ fn private_copy_by_read(path: &Path, o: usize, b: &[u8], s: Sharing) -> Result<V
     Ok(bytes)
 }
 
+/// Wrong: a "private" write made in a shared mapping, then undone: the file is written
+/// twice, and ends with its old bytes.
+fn shared_then_restored(path: &Path, o: usize, b: &[u8], s: Sharing) -> Result<Vec<u8>, FileError> {
+    if s == Sharing::Shared {
+        return run_variant(Variant::default(), path, o, b, s);
+    }
+    let old = std::fs::read(path).expect("read the file");
+    let end = o.saturating_add(b.len());
+    if end > old.len() {
+        return Err(out_of_bounds(path, old.len(), end));
+    }
+    let seen = always_shared(path, o, b, Sharing::Shared)?;
+    always_shared(path, o, &old[o..end], Sharing::Shared)?;
+    Ok(seen)
+}
+
+/// Wrong: refuses an offset at the end of the file even for no bytes (`offset >= len`).
+fn refuses_the_end(path: &Path, o: usize, b: &[u8], s: Sharing) -> Result<Vec<u8>, FileError> {
+    let len = usize::try_from(std::fs::metadata(path).map_or(0, |m| m.len())).expect("small");
+    if o >= len && path.exists() {
+        return Err(out_of_bounds(path, len, o.saturating_add(b.len())));
+    }
+    run_variant(Variant::default(), path, o, b, s)
+}
+
 /// Right, written differently: the private mapping of a file opened read-only (copy-on-write
 /// needs no write permission), MAP_SHARED_VALIDATE for the shared one, raw nix calls and
 /// `msync` without the crate's wrapper.
@@ -613,6 +661,13 @@ fn the_checks_fail_a_solution_with_the_wrong_flags() {
         always_shared,
         &["Private), the file changed at byte 0", "reached the file"],
     );
+    assert_fails(
+        shared_then_restored,
+        &[
+            "Private), the file holds its old bytes, but its modification time changed",
+            "Private write reached the file.",
+        ],
+    );
 }
 
 #[test]
@@ -632,6 +687,10 @@ fn the_checks_fail_a_solution_with_the_wrong_bounds() {
     assert_fails(
         off_by_one,
         &["offset 9995, 5 bytes, Private) failed: cannot write up to byte 10000"],
+    );
+    assert_fails(
+        refuses_the_end,
+        &["offset 10000, 0 bytes, Private) failed: cannot write up to byte 10000"],
     );
     assert_fails(
         grows_the_file,
