@@ -215,9 +215,12 @@ fn check_a_missing_file(count: Count) -> Result<(), String> {
     };
     if !matches!(&err, FileError::Open { path: p, source } if p == &path && source.kind() == std::io::ErrorKind::NotFound)
     {
+        let variant = format!("{err:?}");
+        let variant = variant.split([' ', '(', '{']).next().unwrap_or_default();
         return Err(format!(
-            "a missing file should give FileError::Open with its path and NotFound, got {err:?}. \
-             Wrong error."
+            "count_lines_mmap(missing.txt) returned FileError::{variant}, but a missing file is \
+             FileError::Open with its path and NotFound: opening is the step that fails, before \
+             any length is read or anything mapped. Got {err:?}. Wrong error."
         ));
     }
     let message = err.to_string();

@@ -168,7 +168,14 @@ fn check_one_write(
         .expect("set the file's modification time");
     let what = describe(&path, offset, bytes.len(), sharing);
     let call = call(f, &path, offset, bytes, sharing)?;
-    let seen = call.result.map_err(|err| format!("{what} failed: {err}"))?;
+    let seen = call.result.map_err(|err| match err {
+        FileError::OutOfBounds { file_len, end, .. } if end <= file_len => format!(
+            "{what} was refused as out of bounds, but it ends at byte {end} of a file of \
+             {file_len} bytes: only a write that ends past the file's length is out of bounds, \
+             and {end} is not past {file_len}. Refused within bounds."
+        ),
+        err => format!("{what} failed: {err}"),
+    })?;
     let mut changed = original.to_vec();
     changed[offset..offset + bytes.len()].copy_from_slice(bytes);
     if seen != changed {
@@ -686,11 +693,14 @@ fn the_checks_fail_a_solution_that_moves_the_bytes_with_system_calls() {
 fn the_checks_fail_a_solution_with_the_wrong_bounds() {
     assert_fails(
         off_by_one,
-        &["offset 9995, 5 bytes, Private) failed: cannot write up to byte 10000"],
+        &["offset 9995, 5 bytes, Private) was refused as out of bounds, but it ends at byte 10000"],
     );
     assert_fails(
         refuses_the_end,
-        &["offset 10000, 0 bytes, Private) failed: cannot write up to byte 10000"],
+        &[
+            "offset 10000, 0 bytes, Private) was refused as out of bounds",
+            "Refused within bounds.",
+        ],
     );
     assert_fails(
         grows_the_file,
