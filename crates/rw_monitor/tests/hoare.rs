@@ -271,3 +271,8 @@ fn the_failure_names_the_rule_reader_preference_breaks() {
         "{explanation}"
     );
 }
+
+#[test]
+fn readers_admitted_by_a_leaving_writer_enter_before_a_writer_arriving_then() {
+    common::admitted_readers_enter_before_a_late_writer(ReadersWriters::new);
+}

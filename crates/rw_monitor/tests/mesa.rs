@@ -214,6 +214,62 @@ mod versions {
         }
     }
 
+    /// Wrong: a woken reader re-checks only that no writer is inside, and nobody counts
+    /// the admitted readers in, so a writer arriving as the last one leaves goes first.
+    pub struct RecheckOnlyBusy {
+        s: Mutex<State>,
+        ok_to_read: Condvar,
+        ok_to_write: Condvar,
+    }
+    impl RecheckOnlyBusy {
+        pub fn new() -> Self {
+            RecheckOnlyBusy {
+                s: Mutex::new(State::default()),
+                ok_to_read: Condvar::new(),
+                ok_to_write: Condvar::new(),
+            }
+        }
+    }
+    impl rw_monitor::RwMonitor for RecheckOnlyBusy {
+        fn start_read(&self) {
+            let mut s = self.s.lock();
+            if s.busy || s.waiting_writers > 0 {
+                s.waiting_readers += 1;
+                self.ok_to_read.wait(&mut s);
+                while s.busy {
+                    self.ok_to_read.wait(&mut s);
+                }
+                s.waiting_readers -= 1;
+            }
+            s.readers += 1;
+        }
+        fn finish_read(&self) {
+            let mut s = self.s.lock();
+            s.readers -= 1;
+            if s.readers == 0 {
+                self.ok_to_write.notify_one();
+            }
+        }
+        fn start_write(&self) {
+            let mut s = self.s.lock();
+            s.waiting_writers += 1;
+            while s.readers != 0 || s.busy {
+                self.ok_to_write.wait(&mut s);
+            }
+            s.waiting_writers -= 1;
+            s.busy = true;
+        }
+        fn finish_write(&self) {
+            let mut s = self.s.lock();
+            s.busy = false;
+            if s.waiting_readers > 0 {
+                self.ok_to_read.notify_all();
+            } else {
+                self.ok_to_write.notify_one();
+            }
+        }
+    }
+
     /// Readers admitted by batch (the leaving writer counts them in); writers wait in a
     /// `while` on the state, so a writer arriving between a wake-up and the woken
     /// writer's return may go first. With `notify_one` for the readers, it is wrong.
@@ -365,5 +421,35 @@ fn the_std_contract_catches_the_ifs_without_a_barging_thread() {
                 .is_some_and(|o| o.starts_with("spurious wake-up ("))),
             "{f}"
         );
+    }
+}
+
+#[test]
+fn readers_admitted_by_a_leaving_writer_enter_before_a_writer_arriving_then() {
+    common::admitted_readers_enter_before_a_late_writer(ReadersWriters::new);
+}
+
+#[test]
+fn the_late_writer_check_catches_readers_that_recheck_only_busy() {
+    let failure = common::check_admitted_readers_before_a_late_writer(
+        versions::RecheckOnlyBusy::new,
+        Config::new().iterations(300),
+    )
+    .expect_err("readers not counted in must let the late writer in first");
+    assert!(
+        failure
+            .message
+            .contains("W2 started writing before R1 and R2")
+            && failure
+                .message
+                .contains("A writer ahead of admitted readers."),
+        "{failure}"
+    );
+    for config in [
+        Config::new().iterations(300),
+        Config::new().strategy(Strategy::DelayBounded { bound: 2 }),
+    ] {
+        common::check_admitted_readers_before_a_late_writer(versions::Batches::<true>::new, config)
+            .unwrap_or_else(|failure| panic!("{failure}"));
     }
 }

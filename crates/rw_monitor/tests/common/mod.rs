@@ -620,3 +620,110 @@ pub fn verdict<T: RwMonitor + 'static>(new: fn() -> T) -> Option<String> {
             })
         })
 }
+
+/// A writer that arrives just as another leaves must not get in ahead of the readers the
+/// leaving writer admitted. W1 writes; R1 and R2 arrive at 10 ms (virtual time) and wait;
+/// at 100 ms W1 leaves and W2 arrives, in every order the exploration tries. Whoever of
+/// W1's `finish_write` and W2's `start_write` goes first, the policy puts both readers in
+/// before W2: either W2 came too late to wait before them, or it waited and a leaving
+/// writer lets the waiting readers in first. A monitor whose woken readers only re-check
+/// "is a writer inside?" lets W2 in first.
+pub fn check_admitted_readers_before_a_late_writer<T: RwMonitor + 'static>(
+    new: fn() -> T,
+    config: Config,
+) -> Result<Stats, Box<Failure>> {
+    use std::time::Duration;
+    check(config, move || {
+        let rw = Arc::new(new());
+        let entered = Observed::new(Vec::<String>::new());
+        let enter = |who: &str, entered: &Observed<Vec<String>>| {
+            let before = entered.update(|e| {
+                e.push(who.to_string());
+                e.clone()
+            });
+            let waited: Vec<&str> = ["R1", "R2"]
+                .into_iter()
+                .filter(|r| !before.iter().any(|e| e == r))
+                .collect();
+            if who == "W2" && !waited.is_empty() {
+                panic!(
+                    "W2 started writing before {}: {} waited while W1 wrote, and W1's \
+                     finish_write admitted them; W2 arrived only as W1 left. Readers admitted \
+                     as a batch must all get in before the next writer, even one that barges \
+                     in between the notify and their return: count them in when you admit \
+                     them. A writer ahead of admitted readers.",
+                    waited.join(" and "),
+                    if waited.len() == 1 { "it" } else { "they" }
+                );
+            }
+        };
+        let spawn = |name: &str, body: Box<dyn FnOnce() + Send>| {
+            thread::Builder::new()
+                .name(name.to_string())
+                .spawn(body)
+                .expect("spawn a simulated thread")
+        };
+        let mut handles = Vec::new();
+        {
+            let (rw, entered) = (rw.clone(), entered.clone());
+            handles.push(spawn(
+                "W1",
+                Box::new(move || {
+                    trace::label("start_write()");
+                    rw.start_write();
+                    enter("W1", &entered);
+                    thread::sleep(Duration::from_millis(100));
+                    trace::label("finish_write()");
+                    rw.finish_write();
+                }),
+            ));
+        }
+        for reader in ["R1", "R2"] {
+            let (rw, entered) = (rw.clone(), entered.clone());
+            handles.push(spawn(
+                reader,
+                Box::new(move || {
+                    thread::sleep(Duration::from_millis(10));
+                    trace::label("start_read()");
+                    rw.start_read();
+                    enter(reader, &entered);
+                    trace::label("finish_read()");
+                    rw.finish_read();
+                }),
+            ));
+        }
+        {
+            let (rw, entered) = (rw.clone(), entered.clone());
+            handles.push(spawn(
+                "W2",
+                Box::new(move || {
+                    thread::sleep(Duration::from_millis(100));
+                    trace::label("start_write()");
+                    rw.start_write();
+                    enter("W2", &entered);
+                    trace::label("finish_write()");
+                    rw.finish_write();
+                }),
+            ));
+        }
+        for h in handles {
+            if let Err(e) = h.join() {
+                std::panic::resume_unwind(e);
+            }
+        }
+    })
+}
+
+/// [`check_admitted_readers_before_a_late_writer`] under random and PCT schedules, and
+/// every schedule within two delays; panics with the first failure.
+pub fn admitted_readers_enter_before_a_late_writer<T: RwMonitor + 'static>(new: fn() -> T) {
+    use interleave::explore::Strategy;
+    for config in [
+        Config::new().iterations(300),
+        Config::new().strategy(Strategy::DelayBounded { bound: 2 }),
+    ] {
+        if let Err(failure) = check_admitted_readers_before_a_late_writer(new, config) {
+            panic!("{failure}");
+        }
+    }
+}
