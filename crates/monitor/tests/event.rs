@@ -287,6 +287,68 @@ fn five_early_waiters_and_two_late_ones() {
     });
 }
 
+/// A and B wait; M broadcasts while K signals. Whichever comes first, A and B are
+/// released (by the broadcast, or one by K's signal and the other by the broadcast). Once
+/// K's signal has returned and A and B have both returned from `wait()`, L starts
+/// waiting: K's signal came before L, and so did the broadcast, which must have released
+/// one of A and B already, so neither may release L. A broadcast made of one `signal()`
+/// per waiter counted at its start, still running, hands its last signal to L when K's
+/// signal took one of its waiters.
+fn broadcast_raced_by_a_signal<E: Ev>() {
+    let event = Arc::new(E::create());
+    let passed = Observed::new(Vec::<String>::new());
+    let mut handles = vec![waiter(&event, &passed, "A")];
+    until(|| event.waiting() == 1);
+    handles.push(waiter(&event, &passed, "B"));
+    until(|| event.waiting() == 2);
+    let done = Observed::new(Vec::<&str>::new());
+    for (name, broadcast) in [("M", true), ("K", false)] {
+        let (e, done) = (event.clone(), done.clone());
+        handles.push(
+            thread::Builder::new()
+                .name(name.into())
+                .spawn(move || {
+                    if broadcast {
+                        e.broadcast();
+                    } else {
+                        e.signal();
+                    }
+                    done.update(|d| d.push(name));
+                })
+                .expect("spawn a signaller"),
+        );
+    }
+    until(|| done.with(|d| d.contains(&"K")) && passed.with(|p| p.len() == 2));
+    handles.push(waiter(&event, &passed, "L"));
+    // L joins the queue; nothing sent so far, by K or by M, may release it.
+    until(|| done.with(|d| d.len() == 2) && (event.waiting() == 1 || passed.with(|p| p.len() > 2)));
+    let late = passed.with(|p| p.len() > 2);
+    assert!(
+        !late,
+        "L returned from wait() although it started waiting only after K's signal had \
+         returned and A and B had both returned: M's broadcast and K's signal were used up on \
+         A and B by then. A broadcast wakes the threads waiting at one moment; one made of a signal() per waiter \
+         counted at its start, while another thread signals too, hands its last signal to a \
+         thread that arrived later. Broadcast in one step, under the lock"
+    );
+    event.signal();
+    for h in handles {
+        h.join().expect("a thread panicked");
+    }
+}
+
+#[test]
+fn a_broadcast_raced_by_a_signal_releases_no_later_waiter() {
+    explore(
+        Config::new().iterations(1000),
+        broadcast_raced_by_a_signal::<Event>,
+    );
+    explore(
+        Config::new().strategy(Strategy::DelayBounded { bound: 2 }),
+        broadcast_raced_by_a_signal::<Event>,
+    );
+}
+
 /// Waiters arrive one after another; each `signal` must release the oldest one still
 /// waiting, even while a thread arrives late (after the signal, so it cannot be the one).
 /// `rounds` signals, each followed by a late arrival.
@@ -604,6 +666,29 @@ mod versions {
     }
 
     /// Right: a queue of waiter numbers; `signal` releases the front one.
+    /// Wrong: the notes' broadcast made safe only against its own loop: it counts the
+    /// waiters, then calls `signal()` that many times, each under its own lock.
+    pub struct SignalsInALoop(Queue);
+    impl super::Ev for SignalsInALoop {
+        fn create() -> Self {
+            SignalsInALoop(Queue::create())
+        }
+        fn wait(&self) {
+            self.0.wait();
+        }
+        fn signal(&self) {
+            self.0.signal();
+        }
+        fn broadcast(&self) {
+            for _ in 0..self.0.waiting() {
+                self.0.signal();
+            }
+        }
+        fn waiting(&self) -> usize {
+            self.0.waiting()
+        }
+    }
+
     pub struct Queue {
         s: Mutex<(VecDeque<u64>, u64)>,
         cv: Condvar,
@@ -672,7 +757,7 @@ fn problems<E: Ev>() -> Vec<String> {
             Err(_) => found.push(format!("{name}: the scenario panicked")),
         }
     }
-    let explorations: [Exploration; 2] = [
+    let explorations: [Exploration; 3] = [
         ("top_of_hour", || {
             check(Config::new().iterations(1000), || {
                 top_of_hour::<E>(&["A", "B", "C", "D", "E"], &["L", "M"])
@@ -680,6 +765,12 @@ fn problems<E: Ev>() -> Vec<String> {
         }),
         ("oldest_first", || {
             check(Config::new().iterations(1000), || oldest_first::<E>(3))
+        }),
+        ("broadcast_raced_by_a_signal", || {
+            check(
+                Config::new().iterations(1000),
+                broadcast_raced_by_a_signal::<E>,
+            )
         }),
     ];
     for (name, run) in explorations {
@@ -727,6 +818,17 @@ fn the_checks_catch_a_stolen_signal_the_newest_waiter_any_waiter_and_an_open_gat
                 .iter()
                 .any(|p| p.starts_with("top_of_hour") && p.contains("without a new signal")),
         "{gate:#?}"
+    );
+}
+
+#[test]
+fn the_checks_catch_a_broadcast_made_of_signals() {
+    let found = problems::<versions::SignalsInALoop>();
+    assert!(
+        found.len() == 1
+            && found[0].starts_with("broadcast_raced_by_a_signal")
+            && found[0].contains("L returned from wait() although it started waiting only after"),
+        "{found:#?}"
     );
 }
 
