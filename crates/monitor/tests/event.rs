@@ -242,13 +242,35 @@ fn top_of_hour<E: Ev>(early: &[&str], late: &[&str]) {
         until(|| event.waiting() > i);
     }
     event.broadcast();
+    // How many late threads have called wait() (counted before the call).
+    let called = Observed::new(0usize);
     for name in late {
-        handles.push(waiter(&event, &passed, name));
+        let (e, passed, called) = (event.clone(), passed.clone(), called.clone());
+        let me = name.to_string();
+        handles.push(
+            thread::Builder::new()
+                .name(me.clone())
+                .spawn(move || {
+                    called.update(|c| *c += 1);
+                    e.wait();
+                    passed.update(|p| p.push(me));
+                })
+                .expect("spawn a waiter"),
+        );
     }
     // The early waiters leave the queue in their own time; the late ones join it.
     until(|| {
-        event.waiting() == late.len()
-            || passed.with(|p| p.iter().any(|n| late.contains(&n.as_str())))
+        let waiting = event.waiting();
+        let callers = called.with(|c| *c);
+        assert!(
+            waiting <= callers,
+            "waiting() returned {waiting} after the broadcast, when only {callers} of the late \
+             threads had called wait(): it counts a thread the broadcast already released, \
+             which has not run yet. waiting() counts the threads blocked in wait(), not those \
+             woken (a test that signals once per waiter it reports then signals too early). \
+             A woken thread still counted"
+        );
+        waiting == late.len() || passed.with(|p| p.iter().any(|n| late.contains(&n.as_str())))
     });
     let wrongly = passed.with(|p| p.iter().find(|n| late.contains(&n.as_str())).cloned());
     assert!(
@@ -598,6 +620,28 @@ mod versions {
         }
     }
 
+    /// Wrong: the same open gate, with a `waiting()` that counts nobody once it is open
+    /// (so that the late waiter's free pass, not the count, is what the checks see).
+    pub struct OpenGateCounted(OpenGate);
+    impl super::Ev for OpenGateCounted {
+        fn create() -> Self {
+            OpenGateCounted(OpenGate::create())
+        }
+        fn wait(&self) {
+            self.0.wait();
+        }
+        fn signal(&self) {
+            self.0.signal();
+        }
+        fn broadcast(&self) {
+            self.0.broadcast();
+        }
+        fn waiting(&self) -> usize {
+            let s = self.0.s.lock();
+            if s.0 { 0 } else { s.1.len() }
+        }
+    }
+
     /// Wrong: a broadcast opens a gate that stays open.
     pub struct OpenGate {
         s: Mutex<(bool, VecDeque<u64>, u64)>,
@@ -816,8 +860,15 @@ fn the_checks_catch_a_stolen_signal_the_newest_waiter_any_waiter_and_an_open_gat
             .any(|p| p == "three_waiters_a_broadcast_and_a_late_waiter: differs at step 6")
             && gate
                 .iter()
-                .any(|p| p.starts_with("top_of_hour") && p.contains("without a new signal")),
+                .any(|p| p.starts_with("top_of_hour") && p.contains("A woken thread still counted")),
         "{gate:#?}"
+    );
+    let counted = problems::<versions::OpenGateCounted>();
+    assert!(
+        counted
+            .iter()
+            .any(|p| p.starts_with("top_of_hour") && p.contains("without a new signal")),
+        "{counted:#?}"
     );
 }
 
