@@ -31,7 +31,8 @@ pub enum Sharing {
 ///
 /// # Errors
 ///
-/// [`FileError::Open`] when the file cannot be opened read-write, [`FileError::Read`] when its
+/// [`FileError::Open`] when the file cannot be opened read-write (a private mapping may open it
+/// read-only instead: copy-on-write never writes the file), [`FileError::Read`] when its
 /// length cannot be read, [`FileError::OutOfBounds`] when `offset + bytes.len()` is past its
 /// end, [`FileError::Map`] and [`FileError::Sync`] when `mmap` or `msync` fail.
 pub fn write_through_mapping(
