@@ -323,6 +323,17 @@ impl<L: Tickets> Counter<L> {
         }
     }
 
+    /// Waits for `who`'s turn with `wait_turn`, and keeps the guard.
+    fn wait_turn(&self, who: &'static str) {
+        let ticket = self
+            .tickets
+            .borrow_mut()
+            .remove(who)
+            .expect("the actor took a ticket");
+        let guard = self.lock.wait_turn(ticket);
+        self.guards.borrow_mut().insert(who, guard);
+    }
+
     /// Drops `who`'s guard. An actor whose `try_turn` was refused holds nothing: the table
     /// then shows it, and the first step that differs from the policy is reported (an earlier
     /// `try_turn`), rather than this one.
@@ -582,6 +593,7 @@ fn a_ticket_whose_turn_has_passed_never_enters_again() {
 /// Every check above, for a lock written in this file.
 fn all_checks<L: Tickets>() {
     served_ticket::<L>().expect("a correct lock refuses a served ticket");
+    check_a_waiter_spins::<L>().unwrap_or_else(|message| panic!("{message}"));
     three_threads_queue::<L>().check(QUEUE, |_| ());
     coming_back::<L>().check(BACK, check_coming_back);
     exploration_checks::<L>();
@@ -837,4 +849,121 @@ fn the_checks_reject_wrong_ticket_locks() {
     })
     .expect_err("two threads draw the same ticket in some schedule");
     assert_eq!(f.kind, FailureKind::Panic, "{f}");
+}
+
+/// T1 holds the lock; T2 calls `wait_turn` with the next ticket. A ticket lock's waiter
+/// spins (looks at the display, yields, looks again): the call never returns and never
+/// blocks, and the scenario stops at its step budget. A waiter that blocks instead (on a
+/// condition variable or a mutex) is a different lock.
+fn check_a_waiter_spins<L: Tickets>() -> Result<(), String> {
+    let scenario = Scenario::new(Counter::<L>::new)
+        .call("T1", "take_ticket()", |c| c.take_ticket("T1"))
+        .call("T1", "wait_turn(#0)", |c| c.wait_turn("T1"))
+        .call("T2", "take_ticket()", |c| c.take_ticket("T2"))
+        .call("T2", "wait_turn(#1)", |c| c.wait_turn("T2"))
+        .max_steps(2_000);
+    let Ok(table) = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| scenario.run()))
+    else {
+        // It ran out of steps without blocking: it spins.
+        return Ok(());
+    };
+    if table
+        .blocked_at_end
+        .iter()
+        .any(|b| b.contains("T2 wait_turn"))
+    {
+        return Err(format!(
+            "T2's wait_turn(#1) blocked while T1 held the lock: the thread went to sleep \
+             (on a condition variable or a mutex) instead of spinning. This step's waiting is \
+             spinning: look at the display, yield_now(), look again, with no blocking in the \
+             operating system; that is what makes it a spin lock. A waiter that sleeps.\n\n\
+             {table:#}"
+        ));
+    }
+    Ok(())
+}
+
+#[test]
+fn a_waiter_spins_instead_of_sleeping() {
+    if let Err(message) = check_a_waiter_spins::<TicketLock<u64>>() {
+        panic!("{message}");
+    }
+}
+
+/// Wrong for this step: tickets in FIFO order, but a waiter sleeps on a condition variable
+/// that leaving notifies, instead of spinning.
+struct SleepingLock {
+    next_ticket: AtomicUsize,
+    now_serving: interleave::sync::Mutex<usize>,
+    turn: interleave::sync::Condvar,
+    value: UnsafeCell<u64>,
+}
+
+// SAFETY: only the holder of the ticket on display reaches the value (simulations only).
+unsafe impl Sync for SleepingLock {}
+
+struct SleepingGuard<'a>(&'a SleepingLock);
+
+impl Deref for SleepingGuard<'_> {
+    type Target = u64;
+    fn deref(&self) -> &u64 {
+        // SAFETY: see `Sync` above.
+        unsafe { &*self.0.value.get() }
+    }
+}
+
+impl DerefMut for SleepingGuard<'_> {
+    fn deref_mut(&mut self) -> &mut u64 {
+        // SAFETY: see `Sync` above.
+        unsafe { &mut *self.0.value.get() }
+    }
+}
+
+impl Drop for SleepingGuard<'_> {
+    fn drop(&mut self) {
+        *self.0.now_serving.lock() += 1;
+        self.0.turn.notify_all();
+    }
+}
+
+impl Tickets for SleepingLock {
+    type Ticket = usize;
+    type Guard<'a> = SleepingGuard<'a>;
+    fn new(value: u64) -> Self {
+        SleepingLock {
+            next_ticket: AtomicUsize::new(0),
+            now_serving: interleave::sync::Mutex::new(0),
+            turn: interleave::sync::Condvar::new(),
+            value: UnsafeCell::new(value),
+        }
+    }
+    fn take_ticket(&self) -> usize {
+        self.next_ticket.fetch_add(1, Ordering::Relaxed)
+    }
+    fn number(ticket: &usize) -> usize {
+        *ticket
+    }
+    fn try_turn<'a>(&'a self, ticket: &usize) -> Option<SleepingGuard<'a>> {
+        (*self.now_serving.lock() == *ticket).then_some(SleepingGuard(self))
+    }
+    fn wait_turn(&self, ticket: usize) -> SleepingGuard<'_> {
+        let mut serving = self.now_serving.lock();
+        while *serving != ticket {
+            self.turn.wait(&mut serving);
+        }
+        SleepingGuard(self)
+    }
+    fn lock(&self) -> SleepingGuard<'_> {
+        self.wait_turn(self.take_ticket())
+    }
+}
+
+#[test]
+fn the_checks_reject_a_waiter_that_sleeps() {
+    let message = check_a_waiter_spins::<SleepingLock>().expect_err("a sleeping waiter");
+    assert!(
+        message.contains("T2's wait_turn(#1) blocked while T1 held the lock")
+            && message.contains("A waiter that sleeps."),
+        "{message}"
+    );
 }
