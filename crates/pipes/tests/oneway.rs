@@ -315,6 +315,96 @@ fn the_child_reads_whatever_the_pipe_holds_until_end_of_file() {
     assert_clean(&run);
 }
 
+/// The watcher of [`a_child_gone_before_the_end_of_the_message_is_an_error`]: once the
+/// parent is blocked in write() on the full pipe with its child stopped at birth, it kills
+/// the child, so that nobody is left to read the rest of the message. Notes that it did.
+fn kill_the_reader(killed: Arc<Mutex<bool>>) -> impl FnMut(&Snapshot) -> bool + Send {
+    move |snapshot: &Snapshot| {
+        let Some(parent) = snapshot.leader() else {
+            return true;
+        };
+        let Some(child) = snapshot.stopped_children(parent).next() else {
+            return true;
+        };
+        let writing = parent
+            .blocked_in
+            .as_ref()
+            .is_some_and(|c| c.name == "write");
+        if parent.state != 'S' || !writing {
+            return true;
+        }
+        if kill(Pid::from_raw(child.pid), Signal::SIGKILL).is_ok() {
+            *killed.lock().expect("the watcher's note") = true;
+        }
+        false
+    }
+}
+
+#[test]
+fn a_child_gone_before_the_end_of_the_message_is_an_error() {
+    // 200000 bytes: more than the pipe holds. The child stops at birth; once the parent
+    // has filled the pipe and blocks in write(), the test kills the child. The pipe has no
+    // reader left: write() fails with EPIPE, and send_to_child must return that error.
+    let killed = Arc::new(Mutex::new(false));
+    let run = oneway_watched(
+        &["200000", "--child-stops"],
+        kill_the_reader(Arc::clone(&killed)),
+    );
+    assert!(
+        *killed.lock().expect("the watcher's note"),
+        "the parent never blocked in write() on the full pipe while its child was stopped:\n{}",
+        run.stdout
+    );
+    if run.code() == Some(0) {
+        let evidence = format!(
+            "`oneway 200000` printed:\n{}",
+            format!("{}{}", run.stdout, run.stderr).trim_end()
+        );
+        let why = "the test killed the child while the parent was blocked in write() on the full \
+                   pipe, with most of its 200000 bytes still to send. With no reader left, the \
+                   parent's write() failed with EPIPE, yet send_to_child returned Ok with the \
+                   child's status, as if the message had been delivered. Its doc says a write \
+                   that fails in the parent is an error: return it (closing the write end and \
+                   reaping the child first is still right). A write error swallowed.";
+        panic!("{}", proctest::verdict(&evidence, why));
+    }
+    assert!(
+        run.stderr.contains("oneway: EPIPE"),
+        "with its child killed, the parent's write() fails with EPIPE, and send_to_child must \
+         return that error:\n{}",
+        run.stderr
+    );
+    // Not checked: whether the killed child was reaped before the error was returned (the
+    // doc does not say; the watchdog reaps what is left).
+}
+
+#[test]
+fn the_parent_waits_for_its_own_child_not_any_child() {
+    // The demo forks a child of its own first, which has exited (status 42) before
+    // send_to_child is called, and waits for it afterwards.
+    let run = oneway(&["--bystander"]);
+    if run.stderr.contains("oneway: the bystander") {
+        let evidence = format!(
+            "`oneway --bystander` printed:\n{}",
+            format!("{}{}", run.stdout, run.stderr).trim_end()
+        );
+        let why = "send_to_child waited for another child of the demo, the bystander, which had \
+                   exited (status 42) before send_to_child was called: the demo found it gone \
+                   when it waited for it afterwards. wait() reaps whichever child has ended, and \
+                   that status belongs to whoever forked that child; the child send_to_child \
+                   forked was left unwaited for. Wait for the pid fork returned: \
+                   waitpid(child, None). The wrong child waited for.";
+        panic!("{}", proctest::verdict(&evidence, why));
+    }
+    assert_eq!(run.code(), Some(0), "{}", run.stderr);
+    assert!(
+        run.stdout.contains("parent: child exited with status 0\n"),
+        "send_to_child must return its own child's status (0):\n{}",
+        run.stdout
+    );
+    assert_clean(&run);
+}
+
 #[test]
 fn an_empty_message_is_end_of_file_at_once() {
     let run = oneway(&["0"]);
