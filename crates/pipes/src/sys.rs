@@ -293,9 +293,7 @@ impl Bystander {
         match waitpid(self.pid, None) {
             Ok(_) => Ok(()),
             Err(err) => Err(format!(
-                "the bystander (pid {}, another child of the demo, which had exited with status \
-                 {} before the step's code ran) was gone when the demo waited for it: waitpid \
-                 failed with {err}",
+                "the bystander (pid {}, status {}) was already reaped: waitpid gave {err}",
                 self.pid,
                 Self::STATUS
             )),

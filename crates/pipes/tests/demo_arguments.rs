@@ -21,7 +21,17 @@ fn every_demo_answers_help_and_rejects_bad_arguments() {
             &["--bogus"],
         ],
     );
-    assert_conventions(env!("CARGO_BIN_EXE_pipeline"), &[&[], &[" "]]);
+    assert_conventions(
+        env!("CARGO_BIN_EXE_pipeline"),
+        &[
+            &[],
+            &[" "],
+            &["--no-commands", "sort"],
+            &["--fds-left", "99", "sort"],
+            &["--fds-left"],
+            &["--bystander"],
+        ],
+    );
     assert_conventions(env!("CARGO_BIN_EXE_nonblocking"), &[&["--bogus"]]);
     assert_conventions(
         env!("CARGO_BIN_EXE_atomic_writes"),
