@@ -19,6 +19,8 @@ fn every_demo_answers_help_and_rejects_bad_arguments() {
             &["abc"],
             &["1", "2"],
             &["--bogus"],
+            &["3", "--child-leaves", "3"],
+            &["3", "--child-leaves", "1", "--parent-leaves", "1"],
         ],
     );
     assert_conventions(
