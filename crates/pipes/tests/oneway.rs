@@ -100,6 +100,9 @@ fn a_message_larger_than_the_pipe_arrives_whole() {
 struct Frozen {
     /// The signal was sent: the parent was blocked in write() with its child stopped.
     interrupted: bool,
+    /// It was sent again, once the parent was blocked in a new write() (the pipe still
+    /// full, so that one had written nothing: it fails with EINTR).
+    interrupted_again: bool,
     /// The child was resumed.
     resumed: bool,
     /// The parent's read end of the pipe it was writing to, if it still had one then.
@@ -108,8 +111,10 @@ struct Frozen {
 
 /// The watcher: once the child (stopped at birth) is stopped and the parent blocked in
 /// write() on the full pipe, it notes the parent's descriptors and interrupts the write
-/// with SIGUSR1 (write returns a short count); once the parent is blocked again (writing
-/// the rest, or waiting for the child), it resumes the child.
+/// with SIGUSR1 (write returns a short count); once the parent is blocked in write() again
+/// (the signal delivered, so a new call, which has written nothing yet), it interrupts it
+/// once more (write fails with EINTR); once the parent is blocked again (writing the rest,
+/// or waiting for the child), it resumes the child.
 fn freeze_and_interrupt(seen: Arc<Mutex<Frozen>>) -> impl FnMut(&Snapshot) -> bool + Send {
     move |snapshot: &Snapshot| {
         let mut seen = seen.lock().expect("the watcher's notes");
@@ -120,8 +125,13 @@ fn freeze_and_interrupt(seen: Arc<Mutex<Frozen>>) -> impl FnMut(&Snapshot) -> bo
             return true;
         };
         let call = parent.blocked_in.as_ref().map(|c| c.name.as_str());
-        if parent.state != 'S' || call.is_none() {
-            return true; // still running towards its blocking call
+        if parent.state != 'S' || call.is_none() || parent.signals.is_pending(libc::SIGUSR1) {
+            return true; // still running towards its blocking call, or not interrupted yet
+        }
+        if seen.interrupted && !seen.interrupted_again && call == Some("write") {
+            seen.interrupted_again = true;
+            let _ = kill(Pid::from_raw(parent.pid), Signal::SIGUSR1);
+            return true;
         }
         if !seen.interrupted && call == Some("write") {
             if let Some(inode) = parent.blocked_on_fd().and_then(|fd| fd.pipe_inode()) {
@@ -146,7 +156,8 @@ fn freeze_and_interrupt(seen: Arc<Mutex<Frozen>>) -> impl FnMut(&Snapshot) -> bo
 fn a_write_cut_short_by_a_signal_is_finished() {
     // 200000 bytes: more than the pipe holds. The child stops at birth; the parent fills
     // the pipe and blocks in write(); a signal then makes write() return what it wrote so
-    // far. The rest must still be sent, and the parent must not hold the read end.
+    // far, and a second one makes the next write(), which has written nothing, fail with
+    // EINTR. The rest must still be sent, and the parent must not hold the read end.
     let seen = Arc::new(Mutex::new(Frozen::default()));
     let run = oneway_watched(
         &["200000", "--child-stops"],
@@ -163,6 +174,19 @@ fn a_write_cut_short_by_a_signal_is_finished() {
              open."
         );
         panic!("{}", proctest::verdict(&evidence, &why));
+    }
+    if seen.interrupted && run.stderr.contains("oneway: EINTR") {
+        let why = "a signal interrupted the parent's write() on the full pipe at a moment when \
+                   that write() had written nothing yet: it then fails with EINTR, which \
+                   only says that a signal handler ran. send_to_child returned that error, \
+                   leaving the message unsent and the child stopped. Call write() again on \
+                   EINTR, as for a short write (crate::sys::write_all does both). An \
+                   interrupted write given up.";
+        let evidence = format!(
+            "`oneway 200000` printed:\n{}",
+            format!("{}{}", run.stdout, run.stderr).trim_end()
+        );
+        panic!("{}", proctest::verdict(&evidence, why));
     }
     assert!(
         seen.interrupted && seen.resumed,
