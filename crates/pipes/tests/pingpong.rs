@@ -257,8 +257,8 @@ fn a_parent_whose_child_leaves_fails_instead_of_going_on() {
     let evidence = format!("`pingpong 3 --child-leaves 1` printed:\n{}", out.trim_end());
     if out.contains("parent: parent_side returned Ok(())") {
         let why = "the child closed its socket after one round of three, so the parent's next \
-                   send failed (EPIPE: nobody at the other end) or its next receive read end of \
-                   file; parent_side still returned Ok(()), as if every round had been played. \
+                   send failed with EPIPE (nobody at the other end) or its next receive read end \
+                   of file; parent_side still returned Ok(()), as if every round had been played. \
                    Its doc says a failed send or receive is an error, the child closing its \
                    socket for instance: return it (`?`). An error swallowed.";
         panic!("{}", proctest::verdict(&evidence, why));
