@@ -249,3 +249,54 @@ pub mod record {
         Ok((writer, seq))
     }
 }
+
+/// A child of a demo's own that is not the step's: forked before the student's code runs
+/// and already ended (a zombie, not yet waited for) when it starts. The demos'
+/// `--bystander` option makes one, so that a step that reaps with `wait()` (any child)
+/// instead of `waitpid` for the child it forked takes this one's status.
+#[derive(Debug)]
+pub struct Bystander {
+    pid: nix::unistd::Pid,
+}
+
+impl Bystander {
+    /// The exit status of the bystander: a step that reports it took the wrong child's.
+    pub const STATUS: i32 = 42;
+
+    /// Forks the bystander, which exits at once with [`Bystander::STATUS`], and returns
+    /// once it has ended (waited for with `WNOWAIT`, so its status stays to be collected).
+    /// For a single-threaded demo.
+    ///
+    /// # Errors
+    ///
+    /// The error of `fork` or `waitid`.
+    pub fn start() -> nix::Result<Self> {
+        use nix::sys::wait::{Id, WaitPidFlag, waitid};
+        use nix::unistd::{ForkResult, fork};
+        // SAFETY: the demos call this while single-threaded; the child only calls _exit.
+        let pid = match unsafe { fork() }? {
+            ForkResult::Child => exit_now(Self::STATUS),
+            ForkResult::Parent { child } => child,
+        };
+        loop {
+            match waitid(Id::Pid(pid), WaitPidFlag::WEXITED | WaitPidFlag::WNOWAIT) {
+                Err(Errno::EINTR) => continue,
+                other => return other.map(|_| Self { pid }),
+            }
+        }
+    }
+
+    /// Reaps the bystander after the step's code has run. `Err` with a sentence for the
+    /// demo's standard error when the step had already taken its status.
+    pub fn reap(self) -> Result<(), String> {
+        use nix::sys::wait::waitpid;
+        match waitpid(self.pid, None) {
+            Ok(_) => Ok(()),
+            Err(err) => Err(format!(
+                "the bystander (pid {}, status {}) was already reaped: waitpid gave {err}",
+                self.pid,
+                Self::STATUS
+            )),
+        }
+    }
+}

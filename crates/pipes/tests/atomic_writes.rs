@@ -8,7 +8,7 @@ use nix::fcntl::{FcntlArg, OFlag, fcntl};
 use nix::unistd::{pipe, write};
 use pipes::atomic_writes::{Received, WriteError, read_records, write_record};
 use pipes::sys::{PIPE_BUF, record};
-use proctest::{Call, Demo, Finished, wrap};
+use proctest::{Call, Demo, Finished, within, wrap};
 use std::collections::BTreeMap;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd};
 use std::path::PathBuf;
@@ -279,6 +279,28 @@ fn check_read_records(read: ReadRecords) -> Result<(), String> {
             100,
         ));
     }
+    let whole_then_short = received.records.len() > expected.len()
+        && received.records[..expected.len()] == expected[..]
+        && received.records[expected.len()..]
+            .iter()
+            .all(|r| r.len() != 100);
+    if whole_then_short {
+        let extra: Vec<String> = received.records[expected.len()..]
+            .iter()
+            .map(|r| format!("{} bytes", r.len()))
+            .collect();
+        return Err(wrap(
+            &format!(
+                "read_records got records 0 to 4 whole, then one more of {}: the 30 bytes \
+                 left after the last whole record, at end of file, taken for a record of their \
+                 own. Every record is exactly `size` (100) bytes; what is left over is counted \
+                 in `trailing` (it should be 30, and is {}). Leftover taken for a record.",
+                extra.join(" and "),
+                received.trailing
+            ),
+            100,
+        ));
+    }
     if received.records != expected {
         let got: Vec<String> = received
             .records
@@ -387,6 +409,36 @@ fn read_records_cuts_by_size_whatever_the_reads_return() {
 }
 
 #[test]
+fn read_records_returns_the_errors_of_read() {
+    // read() on the write end of a pipe fails with EBADF: an error, not end of file.
+    let (_read_end, write_end) = pipe().expect("a pipe");
+    let done = within(
+        BUDGET,
+        "read_records on the write end of a pipe",
+        move || (read_records(write_end.as_fd(), 100), write_end),
+    )
+    .unwrap_or_else(|stuck| panic!("{stuck}: read() on a write end fails at once (EBADF)"));
+    let (got, _write_end) = done.value;
+    if let Ok(received) = got {
+        panic!(
+            "{}",
+            wrap(
+                &format!(
+                    "read_records, given the write end of a pipe, where read() fails with EBADF \
+                     (the descriptor is not open for reading), returned Ok ({} records, {} bytes \
+                     left over). Only \
+                     0 bytes means end of file; its doc says any other error of read than \
+                     EINTR is returned. An error taken for end of file.",
+                    received.records.len(),
+                    received.trailing
+                ),
+                100
+            )
+        );
+    }
+}
+
+#[test]
 fn write_record_makes_one_write_and_reports_a_short_one() {
     check_write_record(write_record).unwrap_or_else(|why| panic!("{why}"));
 }
@@ -420,6 +472,25 @@ fn wrong_write_all(fd: BorrowedFd<'_>, record: &[u8]) -> Result<(), WriteError> 
         }
     }
     Ok(())
+}
+
+/// Reassembles correctly, but returns the bytes left at end of file as one more record.
+fn wrong_leftover_as_a_record(fd: BorrowedFd<'_>, size: usize) -> nix::Result<Received> {
+    let mut received = alternative_read_to_end(fd, size)?;
+    if received.trailing > 0 {
+        received.records.push(vec![b'x'; received.trailing]);
+        received.trailing = 0;
+    }
+    Ok(received)
+}
+
+#[test]
+fn oracle_a_leftover_returned_as_a_record_is_named_so() {
+    let why = check_read_records(wrong_leftover_as_a_record).expect_err("rejected");
+    assert!(
+        flat(&why).ends_with("Leftover taken for a record."),
+        "{why}"
+    );
 }
 
 #[test]

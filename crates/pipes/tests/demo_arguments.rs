@@ -19,9 +19,21 @@ fn every_demo_answers_help_and_rejects_bad_arguments() {
             &["abc"],
             &["1", "2"],
             &["--bogus"],
+            &["3", "--child-leaves", "3"],
+            &["3", "--child-leaves", "1", "--parent-leaves", "1"],
         ],
     );
-    assert_conventions(env!("CARGO_BIN_EXE_pipeline"), &[&[], &[" "]]);
+    assert_conventions(
+        env!("CARGO_BIN_EXE_pipeline"),
+        &[
+            &[],
+            &[" "],
+            &["--no-commands", "sort"],
+            &["--fds-left", "99", "sort"],
+            &["--fds-left"],
+            &["--bystander"],
+        ],
+    );
     assert_conventions(env!("CARGO_BIN_EXE_nonblocking"), &[&["--bogus"]]);
     assert_conventions(
         env!("CARGO_BIN_EXE_atomic_writes"),

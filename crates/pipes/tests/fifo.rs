@@ -456,6 +456,103 @@ fn dropping_a_fifo_removes_it_and_its_directory() {
     assert_nothing_left(&scratch, None);
 }
 
+#[test]
+fn dropping_a_fifo_whose_fifo_is_already_gone_still_removes_its_directory() {
+    // Someone (a cleaner, the user) removed the FIFO while the reader ran: Drop's
+    // remove_file then fails, and the directory must still go.
+    let scratch = Scratch::new("gone");
+    let dir = scratch.dir.clone();
+    let done = within(
+        WATCHDOG,
+        "Fifo::create, rm of the FIFO, then drop",
+        move || {
+            let fifo = Fifo::create(&dir).map_err(|err| err.to_string())?;
+            let fifo_dir = fifo.dir().to_owned();
+            std::fs::remove_file(fifo.path()).map_err(|err| err.to_string())?;
+            drop(fifo);
+            Ok::<_, String>(fifo_dir)
+        },
+    )
+    .unwrap_or_else(|stuck| panic!("{stuck}"));
+    let fifo_dir = done.value.unwrap_or_else(|err| panic!("{err}"));
+    if fifo_dir.exists() {
+        panic!(
+            "{}",
+            wrap(
+                &format!(
+                    "the FIFO had already been removed (by hand, as a cleaner could) when the \
+                     Fifo was dropped, and its directory {} was left behind: Drop gave up when \
+                     remove_file failed. Each removal is tried on its own, whatever happened \
+                     to the other: ignore remove_file's error, then remove the directory. Left \
+                     behind.",
+                    fifo_dir.display()
+                ),
+                100
+            )
+        );
+    }
+    assert_nothing_left(&scratch, None);
+}
+
+#[test]
+fn open_writer_without_a_reader_answers_without_waiting() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let scratch = Scratch::new("nowait");
+    let path = scratch.dir.join("lonely");
+    mkfifo(&path, Mode::S_IRUSR | Mode::S_IWUSR).expect("mkfifo in the scratch directory");
+    let returned = Arc::new(AtomicBool::new(false));
+    let call = proctest::Call::start("open_writer on a FIFO nobody reads", {
+        let returned = Arc::clone(&returned);
+        move || {
+            let result = open_writer(&path).map(drop);
+            returned.store(true, Ordering::SeqCst);
+            result
+        }
+    });
+    let tid = call.tid();
+    // Watch the call until it returns: a thread that answers at once never sleeps.
+    let mut slept_in = None;
+    let start = std::time::Instant::now();
+    while !returned.load(Ordering::SeqCst) && start.elapsed() < WATCHDOG {
+        let sleeping = proctest::Process::thread_of_self(tid)
+            .filter(|t| t.state == 'S')
+            .and_then(|t| t.blocked_in);
+        // Seen asleep, and still not returned after that look: the sleep was in the call.
+        if let Some(call) = sleeping.filter(|_| !returned.load(Ordering::SeqCst)) {
+            slept_in = Some(call.name);
+            break;
+        }
+        std::thread::yield_now();
+    }
+    let done = call
+        .finish(WATCHDOG)
+        .unwrap_or_else(|stuck| panic!("{}", wrap(&format!("{stuck}. Never returned."), 100)));
+    if let Some(name) = slept_in {
+        let answer = match &done.value {
+            Ok(()) => "a descriptor".to_owned(),
+            Err(err) => format!("\"{err}\""),
+        };
+        panic!(
+            "{}",
+            wrap(
+                &format!(
+                    "open_writer, on a FIFO that no process had open for reading, slept in \
+                     {name}() before it answered ({answer}). ENXIO already says that there is no \
+                     reader, and the doc says open_writer fails at once instead of waiting for \
+                     one: return OpenError::NoReader, do not retry. Waited for a reader."
+                ),
+                100
+            )
+        );
+    }
+    assert!(
+        matches!(done.value, Err(OpenError::NoReader)),
+        "open_writer with no reader must fail with OpenError::NoReader, not {:?}",
+        done.value
+    );
+}
+
 /// Opens with O_NONBLOCK and leaves it on.
 fn wrong_open_stays_nonblocking(path: &Path) -> Result<OwnedFd, OpenError> {
     nix::fcntl::open(

@@ -238,6 +238,29 @@ fn read_now_answers_without_blocking() {
     );
 }
 
+#[test]
+fn read_now_returns_the_errors_of_read() {
+    // read() on the write end of a pipe fails with EBADF (not open for reading): an error,
+    // which says nothing about whether data may come.
+    let (_read_end, write_end) = pipe().expect("a pipe");
+    fcntl(&write_end, FcntlArg::F_SETFL(OFlag::O_NONBLOCK)).expect("O_NONBLOCK");
+    let done = within(BUDGET, "read_now on the write end of a pipe", move || {
+        let mut buf = [0u8; 16];
+        (read_now(write_end.as_fd(), &mut buf), write_end)
+    })
+    .unwrap_or_else(|stuck| panic!("{stuck}: a read on a non-blocking descriptor never blocks"));
+    let (got, _write_end) = done.value;
+    if got != Err(nix::errno::Errno::EBADF) {
+        let why = format!(
+            "read_now, given the write end of a pipe, where read() fails with EBADF (the \
+             descriptor is not open for reading), answered {got:?}. Only EAGAIN means \
+             \"empty, try later\" (WouldBlock), and only 0 bytes means end of file; its doc \
+             says any other error of read is returned as it is. An error taken for an answer."
+        );
+        panic!("{}", wrap(&why, 100));
+    }
+}
+
 /// Set by the SIGUSR2 handler of [`check_resumes_after_eintr`].
 static INTERRUPTED: AtomicBool = AtomicBool::new(false);
 
@@ -278,28 +301,39 @@ fn check_resumes_after_eintr(wait: WaitReadable) -> Result<(), String> {
     unsafe { sigaction(Signal::SIGUSR2, &action) }.expect("a SIGUSR2 handler");
     INTERRUPTED.store(false, Ordering::SeqCst);
     let (read_end, write_end) = pipe().expect("a pipe");
-    let call = Call::start(
-        "wait_readable, interrupted by a signal while it waits,",
+    let returned = std::sync::Arc::new(AtomicBool::new(false));
+    let call = Call::start("wait_readable, interrupted by a signal while it waits,", {
+        let returned = std::sync::Arc::clone(&returned);
         move || {
             let result = wait(read_end.as_fd());
-            (result, read_end)
-        },
-    );
-    let tid = call.tid();
-    let asleep = until(BUDGET, || {
-        proctest::Process::thread_of_self(tid).is_some_and(|t| t.state == 'S')
+            returned.store(true, Ordering::SeqCst);
+            (result, readable_now(read_end.as_fd()), read_end)
+        }
     });
+    let tid = call.tid();
+    let asleep = until(BUDGET, || blocked(tid));
     if asleep {
         // SAFETY: tgkill with this process's pid and a thread id of ours; the thread is
         // alive (it sleeps), and SIGUSR2 has a handler.
         unsafe { libc::syscall(libc::SYS_tgkill, libc::getpid(), tid, libc::SIGUSR2) };
         until(BUDGET, || INTERRUPTED.load(Ordering::SeqCst));
+        // The handler has run, so the interrupted call is over: the wait either sleeps in
+        // a new one or has returned. The byte comes only then.
+        until(BUDGET, || returned.load(Ordering::SeqCst) || blocked(tid));
     }
     write(&write_end, b"x").expect("write to the pipe");
     let done = call
         .finish(BUDGET)
         .map_err(|stuck| wrap(&format!("{stuck}. Never returned."), 100))?;
     match done.value.0 {
+        Ok(()) if !done.value.1 => Err(wrap(
+            "wait_readable returned Ok(()) when a signal handler interrupted its poll(), while \
+             the pipe was still empty and its writer open: a read now would fail with EAGAIN. \
+             poll() failing with EINTR says only that the wait was interrupted, nothing about \
+             the pipe. Its doc says it retries: call poll() again when it fails with EINTR. An \
+             interrupted wait taken for readiness.",
+            100,
+        )),
         Ok(()) => Ok(()),
         Err(nix::errno::Errno::EINTR) => Err(wrap(
             "wait_readable returned EINTR: a signal handler ran while it waited in poll(), \
@@ -310,6 +344,126 @@ fn check_resumes_after_eintr(wait: WaitReadable) -> Result<(), String> {
         )),
         Err(err) => Err(format!("wait_readable failed: {err}")),
     }
+}
+
+/// Whether the thread `tid` of this process sleeps in a system call.
+fn blocked(tid: i32) -> bool {
+    proctest::Process::thread_of_self(tid).is_some_and(|t| t.state == 'S' && t.blocked_in.is_some())
+}
+
+/// The system call the thread `tid` sleeps in, with how many times it has gone to sleep
+/// so far (its voluntary context switches): a new sleep counts one more.
+fn sleep_of(tid: i32) -> Option<(proctest::Syscall, u64)> {
+    let thread = proctest::Process::thread_of_self(tid)?;
+    let call = thread.blocked_in.filter(|_| thread.state == 'S')?;
+    let status = std::fs::read_to_string(format!("/proc/self/task/{tid}/status")).ok()?;
+    let switches = status
+        .lines()
+        .find_map(|l| l.strip_prefix("voluntary_ctxt_switches:"))?
+        .trim()
+        .parse()
+        .ok()?;
+    Some((call, switches))
+}
+
+/// Whether `fd` is readable right now.
+fn readable_now(fd: BorrowedFd<'_>) -> bool {
+    let mut ready = [PollFd::new(fd, PollFlags::POLLIN)];
+    poll(&mut ready, PollTimeout::ZERO).is_ok_and(|n| n > 0)
+}
+
+/// Checks that `wait`, if it sleeps in a call with a timeout of its own, goes on waiting
+/// when that timeout runs out: nothing is written until it has either gone to sleep again
+/// or returned.
+fn check_waits_past_its_own_timeout(wait: WaitReadable) -> Result<(), String> {
+    let (read_end, write_end) = pipe().expect("a pipe");
+    let returned = std::sync::Arc::new(AtomicBool::new(false));
+    let call = Call::start("wait_readable, on a pipe nobody writes to yet,", {
+        let returned = std::sync::Arc::clone(&returned);
+        move || {
+            let result = wait(read_end.as_fd());
+            returned.store(true, Ordering::SeqCst);
+            (result, readable_now(read_end.as_fd()), read_end)
+        }
+    });
+    let tid = call.tid();
+    let mut first = None;
+    until(BUDGET, || {
+        first = sleep_of(tid);
+        first.is_some() || returned.load(Ordering::SeqCst)
+    });
+    let timed = first.filter(|(call, _)| call.has_timeout());
+    if let Some((_, slept)) = &timed {
+        // A watchdog only: the outcome is what the thread does once its timeout is over.
+        until(BUDGET * 2, || {
+            returned.load(Ordering::SeqCst) || sleep_of(tid).is_some_and(|(_, now)| now > *slept)
+        });
+    }
+    write(&write_end, b"x").expect("write to the pipe");
+    let done = call
+        .finish(BUDGET)
+        .map_err(|stuck| wrap(&format!("{stuck}. Never returned."), 100))?;
+    let (result, readable, _read_end) = done.value;
+    result.map_err(|err| format!("wait_readable failed: {err}"))?;
+    if !readable {
+        let Some((call, _)) = timed else {
+            return Err(wrap(
+                "wait_readable returned while the pipe was still empty and its writer still \
+                 open: a read now would fail with EAGAIN. It must block until the pipe is \
+                 readable (poll with no timeout). Returned too early.",
+                100,
+            ));
+        };
+        let name = call.name;
+        return Err(wrap(
+            &format!(
+                "wait_readable slept in {name}() with a timeout of its own, and returned Ok(()) \
+                 once that timeout ran out, while the pipe was still empty and its writer open: \
+                 a read now would fail with EAGAIN. Its doc says it blocks until the pipe is \
+                 readable: poll with no timeout (PollTimeout::NONE), or poll again when a \
+                 timeout expires with nothing ready. Gave up waiting."
+            ),
+            100,
+        ));
+    }
+    Ok(())
+}
+
+#[test]
+fn wait_readable_waits_past_a_timeout_of_its_own() {
+    check_waits_past_its_own_timeout(wait_readable).unwrap_or_else(|why| panic!("{why}"));
+}
+
+#[test]
+fn oracle_a_wait_that_gives_up_after_its_timeout_is_rejected() {
+    fn gives_up(fd: BorrowedFd<'_>) -> nix::Result<()> {
+        let mut fds = [PollFd::new(fd, PollFlags::POLLIN)];
+        poll(&mut fds, PollTimeout::from(50u8)).map(drop)
+    }
+    fn polls_again(fd: BorrowedFd<'_>) -> nix::Result<()> {
+        let mut fds = [PollFd::new(fd, PollFlags::POLLIN)];
+        while poll(&mut fds, PollTimeout::from(50u8))? == 0 {}
+        Ok(())
+    }
+    let why = check_waits_past_its_own_timeout(gives_up).expect_err("rejected");
+    assert!(flat(&why).ends_with("Gave up waiting."), "{why}");
+    check_waits_past_its_own_timeout(polls_again).unwrap_or_else(|why| panic!("{why}"));
+}
+
+#[test]
+fn oracle_a_wait_that_takes_eintr_for_readiness_is_rejected() {
+    fn takes_eintr(fd: BorrowedFd<'_>) -> nix::Result<()> {
+        let mut fds = [PollFd::new(fd, PollFlags::POLLIN)];
+        match poll(&mut fds, PollTimeout::NONE) {
+            Err(nix::errno::Errno::EINTR) => Ok(()),
+            other => other.map(drop),
+        }
+    }
+    let why = check_resumes_after_eintr(takes_eintr).expect_err("rejected");
+    assert!(
+        flat(&why).ends_with("An interrupted wait taken for readiness."),
+        "{why}"
+    );
 }
 
 #[test]

@@ -100,6 +100,9 @@ fn a_message_larger_than_the_pipe_arrives_whole() {
 struct Frozen {
     /// The signal was sent: the parent was blocked in write() with its child stopped.
     interrupted: bool,
+    /// It was sent again, once the parent was blocked in a new write() (the pipe still
+    /// full, so that one had written nothing: it fails with EINTR).
+    interrupted_again: bool,
     /// The child was resumed.
     resumed: bool,
     /// The parent's read end of the pipe it was writing to, if it still had one then.
@@ -108,8 +111,10 @@ struct Frozen {
 
 /// The watcher: once the child (stopped at birth) is stopped and the parent blocked in
 /// write() on the full pipe, it notes the parent's descriptors and interrupts the write
-/// with SIGUSR1 (write returns a short count); once the parent is blocked again (writing
-/// the rest, or waiting for the child), it resumes the child.
+/// with SIGUSR1 (write returns a short count); once the parent is blocked in write() again
+/// (the signal delivered, so a new call, which has written nothing yet), it interrupts it
+/// once more (write fails with EINTR); once the parent is blocked again (writing the rest,
+/// or waiting for the child), it resumes the child.
 fn freeze_and_interrupt(seen: Arc<Mutex<Frozen>>) -> impl FnMut(&Snapshot) -> bool + Send {
     move |snapshot: &Snapshot| {
         let mut seen = seen.lock().expect("the watcher's notes");
@@ -120,8 +125,13 @@ fn freeze_and_interrupt(seen: Arc<Mutex<Frozen>>) -> impl FnMut(&Snapshot) -> bo
             return true;
         };
         let call = parent.blocked_in.as_ref().map(|c| c.name.as_str());
-        if parent.state != 'S' || call.is_none() {
-            return true; // still running towards its blocking call
+        if parent.state != 'S' || call.is_none() || parent.signals.is_pending(libc::SIGUSR1) {
+            return true; // still running towards its blocking call, or not interrupted yet
+        }
+        if seen.interrupted && !seen.interrupted_again && call == Some("write") {
+            seen.interrupted_again = true;
+            let _ = kill(Pid::from_raw(parent.pid), Signal::SIGUSR1);
+            return true;
         }
         if !seen.interrupted && call == Some("write") {
             if let Some(inode) = parent.blocked_on_fd().and_then(|fd| fd.pipe_inode()) {
@@ -146,7 +156,8 @@ fn freeze_and_interrupt(seen: Arc<Mutex<Frozen>>) -> impl FnMut(&Snapshot) -> bo
 fn a_write_cut_short_by_a_signal_is_finished() {
     // 200000 bytes: more than the pipe holds. The child stops at birth; the parent fills
     // the pipe and blocks in write(); a signal then makes write() return what it wrote so
-    // far. The rest must still be sent, and the parent must not hold the read end.
+    // far, and a second one makes the next write(), which has written nothing, fail with
+    // EINTR. The rest must still be sent, and the parent must not hold the read end.
     let seen = Arc::new(Mutex::new(Frozen::default()));
     let run = oneway_watched(
         &["200000", "--child-stops"],
@@ -163,6 +174,19 @@ fn a_write_cut_short_by_a_signal_is_finished() {
              open."
         );
         panic!("{}", proctest::verdict(&evidence, &why));
+    }
+    if seen.interrupted && run.stderr.contains("oneway: EINTR") {
+        let why = "a signal interrupted the parent's write() on the full pipe at a moment when \
+                   that write() had written nothing yet: it then fails with EINTR, which \
+                   only says that a signal handler ran. send_to_child returned that error, \
+                   leaving the message unsent and the child stopped. Call write() again on \
+                   EINTR, as for a short write (crate::sys::write_all does both). An \
+                   interrupted write given up.";
+        let evidence = format!(
+            "`oneway 200000` printed:\n{}",
+            format!("{}{}", run.stdout, run.stderr).trim_end()
+        );
+        panic!("{}", proctest::verdict(&evidence, why));
     }
     assert!(
         seen.interrupted && seen.resumed,
@@ -312,6 +336,96 @@ fn the_child_reads_whatever_the_pipe_holds_until_end_of_file() {
         run.stdout
     );
     assert_eq!(run.code(), Some(0), "{}", run.stderr);
+    assert_clean(&run);
+}
+
+/// The watcher of [`a_child_gone_before_the_end_of_the_message_is_an_error`]: once the
+/// parent is blocked in write() on the full pipe with its child stopped at birth, it kills
+/// the child, so that nobody is left to read the rest of the message. Notes that it did.
+fn kill_the_reader(killed: Arc<Mutex<bool>>) -> impl FnMut(&Snapshot) -> bool + Send {
+    move |snapshot: &Snapshot| {
+        let Some(parent) = snapshot.leader() else {
+            return true;
+        };
+        let Some(child) = snapshot.stopped_children(parent).next() else {
+            return true;
+        };
+        let writing = parent
+            .blocked_in
+            .as_ref()
+            .is_some_and(|c| c.name == "write");
+        if parent.state != 'S' || !writing {
+            return true;
+        }
+        if kill(Pid::from_raw(child.pid), Signal::SIGKILL).is_ok() {
+            *killed.lock().expect("the watcher's note") = true;
+        }
+        false
+    }
+}
+
+#[test]
+fn a_child_gone_before_the_end_of_the_message_is_an_error() {
+    // 200000 bytes: more than the pipe holds. The child stops at birth; once the parent
+    // has filled the pipe and blocks in write(), the test kills the child. The pipe has no
+    // reader left: write() fails with EPIPE, and send_to_child must return that error.
+    let killed = Arc::new(Mutex::new(false));
+    let run = oneway_watched(
+        &["200000", "--child-stops"],
+        kill_the_reader(Arc::clone(&killed)),
+    );
+    assert!(
+        *killed.lock().expect("the watcher's note"),
+        "the parent never blocked in write() on the full pipe while its child was stopped:\n{}",
+        run.stdout
+    );
+    if run.code() == Some(0) {
+        let evidence = format!(
+            "`oneway 200000` printed:\n{}",
+            format!("{}{}", run.stdout, run.stderr).trim_end()
+        );
+        let why = "the test killed the child while the parent was blocked in write() on the full \
+                   pipe, with most of its 200000 bytes still to send. With no reader left, the \
+                   parent's write() failed with EPIPE, yet send_to_child returned Ok with the \
+                   child's status, as if the message had been delivered. Its doc says a write \
+                   that fails in the parent is an error: return it (closing the write end and \
+                   reaping the child first is still right). A write error swallowed.";
+        panic!("{}", proctest::verdict(&evidence, why));
+    }
+    assert!(
+        run.stderr.contains("oneway: EPIPE"),
+        "with its child killed, the parent's write() fails with EPIPE, and send_to_child must \
+         return that error:\n{}",
+        run.stderr
+    );
+    // Not checked: whether the killed child was reaped before the error was returned (the
+    // doc does not say; the watchdog reaps what is left).
+}
+
+#[test]
+fn the_parent_waits_for_its_own_child_not_any_child() {
+    // The demo forks a child of its own first, which has exited (status 42) before
+    // send_to_child is called, and waits for it afterwards.
+    let run = oneway(&["--bystander"]);
+    if run.stderr.contains("oneway: the bystander") {
+        let evidence = format!(
+            "`oneway --bystander` printed:\n{}",
+            format!("{}{}", run.stdout, run.stderr).trim_end()
+        );
+        let why = "send_to_child waited for another child of the demo, the bystander, which had \
+                   exited (status 42) before send_to_child was called: the demo found it gone \
+                   when it waited for it afterwards. wait() reaps whichever child has ended, and \
+                   that status belongs to whoever forked that child; the child send_to_child \
+                   forked was left unwaited for. Wait for the pid fork returned: \
+                   waitpid(child, None). The wrong child waited for.";
+        panic!("{}", proctest::verdict(&evidence, why));
+    }
+    assert_eq!(run.code(), Some(0), "{}", run.stderr);
+    assert!(
+        run.stdout.contains("parent: child exited with status 0\n"),
+        "send_to_child must return its own child's status (0):\n{}",
+        run.stdout
+    );
     assert_clean(&run);
 }
 

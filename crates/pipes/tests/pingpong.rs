@@ -60,10 +60,22 @@ fn expected_exchange(rounds: u32) -> String {
         .collect()
 }
 
-/// Checks the output line by line against the rule, and names the first line out of turn.
-/// (The demo makes each send return only once the other side has answered, so a line
-/// printed after its send comes out late in every run.)
-fn assert_exchange(out: &str, rounds: u32) {
+/// Who is to blame for a line out of turn.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Blame {
+    /// The line that was due is late: under the demo's strict turns, each send returns
+    /// only once the other side has answered, so a line printed after its send comes out
+    /// late in every run.
+    Late,
+    /// The line that came instead is early: the same halves printed in order under strict
+    /// turns (no line is printed after its send), so the side that printed it did so
+    /// before receiving what it reports.
+    Early,
+}
+
+/// Checks the output line by line against the rule, and names the first line out of turn,
+/// blaming it as `blame` says.
+fn assert_exchange(out: &str, rounds: u32, blame: Blame) {
     let expected = format!(
         "{}parent: child exited with status 0\n",
         expected_exchange(rounds)
@@ -105,17 +117,36 @@ fn assert_exchange(out: &str, rounds: u32) {
             "the child"
         }
     };
-    let why = if expected.lines().skip(i + 1).any(|l| l == got) {
+    let other = |side: &str| {
+        if side == "the parent" {
+            "the child"
+        } else {
+            "the parent"
+        }
+    };
+    let why = if blame == Blame::Early && expected.lines().skip(i + 1).any(|l| l == got) {
+        let received = got
+            .split_once(" recv: ")
+            .map(|(_, n)| format!(" {n} from {}", other(who(got))))
+            .unwrap_or_default();
+        format!(
+            "line {} is `{got}` where `{want}` was due: {} printed `{got}` before it had \
+             received{received} (without the demo's strict turns, {} was slowed down before \
+             its send). The same code printed in order under strict turns, so {} is not \
+             late. Print a `recv` line once the receive has returned, with the number \
+             received. Printed too early.",
+            i + 1,
+            who(got),
+            other(who(got)),
+            who(want)
+        )
+    } else if expected.lines().skip(i + 1).any(|l| l == got) {
         format!(
             "line {} is `{got}` where `{want}` was due: {} printed `{want}` only after the \
              send that let {} go on. Print each line before that send. Out of turn.",
             i + 1,
             who(want),
-            if who(want) == "the parent" {
-                "the child"
-            } else {
-                "the parent"
-            }
+            other(who(want))
         )
     } else {
         format!(
@@ -146,7 +177,7 @@ fn ten_rounds_alternate_strictly() {
          parent_side and child_side must each send and receive 10 times. Output:\n{}",
         run.stdout
     );
-    assert_exchange(&run.stdout, 10);
+    assert_exchange(&run.stdout, 10, Blame::Late);
     insta::assert_snapshot!("pingpong", run.stdout);
     assert_clean(&run);
 }
@@ -155,7 +186,7 @@ fn ten_rounds_alternate_strictly() {
 fn one_round_is_four_lines() {
     let run = pingpong(&["1"]);
     assert_eq!(run.code(), Some(0), "{}", run.stderr);
-    assert_exchange(&run.stdout, 1);
+    assert_exchange(&run.stdout, 1, Blame::Late);
     assert_clean(&run);
 }
 
@@ -163,9 +194,13 @@ fn one_round_is_four_lines() {
 fn each_side_sleeps_while_the_other_works() {
     // Under --slow, each send first computes for 0.2 s of CPU: the other side waits for
     // it in read(), asleep, or spinning on a non-blocking socket.
+    // First under strict turns, where a line printed after its send is always late; then
+    // slowed down, where a line printed before its receive can come early.
+    let strict = pingpong(&["2"]);
+    assert_exchange(&strict.stdout, 2, Blame::Late);
     let run = pingpong(&["2", "--slow"]);
     assert_eq!(run.code(), Some(0), "{}", run.stderr);
-    assert_exchange(&run.stdout, 2);
+    assert_exchange(&run.stdout, 2, Blame::Early);
     let effort = pipes::sys::turns::SLOW_WORK * 4;
     if let Some(spin) = run.busy_wait(effort) {
         panic!(
@@ -210,6 +245,30 @@ fn a_child_whose_parent_leaves_fails_instead_of_going_on() {
         panic!("{}", proctest::verdict(&evidence, &why));
     }
     assert!(run.stderr.is_empty(), "{}", run.stderr);
+}
+
+#[test]
+fn a_parent_whose_child_leaves_fails_instead_of_going_on() {
+    // The demo plays the child for one round, then closes its socket and exits: the
+    // parent's next send fails with EPIPE, or its next receive reads end of file.
+    // parent_side must return that error.
+    let run = pingpong(&["3", "--child-leaves", "1"]);
+    let out = &run.stdout;
+    let evidence = format!("`pingpong 3 --child-leaves 1` printed:\n{}", out.trim_end());
+    if out.contains("parent: parent_side returned Ok(())") {
+        let why = "the child closed its socket after one round of three, so the parent's next \
+                   send failed with EPIPE (nobody at the other end) or its next receive read end \
+                   of file; parent_side still returned Ok(()), as if every round had been played. \
+                   Its doc says a failed send or receive is an error, the child closing its \
+                   socket for instance: return it (`?`). An error swallowed.";
+        panic!("{}", proctest::verdict(&evidence, why));
+    }
+    assert!(
+        out.contains("parent: parent_side failed with "),
+        "parent_side must return an error once the child has left:\n{out}\n{}",
+        run.stderr
+    );
+    assert_eq!(run.code(), Some(0), "{}", run.stderr);
 }
 
 #[test]

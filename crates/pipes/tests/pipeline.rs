@@ -165,6 +165,36 @@ fn a_missing_command_in_the_middle_does_not_block_the_others() {
     assert_clean(&run);
 }
 
+/// Checks a run in which `failed` (`fork`, `pipe`) failed with `errno` while the pipeline
+/// was starting (`evidence` says how): run_pipeline returned that error, and waited for
+/// the commands it had started.
+fn assert_returned_and_reaped(run: &Finished, evidence: &str, failed: &str, errno: &str) {
+    if !run.stderr.contains(&format!("pipeline: {errno}")) || run.code() != Some(1) {
+        let why = format!(
+            "{failed} failed with {errno} while the pipeline was starting, and run_pipeline did \
+             not return that error: the caller must learn that the pipeline could not be \
+             started. Return {failed}'s error. An error swallowed."
+        );
+        panic!("{}", proctest::verdict(&evidence, &why));
+    }
+    let unreaped = run
+        .stderr
+        .lines()
+        .find_map(|l| l.strip_prefix("audit: children never waited for: "))
+        .unwrap_or("none");
+    if unreaped != "none" {
+        let why = format!(
+            "run_pipeline returned {failed}'s error at once and never waited for the \
+             command(s) it had already started, which stay zombies (pids {unreaped}). Its doc \
+             says the children started before an error are still waited for: on the way out, \
+             close what the parent holds and waitpid each pid started so far. Children left \
+             behind."
+        );
+        panic!("{}", proctest::verdict(&evidence, &why));
+    }
+    assert_clean(run);
+}
+
 #[test]
 fn a_fork_that_fails_part_way_is_returned_and_the_started_children_are_waited_for() {
     // The first fork succeeds, every later one fails with EAGAIN (the process limit, made
@@ -184,29 +214,116 @@ fn a_fork_that_fails_part_way_is_returned_and_the_started_children_are_waited_fo
             k.parse::<u32>().unwrap_or(0) + 1,
             run.stderr.trim_end()
         );
-        if !run.stderr.contains("EAGAIN") || run.code() != Some(1) {
-            let why = "a fork failed with EAGAIN while the pipeline was starting, and \
-                       run_pipeline did not return that error: the caller must learn that the \
-                       pipeline could not be started. Return fork's error. An error swallowed.";
-            panic!("{}", proctest::verdict(&evidence, why));
-        }
-        let unreaped = run
-            .stderr
-            .lines()
-            .find_map(|l| l.strip_prefix("audit: children never waited for: "))
-            .unwrap_or("none");
-        if unreaped != "none" {
-            let why = format!(
-                "run_pipeline returned fork's error at once and never waited for the {k} \
-                 command(s) it had already started, which stay zombies (pids {unreaped}). Its \
-                 doc says the children started before an error are still waited for: on the \
-                 way out, close what the parent holds and waitpid each pid started so far. \
-                 Children left behind."
-            );
-            panic!("{}", proctest::verdict(&evidence, &why));
-        }
-        assert_clean(&run);
+        assert_returned_and_reaped(&run, &evidence, "fork", "EAGAIN");
     }
+}
+
+#[test]
+fn a_fork_that_fails_after_a_command_with_much_output_closes_before_waiting() {
+    // `seq 100000` writes about 600 KB, more than its pipe holds, and the fork of `cat`,
+    // its reader, fails: `seq` can only end once nobody holds the read end of its pipe.
+    let args = ["--fork-fails-after", "1", "seq 100000", "cat"];
+    let demo = Demo::new(env!("CARGO_BIN_EXE_pipeline")).args(args);
+    let run = demo.timeout(common::WATCHDOG).run().unwrap_or_else(|hang| {
+        let parent = common::leader(&hang.snapshot);
+        let seq_blocked = hang.blocked_in("write").any(|writer| {
+            let inode = writer.blocked_on_fd().and_then(|fd| fd.pipe_inode());
+            inode.is_some_and(|inode| {
+                hang.snapshot
+                    .pipe_readers(inode)
+                    .iter()
+                    .any(|(p, _)| Some(p.pid) == parent)
+            })
+        });
+        let parent_waits = hang.snapshot.processes.iter().any(|p| {
+            Some(p.pid) == parent && p.blocked_in.as_ref().is_some_and(|c| c.name == "wait4")
+        });
+        if seq_blocked && parent_waits {
+            let why = "the second fork failed, and run_pipeline waited for the command it had \
+                       started, `seq`, while still holding the read end of seq's pipe (kept for \
+                       the next command, which never came): `seq` filled the pipe and waits for \
+                       room that only a reader makes, and the parent waits for `seq` to end. On \
+                       the way out after an error, drop every pipe end the parent holds before \
+                       waiting for the children started. A read end kept while waiting.";
+            panic!("{}", proctest::verdict(&hang, why));
+        }
+        let role = |p: &Process| {
+            if Some(p.pid) == parent {
+                "the parent `pipeline`".to_owned()
+            } else {
+                format!("`{}`", p.name)
+            }
+        };
+        panic!("{}", common::diagnose(&hang, &role))
+    });
+    let evidence = format!(
+        "`pipeline --fork-fails-after 1 'seq 100000' cat` (fork number 2 fails) said:\n{}",
+        run.stderr.trim_end()
+    );
+    assert_returned_and_reaped(&run, &evidence, "fork", "EAGAIN");
+}
+
+#[test]
+fn a_pipe_that_fails_part_way_is_returned_and_the_started_children_are_waited_for() {
+    // `--fds-left 2` lets the parent open only 2 more descriptors during run_pipeline (a low
+    // RLIMIT_NOFILE). Starting `cat` takes 3 at once: the read end of printf's pipe and both
+    // ends of cat's own, so that pipe() fails with EMFILE once `printf` has started (or
+    // before, if every pipe is made first).
+    let run = pipeline(&["--fds-left", "2", "printf x", "cat", "cat"]);
+    let evidence = format!(
+        "`pipeline --fds-left 2 'printf x' cat cat` (the parent may open only 2 more \
+         descriptors) said:\n{}",
+        run.stderr.trim_end()
+    );
+    assert_returned_and_reaped(&run, &evidence, "pipe", "EMFILE");
+}
+
+#[test]
+fn the_pipeline_waits_for_its_own_children_not_any_child() {
+    // The demo forks a child of its own first, which has exited (status 42) before
+    // run_pipeline is called, and waits for it afterwards.
+    let run = pipeline(&["--bystander", "printf b\\na\\n", "sort"]);
+    if run.stderr.contains("pipeline: the bystander") {
+        let evidence = format!(
+            "`pipeline --bystander 'printf b\\na\\n' sort` said:\n{}",
+            run.stderr.trim_end()
+        );
+        let why = "run_pipeline waited for another child of the demo, the bystander, which had \
+                   exited (status 42) before run_pipeline was called: the demo found it gone \
+                   when it waited for it afterwards. wait() reaps whichever child has ended, and \
+                   that status belongs to whoever forked that child; one of the commands was \
+                   left unwaited for in its place. Wait for each pid fork returned: \
+                   waitpid(pid, None). The wrong child waited for.";
+        panic!("{}", proctest::verdict(&evidence, why));
+    }
+    assert_eq!(run.code(), Some(0), "{}", run.stderr);
+    assert_eq!(run.stdout, "a\nb\n", "stderr:\n{}", run.stderr);
+    assert_clean(&run);
+}
+
+#[test]
+fn an_empty_pipeline_is_an_invalid_argument() {
+    // The demo refuses to run no command; `--no-commands` calls run_pipeline(&[]).
+    let run = pipeline(&["--no-commands"]);
+    if !run.stderr.contains("pipeline: EINVAL") {
+        let evidence = format!(
+            "`pipeline --no-commands` (run_pipeline with an empty list) said:\n{}",
+            run.stderr.trim_end()
+        );
+        let echild = if run.stderr.contains("ECHILD") {
+            " (ECHILD, which a wait for no child gives, names another problem)"
+        } else {
+            ""
+        };
+        let why = format!(
+            "run_pipeline was given no command and did not fail with EINVAL, as its doc says it \
+             must: an empty list is the caller's mistake, to be refused before anything is \
+             started or waited for{echild}. Check for it first. The wrong error for no command."
+        );
+        panic!("{}", proctest::verdict(&evidence, &why));
+    }
+    assert_eq!(run.code(), Some(1), "{}", run.stderr);
+    assert_clean(&run);
 }
 
 #[test]

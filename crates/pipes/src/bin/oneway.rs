@@ -9,13 +9,18 @@
 //! (SIGCONT); and SIGUSR1 gets a handler that does nothing, so that the test can
 //! interrupt the parent's blocked `write()`, which then returns a short count. With the
 //! child stopped, the parent's descriptors can be looked at while it writes.
+//!
+//! `--bystander` is for the tests too: before calling `send_to_child`, the demo forks one
+//! more child of its own, which exits at once (status 42), and waits for it only
+//! afterwards. `send_to_child` must wait for the child it forked, not for any child: if
+//! the bystander's status was taken, the demo says so and exits with 1.
 
 use nix::sys::wait::WaitStatus;
 use pipes::oneway::send_to_child;
-use pipes::sys::Audit;
+use pipes::sys::{Audit, Bystander};
 use proctest::args::{Args, number_in};
 
-const USAGE: &str = "oneway [BYTES] [--child-stops]
+const USAGE: &str = "oneway [BYTES] [--child-stops] [--bystander]
        (BYTES from 0 to 16777216; without it, a short greeting is sent)
 then run `just check pipes/oneway`";
 
@@ -39,6 +44,7 @@ fn main() {
     proctest::lifetime::children_die_with_parent();
     let mut args = Args::from_env("oneway", USAGE);
     let stops = args.flag("--child-stops");
+    let bystander = args.flag("--bystander");
     let bytes = args.positional();
     if args.leftover().is_some() {
         args.fail("too many arguments");
@@ -51,6 +57,13 @@ fn main() {
             (0..n).map(|i| b'a' + (i % 26) as u8).collect()
         }
     };
+    // Before `--child-stops`: the bystander must end, not stop.
+    let bystander = bystander.then(|| {
+        Bystander::start().unwrap_or_else(|err| {
+            eprintln!("oneway: cannot fork the bystander: {err}");
+            std::process::exit(1);
+        })
+    });
     if stops {
         if let Err(err) = children_stop() {
             eprintln!("oneway: cannot make the children stop at birth: {err}");
@@ -59,14 +72,18 @@ fn main() {
     }
     let audit = Audit::start();
     println!("parent: sending {} bytes", message.len());
-    match send_to_child(&message) {
+    let sent = send_to_child(&message);
+    match &sent {
         Ok(WaitStatus::Exited(_, code)) => println!("parent: child exited with status {code}"),
         Ok(other) => println!("parent: child ended with {other:?}"),
-        Err(err) => {
-            eprintln!("oneway: {err}");
-            eprintln!("{}", audit.report());
-            std::process::exit(1);
-        }
+        Err(err) => eprintln!("oneway: {err}"),
+    }
+    let taken = bystander.map(Bystander::reap).and_then(Result::err);
+    if let Some(taken) = &taken {
+        eprintln!("oneway: {taken}");
     }
     eprintln!("{}", audit.report());
+    if sent.is_err() || taken.is_some() {
+        std::process::exit(1);
+    }
 }

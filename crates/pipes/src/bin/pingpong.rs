@@ -10,6 +10,11 @@
 //! parent itself for K rounds (1 to ROUNDS - 1), then closes its socket and waits. The
 //! student's `child_side` must then fail, and the child exit with status 1, instead of
 //! going on with counts it never received.
+//!
+//! `pingpong ROUNDS --child-leaves K` checks the parent's half the same way: the demo's
+//! own child answers K rounds, then closes its socket and exits. The student's
+//! `parent_side` must then fail (its next send or receive does), and the demo says what
+//! it returned.
 
 use nix::sys::wait::WaitStatus;
 use pipes::pingpong::ping_pong;
@@ -17,7 +22,7 @@ use pipes::sys::{Audit, turns};
 use proctest::args::{Args, number_in};
 
 const USAGE: &str = concat!(
-    "pingpong [ROUNDS] [--slow | --parent-leaves K]\n",
+    "pingpong [ROUNDS] [--slow | --parent-leaves K | --child-leaves K]\n",
     "       (ROUNDS from 1 to 100, default 10; K from 1 to ROUNDS - 1)\n",
     "then run `just check pipes/pingpong`"
 );
@@ -70,6 +75,72 @@ fn parent_leaves(rounds: u32, k: u32) -> nix::Result<i32> {
     }
 }
 
+/// `--child-leaves K`: the demo's own child half, which answers `k` rounds and then
+/// closes its socket; the student's `parent_side` runs in the parent. Returns the exit
+/// code.
+fn child_leaves(rounds: u32, k: u32) -> nix::Result<i32> {
+    use nix::sys::socket::{AddressFamily, SockFlag, SockType, socketpair};
+    use nix::sys::wait::waitpid;
+    use nix::unistd::{ForkResult, fork, read};
+    use pipes::sys::{Line, exit_now, parse_u32, write_all};
+    let (parent_sock, child_sock) = socketpair(
+        AddressFamily::Unix,
+        SockType::Stream,
+        None,
+        SockFlag::empty(),
+    )?;
+    // SAFETY: the demo is single-threaded, and the child below only calls read, write
+    // (through `Line` and `write_all`) and _exit.
+    match unsafe { fork() }? {
+        ForkResult::Child => {
+            drop(parent_sock);
+            for round in 1..=k {
+                let mut buf = [0u8; 16];
+                let n = match read(&child_sock, &mut buf) {
+                    Ok(n) if n > 0 => n,
+                    _ => exit_now(1),
+                };
+                let Some(count) = parse_u32(&buf[..n]) else {
+                    exit_now(1)
+                };
+                Line::new()
+                    .text(b"child recv: ")
+                    .num(count.into())
+                    .text(b"\n")
+                    .print();
+                Line::new()
+                    .text(b"child write: ")
+                    .num(count.into())
+                    .text(b"\n")
+                    .print();
+                if round == k {
+                    // Before the last reply: after it, the parent may print at any moment.
+                    Line::new()
+                        .text(b"child: leaving after ")
+                        .num(k.into())
+                        .text(b" round(s): closing its socket\n")
+                        .print();
+                }
+                if write_all(&child_sock, Line::new().num(count.into()).as_bytes()).is_err() {
+                    exit_now(1);
+                }
+            }
+            exit_now(0)
+        }
+        ForkResult::Parent { child } => {
+            drop(child_sock);
+            let played = pipes::pingpong::parent_side(&parent_sock, rounds);
+            drop(parent_sock);
+            match played {
+                Ok(()) => println!("parent: parent_side returned Ok(())"),
+                Err(err) => println!("parent: parent_side failed with {err}"),
+            }
+            waitpid(child, None)?;
+            Ok(0)
+        }
+    }
+}
+
 fn main() {
     proctest::lifetime::children_die_with_parent();
     let mut args = Args::from_env("pingpong", USAGE);
@@ -77,6 +148,7 @@ fn main() {
         turns::slow();
     }
     let leaves = args.value("--parent-leaves");
+    let child_leaves_after = args.value("--child-leaves");
     let rounds = args.positional();
     if args.leftover().is_some() {
         args.fail("too many arguments");
@@ -87,6 +159,23 @@ fn main() {
             number_in("ROUNDS", &n, &(1..=100)).unwrap_or_else(|problem| args.fail(&problem))
         }
     };
+    if leaves.is_some() && child_leaves_after.is_some() {
+        args.fail("--parent-leaves and --child-leaves cannot be combined");
+    }
+    if let Some(k) = child_leaves_after {
+        let k: u32 = number_in("K", &k, &(1..=rounds.saturating_sub(1).max(1)))
+            .unwrap_or_else(|problem| args.fail(&problem));
+        if k >= rounds {
+            args.fail("--child-leaves needs ROUNDS of 2 or more");
+        }
+        match child_leaves(rounds, k) {
+            Ok(code) => std::process::exit(code),
+            Err(err) => {
+                eprintln!("pingpong: the demo's child half failed: {err}");
+                std::process::exit(1);
+            }
+        }
+    }
     if let Some(k) = leaves {
         let k: u32 = number_in("K", &k, &(1..=rounds.saturating_sub(1).max(1)))
             .unwrap_or_else(|problem| args.fail(&problem));
