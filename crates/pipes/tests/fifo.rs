@@ -604,3 +604,126 @@ fn a_reader_that_waits_longer_than_the_watchdog_is_not_called_stuck() {
     assert!(run.stderr.contains("no writer came"), "{}", run.stderr);
     assert_nothing_left(&scratch, None);
 }
+
+/// The `open` calls of the calling thread (from now on), behind a gate.
+fn hold_opens() -> proctest::faults::Gate {
+    #[cfg(target_arch = "x86_64")]
+    let calls = [libc::SYS_openat, libc::SYS_open];
+    #[cfg(not(target_arch = "x86_64"))]
+    let calls = [libc::SYS_openat];
+    proctest::faults::hold_calls(&calls)
+        .expect("a kernel with seccomp user notifications (Linux 5.5 or later)")
+}
+
+/// Checks `open` on a FIFO whose reader leaves as soon as `open`'s first `open()` call has
+/// returned (its calls are held at their entry by a gate, and the test closes the reader
+/// before it lets a second one go on). A single non-blocking open has its answer by then;
+/// a probe followed by a second, blocking open waits for a reader that never comes, which
+/// the doc rules out. `Ok(true)` when `open` made a second open and still answered.
+fn check_open_writer_with_a_reader_that_leaves(
+    open: OpenWriter,
+    scratch: &Scratch,
+) -> Result<bool, String> {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let path = scratch.dir.join("fleeting");
+    mkfifo(&path, Mode::S_IRUSR | Mode::S_IWUSR).expect("mkfifo in the scratch directory");
+    let reader = nix::fcntl::open(
+        &path,
+        OFlag::O_RDONLY | OFlag::O_NONBLOCK | OFlag::O_CLOEXEC,
+        Mode::empty(),
+    )
+    .expect("the test opens the reading end");
+    let returned = Arc::new(AtomicBool::new(false));
+    let (gate_tx, gate_rx) = mpsc::channel::<proctest::faults::Gate>();
+    let finished = Arc::clone(&returned);
+    // The controller: lets the first open go on, then closes the reader before any second
+    // open runs. It answers whether there was a second open.
+    let controller = std::thread::spawn(move || {
+        let gate = gate_rx.recv().ok()?;
+        let start = std::time::Instant::now();
+        let mut reader = Some(reader);
+        let mut opens = 0;
+        while start.elapsed() < WATCHDOG {
+            match gate.next(Duration::from_millis(20)) {
+                Ok(Some(held)) => {
+                    opens += 1;
+                    if opens == 2 {
+                        drop(reader.take());
+                    }
+                    let _ = gate.release(held);
+                }
+                _ if finished.load(Ordering::SeqCst) => break,
+                _ => {}
+            }
+        }
+        Some(opens)
+    });
+    let target = path.clone();
+    let done = within(
+        WATCHDOG,
+        "open_writer on a FIFO whose reader leaves after the first open",
+        move || {
+            let gate = hold_opens();
+            let _ = gate_tx.send(gate);
+            let result = open(&target).map(drop);
+            returned.store(true, Ordering::SeqCst);
+            result
+        },
+    );
+    if done.is_err() {
+        // Let the stuck open go on (a reader comes and goes), so that no thread stays behind.
+        let _ = nix::fcntl::open(
+            &path,
+            OFlag::O_RDONLY | OFlag::O_NONBLOCK | OFlag::O_CLOEXEC,
+            Mode::empty(),
+        );
+    }
+    let opens = controller.join().ok().flatten().unwrap_or(0);
+    match done {
+        Ok(_) => Ok(opens >= 2),
+        Err(_) => Err(wrap(
+            &format!(
+                "open_writer opened the FIFO {opens} times: its first open found the test's \
+                 reader, which then left, and a later open waited for a new reader that never \
+                 came, until the test's watchdog ({WATCHDOG:?}). A reader can leave at any \
+                 moment; the doc says open_writer fails at once when no reader has the FIFO \
+                 open, instead of waiting for one. Open once, with O_NONBLOCK (ENXIO is \
+                 NoReader), then clear O_NONBLOCK with fcntl. Waited for a reader."
+            ),
+            100,
+        )),
+    }
+}
+
+#[test]
+fn open_writer_never_waits_for_a_reader_that_left() {
+    let scratch = Scratch::new("fleeting");
+    check_open_writer_with_a_reader_that_leaves(open_writer, &scratch)
+        .unwrap_or_else(|why| panic!("{why}"));
+}
+
+/// Probes with a non-blocking open, then opens again in blocking mode.
+fn wrong_probe_then_blocking_open(path: &Path) -> Result<OwnedFd, OpenError> {
+    let probe = nix::fcntl::open(
+        path,
+        OFlag::O_WRONLY | OFlag::O_NONBLOCK | OFlag::O_CLOEXEC,
+        Mode::empty(),
+    )
+    .map_err(|_| OpenError::NoReader)?;
+    let fd = nix::fcntl::open(path, OFlag::O_WRONLY | OFlag::O_CLOEXEC, Mode::empty())
+        .map_err(OpenError::Sys)?;
+    drop(probe);
+    Ok(fd)
+}
+
+#[test]
+fn oracle_a_probe_then_a_blocking_open_is_rejected() {
+    let scratch = Scratch::new("probe");
+    let why = check_open_writer_with_a_reader_that_leaves(wrong_probe_then_blocking_open, &scratch)
+        .expect_err("the blocking second open must wait");
+    assert!(
+        why.contains("opened the FIFO 2 times") && why.ends_with("Waited for a reader."),
+        "{why}"
+    );
+}
