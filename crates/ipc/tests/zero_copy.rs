@@ -379,11 +379,12 @@ fn check_interrupted(name: &str, copy: Copier) -> Result<(), String> {
             }));
         },
     );
+    // A stuck copy still holds the pipe's write end: its reader is left behind too.
+    let returned = result?;
     let received = reader
         .into_inner()
         .expect("one thread")
         .map(|r| r.join().expect("the reader thread never panics"));
-    let returned = result?;
     let interrupted = INTERRUPTED.load(Ordering::SeqCst);
     match returned {
         Err(e) if e.raw_os_error() == Some(libc::EINTR) => Err(format!(
