@@ -847,12 +847,11 @@ fn check_gather_keeps_one_deadline(gather: Gather) -> Result<(), String> {
             _ => "a worker".to_owned(),
         };
         return Err(format!(
-            "gather(3 workers, 1000 ms), workers 0 and 1 silent, gave up on {whom} (it killed \
-             it: the deadline had passed), then waited in poll() for the next worker with \
-             {late}. The 1000 ms are one deadline for all the workers, computed once before \
-             the first: once it has passed, each later worker gets one look (a timeout of 0), \
-             not a fresh timeout of its own, so with two silent workers gather waited past its \
-             deadline. A deadline per worker."
+            "gather(3 workers, 1000 ms), workers 0 and 1 silent, killed {whom} at the deadline \
+             and then waited in poll() for the next worker with {late}. The 1000 ms are one \
+             deadline for all the workers, computed once before the first; once it has passed, \
+             each later worker gets one look (a timeout of 0), not a fresh timeout of its own, \
+             so with two silent workers gather waited past its deadline. A deadline per worker."
         ));
     }
     let want = vec![
@@ -1427,7 +1426,7 @@ mod oracles {
     fn a_deadline_per_worker_is_told_the_deadline_is_one() {
         let m = message(check_gather(gather_deadline_per_worker));
         assert!(
-            m.contains("gave up on worker 0 (it killed it: the deadline had passed)"),
+            m.contains("silent, killed worker 0 at the deadline and then waited in poll()"),
             "{m}"
         );
         assert!(m.contains("for the next worker with a timeout of "), "{m}");
