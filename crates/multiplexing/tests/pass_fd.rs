@@ -455,10 +455,13 @@ fn check_messages_back_to_back(recv: RecvFd, budget: Duration) -> Result<(), Str
 fn check_waits_for_the_message(recv: RecvFd, budget: Duration) -> Result<(), String> {
     let (a, b) = pair();
     let file = file_with("worth the wait\n");
+    let returned = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let done = std::sync::Arc::clone(&returned);
     let call = proctest::Call::start(
         "recv_fd on a socket where nothing has arrived yet",
         move || {
             let result = recv(b.as_fd());
+            done.store(true, std::sync::atomic::Ordering::SeqCst);
             drop(b);
             result
         },
@@ -466,8 +469,9 @@ fn check_waits_for_the_message(recv: RecvFd, budget: Duration) -> Result<(), Str
     let tid = call.tid();
     let started = std::time::Instant::now();
     // Until the thread sleeps in a call of its own (not a moment in a lock of the
-    // allocator), or has ended (the call returned).
-    while started.elapsed() < budget {
+    // allocator), or the call has returned.
+    let early = || returned.load(std::sync::atomic::Ordering::SeqCst);
+    while started.elapsed() < budget && !early() {
         match proctest::Process::thread_of_self(tid) {
             Some(thread)
                 if thread.state != 'S'
@@ -478,8 +482,15 @@ fn check_waits_for_the_message(recv: RecvFd, budget: Duration) -> Result<(), Str
             _ => break,
         }
     }
-    let returned_early = proctest::Process::thread_of_self(tid).is_none();
-    send_raw(&a, &[file.as_raw_fd()]);
+    let returned_early = early();
+    // A receiver that returned has closed its end: the message then goes nowhere.
+    let _ = sendmsg::<()>(
+        a.as_raw_fd(),
+        &[IoSlice::new(&[TAG])],
+        &[ControlMessage::ScmRights(&[file.as_raw_fd()])],
+        MsgFlags::MSG_NOSIGNAL,
+        None,
+    );
     let result = match call.finish(budget) {
         Ok(timed) => timed.value,
         Err(stuck) => {
