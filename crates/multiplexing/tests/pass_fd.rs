@@ -384,7 +384,7 @@ fn check_messages_back_to_back(recv: RecvFd, budget: Duration) -> Result<(), Str
     let before = vec![descriptors_on(identity(file.as_fd()))];
     send_raw(&a, &[]);
     send_raw(&a, &[file.as_raw_fd()]);
-    let what = "a message without descriptor, followed at once by a message with one";
+    let what = "a message without descriptor, followed at once by a message with one,";
     let queued = unread_bytes(b.as_fd()).unwrap_or(0);
     let first = receive(
         recv,
@@ -518,7 +518,7 @@ fn check_waits_for_the_message(recv: RecvFd, budget: Duration) -> Result<(), Str
         }
         Err(err) if returned_early => Err(format!(
             "recv_fd on a socket where nothing had arrived yet (the sender still connected) \
-             returned Err({err:?}) ({err}) at once, before the message was sent. recv_fd blocks \
+             returned Err({err:?}) at once, before the message was sent. recv_fd blocks \
              until a message arrives: call recvmsg() without MSG_DONTWAIT, on the socket as it \
              is (blocking). Did not wait."
         )),
