@@ -766,7 +766,7 @@ fn seen(held: &proctest::faults::Held) -> Seen {
         // returns, which it cannot do before the gate lets it go on.
         let t = unsafe { at.read_volatile() };
         return Seen::Poll(Some(
-            t.tv_sec.saturating_mul(1000) + (t.tv_nsec as i64 + 999_999) / 1_000_000,
+            t.tv_sec.saturating_mul(1000) + (t.tv_nsec + 999_999) / 1_000_000,
         ));
     }
     if held.number == libc::SYS_kill {
