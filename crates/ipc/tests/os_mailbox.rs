@@ -319,6 +319,7 @@ trait Receiving: Send + Sync + 'static {
     fn make(name: &str) -> Self;
     fn try_receive(&self) -> Result<Message, MailboxError>;
     fn receive(&self) -> Result<Message, MailboxError>;
+    fn receive_timeout(&self, timeout: Duration) -> Result<Message, MailboxError>;
 }
 
 impl Receiving for Mailbox {
@@ -330,6 +331,9 @@ impl Receiving for Mailbox {
     }
     fn receive(&self) -> Result<Message, MailboxError> {
         Mailbox::receive(self)
+    }
+    fn receive_timeout(&self, timeout: Duration) -> Result<Message, MailboxError> {
+        Mailbox::receive_timeout(self, timeout)
     }
 }
 
@@ -517,6 +521,111 @@ fn check_try_receive_raced<R: Receiving>() -> Result<(), String> {
             text(&got)
         )),
     }
+}
+
+/// `receive_timeout(5 s)` with one message in the mailbox, its `mq_receive` (or
+/// `mq_timedreceive`) held at the call's entry while the test takes that message through a
+/// descriptor of its own, then let go on: another receiver was faster, and the queue is
+/// empty again, with nearly all of the 5 s left. The call must go on waiting; once it
+/// sleeps in the kernel (in any call), the test sends a message, which it must return.
+fn check_receive_timeout_raced<R: Receiving>() -> Result<(), String> {
+    use std::sync::atomic::AtomicBool;
+    use std::sync::{Arc, mpsc};
+    let names = Names::new("timed-raced");
+    let mailbox = Arc::new(R::make(&names.0));
+    let other = other_end(&names.0);
+    nix::mqueue::mq_send(&other, b"only", 1).expect("the test sends the only message");
+    let timeout = Duration::from_secs(5);
+    let done = Arc::new(AtomicBool::new(false));
+    let (gate_tx, gate_rx) = mpsc::channel();
+    let finished = Arc::clone(&done);
+    let controller = std::thread::spawn(move || {
+        let (gate, tid): (proctest::faults::Gate, i32) = gate_rx.recv().ok()?;
+        let (held, _) = held_receive(&gate, &finished)?;
+        let mut buf = [0u8; 16];
+        let mut priority = 0;
+        let taken = nix::mqueue::mq_receive(&other, &mut buf, &mut priority).is_ok();
+        let _ = gate.release(held);
+        // Until the call returns, or sleeps in the kernel (mq_timedreceive, poll...), not
+        // held at the gate: its later held calls go on at once.
+        let started = Instant::now();
+        let mut then = Then::Returned;
+        while started.elapsed() < common::BUDGET && !finished.load(Ordering::SeqCst) {
+            while let Ok(Some(later)) = gate.next(Duration::ZERO) {
+                let _ = gate.release(later);
+            }
+            let asleep = proctest::Process::thread_of_self(tid)
+                .is_some_and(|t| t.state == 'S' && t.blocked_in.is_some_and(|c| c.name != "futex"))
+                && !gate.pending().unwrap_or(true);
+            if asleep && !finished.load(Ordering::SeqCst) {
+                let _ = nix::mqueue::mq_send(&other, b"sent by the test", 0);
+                then = Then::Waited;
+                break;
+            }
+            std::thread::yield_now();
+        }
+        // Let the call go on to its end.
+        while !finished.load(Ordering::SeqCst) && started.elapsed() < common::BUDGET * 2 {
+            if let Ok(Some(later)) = gate.next(Duration::from_millis(10)) {
+                let _ = gate.release(later);
+            }
+        }
+        Some((taken, then))
+    });
+    let (got, waited) = within(
+        "receive_timeout(5 s) while another receiver takes the only message",
+        "After another receiver took the message, the call waits for the next one only until \
+         its deadline.",
+        move || {
+            let gate =
+                proctest::faults::hold_calls(&[libc::SYS_mq_timedreceive, libc::SYS_mq_getsetattr])
+                    .expect("a kernel with seccomp user notifications (Linux 5.5 or later)");
+            let _ = gate_tx.send((gate, common::gettid()));
+            let started = Instant::now();
+            let got = mailbox.receive_timeout(timeout);
+            done.store(true, Ordering::SeqCst);
+            (got, started.elapsed())
+        },
+    )?;
+    let Some((taken, then)) = controller.join().expect("the controller never panics") else {
+        return Err(format!(
+            "receive_timeout(5 s) with one message in the mailbox returned {} without receiving \
+             it (no mq_receive call): a message there must be received",
+            text(&got)
+        ));
+    };
+    assert!(
+        taken,
+        "the test takes the message through its own descriptor"
+    );
+    match (then, &got) {
+        (Then::Waited, Ok(m)) if m.body == b"sent by the test" => Ok(()),
+        (Then::Returned, Err(MailboxError::Timeout)) if waited < timeout => Err(format!(
+            "receive_timeout(5 s) returned Timeout after {waited:?}, before its deadline. The \
+             test held its receive at the call's entry, took the only message through a \
+             descriptor of its own (another receiver, as a second thread or process would be) \
+             and let the call go on, which found the queue empty again (EAGAIN). That is not \
+             \"no message came in time\": time was left. Wait again for what is left of the \
+             deadline (mq_timedreceive on the blocking descriptor, with the same moment, does \
+             it by itself). A wait cut short."
+        )),
+        (Then::Returned, _) => Err(format!(
+            "receive_timeout(5 s) returned {} after another receiver took the only message, \
+             with time left: the queue was empty again, so it waits for the next message, until \
+             its deadline",
+            text(&got)
+        )),
+        (Then::Waited, _) => Err(format!(
+            "receive_timeout(5 s), after another receiver took the only message, waited, and \
+             when the test then sent \"sent by the test\" it returned {}",
+            text(&got)
+        )),
+    }
+}
+
+#[test]
+fn receive_timeout_waits_on_when_another_receiver_takes_the_message_first() {
+    verdict(check_receive_timeout_raced::<Mailbox>());
 }
 
 #[test]
@@ -831,6 +940,140 @@ mod oracles {
         Ok((buf, priority))
     }
 
+    /// The reference's way: `mq_timedreceive` on the blocking descriptor, with one moment
+    /// on CLOCK_REALTIME, retried on EINTR.
+    fn timed_on(mqd: &MqdT, timeout: Duration) -> Result<Message, MailboxError> {
+        let now = nix::time::clock_gettime(nix::time::ClockId::CLOCK_REALTIME)
+            .map_err(MailboxError::Sys)?;
+        let deadline = now + nix::sys::time::TimeSpec::from_duration(timeout);
+        let mut buf = vec![0u8; 16];
+        let mut priority = 0;
+        loop {
+            match mq_timedreceive(mqd, &mut buf, &mut priority, &deadline) {
+                Ok(n) => {
+                    buf.truncate(n);
+                    return Ok(Message {
+                        body: buf,
+                        priority,
+                    });
+                }
+                Err(nix::errno::Errno::EINTR) => {}
+                Err(nix::errno::Errno::ETIMEDOUT) => return Err(MailboxError::Timeout),
+                Err(e) => return Err(MailboxError::Sys(e)),
+            }
+        }
+    }
+
+    /// Waits with `poll` on a descriptor opened with `O_NONBLOCK`, then receives there;
+    /// `give_up` says whether EAGAIN (someone took the message meanwhile) is a Timeout.
+    struct PollThenTake {
+        mqd: MqdT,
+        give_up: bool,
+    }
+
+    impl PollThenTake {
+        fn make_with(name: &str, give_up: bool) -> Self {
+            let _creator = blocking(name);
+            let mqd = mq_open(
+                name,
+                MQ_OFlag::O_RDWR | MQ_OFlag::O_NONBLOCK | MQ_OFlag::O_CLOEXEC,
+                Mode::empty(),
+                None,
+            )
+            .expect("mq_open");
+            Self { mqd, give_up }
+        }
+    }
+
+    /// Wrong: EAGAIN after the poll is taken for a Timeout.
+    struct PollThenGiveUp(PollThenTake);
+    /// Right: EAGAIN after the poll waits again, for what is left.
+    struct PollAgain(PollThenTake);
+
+    impl PollThenTake {
+        fn receive_timeout(&self, timeout: Duration) -> Result<Message, MailboxError> {
+            use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
+            use std::os::fd::{AsFd, AsRawFd, BorrowedFd};
+            let deadline = Instant::now() + timeout;
+            loop {
+                let left = deadline.saturating_duration_since(Instant::now());
+                let ms = PollTimeout::try_from(left.as_nanos().div_ceil(1_000_000))
+                    .unwrap_or(PollTimeout::MAX);
+                // SAFETY: the queue's descriptor stays open for this call (self owns it).
+                let fd = unsafe { BorrowedFd::borrow_raw(self.mqd.as_raw_fd()) };
+                let mut fds = [PollFd::new(fd.as_fd(), PollFlags::POLLIN)];
+                match poll(&mut fds, ms) {
+                    Ok(0) if Instant::now() >= deadline => return Err(MailboxError::Timeout),
+                    Ok(0) | Err(nix::errno::Errno::EINTR) => continue,
+                    Ok(_) => {}
+                    Err(e) => return Err(MailboxError::Sys(e)),
+                }
+                match receive_on(&self.mqd) {
+                    Ok((body, priority)) => return Ok(Message { body, priority }),
+                    Err(nix::errno::Errno::EAGAIN) if self.give_up => {
+                        return Err(MailboxError::Timeout);
+                    }
+                    Err(nix::errno::Errno::EAGAIN) => {}
+                    Err(e) => return Err(MailboxError::Sys(e)),
+                }
+            }
+        }
+    }
+
+    impl Receiving for PollThenGiveUp {
+        fn make(name: &str) -> Self {
+            Self(PollThenTake::make_with(name, true))
+        }
+        fn try_receive(&self) -> Result<Message, MailboxError> {
+            received(receive_on(&self.0.mqd))
+        }
+        fn receive(&self) -> Result<Message, MailboxError> {
+            self.0.receive_timeout(Duration::from_secs(3600))
+        }
+        fn receive_timeout(&self, timeout: Duration) -> Result<Message, MailboxError> {
+            self.0.receive_timeout(timeout)
+        }
+    }
+
+    impl Receiving for PollAgain {
+        fn make(name: &str) -> Self {
+            Self(PollThenTake::make_with(name, false))
+        }
+        fn try_receive(&self) -> Result<Message, MailboxError> {
+            received(receive_on(&self.0.mqd))
+        }
+        fn receive(&self) -> Result<Message, MailboxError> {
+            self.0.receive_timeout(Duration::from_secs(3600))
+        }
+        fn receive_timeout(&self, timeout: Duration) -> Result<Message, MailboxError> {
+            self.0.receive_timeout(timeout)
+        }
+    }
+
+    #[test]
+    fn eagain_after_a_poll_taken_for_a_timeout_is_told_time_was_left() {
+        let m = check_receive_timeout_raced::<PollThenGiveUp>()
+            .err()
+            .unwrap_or_default();
+        assert!(
+            m.starts_with("receive_timeout(5 s) returned Timeout after"),
+            "{m}"
+        );
+        assert!(m.ends_with("A wait cut short."), "{m}");
+        assert_eq!(
+            check_receive_timeout_raced::<PollAgain>()
+                .err()
+                .unwrap_or_default(),
+            ""
+        );
+        assert_eq!(
+            check_receive_timeout_raced::<PastDeadline>()
+                .err()
+                .unwrap_or_default(),
+            ""
+        );
+    }
+
     /// Looks (`mq_getattr`), then receives on the blocking descriptor.
     struct LookThenReceive(MqdT);
 
@@ -853,6 +1096,9 @@ mod oracles {
                 .map(|(body, priority)| Message { body, priority })
                 .map_err(MailboxError::Sys)
         }
+        fn receive_timeout(&self, timeout: Duration) -> Result<Message, MailboxError> {
+            timed_on(&self.0, timeout)
+        }
     }
 
     /// Switches `O_NONBLOCK` on for its call, on the one descriptor it has.
@@ -872,6 +1118,9 @@ mod oracles {
             receive_on(&self.0)
                 .map(|(body, priority)| Message { body, priority })
                 .map_err(MailboxError::Sys)
+        }
+        fn receive_timeout(&self, timeout: Duration) -> Result<Message, MailboxError> {
+            timed_on(&self.0, timeout)
         }
     }
 
@@ -898,6 +1147,9 @@ mod oracles {
             receive_on(&self.0)
                 .map(|(body, priority)| Message { body, priority })
                 .map_err(MailboxError::Sys)
+        }
+        fn receive_timeout(&self, timeout: Duration) -> Result<Message, MailboxError> {
+            timed_on(&self.0, timeout)
         }
     }
 

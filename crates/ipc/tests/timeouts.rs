@@ -738,8 +738,156 @@ fn check_gather_gives_up_on_a_worker_cut_off_mid_answer(gather: Gather) -> Resul
     reaped
 }
 
+/// A call of gather's thread, seen at its entry by [`check_gather_keeps_one_deadline`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Seen {
+    /// A signal sent to the process `pid` (`kill`; `None` for a pidfd).
+    Kill(Option<i32>),
+    /// A `poll` (or `ppoll`) with this timeout, in milliseconds (`None`: no limit).
+    Poll(Option<i64>),
+}
+
+/// What the held call `held` is, for [`check_gather_keeps_one_deadline`].
+fn seen(held: &proctest::faults::Held) -> Seen {
+    #[cfg(target_arch = "x86_64")]
+    if held.number == libc::SYS_poll {
+        // poll(fds, nfds, timeout): a C int, negative for no limit.
+        let ms = i64::from(held.args[2] as i32);
+        return Seen::Poll((ms >= 0).then_some(ms));
+    }
+    if held.number == libc::SYS_ppoll {
+        // ppoll(fds, nfds, timeout, sigmask): a pointer to a timespec, null for no limit.
+        let at = held.args[2] as usize as *const libc::timespec;
+        if at.is_null() {
+            return Seen::Poll(None);
+        }
+        // SAFETY: the pointer is the argument of a call that a thread of this process makes
+        // and that is held at its entry: the timespec it names lives until the call
+        // returns, which it cannot do before the gate lets it go on.
+        let t = unsafe { at.read_volatile() };
+        return Seen::Poll(Some(
+            t.tv_sec.saturating_mul(1000) + (t.tv_nsec + 999_999) / 1_000_000,
+        ));
+    }
+    if held.number == libc::SYS_kill {
+        return Seen::Kill(Some(held.args[0] as i32));
+    }
+    Seen::Kill(None)
+}
+
+/// gather with two silent workers (0 and 1) and one that answers at once: the deadline is
+/// one for all. Every `poll` and `kill` of gather's thread is held at its entry (a seccomp
+/// gate), noted and let go on. A gather that gives up on a worker does so because the
+/// deadline passed: after its first `kill`, no `poll` may wait any more (1 ms at most, a
+/// rounding). A deadline taken afresh for each worker shows as a poll of 1000 ms for worker
+/// 1 after worker 0 was killed. Judged from the calls' arguments, not from the clock.
+fn check_gather_keeps_one_deadline(gather: Gather) -> Result<(), String> {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::{Arc, mpsc};
+    let (workers, pids, gates) = spawn_workers(&[(5, true), (6, true), (8, false)]);
+    let timeout = ms(1000);
+    let (gate_tx, gate_rx) = mpsc::channel();
+    let done = Arc::new(AtomicBool::new(false));
+    let finished = Arc::clone(&done);
+    let controller = std::thread::spawn(move || {
+        let mut calls = Vec::new();
+        let Ok(gate) = gate_rx.recv() else {
+            return calls;
+        };
+        let gate: proctest::faults::Gate = gate;
+        let started = Instant::now();
+        while started.elapsed() < common::BUDGET * 2 {
+            match gate.next(ms(20)) {
+                Ok(Some(held)) => {
+                    calls.push(seen(&held));
+                    let _ = gate.release(held);
+                }
+                _ if finished.load(Ordering::SeqCst) => break,
+                _ => {}
+            }
+        }
+        calls
+    });
+    let mut calls_of = vec![libc::SYS_ppoll, libc::SYS_kill, libc::SYS_pidfd_send_signal];
+    #[cfg(target_arch = "x86_64")]
+    calls_of.push(libc::SYS_poll);
+    let reports = within_by(
+        "gather(3 workers, 1000 ms), workers 0 and 1 silent",
+        stuck_gather,
+        move || {
+            let gate = proctest::faults::hold_calls(&calls_of)
+                .expect("a kernel with seccomp user notifications (Linux 5.5 or later)");
+            let _ = gate_tx.send(gate);
+            let reports = gather(workers, timeout);
+            done.store(true, Ordering::SeqCst);
+            reports
+        },
+    );
+    let reports = reports.inspect_err(|_| {
+        let _ = check_reaped(&pids);
+    })?;
+    let calls = controller.join().expect("the controller never panics");
+    let got = outcomes(&reports);
+    let reaped = check_reaped(&pids);
+    drop(gates);
+    let killed = calls.iter().position(|c| matches!(c, Seen::Kill(_)));
+    let late = killed.and_then(|k| {
+        calls[k..].iter().find_map(|c| match c {
+            Seen::Poll(None) => Some("no limit at all".to_owned()),
+            Seen::Poll(Some(ms)) if *ms > 1 => Some(format!("a timeout of {ms} ms")),
+            _ => None,
+        })
+    });
+    if let (Some(k), Some(late)) = (killed, late) {
+        let whom = match calls[k] {
+            Seen::Kill(Some(pid)) => pids
+                .iter()
+                .position(|&p| p == pid)
+                .map_or_else(|| "a worker".to_owned(), |i| format!("worker {i}")),
+            _ => "a worker".to_owned(),
+        };
+        return Err(format!(
+            "gather(3 workers, 1000 ms), workers 0 and 1 silent, killed {whom} at the deadline \
+             and then waited in poll() for the next worker with {late}. The 1000 ms are one \
+             deadline for all the workers, computed once before the first; once it has passed, \
+             each later worker gets one look (a timeout of 0), not a fresh timeout of its own, \
+             so with two silent workers gather waited past its deadline. A deadline per worker."
+        ));
+    }
+    let want = vec![
+        (
+            "worker 0".to_owned(),
+            Outcome::GaveUp,
+            None,
+            Some(libc::SIGKILL),
+        ),
+        (
+            "worker 1".to_owned(),
+            Outcome::GaveUp,
+            None,
+            Some(libc::SIGKILL),
+        ),
+        (
+            "worker 2".to_owned(),
+            Outcome::Answered("8 squared is 64".to_owned()),
+            Some(0),
+            None,
+        ),
+    ];
+    if got != want {
+        return Err(format!(
+            "gather(3 workers, 1000 ms), workers 0 and 1 silent, reported (name, outcome, exit \
+             code, signal):\n  {got:?}\nexpected:\n  {want:?}\nWorkers 0 and 1 never answer: \
+             give up on both at the deadline (kill them: they end by SIGKILL), and still read \
+             worker 2, whose answer is waiting in its pipe (a zero time left still looks once)."
+        ));
+    }
+    reaped
+}
+
 fn check_gather(gather: Gather) -> Result<(), String> {
     check_gather_gives_up_on_a_silent_worker(gather)?;
+    check_gather_keeps_one_deadline(gather)?;
     check_gather_gives_up_on_a_worker_cut_off_mid_answer(gather)?;
     check_gather_reads_answers_already_there_with_zero_time(gather)
 }
@@ -747,6 +895,11 @@ fn check_gather(gather: Gather) -> Result<(), String> {
 #[test]
 fn gather_gives_up_on_a_silent_worker_and_reaps_everyone() {
     verdict(check_gather_gives_up_on_a_silent_worker(gather));
+}
+
+#[test]
+fn gather_keeps_one_deadline_for_all_its_workers() {
+    verdict(check_gather_keeps_one_deadline(gather));
 }
 
 #[test]
@@ -1141,6 +1294,14 @@ mod oracles {
         gather_with(workers, timeout, true, false)
     }
 
+    /// A fresh deadline for each worker: two silent workers make it wait twice as long.
+    fn gather_deadline_per_worker(workers: Vec<Worker>, timeout: Duration) -> Vec<Report> {
+        workers
+            .into_iter()
+            .flat_map(|worker| gather_with(vec![worker], timeout, true, true))
+            .collect()
+    }
+
     /// Stops at the first silent worker: the later ones are never read.
     fn gather_stopping_early(workers: Vec<Worker>, timeout: Duration) -> Vec<Report> {
         let deadline = Instant::now() + timeout;
@@ -1259,6 +1420,17 @@ mod oracles {
             m.contains("is a zombie: it ended but nobody waited for it"),
             "{m}"
         );
+    }
+
+    #[test]
+    fn a_deadline_per_worker_is_told_the_deadline_is_one() {
+        let m = message(check_gather(gather_deadline_per_worker));
+        assert!(
+            m.contains("silent, killed worker 0 at the deadline and then waited in poll()"),
+            "{m}"
+        );
+        assert!(m.contains("for the next worker with a timeout of "), "{m}");
+        assert!(m.ends_with("A deadline per worker."), "{m}");
     }
 
     #[test]

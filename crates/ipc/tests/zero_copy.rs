@@ -19,6 +19,7 @@ use std::fs::File;
 use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::JoinHandle;
 
 /// The signature of the three copies.
@@ -295,6 +296,138 @@ fn check_closed_reader(name: &str, copy: Copier) -> Result<(), String> {
     Ok(())
 }
 
+/// Set by the SIGUSR2 handler of [`check_interrupted`].
+static INTERRUPTED: AtomicBool = AtomicBool::new(false);
+
+extern "C" fn on_sigusr2(_: libc::c_int) {
+    INTERRUPTED.store(true, Ordering::SeqCst);
+}
+
+/// Waits (at most [`common::BUDGET`], a watchdog: nothing else happens meanwhile) until
+/// `done()` holds; false if it never does.
+fn until(mut done: impl FnMut() -> bool) -> bool {
+    let start = std::time::Instant::now();
+    while start.elapsed() < common::BUDGET {
+        if done() {
+            return true;
+        }
+        std::thread::yield_now();
+    }
+    false
+}
+
+/// What a signal does to a copy that waits: the destination, a pipe, is full before the
+/// call, so the copy sleeps in the kernel until someone reads. Once it sleeps, SIGUSR2
+/// (handled without SA_RESTART) is sent to its thread, so the call it waits in fails with
+/// EINTR having moved nothing; only after the handler ran does a reader empty the pipe.
+/// The copy must call again and deliver every byte.
+fn check_interrupted(name: &str, copy: Copier) -> Result<(), String> {
+    use nix::sys::signal::{SaFlags, SigAction, SigHandler, SigSet, Signal, sigaction};
+    let action = SigAction::new(
+        SigHandler::Handler(on_sigusr2),
+        SaFlags::empty(),
+        SigSet::empty(),
+    );
+    // SAFETY: the handler only stores to an atomic, which is async-signal-safe; nothing
+    // else in this test binary uses SIGUSR2, and the checks run one at a time.
+    unsafe { sigaction(Signal::SIGUSR2, &action) }.expect("a SIGUSR2 handler");
+    INTERRUPTED.store(false, Ordering::SeqCst);
+    let len = 200_000;
+    let data = pattern(len);
+    let (_tmp, file) = file_with(&data, 0);
+    let (read_end, write_end) = pipe2(OFlag::O_CLOEXEC).expect("pipe2");
+    let room = fcntl(&write_end, FcntlArg::F_GETPIPE_SZ).expect("F_GETPIPE_SZ");
+    let filler = vec![b'.'; usize::try_from(room).expect("a pipe's size")];
+    nix::unistd::write(&write_end, &filler).expect("fill the pipe");
+    let call = format!(
+        "{name}(file of {len} bytes, offset 0, count {len}) to a full pipe, interrupted by a \
+         signal while it waited for room,"
+    );
+    let reader = std::sync::Mutex::new(None);
+    let result = common::within_while(
+        &call,
+        |_| {
+            "A splice into a pipe that nobody empties waits forever: empty your pipe \
+             completely before the next splice in."
+                .to_owned()
+        },
+        move || {
+            let returned = copy(&file, 0, len as u64, write_end.as_fd());
+            drop(write_end);
+            returned
+        },
+        |tid| {
+            // Asleep in the copy's own call (not a moment in a lock of the allocator), or
+            // gone (a copy that failed at once).
+            let waiting = || {
+                proctest::Process::thread_of_self(tid).map(|t| {
+                    t.state == 'S' && t.blocked_in.is_some_and(|call| call.name != "futex")
+                })
+            };
+            if until(|| waiting() != Some(false)) && waiting() == Some(true) {
+                // SAFETY: tgkill with this process's pid and a thread id of ours, alive
+                // (it sleeps); SIGUSR2 has a handler.
+                unsafe { libc::syscall(libc::SYS_tgkill, libc::getpid(), tid, libc::SIGUSR2) };
+                until(|| INTERRUPTED.load(Ordering::SeqCst));
+            }
+            *reader.lock().expect("one thread") = Some(std::thread::spawn(move || {
+                let mut got = Vec::new();
+                File::from(read_end)
+                    .read_to_end(&mut got)
+                    .expect("read the pipe");
+                got
+            }));
+        },
+    );
+    // A stuck copy still holds the pipe's write end: its reader is left behind too.
+    let returned = result?;
+    let received = reader
+        .into_inner()
+        .expect("one thread")
+        .map(|r| r.join().expect("the reader thread never panics"));
+    let interrupted = INTERRUPTED.load(Ordering::SeqCst);
+    match returned {
+        Err(e) if e.raw_os_error() == Some(libc::EINTR) => Err(format!(
+            "{call} failed with EINTR. EINTR only says that a signal handler ran while the call \
+             waited, not that anything is wrong with the file or the destination; that call \
+             moved nothing, and the copy is not done. Its doc says that the first failing call \
+             other than EINTR is an error, so on EINTR make the same call again. Interrupted \
+             copy not resumed."
+        )),
+        Err(e) => Err(format!("{call} failed: {e}")),
+        Ok(n) => {
+            let received = received.unwrap_or_default();
+            let got = received.get(filler.len()..).unwrap_or_default();
+            if got == &data[..] && n == len as u64 {
+                Ok(())
+            } else if got.len() < len && got == &data[..got.len()] {
+                Err(format!(
+                    "{call} returned Ok({n}) after {} of {len} bytes{}: a call that fails with \
+                     EINTR moved nothing, and the copy is not done. Make the same call again \
+                     until `count` bytes went or the file ends. Interrupted copy not resumed.",
+                    got.len(),
+                    if interrupted {
+                        ", once the signal had interrupted it"
+                    } else {
+                        ""
+                    }
+                ))
+            } else if got != &data[..] {
+                Err(format!(
+                    "{call} delivered the wrong bytes: {} bytes arrived for {len} expected, \
+                     not the first {len} of the file in order",
+                    got.len()
+                ))
+            } else {
+                Err(format!(
+                    "{call} delivered the right {len} bytes but returned {n}: return how many \
+                     bytes were copied"
+                ))
+            }
+        }
+    }
+}
+
 #[test]
 fn read_write_copies_exactly_the_range_asked_for() {
     let _one = serial();
@@ -322,6 +455,18 @@ fn every_copy_reports_a_closed_reader_as_an_error() {
         ("with_splice", with_splice),
     ] {
         verdict(check_closed_reader(name, copy));
+    }
+}
+
+#[test]
+fn every_copy_goes_on_when_a_signal_interrupts_it() {
+    let _one = serial();
+    for (name, copy) in [
+        ("with_read_write", with_read_write as Copier),
+        ("with_sendfile", with_sendfile),
+        ("with_splice", with_splice),
+    ] {
+        verdict(check_interrupted(name, copy));
     }
 }
 
@@ -429,9 +574,11 @@ mod oracles {
         lseek(src, offset as i64, Whence::SeekSet)?;
         let mut done = 0;
         while done < count {
-            match sendfile(dst, src, None, want(count, done))? {
-                0 => break,
-                n => done += n as u64,
+            match sendfile(dst, src, None, want(count, done)) {
+                Ok(0) => break,
+                Ok(n) => done += n as u64,
+                Err(Errno::EINTR) => {}
+                Err(e) => return Err(e.into()),
             }
         }
         Ok(done)
@@ -449,6 +596,43 @@ mod oracles {
             match sendfile(dst, src, None, want(count, done))? {
                 0 => break,
                 n => done += n as u64,
+            }
+        }
+        Ok(done)
+    }
+
+    /// Right, but takes EINTR for an error.
+    fn sendfile_giving_up_on_eintr(
+        src: &File,
+        offset: u64,
+        count: u64,
+        dst: BorrowedFd<'_>,
+    ) -> io::Result<u64> {
+        let mut at = offset as i64;
+        let mut done = 0;
+        while done < count {
+            match sendfile(dst, src, Some(&mut at), want(count, done))? {
+                0 => break,
+                n => done += n as u64,
+            }
+        }
+        Ok(done)
+    }
+
+    /// Right, but stops (with what it copied so far) on EINTR.
+    fn sendfile_stopping_on_eintr(
+        src: &File,
+        offset: u64,
+        count: u64,
+        dst: BorrowedFd<'_>,
+    ) -> io::Result<u64> {
+        let mut at = offset as i64;
+        let mut done = 0;
+        while done < count {
+            match sendfile(dst, src, Some(&mut at), want(count, done)) {
+                Ok(0) | Err(Errno::EINTR) => break,
+                Ok(n) => done += n as u64,
+                Err(e) => return Err(e.into()),
             }
         }
         Ok(done)
@@ -530,7 +714,7 @@ mod oracles {
         count: u64,
         dst: BorrowedFd<'_>,
     ) -> io::Result<u64> {
-        with_splice(src, offset, count, dst).map(|_| count)
+        reference_splice(src, offset, count, dst).map(|_| count)
     }
 
     /// Right, written differently: when the destination is itself a pipe, splice straight
@@ -577,20 +761,26 @@ mod oracles {
         let mut at = offset as i64;
         let mut done = 0;
         while done < count {
-            let n = splice(
+            let n = match splice(
                 src.as_fd(),
                 Some(&mut at),
                 &inp,
                 None,
                 want(count, done),
                 SpliceFFlags::empty(),
-            )?;
-            if n == 0 {
-                break;
-            }
+            ) {
+                Ok(0) => break,
+                Ok(n) => n,
+                Err(Errno::EINTR) => continue,
+                Err(e) => return Err(e.into()),
+            };
             let mut left = n;
             while left > 0 {
-                left -= splice(&out, None, dst, None, left, SpliceFFlags::empty())?;
+                match splice(&out, None, dst, None, left, SpliceFFlags::empty()) {
+                    Ok(moved) => left -= moved,
+                    Err(Errno::EINTR) => {}
+                    Err(e) => return Err(e.into()),
+                }
             }
             done += n as u64;
         }
@@ -618,15 +808,21 @@ mod oracles {
         let end = (offset.saturating_add(count) as usize).min(data.len());
         let mut chunk = &data[start..end];
         while !chunk.is_empty() {
-            let n = nix::unistd::write(dst, chunk)?;
-            chunk = &chunk[n..];
+            match nix::unistd::write(dst, chunk) {
+                Ok(n) => chunk = &chunk[n..],
+                Err(Errno::EINTR) => {}
+                Err(e) => return Err(e.into()),
+            }
         }
         Ok((end - start) as u64)
     }
 
     fn message(copy: Copier) -> String {
         let _one = serial();
-        match check_all("copy", copy).and_then(|()| check_closed_reader("copy", copy)) {
+        match check_all("copy", copy)
+            .and_then(|()| check_closed_reader("copy", copy))
+            .and_then(|()| check_interrupted("copy", copy))
+        {
             Ok(()) => String::new(),
             Err(message) => message,
         }
@@ -678,6 +874,17 @@ mod oracles {
             "{m}"
         );
         assert!(m.contains("since the file ends first"), "{m}");
+    }
+
+    #[test]
+    fn a_copy_that_gives_up_on_eintr_is_told_to_call_again() {
+        let m = message(sendfile_giving_up_on_eintr);
+        assert!(m.contains("to a full pipe, interrupted by a signal"), "{m}");
+        assert!(m.contains("failed with EINTR"), "{m}");
+        assert!(m.ends_with("Interrupted copy not resumed."), "{m}");
+        let m = message(sendfile_stopping_on_eintr);
+        assert!(m.contains("returned Ok(0) after 0 of 200000 bytes"), "{m}");
+        assert!(m.ends_with("Interrupted copy not resumed."), "{m}");
     }
 
     #[test]

@@ -52,6 +52,14 @@ fn the_checks_fail_a_server_that_loses_or_keeps_bytes() {
         ],
     );
     assert_fails(
+        "echo-keeps-what-it-wrote",
+        false,
+        &[
+            "which it had already received, came back again (bytes echoed twice)",
+            "Bytes echoed twice.",
+        ],
+    );
+    assert_fails(
         "echo-no-epollout",
         false,
         &[

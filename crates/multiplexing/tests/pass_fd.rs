@@ -374,10 +374,167 @@ fn check_two_descriptors(recv: RecvFd, budget: Duration) -> Result<(), String> {
     }
 }
 
+/// A message without descriptor, then at once a good one, both queued before the first
+/// call: one `recv_fd` receives one message, so the first answers `NoDescriptor` and the
+/// second returns the descriptor. A stream socket keeps no boundaries between messages: a
+/// receive into a buffer bigger than one byte takes both, with the second's descriptor.
+fn check_messages_back_to_back(recv: RecvFd, budget: Duration) -> Result<(), String> {
+    let (a, b) = pair();
+    let file = file_with("the second message\n");
+    let before = vec![descriptors_on(identity(file.as_fd()))];
+    send_raw(&a, &[]);
+    send_raw(&a, &[file.as_raw_fd()]);
+    let what = "a message without descriptor, followed at once by a message with one,";
+    let queued = unread_bytes(b.as_fd()).unwrap_or(0);
+    let first = receive(
+        recv,
+        b.try_clone().expect("dup"),
+        &format!("recv_fd of {what}"),
+        budget,
+    )?;
+    let left = unread_bytes(b.as_fd()).unwrap_or(0);
+    match first {
+        Err(PassFdError::NoDescriptor) => {}
+        Ok(fd) if left == 0 => {
+            return Err(format!(
+                "recv_fd of {what} returned Ok(descriptor {}): it took both messages in one \
+                 call ({queued} bytes left the socket), and the descriptor of the second. A \
+                 stream socket keeps no boundaries: one recvmsg() takes as many queued bytes as \
+                 its buffer holds. Receive into a one-byte buffer (TAG), so that one recv_fd \
+                 receives one message. Messages merged.",
+                fd.as_raw_fd()
+            ));
+        }
+        other => {
+            return Err(format!(
+                "recv_fd of {what} should be Err(NoDescriptor) ({}), got {}. Wrong answer.",
+                PassFdError::NoDescriptor,
+                match other {
+                    Ok(fd) => format!("Ok(descriptor {})", fd.as_raw_fd()),
+                    Err(err) => format!("Err({err:?})"),
+                }
+            ));
+        }
+    }
+    let second = receive(
+        recv,
+        b,
+        "the next recv_fd, on the message with a descriptor",
+        budget,
+    )?;
+    drop(a);
+    let leaked = leaked_after(&[&file], &before, second.as_ref().ok());
+    let received = second.map_err(|err| {
+        format!(
+            "after recv_fd of {what} rightly answered NoDescriptor, the next recv_fd should \
+             return the second message's descriptor, got Err({err:?}). Wrong answer."
+        )
+    })?;
+    let mut text = String::new();
+    File::from(received)
+        .read_to_string(&mut text)
+        .map_err(|err| format!("reading through the received descriptor failed: {err}"))?;
+    if text != "the second message\n" {
+        return Err(format!(
+            "the next recv_fd returned a descriptor that reads {text:?}, not the file of the \
+             second message. Wrong descriptor."
+        ));
+    }
+    if !leaked.is_empty() {
+        return Err(format!(
+            "after the two messages, descriptor(s) {leaked:?} are still open on the file with \
+             nobody to close them. Descriptor leaked."
+        ));
+    }
+    Ok(())
+}
+
+/// `recv_fd` on a socket where nothing has arrived yet, the sender still connected: it must
+/// wait (asleep in the kernel) until the message comes. The message is sent only once the
+/// receiving thread sleeps, or once the call has returned (too early).
+fn check_waits_for_the_message(recv: RecvFd, budget: Duration) -> Result<(), String> {
+    let (a, b) = pair();
+    let file = file_with("worth the wait\n");
+    let returned = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let done = std::sync::Arc::clone(&returned);
+    let call = proctest::Call::start(
+        "recv_fd on a socket where nothing has arrived yet",
+        move || {
+            let result = recv(b.as_fd());
+            done.store(true, std::sync::atomic::Ordering::SeqCst);
+            drop(b);
+            result
+        },
+    );
+    let tid = call.tid();
+    let started = std::time::Instant::now();
+    // Until the thread sleeps in a call of its own (not a moment in a lock of the
+    // allocator), or the call has returned.
+    let early = || returned.load(std::sync::atomic::Ordering::SeqCst);
+    while started.elapsed() < budget && !early() {
+        match proctest::Process::thread_of_self(tid) {
+            Some(thread)
+                if thread.state != 'S'
+                    || thread.blocked_in.as_ref().is_none_or(|c| c.name == "futex") =>
+            {
+                std::thread::yield_now();
+            }
+            _ => break,
+        }
+    }
+    let returned_early = early();
+    // A receiver that returned has closed its end: the message then goes nowhere.
+    let _ = sendmsg::<()>(
+        a.as_raw_fd(),
+        &[IoSlice::new(&[TAG])],
+        &[ControlMessage::ScmRights(&[file.as_raw_fd()])],
+        MsgFlags::MSG_NOSIGNAL,
+        None,
+    );
+    let result = match call.finish(budget) {
+        Ok(timed) => timed.value,
+        Err(stuck) => {
+            return Err(format!(
+                "{stuck}: the message was sent once it waited, yet it never took it. recv_fd \
+                 blocked."
+            ));
+        }
+    };
+    drop(a);
+    match result {
+        Ok(fd) => {
+            let mut text = String::new();
+            File::from(fd)
+                .read_to_string(&mut text)
+                .map_err(|err| format!("reading through the received descriptor failed: {err}"))?;
+            if text == "worth the wait\n" {
+                Ok(())
+            } else {
+                Err(format!(
+                    "recv_fd returned a descriptor that reads {text:?}, not the file that was \
+                     sent. Wrong descriptor."
+                ))
+            }
+        }
+        Err(err) if returned_early => Err(format!(
+            "recv_fd on a socket where nothing had arrived yet (the sender still connected) \
+             returned Err({err:?}) at once, before the message was sent. recv_fd blocks \
+             until a message arrives: call recvmsg() without MSG_DONTWAIT, on the socket as it \
+             is (blocking). Did not wait."
+        )),
+        Err(err) => Err(format!(
+            "recv_fd waited for the message, then returned Err({err:?}) ({err}) when it came, \
+             not its descriptor. Wrong answer."
+        )),
+    }
+}
+
 fn check_all(send: SendFd, recv: RecvFd, budget: Duration) -> Result<(), String> {
     check_wire_format(send)?;
     check_round_trip(send, recv, budget)?;
+    check_waits_for_the_message(recv, budget)?;
     check_bad_messages(recv, budget)?;
+    check_messages_back_to_back(recv, budget)?;
     check_two_descriptors(recv, budget)
 }
 
@@ -389,6 +546,11 @@ fn send_fd_sends_one_tag_byte_with_one_descriptor() {
 #[test]
 fn a_descriptor_sent_over_a_socketpair_reads_the_same_file() {
     verdict(check_round_trip(send_fd, recv_fd, BUDGET));
+}
+
+#[test]
+fn recv_fd_waits_until_the_message_arrives() {
+    verdict(check_waits_for_the_message(recv_fd, BUDGET));
 }
 
 #[test]
@@ -452,6 +614,11 @@ fn a_peer_that_closes_without_sending_is_reported() {
 }
 
 #[test]
+fn each_recv_fd_receives_one_message() {
+    verdict(check_messages_back_to_back(recv_fd, BUDGET));
+}
+
+#[test]
 fn two_descriptors_in_one_message_leave_no_descriptor_open() {
     verdict(check_two_descriptors(recv_fd, BUDGET));
 }
@@ -490,10 +657,31 @@ fn demo(args: &[&str]) -> proctest::Finished {
         .unwrap_or_else(|hang| panic!("{}", diagnose(&hang)))
 }
 
+/// The demo's failure, in the step's words: its errors, and what the receiver's says.
+fn demo_failed(run: &proctest::Finished) -> String {
+    let why = if run.stderr.contains("recv_fd: recvmsg failed: EAGAIN") {
+        "recv_fd gave up with EAGAIN before the sender's message came (the sender's EPIPE, if \
+         shown, follows from it: the receiver had already left). recv_fd blocks until a \
+         message arrives: call recvmsg() without MSG_DONTWAIT. Did not wait."
+    } else {
+        "Read the first error: it names the call that failed. Demo failed."
+    };
+    wrap(&format!(
+        "the demo `pass_fd` exited with {}; it said:\n{}\n{why}",
+        run.code()
+            .map_or_else(|| "a signal".to_owned(), |c| format!("code {c}")),
+        run.stderr
+            .lines()
+            .map(|l| format!("  {l}"))
+            .collect::<Vec<_>>()
+            .join("\n")
+    ))
+}
+
 #[test]
 fn the_receiver_reads_a_file_it_never_opened() {
     let run = demo(&[]);
-    assert_eq!(run.code(), Some(0), "the demo failed:\n{}", run.stderr);
+    assert!(run.code() == Some(0), "{}", demo_failed(&run));
     assert!(run.leftovers.is_empty(), "{}", run.describe_leftovers());
     insta::assert_snapshot!("pass_fd_one", run.stdout);
 }
@@ -688,6 +876,58 @@ fn recv_first_only(socket: BorrowedFd<'_>) -> Result<OwnedFd, PassFdError> {
     Err(PassFdError::NoDescriptor)
 }
 
+/// Wrong: receives into a buffer of 64 bytes, so queued messages merge.
+fn recv_into_64_bytes(socket: BorrowedFd<'_>) -> Result<OwnedFd, PassFdError> {
+    let mut bytes = [0u8; 64];
+    let mut iov = [IoSliceMut::new(&mut bytes)];
+    let mut control = cmsg_space!(RawFd);
+    let msg = recvmsg::<()>(
+        socket.as_raw_fd(),
+        &mut iov,
+        Some(&mut control),
+        MsgFlags::empty(),
+    )?;
+    if msg.flags.contains(MsgFlags::MSG_CTRUNC) {
+        close_received(&control);
+        return Err(PassFdError::Truncated);
+    }
+    let mut owned = Vec::new();
+    for cmsg in msg.cmsgs()? {
+        if let ControlMessageOwned::ScmRights(fds) = cmsg {
+            // SAFETY: installed for us by the kernel for this message: one owner each.
+            owned.extend(
+                fds.into_iter()
+                    .map(|fd| unsafe { OwnedFd::from_raw_fd(fd) }),
+            );
+        }
+    }
+    match (owned.is_empty(), msg.bytes) {
+        (true, 0) => Err(PassFdError::Closed),
+        (true, _) => Err(PassFdError::NoDescriptor),
+        _ => Ok(owned.swap_remove(0)),
+    }
+}
+
+/// Wrong: does not wait (MSG_DONTWAIT).
+fn recv_without_waiting(socket: BorrowedFd<'_>) -> Result<OwnedFd, PassFdError> {
+    let mut byte = [0u8; 1];
+    let mut iov = [IoSliceMut::new(&mut byte)];
+    let mut control = cmsg_space!(RawFd);
+    let msg = recvmsg::<()>(
+        socket.as_raw_fd(),
+        &mut iov,
+        Some(&mut control),
+        MsgFlags::MSG_DONTWAIT,
+    )?;
+    for cmsg in msg.cmsgs()? {
+        if let ControlMessageOwned::ScmRights(fds) = cmsg {
+            // SAFETY: installed for us by the kernel for this message.
+            return Ok(unsafe { OwnedFd::from_raw_fd(fds[0]) });
+        }
+    }
+    Err(PassFdError::NoDescriptor)
+}
+
 /// Wrong: skips messages without a descriptor and waits for the next one.
 fn recv_until_descriptor(socket: BorrowedFd<'_>) -> Result<OwnedFd, PassFdError> {
     loop {
@@ -755,6 +995,17 @@ fn the_checks_fail_a_receiver_that_leaks_or_waits() {
     let message = check_two_descriptors(recv_first_only, SHORT).expect_err("a leak");
     assert!(
         message.contains("left [") && message.contains("open with nobody to close it"),
+        "{message}"
+    );
+    let message = check_messages_back_to_back(recv_into_64_bytes, SHORT).expect_err("merged");
+    assert!(
+        message.contains("it took both messages in one call (2 bytes left the socket)")
+            && message.ends_with("Messages merged."),
+        "{message}"
+    );
+    let message = check_waits_for_the_message(recv_without_waiting, SHORT).expect_err("early");
+    assert!(
+        message.contains("returned Err(Sys(EAGAIN))") && message.ends_with("Did not wait."),
         "{message}"
     );
     let message = check_bad_messages(recv_until_descriptor, SHORT).expect_err("it waits");

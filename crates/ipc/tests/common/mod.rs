@@ -189,6 +189,18 @@ pub fn within_by<T: Send + 'static>(
     why: impl FnOnce(&str) -> String,
     f: impl FnOnce() -> T + Send + 'static,
 ) -> Result<T, String> {
+    within_while(what, why, f, |_| {})
+}
+
+/// [`within_by`], which calls `meanwhile` with the watched thread's id once that thread
+/// has started, before the budget starts: to look at the thread while it waits (in
+/// `/proc/self/task/TID`), send it a signal, then let the call go on.
+pub fn within_while<T: Send + 'static>(
+    what: &str,
+    why: impl FnOnce(&str) -> String,
+    f: impl FnOnce() -> T + Send + 'static,
+    meanwhile: impl FnOnce(i32),
+) -> Result<T, String> {
     quiet_panics_in_watched_threads();
     let (tx, rx) = mpsc::channel();
     let (tid_tx, tid_rx) = mpsc::channel();
@@ -202,6 +214,7 @@ pub fn within_by<T: Send + 'static>(
         })
         .expect("spawn the watched thread");
     let tid = tid_rx.recv().expect("the watched thread starts");
+    meanwhile(tid);
     match rx.recv_timeout(BUDGET) {
         Ok(Ok(value)) => Ok(value),
         Ok(Err((payload, at))) => {

@@ -533,10 +533,48 @@ fn until_read_by_server(clients: &[Client], limit: Duration) {
     }
 }
 
+/// How an echo differs from its message, from what came back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Wrong {
+    /// A beginning of the message, then the connection closed.
+    Short,
+    /// Bytes the client had already received came back again.
+    Twice,
+    /// Bytes in the middle never came back; the echo goes on after them.
+    Missing,
+    /// Every byte came back, in another order.
+    Reordered,
+    /// Anything else.
+    Other,
+}
+
+/// The smallest `d` in `1..=limit` for which `echo[at..]` goes on as `message[shifted(d)..]`
+/// for a stretch long enough not to match by chance (the patterns repeat only every 64256
+/// bytes); `None` when there is none.
+fn shift(
+    echo: &[u8],
+    message: &[u8],
+    at: usize,
+    shifted: impl Fn(usize) -> Option<usize>,
+) -> Option<usize> {
+    let rest = &echo[at..];
+    let window = rest.len().min(4096);
+    if window < 16 {
+        return None;
+    }
+    (1..=message.len()).find(|&d| {
+        shifted(d).is_some_and(|from| {
+            message
+                .get(from..from + window)
+                .is_some_and(|there| there == &rest[..window])
+        })
+    })
+}
+
 /// What went wrong with one client's echoes, if anything.
-fn check(index: usize, c: &Client) -> Option<String> {
+fn check(index: usize, c: &Client) -> Option<(Wrong, String)> {
     if let Some(err) = &c.error {
-        return Some(format!("client {index}: {err}"));
+        return Some((Wrong::Other, format!("client {index}: {err}")));
     }
     for round in 0..=c.round {
         if round == 1 && c.rude {
@@ -553,29 +591,56 @@ fn check(index: usize, c: &Client) -> Option<String> {
             b.sort_unstable();
             a == b
         };
+        let sent = format!(
+            "client {index} sent {} bytes as message {} and got {} back",
+            message.len(),
+            round + 1,
+            echo.len()
+        );
         return Some(if reordered {
-            format!(
-                "client {index} sent {} bytes as message {} and got them all back, but out of \
-                 order from byte {same} on: bytes read later were written before bytes the \
-                 server still held (echo what is pending first, new bytes after it)",
-                message.len(),
-                round + 1
+            (
+                Wrong::Reordered,
+                format!(
+                    "client {index} sent {} bytes as message {} and got them all back, but out \
+                     of order from byte {same} on: bytes read later were written before bytes \
+                     the server still held (echo what is pending first, new bytes after it)",
+                    message.len(),
+                    round + 1
+                ),
             )
         } else if same == echo.len() {
-            format!(
-                "client {index} sent {} bytes as message {} and got only {} back before the \
-                 server closed the connection",
-                message.len(),
-                round + 1,
-                echo.len()
+            (
+                Wrong::Short,
+                format!(
+                    "client {index} sent {} bytes as message {} and got only {} back before the \
+                     server closed the connection",
+                    message.len(),
+                    round + 1,
+                    echo.len()
+                ),
+            )
+        } else if let Some(d) = shift(echo, message, same, |d| same.checked_sub(d)) {
+            (
+                Wrong::Twice,
+                format!(
+                    "{sent}: from byte {same} on, bytes {}..{same}, which it had already \
+                     received, came back again (bytes echoed twice)",
+                    same - d
+                ),
+            )
+        } else if let Some(d) = shift(echo, message, same, |d| Some(same + d)) {
+            (
+                Wrong::Missing,
+                format!(
+                    "{sent}: bytes {same}..{} never came back, and the echo goes on after them \
+                     (bytes went missing)",
+                    same + d
+                ),
             )
         } else {
-            format!(
-                "client {index} sent {} bytes as message {} and got {} back, wrong from byte \
-                 {same} on (bytes went missing)",
-                message.len(),
-                round + 1,
-                echo.len()
+            (
+                Wrong::Other,
+                format!("{sent}, wrong from byte {same} on (bytes lost, repeated or out of order)"),
             )
         });
     }
@@ -584,7 +649,7 @@ fn check(index: usize, c: &Client) -> Option<String> {
 
 /// The clients whose echoes went wrong so far, as a failure, if any: the run stops there.
 fn failed(clients: &[Client]) -> Result<(), Failure> {
-    let failures: Vec<String> = clients
+    let failures: Vec<(Wrong, String)> = clients
         .iter()
         .enumerate()
         .filter(|(_, c)| {
@@ -601,8 +666,8 @@ fn failed(clients: &[Client]) -> Result<(), Failure> {
 
 /// Why the run failed before the server was stopped.
 enum Failure {
-    /// Some clients' echoes were wrong: one line each.
-    Echo(Vec<String>),
+    /// Some clients' echoes were wrong: how, and one line each.
+    Echo(Vec<(Wrong, String)>),
     /// Anything else, in a sentence.
     Other(String),
 }
@@ -995,13 +1060,22 @@ fn run(edge: bool, count: usize) -> Result<(), String> {
                 "{} of {count} clients did not get their whole messages back:\n",
                 failures.len()
             );
-            for failure in failures.iter().take(5) {
+            for (_, failure) in failures.iter().take(5) {
                 text.push_str(&format!("  {failure}\n"));
             }
-            text.push_str(if status.success() {
+            let any = |wrong: Wrong| failures.iter().any(|(w, _)| *w == wrong);
+            text.push_str(if !status.success() {
+                "The server failed (its error is above), which closed these connections."
+            } else if any(Wrong::Twice) {
+                "The server echoed bytes twice: after a partial write (or WouldBlock), only what write() did not take is still pending; what it took is already on its way. Remove from the front of what is pending exactly what each write() returns. Bytes echoed twice."
+            } else if any(Wrong::Missing) {
+                "Bytes went missing in the middle of an echo: what write() did not take must stay pending, in front of anything read later, until epoll reports EPOLLOUT and it is written. Bytes lost."
+            } else if any(Wrong::Reordered) {
+                "Bytes came back out of order: new bytes were written while older ones still waited in the server. Append new bytes to what is pending and write from its front. Echo out of order."
+            } else if failures.iter().all(|(w, _)| *w == Wrong::Short) {
                 "The server closed these connections before echoing everything: it dropped bytes. write() takes only what fits in the client's socket (a partial write, or WouldBlock); the rest must wait in the connection until epoll reports EPOLLOUT, and a connection must stay open after the client's end of file until its pending bytes are written. Bytes dropped."
             } else {
-                "The server failed (its error is above), which closed these connections."
+                "Each note above says from which byte the echo went wrong: every byte read must be echoed, in order, exactly once. Echo wrong."
             });
             return Err(text);
         }

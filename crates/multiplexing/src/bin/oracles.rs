@@ -87,6 +87,14 @@ const ECHO: &[(&str, Faults, &str)] = &[
         "writes once and drops what write() did not take (the starter of step 2)",
     ),
     (
+        "echo-keeps-what-it-wrote",
+        Faults {
+            keeps_written: true,
+            ..Faults::NONE
+        },
+        "after a partial write keeps everything pending, also what write() took",
+    ),
+    (
         "echo-epollout-always",
         Faults {
             epollout_always: true,
@@ -292,6 +300,9 @@ struct Faults {
     no_et_on_connections: bool,
     /// Writes new bytes at once, before the ones still pending (they overtake them).
     new_first: bool,
+    /// After a partial write, keeps everything pending, also what write() took: those
+    /// bytes go out twice.
+    keeps_written: bool,
 }
 
 impl Faults {
@@ -315,6 +326,7 @@ impl Faults {
         retries_write_errors: false,
         no_et_on_connections: false,
         new_first: false,
+        keeps_written: false,
     };
 }
 
@@ -515,6 +527,7 @@ fn on_event(conn: &mut Conn, events: EpollFlags, faults: Faults, edge: bool) -> 
         while !conn.pending.is_empty() {
             match conn.stream.write(&conn.pending) {
                 Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+                Ok(n) if faults.keeps_written && n < conn.pending.len() => break,
                 Ok(n) => {
                     conn.pending.drain(..n);
                 }
