@@ -289,3 +289,81 @@ fn bad_arguments_are_usage_errors() {
         );
     }
 }
+
+/// What the process of `hang` that runs `role` (`--consumer`, `--producer`) was doing when
+/// the watchdog looked: `Ok` when it slept on a semaphore (a futex), else why not.
+fn judge_waiting(hang: &Hang, call: &str, waits_for: &str) -> Result<(), String> {
+    let Some(p) = hang.snapshot.processes.iter().max_by_key(|p| p.cpu) else {
+        return Err(format!(
+            "{call}: the demo's process was gone when the watchdog looked"
+        ));
+    };
+    match &p.blocked_in {
+        Some(sys) if p.state == 'S' && sys.name == "futex" => Ok(()),
+        Some(sys) if p.state == 'S' => Err(format!(
+            "{call} slept in {}() instead of on a semaphore: it looks again and again, \
+             with pauses. Each look is work nobody needs, and each pause is a delay after \
+             the post that ends the wait. Wait on `{waits_for}` (sem_wait): it sleeps \
+             until a post, and wakes at once. Polling instead of waiting.",
+            sys.name
+        )),
+        _ => Err(format!(
+            "{call} kept running (state {}, {} ms of CPU in its {} ms): it tests the \
+             semaphore's value in a loop instead of sleeping. Wait on `{waits_for}` \
+             (sem_wait): the process sleeps in the kernel, using nothing, until a post \
+             wakes it. A busy-wait.",
+            p.state,
+            p.cpu.as_millis(),
+            p.age.as_millis()
+        )),
+    }
+}
+
+#[test]
+fn put_and_take_sleep_while_they_wait() {
+    use std::time::Duration;
+    let name = Name::new("wait");
+    // A producer alone creates the segment and puts one item more than it holds: the last
+    // put waits for a free slot that never comes. Then a consumer alone takes every item
+    // and one more: the last take waits for an item that never comes. Each must sleep;
+    // the watchdog finds them blocked, and looks at how.
+    let one_more = (CAPACITY + 1).to_string();
+    let all_and_one = (2 * CAPACITY + 2).to_string();
+    let cases = [
+        (
+            vec!["--producer", &name.0, "0", &one_more, "--create"],
+            format!("put() of item {} into a full buffer", CAPACITY + 1),
+            "empty",
+        ),
+        (
+            vec!["--consumer", &name.0, &all_and_one],
+            "take() from an empty buffer".to_owned(),
+            "full",
+        ),
+    ];
+    for (args, call, waits_for) in cases {
+        let run = Demo::new(env!("CARGO_BIN_EXE_shm_segment"))
+            .args(args)
+            .timeout(Duration::from_secs(1))
+            .hard_cap(Duration::from_secs(2))
+            .run();
+        match run {
+            // Nothing to put into or take from, for good: it must still be waiting.
+            Ok(done) => panic!(
+                "\n{}",
+                wrap(&format!(
+                    "{call} returned (the demo ended, exit {:?}) although nobody posted the \
+                     semaphore it waits for:\n{}{}",
+                    done.code(),
+                    done.stdout,
+                    done.stderr
+                ))
+            ),
+            Err(hang) => {
+                if let Err(why) = judge_waiting(&hang, &call, waits_for) {
+                    panic!("\n{}", proctest::verdict(&hang, &why));
+                }
+            }
+        }
+    }
+}
