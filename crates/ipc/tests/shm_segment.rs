@@ -72,10 +72,16 @@ fn create_gives_the_segment_its_size_and_initializes_the_semaphores() {
     let _ = nix::sys::mman::shm_unlink(name.0.as_str());
     let segment = Segment::create(&name.0).expect("create a segment");
     let size = std::fs::metadata(format!("/dev/shm{}", name.0)).map(|m| m.len());
-    assert_eq!(
-        size.ok(),
-        Some(std::mem::size_of::<ipc::segment::Buffer>() as u64),
-        "the segment must be exactly one Buffer long (ftruncate)"
+    let buffer = std::mem::size_of::<ipc::segment::Buffer>() as u64;
+    assert!(
+        size.as_ref().ok() == Some(&buffer),
+        "\n{}",
+        wrap(&format!(
+            "Segment::create made an object of {} bytes, not {buffer}: the segment is \
+             exactly one Buffer (`size()`), and ftruncate gives the new object that size. \
+             The wrong size.",
+            size.map_or_else(|e| format!("unknown ({e})"), |n| n.to_string())
+        ))
     );
     assert_eq!(
         segment.name(),
