@@ -628,6 +628,7 @@ pub fn verdict<T: RwMonitor + 'static>(new: fn() -> T) -> Option<String> {
 /// before W2: either W2 came too late to wait before them, or it waited and a leaving
 /// writer lets the waiting readers in first. A monitor whose woken readers only re-check
 /// "is a writer inside?" lets W2 in first.
+#[allow(dead_code)] // busy_wait runs its own checks
 pub fn check_admitted_readers_before_a_late_writer<T: RwMonitor + 'static>(
     new: fn() -> T,
     config: Config,
@@ -716,6 +717,7 @@ pub fn check_admitted_readers_before_a_late_writer<T: RwMonitor + 'static>(
 
 /// [`check_admitted_readers_before_a_late_writer`] under random and PCT schedules, and
 /// every schedule within two delays; panics with the first failure.
+#[allow(dead_code)] // busy_wait runs its own checks
 pub fn admitted_readers_enter_before_a_late_writer<T: RwMonitor + 'static>(new: fn() -> T) {
     use interleave::explore::Strategy;
     for config in [
