@@ -34,6 +34,16 @@ fn every_demo_answers_help_and_rejects_bad_arguments() {
         ],
     );
     assert_conventions(
+        env!("CARGO_BIN_EXE_temperatures"),
+        &[
+            &["4", "--fork-fails-after"],
+            &["4", "--fork-fails-after", "4"],
+            &["4", "--fork-fails-after", "abc"],
+            &["4", "--fork-fails", "--fork-fails-after", "1"],
+            &["4", "--report", "--bogus"],
+        ],
+    );
+    assert_conventions(
         env!("CARGO_BIN_EXE_ordered"),
         &[&["4", "--slow"], &["4", "--crash", "9"]],
     );
