@@ -165,12 +165,12 @@ fn assert_statuses(run: &Finished, expected: &[&str]) {
         .and_then(|name| name.parse::<nix::sys::signal::Signal>().ok())
         .is_some_and(|signal| got == format!("exited with status {}", 128 + signal as i32));
     let why = if signal_as_code {
-        "a child killed by a signal has no exit status: waitpid reports it as \
+        "A child killed by a signal has no exit status: waitpid reports it as \
          WaitStatus::Signaled(pid, signal, core), and wait_all must return that status as \
          it is. 128 + N is how a shell writes such an ending in `$?`, not a status. \
          Status rewritten."
     } else if others.contains(&got) {
-        "that is another child's ending: each status must be the one of the pid it is \
+        "That is another child's ending: each status must be the one of the pid it is \
          reported for, in the order given. waitpid(pid, None) waits for that child; wait() \
          takes whichever child ends first. Status filed under the wrong child."
     } else {
@@ -178,7 +178,7 @@ fn assert_statuses(run: &Finished, expected: &[&str]) {
          Wrong status."
     };
     panic!(
-        "{}\nerror: the report says child {} {got}, but that child {}: {why}",
+        "{}\nerror: the report says child {} {got}, but that child {}. {why}",
         run.stdout,
         first + 1,
         was(&want)
