@@ -45,7 +45,12 @@ fn every_demo_answers_help_and_rejects_bad_arguments() {
     );
     assert_conventions(
         env!("CARGO_BIN_EXE_ordered"),
-        &[&["4", "--slow"], &["4", "--crash", "9"]],
+        &[
+            &["4", "--slow"],
+            &["4", "--crash", "9"],
+            &["4", "--fail-at-exit", "1"],
+            &["4", "--descending", "--bogus"],
+        ],
     );
     assert_conventions(
         env!("CARGO_BIN_EXE_memory"),
@@ -57,6 +62,7 @@ fn every_demo_answers_help_and_rejects_bad_arguments() {
             &["-3", "4"],
             &["1", "1"],
             &["1", "2", "3"],
+            &["--child-stops", "--fail-at-exit"],
         ],
     );
 }
