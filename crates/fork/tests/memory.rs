@@ -92,9 +92,15 @@ fn check_copy(initial: u64, changed: u64, args: &[&str]) -> String {
              which the parent reads back."
                 .to_owned()
         };
+        let evidence = format!("`memory {}` printed:\n{}", args.join(" "), run.stdout);
         panic!(
-            "the child set its x to {changed}, yet its view says {child_value}: {why}\n{}",
-            run.stdout
+            "{}",
+            proctest::verdict(
+                &evidence,
+                &format!(
+                    "the child set its x to {changed}, yet its view says {child_value}: {why}"
+                )
+            )
         );
     }
     assert_eq!(

@@ -201,22 +201,20 @@ fn results_keep_the_order_of_values_that_decrease() {
             (Some(got), Some(want)) => format!("result {} is {got} F, not {want} F", place + 1),
             _ => format!("{} results for {} values", got.len(), expected.len()),
         };
-        let sorted = {
-            let mut sorted = expected.clone();
-            sorted.reverse();
-            got == sorted
+        let mut sorted = expected.clone();
+        sorted.reverse();
+        let how = if got == sorted {
+            "convert_in_children sorted the results by value instead of keeping that order"
+        } else {
+            "convert_in_children must return the results in that order"
         };
         let why = format!(
-            "the values were given in decreasing order ({}), and convert_in_children must \
-             return the results in that order, yet {what}{}.\nKeep each result at the place \
-             of its value (read the pipes in the order of `values`, or store each result by \
-             its index), whatever order the children end in. Out of order.",
-            expected.join(", "),
-            if sorted {
-                ": the results were sorted by value instead"
-            } else {
-                ""
-            }
+            "{what}: the values were given from {} F down to {} F, and {how}.\nKeep each \
+             result at the place of its value (read the pipes in the order of `values`, or \
+             store each result by its index), whatever order the children end in. Out of \
+             order.",
+            expected[0],
+            expected[expected.len() - 1]
         );
         panic!(
             "{}",
