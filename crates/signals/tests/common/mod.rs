@@ -55,6 +55,26 @@ fn suspended(process: &Process, signal: i32, name: &str, who: &str) -> String {
     }
 }
 
+/// Whether `signal` may have reached `process`: it is pending, or it is blocked (then it
+/// would be pending had it come). Neither, while the sender still waits for the sleeper's
+/// first look at its flag (the `--...-after-check` orders), means it was never sent.
+fn sent(process: Option<&Process>, signal: i32) -> bool {
+    process.is_none_or(|p| p.signals.is_blocked(signal) || p.signals.is_pending(signal))
+}
+
+/// Why `who` sleeps in sigsuspend() for `signal` that `sender` never sent: `sender` sends it
+/// right after `who`'s first look at `flag`, and is still waiting for that look.
+fn slept_before_looking(who: &str, flag: &str, sender: &str, signal: &str) -> String {
+    format!(
+        "{who} is blocked in sigsuspend() without having looked at {flag} first: {sender} \
+         sends {signal} right after that first look, and is still waiting for it (blocked in \
+         read()), so {signal} was never sent. A wait that sleeps before it looks at the flag \
+         (a do-while) sleeps forever when the flag is already set or the signal already \
+         handled. Look at the flag before each sigsuspend: `while !flag.is_set() {{ ... }}`. \
+         A sleep before the first look."
+    )
+}
+
 /// Why `who` is stuck in pause() waiting for `signal`, when the signal is blocked: pause
 /// does not unblock anything.
 fn paused_while_blocked(process: &Process, signal: i32, name: &str, who: &str) -> Option<String> {
@@ -78,6 +98,7 @@ pub fn diagnose(hang: &Hang) -> String {
         .find(|p| Some(p.ppid) == parent.map(|q| q.pid));
     let early = hang.stdout.contains("the child has sent SIGUSR1");
     let after_check = hang.stdout.contains("right after the parent's first look");
+    let answer_after_check = hang.stdout.contains("right after the child's first look");
     let usr1 = libc::SIGUSR1;
     let usr2 = libc::SIGUSR2;
     if let Some(spinner) = hang.spinning().next() {
@@ -128,6 +149,12 @@ pub fn diagnose(hang: &Hang) -> String {
             "the parent is blocked in pause(): SIGUSR1 most likely arrived before it paused (a lost \
              wake-up). Block the signal first (sigprocmask) and wait with sigsuspend. A lost wake-up."
                 .to_owned()
+        }
+        (Some("rt_sigsuspend"), Some("read")) if after_check && !sent(parent, usr1) => {
+            slept_before_looking("the parent", "GOT_USR1", "the child", "SIGUSR1")
+        }
+        (Some("read"), Some("rt_sigsuspend")) if answer_after_check && !sent(child, usr2) => {
+            slept_before_looking("the child", "GOT_USR2", "the parent", "SIGUSR2")
         }
         (Some("rt_sigsuspend"), _) => match parent {
             Some(p) => suspended(p, usr1, "SIGUSR1", "the parent"),
