@@ -34,8 +34,23 @@ fn every_demo_answers_help_and_rejects_bad_arguments() {
         ],
     );
     assert_conventions(
+        env!("CARGO_BIN_EXE_temperatures"),
+        &[
+            &["4", "--fork-fails-after"],
+            &["4", "--fork-fails-after", "4"],
+            &["4", "--fork-fails-after", "abc"],
+            &["4", "--fork-fails", "--fork-fails-after", "1"],
+            &["4", "--report", "--bogus"],
+        ],
+    );
+    assert_conventions(
         env!("CARGO_BIN_EXE_ordered"),
-        &[&["4", "--slow"], &["4", "--crash", "9"]],
+        &[
+            &["4", "--slow"],
+            &["4", "--crash", "9"],
+            &["4", "--fail-at-exit", "1"],
+            &["4", "--descending", "--bogus"],
+        ],
     );
     assert_conventions(
         env!("CARGO_BIN_EXE_memory"),
@@ -47,6 +62,7 @@ fn every_demo_answers_help_and_rejects_bad_arguments() {
             &["-3", "4"],
             &["1", "1"],
             &["1", "2", "3"],
+            &["--child-stops", "--fail-at-exit"],
         ],
     );
 }

@@ -76,13 +76,33 @@ fn check_copy(initial: u64, changed: u64, args: &[&str]) -> String {
         "two processes report:\n{}",
         run.stdout
     );
-    assert_eq!(
-        child_value, changed,
-        "the child set its x to {changed}, yet its view says {child_value}: that view was \
-         read by the parent from its own copy. The child must send its own value (and \
-         address) back through a pipe.\n{}",
-        run.stdout
-    );
+    if child_value != changed {
+        let why = if child_value == initial {
+            "that view was read by the parent from its own copy. The child must send its own \
+             value (and address) back through a pipe."
+                .to_owned()
+        } else if child_value == changed & u64::from(u32::MAX) {
+            format!(
+                "{child_value} is {changed} cut to its low 32 bits: the value lost half of its \
+                 bytes on the way from the child. Send and read all 8 bytes of the u64."
+            )
+        } else {
+            "that is neither the child's value nor the parent's: the report was garbled on \
+             its way through the pipe. Check which bytes the child writes for the value and \
+             which the parent reads back."
+                .to_owned()
+        };
+        let evidence = format!("`memory {}` printed:\n{}", args.join(" "), run.stdout);
+        panic!(
+            "{}",
+            proctest::verdict(
+                &evidence,
+                &format!(
+                    "the child set its x to {changed}, yet its view says {child_value}: {why}"
+                )
+            )
+        );
+    }
     assert_eq!(
         parent_value, initial,
         "the parent never changed its x: it must still read {initial}, since the child \
@@ -120,12 +140,13 @@ fn bad_arguments_are_rejected_before_forking() {
         &["-3", "4"],
         &["5", "5"],
         &["1", "2", "3"],
+        &["--child-stops", "--fail-at-exit"],
     ] {
         let run = run_memory(args);
         assert_eq!(run.code(), Some(2), "{args:?}: {}", run.stderr);
         assert!(
             run.stderr
-                .contains("usage: memory [--child-stops] [INITIAL CHANGED]")
+                .contains("usage: memory [--child-stops | --fail-at-exit] [INITIAL CHANGED]")
                 && run.stderr.contains("fork/memory"),
             "{args:?}: {}",
             run.stderr
@@ -139,6 +160,41 @@ fn the_child_calls_only_async_signal_safe_functions_and_leaves_with_exit() {
     let source = proctest::source::Source::read(proctest::step_file!("08_fork/memory.rs"))
         .unwrap_or_else(|err| panic!("{err}"));
     proctest::source::assert_none(&source.fork_children());
+}
+
+#[test]
+fn a_child_that_reports_then_fails_is_an_error() {
+    // The child writes its whole report, then exits with status 3 where it asks for 0
+    // (--fail-at-exit): only its status tells the parent that it failed.
+    let run = run_memory(&["--fail-at-exit"]);
+    let evidence = format!(
+        "`memory --fail-at-exit`, its child made to exit with status {} after its report, \
+         printed:\n{}{}",
+        proctest::faults::FAILED_EXIT,
+        run.stdout,
+        run.stderr.trim_end()
+    );
+    if run.status.success() {
+        let why = format!(
+            "the child exited with status {}, yet observe returned its view: a child that \
+             does not exit with status 0 failed, however complete its report looks, and \
+             observe must then fail with EIO, as its doc says.\nCheck the status waitpid \
+             returns: anything but WaitStatus::Exited(child, 0) is EIO. A failed child taken \
+             for a success.",
+            proctest::faults::FAILED_EXIT
+        );
+        panic!("{}", proctest::verdict(&evidence, &why));
+    }
+    if !run.stderr.contains("observe failed: EIO") {
+        let why = format!(
+            "the child wrote its whole report and exited with status {}: observe must fail \
+             with EIO (a child that did not exit with status 0), as its doc says. The wrong \
+             error.",
+            proctest::faults::FAILED_EXIT
+        );
+        panic!("{}", proctest::verdict(&evidence, &why));
+    }
+    assert!(run.leftovers.is_empty(), "{}", run.describe_leftovers());
 }
 
 #[test]
@@ -169,11 +225,25 @@ fn a_child_killed_before_its_report_is_an_error_not_a_view() {
         .watch(watcher)
         .run()
         .unwrap_or_else(|hang| panic!("{}", proctest::verdict(&hang, &diagnose(&hang))));
-    assert!(
-        killed.load(Ordering::SeqCst),
-        "the demo's child never stopped at birth:\n{}",
-        run.stdout
-    );
+    if !killed.load(Ordering::SeqCst) {
+        let evidence = format!(
+            "`memory --child-stops` printed:\n{}{}",
+            run.stdout,
+            run.stderr.trim_end()
+        );
+        let why = if run.stderr.contains("never waited for") {
+            "observe returned while its child was still stopped at birth, before the test \
+             could kill it: that child had neither written its report nor ended, and observe \
+             left it behind unreaped (the demo's audit above).\nA stopped child has not \
+             ended: wait until it has (waitpid(pid, None); with WUNTRACED, waitpid also \
+             reports a stop, which is not an end). A child never waited for."
+        } else {
+            "the demo ended before the test saw its child stopped at birth, so the child could \
+             not be killed before its report: observe returned without waiting for that \
+             child to end. Wait for it with waitpid(pid, None). A child never waited for."
+        };
+        panic!("{}", proctest::verdict(&evidence, why));
+    }
     let evidence = format!(
         "`memory --child-stops`, its child killed before it could report, printed:\n{}{}",
         run.stdout,

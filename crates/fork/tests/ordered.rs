@@ -178,6 +178,99 @@ fn a_child_that_dies_before_writing_is_an_error_and_every_child_is_still_reaped(
 }
 
 #[test]
+fn results_keep_the_order_of_values_that_decrease() {
+    // The values 160, 150, ..., 110 F: the results come back in that order, not sorted.
+    let run = run(DEMO, &["6", "--descending"], StdoutTo::Pipe);
+    assert!(run.status.success(), "{}\n{}", run.stderr, run.stdout);
+    let got: Vec<String> = run
+        .stdout
+        .lines()
+        .filter_map(parse_conversion)
+        .map(|(fahrenheit, _, _)| fahrenheit)
+        .collect();
+    let mut expected: Vec<String> = expected_conversions(6)
+        .into_iter()
+        .map(|(fahrenheit, _)| fahrenheit)
+        .collect();
+    expected.reverse();
+    if got != expected {
+        let place = (0..got.len().max(expected.len()))
+            .find(|&i| got.get(i) != expected.get(i))
+            .unwrap_or(0);
+        let what = match (got.get(place), expected.get(place)) {
+            (Some(got), Some(want)) => format!("result {} is {got} F, not {want} F", place + 1),
+            _ => format!("{} results for {} values", got.len(), expected.len()),
+        };
+        let mut sorted = expected.clone();
+        sorted.reverse();
+        let how = if got == sorted {
+            "convert_in_children sorted the results by value instead of keeping that order"
+        } else {
+            "convert_in_children must return the results in that order"
+        };
+        let why = format!(
+            "{what}: the values were given from {} F down to {} F, and {how}.\nKeep each \
+             result at the place of its value (read the pipes in the order of `values`, or \
+             store each result by its index), whatever order the children end in. Out of \
+             order.",
+            expected[0],
+            expected[expected.len() - 1]
+        );
+        panic!(
+            "{}",
+            proctest::verdict(
+                &format!("`ordered 6 --descending` printed:\n{}", run.stdout),
+                &why
+            )
+        );
+    }
+}
+
+#[test]
+fn a_child_that_writes_its_message_then_fails_is_an_error() {
+    // Every child writes its whole message, then exits with status 3 where it asks for 0
+    // (--fail-at-exit): only the status tells the parent that the children failed.
+    let run = run(DEMO, &["4", "--fail-at-exit"], StdoutTo::Pipe);
+    let evidence = format!(
+        "`ordered 4 --fail-at-exit`, every child made to exit with status {} after its \
+         message, printed:\n{}{}",
+        proctest::faults::FAILED_EXIT,
+        run.stdout,
+        run.stderr.trim_end()
+    );
+    if run.status.success() {
+        let why = format!(
+            "every child exited with status {}, yet convert_in_children returned their \
+             results: a child that does not exit with status 0 failed, however complete its \
+             message looks, and convert_in_children must then fail with EIO, as its doc \
+             says.\nCheck the status waitpid returns for each child: anything but \
+             WaitStatus::Exited(pid, 0) is EIO. A failed child taken for a success.",
+            proctest::faults::FAILED_EXIT
+        );
+        panic!("{}", proctest::verdict(&evidence, &why));
+    }
+    if !run.stderr.contains("convert_in_children failed: EIO") {
+        let why = format!(
+            "every child wrote its whole message and exited with status {}: \
+             convert_in_children must fail with EIO (a child that did not exit with status \
+             0), as its doc says. The wrong error.",
+            proctest::faults::FAILED_EXIT
+        );
+        panic!("{}", proctest::verdict(&evidence, &why));
+    }
+    assert!(
+        !run.stderr.contains("never waited for") && !run.stderr.contains("still open"),
+        "{}",
+        proctest::verdict(
+            &evidence,
+            "convert_in_children left children or descriptors behind (the demo's audit \
+             above): even when it fails, every child is read and reaped first. Left behind."
+        )
+    );
+    assert!(run.leftovers.is_empty(), "{}", run.describe_leftovers());
+}
+
+#[test]
 fn bad_counts_are_rejected_before_forking() {
     for args in [
         &["abc"][..],
@@ -188,6 +281,7 @@ fn bad_counts_are_rejected_before_forking() {
         &["4", "5"],
         &["4", "--slow", "5"],
         &["4", "--crash"],
+        &["4", "--fail-at-exit", "2"],
     ] {
         assert_rejected(DEMO, args, "1..=64", "fork/ordered");
     }

@@ -119,7 +119,9 @@ fn a_failing_child_is_reported_with_its_status() {
 }
 
 /// Fails, naming the first child reported wrongly, unless the demo's status lines are
-/// `expected`.
+/// `expected`. The diagnosis follows from what was reported instead: another child's
+/// status (a status filed under the wrong pid), `exited with status 128 + N` for a child
+/// killed by signal N (a status rewritten as a shell writes `$?`), or any other status.
 #[track_caller]
 fn assert_statuses(run: &Finished, expected: &[&str]) {
     let statuses = status_lines(run);
@@ -129,20 +131,57 @@ fn assert_statuses(run: &Finished, expected: &[&str]) {
     let first = (0..expected.len().max(statuses.len()))
         .find(|&i| statuses.get(i).map(String::as_str) != expected.get(i).copied())
         .unwrap_or(0);
+    let fate = |line: &str| {
+        line.split_once("): ")
+            .map_or(line, |(_, fate)| fate)
+            .to_owned()
+    };
+    let got = statuses.get(first).map(|line| fate(line));
+    let want = expected.get(first).map(|line| fate(line));
+    let (Some(got), Some(want)) = (got, want) else {
+        panic!(
+            "{}\nerror: the report has {} status lines for {} children: wait_all must \
+             return one status per child, in the order given. Wrong status.",
+            run.stdout,
+            statuses.len(),
+            expected.len()
+        );
+    };
+    let was = |fate: &str| {
+        if fate.starts_with("killed") {
+            format!("was {fate}")
+        } else {
+            fate.to_owned()
+        }
+    };
+    let others: Vec<String> = expected
+        .iter()
+        .enumerate()
+        .filter(|&(i, _)| i != first)
+        .map(|(_, line)| fate(line))
+        .collect();
+    let signal_as_code = want
+        .strip_prefix("killed by signal ")
+        .and_then(|name| name.parse::<nix::sys::signal::Signal>().ok())
+        .is_some_and(|signal| got == format!("exited with status {}", 128 + signal as i32));
+    let why = if signal_as_code {
+        "A child killed by a signal has no exit status: waitpid reports it as \
+         WaitStatus::Signaled(pid, signal, core), and wait_all must return that status as \
+         it is. 128 + N is how a shell writes such an ending in `$?`, not a status. \
+         Status rewritten."
+    } else if others.contains(&got) {
+        "That is another child's ending: each status must be the one of the pid it is \
+         reported for, in the order given. waitpid(pid, None) waits for that child; wait() \
+         takes whichever child ends first. Status filed under the wrong child."
+    } else {
+        "wait_all must return, for each pid, the status waitpid gave for it, unchanged. \
+         Wrong status."
+    };
     panic!(
-        "{}\nerror: the report says {}, but that child {}; each status must be the one of \
-         the pid it is reported for, in the order given. waitpid(pid, None) waits for that \
-         child; wait() takes whichever child ends first. Wrong status.",
+        "{}\nerror: the report says child {} {got}, but that child {}. {why}",
         run.stdout,
-        statuses.get(first).map_or("nothing".to_owned(), |line| line
-            .replace(" (pid [PID]):", "")),
-        expected
-            .get(first)
-            .map_or("does not exist".to_owned(), |line| {
-                line.split_once("): ")
-                    .map_or(*line, |(_, fate)| fate)
-                    .to_string()
-            })
+        first + 1,
+        was(&want)
     );
 }
 
@@ -224,6 +263,45 @@ fn a_wait_interrupted_by_a_signal_is_resumed() {
 }
 
 #[test]
+fn a_pid_already_waited_for_is_an_error() {
+    // The demo waits for child 2 itself before calling wait_all: that pid is no longer a
+    // child of the demo to wait for, and waitpid for it fails with ECHILD.
+    let args = ["4", "--reaped", "2"];
+    let run = run(DEMO, &args, StdoutTo::Pipe);
+    let command = format!("reap {}", args.join(" "));
+    if !run.stderr.contains("wait_all failed: ECHILD") {
+        let why = match run
+            .stderr
+            .lines()
+            .find_map(|l| l.strip_prefix("reap: wait_all failed: "))
+        {
+            Some(other) => format!(
+                "wait_all failed with {other}, not with the error waitpid gave for child 2, \
+                 ECHILD. Return waitpid's error as it is. Wrong error."
+            ),
+            None => "child 2 had already been waited for (by the demo, before it called \
+                     wait_all), so waitpid for its pid fails with ECHILD, yet wait_all \
+                     returned Ok.\nECHILD means the caller handed over a pid that is not (or \
+                     no longer) a child to wait for: a mistake it must hear about, since \
+                     nobody can tell how that child ended. Return waitpid's error (`?`) \
+                     instead of skipping the pid. An error swallowed."
+                .to_owned(),
+        };
+        panic!(
+            "{}",
+            proctest::verdict(
+                &format!(
+                    "`{command}` printed:\n{}stderr:\n{}",
+                    run.stdout, run.stderr
+                ),
+                &why
+            )
+        );
+    }
+    assert!(run.leftovers.is_empty(), "{}", run.describe_leftovers());
+}
+
+#[test]
 fn no_zombie_is_left_even_with_many_children() {
     let run = run_reap(&["64"], StdoutTo::File);
     assert!(run.status.success(), "{}\n{}", run.stderr, run.stdout);
@@ -261,6 +339,8 @@ fn bad_arguments_are_rejected_before_forking() {
         &["4", "--bogus", "1"],
         &["4", "--slow", "0"],
         &["4", "--interrupt"],
+        &["4", "--reaped"],
+        &["4", "--reaped", "5"],
     ] {
         assert_rejected(DEMO, args, "1..=64", "fork/reap");
     }

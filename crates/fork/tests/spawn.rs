@@ -43,6 +43,19 @@ fn check_one_line_per_child(count: usize, to: StdoutTo) -> String {
         run.status,
         run.stderr
     );
+    // A cut line first: a child's line cut by the parent's `Spawned` line would otherwise
+    // be blamed on the parent (its line is then no longer whole either).
+    if let Some(line) = out
+        .lines()
+        .find(|l| parse_spawned(l).is_none() && parse_conversion(l).is_none())
+    {
+        panic!(
+            "{line:?} is not a whole line `110.000000 F is 43.333333 C (pid N)`: a child's \
+             line written in several pieces (several write(2) calls) can be cut by another \
+             process's output, another child's line or the parent's `Spawned` line. Build the \
+             line first and write it with one write(2).\noutput (stdout to a {to:?}):\n{out}"
+        );
+    }
     let spawned: Vec<(usize, i32)> = out.lines().filter_map(parse_spawned).collect();
     if spawned.len() > 1 {
         panic!(
@@ -64,17 +77,8 @@ fn check_one_line_per_child(count: usize, to: StdoutTo) -> String {
         claimed, count,
         "the parent spawned {count} children:\n{out}"
     );
-    let mut conversions = Vec::new();
-    for line in out.lines().filter(|l| parse_spawned(l).is_none()) {
-        match parse_conversion(line) {
-            Some(conversion) => conversions.push(conversion),
-            None => panic!(
-                "{line:?} is not a whole line `110.000000 F is 43.333333 C (pid N)`: a line \
-                 written in several pieces can be cut by another child's output. Build the \
-                 line first and write it with one write(2).\noutput (stdout to a {to:?}):\n{out}"
-            ),
-        }
-    }
+    let conversions: Vec<(String, String, i32)> =
+        out.lines().filter_map(parse_conversion).collect();
     assert_eq!(
         conversions.len(),
         count,
@@ -140,8 +144,31 @@ fn output_matches_the_notes_up_to_pids_and_order() {
 fn a_failed_fork_is_returned_not_swallowed() {
     // The demo makes every fork fail with EAGAIN (a seccomp filter: the process limit,
     // which root ignores, cannot be relied on). spawn_children must return that error.
-    let run = run(DEMO, &["3", "--fork-fails"], StdoutTo::Pipe);
+    check_fork_error_returned(
+        &["3", "--fork-fails"],
+        "every fork failed with EAGAIN",
+        "the caller never learns that its children were not started",
+    );
+}
+
+#[test]
+fn a_fork_that_fails_after_some_children_is_returned_too() {
+    // Two forks succeed, the third fails, as when the process limit is reached part-way:
+    // the error is returned all the same, not only when no child was started yet.
+    check_fork_error_returned(
+        &["4", "--fork-fails-after", "2"],
+        "the third fork failed with EAGAIN after two children had started",
+        "the caller asked for 4 children and never learns that 2 of them were not started",
+    );
+}
+
+/// Runs the demo with `args`, which make forks fail (`what` says which, `lost` what the
+/// caller then misses), and checks that spawn_children returned fork's error, EAGAIN, and
+/// that the demo reported it and left no process behind.
+fn check_fork_error_returned(args: &[&str], what: &str, lost: &str) {
+    let run = run(DEMO, args, StdoutTo::Pipe);
     let out = &run.stdout;
+    let command = format!("temperatures {}", args.join(" "));
     if run.status.success() {
         let claimed = out
             .lines()
@@ -150,25 +177,129 @@ fn a_failed_fork_is_returned_not_swallowed() {
                 format!("said it spawned {n}")
             });
         let why = format!(
-            "every fork failed with EAGAIN, yet spawn_children returned Ok and the demo \
-             {claimed} and exited with 0: the caller never learns that its children were \
-             not started. Return fork's error (`fork()?`) instead of leaving the loop. An \
-             error swallowed."
+            "{what}, yet spawn_children returned Ok and the demo {claimed} and exited with 0: \
+             {lost}. Return fork's error (`fork()?`) whenever it comes, instead of leaving the \
+             loop with the children started so far. An error swallowed."
         );
         panic!(
             "{}",
-            proctest::verdict(
-                &format!("`temperatures 3 --fork-fails` printed:\n{out}"),
-                &why
-            )
+            proctest::verdict(&format!("`{command}` printed:\n{out}"), &why)
         );
     }
     assert!(
         run.stderr.contains("fork failed: EAGAIN"),
-        "the error spawn_children returns is fork's, EAGAIN; the demo said:\n{}",
+        "the error spawn_children returns is fork's, EAGAIN; `{command}` said:\n{}",
         run.stderr
     );
     assert!(run.leftovers.is_empty(), "{}", run.describe_leftovers());
+}
+
+/// One line of `temperatures --report`: `child 2 (pid 4243): exited with status 0`, parsed
+/// into `(2, 4243, "exited with status 0")`.
+fn parse_report(line: &str) -> Option<(usize, i32, &str)> {
+    let rest = line.strip_prefix("child ")?;
+    let (place, rest) = rest.split_once(" (pid ")?;
+    let (pid, fate) = rest.split_once("): ")?;
+    Some((place.parse().ok()?, pid.parse().ok()?, fate))
+}
+
+/// Runs `temperatures 6 --report`, which waits for each pid spawn_children returned, in
+/// the order returned, and reports how it ended; returns the output and the report lines,
+/// each with the conversion line the same pid printed (`None` if it printed none).
+fn reported(count: usize) -> (String, Vec<(i32, String, Option<String>)>) {
+    let arg = count.to_string();
+    let run = run(DEMO, &[&arg, "--report"], StdoutTo::Pipe);
+    let out = run.stdout.clone();
+    assert!(
+        run.status.success(),
+        "`temperatures {count} --report` failed ({:?}): {}",
+        run.status,
+        run.stderr
+    );
+    assert!(run.leftovers.is_empty(), "{}", run.describe_leftovers());
+    let reports: Vec<(i32, String, Option<String>)> = out
+        .lines()
+        .filter_map(parse_report)
+        .map(|(_, pid, fate)| {
+            let value = out
+                .lines()
+                .filter_map(parse_conversion)
+                .find(|(_, _, p)| *p == pid)
+                .map(|(fahrenheit, _, _)| fahrenheit);
+            (pid, fate.to_owned(), value)
+        })
+        .collect();
+    assert_eq!(
+        reports.len(),
+        count,
+        "`temperatures {count} --report` must report each of the {count} pids \
+         spawn_children returned:\n{out}"
+    );
+    (out, reports)
+}
+
+#[test]
+fn the_pids_come_back_in_the_order_of_the_values() {
+    let count = 6;
+    let (out, reports) = reported(count);
+    let expected: Vec<String> = expected_conversions(count)
+        .into_iter()
+        .map(|(fahrenheit, _)| fahrenheit)
+        .collect();
+    for (i, ((pid, _, value), wanted)) in reports.iter().zip(&expected).enumerate() {
+        if value.as_ref() == Some(wanted) {
+            continue;
+        }
+        let holds = value.as_ref().map_or_else(
+            || "a process that printed no conversion line".to_owned(),
+            |value| format!("the child that converted {value} F"),
+        );
+        let why = format!(
+            "spawn_children returned the pids in another order than the values: place {} of \
+             the list holds pid {pid}, {holds}, where the pid of the child for values[{i}], \
+             {wanted} F, belongs.\nThe caller tells the children apart by their place in the \
+             list (the `reap` demo reports child 1 from the first pid). Push each child's pid \
+             as soon as its fork returns, in the loop over `values`. Pids out of order.",
+            i + 1
+        );
+        panic!(
+            "{}",
+            proctest::verdict(
+                &format!(
+                    "`temperatures {count} --report` printed (the `child K` lines follow \
+                     the returned list):\n{out}"
+                ),
+                &why
+            )
+        );
+    }
+}
+
+#[test]
+fn every_child_exits_with_status_0() {
+    let count = 6;
+    let (out, reports) = reported(count);
+    if let Some((pid, fate, value)) = reports
+        .iter()
+        .find(|(_, fate, _)| fate != "exited with status 0")
+    {
+        let which = value.as_ref().map_or_else(String::new, |value| {
+            format!(" (the one that converted {value} F)")
+        });
+        let why = format!(
+            "the child with pid {pid}{which} {fate}, where a child that did its job exits \
+             with status 0.\nA parent reads any other exit status as a failure (the `reap` \
+             demo of the next step reports it so). A child that wrote its whole line leaves \
+             with exit_now(0); a non-zero status is for a failed write only. Wrong exit status."
+        );
+        panic!(
+            "{}",
+            proctest::verdict(
+                &format!("`temperatures {count} --report` printed:\n{out}"),
+                &why
+            )
+        );
+    }
 }
 
 #[test]

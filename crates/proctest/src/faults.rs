@@ -161,6 +161,73 @@ pub fn children_stop_at_birth() -> io::Result<()> {
     }
 }
 
+/// The exit status that [`children_fail_at_exit`] gives a child that asked for 0.
+pub const FAILED_EXIT: i32 = 3;
+
+/// Makes every child the calling process forks from now on exit with status
+/// [`FAILED_EXIT`] where it exits with status 0, after doing everything else as usual: a
+/// child that wrote its whole result and still failed, which a parent must tell from a
+/// success by the status alone. Works for `fork` through the C library (which runs
+/// `pthread_atfork` handlers in the child), which is what `nix::unistd::fork` calls.
+///
+/// In each child, a `pthread_atfork` handler installs a seccomp filter that traps
+/// `exit_group(0)` and `exit(0)` (SIGSYS), and a SIGSYS handler that calls
+/// `_exit(FAILED_EXIT)` instead, which the filter lets through. Nothing in the child
+/// allocates: the program is built on the stack.
+///
+/// # Errors
+///
+/// The error of `pthread_atfork` (ENOMEM).
+pub fn children_fail_at_exit() -> io::Result<()> {
+    extern "C" fn exit_failing(_: libc::c_int) {
+        // SAFETY: _exit is async-signal-safe; the filter lets a non-zero status through.
+        unsafe { libc::_exit(FAILED_EXIT) };
+    }
+    extern "C" fn in_child() {
+        let code = |op: u32| u16::try_from(op).expect("BPF opcodes fit in 16 bits");
+        let number =
+            |call: libc::c_long| u32::try_from(call).expect("system call numbers are small");
+        let (ld, jeq, ret) = (
+            code(libc::BPF_LD | libc::BPF_W | libc::BPF_ABS),
+            code(libc::BPF_JMP | libc::BPF_JEQ | libc::BPF_K),
+            code(libc::BPF_RET | libc::BPF_K),
+        );
+        // SAFETY: BPF_STMT and BPF_JUMP only build a `sock_filter` value. A jump goes to
+        // the next instruction + its offset; the status is the low half of argument 0
+        // (offset 16 of `struct seccomp_data` on the little-endian machines this runs on).
+        let mut program = unsafe {
+            [
+                libc::BPF_STMT(ld, 0),
+                libc::BPF_JUMP(jeq, number(libc::SYS_exit_group), 1, 0),
+                libc::BPF_JUMP(jeq, number(libc::SYS_exit), 0, 3),
+                libc::BPF_STMT(ld, 16),
+                libc::BPF_JUMP(jeq, 0, 0, 1),
+                libc::BPF_STMT(ret, libc::SECCOMP_RET_TRAP),
+                libc::BPF_STMT(ret, libc::SECCOMP_RET_ALLOW),
+            ]
+        };
+        // SAFETY: a zeroed sigaction with a handler and an empty mask is valid; sigaction
+        // is async-signal-safe, as code run in a forked child must be.
+        unsafe {
+            let mut action: libc::sigaction = std::mem::zeroed();
+            action.sa_sigaction = exit_failing as extern "C" fn(libc::c_int) as usize;
+            libc::sigemptyset(&mut action.sa_mask);
+            libc::sigaction(libc::SIGSYS, &action, std::ptr::null_mut());
+        }
+        // Nobody to report a failure to here: the child then exits with 0, and the check
+        // that counts on status 3 says so.
+        let _ = install(&mut program, 0);
+    }
+    // SAFETY: registering a handler has no precondition; the handler only calls
+    // async-signal-safe functions (sigaction, prctl, seccomp), as one run in a child must.
+    let rc = unsafe { libc::pthread_atfork(None, None, Some(in_child)) };
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(io::Error::from_raw_os_error(rc))
+    }
+}
+
 /// How many forks [`forks_fail_after`] lets through; `u32::MAX` until it is called.
 static FORKS_LEFT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(u32::MAX);
 

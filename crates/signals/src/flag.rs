@@ -40,6 +40,12 @@ impl SignalFlag {
         self.0.store(true, Ordering::SeqCst);
     }
 
+    /// Unsets the flag, to wait for the same signal again (the handshake demo's
+    /// `--two-rounds`). Async-signal-safe: one atomic store.
+    pub fn clear(&self) {
+        self.0.store(false, Ordering::SeqCst);
+    }
+
     /// Whether the flag has been set. (When the handshake demo armed [`race::arm`], the
     /// first call that finds it unset lets the signal be sent before returning: see the
     /// module's documentation.)

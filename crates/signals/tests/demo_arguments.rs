@@ -12,6 +12,7 @@ fn every_demo_answers_help_and_rejects_bad_arguments() {
             &["--bogus"],
             &["extra"],
             &["--signal-early", "--signal-after-check"],
+            &["--two-rounds", "--usr-blocked"],
         ],
     );
     assert_conventions(

@@ -31,6 +31,9 @@ fn outcome(demo: Demo, args: &[&str]) -> Result<String, String> {
         .run()
         .map_err(|hang| proctest::verdict(&hang, &common::diagnose(&hang)))?;
     let command = format!("handshake {}", args.join(" "));
+    if let Some(why) = killed_by_its_own_signal(&run, &command) {
+        return Err(why);
+    }
     if !run.status.success() || !run.stderr.is_empty() {
         let cause = run.stderr.trim().trim_start_matches("handshake: ");
         let evidence = format!(
@@ -59,6 +62,37 @@ fn outcome(demo: Demo, args: &[&str]) -> Result<String, String> {
         ));
     }
     Ok(run.stdout)
+}
+
+/// The diagnosis when the demo itself was killed by SIGUSR1 or SIGUSR2, the signals it
+/// handles: at that moment the signal's action was the default one, which ends the
+/// process, so its handler was gone.
+fn killed_by_its_own_signal(run: &proctest::Finished, command: &str) -> Option<String> {
+    use std::os::unix::process::ExitStatusExt;
+    let signal = run.status.signal()?;
+    let name = match signal {
+        libc::SIGUSR1 => "SIGUSR1",
+        libc::SIGUSR2 => "SIGUSR2",
+        _ => return None,
+    };
+    let when = if run.stdout.contains("parent: second round") {
+        " in the second round, after its handler had run once"
+    } else {
+        ""
+    };
+    let evidence = format!(
+        "`{}` was killed by {name}; its output:\n{}",
+        command.trim_end(),
+        run.stdout.trim_end()
+    );
+    let why = format!(
+        "the demo was killed by {name}{when}: when it arrived, its action was the default \
+         one, which ends the process, so the handler install_handlers set was gone.\nA \
+         handler installed with SA_RESETHAND is one-shot: the kernel resets the action to \
+         the default on its first delivery. Install the handler for good (no \
+         SA_RESETHAND): a signal may come more than once. A one-shot handler."
+    );
+    Some(proctest::verdict(&evidence, &why))
 }
 
 #[test]
@@ -94,6 +128,30 @@ fn a_signal_the_caller_blocked_stays_blocked_while_waiting() {
     // the demo's SIGINT, blocked before, must stay pending through the wait.
     let out = handshake(&["--sigint-blocked"]);
     insta::assert_snapshot!("handshake_sigint_blocked", out);
+}
+
+#[test]
+fn a_caller_that_blocked_sigusr1_and_sigusr2_still_gets_them() {
+    // The mask install_handlers returns is the one it found *without* SIGUSR1 and SIGUSR2:
+    // a caller that had blocked them itself must still be woken by them.
+    let out = handshake(&["--usr-blocked"]);
+    insta::assert_snapshot!("handshake_usr_blocked", out);
+}
+
+#[test]
+fn another_handled_signal_does_not_end_the_wait() {
+    // A SIGALRM handler runs while the parent waits for SIGUSR1, whatever mask wait_for
+    // sleeps with (the caller left SIGALRM unblocked): wait_for must sleep again.
+    let out = handshake(&["--other-signal"]);
+    insta::assert_snapshot!("handshake_other_signal", out);
+}
+
+#[test]
+fn the_handlers_stay_for_a_second_round() {
+    // Each side waits for its signal twice: the handler must still be there the second
+    // time.
+    let out = handshake(&["--two-rounds"]);
+    insta::assert_snapshot!("handshake_two_rounds", out);
 }
 
 #[test]

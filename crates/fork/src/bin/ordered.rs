@@ -7,7 +7,11 @@
 //! `ordered N --slow K`: child K's conversion (`fork::celsius`) first computes for 0.2 s
 //! of CPU, so child K ends after the others. `ordered N --crash K`: child K dies (SIGKILL)
 //! while converting, before it writes anything: the parent's read of its pipe must then
-//! see end of file, and `convert_in_children` fail with EIO.
+//! see end of file, and `convert_in_children` fail with EIO. `ordered N --fail-at-exit`:
+//! every child writes its whole message, then exits with status 3 where it asks for 0
+//! (see `proctest::faults::children_fail_at_exit`): `convert_in_children` must fail with
+//! EIO all the same. `--descending` (with any of these) gives the values in decreasing
+//! order, child 1 the highest: the results must still come back in the order given.
 
 use fork::sys::Audit;
 use fork::{cli, fahrenheit_values, ordered, trial};
@@ -15,15 +19,30 @@ use nix::unistd::getpid;
 use proctest::cpu::Meter;
 use std::process::ExitCode;
 
-const OPTIONS: &str = " [--slow K | --crash K]";
+const OPTIONS: &str = " [--slow K | --crash K | --fail-at-exit] [--descending]";
 
-/// The count, and the child to make slow or crash.
-fn parse(args: &[String]) -> Result<(usize, Option<(bool, usize)>), String> {
-    let count = cli::parse_count(args.first().map(String::as_str))?;
-    let trial = match &args[1..] {
+/// What the command line asks a child to do besides converting.
+enum Trial {
+    /// Child K (from 1) converts slowly (`true`) or dies converting (`false`).
+    Child(bool, usize),
+    /// Every child exits with a failure status after its message.
+    FailAtExit,
+}
+
+/// The count, the trial asked for, and whether the values are given in decreasing order.
+fn parse(args: &[String]) -> Result<(usize, Option<Trial>, bool), String> {
+    let descending = args.iter().any(|a| a == "--descending");
+    let args: Vec<&str> = args
+        .iter()
+        .map(String::as_str)
+        .filter(|a| *a != "--descending")
+        .collect();
+    let count = cli::parse_count(args.first().copied())?;
+    let trial = match args[1..] {
         [] => None,
-        [flag, k] if flag == "--slow" || flag == "--crash" => match k.parse::<usize>() {
-            Ok(k) if (1..=count).contains(&k) => Some((flag == "--slow", k)),
+        ["--fail-at-exit"] => Some(Trial::FailAtExit),
+        [flag @ ("--slow" | "--crash"), k] => match k.parse::<usize>() {
+            Ok(k) if (1..=count).contains(&k) => Some(Trial::Child(flag == "--slow", k)),
             _ => {
                 return Err(format!(
                     "{flag} {k}: the child must be between 1 and {count}"
@@ -32,18 +51,28 @@ fn parse(args: &[String]) -> Result<(usize, Option<(bool, usize)>), String> {
         },
         [extra, ..] => return Err(format!("unexpected argument {extra:?}")),
     };
-    Ok((count, trial))
+    Ok((count, trial, descending))
 }
 
 fn main() -> ExitCode {
     proctest::lifetime::children_die_with_parent();
     let audit = Audit::start();
     let args = cli::args("ordered", OPTIONS, "fork/ordered");
-    let (count, trial) = parse(args.remaining()).unwrap_or_else(|problem| args.fail(&problem));
-    let values = fahrenheit_values(count);
+    let (count, trial, descending) =
+        parse(args.remaining()).unwrap_or_else(|problem| args.fail(&problem));
+    let mut values = fahrenheit_values(count);
+    if descending {
+        values.reverse();
+    }
     match trial {
-        Some((true, k)) => trial::slow(values[k - 1]),
-        Some((false, k)) => trial::crash(values[k - 1]),
+        Some(Trial::Child(true, k)) => trial::slow(values[k - 1]),
+        Some(Trial::Child(false, k)) => trial::crash(values[k - 1]),
+        Some(Trial::FailAtExit) => {
+            if let Err(err) = proctest::faults::children_fail_at_exit() {
+                eprintln!("ordered: cannot make the children fail at exit: {err}");
+                return ExitCode::FAILURE;
+            }
+        }
         None => {}
     }
     let mut ok = true;

@@ -10,7 +10,10 @@
 //! the slow child sends it one while the parent waits: `waitpid` then fails with EINTR.
 //! With `--bystander`, the parent first forks one more child that exits at once and is not
 //! in the list given to `wait_all`: afterwards it must still be there to be waited for
-//! (a `wait()` for any child would have taken its status).
+//! (a `wait()` for any child would have taken its status). With `--reaped K`, the demo
+//! itself waits for child K before calling `wait_all`, so that pid is no longer a child to
+//! wait for: `wait_all` must fail with ECHILD (the demo then waits for the other children
+//! itself, so that none is left a zombie, and exits with 1).
 //! Before exiting, the demo checks that `wait_all` returned one final status per child in
 //! the order of the pids, that it has no child left (running or zombie) and no descriptor
 //! open beyond 0, 1 and 2; it reports any problem and exits with 1. Under the tests'
@@ -26,7 +29,7 @@ use std::os::fd::{AsRawFd, OwnedFd};
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicI32, Ordering};
 
-const OPTIONS: &str = " [--fail K] [--kill K] [--slow K] [--interrupt] [--bystander]";
+const OPTIONS: &str = " [--fail K] [--kill K] [--slow K] [--interrupt] [--bystander] [--reaped K]";
 
 /// The CPU work of the slow child: what the parent waits for.
 const SLOW_WORK: std::time::Duration = fork::trial::SLOW_WORK;
@@ -46,6 +49,8 @@ struct Options {
     fates: Vec<Fate>,
     interrupt: bool,
     bystander: bool,
+    /// The child (from 0) the demo waits for itself before `wait_all`.
+    reaped: Option<usize>,
 }
 
 fn parse(args: &[String]) -> Result<Options, String> {
@@ -53,12 +58,13 @@ fn parse(args: &[String]) -> Result<Options, String> {
     let mut fates = vec![Fate::Succeed; count];
     let mut interrupt = false;
     let mut bystander = false;
+    let mut reaped = None;
     let mut rest = args[1..].iter();
     while let Some(flag) = rest.next() {
         let fate = match flag.as_str() {
-            "--fail" => Fate::Fail,
-            "--kill" => Fate::Killed,
-            "--slow" => Fate::Slow,
+            "--fail" => Some(Fate::Fail),
+            "--kill" => Some(Fate::Killed),
+            "--slow" => Some(Fate::Slow),
             "--interrupt" => {
                 interrupt = true;
                 continue;
@@ -67,13 +73,17 @@ fn parse(args: &[String]) -> Result<Options, String> {
                 bystander = true;
                 continue;
             }
+            "--reaped" => None,
             other => return Err(format!("unknown option {other:?}")),
         };
         let which = rest
             .next()
             .ok_or_else(|| format!("{flag} needs the number of a child, 1..={count}"))?;
         match which.parse::<usize>() {
-            Ok(k) if (1..=count).contains(&k) => fates[k - 1] = fate,
+            Ok(k) if (1..=count).contains(&k) => match fate {
+                Some(fate) => fates[k - 1] = fate,
+                None => reaped = Some(k - 1),
+            },
             _ => {
                 return Err(format!(
                     "{flag} {which}: the child must be between 1 and {count}"
@@ -89,6 +99,7 @@ fn parse(args: &[String]) -> Result<Options, String> {
         fates,
         interrupt,
         bystander,
+        reaped,
     })
 }
 
@@ -220,6 +231,7 @@ fn main() -> ExitCode {
         fates,
         interrupt,
         bystander,
+        reaped,
     } = parse(args.remaining()).unwrap_or_else(|problem| args.fail(&problem));
     // Under --interrupt: a pipe from the parent's handler to the slow child.
     let ack = if interrupt {
@@ -268,6 +280,27 @@ fn main() -> ExitCode {
     } else {
         None
     };
+    if let Some(k) = reaped {
+        // The demo takes this child's status itself, as another part of a program could.
+        let status = loop {
+            match nix::sys::wait::waitpid(pids[k], None) {
+                Err(nix::errno::Errno::EINTR) => continue,
+                other => break other,
+            }
+        };
+        match status {
+            Ok(status) => println!(
+                "child {} (pid {}): {}, waited for by the demo before wait_all",
+                k + 1,
+                pids[k],
+                describe(&status)
+            ),
+            Err(err) => {
+                eprintln!("reap: waitpid for child {} failed: {err}", k + 1);
+                return ExitCode::FAILURE;
+            }
+        }
+    }
     let mut ok = true;
     let meter = Meter::start("wait_all");
     let waited = reap::wait_all(&pids);
@@ -299,6 +332,12 @@ fn main() -> ExitCode {
         Err(err) => {
             ok = false;
             eprintln!("reap: wait_all failed: {err}");
+            if reaped.is_some() {
+                // The error expected: wait for the children wait_all did not get to.
+                for &pid in &pids {
+                    while nix::sys::wait::waitpid(pid, None) == Err(nix::errno::Errno::EINTR) {}
+                }
+            }
         }
     }
     if let Some(pid) = bystander {

@@ -1,5 +1,6 @@
 //! `handshake [--signal-early | --signal-after-check | --answer-after-check | --stray-signal
-//! | --sigint-blocked | --slow]`: the notes' SIGUSR1/SIGUSR2 handshake (step
+//! | --sigint-blocked | --usr-blocked | --other-signal | --two-rounds | --slow]`: the notes'
+//! SIGUSR1/SIGUSR2 handshake (step
 //! `signals/handshake`). The child sends SIGUSR1 to the parent; the parent waits for it
 //! with the student's `wait_for`, answers with SIGUSR2, then ends the child with SIGTERM,
 //! reaps it and says how it ended.
@@ -17,7 +18,16 @@
 //!   `wait_for(&GOT_USR1)` must not return on the other signal's handler;
 //! - `--sigint-blocked`: the demo blocks SIGINT (with a handler that records a delivery)
 //!   before `install_handlers`, and the child sends SIGINT, then SIGUSR1, once the parent
-//!   sleeps: a signal the caller blocked must stay blocked while `wait_for` sleeps.
+//!   sleeps: a signal the caller blocked must stay blocked while `wait_for` sleeps;
+//! - `--usr-blocked`: the demo blocks SIGUSR1 and SIGUSR2 themselves before
+//!   `install_handlers`, as a caller that defers them would: the mask to wait with must
+//!   still let them in;
+//! - `--other-signal`: the demo handles SIGALRM (a timer set elsewhere in a program), and
+//!   the child sends it once the parent sleeps, then SIGUSR1 once its handler has run and
+//!   the parent sleeps again: `wait_for` must not return on another handler, whatever
+//!   mask it sleeps with;
+//! - `--two-rounds`: the handshake runs twice (each side clears its flag after its first
+//!   wait): the handlers must still be there for the second signal of each kind.
 //!
 //! `--slow` makes each side wait for work: the child computes for 0.2 s of CPU before it
 //! sends SIGUSR1, and the parent as long before it answers. Under the tests' watchdog the
@@ -37,7 +47,8 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 const SYNOPSIS: &str = "handshake [--signal-early | --signal-after-check | --answer-after-check
-                 | --stray-signal | --sigint-blocked | --slow]
+                 | --stray-signal | --sigint-blocked | --usr-blocked | --other-signal
+                 | --two-rounds | --slow]
        (no option: the scheduler decides when SIGUSR1 arrives)";
 
 /// The CPU work each side does before it signals the other, under `--slow`.
@@ -51,6 +62,9 @@ enum Order {
     AnswerAfterCheck,
     StraySignal,
     SigintBlocked,
+    UsrBlocked,
+    OtherSignal,
+    TwoRounds,
     Slow,
 }
 
@@ -59,6 +73,37 @@ static GOT_INT: SignalFlag = SignalFlag::new();
 
 extern "C" fn on_sigint(_: libc::c_int) {
     GOT_INT.set();
+}
+
+/// Under `--other-signal`: set when SIGALRM's handler ran.
+static GOT_ALRM: SignalFlag = SignalFlag::new();
+/// Under `--other-signal`: the write end of the pipe on which SIGALRM's handler tells the
+/// child that it ran (-1 otherwise).
+static ALRM_ACK: std::sync::atomic::AtomicI32 = std::sync::atomic::AtomicI32::new(-1);
+
+extern "C" fn on_sigalrm(_: libc::c_int) {
+    GOT_ALRM.set();
+    let fd = ALRM_ACK.load(std::sync::atomic::Ordering::SeqCst);
+    if fd >= 0 {
+        // SAFETY: write() is async-signal-safe; `fd` is the pipe's write end, open for the
+        // demo's whole run, and the buffer is a static byte.
+        unsafe { libc::write(fd, b"!".as_ptr().cast(), 1) };
+    }
+}
+
+/// Under `--other-signal`, before `install_handlers`: handles SIGALRM, as a program with a
+/// timer does; its handler reports on `ack` that it ran.
+fn handle_sigalrm(ack: &OwnedFd) -> nix::Result<()> {
+    use std::os::fd::AsRawFd;
+    ALRM_ACK.store(ack.as_raw_fd(), std::sync::atomic::Ordering::SeqCst);
+    let action = SigAction::new(
+        SigHandler::Handler(on_sigalrm),
+        SaFlags::SA_RESTART,
+        SigSet::empty(),
+    );
+    // SAFETY: the handler only stores to an atomic and calls write(), async-signal-safe.
+    unsafe { sigaction(Signal::SIGALRM, &action) }?;
+    Ok(())
 }
 
 /// Under `--sigint-blocked`, before `install_handlers`: blocks SIGINT, as a program that
@@ -114,6 +159,16 @@ fn child(
             exit_now(1);
         }
     }
+    if let Some(ack) = &pipes.alarm_ack {
+        // Once the parent sleeps in its wait: SIGALRM, then wait until its handler ran.
+        until_asleep(parent);
+        let mut byte = [0u8; 1];
+        if kill(parent, Signal::SIGALRM).is_err() || read_full(ack, &mut byte) != Ok(1) {
+            exit_now(1);
+        }
+        // The parent sleeps again only if its wait_for went back to sleep.
+        until_asleep(parent);
+    }
     match order {
         Order::Slow => {
             work(SLOW_WORK);
@@ -146,6 +201,18 @@ fn child(
     let mut answer = [0u8; 9];
     answer[0] = b'A';
     answer[1..].copy_from_slice(&micros.to_ne_bytes());
+    if order == Order::TwoRounds {
+        // Round 2: the same again, once the parent has had the first answer.
+        GOT_USR2.clear();
+        if write_all(&report, &answer).is_err()
+            || kill(parent, Signal::SIGUSR1).is_err()
+            || write_all(&report, b"S").is_err()
+            || wait_for(&GOT_USR2, mask).is_err()
+        {
+            exit_now(1);
+        }
+        let _ = write_all(stdout_fd(), b"child: received SIGUSR2 again\n");
+    }
     let _ = write_all(&report, &answer);
     // Wait for SIGTERM, whose default action ends the process.
     loop {
@@ -174,6 +241,8 @@ pub struct Solution {
 struct Pipes {
     /// `--signal-after-check`: the child sends SIGUSR1 once it reads a byte here.
     go: Option<OwnedFd>,
+    /// `--other-signal`: the parent's SIGALRM handler writes a byte here once it ran.
+    alarm_ack: Option<OwnedFd>,
     /// `--answer-after-check`: the race the child arms on its own look at GOT_USR2.
     answer: Option<Answer>,
 }
@@ -193,6 +262,23 @@ fn run(order: Order, solution: Solution) -> nix::Result<bool> {
         block_sigint()?;
         println!("parent: SIGINT is blocked before install_handlers; the child sends it first");
     }
+    if order == Order::UsrBlocked {
+        let mut usr = SigSet::empty();
+        usr.add(Signal::SIGUSR1);
+        usr.add(Signal::SIGUSR2);
+        usr.thread_block()?;
+        println!("parent: SIGUSR1 and SIGUSR2 are blocked before install_handlers");
+    }
+    // --other-signal: the pipe from the parent's SIGALRM handler to the child.
+    let alarm = match order {
+        Order::OtherSignal => {
+            let (ack_read, ack_write) = pipe()?;
+            handle_sigalrm(&ack_write)?;
+            println!("parent: a SIGALRM reaches the parent while it waits; SIGUSR1 comes after");
+            Some((ack_read, ack_write))
+        }
+        _ => None,
+    };
     let mask = install_handlers()?;
     let (report_read, report_write) = pipe()?;
     let (go_read, go_write) = match order {
@@ -235,6 +321,7 @@ fn run(order: Order, solution: Solution) -> nix::Result<bool> {
             };
             let pipes = Pipes {
                 go: go_read,
+                alarm_ack: alarm.map(|(ack_read, _)| ack_read),
                 answer,
             };
             child(parent, report_write, pipes, &mask, order, wait_for)
@@ -273,12 +360,22 @@ fn run(order: Order, solution: Solution) -> nix::Result<bool> {
     }
     if matches!(
         order,
-        Order::Natural | Order::Slow | Order::StraySignal | Order::SigintBlocked
+        Order::Natural
+            | Order::Slow
+            | Order::StraySignal
+            | Order::SigintBlocked
+            | Order::UsrBlocked
+            | Order::OtherSignal
+            | Order::TwoRounds
     ) && read_full(&report_read, &mut byte)? != 1
     {
         return child_gone(child_pid);
     }
     println!("parent: received SIGUSR1 from the child");
+    if order == Order::TwoRounds {
+        // Before the answer: the child sends SIGUSR1 again only once it has it.
+        GOT_USR1.clear();
+    }
     if order == Order::Slow {
         work(SLOW_WORK);
     }
@@ -291,7 +388,10 @@ fn run(order: Order, solution: Solution) -> nix::Result<bool> {
         kill(child_pid, Signal::SIGUSR2)?;
         write_all(answered, b"d")?;
     } else {
-        if matches!(order, Order::StraySignal | Order::SigintBlocked) {
+        if matches!(
+            order,
+            Order::StraySignal | Order::SigintBlocked | Order::OtherSignal
+        ) {
             // These orders check the parent's wait: the child's is given no race here (the
             // child's race is `--answer-after-check`'s), so the answer waits until it sleeps.
             until_asleep(child_pid);
@@ -301,6 +401,23 @@ fn run(order: Order, solution: Solution) -> nix::Result<bool> {
     let mut answer = [0u8; 9];
     if read_full(&report_read, &mut answer)? != answer.len() {
         return child_gone(child_pid);
+    }
+    if order == Order::TwoRounds {
+        // The flag was cleared before the first answer went out (below, the child sends
+        // SIGUSR1 again only after that answer), so this wait is for the second SIGUSR1.
+        println!("parent: second round");
+        wait_for(&GOT_USR1, &mask)?;
+        if !GOT_USR1.is_set() {
+            return returned_early(child_pid);
+        }
+        if read_full(&report_read, &mut byte)? != 1 {
+            return child_gone(child_pid);
+        }
+        println!("parent: received SIGUSR1 again");
+        kill(child_pid, Signal::SIGUSR2)?;
+        if read_full(&report_read, &mut answer)? != answer.len() {
+            return child_gone(child_pid);
+        }
     }
     let micros = u64::from_ne_bytes(answer[1..].try_into().unwrap_or_default());
     CpuReport {
@@ -331,6 +448,8 @@ fn returned_early(child: Pid) -> nix::Result<bool> {
     waitpid(child, None)?;
     let other = if GOT_USR2.is_set() {
         "SIGUSR2's handler ran\n(a signal the parent did not wait for) and sigsuspend returned"
+    } else if GOT_ALRM.is_set() {
+        "SIGALRM's handler ran\n(a signal the parent did not wait for) and the wait returned"
     } else {
         "no SIGUSR1 had come"
     };
@@ -396,6 +515,9 @@ pub fn run_demo(solution: Solution, args: Vec<String>) -> ExitCode {
         ["--answer-after-check"] => Order::AnswerAfterCheck,
         ["--stray-signal"] => Order::StraySignal,
         ["--sigint-blocked"] => Order::SigintBlocked,
+        ["--usr-blocked"] => Order::UsrBlocked,
+        ["--other-signal"] => Order::OtherSignal,
+        ["--two-rounds"] => Order::TwoRounds,
         ["--slow"] => Order::Slow,
         _ => args.fail(&format!("unexpected arguments {given:?}")),
     };

@@ -30,9 +30,30 @@ fn blocked_in(process: Option<&Process>) -> Option<&str> {
 
 /// Why `who` is stuck in sigsuspend() waiting for `signal`, from its signal masks: the
 /// mask it sleeps with (its blocked set during the call) and what is pending.
-fn suspended(process: &Process, signal: i32, name: &str, who: &str) -> String {
+/// `caller_blocked`: the demo had blocked SIGUSR1 and SIGUSR2 itself before
+/// `install_handlers` (`--usr-blocked`).
+fn suspended(
+    process: &Process,
+    signal: i32,
+    name: &str,
+    who: &str,
+    caller_blocked: bool,
+) -> String {
     let masks = process.signals;
-    if masks.is_blocked(signal) {
+    if masks.is_blocked(signal) && caller_blocked {
+        let pending = if masks.is_pending(signal) {
+            format!(", and {name} is pending: it came, and waits to be let in")
+        } else {
+            String::new()
+        };
+        format!(
+            "{who} is blocked in sigsuspend() with a mask that still blocks {name}{pending}. \
+             The demo had blocked SIGUSR1 and SIGUSR2 itself before install_handlers, so the \
+             mask from before already blocks them: take both out of it (SigSet::remove) \
+             before returning it, so that sigsuspend lets them in whoever blocked them first. \
+             The mask blocks the signal."
+        )
+    } else if masks.is_blocked(signal) {
         let pending = if masks.is_pending(signal) {
             format!(", and {name} is pending: it came, and waits to be let in")
         } else {
@@ -53,6 +74,60 @@ fn suspended(process: &Process, signal: i32, name: &str, who: &str) -> String {
              each sigsuspend. A lost wake-up."
         )
     }
+}
+
+/// Whether `signal` may have reached `process`: it is pending, or it is blocked (then it
+/// would be pending had it come). Neither, while the sender still waits for the sleeper's
+/// first look at its flag (the `--...-after-check` orders), means it was never sent.
+fn sent(process: Option<&Process>, signal: i32) -> bool {
+    process.is_none_or(|p| p.signals.is_blocked(signal) || p.signals.is_pending(signal))
+}
+
+/// Whether `reader` is blocked in read() on a pipe that `writer` holds the write end of:
+/// under `--signal-after-check`, the child waiting for the parent's first look at its flag
+/// (the look closes that write end).
+fn reads_from(hang: &Hang, reader: Option<&Process>, writer: Option<&Process>) -> Option<bool> {
+    let inode = reader?.blocked_on_fd()?.pipe_inode()?;
+    let writer = writer?.pid;
+    Some(
+        hang.snapshot
+            .pipe_writers(inode)
+            .iter()
+            .any(|(p, _)| p.pid == writer),
+    )
+}
+
+/// Whether `holder` still holds the read end of a pipe that `writer` writes to: under
+/// `--answer-after-check`, the child's race armed and not yet run (its first look at the
+/// flag closes that read end; the child reads no other pipe).
+fn holds_a_read_end_from(hang: &Hang, holder: Option<&Process>, writer: Option<&Process>) -> bool {
+    let (Some(holder), Some(writer)) = (holder, writer) else {
+        return false;
+    };
+    holder
+        .fds
+        .iter()
+        .filter(|fd| fd.readable)
+        .filter_map(|fd| fd.pipe_inode())
+        .any(|inode| {
+            hang.snapshot
+                .pipe_writers(inode)
+                .iter()
+                .any(|(p, _)| p.pid == writer.pid)
+        })
+}
+
+/// Why `who` sleeps in sigsuspend() for `signal` that `sender` never sent: `sender` sends it
+/// right after `who`'s first look at `flag`, and is still waiting for that look.
+fn slept_before_looking(who: &str, flag: &str, sender: &str, signal: &str) -> String {
+    format!(
+        "{who} is blocked in sigsuspend() without having looked at {flag} first: {sender} \
+         sends {signal} right after that first look, and is still waiting for it (blocked in \
+         read()), so {signal} was never sent. A wait that sleeps before it looks at the flag \
+         (a do-while) sleeps forever when the flag is already set or the signal already \
+         handled. Look at the flag before each sigsuspend: `while !flag.is_set() {{ ... }}`. \
+         A sleep before the first look."
+    )
 }
 
 /// Why `who` is stuck in pause() waiting for `signal`, when the signal is blocked: pause
@@ -78,6 +153,10 @@ pub fn diagnose(hang: &Hang) -> String {
         .find(|p| Some(p.ppid) == parent.map(|q| q.pid));
     let early = hang.stdout.contains("the child has sent SIGUSR1");
     let after_check = hang.stdout.contains("right after the parent's first look");
+    let answer_after_check = hang.stdout.contains("right after the child's first look");
+    let caller_blocked = hang
+        .stdout
+        .contains("SIGUSR1 and SIGUSR2 are blocked before install_handlers");
     let usr1 = libc::SIGUSR1;
     let usr2 = libc::SIGUSR2;
     if let Some(spinner) = hang.spinning().next() {
@@ -129,8 +208,22 @@ pub fn diagnose(hang: &Hang) -> String {
              wake-up). Block the signal first (sigprocmask) and wait with sigsuspend. A lost wake-up."
                 .to_owned()
         }
+        (Some("rt_sigsuspend"), Some("read"))
+            if after_check
+                && !sent(parent, usr1)
+                && reads_from(hang, child, parent).unwrap_or(false) =>
+        {
+            slept_before_looking("the parent", "GOT_USR1", "the child", "SIGUSR1")
+        }
+        (Some("read"), Some("rt_sigsuspend"))
+            if answer_after_check
+                && !sent(child, usr2)
+                && holds_a_read_end_from(hang, child, parent) =>
+        {
+            slept_before_looking("the child", "GOT_USR2", "the parent", "SIGUSR2")
+        }
         (Some("rt_sigsuspend"), _) => match parent {
-            Some(p) => suspended(p, usr1, "SIGUSR1", "the parent"),
+            Some(p) => suspended(p, usr1, "SIGUSR1", "the parent", caller_blocked),
             None => unreachable!("a process blocked in a call exists"),
         },
         (Some("read"), Some("pause")) => {
@@ -140,7 +233,7 @@ pub fn diagnose(hang: &Hang) -> String {
                 .to_owned()
         }
         (Some("read"), Some("rt_sigsuspend")) => match child {
-            Some(c) => suspended(c, usr2, "SIGUSR2", "the child"),
+            Some(c) => suspended(c, usr2, "SIGUSR2", "the child", caller_blocked),
             None => unreachable!("a process blocked in a call exists"),
         },
         _ => "the demo did not finish: what each process was doing is above. Stuck.".to_owned(),
