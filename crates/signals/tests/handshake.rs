@@ -26,8 +26,12 @@ fn handshake(args: &[&str]) -> String {
 /// What [`handshake`] checks, for `demo` run with `args`: its output, or the failure
 /// message.
 fn outcome(demo: Demo, args: &[&str]) -> Result<String, String> {
+    // A correct handshake never sleeps or computes for long: a process that keeps running
+    // (a busy-wait) or keeps sleeping (polling) is called stuck after two timeouts, not
+    // after proctest's default cap of 30 s.
     let run = demo
         .timeout(common::WATCHDOG)
+        .hard_cap(common::WATCHDOG * 2)
         .run()
         .map_err(|hang| proctest::verdict(&hang, &common::diagnose(&hang)))?;
     let command = format!("handshake {}", args.join(" "));
