@@ -172,6 +172,23 @@ pub fn diagnose(hang: &Hang) -> String {
             proctest::cpu::seconds(spinner.cpu)
         );
     }
+    // The demo's parent only ever sleeps in the student's wait: a sleep of its own there is
+    // a poll (sleep, look, sleep again).
+    if let Some(call @ ("clock_nanosleep" | "nanosleep")) = blocked_in(parent) {
+        let pending = parent.is_some_and(|p| p.signals.is_pending(usr1));
+        return format!(
+            "the parent sleeps in {call}() while it waits for SIGUSR1: wait_for polls the \
+             flag (sleep, look, sleep again) instead of waiting in sigsuspend.{} sigsuspend \
+             installs a mask that lets the signal in and sleeps in one step, and it returns \
+             as soon as a handler has run. Polling instead of sigsuspend.",
+            if pending {
+                " SIGUSR1 is pending: it came, but the mask still blocks it, so no look \
+                 ever sees the flag set."
+            } else {
+                ""
+            }
+        );
+    }
     if let (Some(p), Some("pause")) = (parent, blocked_in(parent)) {
         if let Some(why) = paused_while_blocked(p, usr1, "SIGUSR1", "the parent") {
             return why;
