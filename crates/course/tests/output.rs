@@ -172,6 +172,17 @@ fn filters() -> Vec<(&'static str, &'static str)> {
             r"(ipc/process_queue: [^\n]*)\((?:13|14) of 19 tests failed\)",
             "$1([13 or 14] of 19 tests failed)",
         ),
+        // The starter of signals/handshake waits with pause(): in the natural handshake,
+        // whether SIGUSR1 comes before the pause (and is lost) in one of ten runs is the
+        // scheduler's choice, so that one test passes or fails with the starter.
+        (
+            ", `handshake_completes_whenever_the_scheduler_delivers_sigusr1`",
+            "",
+        ),
+        (
+            r"(signals/handshake: [^\n]*)\((?:6|7) of 19 tests failed\)",
+            "$1([6 or 7] of 19 tests failed)",
+        ),
         // interleave and proctest wrap their own error, note and help lines (where, depends
         // on the width of the pids in them): join them again, one continuation per pass.
         (r"((?:error|note|help): [^\n]*)\n {8,}", "$1 "),
