@@ -99,6 +99,12 @@ impl Client {
         !self.done && self.sent < self.message().len()
     }
 
+    /// Nothing more will come in this round: the server closed the connection, or the
+    /// first echo is as long as its message (the client then stops reading it).
+    fn finished(&self) -> bool {
+        self.done || (self.round == 0 && self.echoes[0].len() >= self.messages[0].len())
+    }
+
     /// Still expecting bytes in this round.
     fn reading(&self) -> bool {
         !self.done
@@ -262,6 +268,12 @@ fn step(c: &mut Client, buf: &mut [u8]) {
         Ok(n) => {
             let round = c.round;
             c.echoes[round].extend_from_slice(&buf[..n]);
+            // An echo longer than its message is wrong already, and a server that writes
+            // the same bytes again and again would otherwise fill this process's memory
+            // before it ever closes the connection: the client stops reading there.
+            if round == 1 && c.echoes[1].len() > c.messages[1].len() {
+                c.done = true;
+            }
         }
         Err(err) if matches!(err.kind(), ErrorKind::WouldBlock | ErrorKind::Interrupted) => {}
         Err(err) => {
@@ -653,7 +665,7 @@ fn failed(clients: &[Client]) -> Result<(), Failure> {
         .iter()
         .enumerate()
         .filter(|(_, c)| {
-            c.error.is_some() || (c.done && !c.rude && c.echoes[c.round] != *c.message())
+            c.error.is_some() || (c.finished() && !c.rude && c.echoes[c.round] != *c.message())
         })
         .filter_map(|(i, c)| check(i, c))
         .collect();

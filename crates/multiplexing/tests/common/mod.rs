@@ -141,11 +141,18 @@ pub mod echo {
                 .split_once("\nerror: ")
                 .map(|(_, rest)| rest)
                 .or_else(|| run.stderr.strip_prefix("error: "));
+            // A load generator killed by a signal (the kernel's out-of-memory killer, say)
+            // could not say why: its signal is all there is.
+            let killed = run.signal().map(|signal| {
+                let name = nix::sys::signal::Signal::try_from(signal)
+                    .map_or_else(|_| format!("signal {signal}"), |s| s.as_str().to_owned());
+                format!("the load generator was killed by {name} before it could report")
+            });
             let headline = match (load, server) {
                 (Some(load), _) if load.starts_with("the server stalled") => load.trim(),
                 (_, Some(server)) => server,
                 (Some(load), None) => load.trim(),
-                (None, None) => "the load test failed",
+                (None, None) => killed.as_deref().unwrap_or("the load test failed"),
             };
             // The evidence first (without repeating the headline), the verdict last, on the
             // only `error:` line (the one the runner shows as the verdict).
