@@ -15,7 +15,10 @@
 //! - if the test process itself dies first (Ctrl-C on `cargo test`, a watchdog killing the
 //!   test binary), a small guard process in the demo's group, which only waits for the
 //!   test process to go away, kills the group: a demo blocked on a pipe never outlives
-//!   its test.
+//!   its test;
+//! - a demo that prints or writes in a loop fills neither the test's memory nor the disk:
+//!   the test keeps the first [`OUTPUT_KEPT`] bytes of each output, and the demo may not
+//!   write a file past [`FILE_SIZE_LIMIT`] (SIGXFSZ stops it).
 //!
 //! The timeout is a watchdog, never a way to decide an outcome: a correct demo finishes
 //! in milliseconds, and the timeout only bounds how long a broken one may take to be
@@ -92,6 +95,16 @@ pub const DEFAULT_HARD_CAP: Duration = Duration::from_secs(30);
 /// right then.
 const EXIT_GRACE: Duration = Duration::from_millis(300);
 
+/// The most of a demo's standard output, and of its standard error, kept for the test: a
+/// demo that prints in a loop would otherwise fill the test's memory before the watchdog
+/// stops it. What comes after is read and counted, and a last line says how much.
+pub const OUTPUT_KEPT: usize = 64 << 20;
+
+/// The largest file a demo may write (`RLIMIT_FSIZE`, the soft limit only): one that
+/// prints in a loop with its standard output in a file ([`StdoutTo::File`]), or writes a
+/// file in a loop, is stopped by SIGXFSZ long before it fills the disk.
+pub const FILE_SIZE_LIMIT: u64 = 1 << 30;
+
 /// Where the demo's standard output goes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum StdoutTo {
@@ -120,6 +133,7 @@ pub struct Demo {
     stdout_to: StdoutTo,
     timeout: Duration,
     hard_cap: Duration,
+    file_size_limit: u64,
     watch: Option<Watcher>,
 }
 
@@ -145,6 +159,7 @@ impl Demo {
             stdout_to: StdoutTo::Pipe,
             timeout: DEFAULT_TIMEOUT,
             hard_cap: DEFAULT_HARD_CAP,
+            file_size_limit: FILE_SIZE_LIMIT,
             watch: None,
         }
     }
@@ -216,6 +231,13 @@ impl Demo {
         self
     }
 
+    /// Sets the largest file the demo may write (default [`FILE_SIZE_LIMIT`]); a demo
+    /// that writes past it is stopped by SIGXFSZ.
+    pub fn file_size_limit(mut self, bytes: u64) -> Self {
+        self.file_size_limit = bytes;
+        self
+    }
+
     /// Runs the demo to completion, or until the watchdog fires.
     ///
     /// Returns [`Finished`] when the demo exited (successfully or not), and [`Hang`]
@@ -252,6 +274,7 @@ impl Demo {
             // started, and nothing it does reaches the test harness.
             .process_group(0);
         only_standard_descriptors(&mut command);
+        limit_file_size(&mut command, self.file_size_limit);
         let stdout_file = (self.stdout_to == StdoutTo::File).then(|| scratch.path.join("stdout"));
         match &stdout_file {
             None => command.stdout(Stdio::piped()),
@@ -363,9 +386,7 @@ impl Demo {
             .collect();
         let stdout = match (stdout_reader, &stdout_file) {
             (Some(handle), _) => handle.join().expect("the reader thread never panics"),
-            (None, Some(path)) => {
-                String::from_utf8_lossy(&std::fs::read(path).unwrap_or_default()).into_owned()
-            }
+            (None, Some(path)) => std::fs::File::open(path).map_or_else(|_| String::new(), kept),
             (None, None) => String::new(),
         };
         let stderr = stderr_reader
@@ -523,12 +544,54 @@ fn wait_until_ended(processes: &[Process], limit: Duration) {
     }
 }
 
-fn reader(mut pipe: impl Read + Send + 'static) -> JoinHandle<String> {
-    std::thread::spawn(move || {
-        let mut bytes = Vec::new();
-        let _ = pipe.read_to_end(&mut bytes);
-        String::from_utf8_lossy(&bytes).into_owned()
-    })
+/// Lowers the demo's file-size limit to `bytes`, unless it is lower already.
+fn limit_file_size(command: &mut Command, bytes: u64) {
+    // SAFETY: the closure runs in the forked child before exec; getrlimit and setrlimit
+    // are plain system calls (async-signal-safe) on a local struct, and nothing allocates.
+    unsafe {
+        command.pre_exec(move || {
+            let mut limit = libc::rlimit {
+                rlim_cur: 0,
+                rlim_max: 0,
+            };
+            if libc::getrlimit(libc::RLIMIT_FSIZE, &mut limit) == 0 && limit.rlim_cur > bytes {
+                limit.rlim_cur = bytes.min(limit.rlim_max);
+                libc::setrlimit(libc::RLIMIT_FSIZE, &limit);
+            }
+            Ok(())
+        });
+    }
+}
+
+/// Everything `source` gives until its end, as text: its first [`OUTPUT_KEPT`] bytes, and
+/// a last line counting the bytes not kept, if any.
+fn kept(mut source: impl Read) -> String {
+    let mut bytes = Vec::new();
+    let mut chunk = vec![0u8; 64 * 1024];
+    let mut dropped: u64 = 0;
+    loop {
+        match source.read(&mut chunk) {
+            Ok(0) => break,
+            Ok(n) => {
+                let keep = n.min(OUTPUT_KEPT.saturating_sub(bytes.len()));
+                bytes.extend_from_slice(&chunk[..keep]);
+                dropped += (n - keep) as u64;
+            }
+            Err(err) if err.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(_) => break,
+        }
+    }
+    let mut text = String::from_utf8_lossy(&bytes).into_owned();
+    if dropped > 0 {
+        text.push_str(&format!(
+            "\n[{dropped} more bytes after these {OUTPUT_KEPT}, not kept]\n"
+        ));
+    }
+    text
+}
+
+fn reader(pipe: impl Read + Send + 'static) -> JoinHandle<String> {
+    std::thread::spawn(move || kept(pipe))
 }
 
 /// A demo that exited before the watchdog fired.

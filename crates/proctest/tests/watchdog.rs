@@ -26,6 +26,40 @@ fn feeds_standard_input_and_closes_it() {
 }
 
 #[test]
+fn a_demo_that_prints_forever_is_kept_to_a_bounded_output() {
+    // `yes` writes as fast as the pipe takes it: the test keeps the first OUTPUT_KEPT
+    // bytes, counts the rest, and the watchdog stops it at the cap.
+    let hang = Demo::new("yes")
+        .timeout(Duration::from_millis(500))
+        .hard_cap(Duration::from_secs(2))
+        .run()
+        .expect_err("yes never ends");
+    assert!(
+        hang.stdout.len() <= proctest::OUTPUT_KEPT + 100,
+        "{} bytes kept",
+        hang.stdout.len()
+    );
+    assert!(
+        hang.stdout.ends_with("not kept]\n"),
+        "the last line counts what was not kept: {:?}",
+        &hang.stdout[hang.stdout.len().saturating_sub(80)..]
+    );
+}
+
+#[test]
+fn a_demo_cannot_write_a_file_past_the_size_limit() {
+    // With its standard output in a file, `yes` is stopped by SIGXFSZ at the limit (1 GiB
+    // by default; 1 MiB here, not to write a gigabyte in a test).
+    let run = Demo::new("yes")
+        .stdout_to(StdoutTo::File)
+        .file_size_limit(1 << 20)
+        .run()
+        .unwrap_or_else(|hang| panic!("yes should have been stopped by SIGXFSZ:\n{hang}"));
+    assert_eq!(run.signal(), Some(libc::SIGXFSZ), "{:?}", run.status);
+    assert_eq!(run.stdout.len(), 1 << 20);
+}
+
+#[test]
 fn standard_output_can_go_to_a_file() {
     let run = Demo::new("sh")
         .args([
