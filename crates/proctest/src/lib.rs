@@ -17,8 +17,9 @@
 //!   test process to go away, kills the group: a demo blocked on a pipe never outlives
 //!   its test;
 //! - a demo that prints or writes in a loop fills neither the test's memory nor the disk:
-//!   the test keeps the first [`OUTPUT_KEPT`] bytes of each output, and the demo may not
-//!   write a file past [`FILE_SIZE_LIMIT`] (SIGXFSZ stops it).
+//!   the test keeps the first [`OUTPUT_KEPT`] bytes of each output, the demo may not
+//!   write a file past [`FILE_SIZE_LIMIT`] (SIGXFSZ stops it), and each of its processes
+//!   may take at most [`MEMORY_LIMIT`] of address space.
 //!
 //! The timeout is a watchdog, never a way to decide an outcome: a correct demo finishes
 //! in milliseconds, and the timeout only bounds how long a broken one may take to be
@@ -105,6 +106,12 @@ pub const OUTPUT_KEPT: usize = 64 << 20;
 /// file in a loop, is stopped by SIGXFSZ long before it fills the disk.
 pub const FILE_SIZE_LIMIT: u64 = 1 << 30;
 
+/// The most address space a demo's process may take (`RLIMIT_AS`, the soft limit only): a
+/// demo that gathers output in a loop fails its allocation (Rust aborts with `memory
+/// allocation of N bytes failed`) instead of taking the machine's memory, and the kernel's
+/// out-of-memory killer, which might pick any process, the test's included.
+pub const MEMORY_LIMIT: u64 = 8 << 30;
+
 /// Where the demo's standard output goes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum StdoutTo {
@@ -134,6 +141,7 @@ pub struct Demo {
     timeout: Duration,
     hard_cap: Duration,
     file_size_limit: u64,
+    memory_limit: u64,
     watch: Option<Watcher>,
 }
 
@@ -160,6 +168,7 @@ impl Demo {
             timeout: DEFAULT_TIMEOUT,
             hard_cap: DEFAULT_HARD_CAP,
             file_size_limit: FILE_SIZE_LIMIT,
+            memory_limit: MEMORY_LIMIT,
             watch: None,
         }
     }
@@ -238,6 +247,13 @@ impl Demo {
         self
     }
 
+    /// Sets the most address space each process of the demo may take (default
+    /// [`MEMORY_LIMIT`]); past it, allocations fail.
+    pub fn memory_limit(mut self, bytes: u64) -> Self {
+        self.memory_limit = bytes;
+        self
+    }
+
     /// Runs the demo to completion, or until the watchdog fires.
     ///
     /// Returns [`Finished`] when the demo exited (successfully or not), and [`Hang`]
@@ -274,7 +290,8 @@ impl Demo {
             // started, and nothing it does reaches the test harness.
             .process_group(0);
         only_standard_descriptors(&mut command);
-        limit_file_size(&mut command, self.file_size_limit);
+        lower_limit(&mut command, libc::RLIMIT_FSIZE, self.file_size_limit);
+        lower_limit(&mut command, libc::RLIMIT_AS, self.memory_limit);
         let stdout_file = (self.stdout_to == StdoutTo::File).then(|| scratch.path.join("stdout"));
         match &stdout_file {
             None => command.stdout(Stdio::piped()),
@@ -544,8 +561,9 @@ fn wait_until_ended(processes: &[Process], limit: Duration) {
     }
 }
 
-/// Lowers the demo's file-size limit to `bytes`, unless it is lower already.
-fn limit_file_size(command: &mut Command, bytes: u64) {
+/// Lowers the demo's soft `resource` limit to `bytes`, unless it is lower already (the
+/// hard limit stays: a demo may raise it back, as the shm launcher does).
+fn lower_limit(command: &mut Command, resource: libc::__rlimit_resource_t, bytes: u64) {
     // SAFETY: the closure runs in the forked child before exec; getrlimit and setrlimit
     // are plain system calls (async-signal-safe) on a local struct, and nothing allocates.
     unsafe {
@@ -554,9 +572,9 @@ fn limit_file_size(command: &mut Command, bytes: u64) {
                 rlim_cur: 0,
                 rlim_max: 0,
             };
-            if libc::getrlimit(libc::RLIMIT_FSIZE, &mut limit) == 0 && limit.rlim_cur > bytes {
+            if libc::getrlimit(resource, &mut limit) == 0 && limit.rlim_cur > bytes {
                 limit.rlim_cur = bytes.min(limit.rlim_max);
-                libc::setrlimit(libc::RLIMIT_FSIZE, &limit);
+                libc::setrlimit(resource, &limit);
             }
             Ok(())
         });

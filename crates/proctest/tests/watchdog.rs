@@ -60,6 +60,18 @@ fn a_demo_cannot_write_a_file_past_the_size_limit() {
 }
 
 #[test]
+fn a_demo_cannot_take_memory_past_its_limit() {
+    // A shell doubling a string in a loop fails its allocation at 64 MiB of address space
+    // and ends with an error, long before it could take the machine's memory.
+    let run = Demo::new("sh")
+        .args(["-c", "x=a; while :; do x=\"$x$x\"; done"])
+        .memory_limit(64 << 20)
+        .run()
+        .unwrap_or_else(|hang| panic!("the shell should have run out of memory:\n{hang}"));
+    assert_ne!(run.code(), Some(0), "{run:?}");
+}
+
+#[test]
 fn standard_output_can_go_to_a_file() {
     let run = Demo::new("sh")
         .args([
