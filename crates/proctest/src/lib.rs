@@ -19,7 +19,7 @@
 //! - a demo that prints or writes in a loop fills neither the test's memory nor the disk:
 //!   the test keeps the first [`OUTPUT_KEPT`] bytes of each output, the demo may not
 //!   write a file past [`FILE_SIZE_LIMIT`] (SIGXFSZ stops it), and each of its processes
-//!   may take at most [`MEMORY_LIMIT`] of address space.
+//!   may take at most [`MEMORY_LIMIT`] of memory.
 //!
 //! The timeout is a watchdog, never a way to decide an outcome: a correct demo finishes
 //! in milliseconds, and the timeout only bounds how long a broken one may take to be
@@ -106,10 +106,12 @@ pub const OUTPUT_KEPT: usize = 64 << 20;
 /// file in a loop, is stopped by SIGXFSZ long before it fills the disk.
 pub const FILE_SIZE_LIMIT: u64 = 1 << 30;
 
-/// The most address space a demo's process may take (`RLIMIT_AS`, the soft limit only): a
+/// The most memory a demo's process may take (`RLIMIT_DATA`, the soft limit only): a
 /// demo that gathers output in a loop fails its allocation (Rust aborts with `memory
 /// allocation of N bytes failed`) instead of taking the machine's memory, and the kernel's
-/// out-of-memory killer, which might pick any process, the test's included.
+/// out-of-memory killer, which might pick any process, the test's included. `RLIMIT_DATA`
+/// counts the heap and private writable mappings, not the address space malloc reserves
+/// for its arenas, nor shared mappings: a demo with many threads is not limited for that.
 pub const MEMORY_LIMIT: u64 = 8 << 30;
 
 /// Where the demo's standard output goes.
@@ -247,7 +249,7 @@ impl Demo {
         self
     }
 
-    /// Sets the most address space each process of the demo may take (default
+    /// Sets the most memory (heap and private mappings) each process of the demo may take (default
     /// [`MEMORY_LIMIT`]); past it, allocations fail.
     pub fn memory_limit(mut self, bytes: u64) -> Self {
         self.memory_limit = bytes;
@@ -291,7 +293,7 @@ impl Demo {
             .process_group(0);
         only_standard_descriptors(&mut command);
         lower_limit(&mut command, libc::RLIMIT_FSIZE, self.file_size_limit);
-        lower_limit(&mut command, libc::RLIMIT_AS, self.memory_limit);
+        lower_limit(&mut command, libc::RLIMIT_DATA, self.memory_limit);
         let stdout_file = (self.stdout_to == StdoutTo::File).then(|| scratch.path.join("stdout"));
         match &stdout_file {
             None => command.stdout(Stdio::piped()),
