@@ -249,8 +249,8 @@ impl Demo {
         self
     }
 
-    /// Sets the most memory (heap and private mappings) each process of the demo may take (default
-    /// [`MEMORY_LIMIT`]); past it, allocations fail.
+    /// Sets the most memory (heap and private mappings) each process of the demo may take
+    /// (default [`MEMORY_LIMIT`]); past it, allocations fail.
     pub fn memory_limit(mut self, bytes: u64) -> Self {
         self.memory_limit = bytes;
         self
