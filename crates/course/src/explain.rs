@@ -24,7 +24,7 @@ struct Block {
 
 /// Explains the captured output of a failed test of `package`.
 pub fn failure(output: &str, package: &str) -> Explanation {
-    let output = shorten_paths(output, package);
+    let output = plain_assertions(&shorten_paths(output, package));
     let output = snapshot_diff(&output).unwrap_or(output);
     let mut blocks: Vec<Block> = vec![Block {
         location: None,
@@ -133,6 +133,62 @@ pub fn failure(output: &str, package: &str) -> Explanation {
         body: body.join("\n"),
         replay,
     }
+}
+
+/// std's `assert_eq!` and `assert_ne!` reports told in words: the test's message alone on
+/// the first line (std's ``assertion `left == right` failed: `` before it is for whoever
+/// wrote the test), and the two values as `found:` and `expected:` (the course's tests
+/// always put the value they found first) instead of `left:` and `right:`.
+fn plain_assertions(output: &str) -> String {
+    let lines: Vec<&str> = output.lines().collect();
+    let mut out: Vec<String> = Vec::with_capacity(lines.len());
+    let mut i = 0;
+    while i < lines.len() {
+        let line = lines[i];
+        let kind = [
+            ("assertion `left == right` failed", true),
+            ("assertion `left != right` failed", false),
+        ]
+        .into_iter()
+        .find(|(start, _)| line.starts_with(start));
+        // The message runs until std's `  left: ` line, which must follow for this to be
+        // std's report (a test's own text that merely starts so is left alone).
+        let left = kind.and_then(|_| {
+            (i + 1..lines.len())
+                .find(|&k| lines[k].starts_with("  left: "))
+                .filter(|&k| lines.get(k + 1).is_some_and(|l| l.starts_with(" right: ")))
+        });
+        let (Some((start, equal)), Some(left)) = (kind, left) else {
+            out.push(line.to_owned());
+            i += 1;
+            continue;
+        };
+        let message = line[start.len()..].trim_start_matches(':').trim();
+        out.push(if message.is_empty() {
+            if equal {
+                "two values that must be equal differ:".to_owned()
+            } else {
+                "two values that must differ are equal:".to_owned()
+            }
+        } else {
+            message.to_owned()
+        });
+        out.extend(lines[i + 1..left].iter().map(|l| (*l).to_owned()));
+        let found = &lines[left]["  left: ".len()..];
+        let expected = &lines[left + 1][" right: ".len()..];
+        if equal {
+            out.push(format!("  found:    {found}"));
+            out.push(format!("  expected: {expected}"));
+        } else {
+            out.push(format!("  both:     {found}"));
+        }
+        i = left + 2;
+    }
+    let mut text = out.join("\n");
+    if output.ends_with('\n') {
+        text.push('\n');
+    }
+    text
 }
 
 /// A failed insta snapshot (a scenario table, or a demo's output, that is not the expected
@@ -553,6 +609,23 @@ snapshot assertion for 'x' failed in line 11";
             .map(String::from)
             .to_vec();
         assert_eq!(first_paragraph(&lines), "a hanging indent, then");
+        assert_eq!(
+            plain_assertions(
+                "thread 't' panicked at a.rs:1:2:\nassertion `left == right` failed: the count\n\
+                 of 3\n  left: 4\n right: 3\nnote: run with\n"
+            ),
+            "thread 't' panicked at a.rs:1:2:\nthe count\nof 3\n  found:    4\n  expected: 3\n\
+             note: run with\n"
+        );
+        assert_eq!(
+            plain_assertions("assertion `left != right` failed\n  left: 4\n right: 4"),
+            "two values that must differ are equal:\n  both:     4"
+        );
+        // Not std's report: no `left:` and `right:` lines follow.
+        assert_eq!(
+            plain_assertions("assertion `left == right` failed: x\n  lefty"),
+            "assertion `left == right` failed: x\n  lefty"
+        );
         let lines: Vec<String> = ["assertion `left == right` failed: x", "  left: 4"]
             .map(String::from)
             .to_vec();
