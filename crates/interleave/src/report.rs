@@ -115,6 +115,9 @@ impl fmt::Display for Failure {
             .and_then(|t| panic_place(&self.trace, t))
         {
             Some(place) => {
+                if let Some(check) = failed_check(&self.message, &place) {
+                    v.headline = check;
+                }
                 v.place = Some(place);
                 v.context.push(format!("at {when}"));
             }
@@ -145,6 +148,26 @@ pub(crate) fn headline(kind: FailureKind, message: &str) -> String {
         FailureKind::DataRace => message.to_string(),
         _ => format!("{}: {message}", kind.headline()),
     }
+}
+
+/// A panic raised at `place` by the step's own checks (an assertion of its tests, run in a
+/// simulated thread), not by the student's code: its message alone, since the thread did
+/// not fail, a check did (`starvation: P1 stayed hungry...`, not `P1 panicked: ...`).
+/// `None` for a panic in the student's file (`exercises/...`), which stays "panicked".
+pub(crate) fn failed_check(message: &str, place: &str) -> Option<String> {
+    // Rust's own panics (an overflow, an unwrap, an index) are a bug of the code that ran,
+    // wherever it is written.
+    const RUNTIME: [&str; 6] = [
+        "attempt to ",
+        "called `",
+        "index out of bounds",
+        "not yet implemented",
+        "not implemented",
+        "internal error: entered unreachable code",
+    ];
+    let in_tests = place.starts_with("crates/") && place.contains("/tests/");
+    let (_, check) = message.split_once(" panicked: ")?;
+    (in_tests && !RUNTIME.iter().any(|start| check.starts_with(start))).then(|| check.to_string())
 }
 
 /// The simulated thread a panic message names (`thread S1 panicked: ...`).

@@ -517,16 +517,26 @@ fn step_failure(
         FailureKind::Panic => {
             let what = message.strip_prefix("thread ").unwrap_or(&message);
             let thread = what.split(' ').next().unwrap_or("");
-            let mut v = if thread == actor {
-                let msg = what
-                    .split_once("panicked: ")
-                    .map(|(_, m)| m)
-                    .unwrap_or(what);
-                Verdict::new(format!("at step {step}, {call} panicked: {msg}"))
-            } else {
-                Verdict::new(format!("at step {step} ({call}), {what}"))
+            let place = crate::report::panic_place(&trace, thread);
+            let check = place
+                .as_deref()
+                .and_then(|place| crate::report::failed_check(&message, place));
+            let mut v = match check {
+                // A check of the step's tests failed in that thread: its words alone.
+                Some(check) if thread == actor => {
+                    Verdict::new(format!("at step {step}, {call}: {check}"))
+                }
+                Some(check) => Verdict::new(format!("at step {step} ({call}), {check}")),
+                None if thread == actor => {
+                    let msg = what
+                        .split_once("panicked: ")
+                        .map(|(_, m)| m)
+                        .unwrap_or(what);
+                    Verdict::new(format!("at step {step}, {call} panicked: {msg}"))
+                }
+                None => Verdict::new(format!("at step {step} ({call}), {what}")),
             };
-            v.place = crate::report::panic_place(&trace, thread);
+            v.place = place;
             v
         }
         FailureKind::Budget => {
