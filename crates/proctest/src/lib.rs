@@ -647,6 +647,18 @@ impl Finished {
         self.status.signal()
     }
 
+    /// How the demo ended, in words: `exited with status 1`, `killed by signal SIGKILL`.
+    pub fn ended(&self) -> String {
+        match (self.code(), self.signal()) {
+            (Some(code), _) => format!("exited with status {code}"),
+            (None, Some(signal)) => match nix::sys::signal::Signal::try_from(signal) {
+                Ok(signal) => format!("killed by signal {}", signal.as_str()),
+                Err(_) => format!("killed by signal {signal}"),
+            },
+            (None, None) => format!("ended ({})", self.status),
+        }
+    }
+
     /// Checks a demo that was given bad command-line input: it exited with status 2 (the
     /// usage-error convention), wrote `usage:` and every one of `expected` (the valid
     /// range, the step...) on standard error, each line within [`args::MAX_COLUMNS`]

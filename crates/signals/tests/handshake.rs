@@ -176,8 +176,8 @@ fn each_side_sleeps_while_the_other_works() {
     let run = run(Demo::new(DEMO).arg("--slow"));
     assert!(
         run.status.success() && run.stderr.is_empty(),
-        "`handshake --slow` failed ({:?}):\n{}\n{}",
-        run.status,
+        "`handshake --slow` {}:\n{}\n{}",
+        run.ended(),
         run.stderr,
         run.stdout
     );

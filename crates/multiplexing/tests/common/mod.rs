@@ -143,10 +143,11 @@ pub mod echo {
                 .or_else(|| run.stderr.strip_prefix("error: "));
             // A load generator killed by a signal (the kernel's out-of-memory killer, say)
             // could not say why: its signal is all there is.
-            let killed = run.signal().map(|signal| {
-                let name = nix::sys::signal::Signal::try_from(signal)
-                    .map_or_else(|_| format!("signal {signal}"), |s| s.as_str().to_owned());
-                format!("the load generator was killed by {name} before it could report")
+            let killed = run.signal().map(|_| {
+                format!(
+                    "the load generator was {} before it could report",
+                    run.ended()
+                )
             });
             let headline = match (load, server) {
                 (Some(load), _) if load.starts_with("the server stalled") => load.trim(),
