@@ -272,7 +272,10 @@ fn the_demo_reports_a_missing_file_with_exit_code_1() {
     assert_eq!(
         run.code(),
         Some(1),
-        "a missing file is exit code 1: {run:?}"
+        "`count_lines` given a missing file must exit with status 1; it {}:\n{}{}",
+        run.ended(),
+        run.stdout,
+        run.stderr
     );
     assert!(
         run.stderr

@@ -41,9 +41,9 @@ fn outcome(demo: Demo, args: &[&str]) -> Result<String, String> {
     if !run.status.success() || !run.stderr.is_empty() {
         let cause = run.stderr.trim().trim_start_matches("handshake: ");
         let evidence = format!(
-            "`{}` failed ({}); its output:\n{}",
+            "`{}` {}; its output:\n{}",
             command.trim_end(),
-            run.status,
+            run.ended(),
             run.stdout.trim_end()
         );
         let cause = if cause.is_empty() {

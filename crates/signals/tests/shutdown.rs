@@ -128,8 +128,8 @@ fn assert_clean_shutdown(run: &Finished, unit: u32) {
     );
     assert!(
         run.status.success() && run.stderr.is_empty(),
-        "({:?}) {}\n{out}",
-        run.status,
+        "the demo {}, and said on its standard error:\n{}\n{out}",
+        run.ended(),
         run.stderr
     );
 }
@@ -139,8 +139,8 @@ fn without_a_signal_every_unit_is_done_and_the_file_removed() {
     let run = shutdown(&["5"]);
     assert!(
         run.status.success() && run.stderr.is_empty(),
-        "({:?}) {}\n{}",
-        run.status,
+        "`shutdown 5` {}, and said on its standard error:\n{}\n{}",
+        run.ended(),
         run.stderr,
         run.stdout
     );
