@@ -436,11 +436,21 @@ fn check_deadlines(table: &Table) {
         if step > table.rows.len() {
             return;
         }
+        let call = &table.rows[step - 1].call;
+        let got: Vec<&str> = table.rows[step - 1]
+            .returned
+            .iter()
+            .map(|r| r.strip_prefix(&format!("{call} -> ")).unwrap_or(r))
+            .collect();
+        let got = if got.is_empty() {
+            "nothing (the call was still blocked)".to_owned()
+        } else {
+            got.join(", ")
+        };
         assert!(
             row(step).contains(want),
-            "at step {step}, {}: expected {want},\ngot [{}].\n{why}\n\n{table:#}",
-            table.rows[step - 1].call,
-            row(step)
+            "at step {step}, {call} returned {got}, where the policy gives {}.\n{why}\n\n{table:#}",
+            want.trim_start_matches("-> ")
         );
     };
     for (step, want) in [
@@ -1142,15 +1152,15 @@ fn another_correct_design_passes() {
 #[test]
 fn the_checks_reject_wrong_masters() {
     let cases: [(u8, &str); 6] = [
-        (1, "expected -> TimedOut(job 0, W0) at 100ms"),
-        (2, "expected -> TimedOut(job 2, W2) at 140ms"),
-        (3, "expected -> [job 2 -> W1]"),
+        (1, "where the policy gives TimedOut(job 0, W0) at 100ms"),
+        (2, "where the policy gives TimedOut(job 2, W2) at 140ms"),
+        (3, "where the policy gives [job 2 -> W1]"),
         (4, "job 0 completed 2 times"),
         (
             5,
             "at step 8, M dispatch() returned [M dispatch() -> [job 0 -> W0]]",
         ),
-        (6, "expected -> [job 2 -> W1]"),
+        (6, "where the policy gives [job 2 -> W1]"),
     ];
     for (k, (f, cause)) in cases.into_iter().enumerate() {
         let m = match f {
