@@ -373,11 +373,21 @@ fn first_paragraph(lines: &[String]) -> String {
     // Continuation lines keep the first line's indentation, or hang two columns deeper
     // (as `proctest::wrap` and the tests' `wrap` indent them), all alike.
     let mut continuation = None;
+    let mut previous: &str = first;
     for line in lines {
         let at = indent(line);
         let fits = (at == indent(first) || at == indent(first) + 2)
             && continuation.is_none_or(|c| c == at);
-        if line.trim().is_empty() || !fits || ui::starts_a_part(line) {
+        // A line that starts with `word:` is a label (`note:`, `left:`), unless the line
+        // before it was wrapped mid-sentence (long, and ending in a word): then the wrap
+        // fell just before a colon (`on the` / `clock): it kept`, `the wrong` / `bytes:
+        // 1046879 arrived`).
+        let mid_sentence = previous.trim_end().chars().count() >= 80
+            && text.ends_with(|c: char| c.is_alphanumeric() || c == ',');
+        previous = line;
+        let label = ui::starts_a_part(line)
+            && !(mid_sentence && ui::starts_a_part(&format!("{line}:")) && !starts_a_block(line));
+        if line.trim().is_empty() || !fits || label {
             break;
         }
         continuation = Some(at);
@@ -388,6 +398,15 @@ fn first_paragraph(lines: &[String]) -> String {
         text.push_str(line.trim());
     }
     text
+}
+
+/// A line that starts a list item, an arrow or a table row, whatever comes before it.
+fn starts_a_block(line: &str) -> bool {
+    let text = line.trim_start();
+    ["- ", "* ", "| ", "-->"]
+        .iter()
+        .any(|m| text.starts_with(m))
+        || text.matches(" | ").count() >= 2
 }
 
 /// The headline cut for the verdict line: its first sentence, up to the first `: ` or
@@ -401,8 +420,11 @@ pub fn short(headline: &str, max: usize) -> String {
             text = message.to_string();
         }
     }
-    // Never inside `code`: a quoted line (`child recv: 10`) is part of the cause.
-    let in_code = |text: &str, at: usize| text[..at].matches('`').count() % 2 == 1;
+    // Never inside `code` or a "quotation": a quoted line (`child recv: 10`, a scenario's
+    // name "30 days: longer than...") is part of the cause.
+    let in_code = |text: &str, at: usize| {
+        text[..at].matches('`').count() % 2 == 1 || text[..at].matches('"').count() % 2 == 1
+    };
     if let Some(at) = text
         .match_indices(". ")
         .map(|(at, _)| at)
@@ -632,6 +654,29 @@ snapshot assertion for 'x' failed in line 11";
         assert_eq!(
             first_paragraph(&lines),
             "assertion `left == right` failed: x"
+        );
+        let lines: Vec<String> = [
+            "  wait_readable used 0.328 s of CPU while the writer computed for 0.200 s (1.135 s on the",
+            "  clock): it kept checking",
+            "  note: more",
+        ]
+        .map(String::from)
+        .to_vec();
+        assert_eq!(
+            first_paragraph(&lines),
+            "wait_readable used 0.328 s of CPU while the writer computed for 0.200 s (1.135 s on \
+             the clock): it kept checking"
+        );
+        let lines: Vec<String> = ["  a full sentence.", "  left: 4"]
+            .map(String::from)
+            .to_vec();
+        assert_eq!(first_paragraph(&lines), "a full sentence.");
+        assert_eq!(
+            short(
+                "read_timeout(30 days), scenario \"30 days: longer\": it returned",
+                90
+            ),
+            "read_timeout(30 days), scenario \"30 days: longer\""
         );
         assert_eq!(short("x: y", 90), "x: y");
         assert_eq!(
