@@ -422,8 +422,15 @@ pub fn short(headline: &str, max: usize) -> String {
     }
     // Never inside `code` or a "quotation": a quoted line (`child recv: 10`, a scenario's
     // name "30 days: longer than...") is part of the cause.
+    // Nor inside (parentheses) or [brackets]: `job 0 completed 2 times (M collect() ->
+    // Done(job 0, W1): ...)` keeps its parenthesis whole.
     let in_code = |text: &str, at: usize| {
-        text[..at].matches('`').count() % 2 == 1 || text[..at].matches('"').count() % 2 == 1
+        let before = &text[..at];
+        let open = |o: char, c: char| before.matches(o).count() > before.matches(c).count();
+        before.matches('`').count() % 2 == 1
+            || before.matches('"').count() % 2 == 1
+            || open('(', ')')
+            || open('[', ']')
     };
     if let Some(at) = text
         .match_indices(". ")
@@ -677,6 +684,13 @@ snapshot assertion for 'x' failed in line 11";
                 90
             ),
             "read_timeout(30 days), scenario \"30 days: longer\""
+        );
+        assert_eq!(
+            short(
+                "job 0 completed 2 times (M collect() -> Done(job 0, W1): twice): more",
+                90
+            ),
+            "job 0 completed 2 times (M collect() -> Done(job 0, W1): twice)"
         );
         assert_eq!(short("x: y", 90), "x: y");
         assert_eq!(
