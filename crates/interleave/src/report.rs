@@ -66,6 +66,17 @@ pub struct Failure {
 }
 
 impl Failure {
+    /// Whether a wait in the failing schedule ended with a spurious wake-up (std's condvar
+    /// contract, [`crate::explore::CondvarSemantics::Std`], or a Mesa monitor): what an
+    /// oracle test of a wait without a loop checks the failure came from.
+    pub fn had_spurious_wakeup(&self) -> bool {
+        self.trace.events.iter().any(|e| {
+            e.outcome
+                .as_deref()
+                .is_some_and(|o| o.starts_with("spurious wake-up ("))
+        })
+    }
+
     /// The replay line printed at the end of the report.
     pub fn replay_line(&self) -> String {
         replay_line(self.seed, &self.strategy)

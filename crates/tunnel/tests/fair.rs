@@ -773,73 +773,8 @@ fn never_both_directions_and_bounded_waiting_under_std_condvar_semantics() {
     );
 }
 
-/// The oracle for std's condvar contract: the notes' `if` passes every FIFO schedule of
-/// one car each way (nobody can get in between a signal and the signalled car), on a
-/// Mesa monitor and on a mutex with a condition variable, and fails under std's contract,
-/// where a wait may end without a signal.
+/// The oracle for std's condvar contract (in `common`, shared with the other step).
 #[test]
 fn the_std_contract_catches_a_wait_without_a_loop() {
-    use interleave::sync::{Condvar, Mutex};
-    use tunnel::Direction;
-
-    /// The notes' policy on a mutex and a condition variable, with `if`.
-    struct CondvarTunnel {
-        inside: Mutex<[usize; 2]>,
-        busy: Condvar,
-    }
-    fn side(dir: Direction) -> usize {
-        usize::from(dir == South)
-    }
-    impl common::OneWay for CondvarTunnel {
-        fn arrive(&self, dir: Direction) -> Option<u64> {
-            let mut n = self.inside.lock();
-            if n[side(dir.opposite())] > 0 {
-                self.busy.wait(&mut n);
-            }
-            n[side(dir)] += 1;
-            None
-        }
-        fn depart(&self, dir: Direction) {
-            let mut n = self.inside.lock();
-            n[side(dir)] -= 1;
-            if n[side(dir)] == 0 {
-                self.busy.notify_all();
-            }
-        }
-    }
-    let cars: &[(&str, Direction, usize)] = &[("N1", North, 1), ("S1", South, 1)];
-    let condvar = move || {
-        let t = CondvarTunnel {
-            inside: Mutex::new([0, 0]),
-            busy: Condvar::new(),
-        };
-        drive(t, &Traffic::new(None), cars)
-    };
-    let mesa = move || drive(NotesTunnel::new(Semantics::Mesa), &Traffic::new(None), cars);
-    let std_contract = interleave::explore::CondvarSemantics::Std;
-    for config in [
-        Config::new().iterations(400),
-        Config::new().strategy(Strategy::DelayBounded { bound: 2 }),
-    ] {
-        check(config.clone(), condvar).unwrap_or_else(|f| panic!("FIFO hides it:\n{f}"));
-        check(config.clone(), mesa).unwrap_or_else(|f| panic!("FIFO hides it:\n{f}"));
-        for f in [
-            check(config.clone().condvar(std_contract), condvar),
-            check(config.clone().condvar(std_contract), mesa),
-        ] {
-            let f = f.expect_err("a spurious wake-up lets a car in");
-            assert!(
-                f.message
-                    .contains("was still inside: cars of both directions in the tunnel"),
-                "{f}"
-            );
-            assert!(
-                f.trace.events.iter().any(|e| e
-                    .outcome
-                    .as_deref()
-                    .is_some_and(|o| o.starts_with("spurious wake-up ("))),
-                "{f}"
-            );
-        }
-    }
+    common::the_std_contract_catches_a_wait_without_a_loop();
 }
