@@ -61,6 +61,18 @@ fn never_a_writer_with_anyone_else_with_more_readers_and_writers() {
     }
 }
 
+/// Under std's condvar contract: a monitor switched to Mesa semantics gets what Mesa
+/// semantics really promise (a wake-up for nothing, a signal that wakes any waiter); a
+/// Hoare monitor is not affected.
+#[test]
+fn never_a_writer_with_anyone_else_under_std_condvar_semantics() {
+    for (config, crowd) in common::std_contract_shapes() {
+        if let Err(failure) = common::check_crowd(ReadersWriters::new, config, crowd) {
+            panic!("{failure}");
+        }
+    }
+}
+
 /// Monitors written as students do, on the Hoare monitor, to show what the checks catch
 /// and what they accept.
 mod versions {

@@ -363,23 +363,11 @@ fn batches_of_readers_with_writers_rechecking_in_a_while_pass() {
 /// The policy's invariant under std's condvar contract.
 #[test]
 fn never_a_writer_with_anyone_else_under_std_condvar_semantics() {
-    let std_contract = interleave::explore::CondvarSemantics::Std;
-    common::explore_readers_and_writers(
-        ReadersWriters::new,
-        Config::new().iterations(1000).condvar(std_contract),
-        2,
-        2,
-        2,
-    );
-    common::explore_readers_and_writers(
-        ReadersWriters::new,
-        Config::new()
-            .strategy(Strategy::DelayBounded { bound: 2 })
-            .condvar(std_contract),
-        2,
-        2,
-        1,
-    );
+    for (config, crowd) in common::std_contract_shapes() {
+        if let Err(failure) = common::check_crowd(ReadersWriters::new, config, crowd) {
+            panic!("{failure}");
+        }
+    }
 }
 
 /// The oracle: with one reader and one writer nobody can barge in, and the notes' `if`s

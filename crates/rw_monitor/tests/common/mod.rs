@@ -467,13 +467,63 @@ pub fn check_readers_and_writers<T: RwMonitor + 'static>(
     writers: usize,
     rounds: usize,
 ) -> Result<Stats, Box<Failure>> {
+    check_crowd(new, config, Crowd::new(readers, writers, rounds))
+}
+
+/// Who takes part in an exploration: `readers` readers and `writers` writers, each
+/// entering and leaving `rounds` times, started readers first unless `writers_first`.
+#[derive(Debug, Clone, Copy)]
+pub struct Crowd {
+    pub readers: usize,
+    pub writers: usize,
+    pub rounds: usize,
+    pub writers_first: bool,
+}
+
+impl Crowd {
+    pub fn new(readers: usize, writers: usize, rounds: usize) -> Self {
+        Crowd {
+            readers,
+            writers,
+            rounds,
+            writers_first: false,
+        }
+    }
+
+    /// The same crowd, writers started first (they are then inside, or waiting, before
+    /// most readers arrive).
+    pub fn writers_first(self) -> Self {
+        Crowd {
+            writers_first: true,
+            ..self
+        }
+    }
+}
+
+/// [`check_readers_and_writers`] for any [`Crowd`].
+pub fn check_crowd<T: RwMonitor + 'static>(
+    new: fn() -> T,
+    config: Config,
+    crowd: Crowd,
+) -> Result<Stats, Box<Failure>> {
+    let Crowd {
+        readers,
+        writers,
+        rounds,
+        writers_first,
+    } = crowd;
     check(config, move || {
         let rw = Arc::new(new());
         let inside = Observed::new(Inside::default());
-        let actors = (1..=readers)
-            .map(|i| (format!("R{i}"), false))
-            .chain((1..=writers).map(|i| (format!("W{i}"), true)));
+        let reader_names = (1..=readers).map(|i| (format!("R{i}"), false));
+        let writer_names = (1..=writers).map(|i| (format!("W{i}"), true));
+        let actors: Vec<(String, bool)> = if writers_first {
+            writer_names.chain(reader_names).collect()
+        } else {
+            reader_names.chain(writer_names).collect()
+        };
         let handles: Vec<_> = actors
+            .into_iter()
             .map(|(name, writing)| {
                 let rw = rw.clone();
                 let inside = inside.clone();
@@ -605,6 +655,30 @@ pub fn shapes() -> Vec<(Config, usize, usize, usize)> {
     ]
 }
 
+/// The explorations under std's condvar contract (a Mesa monitor, or a `Condvar`, may wake
+/// a waiter for nothing, and a signal may wake any one of the waiters; a Hoare monitor is
+/// not affected): a crowd under a configuration. Three readers and two
+/// writers are the smallest crowd in which a signal handed from reader to reader can wake
+/// a reader of the next batch instead of one already admitted.
+pub fn std_contract_shapes() -> Vec<(Config, Crowd)> {
+    use interleave::explore::{CondvarSemantics, Strategy};
+    let std_contract = |config: Config| config.condvar(CondvarSemantics::Std);
+    vec![
+        (
+            std_contract(Config::new().iterations(1000)),
+            Crowd::new(2, 2, 2),
+        ),
+        (
+            std_contract(Config::new().strategy(Strategy::DelayBounded { bound: 2 })),
+            Crowd::new(2, 2, 1),
+        ),
+        (
+            std_contract(Config::new().iterations(1000)),
+            Crowd::new(3, 2, 1).writers_first(),
+        ),
+    ]
+}
+
 /// Every check of the topic on `new`: tables, crowded scripts, explorations. The first
 /// problem, if any.
 #[allow(dead_code)] // not every step's test file runs other monitors through it
@@ -613,11 +687,13 @@ pub fn verdict<T: RwMonitor + 'static>(new: fn() -> T) -> Option<String> {
         .map(|(name, step)| format!("table {name} differs at step {step}"))
         .or_else(|| judge_crowds(new))
         .or_else(|| {
-            shapes().into_iter().find_map(|(config, r, w, rounds)| {
-                check_readers_and_writers(new, config, r, w, rounds)
-                    .err()
-                    .map(|f| f.message)
-            })
+            shapes()
+                .into_iter()
+                .map(|(config, r, w, rounds)| (config, Crowd::new(r, w, rounds)))
+                .chain(std_contract_shapes())
+                .find_map(|(config, crowd)| {
+                    check_crowd(new, config, crowd).err().map(|f| f.message)
+                })
         })
 }
 
