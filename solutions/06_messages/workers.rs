@@ -5,7 +5,8 @@
 //! handed out has a deadline (`timeout` after it was sent). `collect` waits for an
 //! answer only until the earliest deadline; when it passes, the job goes back to the
 //! front of the queue, to be handed to another worker, and its worker is considered
-//! silent until it answers again. A silent worker may still answer later: if the job
+//! silent until it answers again (jobs handed out together share a deadline: each
+//! comes back from its own `collect`, in any order). A silent worker may still answer later: if the job
 //! was done meanwhile, that late answer is a duplicate and is ignored.
 //!
 //! The policy, exactly: `dispatch` hands the queue's jobs, oldest first, to the idle

@@ -640,14 +640,28 @@ fn watch<M: Mastering>(n: usize, inputs: &[u64], took: fn(usize, usize) -> u64) 
                  has a job"
                     .to_string(),
             ),
+            // Jobs handed out together share a deadline: any one of them may time out
+            // first (the others by the next collects).
             Some(Event::TimedOut { job, worker }) => match earliest {
-                Some((d, w, j)) if (w, j) == (worker, job) && t == d => seen[w] = Seen::Silent(j),
+                Some((d, ..)) if t == d && seen.get(worker) == Some(&Seen::Busy(job, d)) => {
+                    seen[worker] = Seen::Silent(job)
+                }
                 Some((d, w, j)) if t == d => fail(
                     &log,
                     format!(
-                        "collect returned TimedOut(job {job}, W{worker}) at {},\nbut the \
-                         deadline that passed is job {j}'s (W{w})",
-                        millis(t)
+                        "collect returned TimedOut(job {job}, W{worker}) at {}, but {}:\nthe \
+                         deadline that passed then is job {j}'s (W{w})",
+                        millis(t),
+                        match seen.get(worker) {
+                            Some(Seen::Busy(j2, d2)) if *j2 == job =>
+                                format!("job {job}'s deadline is {}", millis(*d2)),
+                            Some(Seen::Busy(j2, _)) => format!("W{worker} holds job {j2}"),
+                            Some(Seen::Silent(j2)) => format!(
+                                "W{worker} has already timed out on job {j2} and has not \
+                                 answered since"
+                            ),
+                            _ => format!("W{worker} holds no job"),
+                        }
                     ),
                 ),
                 Some((d, ..)) => fail(
