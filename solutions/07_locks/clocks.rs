@@ -7,6 +7,9 @@
 //! timeout fires at once; set back by an hour, and they fire an hour late (for a wait of a
 //! few seconds: never, as far as its caller can tell). Measure with the monotonic clock
 //! instead (`Instant`, CLOCK_MONOTONIC: time elapsed since boot, which only moves forward).
+//! Here that is `interleave::time::Instant`, the simulation's copy of `std::time::Instant`:
+//! std's real clocks are invisible to the simulation, whose sleeps and timeouts run on a
+//! virtual clock.
 //!
 //! Invariant to protect: a timeout of `d` fires once `d` has really elapsed, not earlier
 //! and not much later, whatever happens to the wall clock meanwhile.
