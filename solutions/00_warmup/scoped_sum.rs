@@ -2,7 +2,7 @@
 //!
 //! Task: split `data` into `threads` contiguous chunks whose sizes differ by at most one,
 //! sum each chunk on its own thread with `std::thread::scope` (all the threads running at
-//! the same time), then add the partial sums.
+//! the same time; an empty chunk needs no thread), then add the partial sums.
 //! Invariant: every element is counted exactly once, whatever the number of threads.
 //! Done when `just check warmup/scoped_sum` (or `cargo course check warmup/scoped_sum`) passes.
 

@@ -434,8 +434,8 @@ fn judge(len: usize, threads: usize, watched: &pages::Watched) -> Option<String>
                 .unwrap_or(inner.end);
             let at = |page: usize| (page * per_page).min(len);
             return Some(format!(
-                "{call}: chunk {i} of chunk_bounds({len}, {threads}) is {chunk:?},\nbut one \
-                 thread read elements {}..{} of it and another thread elements {}..{}.\n\
+                "in {call}, chunk {i} of chunk_bounds({len}, {threads}) is {chunk:?},\nbut \
+                 one thread read elements {}..{} of it and another thread elements {}..{}.\n\
                  Each thread must sum exactly the one chunk that chunk_bounds gives it.",
                 at(inner.start),
                 at(split),
@@ -445,9 +445,9 @@ fn judge(len: usize, threads: usize, watched: &pages::Watched) -> Option<String>
         }
         if let Some(j) = owner.iter().position(|&o| o == first) {
             return Some(format!(
-                "{call}: one thread read two chunks of chunk_bounds({len}, {threads}),\nchunk \
-                 {j} ({:?}) and chunk {i} ({chunk:?}): each chunk must be summed on its own \
-                 thread.",
+                "in {call}, one thread read two chunks of chunk_bounds({len}, {threads}),\n\
+                 chunk {j} ({:?}) and chunk {i} ({chunk:?}): each chunk must be summed on its \
+                 own thread.",
                 chunks[j]
             ));
         }
@@ -490,10 +490,10 @@ fn check_at_the_same_time(sum: pages::Sum, patience: Duration) -> Option<String>
         let watched = pages::watch(len, threads, Some(patience), sum);
         match &watched.gave_up {
             Some(started) => Some(format!(
-                "parallel_sum({len} elements, {threads} threads): a thread that started its \
-                 chunk waited {} s for the\nothers to start, but only chunk(s) {started:?} had \
-                 started: the threads ran one after another.\nSpawn them all (collect the \
-                 handles into a Vec) before joining any.",
+                "the threads of parallel_sum({len} elements, {threads} threads) ran one after \
+                 another:\na thread that started its chunk waited {} s for the others to \
+                 start, but only chunk(s) {started:?} had started.\nSpawn them all (collect \
+                 the handles into a Vec) before joining any.",
                 patience.as_secs()
             )),
             None => judge(len, threads, &watched),
@@ -658,7 +658,7 @@ fn the_rendezvous_catches_threads_run_one_after_another() {
     let problem = check_at_the_same_time(versions::one_after_another, Duration::from_secs(1))
         .expect("threads joined one by one must fail the rendezvous");
     assert!(
-        problem.contains("the threads ran one after another"),
+        problem.contains("threads) ran one after another"),
         "{problem}"
     );
 }
