@@ -135,13 +135,7 @@ impl fmt::Display for Failure {
             None => v.place = Some(when),
         }
         if self.kind == FailureKind::Budget && self.message.contains("busy-wait") {
-            v.helps.push(
-                "a thread that must wait for another should block (wait on a condition \
-                 variable, receive from a channel), not test a condition in a loop; where \
-                 the step asks for spinning, call yield_now() between looks, so that the \
-                 thread it waits for can run"
-                    .to_string(),
-            );
+            v.helps.push(busy_wait_help(&self.message));
         }
         v.replay = self.replay_line();
         write!(f, "{v}")
@@ -440,6 +434,26 @@ pub(crate) fn object_label(kind: &str, name: &str) -> String {
     match name.strip_prefix(kind) {
         Some(rest) if rest.starts_with('#') => name.to_string(),
         _ => format!("{kind} {name}"),
+    }
+}
+
+/// The help for a busy-wait: block instead. A loop that already yields is told that
+/// yielding is not waiting; one that does not is also told, for the steps that ask for
+/// spinning, to yield between looks.
+pub(crate) fn busy_wait_help(message: &str) -> String {
+    let how = "(wait on a condition variable, receive from a channel, lock the mutex it needs)";
+    if message.contains(", yield)") || message.contains(", yield,") {
+        format!(
+            "the loop already calls yield_now(), so the other threads did run: what it waits \
+             for never happened. Look at what should make its condition true; and unless the \
+             step asks for spinning, block {how} instead of testing a condition in a loop"
+        )
+    } else {
+        format!(
+            "a thread that must wait for another should block {how}, not test a condition in \
+             a loop; where the step asks for spinning, call yield_now() between looks, so that \
+             the thread it waits for can run"
+        )
     }
 }
 

@@ -540,17 +540,22 @@ fn step_failure(
             v
         }
         FailureKind::Budget => {
-            let mut v = Verdict::new(format!(
-                "at step {step}, {call} never returned and never blocked: {message}"
-            ));
+            // When another thread is the one that spins (a philosopher while the table's
+            // host waits for a meal to end), the spinner leads: it is the cause.
+            let spinner = message
+                .split_once("; at the end, ")
+                .map(|(_, rest)| rest)
+                .filter(|rest| !rest.starts_with(&format!("{actor} ")));
+            let mut v = match spinner {
+                Some(rest) => Verdict::new(format!(
+                    "at step {step} ({call}, which never returned), {rest}"
+                )),
+                None => Verdict::new(format!(
+                    "at step {step}, {call} never returned and never blocked: {message}"
+                )),
+            };
             if message.contains("busy-wait") {
-                v.helps.push(
-                    "a call that must wait should block (wait on a condition variable, \
-                     receive from a channel) until it may go on, not test a condition in a \
-                     loop; where the step asks for spinning, call yield_now() between looks, \
-                     so that the thread it waits for can run"
-                        .to_string(),
-                );
+                v.helps.push(crate::report::busy_wait_help(&message));
             }
             v
         }
