@@ -166,11 +166,6 @@ fn publishing_checks<L: Publishing>() {
     );
 }
 
-#[test]
-fn the_next_holder_sees_what_the_previous_one_wrote() {
-    publishing_checks::<TicketLock<Value>>();
-}
-
 /// `n` threads take the lock `rounds` times each; inside, a read and a write with a
 /// scheduling point between them, so that two threads inside at once lose an update.
 /// With `check_order`, a thread that enters while someone who drew an earlier ticket still
@@ -251,6 +246,48 @@ fn exploration_checks<L: Tickets>() {
         Config::new().strategy(Strategy::DelayBounded { bound: 2 }),
         || queueing::<L>(3, 2, true),
     );
+}
+
+/// A `try_turn` that finds it is not the ticket's turn changes nothing: #0 holds the lock,
+/// #1 tries and is refused, #0 leaves, and #1 then enters. A try_turn that moves the
+/// display on when it fails (the chapter's `then_some`, which builds, and so drops, a
+/// guard either way) skips #1's turn for good.
+fn refused_try_changes_nothing<L: Tickets>() -> Result<(), String> {
+    within(
+        Duration::from_secs(10),
+        "a refused try_turn, then the turn",
+        || {
+            let lock = L::new(0);
+            let first = lock.take_ticket();
+            let Some(held) = lock.try_turn(&first) else {
+                return Ok(()); // a lock that never lets #0 in fails the other checks
+            };
+            let second = lock.take_ticket();
+            if lock.try_turn(&second).is_some() {
+                return Ok(()); // two holders at once: the explorations name it
+            }
+            drop(held);
+            if lock.try_turn(&second).is_none() {
+                return Err(
+                    "try_turn(#1), refused while #0 held the lock, was refused again \
+                            once #0 had left:\n#1's turn was skipped. The refused try_turn moved \
+                            the display on: a try_turn that finds\nit is not its turn must \
+                            change nothing (a TicketGuard built and dropped advances the \
+                            display,\nand bool::then_some builds its value even when the answer \
+                            is false). A turn skipped."
+                        .to_string(),
+                );
+            }
+            Ok(())
+        },
+    )
+}
+
+#[test]
+fn a_try_turn_that_is_refused_changes_nothing() {
+    if let Err(message) = refused_try_changes_nothing::<Step>() {
+        panic!("{message}");
+    }
 }
 
 #[test]
@@ -528,6 +565,13 @@ fn real_threads<L: Tickets>() {
     );
 }
 
+/// After the queueing checks, which name a duplicated or skipped ticket in the step's
+/// words: a wrong draw also breaks the handing over, where it shows only as a spin.
+#[test]
+fn the_next_holder_sees_what_the_previous_one_wrote() {
+    publishing_checks::<TicketLock<Value>>();
+}
+
 #[test]
 fn real_threads_count_under_the_ticket_lock() {
     real_threads::<Step>();
@@ -593,6 +637,7 @@ fn a_ticket_whose_turn_has_passed_never_enters_again() {
 /// Every check above, for a lock written in this file.
 fn all_checks<L: Tickets>() {
     served_ticket::<L>().expect("a correct lock refuses a served ticket");
+    refused_try_changes_nothing::<L>().unwrap_or_else(|message| panic!("{message}"));
     check_a_waiter_spins::<L>().unwrap_or_else(|message| panic!("{message}"));
     three_threads_queue::<L>().check(QUEUE, |_| ());
     coming_back::<L>().check(BACK, check_coming_back);
