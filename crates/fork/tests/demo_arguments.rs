@@ -30,6 +30,7 @@ fn every_demo_answers_help_and_rejects_bad_arguments() {
             &["4", "--fail"],
             &["4", "--kill", "9"],
             &["4", "--slow", "abc"],
+            &["4", "--stopped", "0"],
             &["4", "--interrupt"],
         ],
     );
