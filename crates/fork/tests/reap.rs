@@ -302,10 +302,13 @@ fn a_stopped_child_is_waited_for_until_it_ends() {
     let (run, _) = run_stopped();
     let command = format!("reap {}", STOPPED.join(" "));
     let reported = run.stderr.lines().find_map(|l| {
-        l.strip_prefix("reap: ")
-            .filter(|p| p.contains(" as stopped (") || p.contains(" as continued ("))
+        let problem = l.strip_prefix("reap: ")?;
+        ["stopped", "continued"]
+            .into_iter()
+            .find(|event| problem.contains(&format!(" as {event} (")))
+            .map(|event| (event, problem))
     });
-    if let Some(problem) = reported {
+    if let Some((event, problem)) = reported {
         panic!(
             "{}",
             proctest::verdict(
@@ -314,7 +317,8 @@ fn a_stopped_child_is_waited_for_until_it_ends() {
                     run.stdout, run.stderr
                 ),
                 &format!(
-                    "{problem}.\nChild 2 stopped itself with SIGSTOP once the other \
+                    "wait_all reported child 2 as {event} instead of waiting for it until it \
+                     ended.\n{problem}.\nChild 2 stopped itself with SIGSTOP once the other \
                      children had ended, and the test sent it SIGCONT only while the parent \
                      was blocked: a stopped child is alive, it ends later. wait_all must \
                      return each child's final status, Exited or Signaled. A stopped child \
