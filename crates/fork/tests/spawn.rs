@@ -364,6 +364,42 @@ fn oracle_a_child_that_prints_with_println_and_exits_with_exit_is_rejected() {
 }
 
 #[test]
+fn oracle_a_child_that_writes_through_a_stdout_handle_of_the_parent_is_rejected() {
+    // `std::io::stdout()` taken before the fork: the child's write goes through its lock
+    // and its buffer, although the child itself calls no function of std by name.
+    let found = violations(
+        r#"
+        pub fn spawn_children(values: &[f64]) -> nix::Result<Vec<Pid>> {
+            let out = std::io::stdout();
+            let mut pids = Vec::new();
+            for &f in values {
+                let text = format!("{f:.6} F is {:.6} C (pid ", celsius(f));
+                let line = Line::new().text(text.as_bytes());
+                match unsafe { fork() }? {
+                    ForkResult::Parent { child } => pids.push(child),
+                    ForkResult::Child => {
+                        let line = line.pid().text(b")\n");
+                        let code = if (&out).write_all(line.as_bytes()).is_ok() { 0 } else { 1 };
+                        exit_now(code)
+                    }
+                }
+            }
+            writeln!(&out, "spawned").ok();
+            Ok(pids)
+        }
+        "#,
+    );
+    let lines: Vec<String> = found
+        .iter()
+        .map(|v| format!("{}: {}", v.line, v.what))
+        .collect();
+    assert_eq!(
+        lines,
+        ["12: uses `out`, a handle on `std::io::stdout()` taken before the fork (line 3)"]
+    );
+}
+
+#[test]
 fn alternative_a_child_that_writes_and_exits_through_libc_is_accepted() {
     let found = violations(
         r#"
