@@ -42,6 +42,7 @@ fn every_demo_answers_help_and_rejects_bad_arguments() {
             &["4", "--fork-fails-after", "abc"],
             &["4", "--fork-fails", "--fork-fails-after", "1"],
             &["4", "--report", "--bogus"],
+            &["--count-writes"],
         ],
     );
     assert_conventions(
