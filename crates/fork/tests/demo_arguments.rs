@@ -51,6 +51,7 @@ fn every_demo_answers_help_and_rejects_bad_arguments() {
             &["4", "--slow"],
             &["4", "--crash", "9"],
             &["4", "--fail-at-exit", "1"],
+            &["4", "--stopped", "9"],
             &["4", "--descending", "--bogus"],
         ],
     );

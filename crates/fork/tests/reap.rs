@@ -4,12 +4,13 @@
 mod common;
 
 use common::{
-    WATCHDOG, assert_rejected, diagnose, parse_conversion, parse_spawned, redact_pids, run,
+    WATCHDOG, assert_rejected, blocked_on_stopped_child, diagnose, parse_conversion, parse_spawned,
+    redact_pids, run,
 };
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 use proctest::cpu::busy_wait;
-use proctest::{Demo, Finished, Snapshot, StdoutTo};
+use proctest::{Demo, Finished, StdoutTo};
 use std::sync::{Arc, Mutex};
 
 const DEMO: &str = env!("CARGO_BIN_EXE_reap");
@@ -250,7 +251,7 @@ fn run_stopped() -> (Finished, Option<String>) {
         .args(STOPPED)
         .timeout(WATCHDOG)
         .hard_cap(WATCHDOG)
-        .watch(move |snapshot| match waiting_for_stopped_child(snapshot) {
+        .watch(move |snapshot| match blocked_on_stopped_child(snapshot) {
             Some((child, call)) => {
                 *record.lock().unwrap_or_else(|e| e.into_inner()) = Some(call);
                 let _ = kill(Pid::from_raw(child), Signal::SIGCONT);
@@ -262,39 +263,6 @@ fn run_stopped() -> (Finished, Option<String>) {
         .unwrap_or_else(|hang| panic!("{}", proctest::verdict(&hang, &diagnose(&hang))));
     let call = seen.lock().unwrap_or_else(|e| e.into_inner()).take();
     (run, call)
-}
-
-/// The stopped child and the call its parent is blocked in, once that child is the only
-/// one that has not ended and the parent is blocked, not waiting for another pid (it may
-/// be in a wait for its last exited child, which it has not been woken from yet).
-fn waiting_for_stopped_child(snapshot: &Snapshot) -> Option<(i32, String)> {
-    let parent = snapshot.leader()?;
-    let children: Vec<_> = snapshot
-        .processes
-        .iter()
-        .filter(|p| p.ppid == parent.pid)
-        .collect();
-    let [stopped] = children
-        .iter()
-        .filter(|p| p.state == 'T')
-        .collect::<Vec<_>>()[..]
-    else {
-        return None;
-    };
-    if children
-        .iter()
-        .any(|p| p.pid != stopped.pid && p.state != 'Z')
-    {
-        return None;
-    }
-    let call = parent.blocked_in.as_ref()?;
-    let pid_arg = |i: usize| call.args[i] as i64 as i32;
-    let other_pid = match call.name.as_str() {
-        "wait4" => pid_arg(0) > 0 && pid_arg(0) != stopped.pid,
-        "waitid" => pid_arg(0) == libc::P_PID as i32 && pid_arg(1) != stopped.pid,
-        _ => false,
-    };
-    (!other_pid).then(|| (stopped.pid, call.name.clone()))
 }
 
 #[test]
