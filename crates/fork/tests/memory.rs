@@ -3,10 +3,10 @@
 
 mod common;
 
-use common::{WATCHDOG, diagnose, redact_pids};
+use common::{WATCHDOG, diagnose, once_blocked_on_stopped_child, redact_pids};
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
-use proctest::{Demo, Snapshot};
+use proctest::Demo;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -227,25 +227,20 @@ fn a_child_that_reports_then_fails_is_an_error() {
 
 #[test]
 fn a_child_killed_before_its_report_is_an_error_not_a_view() {
-    // The child stops at birth (--child-stops) and the test kills it there: it never
+    // The child stops at birth (--child-stops) and the test kills it there, once the
+    // parent is blocked waiting for it (in a read of its pipe, or in waitpid): it never
     // writes its report. observe must see end of file on the pipe (it holds no write end
-    // itself), reap the killed child, and fail with EIO.
+    // itself), reap the killed child, and fail with EIO. A parent that took the stop for
+    // an end (WUNTRACED) has returned by then, and left the child behind.
     let killed = Arc::new(AtomicBool::new(false));
     let watcher = {
         let killed = Arc::clone(&killed);
-        move |snapshot: &Snapshot| {
-            let Some(parent) = snapshot.leader() else {
-                return true;
-            };
-            let Some(child) = snapshot.stopped_children(parent).next() else {
-                return true;
-            };
+        once_blocked_on_stopped_child(move |child, _| {
             killed.store(
-                kill(Pid::from_raw(child.pid), Signal::SIGKILL).is_ok(),
+                kill(Pid::from_raw(child), Signal::SIGKILL).is_ok(),
                 Ordering::SeqCst,
             );
-            false
-        }
+        })
     };
     let run = Demo::new(DEMO)
         .arg("--child-stops")

@@ -4,7 +4,7 @@
 mod common;
 
 use common::{
-    WATCHDOG, assert_rejected, blocked_on_stopped_child, diagnose, expected_conversions,
+    WATCHDOG, assert_rejected, diagnose, expected_conversions, once_blocked_on_stopped_child,
     parse_conversion, redact_pids, run,
 };
 use fork::trial;
@@ -286,13 +286,9 @@ fn after_an_error_a_child_that_has_not_ended_yet_is_still_waited_for() {
         .args(args)
         .timeout(WATCHDOG)
         .hard_cap(WATCHDOG)
-        .watch(|snapshot| match blocked_on_stopped_child(snapshot) {
-            Some((child, _)) => {
-                let _ = kill(Pid::from_raw(child), Signal::SIGCONT);
-                false
-            }
-            None => true,
-        })
+        .watch(once_blocked_on_stopped_child(|child, _| {
+            let _ = kill(Pid::from_raw(child), Signal::SIGCONT);
+        }))
         .run()
         .unwrap_or_else(|hang| panic!("{}", proctest::verdict(&hang, &diagnose(&hang))));
     let command = format!("ordered {}", args.join(" "));

@@ -4,8 +4,8 @@
 mod common;
 
 use common::{
-    WATCHDOG, assert_rejected, blocked_on_stopped_child, diagnose, parse_conversion, parse_spawned,
-    redact_pids, run,
+    WATCHDOG, assert_rejected, diagnose, once_blocked_on_stopped_child, parse_conversion,
+    parse_spawned, redact_pids, run,
 };
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
@@ -251,14 +251,10 @@ fn run_stopped() -> (Finished, Option<String>) {
         .args(STOPPED)
         .timeout(WATCHDOG)
         .hard_cap(WATCHDOG)
-        .watch(move |snapshot| match blocked_on_stopped_child(snapshot) {
-            Some((child, call)) => {
-                *record.lock().unwrap_or_else(|e| e.into_inner()) = Some(call);
-                let _ = kill(Pid::from_raw(child), Signal::SIGCONT);
-                false
-            }
-            None => true,
-        })
+        .watch(once_blocked_on_stopped_child(move |child, call| {
+            *record.lock().unwrap_or_else(|e| e.into_inner()) = Some(call.to_owned());
+            let _ = kill(Pid::from_raw(child), Signal::SIGCONT);
+        }))
         .run()
         .unwrap_or_else(|hang| panic!("{}", proctest::verdict(&hang, &diagnose(&hang))));
     let call = seen.lock().unwrap_or_else(|e| e.into_inner()).take();

@@ -119,6 +119,25 @@ pub fn blocked_on_stopped_child(snapshot: &Snapshot) -> Option<(i32, String)> {
     (!elsewhere).then(|| (stopped.pid, call.name.clone()))
 }
 
+/// A watcher for [`Demo::watch`] that calls `act` with the stopped child's pid once two
+/// snapshots in a row show the demo blocked waiting for it ([`blocked_on_stopped_child`]),
+/// then stops watching. One snapshot is not enough: the demo is read before its child, so
+/// it can be seen still asleep in a wait that the child's stop, a moment later, ends.
+pub fn once_blocked_on_stopped_child(
+    mut act: impl FnMut(i32, &str) + Send + 'static,
+) -> impl FnMut(&Snapshot) -> bool + Send + 'static {
+    let mut before = None;
+    move |snapshot| {
+        let now = blocked_on_stopped_child(snapshot);
+        if let (Some((pid, call)), true) = (&now, now == before) {
+            act(*pid, call);
+            return false;
+        }
+        before = now;
+        true
+    }
+}
+
 /// One line of a temperature child: `110.000000 F is 43.333333 C (pid 4242)`, parsed
 /// into `("110.000000", "43.333333", 4242)`.
 pub fn parse_conversion(line: &str) -> Option<(String, String, i32)> {
