@@ -316,9 +316,9 @@ fn the_parent_blocks_in_a_wait_while_a_child_has_not_ended() {
                     run.stderr
                 ),
                 &format!(
-                    "while child 2 was stopped (alive: it had not ended) and every other child \
-                     had ended, the parent, inside wait_all, was asleep in {call}(), not \
-                     blocked in a wait.\nwait_all checks now and then whether the child has \
+                    "the parent, inside wait_all, was asleep in {call}(), not blocked in a \
+                     wait, while child 2 was stopped (alive, not ended) and every other child \
+                     had ended.\nwait_all checks now and then whether the child has \
                      ended (waitpid with WNOHANG, then a sleep) instead of waiting for it: it \
                      learns of the end only at its next look, and wakes for nothing in \
                      between. waitpid(pid, None) blocks in the kernel and returns as soon \
