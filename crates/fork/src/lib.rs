@@ -61,8 +61,9 @@ pub fn celsius(fahrenheit: f64) -> f64 {
 }
 
 /// What the `ordered` demo can make one conversion do in a child, to show what the
-/// parent does then: take long (the child ends after the others), or die before it
-/// writes anything. Unarmed, [`celsius`] only computes.
+/// parent does then: take long (the child ends after the others), die before it writes
+/// anything, or stop (SIGSTOP) until someone continues it. Unarmed, [`celsius`] only
+/// computes.
 ///
 /// Only a child feels it: in the process that armed it, [`celsius`] only computes.
 /// Everything here is async-signal-safe (atomics, `getpid`, `kill`, the CPU clock).
@@ -79,6 +80,7 @@ pub mod trial {
     const NONE: u64 = u64::MAX;
     static SLOW: AtomicU64 = AtomicU64::new(NONE);
     static CRASH: AtomicU64 = AtomicU64::new(NONE);
+    static STOP: AtomicU64 = AtomicU64::new(NONE);
     static ARMED_BY: AtomicI32 = AtomicI32::new(0);
 
     /// In a child, converting `fahrenheit` first computes for [`SLOW_WORK`] of CPU time.
@@ -93,6 +95,13 @@ pub mod trial {
         CRASH.store(fahrenheit.to_bits(), Ordering::SeqCst);
     }
 
+    /// In a child, converting `fahrenheit` first stops the child with SIGSTOP: it goes on
+    /// (converts, writes its result) only once someone sends it SIGCONT.
+    pub fn stop(fahrenheit: f64) {
+        ARMED_BY.store(getpid().as_raw(), Ordering::SeqCst);
+        STOP.store(fahrenheit.to_bits(), Ordering::SeqCst);
+    }
+
     pub(crate) fn on_convert(fahrenheit: f64) {
         if getpid().as_raw() == ARMED_BY.load(Ordering::SeqCst) {
             return;
@@ -103,6 +112,9 @@ pub mod trial {
         }
         if bits == CRASH.load(Ordering::SeqCst) {
             let _ = kill(getpid(), Signal::SIGKILL);
+        }
+        if bits == STOP.load(Ordering::SeqCst) {
+            let _ = kill(getpid(), Signal::SIGSTOP);
         }
     }
 }

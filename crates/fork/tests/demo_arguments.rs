@@ -30,6 +30,7 @@ fn every_demo_answers_help_and_rejects_bad_arguments() {
             &["4", "--fail"],
             &["4", "--kill", "9"],
             &["4", "--slow", "abc"],
+            &["4", "--stopped", "0"],
             &["4", "--interrupt"],
         ],
     );
@@ -41,6 +42,7 @@ fn every_demo_answers_help_and_rejects_bad_arguments() {
             &["4", "--fork-fails-after", "abc"],
             &["4", "--fork-fails", "--fork-fails-after", "1"],
             &["4", "--report", "--bogus"],
+            &["--count-writes"],
         ],
     );
     assert_conventions(
@@ -49,6 +51,7 @@ fn every_demo_answers_help_and_rejects_bad_arguments() {
             &["4", "--slow"],
             &["4", "--crash", "9"],
             &["4", "--fail-at-exit", "1"],
+            &["4", "--stopped", "9"],
             &["4", "--descending", "--bogus"],
         ],
     );

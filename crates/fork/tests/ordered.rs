@@ -3,10 +3,15 @@
 
 mod common;
 
-use common::{assert_rejected, expected_conversions, parse_conversion, redact_pids, run};
+use common::{
+    WATCHDOG, assert_rejected, diagnose, expected_conversions, once_blocked_on_stopped_child,
+    parse_conversion, redact_pids, run,
+};
 use fork::trial;
+use nix::sys::signal::{Signal, kill};
+use nix::unistd::Pid;
 use proctest::cpu::busy_wait;
-use proctest::{StdoutTo, wrap};
+use proctest::{Demo, StdoutTo, wrap};
 
 const DEMO: &str = env!("CARGO_BIN_EXE_ordered");
 
@@ -271,6 +276,61 @@ fn a_child_that_writes_its_message_then_fails_is_an_error() {
 }
 
 #[test]
+fn after_an_error_a_child_that_has_not_ended_yet_is_still_waited_for() {
+    // Child 2 dies before writing; child 4 stops itself as it starts converting, and the
+    // test continues it only once it is the last child left and the parent blocks
+    // waiting for it. A parent that reaps the rest with WNOHANG ("they are done by now")
+    // finds child 4 not ended, and leaves it behind.
+    let args = ["4", "--crash", "2", "--stopped", "4"];
+    let run = Demo::new(DEMO)
+        .args(args)
+        .timeout(WATCHDOG)
+        .hard_cap(WATCHDOG)
+        .watch(once_blocked_on_stopped_child(|child, _| {
+            let _ = kill(Pid::from_raw(child), Signal::SIGCONT);
+        }))
+        .run()
+        .unwrap_or_else(|hang| panic!("{}", proctest::verdict(&hang, &diagnose(&hang))));
+    let command = format!("ordered {}", args.join(" "));
+    if run.stderr.contains("never waited for") || !run.leftovers.is_empty() {
+        panic!(
+            "{}",
+            proctest::verdict(
+                &format!(
+                    "`{command}` printed:\n{}stderr:\n{}{}",
+                    run.stdout,
+                    run.stderr,
+                    run.describe_leftovers()
+                ),
+                "convert_in_children returned its error while child 4 had not ended, and \
+                 left it behind: it was never waited for.\nChild 2 died before writing; \
+                 child 4 was stopped then, and the test let it go on only once the parent \
+                 blocked. A child that has not ended cannot be collected without waiting \
+                 for it: waitpid with WNOHANG returns at once and reaps nothing. After an \
+                 error, wait for every remaining child with waitpid(pid, None), which blocks \
+                 until it has ended. Children not reaped."
+            )
+        );
+    }
+    assert!(
+        run.stderr.contains("convert_in_children failed: EIO"),
+        "{}\n{}",
+        wrap(
+            "child 2 died before writing its message: convert_in_children must fail with EIO. \
+             Missing error.",
+            100
+        ),
+        run.stderr
+    );
+    assert!(
+        !run.stderr.contains("descriptor(s) still open"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(run.code(), Some(1), "{}", run.stderr);
+}
+
+#[test]
 fn bad_counts_are_rejected_before_forking() {
     for args in [
         &["abc"][..],
@@ -282,6 +342,9 @@ fn bad_counts_are_rejected_before_forking() {
         &["4", "--slow", "5"],
         &["4", "--crash"],
         &["4", "--fail-at-exit", "2"],
+        &["4", "--stopped"],
+        &["4", "--stopped", "0"],
+        &["4", "--crash", "2", "--stopped", "2"],
     ] {
         assert_rejected(DEMO, args, "1..=64", "fork/ordered");
     }

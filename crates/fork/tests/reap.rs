@@ -3,9 +3,15 @@
 
 mod common;
 
-use common::{assert_rejected, parse_conversion, parse_spawned, redact_pids, run};
+use common::{
+    WATCHDOG, assert_rejected, diagnose, once_blocked_on_stopped_child, parse_conversion,
+    parse_spawned, redact_pids, run,
+};
+use nix::sys::signal::{Signal, kill};
+use nix::unistd::Pid;
 use proctest::cpu::busy_wait;
-use proctest::{Finished, StdoutTo};
+use proctest::{Demo, Finished, StdoutTo};
+use std::sync::{Arc, Mutex};
 
 const DEMO: &str = env!("CARGO_BIN_EXE_reap");
 
@@ -13,7 +19,11 @@ const DEMO: &str = env!("CARGO_BIN_EXE_reap");
 /// left unwaited and no descriptor open, no process outlived it, and every child line comes
 /// before the parent's report.
 fn run_reap(args: &[&str], to: StdoutTo) -> Finished {
-    let run = run(DEMO, args, to);
+    check_reap(run(DEMO, args, to), args)
+}
+
+/// The checks of [`run_reap`] on a run of `reap` with `args` already made.
+fn check_reap(run: Finished, args: &[&str]) -> Finished {
     let command = format!("reap {}", args.join(" "));
     if run.stderr.contains("wait_all failed: EINTR") {
         panic!(
@@ -225,6 +235,101 @@ fn statuses_come_back_in_the_order_given_while_the_parent_sleeps() {
     }
 }
 
+/// The arguments of the runs with a stopped child: child 2 of 4 stops itself with SIGSTOP
+/// once the three others have ended.
+const STOPPED: [&str; 3] = ["4", "--stopped", "2"];
+
+/// Runs `reap 4 --stopped 2` and continues child 2 (SIGCONT) once it is stopped, every
+/// other child has ended and the parent is blocked: in `wait_all` (the demo does nothing
+/// else between its last fork and that call), waiting for child 2, the only one left.
+/// Returns the run and the system call the parent was blocked in then. A parent that
+/// never blocks (it took the stop for an end, or it spins) leaves child 2 stopped.
+fn run_stopped() -> (Finished, Option<String>) {
+    let seen = Arc::new(Mutex::new(None));
+    let record = Arc::clone(&seen);
+    let run = Demo::new(DEMO)
+        .args(STOPPED)
+        .timeout(WATCHDOG)
+        .hard_cap(WATCHDOG)
+        .watch(once_blocked_on_stopped_child(move |child, call| {
+            *record.lock().unwrap_or_else(|e| e.into_inner()) = Some(call.to_owned());
+            let _ = kill(Pid::from_raw(child), Signal::SIGCONT);
+        }))
+        .run()
+        .unwrap_or_else(|hang| panic!("{}", proctest::verdict(&hang, &diagnose(&hang))));
+    let call = seen.lock().unwrap_or_else(|e| e.into_inner()).take();
+    (run, call)
+}
+
+#[test]
+fn a_stopped_child_is_waited_for_until_it_ends() {
+    let (run, _) = run_stopped();
+    let command = format!("reap {}", STOPPED.join(" "));
+    let reported = run.stderr.lines().find_map(|l| {
+        let problem = l.strip_prefix("reap: ")?;
+        ["stopped", "continued"]
+            .into_iter()
+            .find(|event| problem.contains(&format!(" as {event} (")))
+            .map(|event| (event, problem))
+    });
+    if let Some((event, problem)) = reported {
+        panic!(
+            "{}",
+            proctest::verdict(
+                &format!(
+                    "`{command}` printed:\n{}stderr:\n{}",
+                    run.stdout, run.stderr
+                ),
+                &format!(
+                    "wait_all reported child 2 as {event} instead of waiting for it until it \
+                     ended.\n{problem}.\nChild 2 stopped itself with SIGSTOP once the other \
+                     children had ended, and the test sent it SIGCONT only while the parent \
+                     was blocked: a stopped child is alive, it ends later. wait_all must \
+                     return each child's final status, Exited or Signaled. A stopped child \
+                     reported instead of waited for."
+                )
+            )
+        );
+    }
+    let run = check_reap(run, &STOPPED);
+    assert!(run.status.success(), "{}\n{}", run.stderr, run.stdout);
+    let expected: Vec<String> = (1..=4)
+        .map(|i| format!("child {i} (pid [PID]): exited with status 0"))
+        .collect();
+    assert_statuses(
+        &run,
+        &expected.iter().map(String::as_str).collect::<Vec<_>>(),
+    );
+}
+
+#[test]
+fn the_parent_blocks_in_a_wait_while_a_child_has_not_ended() {
+    let (run, call) = run_stopped();
+    if let Some(call @ ("clock_nanosleep" | "nanosleep")) = call.as_deref() {
+        panic!(
+            "{}",
+            proctest::verdict(
+                &format!(
+                    "`reap {}` printed:\n{}stderr:\n{}",
+                    STOPPED.join(" "),
+                    run.stdout,
+                    run.stderr
+                ),
+                &format!(
+                    "the parent, inside wait_all, was asleep in {call}(), not blocked in a \
+                     wait, while child 2 was stopped (alive, not ended) and every other child \
+                     had ended.\nwait_all checks now and then whether the child has \
+                     ended (waitpid with WNOHANG, then a sleep) instead of waiting for it: it \
+                     learns of the end only at its next look, and wakes for nothing in \
+                     between. waitpid(pid, None) blocks in the kernel and returns as soon \
+                     as the child has ended. Polling instead of waiting."
+                )
+            )
+        );
+    }
+    check_reap(run, &STOPPED);
+}
+
 #[test]
 fn a_child_not_in_the_list_is_left_to_be_waited_for() {
     // The demo forks one more child, which has exited before wait_all is called, and
@@ -338,6 +443,8 @@ fn bad_arguments_are_rejected_before_forking() {
         &["4", "--fail", "5"],
         &["4", "--bogus", "1"],
         &["4", "--slow", "0"],
+        &["4", "--stopped"],
+        &["4", "--stopped", "5"],
         &["4", "--interrupt"],
         &["4", "--reaped"],
         &["4", "--reaped", "5"],

@@ -135,6 +135,55 @@ fn sixty_four_children_write_sixty_four_whole_lines() {
 }
 
 #[test]
+fn each_child_writes_its_line_in_one_write_call() {
+    // A line written in pieces is cut only when another process writes between them,
+    // which the scheduler may never do in a run; the demo counts each child's write calls
+    // to standard output instead (a seccomp filter holds each call until it is counted).
+    let run = run(DEMO, &["4", "--count-writes"], StdoutTo::Pipe);
+    let pieces: Vec<&str> = run
+        .stderr
+        .lines()
+        .filter_map(|l| l.strip_prefix("temperatures: the child with pid "))
+        .collect();
+    if let Some(first) = pieces.first() {
+        let (pid, calls) = first
+            .split_once(" wrote to standard output in ")
+            .unwrap_or((first, "several calls"));
+        let line = run
+            .stdout
+            .lines()
+            .find(|l| l.ends_with(&format!("(pid {pid})")))
+            .map_or_else(String::new, |l| format!(" ({l:?})"));
+        let why = format!(
+            "the child with pid {pid} wrote its line{line} to standard output in {calls} \
+             (write(2), writev or the like), not in one.\nPipes and files keep a single write \
+             together, not several: another process's output (another child's line, the \
+             parent's `Spawned` line) can land between the pieces and cut the line. It \
+             happens only in the runs where the scheduler switches at that moment, so the \
+             check counted the calls. Build the whole line first (crate::sys::Line, with \
+             .pid()) and write it with one write(2). A line written in pieces."
+        );
+        panic!(
+            "{}",
+            proctest::verdict(
+                &format!(
+                    "`temperatures 4 --count-writes` printed:\n{}stderr:\n{}",
+                    run.stdout, run.stderr
+                ),
+                &why
+            )
+        );
+    }
+    assert!(
+        run.status.success(),
+        "`temperatures 4 --count-writes` failed ({:?}): {}",
+        run.status,
+        run.stderr
+    );
+    assert!(run.leftovers.is_empty(), "{}", run.describe_leftovers());
+}
+
+#[test]
 fn output_matches_the_notes_up_to_pids_and_order() {
     let sorted = check_one_line_per_child(4, StdoutTo::Pipe);
     insta::assert_snapshot!("temperatures_4_sorted", sorted);
@@ -304,7 +353,15 @@ fn every_child_exits_with_status_0() {
 
 #[test]
 fn bad_counts_are_rejected_before_forking() {
-    for args in [&["abc"][..], &["0"], &["-3"], &["1000"], &[], &["4", "5"]] {
+    for args in [
+        &["abc"][..],
+        &["0"],
+        &["-3"],
+        &["1000"],
+        &[],
+        &["4", "5"],
+        &["4", "--count-writes", "x"],
+    ] {
         assert_rejected(DEMO, args, "1..=64", "fork/spawn");
     }
 }
@@ -360,6 +417,42 @@ fn oracle_a_child_that_prints_with_println_and_exits_with_exit_is_rejected() {
     assert!(
         report.ends_with("Not async-signal-safe after fork."),
         "{report}"
+    );
+}
+
+#[test]
+fn oracle_a_child_that_writes_through_a_stdout_handle_of_the_parent_is_rejected() {
+    // `std::io::stdout()` taken before the fork: the child's write goes through its lock
+    // and its buffer, although the child itself calls no function of std by name.
+    let found = violations(
+        r#"
+        pub fn spawn_children(values: &[f64]) -> nix::Result<Vec<Pid>> {
+            let out = std::io::stdout();
+            let mut pids = Vec::new();
+            for &f in values {
+                let text = format!("{f:.6} F is {:.6} C (pid ", celsius(f));
+                let line = Line::new().text(text.as_bytes());
+                match unsafe { fork() }? {
+                    ForkResult::Parent { child } => pids.push(child),
+                    ForkResult::Child => {
+                        let line = line.pid().text(b")\n");
+                        let code = if (&out).write_all(line.as_bytes()).is_ok() { 0 } else { 1 };
+                        exit_now(code)
+                    }
+                }
+            }
+            writeln!(&out, "spawned").ok();
+            Ok(pids)
+        }
+        "#,
+    );
+    let lines: Vec<String> = found
+        .iter()
+        .map(|v| format!("{}: {}", v.line, v.what))
+        .collect();
+    assert_eq!(
+        lines,
+        ["12: uses `out`, a handle on `std::io::stdout()` taken before the fork (line 3)"]
     );
 }
 

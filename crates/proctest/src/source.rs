@@ -255,8 +255,15 @@ impl Source {
         for (name, body) in self.functions() {
             let mut finder = ForkFinder::default();
             finder.visit_block(body);
+            let mut streams = StreamLocals {
+                imports: &checker.imports,
+                bindings: Vec::new(),
+            };
+            streams.visit_block(body);
+            let bindings = streams.bindings;
             for child in &finder.children {
-                checker.check_child_branch(&name, child);
+                let handles = live_streams(&bindings, child.span().start());
+                checker.check_child_branch(&name, child, handles);
             }
         }
         checker.sorted()
@@ -867,9 +874,16 @@ impl<'a> Checker<'a> {
         }
     }
 
-    /// The child branch of a fork in `function`.
-    fn check_child_branch(&mut self, function: &str, branch: &Expr) {
+    /// The child branch of a fork in `function`, where `handles` are the locals bound
+    /// before the fork to one of std's standard streams.
+    fn check_child_branch(
+        &mut self,
+        function: &str,
+        branch: &Expr,
+        handles: HashMap<String, StreamLocal>,
+    ) {
         let mut walker = Walker::new(self, function, None, true);
+        walker.handles = handles;
         walker.visit_expr(branch);
         let calls = std::mem::take(&mut walker.local_calls);
         // A branch that is only a value (`Ok(ForkResult::Child) => None`) belongs to a
@@ -977,17 +991,127 @@ impl<'a> Checker<'a> {
     /// Judges a call of the path `path` (as written, resolved through the file's `use`
     /// items). Returns the reason it is not allowed.
     fn judge_path(&self, written: &str) -> Option<&'static str> {
-        let first = written.split("::").next().unwrap_or(written);
-        let resolved = match self.imports.get(first) {
-            Some(full) => written.replacen(first, full, 1),
-            None => written.to_owned(),
-        };
+        let resolved = resolve(&self.imports, written);
         let last = resolved.rsplit("::").next().unwrap_or(&resolved);
         if self.source.allowed.contains(last) {
             return None;
         }
         path_reason(&resolved)
     }
+}
+
+/// `written` (a path as the file writes it) with its first segment replaced by what the
+/// file's `use` items import under that name: `io::stdout` -> `std::io::stdout`.
+fn resolve(imports: &HashMap<String, String>, written: &str) -> String {
+    let first = written.split("::").next().unwrap_or(written);
+    match imports.get(first) {
+        Some(full) => written.replacen(first, full, 1),
+        None => written.to_owned(),
+    }
+}
+
+/// One `let` of a function, in the order of the source: the name it binds, where, and
+/// the standard stream of std it holds a handle on (`std::io::stdout()`), if it does.
+#[derive(Debug, Clone)]
+struct StreamLocal {
+    name: String,
+    line: usize,
+    column: usize,
+    /// How the handle was made, as the file resolves it: `std::io::stdout()`. `None` for a
+    /// binding of anything else (which shadows an earlier handle of the same name).
+    stream: Option<String>,
+}
+
+/// Collects the `let`s of a function body that bind a handle on std's standard output or
+/// error: `let out = std::io::stdout();`, `let out = io::stderr().lock();`, or a
+/// reference to such a local (`let handle = &out;`). A child that writes through one takes
+/// the stream's lock and goes through its buffer, whatever method it calls on it.
+struct StreamLocals<'i> {
+    imports: &'i HashMap<String, String>,
+    bindings: Vec<StreamLocal>,
+}
+
+impl StreamLocals<'_> {
+    /// The stream `expr` is a handle on, if it is one.
+    fn stream_of(&self, expr: &Expr) -> Option<String> {
+        match expr {
+            Expr::Call(call) => {
+                let Expr::Path(path) = &*call.func else {
+                    return None;
+                };
+                let resolved = resolve(self.imports, &path_text(&path.path));
+                let last = resolved.rsplit("::").next().unwrap_or(&resolved);
+                (matches!(last, "stdout" | "stderr") && !resolved.contains("libc"))
+                    .then(|| format!("{resolved}()"))
+            }
+            Expr::MethodCall(call)
+                if matches!(call.method.to_string().as_str(), "lock" | "by_ref") =>
+            {
+                self.stream_of(&call.receiver)
+            }
+            Expr::Reference(inner) => self.stream_of(&inner.expr),
+            Expr::Paren(inner) => self.stream_of(&inner.expr),
+            Expr::Path(path) => {
+                let name = path.path.get_ident()?.to_string();
+                self.bindings
+                    .iter()
+                    .rev()
+                    .find(|b| b.name == name)
+                    .and_then(|b| b.stream.clone())
+            }
+            _ => None,
+        }
+    }
+}
+
+impl<'ast> Visit<'ast> for StreamLocals<'_> {
+    fn visit_local(&mut self, node: &'ast syn::Local) {
+        syn::visit::visit_local(self, node);
+        if let Some(ident) = bound_ident(&node.pat) {
+            let start = node.span().start();
+            let stream = node
+                .init
+                .as_ref()
+                .and_then(|init| self.stream_of(&init.expr));
+            self.bindings.push(StreamLocal {
+                name: ident,
+                line: start.line,
+                column: start.column,
+                stream,
+            });
+        }
+    }
+
+    fn visit_item(&mut self, _: &'ast Item) {}
+}
+
+/// The name a `let` pattern binds, when it binds one name: `out`, `mut out`, `out: Stdout`.
+fn bound_ident(pat: &Pat) -> Option<String> {
+    match pat {
+        Pat::Ident(ident) => Some(ident.ident.to_string()),
+        Pat::Type(typed) => bound_ident(&typed.pat),
+        _ => None,
+    }
+}
+
+/// The handles on a standard stream bound before `at` (the start of a child branch), by
+/// name: for each name, its last binding before that point, if it is such a handle.
+fn live_streams(
+    bindings: &[StreamLocal],
+    at: proc_macro2::LineColumn,
+) -> HashMap<String, StreamLocal> {
+    let mut live = HashMap::new();
+    for binding in bindings
+        .iter()
+        .filter(|b| (b.line, b.column) < (at.line, at.column))
+    {
+        if binding.stream.is_some() {
+            live.insert(binding.name.clone(), binding.clone());
+        } else {
+            live.remove(&binding.name);
+        }
+    }
+    live
 }
 
 /// Whether `expr` is only a value: a literal, a path, or constructors of them
@@ -1085,6 +1209,9 @@ struct Walker<'c, 'a> {
     closures: usize,
     /// Functions of the file called, to check next.
     local_calls: Vec<String>,
+    /// In a child branch: the locals bound before the fork to a handle on std's standard
+    /// output or error, by name, until the branch binds the name to something else.
+    handles: HashMap<String, StreamLocal>,
 }
 
 impl<'c, 'a> Walker<'c, 'a> {
@@ -1102,6 +1229,7 @@ impl<'c, 'a> Walker<'c, 'a> {
             loops: 0,
             closures: 0,
             local_calls: Vec::new(),
+            handles: HashMap::new(),
         }
     }
 
@@ -1251,6 +1379,43 @@ impl<'ast> Visit<'ast> for Walker<'_, '_> {
             }
         }
         syn::visit::visit_expr_assign(self, node);
+    }
+
+    fn visit_expr_path(&mut self, node: &'ast syn::ExprPath) {
+        let handle = node
+            .path
+            .get_ident()
+            .and_then(|ident| self.handles.remove(&ident.to_string()));
+        if let Some(handle) = handle {
+            let stream = handle.stream.unwrap_or_default();
+            let descriptor = if stream.ends_with("stderr()") {
+                "descriptor 2, standard error"
+            } else {
+                "crate::sys::stdout_fd"
+            };
+            let why = format!(
+                "writing through it takes the stream's lock and goes through its buffer, \
+                 neither async-signal-safe (after fork, a thread that no longer exists may hold \
+                 that lock): write() to the descriptor instead ({descriptor})"
+            );
+            self.report(
+                node.span(),
+                format!(
+                    "uses `{}`, a handle on `{stream}` taken before the fork (line {})",
+                    handle.name, handle.line
+                ),
+                &why,
+            );
+        }
+        syn::visit::visit_expr_path(self, node);
+    }
+
+    fn visit_local(&mut self, node: &'ast syn::Local) {
+        syn::visit::visit_local(self, node);
+        // A name bound again inside the branch no longer holds the parent's handle.
+        if let Some(name) = bound_ident(&node.pat) {
+            self.handles.remove(&name);
+        }
     }
 
     // Items nested in a function body are not run by it.
@@ -1529,6 +1694,46 @@ fn ping() {
         assert_eq!(whats(&found), ["3: calls `format!`", "7: calls `vec!`"]);
         assert_eq!(found[1].context.as_deref(), Some("called in the child"));
         assert_eq!(found[1].function, "helper");
+    }
+
+    #[test]
+    fn a_standard_stream_taken_before_the_fork_is_found_where_the_child_uses_it() {
+        let found = fork_check(
+            r#"
+use std::io::{self, Write};
+fn spawn(values: &[f64]) {
+    let out = io::stdout();
+    let err = std::io::stderr().lock();
+    let mut log = io::stdout();
+    writeln!(log, "in the parent: fine").ok();
+    for _ in values {
+        match unsafe { fork() } {
+            Ok(ForkResult::Child) => {
+                let mut handle = &out;
+                let _ = handle.write_all(b"x\n");
+                let _ = (&err).write_all(b"y\n");
+                let log = crate::sys::stdout_fd();
+                let _ = write_all(log, b"z\n");
+                exit_now(0)
+            }
+            _ => {}
+        }
+    }
+    let out = 1;
+    match unsafe { fork() } {
+        Ok(ForkResult::Child) => exit_now(out),
+        _ => {}
+    }
+}
+"#,
+        );
+        assert_eq!(
+            whats(&found),
+            [
+                "11: uses `out`, a handle on `std::io::stdout()` taken before the fork (line 4)",
+                "13: uses `err`, a handle on `std::io::stderr()` taken before the fork (line 5)",
+            ]
+        );
     }
 
     #[test]

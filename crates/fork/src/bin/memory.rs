@@ -10,12 +10,23 @@
 //! `memory --fail-at-exit [INITIAL CHANGED]` is for the tests too: the child writes its
 //! whole report, then exits with status 3 where it asks for 0 (see
 //! `proctest::faults::children_fail_at_exit`): `observe` must fail with EIO all the same.
+//!
+//! `memory --hold-pieces [INITIAL CHANGED]` is for the tests as well: when the child writes
+//! its report in several pieces (several write calls), its second piece is held until the
+//! parent has read what was there, or waits for the child otherwise (a seccomp filter holds
+//! the calls, see `proctest::faults::hold_calls`, and a thread of the parent lets each go
+//! on). A read() on a pipe returns what has arrived; a parent that reads the report with
+//! one read() then gets only the first piece in every run, not only when the scheduler
+//! happens to run it between the child's writes. The demo then says so on standard error.
 
 use fork::memory;
 use fork::sys::Audit;
+use proctest::faults::{Gate, hold_calls};
 use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::time::Duration;
 
-const USAGE: &str = "memory [--child-stops | --fail-at-exit] [INITIAL CHANGED]
+const USAGE: &str = "memory [--child-stops | --fail-at-exit] [--hold-pieces] [INITIAL CHANGED]
        (two different whole numbers, 0..=18446744073709551615; default 100 200)
 example: memory 100 200   (this demo belongs to step fork/memory: `just check fork/memory`)";
 
@@ -30,10 +41,111 @@ enum Trial {
     FailsAtExit,
 }
 
-/// Reads `[--child-stops | --fail-at-exit] [INITIAL CHANGED]`, or exits with the usage
-/// error.
-fn parse() -> (u64, u64, Trial) {
+/// The write calls of a child that `--hold-pieces` watches.
+const WRITES: [libc::c_long; 5] = [
+    libc::SYS_write,
+    libc::SYS_writev,
+    libc::SYS_pwrite64,
+    libc::SYS_pwritev,
+    libc::SYS_pwritev2,
+];
+
+/// The read calls of the parent: the piece held goes on when one would find nothing.
+const READS: [libc::c_long; 4] = [
+    libc::SYS_read,
+    libc::SYS_readv,
+    libc::SYS_pread64,
+    libc::SYS_preadv,
+];
+
+/// The other calls a parent may wait in for its child: the piece held goes on at once.
+const WAITS: [libc::c_long; 9] = [
+    libc::SYS_wait4,
+    libc::SYS_waitid,
+    libc::SYS_poll,
+    libc::SYS_ppoll,
+    libc::SYS_select,
+    libc::SYS_pselect6,
+    libc::SYS_epoll_wait,
+    libc::SYS_epoll_pwait,
+    libc::SYS_epoll_pwait2,
+];
+
+/// How many write calls the child made to a descriptor other than 0, 1 and 2 (its report).
+static PIECES: AtomicU32 = AtomicU32::new(0);
+
+/// Whether the child's second piece was held.
+static HELD: AtomicBool = AtomicBool::new(false);
+
+/// How many bytes are waiting to be read in the pipe `fd` (FIONREAD), 0 if unknown.
+fn available(fd: u64) -> i32 {
+    let Ok(fd) = i32::try_from(fd) else {
+        return 0;
+    };
+    let mut bytes: libc::c_int = 0;
+    // SAFETY: FIONREAD writes one c_int through the pointer, to `bytes`.
+    let rc = unsafe { libc::ioctl(fd, libc::FIONREAD, &raw mut bytes) };
+    if rc == 0 { bytes } else { 0 }
+}
+
+/// `--hold-pieces`: from now on, holds the second write call of a child of this process
+/// (to a descriptor above 2) until the parent's next call that needs it: a read that
+/// would find the pipe empty, or a wait (wait4, poll...). A read that finds the first
+/// piece returns it alone. The piece is not held when the parent already waits (in a wait,
+/// or in a read after the first piece), so nothing can wait for ever. A thread started
+/// before the filter receives every call held and lets it go on, for the rest of the demo
+/// (the calls of the main thread would fail without it).
+fn hold_pieces() -> std::io::Result<()> {
+    let (gate_tx, gate_rx) = std::sync::mpsc::channel::<Gate>();
+    std::thread::spawn(move || {
+        let Ok(gate) = gate_rx.recv() else {
+            return;
+        };
+        let mut held = None;
+        // Whether the parent may be blocked waiting for the child's next piece: then no
+        // piece is held any more.
+        let mut waiting = false;
+        while let Ok(Some(call)) = gate.next(Duration::from_secs(3600)) {
+            let ours = std::path::Path::new(&format!("/proc/self/task/{}", call.tid)).exists();
+            if !ours && WRITES.contains(&call.number) && call.args[0] > 2 {
+                let pieces = PIECES.fetch_add(1, Ordering::SeqCst) + 1;
+                if pieces == 2 && !waiting {
+                    HELD.store(true, Ordering::SeqCst);
+                    held = Some(call);
+                    continue;
+                }
+            } else if ours && READS.contains(&call.number) {
+                let empty = available(call.args[0]) == 0;
+                match held.take() {
+                    // This read returns what is there: the first piece, without the rest.
+                    Some(piece) if !empty => held = Some(piece),
+                    Some(piece) => {
+                        waiting = true;
+                        let _ = gate.release(piece);
+                    }
+                    // A read after the first piece would wait for the next one.
+                    None => waiting |= empty && PIECES.load(Ordering::SeqCst) > 0,
+                }
+            } else if ours && WAITS.contains(&call.number) {
+                waiting = true;
+                if let Some(piece) = held.take() {
+                    let _ = gate.release(piece);
+                }
+            }
+            let _ = gate.release(call);
+        }
+    });
+    let calls: Vec<libc::c_long> = WRITES.iter().chain(&READS).chain(&WAITS).copied().collect();
+    let gate = hold_calls(&calls)?;
+    let _ = gate_tx.send(gate);
+    Ok(())
+}
+
+/// Reads `[--child-stops | --fail-at-exit] [--hold-pieces] [INITIAL CHANGED]`, or exits
+/// with the usage error.
+fn parse() -> (u64, u64, Trial, bool) {
     let mut args = proctest::args::Args::from_env("memory", USAGE);
+    let hold = args.flag("--hold-pieces");
     let stops = args.flag("--child-stops");
     let fails = args.flag("--fail-at-exit");
     let trial = match (stops, fails) {
@@ -65,13 +177,20 @@ fn parse() -> (u64, u64, Trial) {
         }
         _ => args.fail(&format!("expected no argument or two, got {}", given.len())),
     };
-    (initial, changed, trial)
+    (initial, changed, trial, hold)
 }
 
 fn main() -> ExitCode {
     proctest::lifetime::children_die_with_parent();
+    let (initial, changed, trial, hold) = parse();
+    // Before the audit's baseline: the filter's listener stays open for the whole demo.
+    if hold {
+        if let Err(err) = hold_pieces() {
+            eprintln!("memory: cannot hold the child's writes here: {err}");
+            return ExitCode::FAILURE;
+        }
+    }
     let audit = Audit::start();
-    let (initial, changed, trial) = parse();
     if trial == Trial::Stops {
         if let Err(err) = proctest::faults::children_stop_at_birth() {
             eprintln!("memory: cannot make the child stop at birth: {err}");
@@ -114,6 +233,17 @@ fn main() -> ExitCode {
         Err(err) => {
             ok = false;
             eprintln!("memory: observe failed: {err}");
+            let pieces = PIECES.load(Ordering::SeqCst);
+            if hold && pieces > 1 {
+                let held = if HELD.load(Ordering::SeqCst) {
+                    ", the second one held until the parent read the empty pipe or waited"
+                } else {
+                    ""
+                };
+                eprintln!(
+                    "memory: the child writes its report in pieces: {pieces} write calls{held}"
+                );
+            }
         }
     }
     for problem in audit.problems() {

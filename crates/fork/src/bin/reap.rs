@@ -10,7 +10,11 @@
 //! the slow child sends it one while the parent waits: `waitpid` then fails with EINTR.
 //! With `--bystander`, the parent first forks one more child that exits at once and is not
 //! in the list given to `wait_all`: afterwards it must still be there to be waited for
-//! (a `wait()` for any child would have taken its status). With `--reaped K`, the demo
+//! (a `wait()` for any child would have taken its status). With `--stopped K`, child K
+//! stops itself with SIGSTOP once every other child has ended (it reads the same pipe as
+//! a slow child), and writes its line and exits only when someone sends it SIGCONT (the
+//! test does, once the parent waits; by hand, `kill -CONT PID`): a stopped child has not
+//! ended, so `wait_all` must go on waiting for it. With `--reaped K`, the demo
 //! itself waits for child K before calling `wait_all`, so that pid is no longer a child to
 //! wait for: `wait_all` must fail with ECHILD (the demo then waits for the other children
 //! itself, so that none is left a zombie, and exits with 1).
@@ -29,7 +33,10 @@ use std::os::fd::{AsRawFd, OwnedFd};
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicI32, Ordering};
 
-const OPTIONS: &str = " [--fail K] [--kill K] [--slow K] [--interrupt] [--bystander] [--reaped K]";
+/// The options after N, on two lines to fit in 100 columns (the second indented under
+/// the first).
+const OPTIONS: &str = " [--fail K] [--kill K] [--slow K] [--stopped K] [--interrupt]
+              [--bystander] [--reaped K]";
 
 /// The CPU work of the slow child: what the parent waits for.
 const SLOW_WORK: std::time::Duration = fork::trial::SLOW_WORK;
@@ -41,6 +48,8 @@ enum Fate {
     Fail,
     Killed,
     Slow,
+    /// Stops itself once the others have ended; ends once continued.
+    Stopped,
 }
 
 /// The command line: how many children, the fate of each, and `--interrupt`.
@@ -65,6 +74,7 @@ fn parse(args: &[String]) -> Result<Options, String> {
             "--fail" => Some(Fate::Fail),
             "--kill" => Some(Fate::Killed),
             "--slow" => Some(Fate::Slow),
+            "--stopped" => Some(Fate::Stopped),
             "--interrupt" => {
                 interrupt = true;
                 continue;
@@ -123,7 +133,8 @@ extern "C" fn on_sigusr1(_: libc::c_int) {
 /// Forks one child per value; the child writes its line in one write(2), then leaves with
 /// `_exit` (how to write such a child is step `fork/spawn`). A slow child first computes,
 /// sends SIGUSR1 to the parent under `--interrupt`, then waits until every other child has
-/// ended: they hold the write end of a pipe it reads until end of file.
+/// ended: they hold the write end of a pipe it reads until end of file. A stopped child
+/// waits for them the same way, then stops itself until someone sends it SIGCONT.
 fn spawn(values: &[f64], fates: &[Fate], interrupt: Option<&OwnedFd>) -> nix::Result<Vec<Pid>> {
     let (others_read, others_write) = pipe()?;
     let mut pids = Vec::with_capacity(values.len());
@@ -138,9 +149,11 @@ fn spawn(values: &[f64], fates: &[Fate], interrupt: Option<&OwnedFd>) -> nix::Re
                 if fate == Fate::Killed {
                     let _ = kill(getpid(), Signal::SIGKILL);
                 }
-                if fate == Fate::Slow {
-                    work(SLOW_WORK);
-                    if let Some(ack) = interrupt {
+                if fate == Fate::Slow || fate == Fate::Stopped {
+                    if fate == Fate::Slow {
+                        work(SLOW_WORK);
+                    }
+                    if let (Fate::Slow, Some(ack)) = (fate, interrupt) {
                         // Wait until the parent's handler has run: its waitpid has then
                         // been interrupted while this child was still alive.
                         let mut byte = [0u8; 1];
@@ -153,6 +166,11 @@ fn spawn(values: &[f64], fates: &[Fate], interrupt: Option<&OwnedFd>) -> nix::Re
                     unsafe { libc::close(others_write.as_raw_fd()) };
                     let mut byte = [0u8; 1];
                     let _ = read_full(&others_read, &mut byte);
+                }
+                if fate == Fate::Stopped {
+                    // Stopped, not ended: the parent's wait must go on until SIGCONT comes
+                    // and this child exits.
+                    let _ = kill(getpid(), Signal::SIGSTOP);
                 }
                 let line = line.pid().text(b")\n");
                 let written = write_all(stdout_fd(), line.as_bytes()).is_ok();
@@ -177,7 +195,21 @@ fn check_statuses(pids: &[Pid], statuses: &[(Pid, WaitStatus)]) -> Vec<String> {
             .map_or_else(|| format!("pid {pid}"), |i| format!("child {}", i + 1))
     };
     for &(pid, status) in statuses {
-        if !matches!(status, WaitStatus::Exited(..) | WaitStatus::Signaled(..)) {
+        if let WaitStatus::Stopped(..) | WaitStatus::Continued(..) = status {
+            let event = if matches!(status, WaitStatus::Stopped(..)) {
+                "stopped"
+            } else {
+                "continued"
+            };
+            problems.push(format!(
+                "wait_all returned {} as {event} ({status:?}), not a final status: that child was \
+                 {event}, it had not ended, and wait_all reported it instead of waiting for \
+                 it until it ended, so it was never reaped. WUNTRACED and WCONTINUED make \
+                 waitpid also report a child that stops or continues; without them, \
+                 waitpid(pid, None) returns only once the child has exited or was killed",
+                child(pid)
+            ));
+        } else if !matches!(status, WaitStatus::Exited(..) | WaitStatus::Signaled(..)) {
             problems.push(format!(
                 "wait_all returned {} {status:?}, not a final status: it did not wait until \
                  that child had ended (waitpid with WNOHANG does not wait)",

@@ -2,7 +2,7 @@
 //! into a diagnosis in the topic's words, parse and redact the demos' lines.
 #![allow(dead_code)] // each test file uses its own part of these helpers
 
-use proctest::{Demo, Finished, Hang, StdoutTo};
+use proctest::{Demo, Finished, Hang, Snapshot, StdoutTo};
 use std::time::Duration;
 
 /// The watchdog's timeout: a correct demo finishes in milliseconds; this only bounds how
@@ -72,6 +72,70 @@ pub fn diagnose(hang: &Hang) -> String {
         );
     }
     "the demo did not finish: what each process was doing is above. Stuck.".to_owned()
+}
+
+/// The stopped child of the demo and the call the demo is blocked in, once that child is
+/// the only one that has not ended and the demo is blocked waiting for it: not in a wait
+/// for another pid, nor reading a pipe that only others write to (it may be in a call for
+/// a child that has just ended, which it has not been woken from yet). A test continues
+/// the child (SIGCONT) then: a wait that gave up on a child that had not ended (WNOHANG),
+/// or took its stop for an end, has already returned.
+pub fn blocked_on_stopped_child(snapshot: &Snapshot) -> Option<(i32, String)> {
+    let parent = snapshot.leader()?;
+    let children: Vec<_> = snapshot
+        .processes
+        .iter()
+        .filter(|p| p.ppid == parent.pid)
+        .collect();
+    let [stopped] = children
+        .iter()
+        .filter(|p| p.state == 'T')
+        .collect::<Vec<_>>()[..]
+    else {
+        return None;
+    };
+    if children
+        .iter()
+        .any(|p| p.pid != stopped.pid && p.state != 'Z')
+    {
+        return None;
+    }
+    let call = parent.blocked_in.as_ref()?;
+    let pid_arg = |i: usize| call.args[i] as i64 as i32;
+    let elsewhere = match call.name.as_str() {
+        "wait4" => pid_arg(0) > 0 && pid_arg(0) != stopped.pid,
+        "waitid" => pid_arg(0) == libc::P_PID as i32 && pid_arg(1) != stopped.pid,
+        "read" => parent
+            .blocked_on_fd()
+            .and_then(|fd| fd.pipe_inode())
+            .is_some_and(|inode| {
+                !snapshot
+                    .pipe_writers(inode)
+                    .iter()
+                    .any(|(p, _)| p.pid == stopped.pid)
+            }),
+        _ => false,
+    };
+    (!elsewhere).then(|| (stopped.pid, call.name.clone()))
+}
+
+/// A watcher for [`Demo::watch`] that calls `act` with the stopped child's pid once two
+/// snapshots in a row show the demo blocked waiting for it ([`blocked_on_stopped_child`]),
+/// then stops watching. One snapshot is not enough: the demo is read before its child, so
+/// it can be seen still asleep in a wait that the child's stop, a moment later, ends.
+pub fn once_blocked_on_stopped_child(
+    mut act: impl FnMut(i32, &str) + Send + 'static,
+) -> impl FnMut(&Snapshot) -> bool + Send + 'static {
+    let mut before = None;
+    move |snapshot| {
+        let now = blocked_on_stopped_child(snapshot);
+        if let (Some((pid, call)), true) = (&now, now == before) {
+            act(*pid, call);
+            return false;
+        }
+        before = now;
+        true
+    }
 }
 
 /// One line of a temperature child: `110.000000 F is 43.333333 C (pid 4242)`, parsed
