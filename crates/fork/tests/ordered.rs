@@ -21,8 +21,8 @@ fn run_ordered(count: usize, to: StdoutTo) -> String {
     let run = run(DEMO, &[&arg], to);
     assert!(
         run.status.success() && run.stderr.is_empty(),
-        "`ordered {count}` failed ({:?}):\n{}\n{}",
-        run.status,
+        "`ordered {count}` {}:\n{}\n{}",
+        run.ended(),
         run.stderr,
         run.stdout
     );

@@ -39,8 +39,8 @@ fn check_one_line_per_child(count: usize, to: StdoutTo) -> String {
     let out = &run.stdout;
     assert!(
         run.status.success(),
-        "`temperatures {count}` failed ({:?}): {}",
-        run.status,
+        "`temperatures {count}` {}: {}",
+        run.ended(),
         run.stderr
     );
     // A cut line first: a child's line cut by the parent's `Spawned` line would otherwise
@@ -176,8 +176,8 @@ fn each_child_writes_its_line_in_one_write_call() {
     }
     assert!(
         run.status.success(),
-        "`temperatures 4 --count-writes` failed ({:?}): {}",
-        run.status,
+        "`temperatures 4 --count-writes` {}: {}",
+        run.ended(),
         run.stderr
     );
     assert!(run.leftovers.is_empty(), "{}", run.describe_leftovers());
@@ -261,8 +261,8 @@ fn reported(count: usize) -> (String, Vec<(i32, String, Option<String>)>) {
     let out = run.stdout.clone();
     assert!(
         run.status.success(),
-        "`temperatures {count} --report` failed ({:?}): {}",
-        run.status,
+        "`temperatures {count} --report` {}: {}",
+        run.ended(),
         run.stderr
     );
     assert!(run.leftovers.is_empty(), "{}", run.describe_leftovers());

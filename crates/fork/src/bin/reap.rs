@@ -187,6 +187,18 @@ fn spawn(values: &[f64], fates: &[Fate], interrupt: Option<&OwnedFd>) -> nix::Re
 
 /// What is wrong with the statuses `wait_all` returned for `pids`, one sentence each:
 /// one final status per child, in the order of the pids.
+/// A status as the student's code wrote it, without nix's `Pid(..)` wrapper.
+fn shown(status: WaitStatus) -> String {
+    match status {
+        WaitStatus::Stopped(pid, signal) => {
+            format!("WaitStatus::Stopped({pid}, {})", signal.as_str())
+        }
+        WaitStatus::Continued(pid) => format!("WaitStatus::Continued({pid})"),
+        WaitStatus::StillAlive => "WaitStatus::StillAlive".to_owned(),
+        other => format!("WaitStatus::{other:?}"),
+    }
+}
+
 fn check_statuses(pids: &[Pid], statuses: &[(Pid, WaitStatus)]) -> Vec<String> {
     let mut problems = Vec::new();
     let child = |pid: Pid| {
@@ -202,18 +214,20 @@ fn check_statuses(pids: &[Pid], statuses: &[(Pid, WaitStatus)]) -> Vec<String> {
                 "continued"
             };
             problems.push(format!(
-                "wait_all returned {} as {event} ({status:?}), not a final status: that child was \
+                "wait_all returned {} as {event} ({}), not a final status: that child was \
                  {event}, it had not ended, and wait_all reported it instead of waiting for \
                  it until it ended, so it was never reaped. WUNTRACED and WCONTINUED make \
                  waitpid also report a child that stops or continues; without them, \
                  waitpid(pid, None) returns only once the child has exited or was killed",
-                child(pid)
+                child(pid),
+                shown(status)
             ));
         } else if !matches!(status, WaitStatus::Exited(..) | WaitStatus::Signaled(..)) {
             problems.push(format!(
-                "wait_all returned {} {status:?}, not a final status: it did not wait until \
+                "wait_all returned {} {}, not a final status: it did not wait until \
                  that child had ended (waitpid with WNOHANG does not wait)",
-                child(pid)
+                child(pid),
+                shown(status)
             ));
         }
     }
