@@ -721,6 +721,11 @@ fn method_reason(name: &str) -> Option<&'static str> {
         "spawn" | "output" | "status" => {
             "it starts a process through std, which allocates: use fork and exec by hand"
         }
+        "wait" | "wait_timeout" | "wait_while" => {
+            "a `.wait()` is sigwait (nix's SigSet::wait), a Condvar's or a Barrier's wait, or \
+             std's Child::wait: none is on POSIX's list of async-signal-safe functions. To \
+             take a blocked signal, read() a signalfd, or wait with sigsuspend"
+        }
         _ => return None,
     })
 }

@@ -378,7 +378,7 @@ fn oracle_a_signal_delivered_before_sigsuspend_is_a_lost_wake_up_not_a_mask() {
 }
 
 #[test]
-fn alternatives_a_sigwait_loop_and_a_self_pipe_handler_are_accepted() {
+fn alternatives_a_signalfd_and_a_self_pipe_handler_are_accepted() {
     let right = r#"
         static WAKE: AtomicI32 = AtomicI32::new(-1);
         extern "C" fn on_signal(signo: libc::c_int) {
@@ -401,9 +401,12 @@ fn alternatives_a_sigwait_loop_and_a_self_pipe_handler_are_accepted() {
             let signal = if std::ptr::eq(flag, &GOT_USR1) { Signal::SIGUSR1 } else { Signal::SIGUSR2 };
             let mut set = SigSet::empty();
             set.add(signal);
+            let mut fd = SignalFd::new(&set)?;
             while !flag.is_set() {
-                if set.wait()? == signal {
-                    flag.set();
+                if let Some(info) = fd.read_signal()? {
+                    if info.ssi_signo == signal as u32 {
+                        flag.set();
+                    }
                 }
             }
             Ok(())
@@ -413,6 +416,33 @@ fn alternatives_a_sigwait_loop_and_a_self_pipe_handler_are_accepted() {
     let mut found = source.signal_handlers();
     found.extend(source.runs_in_child("wait_for"));
     proctest::source::assert_none(&found);
+}
+
+/// sigwait (nix's `SigSet::wait`) and sigwaitinfo take a blocked signal too, but neither is
+/// on POSIX's list of async-signal-safe functions, and the demo's child runs `wait_for`.
+#[test]
+fn a_sigwait_loop_in_the_child_is_rejected() {
+    let sigwait = r#"
+        pub fn wait_for(flag: &SignalFlag, mask: &SigSet) -> nix::Result<()> {
+            let _ = mask;
+            let mut set = SigSet::empty();
+            set.add(Signal::SIGUSR1);
+            while !flag.is_set() {
+                if set.wait()? == Signal::SIGUSR1 {
+                    flag.set();
+                }
+            }
+            Ok(())
+        }
+    "#;
+    let source = Source::parse("09_signals/handshake.rs", sigwait).expect("valid Rust");
+    let found = source.runs_in_child("wait_for");
+    assert!(
+        found
+            .iter()
+            .any(|v| v.to_string().contains("sigwait (nix's SigSet::wait)")),
+        "{found:?}"
+    );
 }
 
 const ORACLES: &str = env!("CARGO_BIN_EXE_handshake_oracles");
