@@ -918,9 +918,10 @@ fn waits_return_only_for_signals<E: StdContractEvent>(event: E) {
     let event = interleave::sync::Arc::new(event);
     let returned = interleave::explore::Observed::new(Vec::<&'static str>::new());
     // How many waiters came back, for the main thread to wait on (with a loop).
+    // Named for the report: a lost wake-up leaves main waiting on it.
     let back = interleave::sync::Arc::new((
-        interleave::sync::Mutex::new(0usize),
-        interleave::sync::Condvar::new(),
+        interleave::sync::Mutex::named("waiters_back (the test's count)", 0usize),
+        interleave::sync::Condvar::named("waiters_back (the test's count)"),
     ));
     let spawn_waiter = |name: &'static str| {
         let (e, r, back) = (event.clone(), returned.clone(), back.clone());
