@@ -309,7 +309,8 @@ fn the_checks_fail_a_collect_that_loses_order_bytes_or_descriptors() {
     assert_fails(
         "readiness-shifted-index",
         &[
-            "output 1 holds child 1's 262144 bytes and then 21 bytes of child 2's",
+            "child 2's bytes were returned as child 1's: output 1 holds child 1's 262144 bytes \
+             and then the last 21 of child 2's, which output 2 lacks",
             "the position in that shortened list was taken for the pipe's number",
             "Wrong pipe.",
         ],

@@ -385,12 +385,12 @@ fn moved_up(first: Output<'_>, second: Output<'_>) -> Option<String> {
         return None;
     }
     Some(format!(
-        "output {place_a} holds {name_a}'s {} bytes and then {} bytes of {name_b}'s, missing \
-         from output {place_b}: bytes read from {name_b}'s pipe were returned as {name_a}'s. Once \
-         {name_a}'s pipe had ended and left the poll list, {name_b}'s pipe moved up into its \
-         place, and the position in that shortened list was taken for the pipe's number. Keep \
-         each pipe's number next to its PollFd (or keep the list whole, with a negative fd for \
-         a pipe that has ended). Wrong pipe.",
+        "{name_b}'s bytes were returned as {name_a}'s: output {place_a} holds {name_a}'s {} bytes \
+         and then the last {} of {name_b}'s, which output {place_b} lacks. Once {name_a}'s pipe \
+         had ended and left the poll list, {name_b}'s pipe moved up into its place, and the \
+         position in that shortened list was taken for the pipe's number. Keep each pipe's \
+         number next to its PollFd (or keep the list whole, with a negative fd for a pipe that \
+         has ended). Wrong pipe.",
         want_a.len(),
         extra.len()
     ))
