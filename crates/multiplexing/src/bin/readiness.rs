@@ -141,15 +141,50 @@ fn pipe_state(fd: RawFd) -> PipeState {
     }
 }
 
-/// Whether `held`, a held read() or readv(), reads descriptor `fd` (its first argument; the
-/// kernel takes its low 32 bits).
-fn reads(held: &Held, fd: RawFd) -> bool {
-    u32::try_from(held.args[0] & 0xffff_ffff).ok() == u32::try_from(fd).ok()
+/// The descriptor `held`, a held read() or readv(), reads: its first argument, of which the
+/// kernel takes the low 32 bits (`None` for a number no descriptor has).
+fn read_fd(held: &Held) -> Option<RawFd> {
+    u32::try_from(held.args[0] & 0xffff_ffff)
+        .ok()
+        .and_then(|fd| RawFd::try_from(fd).ok())
+}
+
+/// The device and inode of the file open as descriptor `fd` of this process: the same for
+/// every descriptor of one pipe (a copy made with `dup` or `try_clone` too).
+fn file_id(fd: RawFd) -> Option<(libc::dev_t, libc::ino_t)> {
+    let mut stat = std::mem::MaybeUninit::<libc::stat>::uninit();
+    // SAFETY: fstat writes one `stat` through the pointer when it succeeds.
+    if unsafe { libc::fstat(fd, stat.as_mut_ptr()) } != 0 {
+        return None;
+    }
+    // SAFETY: fstat succeeded, so it filled the whole `stat`.
+    let stat = unsafe { stat.assume_init() };
+    Some((stat.st_dev, stat.st_ino))
+}
+
+/// What to do with a held read of child 1's pipe through descriptor `fd`: let it go on when
+/// bytes wait or at the end of file (which lets child 2 go: drops `go`), or give it back to
+/// be held until one of these comes.
+fn read_of_child_1(
+    gate: &Gate,
+    held: Held,
+    fd: RawFd,
+    go: &mut Option<OwnedFd>,
+) -> Option<(Held, RawFd)> {
+    match pipe_state(fd) {
+        PipeState::Bytes => {}
+        // This read returns 0: child 1's pipe has ended for collect().
+        PipeState::End => *go = None,
+        PipeState::Empty => return Some((held, fd)),
+    }
+    let _ = gate.release(held);
+    None
 }
 
 /// Under `--after-eof`: runs `collect(pipes)` on a thread of its own whose `read()` and
 /// `readv()` calls (and its threads') are held at their entry, and lets child 2 write (drops
-/// `go`) when one of them is about to return 0 on `watched`, child 1's pipe. A read of that
+/// `go`) when one of them is about to return 0 on child 1's pipe, `watched` (or a copy of
+/// that descriptor). A read of that
 /// pipe while it is empty and child 1 may still write stays held until bytes or the end of
 /// file come, so no end of file is missed (a non-blocking read then returns them later
 /// instead of EAGAIN, which a slow scheduler could do too). Every other call goes on at
@@ -160,6 +195,9 @@ fn collect_holding_reads(
     watched: RawFd,
     go: OwnedFd,
 ) -> io::Result<Vec<Vec<u8>>> {
+    // Child 1's pipe is known by its inode, taken while the demo still owns `watched`:
+    // collect() may read the pipe through a copy and close the descriptor it was given.
+    let child_1_pipe = file_id(watched);
     let (gate_tx, gate_rx) = std::sync::mpsc::channel::<io::Result<Gate>>();
     let (done_r, done_w) = pipe()?;
     let collector = std::thread::spawn(move || {
@@ -199,18 +237,19 @@ fn collect_holding_reads(
         }
     };
     let mut go = Some(go);
-    // Reads of child 1's empty pipe, held until it has bytes or its end of file.
-    let mut waiting: Vec<Held> = Vec::new();
+    // Reads of child 1's empty pipe (and the descriptor each reads), held until it has
+    // bytes or its end of file.
+    let mut waiting: Vec<(Held, RawFd)> = Vec::new();
     loop {
         let mut fds = vec![
             PollFd::new(gate.as_fd(), PollFlags::POLLIN),
             PollFd::new(done_r.as_fd(), PollFlags::POLLIN),
         ];
-        if !waiting.is_empty() {
-            // SAFETY: `watched` is polled only while a read of it is held: the thread
-            // reading it is inside that read(), so the descriptor stays open meanwhile (were
-            // it closed by another thread, poll reports POLLNVAL and the reads go on).
-            let pipe = unsafe { BorrowedFd::borrow_raw(watched) };
+        for &(_, fd) in &waiting {
+            // SAFETY: `fd` is polled only while a read of it is held: the thread reading it
+            // is inside that read(), so the descriptor stays open meanwhile (were it closed
+            // by another thread, poll reports POLLNVAL and the read goes on).
+            let pipe = unsafe { BorrowedFd::borrow_raw(fd) };
             fds.push(PollFd::new(pipe, PollFlags::POLLIN));
         }
         match poll(&mut fds, PollTimeout::NONE) {
@@ -224,34 +263,20 @@ fn collect_holding_reads(
             .iter()
             .map(|fd| fd.revents().is_some_and(|r| !r.is_empty()))
             .collect();
-        if ready.get(2) == Some(&true) {
-            match pipe_state(watched) {
-                PipeState::Empty => {}
-                state => {
-                    if state == PipeState::End {
-                        go = None;
-                    }
-                    for held in waiting.drain(..) {
-                        let _ = gate.release(held);
-                    }
-                }
-            }
+        if ready[2..].contains(&true) {
+            waiting = std::mem::take(&mut waiting)
+                .into_iter()
+                .filter_map(|(held, fd)| read_of_child_1(&gate, held, fd, &mut go))
+                .collect();
         }
         if ready[0] {
             if let Ok(Some(held)) = gate.next(std::time::Duration::ZERO) {
-                if go.is_none() || !reads(&held, watched) {
-                    let _ = gate.release(held);
-                } else {
-                    match pipe_state(watched) {
-                        PipeState::Bytes => {
-                            let _ = gate.release(held);
-                        }
-                        PipeState::End => {
-                            // This read returns 0: child 1's pipe has ended for collect().
-                            go = None;
-                            let _ = gate.release(held);
-                        }
-                        PipeState::Empty => waiting.push(held),
+                match read_fd(&held) {
+                    Some(fd) if go.is_some() && file_id(fd) == child_1_pipe => {
+                        waiting.extend(read_of_child_1(&gate, held, fd, &mut go));
+                    }
+                    _ => {
+                        let _ = gate.release(held);
                     }
                 }
             }
