@@ -188,6 +188,23 @@ fn collect_reads_each_ready_pipe_without_waiting_for_its_end() {
 }
 
 #[test]
+fn collect_keeps_each_pipe_in_its_place_once_another_has_ended() {
+    // Child 1's pipe comes first and ends first, and child 2 writes its line only once
+    // collect() has read that end of file (the demo holds collect()'s reads at their entry
+    // to see it): the line arrives after child 1's pipe has left whatever list collect()
+    // keeps, never in the same round, and must still be filed under child 2.
+    let run = passes(&["--big-first", "--after-eof"], false);
+    assert!(
+        run.stdout.contains(
+            "child 2 (writes once collect() has read child 1's end of file): \"child 1 has \
+             finished\\n\""
+        ) && run.stdout.contains("262144 bytes, every byte as written"),
+        "{}",
+        run.stdout
+    );
+}
+
+#[test]
 fn collect_also_works_when_everything_fits_in_the_pipes() {
     // 1 KiB fits in a pipe: even reading one pipe after another finishes here. The
     // deadlock of the 256 KiB run comes from the full pipe, not from the ordering alone.
@@ -222,6 +239,7 @@ fn verdict_of(fixture: &str) -> Result<(), String> {
         (&["--slow"][..], true),
         (&["--big-first"][..], false),
         (&["--both-big"][..], false),
+        (&["--big-first", "--after-eof"][..], false),
     ] {
         let mut full = vec![fixture];
         full.extend_from_slice(args);
@@ -289,6 +307,18 @@ fn the_checks_fail_a_collect_that_loses_order_bytes_or_descriptors() {
         ],
     );
     assert_fails(
+        "readiness-shifted-index",
+        &[
+            // How many of child 2's bytes moved depends on the run that caught it: its line
+            // under --after-eof, what was still in its pipe under a racy --both-big.
+            "child 2's bytes were returned as child 1's: output 1 holds child 1's 262144 bytes \
+             and then the last",
+            "of child 2's, which output 2 lacks",
+            "the position in that shortened list was taken for the pipe's number",
+            "Wrong pipe.",
+        ],
+    );
+    assert_fails(
         "readiness-leaks",
         &[
             "descriptors left open: fd",
@@ -302,6 +332,7 @@ fn the_checks_pass_a_collect_written_differently() {
     verdict(verdict_of("readiness-threads"));
     verdict(verdict_of("readiness-hup-to-end"));
     verdict(verdict_of("readiness-epoll"));
+    verdict(verdict_of("readiness-fixed-list"));
 }
 
 #[test]

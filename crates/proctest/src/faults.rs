@@ -310,6 +310,14 @@ pub fn hold_calls(calls: &[libc::c_long]) -> io::Result<Gate> {
     Ok(Gate { listener })
 }
 
+/// The listener descriptor: readable when a held call waits for [`Gate::next`], so a
+/// controller can wait for held calls and for other events in one `poll`.
+impl std::os::fd::AsFd for Gate {
+    fn as_fd(&self) -> std::os::fd::BorrowedFd<'_> {
+        self.listener.as_fd()
+    }
+}
+
 impl Gate {
     /// Waits at most `timeout` for the next held call: `None` when none came meanwhile
     /// (a zero `timeout` only looks).

@@ -60,6 +60,11 @@ const READINESS: &[(&str, readiness_demo::Collect, &str)] = &[
         "returns the outputs in the order they ended",
     ),
     (
+        "readiness-shifted-index",
+        shifted_index,
+        "polls the pipes still open, takes the position in that list for the pipe",
+    ),
+    (
         "readiness-threads",
         threads,
         "right: one thread per pipe, read_to_end in each",
@@ -73,6 +78,11 @@ const READINESS: &[(&str, readiness_demo::Collect, &str)] = &[
         "readiness-epoll",
         with_epoll,
         "right: epoll instead of poll, level-triggered",
+    ),
+    (
+        "readiness-fixed-list",
+        fixed_list,
+        "right: one poll list for good, fd -1 for a pipe that has ended",
     ),
 ];
 
@@ -689,6 +699,72 @@ fn ready_order(pipes: Vec<OwnedFd>) -> io::Result<Vec<Vec<u8>>> {
         .into_iter()
         .map(|i| std::mem::take(&mut outputs[i]))
         .collect())
+}
+
+fn shifted_index(pipes: Vec<OwnedFd>) -> io::Result<Vec<Vec<u8>>> {
+    let mut outputs = vec![Vec::new(); pipes.len()];
+    let mut open: Vec<File> = pipes.into_iter().map(File::from).collect();
+    let mut buf = [0u8; 16 * 1024];
+    while !open.is_empty() {
+        let mut fds: Vec<PollFd<'_>> = open
+            .iter()
+            .map(|file| PollFd::new(file.as_fd(), PollFlags::POLLIN))
+            .collect();
+        match poll(&mut fds, PollTimeout::NONE) {
+            Ok(_) | Err(Errno::EINTR) => {}
+            Err(errno) => return Err(errno.into()),
+        }
+        let ready: Vec<usize> = fds
+            .iter()
+            .enumerate()
+            .filter(|(_, fd)| fd.revents().is_some_and(|r| !r.is_empty()))
+            .map(|(i, _)| i)
+            .collect();
+        drop(fds);
+        let mut ended = Vec::new();
+        for i in ready {
+            // The mistake: `i` is a place in `open`, which loses the pipes that ended.
+            match open[i].read(&mut buf)? {
+                0 => ended.push(i),
+                n => outputs[i].extend_from_slice(&buf[..n]),
+            }
+        }
+        for i in ended.into_iter().rev() {
+            open.remove(i);
+        }
+    }
+    Ok(outputs)
+}
+
+fn fixed_list(pipes: Vec<OwnedFd>) -> io::Result<Vec<Vec<u8>>> {
+    let mut open = files(pipes);
+    let mut outputs = vec![Vec::new(); open.len()];
+    let mut fds: Vec<libc::pollfd> = open
+        .iter()
+        .map(|file| libc::pollfd {
+            fd: file.as_ref().map_or(-1, AsRawFd::as_raw_fd),
+            events: libc::POLLIN,
+            revents: 0,
+        })
+        .collect();
+    while open.iter().any(Option::is_some) {
+        let count = libc::nfds_t::try_from(fds.len()).expect("a few pipes");
+        // SAFETY: poll reads and writes `count` pollfds, all in `fds`, for the call only.
+        if unsafe { libc::poll(fds.as_mut_ptr(), count, -1) } < 0 {
+            let err = io::Error::last_os_error();
+            if err.kind() == io::ErrorKind::Interrupted {
+                continue;
+            }
+            return Err(err);
+        }
+        for (i, fd) in fds.iter_mut().enumerate() {
+            if fd.revents != 0 && !read_once(&mut open, &mut outputs, i)? {
+                // A negative fd: poll skips the place and the others keep theirs.
+                fd.fd = -1;
+            }
+        }
+    }
+    Ok(outputs)
 }
 
 fn threads(pipes: Vec<OwnedFd>) -> io::Result<Vec<Vec<u8>>> {

@@ -12,23 +12,32 @@
 //! deadlocks, whichever pipe comes first. With `--slow`, child 2 computes for 0.2 s of CPU
 //! time before it writes its line: under the tests' watchdog, the demo reports the CPU time
 //! `collect()` used meanwhile, which tells a wait that blocks in `poll` from one that spins.
+//! With `--after-eof`, child 2 writes its line only once `collect()` has read child 1's end
+//! of file: `collect()` runs on a thread whose `read()` calls the demo holds at their entry
+//! (`proctest::faults::hold_calls`), and the read that will return 0 on child 1's pipe lets
+//! child 2 go. Its line then comes after child 1's pipe has left whatever list of pipes
+//! `collect()` keeps, never in the same round.
 //!
 //! Every problem found is a line `error: ...` on standard error, and exit code 1.
 //!
-//! Usage: `readiness [--big-first] [--both-big] [--slow] [KIB]` with KIB from 1 to 16384.
+//! Usage: `readiness [--big-first] [--both-big] [--slow] [--after-eof] [KIB]` with KIB from
+//! 1 to 16384.
 
 use multiplexing::{fds, readiness, usage};
+use nix::errno::Errno;
+use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
 use nix::sys::wait::{WaitStatus, waitpid};
 use nix::unistd::{ForkResult, Pid, fork, pipe, read, write};
 use proctest::audit::open_fds;
 use proctest::cpu::{Meter, work};
+use proctest::faults::{Gate, Held};
 use std::ffi::CStr;
 use std::io;
-use std::os::fd::{AsFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
 use std::process::ExitCode;
 use std::time::Duration;
 
-const USAGE: &str = "readiness [--big-first] [--both-big] [--slow] [KIB]
+const USAGE: &str = "readiness [--big-first] [--both-big] [--slow] [--after-eof] [KIB]
        (KIB: how much child 1 writes, 1 to 16384, default 256)";
 const NEXT: &str = "then run `just check multiplexing/readiness`";
 const CHILD_2_LINE: &[u8] = b"child 1 has finished\n";
@@ -95,6 +104,193 @@ fn child_2(gate: OwnedFd, out: OwnedFd, slow: bool) -> ! {
 }
 // ANCHOR_END: gate
 
+/// Where child 1's pipe stands, seen from the demo (which shares `collect()`'s descriptors).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum PipeState {
+    /// Bytes wait in it: a read() returns some.
+    Bytes,
+    /// Empty, and every writer gone (or the descriptor closed): a read() returns 0.
+    End,
+    /// Empty, and child 1 may still write: a blocking read() would wait.
+    Empty,
+}
+
+/// Where pipe `fd` stands. The writers' end is looked at before the bytes: once POLLHUP
+/// is seen no byte can come, so an empty pipe then is at its end for good.
+fn pipe_state(fd: RawFd) -> PipeState {
+    let mut probe = libc::pollfd {
+        fd,
+        events: libc::POLLIN,
+        revents: 0,
+    };
+    // SAFETY: poll reads and writes the one `pollfd` it is given, for no longer than the
+    // call (a zero timeout: it only looks).
+    let looked = unsafe { libc::poll(&raw mut probe, 1, 0) };
+    let ended = looked < 0 || probe.revents & (libc::POLLHUP | libc::POLLERR | libc::POLLNVAL) != 0;
+    let mut waiting: libc::c_int = 0;
+    // SAFETY: FIONREAD writes one int, the bytes waiting in the pipe, through the pointer.
+    let rc = unsafe { libc::ioctl(fd, libc::FIONREAD, &raw mut waiting) };
+    if rc != 0 {
+        PipeState::End
+    } else if waiting > 0 {
+        PipeState::Bytes
+    } else if ended {
+        PipeState::End
+    } else {
+        PipeState::Empty
+    }
+}
+
+/// The descriptor `held`, a held read() or readv(), reads: its first argument, of which the
+/// kernel takes the low 32 bits (`None` for a number no descriptor has).
+fn read_fd(held: &Held) -> Option<RawFd> {
+    u32::try_from(held.args[0] & 0xffff_ffff)
+        .ok()
+        .and_then(|fd| RawFd::try_from(fd).ok())
+}
+
+/// The device and inode of the file open as descriptor `fd` of this process: the same for
+/// every descriptor of one pipe (a copy made with `dup` or `try_clone` too).
+fn file_id(fd: RawFd) -> Option<(libc::dev_t, libc::ino_t)> {
+    let mut stat = std::mem::MaybeUninit::<libc::stat>::uninit();
+    // SAFETY: fstat writes one `stat` through the pointer when it succeeds.
+    if unsafe { libc::fstat(fd, stat.as_mut_ptr()) } != 0 {
+        return None;
+    }
+    // SAFETY: fstat succeeded, so it filled the whole `stat`.
+    let stat = unsafe { stat.assume_init() };
+    Some((stat.st_dev, stat.st_ino))
+}
+
+/// What to do with a held read of child 1's pipe through descriptor `fd`: let it go on when
+/// bytes wait or at the end of file (which lets child 2 go: drops `go`), or give it back to
+/// be held until one of these comes.
+fn read_of_child_1(
+    gate: &Gate,
+    held: Held,
+    fd: RawFd,
+    go: &mut Option<OwnedFd>,
+) -> Option<(Held, RawFd)> {
+    match pipe_state(fd) {
+        PipeState::Bytes => {}
+        // This read returns 0: child 1's pipe has ended for collect().
+        PipeState::End => *go = None,
+        PipeState::Empty => return Some((held, fd)),
+    }
+    let _ = gate.release(held);
+    None
+}
+
+/// Under `--after-eof`: runs `collect(pipes)` on a thread of its own whose `read()` and
+/// `readv()` calls (and its threads') are held at their entry, and lets child 2 write (drops
+/// `go`) when one of them is about to return 0 on child 1's pipe, `watched` (or a copy of
+/// that descriptor). A read of that
+/// pipe while it is empty and child 1 may still write stays held until bytes or the end of
+/// file come, so no end of file is missed (a non-blocking read then returns them later
+/// instead of EAGAIN, which a slow scheduler could do too). Every other call goes on at
+/// once. `go` is dropped in any case once `collect()` has returned.
+fn collect_holding_reads(
+    collect: Collect,
+    pipes: Vec<OwnedFd>,
+    watched: RawFd,
+    go: OwnedFd,
+) -> io::Result<Vec<Vec<u8>>> {
+    // Child 1's pipe is known by its inode, taken while the demo still owns `watched`:
+    // collect() may read the pipe through a copy and close the descriptor it was given.
+    let child_1_pipe = file_id(watched);
+    let (gate_tx, gate_rx) = std::sync::mpsc::channel::<io::Result<Gate>>();
+    let (done_r, done_w) = pipe()?;
+    let collector = std::thread::spawn(move || {
+        let gate = match proctest::faults::hold_calls(&[libc::SYS_read, libc::SYS_readv]) {
+            Ok(gate) => gate,
+            Err(err) => {
+                let _ = gate_tx.send(Err(err));
+                return None;
+            }
+        };
+        let _ = gate_tx.send(Ok(gate));
+        let collected = collect(pipes);
+        drop(done_w);
+        Some(collected)
+    });
+    let joined = |collector: std::thread::JoinHandle<Option<io::Result<Vec<Vec<u8>>>>>| {
+        collector
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+    };
+    let gate = match gate_rx.recv() {
+        Ok(Ok(gate)) => gate,
+        Ok(Err(err)) => {
+            drop(go);
+            let _ = joined(collector);
+            return Err(io::Error::new(
+                err.kind(),
+                format!("holding collect()'s reads (a seccomp filter) failed: {err}"),
+            ));
+        }
+        Err(_) => {
+            drop(go);
+            let _ = joined(collector);
+            return Err(io::Error::other(
+                "the thread running collect() ended at once",
+            ));
+        }
+    };
+    let mut go = Some(go);
+    // Reads of child 1's empty pipe (and the descriptor each reads), held until it has
+    // bytes or its end of file.
+    let mut waiting: Vec<(Held, RawFd)> = Vec::new();
+    loop {
+        let mut fds = vec![
+            PollFd::new(gate.as_fd(), PollFlags::POLLIN),
+            PollFd::new(done_r.as_fd(), PollFlags::POLLIN),
+        ];
+        for &(_, fd) in &waiting {
+            // SAFETY: `fd` is polled only while a read of it is held: the thread reading it
+            // is inside that read(), so the descriptor stays open meanwhile (were it closed
+            // by another thread, poll reports POLLNVAL and the read goes on).
+            let pipe = unsafe { BorrowedFd::borrow_raw(fd) };
+            fds.push(PollFd::new(pipe, PollFlags::POLLIN));
+        }
+        match poll(&mut fds, PollTimeout::NONE) {
+            Ok(_) | Err(Errno::EINTR) => {}
+            Err(err) => {
+                eprintln!("error: the demo's poll failed: {err}");
+                break;
+            }
+        }
+        let ready: Vec<bool> = fds
+            .iter()
+            .map(|fd| fd.revents().is_some_and(|r| !r.is_empty()))
+            .collect();
+        if ready[2..].contains(&true) {
+            waiting = std::mem::take(&mut waiting)
+                .into_iter()
+                .filter_map(|(held, fd)| read_of_child_1(&gate, held, fd, &mut go))
+                .collect();
+        }
+        if ready[0] {
+            if let Ok(Some(held)) = gate.next(std::time::Duration::ZERO) {
+                match read_fd(&held) {
+                    Some(fd) if go.is_some() && file_id(fd) == child_1_pipe => {
+                        waiting.extend(read_of_child_1(&gate, held, fd, &mut go));
+                    }
+                    _ => {
+                        let _ = gate.release(held);
+                    }
+                }
+            }
+        }
+        if ready[1] {
+            break;
+        }
+    }
+    drop(go);
+    let collected = joined(collector);
+    drop(gate);
+    collected.unwrap_or_else(|| Err(io::Error::other("collect() did not run")))
+}
+
 /// Forks: `None` in the child, the child's pid in the parent.
 fn fork_or_exit() -> Option<Pid> {
     // SAFETY: this demo is single-threaded when it forks, and each child branch in
@@ -129,6 +325,7 @@ struct Options {
     big_first: bool,
     both_big: bool,
     slow: bool,
+    after_eof: bool,
     kib: u64,
 }
 
@@ -140,11 +337,13 @@ fn parse(args: Vec<String>) -> Options {
     let big_first = args.flag("--big-first");
     let both_big = args.flag("--both-big");
     let slow = args.flag("--slow");
+    let after_eof = args.flag("--after-eof");
     let kib = usage::number_arg(&mut args, 256, "KIB", 1..=16384);
     Options {
         big_first,
         both_big,
         slow,
+        after_eof,
         kib,
     }
 }
@@ -193,6 +392,35 @@ fn compare(
     ))
 }
 
+/// One pipe's output as the demo judges it: its place (from 1), the child that filled it,
+/// what it returned, what that child wrote.
+type Output<'a> = (usize, &'a str, &'a [u8], &'a [u8]);
+
+/// When `first`'s output is all its child wrote followed by the last bytes `second`'s child
+/// wrote, the rest of which is `second`'s output: the bytes read from `second`'s pipe after
+/// `first`'s had ended were returned as `first`'s, what a list of pipes that shrinks does
+/// when the position in it is taken for the pipe's number.
+fn moved_up(first: Output<'_>, second: Output<'_>) -> Option<String> {
+    let (place_a, name_a, got_a, want_a) = first;
+    let (place_b, name_b, got_b, want_b) = second;
+    let extra = got_a
+        .strip_prefix(want_a)
+        .filter(|extra| !extra.is_empty())?;
+    if [got_b, extra].concat() != want_b {
+        return None;
+    }
+    Some(format!(
+        "{name_b}'s bytes were returned as {name_a}'s: output {place_a} holds {name_a}'s {} bytes \
+         and then the last {} of {name_b}'s, which output {place_b} lacks. Once {name_a}'s pipe \
+         had ended and left the poll list, {name_b}'s pipe moved up into its place, and the \
+         position in that shortened list was taken for the pipe's number. Keep each pipe's \
+         number next to its PollFd (or keep the list whole, with a negative fd for a pipe that \
+         has ended). Wrong pipe.",
+        want_a.len(),
+        extra.len()
+    ))
+}
+
 fn main() -> ExitCode {
     run(readiness::collect, std::env::args().skip(1).collect())
 }
@@ -224,16 +452,31 @@ pub fn run(collect: Collect, args: Vec<String>) -> ExitCode {
         writer(in_1, &data_1, Some(gate_1_w), wait_for)
     };
     drop((in_1, gate_1_w));
+    // Under --after-eof, child 2 also waits for the end of file of `go`, which the demo
+    // holds until collect() reads child 1's end of file.
+    let go = options.after_eof.then(|| pipe().expect("pipe"));
     let Some(pid_2) = fork_or_exit() else {
         drop((out_1, out_2));
+        let go = go.map(|(go_r, go_w)| {
+            drop(go_w);
+            go_r
+        });
         if options.both_big {
             let _ = nix::sys::prctl::set_name(c"child-2");
             writer(in_2, &data_2, Some(gate_2_w), Some(gate_1_r))
         }
         drop((gate_2_r, gate_2_w));
+        if let Some(go) = go {
+            wait_for_end(&go);
+        }
         child_2(gate_1_r, in_2, options.slow)
     };
     drop((in_2, gate_1_r, gate_2_r, gate_2_w));
+    let go = go.map(|(go_r, go_w)| {
+        drop(go_r);
+        go_w
+    });
+    let watched = out_1.as_raw_fd();
 
     // Child 2's pipe first by default: its line is the summary on top of the report.
     let swapped = !options.big_first && !options.both_big;
@@ -243,7 +486,10 @@ pub fn run(collect: Collect, args: Vec<String>) -> ExitCode {
         vec![out_1, out_2]
     };
     let meter = Meter::start("collect");
-    let collected = collect(pipes);
+    let collected = match go {
+        Some(go) => collect_holding_reads(collect, pipes, watched, go),
+        None => collect(pipes),
+    };
     meter.report();
     let mut problems = Vec::new();
     let outputs = match collected {
@@ -262,8 +508,23 @@ pub fn run(collect: Collect, args: Vec<String>) -> ExitCode {
         };
         let (place_1, place_2) = if swapped { (2, 1) } else { (1, 2) };
         let (bulk, line) = (first.as_slice(), second.as_slice());
-        let problem_2 = compare(place_2, "child 2", line, &data_2, &[("child 1", &data_1)]);
-        let problem_1 = compare(place_1, "child 1", bulk, &data_1, &[("child 2", &data_2)]);
+        let (problem_2, problem_1) = if let Some(moved) = moved_up(
+            (place_1, "child 1", bulk, &data_1),
+            (place_2, "child 2", line, &data_2),
+        )
+        .or_else(|| {
+            moved_up(
+                (place_2, "child 2", line, &data_2),
+                (place_1, "child 1", bulk, &data_1),
+            )
+        }) {
+            (None, Some(moved))
+        } else {
+            (
+                compare(place_2, "child 2", line, &data_2, &[("child 1", &data_1)]),
+                compare(place_1, "child 1", bulk, &data_1, &[("child 2", &data_2)]),
+            )
+        };
         let fits = if options.kib > 64 {
             "more than a pipe holds"
         } else {
@@ -289,14 +550,19 @@ pub fn run(collect: Collect, args: Vec<String>) -> ExitCode {
                 );
             }
         } else {
+            let when = if options.after_eof {
+                "once collect() has read child 1's end of file"
+            } else {
+                "once child 1 has finished"
+            };
             if line.len() <= 64 {
                 println!(
-                    "child 2 (writes once child 1 has finished): {:?}",
+                    "child 2 (writes {when}): {:?}",
                     String::from_utf8_lossy(line)
                 );
             } else {
                 println!(
-                    "child 2 (writes once child 1 has finished): {} bytes, NOT its line",
+                    "child 2 (writes {when}): {} bytes, NOT its line",
                     line.len()
                 );
             }
