@@ -180,8 +180,8 @@ fn filters() -> Vec<(&'static str, &'static str)> {
             "",
         ),
         (
-            r"(signals/handshake: [^\n]*)\((?:6|7) of 19 tests failed\)",
-            "$1([6 or 7] of 19 tests failed)",
+            r"(signals/handshake: [^\n]*)\((?:6|7) of 20 tests failed\)",
+            "$1([6 or 7] of 20 tests failed)",
         ),
         // interleave and proctest wrap their own error, note and help lines (where, depends
         // on the width of the pids in them): join them again, one continuation per pass.
