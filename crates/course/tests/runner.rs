@@ -207,7 +207,8 @@ fn check_keeps_the_replay_line_and_runs_only_the_filtered_tests() {
     assert_eq!(out.code, 1, "{out:?}");
     assert_contains(&out.stdout, "1 of 1 test failed");
     assert_contains(&out.stdout, "double(2) must be 4");
-    assert_contains(&out.stdout, "left: 2");
+    // std's `left:`/`right:` told as what was found and what was expected.
+    assert_contains(&out.stdout, "found:    2");
     assert_contains(
         &out.stdout,
         "replay: cargo course trace alpha/double --seed 7 --strategy pct:3",
