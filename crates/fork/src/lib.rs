@@ -36,6 +36,16 @@ pub mod ordered;
 pub mod memory;
 
 pub mod cli;
+
+/// The system calls that write a buffer to a descriptor: what the demos' fault options
+/// (`temperatures --count-writes`, `memory --hold-pieces`) watch a child make.
+pub const WRITE_CALLS: [libc::c_long; 5] = [
+    libc::SYS_write,
+    libc::SYS_writev,
+    libc::SYS_pwrite64,
+    libc::SYS_pwritev,
+    libc::SYS_pwritev2,
+];
 pub mod sys;
 
 /// The temperatures of the notes' demo: child `i` (counting from 1, as the notes' loop

@@ -42,13 +42,7 @@ enum Trial {
 }
 
 /// The write calls of a child that `--hold-pieces` watches.
-const WRITES: [libc::c_long; 5] = [
-    libc::SYS_write,
-    libc::SYS_writev,
-    libc::SYS_pwrite64,
-    libc::SYS_pwritev,
-    libc::SYS_pwritev2,
-];
+const WRITES: [libc::c_long; 5] = fork::WRITE_CALLS;
 
 /// The read calls of the parent: the piece held goes on when one would find nothing.
 const READS: [libc::c_long; 4] = [

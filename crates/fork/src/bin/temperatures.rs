@@ -87,13 +87,7 @@ fn wait_for_the_rest() {
 }
 
 /// The write calls of the demo and its children that `--count-writes` counts.
-const WRITES: [libc::c_long; 5] = [
-    libc::SYS_write,
-    libc::SYS_writev,
-    libc::SYS_pwrite64,
-    libc::SYS_pwritev,
-    libc::SYS_pwritev2,
-];
+const WRITES: [libc::c_long; 5] = fork::WRITE_CALLS;
 
 /// The call that marks a moment for the counting thread (`getpgid(0)`, which neither the
 /// demo nor a child makes otherwise): in the main thread, the end of the count; in a
