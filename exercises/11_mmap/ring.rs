@@ -9,6 +9,8 @@
 //! Invariants: bytes come out in the order they went in, none lost, none duplicated; a copy
 //! that reaches the end of the buffer continues at index 0; the producer never overwrites
 //! bytes the consumer has not read (Acquire on the other side's counter, Release on ours).
+//! Time budget: each check gets 10 s, and each run of the `ring` demo 10 s, extended while
+//! one of its processes sleeps or computes (up to 30 s).
 //! Done when `just check mmap/ring` passes.
 
 use crate::shm::{Padded, Shareable};

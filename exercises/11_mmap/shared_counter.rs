@@ -7,6 +7,8 @@
 //! `increment`.
 //! Invariant: no update is lost: with two processes the counter ends at exactly
 //! `2 * iterations`, on every run, however the two processes interleave.
+//! Time budget: each run of the demo gets 10 s, extended while one of its processes sleeps
+//! or computes (up to 30 s).
 //! Done when `just check mmap/shared_counter` passes.
 
 use std::sync::atomic::{AtomicU64, Ordering};

@@ -11,6 +11,8 @@
 //! reports EPOLLOUT; EPOLLOUT is watched only while such bytes wait (a socket is
 //! writable nearly always, so watching it all the time would wake the server for
 //! nothing, over and over, in level-triggered mode).
+//! Time budget: each load test gets 60 s, extended while a process computes (up to 3
+//! minutes, for a debug build on a busy machine); a working server takes a few seconds.
 //! Done when `just check multiplexing/echo_server` (or `cargo course check
 //! multiplexing/echo_server`) passes: the load generator's 1,000 clients, some of them
 //! sending 1 MiB before reading anything, all get their bytes back.

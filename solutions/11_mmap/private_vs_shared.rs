@@ -8,6 +8,8 @@
 //! Invariant: after a private write the file's bytes are unchanged; after a shared write
 //! they hold `bytes` at `offset`. A mapping never grows a file: writing past its end is an
 //! error, not a crash.
+//! Time budget: each call of your functions gets 10 s; mapping, copying and syncing take
+//! milliseconds.
 //! Done when `just check mmap/private_vs_shared` passes.
 
 use crate::error::FileError;

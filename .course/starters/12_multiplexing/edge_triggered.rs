@@ -8,6 +8,8 @@
 //! Invariant: after handling an event, no connection has unread bytes, because nobody
 //! will tell the server about them again (the client is waiting for its echo and sends
 //! nothing more).
+//! Time budget: each load test gets 60 s, extended while a process computes (up to 3
+//! minutes, for a debug build on a busy machine); a working server takes a few seconds.
 //! Done when `just check multiplexing/edge_triggered` (or `cargo course check
 //! multiplexing/edge_triggered`) passes: the load generator's clients, some of them
 //! sending 64 KiB (sixteen reads) in one go, all get their bytes back, and the server

@@ -8,6 +8,8 @@
 //! Invariant: every descriptor the kernel installs in the receiver is owned by exactly
 //! one `OwnedFd`, or closed: none leaks, not even when the message is wrong (no
 //! descriptor, or more descriptors than there was room for: `MSG_CTRUNC`).
+//! Time budget: each call of `send_fd` or `recv_fd` gets 5 s, and each run of the demo 5 s,
+//! extended while one of its processes sleeps or computes (up to 30 s).
 //! Done when `just check multiplexing/pass_fd` (or `cargo course check
 //! multiplexing/pass_fd`) passes.
 

@@ -7,6 +7,8 @@
 //! `collect` child 2's pipe first, then child 1's.
 //! Invariant: never block on one pipe while another one is full. A child blocked in
 //! `write()` on a full pipe cannot finish, and whatever waits for it waits forever.
+//! Time budget: each run of the demo gets 10 s, extended while one of its processes sleeps
+//! or computes (up to 30 s); a `collect` that spins is stopped there.
 //! Done when `just check multiplexing/readiness` (or `cargo course check
 //! multiplexing/readiness`) passes.
 
