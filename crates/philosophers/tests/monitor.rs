@@ -80,6 +80,30 @@ fn both_neighbours_eat(table: &Table) {
     );
 }
 
+/// Random scripts at tables of four to six (12 steps, then 40), each followed by
+/// put-downs until nobody is hungry: several philosophers wait at once, each eats several
+/// times, and every step is compared with the policy, under the canonical schedule and
+/// many others.
+fn follows_the_policy<R: Room>(make: fn(usize) -> R) {
+    for len in [12, 40] {
+        for n in [4, 5, 6] {
+            for script in 0..15 {
+                common::explore_policy(Config::new().strategy(Strategy::Canonical), move || {
+                    drive(make(n), n, Policy::Notes, script, len)
+                });
+            }
+            common::explore_policy(Config::new().iterations(60), move || {
+                drive(make(n), n, Policy::Notes, 100 + n as u64, len)
+            });
+        }
+    }
+}
+
+#[test]
+fn random_scripts_follow_the_policy() {
+    follows_the_policy(DiningRoom::new);
+}
+
 /// Five philosophers, two meals each, under many schedules.
 #[test]
 fn five_philosophers_never_deadlock_and_neighbours_never_eat_together() {
@@ -113,30 +137,6 @@ fn four_philosophers_exhaustive_with_delay_bound_2() {
         Config::new().strategy(Strategy::DelayBounded { bound: 2 }),
         || dine(DiningRoom::new(4), &Diners::new(4, None), &[1; 4]),
     );
-}
-
-/// Random scripts at tables of four to six (12 steps, then 40), each followed by
-/// put-downs until nobody is hungry: several philosophers wait at once, each eats several
-/// times, and every step is compared with the policy, under the canonical schedule and
-/// many others.
-fn follows_the_policy<R: Room>(make: fn(usize) -> R) {
-    for len in [12, 40] {
-        for n in [4, 5, 6] {
-            for script in 0..15 {
-                common::explore_policy(Config::new().strategy(Strategy::Canonical), move || {
-                    drive(make(n), n, Policy::Notes, script, len)
-                });
-            }
-            common::explore_policy(Config::new().iterations(60), move || {
-                drive(make(n), n, Policy::Notes, 100 + n as u64, len)
-            });
-        }
-    }
-}
-
-#[test]
-fn random_scripts_follow_the_policy() {
-    follows_the_policy(DiningRoom::new);
 }
 
 /// The check on the policy finds a lost wake-up that only shows when two neighbours wait.
