@@ -211,7 +211,7 @@ fn fair_dinner(n: usize, meals: &[usize]) {
 #[test]
 fn the_checks_reject_rooms_that_break_the_policy() {
     let overtook = "must wait:\nthey already overtook their hungry neighbour";
-    let held = "should start eating now, but";
+    let held = "should start eating at step";
     let cases = [
         (Variant::Notes, [overtook, overtook]),
         (Variant::FairNeverForgets, [held, held]),

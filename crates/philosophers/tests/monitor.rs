@@ -150,7 +150,7 @@ fn the_checks_reject_a_put_down_that_tests_only_one_neighbour() {
         })
         .expect("a put-down that does not test both neighbours loses wake-ups");
         assert!(
-            m.contains("should start eating now, but")
+            m.contains("should start eating at step")
                 && m.contains("may eat: neither neighbour eats.\n")
                 && m.contains("who should have tested"),
             "{variant:?}:\n{m}"

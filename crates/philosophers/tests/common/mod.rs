@@ -588,13 +588,22 @@ fn show_lines(lines: &[Line]) -> String {
         "eating".to_string(),
     ]];
     for (k, l) in lines.iter().enumerate() {
-        rows.push([
-            (k + 1).to_string(),
-            l.call.clone(),
-            l.returned.join(", "),
-            names(&l.waiting),
-            names(&l.eating),
-        ]);
+        // One returned call per line, so that the table fits in the runner's 100 columns.
+        let returned = if l.returned.is_empty() {
+            vec![String::new()]
+        } else {
+            l.returned.clone()
+        };
+        for (r, call) in returned.into_iter().enumerate() {
+            let first = |text: String| if r == 0 { text } else { String::new() };
+            rows.push([
+                first((k + 1).to_string()),
+                first(l.call.clone()),
+                call,
+                first(names(&l.waiting)),
+                first(names(&l.eating)),
+            ]);
+        }
     }
     let widths: Vec<usize> = (0..5)
         .map(|c| rows.iter().map(|r| r[c].len()).max().unwrap_or(0))
@@ -678,11 +687,12 @@ pub fn drive<R: Room>(room: R, n: usize, policy: Policy, script: u64, len: usize
             waiting: Vec::new(),
             eating: Vec::new(),
         });
-        let head = format!("step {step}, {}:", label(i, pick));
+        // Where it happened, after the cause: the cause is what the verdict line shows.
+        let at = format!("at step {step} ({})", label(i, pick));
         let picked = |j: usize| got.iter().find(|&&(x, p, _)| x == j && p);
         let problem = if !pick && !got.iter().any(|&(x, p, _)| x == i && !p) {
             Some(format!(
-                "{head} put_down_forks({i}) did not return: putting the forks down never waits"
+                "P{i} put_down_forks({i}) did not return {at}: putting the forks down never waits"
             ))
         } else if let Some((j, why)) = e.eats.iter().find(|(j, _)| picked(*j).is_none()) {
             let question = match policy {
@@ -690,7 +700,7 @@ pub fn drive<R: Room>(room: R, n: usize, policy: Policy, script: u64, len: usize
                 Policy::Fair => format!("was P{j} tested, with both rules exactly as stated?"),
             };
             Some(format!(
-                "{head} P{j} should start eating now, but P{j} is still waiting.\n{}\n\
+                "P{j} should start eating {at}, but P{j} is still waiting.\n{}\n\
                  A hungry philosopher eats as soon as the policy allows: {question}",
                 wrap(&format!("P{j} may eat: {why}."))
             ))
@@ -698,7 +708,7 @@ pub fn drive<R: Room>(room: R, n: usize, policy: Policy, script: u64, len: usize
             (0..n).find(|&j| picked(j).is_some() && !e.eats.iter().any(|(x, _)| *x == j))
         {
             Some(format!(
-                "{head} P{j} started eating, but P{j} must wait:\n{}",
+                "P{j} started eating {at}, but P{j} must wait:\n{}",
                 wrap(&format!(
                     "{}.",
                     model
@@ -711,7 +721,7 @@ pub fn drive<R: Room>(room: R, n: usize, policy: Policy, script: u64, len: usize
                 let (want, got) = (requests[j]?, picked(j)?.2);
                 (got != Some(want)).then(|| {
                     format!(
-                        "{head} P{j} got request number {}, but theirs was request {want}:\n\
+                        "P{j} got request number {} {at}, but theirs was request {want}:\n\
                          requests are numbered 0, 1, 2... in the order they reach the room.",
                         got.map_or("none".to_string(), |h| h.to_string())
                     )
@@ -729,8 +739,8 @@ pub fn drive<R: Room>(room: R, n: usize, policy: Policy, script: u64, len: usize
             .collect();
         if let Some(p) = problem {
             panic!(
-                "{p}\n\n{}(waiting and eating: what the policy says after each step; \
-                 random script {script}, {n} philosophers)",
+                "{p}\n\n{}({POLICY_TABLE} after each step; random script {script}, \
+                 {n} philosophers)",
                 show_lines(&lines)
             );
         }
@@ -739,6 +749,9 @@ pub fn drive<R: Room>(room: R, n: usize, policy: Policy, script: u64, len: usize
         h.join().expect("a philosopher's call panicked");
     }
 }
+
+/// What the table under a failure of [`drive`] shows (and how its failures are told apart).
+const POLICY_TABLE: &str = "waiting and eating: what the policy says";
 
 /// Drives random scripts (see [`drive`]) under `config`; a step that breaks the policy is
 /// reported with its explanation, the steps so far and the replay line (without the
@@ -753,7 +766,9 @@ pub fn explore_policy(config: Config, body: impl Fn() + Send + Sync + 'static) {
 /// The failure [`explore_policy`] would report, if any.
 pub fn policy_failure(config: Config, body: impl Fn() + Send + Sync + 'static) -> Option<String> {
     let f = check(config, body).err()?;
-    let mine = f.kind == FailureKind::Panic && f.message.starts_with("thread main panicked: step ");
+    let mine = f.kind == FailureKind::Panic
+        && f.message.starts_with("thread main panicked: ")
+        && f.message.contains(POLICY_TABLE);
     Some(if mine {
         format!(
             "{}\n{}",
