@@ -437,12 +437,25 @@ pub(crate) fn object_label(kind: &str, name: &str) -> String {
     }
 }
 
-/// The help for a busy-wait: block instead. A loop that already yields is told that
-/// yielding is not waiting; one that does not is also told, for the steps that ask for
-/// spinning, to yield between looks.
+/// The help for a busy-wait: block instead. A loop that spins while it holds a lock or a
+/// monitor is told that nobody can get in; one that already yields, that yielding is not
+/// waiting; one that does not is also told, for the steps that ask for spinning, to yield
+/// between looks.
 pub(crate) fn busy_wait_help(message: &str) -> String {
     let how = "(wait on a condition variable, receive from a channel, lock the mutex it needs)";
-    if message.contains(", yield)") || message.contains(", yield,") {
+    // `... looping over yield while it holds Monitor gate, which O waits to enter: ...`:
+    // nobody can change what the loop waits for, whatever it calls in the loop.
+    let held = message
+        .split_once(" while it holds ")
+        .and_then(|(_, rest)| rest.split([',', ':']).next());
+    if let Some(held) = held {
+        return format!(
+            "while a thread holds {held}, no other thread can get in to change what its loop \
+             waits for, and yielding does not let go of it. Wait on a condition variable, which \
+             releases {held} while it waits, or let go of it between looks"
+        );
+    }
+    if message.contains("yield") {
         format!(
             "the loop already calls yield_now(), so the other threads did run: what it waits \
              for never happened. Look at what should make its condition true; and unless the \

@@ -449,6 +449,15 @@ fn a_spin_inside_a_monitor_names_who_it_keeps_out() {
         "W ran 1000 steps without blocking, looping over yield while it holds Monitor gate, \
          which O waits to enter: a busy-wait"
     );
+    // The help says why yielding is not enough here, not "call yield_now()".
+    let shown = f.to_string().replace('\n', " ");
+    let shown = shown.split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(
+        shown.contains("yielding does not let go of it")
+            && shown.contains("which releases Monitor gate while it waits")
+            && !shown.contains("call yield_now()"),
+        "{f}"
+    );
 }
 
 #[test]
