@@ -6,6 +6,9 @@
 //! `wait_for` waits until a flag is set.
 //! Invariant: a signal is never lost, whenever it arrives: before the wait starts, or
 //! between the look at the flag and the sleep.
+//! Rule: `wait_for` also runs in the forked child, which may only call async-signal-safe
+//! functions (sigsuspend and read are; sigwait and sigwaitinfo are not): the checks read
+//! the source.
 //! Time budget: each check gives the demo 4 s, extended while one of its processes
 //! sleeps or computes (up to 30 s), so pacing with `sleep` is fine; a wait must block
 //! in the kernel, not spin (the checks compare CPU time with the work waited for).

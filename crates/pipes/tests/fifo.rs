@@ -75,7 +75,7 @@ fn assert_nothing_left(scratch: &Scratch, fifo: Option<&Path>) {
                      remove it, then its directory, on every path out. Left behind.",
                     path.display()
                 ),
-                100
+                98
             )
         );
     }
@@ -87,7 +87,7 @@ fn assert_nothing_left(scratch: &Scratch, fifo: Option<&Path>) {
                 "fifo_reader left these behind: {left:?}: `Fifo`'s Drop must remove the FIFO, \
                  then its directory. Left behind."
             ),
-            100
+            98
         )
     );
 }
@@ -395,7 +395,7 @@ fn check_open_writer(open: OpenWriter, scratch: &Scratch) -> Result<(), String> 
              only there so that the open would not wait for a reader. Left on, a write to a \
              full FIFO fails with EAGAIN instead of waiting for room; clear it with \
              fcntl(F_GETFL), then F_SETFL without O_NONBLOCK. Still non-blocking.",
-            100,
+            98,
         ));
     }
     if flags & OFlag::O_ACCMODE != OFlag::O_WRONLY {
@@ -450,7 +450,7 @@ fn dropping_a_fifo_removes_it_and_its_directory() {
                     path.display()
                 }
             ),
-            100
+            98
         )
     );
     assert_nothing_left(&scratch, None);
@@ -487,7 +487,7 @@ fn dropping_a_fifo_whose_fifo_is_already_gone_still_removes_its_directory() {
                      behind.",
                     fifo_dir.display()
                 ),
-                100
+                98
             )
         );
     }
@@ -527,7 +527,7 @@ fn open_writer_without_a_reader_answers_without_waiting() {
     }
     let done = call
         .finish(WATCHDOG)
-        .unwrap_or_else(|stuck| panic!("{}", wrap(&format!("{stuck}. Never returned."), 100)));
+        .unwrap_or_else(|stuck| panic!("{}", wrap(&format!("{stuck}. Never returned."), 98)));
     if let Some(name) = slept_in {
         let answer = match &done.value {
             Ok(()) => "a descriptor".to_owned(),
@@ -542,7 +542,7 @@ fn open_writer_without_a_reader_answers_without_waiting() {
                      reader, and the doc says open_writer fails at once instead of waiting for \
                      one: return OpenError::NoReader, do not retry. Waited for a reader."
                 ),
-                100
+                98
             )
         );
     }
@@ -596,7 +596,7 @@ fn a_reader_that_waits_longer_than_the_watchdog_is_not_called_stuck() {
                 wrap(
                     "fifo_reader waited in poll() with a timeout, which ends by itself: the \
                      watchdog must give it more time. Called stuck while it waited on purpose.",
-                    100
+                    98
                 )
             )
         });
@@ -691,7 +691,7 @@ fn check_open_writer_with_a_reader_that_leaves(
                  open, instead of waiting for one. Open once, with O_NONBLOCK (ENXIO is \
                  NoReader), then clear O_NONBLOCK with fcntl. Waited for a reader."
             ),
-            100,
+            98,
         )),
     }
 }

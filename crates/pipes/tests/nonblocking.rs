@@ -118,14 +118,14 @@ fn check_set_nonblocking(set: SetNonblocking) -> Result<(), String> {
             "set_nonblocking, called on a descriptor already in non-blocking mode, turned \
              O_NONBLOCK off: add the flag to the ones read with F_GETFL (flags | O_NONBLOCK), \
              never toggle it. Not non-blocking.",
-            100,
+            98,
         ));
     }
     if !flags.contains(OFlag::O_NONBLOCK) {
         return Err(wrap(
             "after set_nonblocking, the descriptor's status flags (F_GETFL) lack O_NONBLOCK: \
              reads on it still block. Not non-blocking.",
-            100,
+            98,
         ));
     }
     if !flags.contains(OFlag::O_APPEND) {
@@ -133,7 +133,7 @@ fn check_set_nonblocking(set: SetNonblocking) -> Result<(), String> {
             "set_nonblocking dropped O_APPEND, a status flag the descriptor already had: \
              F_SETFL replaces all the status flags, so read them first with F_GETFL and add \
              O_NONBLOCK to them. Other flags lost.",
-            100,
+            98,
         ));
     }
     Ok(())
@@ -180,7 +180,7 @@ fn check_wait_readable(wait: WaitReadable, close_only: bool) -> Result<(), Strin
                 " It never woke up: poll() on POLLIN returns when data arrives or every \
                  writer is gone (POLLHUP). Never returned."
             };
-            return Err(wrap(&format!("{stuck}.{why}"), 100));
+            return Err(wrap(&format!("{stuck}.{why}"), 98));
         }
     };
     let (result, readable, _read_end) = done.value;
@@ -191,7 +191,7 @@ fn check_wait_readable(wait: WaitReadable, close_only: bool) -> Result<(), Strin
             "wait_readable returned while the pipe was still empty and its writer still \
              open: a read now would fail with EAGAIN. It must block until the pipe is \
              readable (poll with no timeout). Returned too early.",
-            100,
+            98,
         ));
     }
     if let Some(spin) = busy_wait(done.cpu, WRITER_WORK, done.wall) {
@@ -257,7 +257,7 @@ fn read_now_returns_the_errors_of_read() {
              \"empty, try later\" (WouldBlock), and only 0 bytes means end of file; its doc \
              says any other error of read is returned as it is. An error taken for an answer."
         );
-        panic!("{}", wrap(&why, 100));
+        panic!("{}", wrap(&why, 98));
     }
 }
 
@@ -324,7 +324,7 @@ fn check_resumes_after_eintr(wait: WaitReadable) -> Result<(), String> {
     write(&write_end, b"x").expect("write to the pipe");
     let done = call
         .finish(BUDGET)
-        .map_err(|stuck| wrap(&format!("{stuck}. Never returned."), 100))?;
+        .map_err(|stuck| wrap(&format!("{stuck}. Never returned."), 98))?;
     match done.value.0 {
         Ok(()) if !done.value.1 => Err(wrap(
             "wait_readable returned Ok(()) when a signal handler interrupted its poll(), while \
@@ -332,7 +332,7 @@ fn check_resumes_after_eintr(wait: WaitReadable) -> Result<(), String> {
              poll() failing with EINTR says only that the wait was interrupted, nothing about \
              the pipe. Its doc says it retries: call poll() again when it fails with EINTR. An \
              interrupted wait taken for readiness.",
-            100,
+            98,
         )),
         Ok(()) => Ok(()),
         Err(nix::errno::Errno::EINTR) => Err(wrap(
@@ -340,7 +340,7 @@ fn check_resumes_after_eintr(wait: WaitReadable) -> Result<(), String> {
              and poll() failed with EINTR, which only says that the wait was interrupted, not \
              that anything is wrong with the pipe. Its doc says it retries: call poll() again \
              when it fails with EINTR. Interrupted wait not resumed.",
-            100,
+            98,
         )),
         Err(err) => Err(format!("wait_readable failed: {err}")),
     }
@@ -402,7 +402,7 @@ fn check_waits_past_its_own_timeout(wait: WaitReadable) -> Result<(), String> {
     write(&write_end, b"x").expect("write to the pipe");
     let done = call
         .finish(BUDGET)
-        .map_err(|stuck| wrap(&format!("{stuck}. Never returned."), 100))?;
+        .map_err(|stuck| wrap(&format!("{stuck}. Never returned."), 98))?;
     let (result, readable, _read_end) = done.value;
     result.map_err(|err| format!("wait_readable failed: {err}"))?;
     if !readable {
@@ -411,7 +411,7 @@ fn check_waits_past_its_own_timeout(wait: WaitReadable) -> Result<(), String> {
                 "wait_readable returned while the pipe was still empty and its writer still \
                  open: a read now would fail with EAGAIN. It must block until the pipe is \
                  readable (poll with no timeout). Returned too early.",
-                100,
+                98,
             ));
         };
         let name = call.name;
@@ -423,7 +423,7 @@ fn check_waits_past_its_own_timeout(wait: WaitReadable) -> Result<(), String> {
                  readable: poll with no timeout (PollTimeout::NONE), or poll again when a \
                  timeout expires with nothing ready. Gave up waiting."
             ),
-            100,
+            98,
         ));
     }
     Ok(())

@@ -65,7 +65,7 @@ fn assert_read_to_the_end(run: &proctest::Finished, bytes: usize) {
                      returns 0 (end of file): one read() returns at most what the pipe holds \
                      then (64 KiB). Stopped before end of file."
                 ),
-                100
+                98
             ),
             run.stdout,
             run.stderr

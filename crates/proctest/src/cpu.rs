@@ -328,7 +328,7 @@ impl BusyWait {
             seconds(self.effort),
             seconds(self.wall),
         );
-        crate::wrap(&text, 100)
+        crate::wrap(&text, 98)
     }
 }
 

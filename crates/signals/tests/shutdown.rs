@@ -96,7 +96,7 @@ fn assert_clean_shutdown(run: &Finished, unit: u32) {
                  returns. Cleanup skipped."
             )
         };
-        panic!("{}\n{out}", wrap(&why, 100));
+        panic!("{}\n{out}", wrap(&why, 98));
     }
     assert!(
         unit == 0 || out.contains(&format!("worker: unit {unit} done\n")),
@@ -171,7 +171,7 @@ fn the_file_is_removed_even_when_a_unit_fails() {
             "unit 2 failed (the parent closed the worker's input), and the worker left \
              without removing its temporary file: run_worker must remove it on every path \
              out, errors included (a `?` skips the rest of the function). File left behind.",
-            100
+            98
         )
     );
     assert!(
@@ -180,7 +180,7 @@ fn the_file_is_removed_even_when_a_unit_fails() {
         wrap(
             "unit 2 failed: run_worker must return that error (the worker then exits with \
              status 1), not hide it. Error lost.",
-            100
+            98
         ),
         run.stderr
     );
