@@ -3,7 +3,8 @@
 //! Task: the children compute, the parent prints. Each child gets a pipe of its own,
 //! writes its result into it (the Celsius value and its pid, 12 bytes) and exits; the
 //! parent reads the pipes in the order of the values, waits for each child, and returns
-//! the conversions, so the demo prints them in value order on every run.
+//! the conversions, so the demo prints them in value order on every run. When a child
+//! fails, the parent still reads and waits for every child before it returns the error.
 //! Invariant: the parent reads each pipe to its end; it sees end-of-file only once every
 //! write end of that pipe is closed, in the child and in the parent.
 //! Time budget: each check gives the demo 5 s, extended while one of its processes

@@ -345,6 +345,7 @@ cases! {
     locks: "locks/reentrant" => ["starter"];
     locks_clocks: "locks/clocks" => ["std_instant"];
     fork: "fork/spawn" => ["starter"];
+    fork_memory: "fork/memory" => ["made_up_view"];
     signals: "signals/handshake" => ["starter"];
     pipes: "pipes/oneway" => ["starter"];
     pipes_hang: "pipes/pipeline" => ["starter"];

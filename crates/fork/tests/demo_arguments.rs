@@ -66,6 +66,7 @@ fn every_demo_answers_help_and_rejects_bad_arguments() {
             &["1", "1"],
             &["1", "2", "3"],
             &["--child-stops", "--fail-at-exit"],
+            &["--report-lost", "--fail-at-exit"],
         ],
     );
 }

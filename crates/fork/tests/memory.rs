@@ -169,12 +169,13 @@ fn bad_arguments_are_rejected_before_forking() {
         &["5", "5"],
         &["1", "2", "3"],
         &["--child-stops", "--fail-at-exit"],
+        &["--report-lost", "--child-stops"],
     ] {
         let run = run_memory(args);
         assert_eq!(run.code(), Some(2), "{args:?}: {}", run.stderr);
         assert!(
             run.stderr
-                .contains("usage: memory [--child-stops | --fail-at-exit] [--hold-pieces]")
+                .contains("usage: memory [--child-stops | --fail-at-exit | --report-lost]")
                 && run.stderr.contains("fork/memory"),
             "{args:?}: {}",
             run.stderr
@@ -289,6 +290,70 @@ fn a_child_killed_before_its_report_is_an_error_not_a_view() {
     if !run.stderr.contains("EIO") {
         let why = "the child was killed before it sent its report: observe must fail with EIO \
                    (an incomplete report, a child that did not exit with status 0), as its doc \
+                   says. The wrong error.";
+        panic!("{}", proctest::verdict(&evidence, why));
+    }
+    assert!(run.leftovers.is_empty(), "{}", run.describe_leftovers());
+}
+
+#[test]
+fn a_report_lost_on_its_way_is_an_error_not_a_view() {
+    // Every pipe the child inherits from observe leads to /dev/null from its birth
+    // (--report-lost): its writes succeed and it exits with status 0, but the parent
+    // receives nothing. A parent that returns a view all the same did not read it from the
+    // pipe: it made it up (`changed`, the address of its own x, the pid fork returned, the
+    // very values the child would send), or the child sent it another way.
+    let run = run_memory(&["--report-lost"]);
+    let evidence = format!(
+        "`memory --report-lost`, the child's pipes leading to /dev/null, printed:\n{}{}",
+        run.stdout,
+        run.stderr.trim_end()
+    );
+    let redirected = run
+        .stderr
+        .lines()
+        .find_map(|l| {
+            l.strip_prefix(
+                "memory: pipe descriptors of the child made to lead to /dev/null at its birth: ",
+            )
+        })
+        .and_then(|n| n.trim().parse::<u32>().ok())
+        .unwrap_or(0);
+    if run.status.success() {
+        let view = run
+            .stdout
+            .lines()
+            .find(|l| l.starts_with("child"))
+            .unwrap_or("(no view)")
+            .trim();
+        let why = if redirected > 0 {
+            format!(
+                "observe returned a view of the child that it did not read from the pipe: the \
+                 test made the child's pipe lead to /dev/null from its birth, so not a byte of \
+                 its report reached the parent (its writes succeeded, it exited with status \
+                 0), yet observe returned `{view}`. Whatever the parent made that view of \
+                 (`changed`, the address of its own x and the pid fork returned look right in \
+                 every normal run), it is not what the child reported.\nBuild the child's \
+                 view from the bytes read from the pipe; when fewer than a whole report \
+                 arrive, observe fails with EIO. A made-up view."
+            )
+        } else {
+            format!(
+                "observe returned a view of the child that did not come through a pipe: the \
+                 child held no pipe made by observe (the test would have made it lead to \
+                 /dev/null), yet observe returned `{view}`. Either the parent made that view \
+                 up (`changed`, the address of its own x, the pid fork returned) or the child \
+                 sent it another way (shared memory, a file).\nThe child's report must come \
+                 from the child itself, through a pipe made before the fork: the child writes \
+                 its value, address and pid into it, and the parent builds the child's view \
+                 from the bytes it reads. A view that did not come through a pipe."
+            )
+        };
+        panic!("{}", proctest::verdict(&evidence, &why));
+    }
+    if !run.stderr.contains("observe failed: EIO") {
+        let why = "not a byte of the child's report reached the parent (its pipe led to \
+                   /dev/null): observe must fail with EIO (an incomplete report), as its doc \
                    says. The wrong error.";
         panic!("{}", proctest::verdict(&evidence, why));
     }

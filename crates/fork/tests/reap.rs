@@ -332,19 +332,45 @@ fn the_parent_blocks_in_a_wait_while_a_child_has_not_ended() {
 
 #[test]
 fn a_child_not_in_the_list_is_left_to_be_waited_for() {
-    // The demo forks one more child, which has exited before wait_all is called, and
-    // waits for it afterwards: wait_all must not have taken its status.
-    let run = run_reap(&["3", "--bystander"], StdoutTo::Pipe);
-    let stolen = run
-        .stderr
-        .lines()
-        .find_map(|l| l.strip_prefix("reap: wait_all took the status"));
-    if let Some(rest) = stolen {
-        panic!(
-            "{}\nerror: wait_all took the status{rest} Status taken.",
-            run.stdout
+    // The demo forks one more child before the others, which has exited before wait_all is
+    // called, and waits for it afterwards: wait_all must not have taken its status. Being
+    // the first child and already a zombie, it is what a wait() for any child takes first.
+    let args = ["3", "--bystander"];
+    let run = run(DEMO, &args, StdoutTo::Pipe);
+    if run.stderr.contains("reap: the bystander") {
+        let evidence = format!(
+            "`reap {}` printed:\n{}stderr:\n{}",
+            args.join(" "),
+            run.stdout,
+            run.stderr.trim_end()
         );
+        let failed = run
+            .stderr
+            .lines()
+            .find_map(|l| l.strip_prefix("reap: wait_all failed: "))
+            .map(|err| err.split(':').next().unwrap_or(err).trim());
+        let left = run.stderr.contains("never waited for");
+        let then = match (failed, left) {
+            (Some(err), true) => format!(
+                "; one of the children it was given was left unwaited for in its place, \
+                 and wait_all failed with {err}"
+            ),
+            (Some(err), false) => format!("; wait_all then failed with {err}"),
+            (None, true) => {
+                "; one of the children it was given was left unwaited for in its place".to_owned()
+            }
+            (None, false) => String::new(),
+        };
+        let why = format!(
+            "wait_all waited for a child that was not in its list, the bystander, which had \
+             exited before wait_all was called: the demo found it gone when it waited for it \
+             afterwards{then}.\nwait() (or waitpid(-1)) reaps whichever child has ended, and \
+             that status belongs to whoever forked that child. Wait for each pid in the list: \
+             waitpid(pid, None). The wrong child waited for."
+        );
+        panic!("{}", proctest::verdict(&evidence, &why));
     }
+    let run = check_reap(run, &args);
     assert!(run.status.success(), "{}\n{}", run.stderr, run.stdout);
     assert!(
         run.stdout.contains("still there to be waited for"),

@@ -35,6 +35,7 @@ fn celsius_gives_the_values_printed_in_the_notes() {
 /// scheduler).
 fn check_one_line_per_child(count: usize, to: StdoutTo) -> String {
     let arg = count.to_string();
+    let stdout = stdout_kind(to);
     let run = run(DEMO, &[&arg], to);
     let out = &run.stdout;
     assert!(
@@ -53,7 +54,7 @@ fn check_one_line_per_child(count: usize, to: StdoutTo) -> String {
             "{line:?} is not a whole line `110.000000 F is 43.333333 C (pid N)`: a child's \
              line written in several pieces (several write(2) calls) can be cut by another \
              process's output, another child's line or the parent's `Spawned` line. Build the \
-             line first and write it with one write(2).\noutput (stdout to a {to:?}):\n{out}"
+             line first and write it with one write(2).\noutput (stdout to {stdout}):\n{out}"
         );
     }
     let spawned: Vec<(usize, i32)> = out.lines().filter_map(parse_spawned).collect();
@@ -62,7 +63,7 @@ fn check_one_line_per_child(count: usize, to: StdoutTo) -> String {
             "{} processes printed a `Spawned` line, {} of them claiming fewer than {count} children: \
              each child returned from spawn_children and ran the parent's code in main. \
              A child must leave with _exit (crate::sys::exit_now) right after writing its line.\n\
-             output (stdout to a {to:?}):\n{out}",
+             output (stdout to {stdout}):\n{out}",
             spawned.len(),
             spawned.iter().filter(|(n, _)| *n != count).count(),
         );
@@ -70,7 +71,7 @@ fn check_one_line_per_child(count: usize, to: StdoutTo) -> String {
     assert_eq!(
         spawned.len(),
         1,
-        "the parent must print one `Spawned {count} processes from PID` line; output (stdout to a {to:?}):\n{out}"
+        "the parent must print one `Spawned {count} processes from PID` line; output (stdout to {stdout}):\n{out}"
     );
     let (claimed, parent) = spawned[0];
     assert_eq!(
@@ -79,13 +80,42 @@ fn check_one_line_per_child(count: usize, to: StdoutTo) -> String {
     );
     let conversions: Vec<(String, String, i32)> =
         out.lines().filter_map(parse_conversion).collect();
-    assert_eq!(
-        conversions.len(),
-        count,
-        "expected exactly one line per child ({count}), got {} with stdout to a {to:?} \
-         (a line printed twice comes from a buffer the child inherited):\n{out}",
-        conversions.len()
-    );
+    if conversions.len() != count {
+        let got = conversions.len();
+        let why = if got < count {
+            lost_lines(count, count - got, to)
+        } else {
+            let mut lines: Vec<&str> = out
+                .lines()
+                .filter(|l| parse_conversion(l).is_some())
+                .collect();
+            lines.sort_unstable();
+            let twice = lines
+                .windows(2)
+                .find(|w| w[0] == w[1])
+                .map_or(String::new(), |w| format!(" (`{}` twice)", w[0]));
+            format!(
+                "{} lines more than children{twice}: each child must write its line once. \
+                 A line printed twice was written twice by its child, or sat in a buffer when \
+                 a process forked (fork copies the buffer with the rest of the memory) and \
+                 both copies were written out.\nIn the child, write the line straight to the \
+                 descriptor with one write(2) (crate::sys::write_all), then leave with \
+                 crate::sys::exit_now(0). A line printed twice.",
+                got - count
+            )
+        };
+        let evidence = format!("`temperatures {count}`, its output to {stdout}, printed:\n{out}");
+        panic!(
+            "{}",
+            proctest::verdict(
+                &evidence.trim_end(),
+                &format!(
+                    "expected exactly one line per child ({count}), got {got} with stdout to \
+                     {stdout}: {why}"
+                )
+            )
+        );
+    }
     let mut values: Vec<(String, String)> = conversions
         .iter()
         .map(|(f, c, _)| (f.clone(), c.clone()))
@@ -116,6 +146,56 @@ fn check_one_line_per_child(count: usize, to: StdoutTo) -> String {
     let mut lines: Vec<&str> = out.lines().collect();
     lines.sort_unstable();
     redact_pids(&lines.join("\n"))
+}
+
+/// What `to` is, in words.
+fn stdout_kind(to: StdoutTo) -> &'static str {
+    match to {
+        StdoutTo::Pipe => "a pipe",
+        StdoutTo::File => "a file",
+    }
+}
+
+/// Why fewer lines than children arrived, from a second run with `--report`, which waits
+/// for each child and says how it ended: the children that failed or were killed, or else a
+/// line left in a buffer that `_exit` does not flush.
+fn lost_lines(count: usize, missing: usize, to: StdoutTo) -> String {
+    let run = run(DEMO, &[&count.to_string(), "--report"], to);
+    let failed: Vec<&str> = run
+        .stdout
+        .lines()
+        .filter(|l| l.starts_with("child ") && !l.ends_with(": exited with status 0"))
+        .collect();
+    let ended_well = run
+        .stdout
+        .lines()
+        .filter(|l| l.starts_with("child ") && l.ends_with(": exited with status 0"))
+        .count();
+    if !failed.is_empty() {
+        format!(
+            "{missing} lines never arrived, and not every child ended well (in a second run, \
+             `temperatures {count} --report`: {}).\nA child that dies or fails before its \
+             write(2) prints nothing. Build the line before the fork; in the child, write it \
+             with one write(2) (crate::sys::write_all), then leave with \
+             crate::sys::exit_now(0). Lines lost.",
+            failed.join("; ")
+        )
+    } else if ended_well == count {
+        format!(
+            "{missing} lines never arrived, although every child exited with status 0 (in a \
+             second run, `temperatures {count} --report`).\nA child that leaves with _exit \
+             (crate::sys::exit_now) flushes nothing: a line left in a buffer (a BufWriter, \
+             C's printf, which keeps whole blocks when the output is not a terminal) is lost \
+             with the child. Write the line with one write(2) (crate::sys::write_all) before \
+             exit_now. Lines lost in a buffer."
+        )
+    } else {
+        format!(
+            "{missing} lines never arrived.\nBuild each line before the fork; in the child, \
+             write it with one write(2) (crate::sys::write_all), then leave with \
+             crate::sys::exit_now(0). Lines lost."
+        )
+    }
 }
 
 #[test]

@@ -11,6 +11,13 @@
 //! whole report, then exits with status 3 where it asks for 0 (see
 //! `proctest::faults::children_fail_at_exit`): `observe` must fail with EIO all the same.
 //!
+//! `memory --report-lost [INITIAL CHANGED]` is for the tests too: each pipe (or socket)
+//! the child inherits from `observe` leads to /dev/null, from the child's birth, before any
+//! of `observe`'s child code runs. The child's writes succeed and it exits with status 0,
+//! but not a byte of its report reaches the parent: `observe` must fail (EIO). A parent that
+//! returns a view all the same did not take it from the pipe. The demo says on standard
+//! error how many pipe descriptors the child had at birth.
+//!
 //! `memory --hold-pieces [INITIAL CHANGED]` is for the tests as well: when the child writes
 //! its report in several pieces (several write calls), its second piece is held until the
 //! parent has read what was there, or waits for the child otherwise (a seccomp filter holds
@@ -22,11 +29,13 @@
 use fork::memory;
 use fork::sys::Audit;
 use proctest::faults::{Gate, hold_calls};
+use std::os::fd::IntoRawFd;
 use std::process::ExitCode;
-use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI32, AtomicPtr, AtomicU32, AtomicU64, Ordering};
 use std::time::Duration;
 
-const USAGE: &str = "memory [--child-stops | --fail-at-exit] [--hold-pieces] [INITIAL CHANGED]
+const USAGE: &str = "memory [--child-stops | --fail-at-exit | --report-lost] [--hold-pieces]
+       [INITIAL CHANGED]
        (two different whole numbers, 0..=18446744073709551615; default 100 200)
 example: memory 100 200   (this demo belongs to step fork/memory: `just check fork/memory`)";
 
@@ -39,6 +48,8 @@ enum Trial {
     Stops,
     /// The child fails at exit, after its report (`--fail-at-exit`).
     FailsAtExit,
+    /// The child's pipes lead to /dev/null (`--report-lost`).
+    ReportLost,
 }
 
 /// The write calls of a child that `--hold-pieces` watches.
@@ -135,18 +146,113 @@ fn hold_pieces() -> std::io::Result<()> {
     Ok(())
 }
 
-/// Reads `[--child-stops | --fail-at-exit] [--hold-pieces] [INITIAL CHANGED]`, or exits
-/// with the usage error.
+/// The descriptors `--report-lost` looks at in a child: 3 to 1023 (a demo has a few).
+const SCANNED: usize = 1024;
+
+/// `--report-lost`: /dev/null, open for writing (-1 before).
+static NULL: AtomicI32 = AtomicI32::new(-1);
+
+/// `--report-lost`: bit `fd` set for each pipe or socket the demo held before `observe`,
+/// which the child keeps as they are.
+static BEFORE: [AtomicU64; SCANNED / 64] = [const { AtomicU64::new(0) }; SCANNED / 64];
+
+/// `--report-lost`: how many pipe descriptors the children redirected, counted in a shared
+/// anonymous mapping, so that the children's counts reach the demo.
+static REDIRECTED: AtomicPtr<AtomicU32> = AtomicPtr::new(std::ptr::null_mut());
+
+/// Whether `fd` is a pipe or a socket (one `fstat`, async-signal-safe).
+fn is_channel(fd: i32) -> bool {
+    // SAFETY: an all-zero `stat` is valid (plain integers); fstat writes one through the
+    // pointer, to `stat`, and is async-signal-safe.
+    let mut stat: libc::stat = unsafe { std::mem::zeroed() };
+    // SAFETY: as above.
+    let rc = unsafe { libc::fstat(fd, &raw mut stat) };
+    let kind = stat.st_mode & libc::S_IFMT;
+    rc == 0 && (kind == libc::S_IFIFO || kind == libc::S_IFSOCK)
+}
+
+/// `--report-lost`: from now on, each child forked has every pipe and socket descriptor
+/// that the demo did not hold already (those `observe` made) replaced by /dev/null at its
+/// birth (dup2), before any of `observe`'s child code runs: its writes succeed, and nothing
+/// reaches the parent. Works for `fork` through the C library (a `pthread_atfork` handler),
+/// which is what `nix::unistd::fork` calls.
+fn report_lost() -> std::io::Result<()> {
+    extern "C" fn pipes_to_null() {
+        let null = NULL.load(Ordering::SeqCst);
+        let mut redirected = 0;
+        for fd in 3..SCANNED {
+            let held = BEFORE[fd / 64].load(Ordering::SeqCst) & (1 << (fd % 64)) != 0;
+            let fd = i32::try_from(fd).unwrap_or(i32::MAX);
+            if fd != null && !held && is_channel(fd) {
+                // SAFETY: dup2 only replaces this process's descriptor `fd` by a copy of
+                // `null`, and is async-signal-safe, as code run in a forked child must be.
+                if unsafe { libc::dup2(null, fd) } == fd {
+                    redirected += 1;
+                }
+            }
+        }
+        // SAFETY: the pointer is null or the shared mapping made by report_lost, which
+        // stays mapped; an atomic add is async-signal-safe.
+        if let Some(count) = unsafe { REDIRECTED.load(Ordering::SeqCst).as_ref() } {
+            count.fetch_add(redirected, Ordering::SeqCst);
+        }
+    }
+    for fd in 3..SCANNED {
+        if is_channel(i32::try_from(fd).unwrap_or(i32::MAX)) {
+            BEFORE[fd / 64].fetch_or(1 << (fd % 64), Ordering::SeqCst);
+        }
+    }
+    let null = std::fs::OpenOptions::new().write(true).open("/dev/null")?;
+    // Kept open for the whole demo (the children copy it), before the audit's baseline.
+    NULL.store(null.into_raw_fd(), Ordering::SeqCst);
+    // SAFETY: a new anonymous shared mapping of one page, never unmapped (the demo exits).
+    let page = unsafe {
+        libc::mmap(
+            std::ptr::null_mut(),
+            4096,
+            libc::PROT_READ | libc::PROT_WRITE,
+            libc::MAP_SHARED | libc::MAP_ANONYMOUS,
+            -1,
+            0,
+        )
+    };
+    if page == libc::MAP_FAILED {
+        return Err(std::io::Error::last_os_error());
+    }
+    // The page is zero-filled and aligned: a valid AtomicU32 holding 0.
+    REDIRECTED.store(page.cast(), Ordering::SeqCst);
+    // SAFETY: registering a handler has no precondition; the handler only calls
+    // async-signal-safe functions (fstat, dup2) and touches atomics, as one run in a child
+    // must.
+    let rc = unsafe { libc::pthread_atfork(None, None, Some(pipes_to_null)) };
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(std::io::Error::from_raw_os_error(rc))
+    }
+}
+
+/// How many pipe descriptors the children of `--report-lost` had redirected.
+fn redirected() -> u32 {
+    // SAFETY: the pointer is null or the shared mapping made by report_lost.
+    unsafe { REDIRECTED.load(Ordering::SeqCst).as_ref() }
+        .map_or(0, |count| count.load(Ordering::SeqCst))
+}
+
+/// Reads `[--child-stops | --fail-at-exit | --report-lost] [--hold-pieces] [INITIAL
+/// CHANGED]`, or exits with the usage error.
 fn parse() -> (u64, u64, Trial, bool) {
     let mut args = proctest::args::Args::from_env("memory", USAGE);
     let hold = args.flag("--hold-pieces");
     let stops = args.flag("--child-stops");
     let fails = args.flag("--fail-at-exit");
-    let trial = match (stops, fails) {
-        (true, true) => args.fail("--child-stops and --fail-at-exit exclude each other"),
-        (true, false) => Trial::Stops,
-        (false, true) => Trial::FailsAtExit,
-        (false, false) => Trial::None,
+    let lost = args.flag("--report-lost");
+    let trial = match (stops, fails, lost) {
+        (false, false, false) => Trial::None,
+        (true, false, false) => Trial::Stops,
+        (false, true, false) => Trial::FailsAtExit,
+        (false, false, true) => Trial::ReportLost,
+        _ => args.fail("--child-stops, --fail-at-exit and --report-lost exclude each other"),
     };
     let given: Vec<String> = std::iter::from_fn(|| args.positional()).collect();
     args.clone().finish();
@@ -181,6 +287,12 @@ fn main() -> ExitCode {
     if hold {
         if let Err(err) = hold_pieces() {
             eprintln!("memory: cannot hold the child's writes here: {err}");
+            return ExitCode::FAILURE;
+        }
+    }
+    if trial == Trial::ReportLost {
+        if let Err(err) = report_lost() {
+            eprintln!("memory: cannot make the child's pipes lead to /dev/null: {err}");
             return ExitCode::FAILURE;
         }
     }
@@ -239,6 +351,12 @@ fn main() -> ExitCode {
                 );
             }
         }
+    }
+    if trial == Trial::ReportLost {
+        eprintln!(
+            "memory: pipe descriptors of the child made to lead to /dev/null at its birth: {}",
+            redirected()
+        );
     }
     for problem in audit.problems() {
         ok = false;

@@ -9,8 +9,10 @@
 //! scheduler does. With `--interrupt`, the parent handles SIGUSR1 (without SA_RESTART) and
 //! the slow child sends it one while the parent waits: `waitpid` then fails with EINTR.
 //! With `--bystander`, the parent first forks one more child that exits at once and is not
-//! in the list given to `wait_all`: afterwards it must still be there to be waited for
-//! (a `wait()` for any child would have taken its status). With `--stopped K`, child K
+//! in the list given to `wait_all`: afterwards it must still be there to be waited for. It
+//! is forked before the N children and has ended before they are forked, so a `wait()` for
+//! any child takes its status first in every run (Linux looks at a parent's children in
+//! the order they were forked). With `--stopped K`, child K
 //! stops itself with SIGSTOP once every other child has ended (it reads the same pipe as
 //! a slow child), and writes its line and exits only when someone sends it SIGCONT (the
 //! test does, once the parent waits; by hand, `kill -CONT PID`): a stopped child has not
@@ -304,17 +306,7 @@ fn main() -> ExitCode {
     } else {
         None
     };
-    let pids = match spawn(
-        &fahrenheit_values(count),
-        &fates,
-        ack.as_ref().map(|(read_end, _)| read_end),
-    ) {
-        Ok(pids) => pids,
-        Err(err) => {
-            eprintln!("reap: fork failed: {err}");
-            return ExitCode::FAILURE;
-        }
-    };
+    // Before the children: the first of the demo's children, already ended when they start.
     let bystander = if bystander {
         match spawn_bystander() {
             Ok(pid) => Some(pid),
@@ -325,6 +317,17 @@ fn main() -> ExitCode {
         }
     } else {
         None
+    };
+    let pids = match spawn(
+        &fahrenheit_values(count),
+        &fates,
+        ack.as_ref().map(|(read_end, _)| read_end),
+    ) {
+        Ok(pids) => pids,
+        Err(err) => {
+            eprintln!("reap: fork failed: {err}");
+            return ExitCode::FAILURE;
+        }
     };
     if let Some(k) = reaped {
         // The demo takes this child's status itself, as another part of a program could.
@@ -392,11 +395,9 @@ fn main() -> ExitCode {
             Err(err) => {
                 ok = false;
                 eprintln!(
-                    "reap: wait_all took the status of a child that was not in its list \
-                     (pid {pid}, which had exited before wait_all was called): waitpid for it \
-                     afterwards failed with {err}. Its status is lost for whoever waits for it. \
-                     Wait only for the pids given, with waitpid(pid, None), never with wait() \
-                     or waitpid(-1)."
+                    "reap: the bystander (pid {pid}), a child not in wait_all's list that had \
+                     exited before wait_all was called, was already reaped: waitpid for it \
+                     afterwards gave {err}"
                 );
             }
         }
