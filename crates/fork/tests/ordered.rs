@@ -115,7 +115,7 @@ fn a_child_that_ends_last_still_comes_first_and_the_parent_sleeps_meanwhile() {
         wrap(
             "child 1 ended last, yet its line must come first: the parent reads the pipes in \
              the order of the values, not in the order the children end. Out of order.",
-            100
+            98
         ),
         run.stdout,
         run.stderr
@@ -147,7 +147,7 @@ fn a_child_that_dies_before_writing_is_an_error_and_every_child_is_still_reaped(
             "child 2 was killed while converting (the demo makes crate::celsius kill it in a \
              child), yet the parent printed every result: did the conversions run in the \
              children? The children compute, the parent prints. Conversion not in the child.",
-            100
+            98
         ),
         run.stdout
     );
@@ -158,7 +158,7 @@ fn a_child_that_dies_before_writing_is_an_error_and_every_child_is_still_reaped(
             "child 2 died before writing its message: the parent's read of its pipe must see \
              end of file with nothing read, and convert_in_children fail with EIO. Missing \
              error.",
-            100
+            98
         ),
         run.stderr
     );
@@ -169,7 +169,7 @@ fn a_child_that_dies_before_writing_is_an_error_and_every_child_is_still_reaped(
             "convert_in_children returned its error before waiting for the other children: \
              they are left running or as zombies. Keep the first error, read and reap every \
              child, then return it. Children not reaped.",
-            100
+            98
         ),
         run.stderr
     );
@@ -318,7 +318,7 @@ fn after_an_error_a_child_that_has_not_ended_yet_is_still_waited_for() {
         wrap(
             "child 2 died before writing its message: convert_in_children must fail with EIO. \
              Missing error.",
-            100
+            98
         ),
         run.stderr
     );

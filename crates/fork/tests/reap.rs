@@ -37,7 +37,7 @@ fn check_reap(run: Finished, args: &[&str]) -> Finished {
                      resumed.\nstderr:\n{}",
                     run.stderr
                 ),
-                100
+                98
             )
         );
     }
@@ -48,7 +48,7 @@ fn check_reap(run: Finished, args: &[&str]) -> Finished {
     {
         panic!(
             "{}\nstdout:\n{}",
-            proctest::wrap(&format!("wait_all {problem} (`{command}`)."), 100),
+            proctest::wrap(&format!("wait_all {problem} (`{command}`)."), 98),
             run.stdout
         );
     }
