@@ -30,6 +30,8 @@ pub struct Process {
     pub fds: Vec<Fd>,
     /// The CPU time (user + system) it has used so far, from `/proc/PID/stat`.
     pub cpu: Duration,
+    /// The part of [`Process::cpu`] spent in the kernel (system time): system calls.
+    pub system_cpu: Duration,
     /// The CPU time of its children that ended and were waited for.
     pub children_cpu: Duration,
     /// How long ago it started (its age when the snapshot was taken).
@@ -273,6 +275,7 @@ impl Process {
             blocked_in,
             fds,
             cpu: stat.cpu,
+            system_cpu: stat.system_cpu,
             children_cpu: stat.children_cpu,
             age: stat.age,
             signals,
@@ -292,6 +295,18 @@ impl Process {
     /// machine.
     pub fn is_spinning(&self) -> bool {
         self.state == 'R' && self.cpu >= Duration::from_millis(20) && self.cpu * 50 >= self.age
+    }
+
+    /// Whether it spins in system calls: running, on the CPU for at least an eighth of its
+    /// life (a busy machine shares it) and half a second in all, most of it in the kernel. That is a loop of calls that
+    /// return at once (a `poll` on a pipe that reports POLLHUP for ever, a `waitpid` with
+    /// WNOHANG, a read that fails with EAGAIN), not a computation, which runs in user space:
+    /// more time will not help it.
+    pub fn spins_in_system_calls(&self) -> bool {
+        self.state == 'R'
+            && self.cpu >= Duration::from_millis(500)
+            && self.cpu * 8 >= self.age
+            && self.system_cpu * 2 >= self.cpu
     }
 
     /// The descriptor numbered `fd`, if open.
@@ -360,6 +375,7 @@ struct Stat {
     ppid: i32,
     pgrp: i32,
     cpu: Duration,
+    system_cpu: Duration,
     children_cpu: Duration,
     age: Duration,
 }
@@ -379,6 +395,7 @@ fn stat(base: &str) -> Option<Stat> {
         ppid: fields.get(1)?.parse().ok()?,
         pgrp: fields.get(2)?.parse().ok()?,
         cpu: of_ticks(number(14) + number(15)),
+        system_cpu: of_ticks(number(15)),
         children_cpu: of_ticks(number(16) + number(17)),
         age,
     })

@@ -68,6 +68,22 @@ fn a_hang_names_a_spinning_process_as_running() {
 }
 
 #[test]
+fn a_demo_that_spins_in_system_calls_gets_no_more_time() {
+    // poll() on a pipe without writers returns at once, for ever: most of its CPU time is
+    // the kernel's. That is not a computation, so the watchdog reports it at the first
+    // timeout, where a loop in user space (above) gets time up to the cap.
+    let hang = Demo::new(env!("CARGO_BIN_EXE_poll_spin"))
+        .timeout(Duration::from_secs(3))
+        .hard_cap(Duration::from_secs(60))
+        .run()
+        .expect_err("the loop never ends");
+    let text = hang.to_string();
+    assert!(hang.after < Duration::from_secs(20), "{text}");
+    assert!(hang.spinning().any(|p| p.name == "poll_spin"), "{text}");
+    assert!(text.contains("is running, not blocked: it used"), "{text}");
+}
+
+#[test]
 fn a_sleeping_demo_gets_more_time_up_to_the_hard_cap() {
     // Twice the timeout of sleeping: not a hang, the watchdog extends while it sleeps.
     let run = Demo::new("sh")

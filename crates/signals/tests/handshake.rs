@@ -319,6 +319,7 @@ fn process(pid: i32, ppid: i32, call: &str, blocked: u64, pending: u64) -> Proce
         }),
         fds: Vec::new(),
         cpu: Duration::ZERO,
+        system_cpu: Duration::ZERO,
         children_cpu: Duration::ZERO,
         age: Duration::from_secs(4),
         signals: Signals {
