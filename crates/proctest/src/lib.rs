@@ -26,8 +26,9 @@
 //! diagnosed. A process that sleeps on purpose (`sleep`, for pacing) is not stuck, nor is
 //! one that computes on a busy machine: while one sleeps, or one is runnable, the watchdog
 //! extends the timeout, up to [`Demo::hard_cap`]. One that spins in system calls that
-//! return at once (a zero-timeout `poll`, `waitpid` with WNOHANG) is not computing, and
-//! gets no more time.
+//! return at once (a `poll` that reports POLLHUP for ever) once its children have ended
+//! is not computing: nothing is left to change what it waits for, and it gets no more
+//! time.
 //!
 //! The watchdog also measures the CPU time of the demo ([`Finished::cpu`], and each
 //! process's in a [`Hang`]), so that a test can tell a process that blocks while it waits
@@ -237,10 +238,10 @@ impl Demo {
     /// computing, or waiting for a CPU, which a busy machine makes slow): a sleeping or
     /// working process is not stuck, so the watchdog gives it another timeout, again and
     /// again up to this cap, before calling it a hang. A demo blocked for good has no such
-    /// process and is reported at the first timeout, as is one whose only runnable processes
-    /// spin in system calls ([`Process::spins_in_system_calls`]); one that spins in user
-    /// space looks like a computation and is reported at the cap. A cap below the timeout
-    /// is the timeout.
+    /// process and is reported at the first timeout, as is one whose only runnable process
+    /// spins in system calls ([`Process::spins_in_system_calls`]) while all its other
+    /// processes have ended; other spinning looks like a computation and is reported at
+    /// the cap. A cap below the timeout is the timeout.
     pub fn hard_cap(mut self, cap: Duration) -> Self {
         self.hard_cap = cap;
         self
@@ -365,13 +366,21 @@ impl Demo {
             // A process that sleeps on purpose goes on by itself, and one that is runnable
             // (state R: computing, or waiting for a CPU on a very busy machine) is making
             // progress: give the demo more time, up to the cap. A demo blocked for good has
-            // neither, and one whose only runnable processes spin in system calls (calls
-            // that return at once, again and again) waits for what more time will not bring.
+            // neither. Nor does one that spins in system calls (calls that return at once,
+            // again and again) once all its other processes have ended: it waits for what
+            // more time will not bring.
             let now = Instant::now();
+            let alone = |p: &Process| {
+                snapshot.processes.len() > 1
+                    && snapshot
+                        .processes
+                        .iter()
+                        .all(|q| q.pid == p.pid || q.state == 'Z')
+            };
             let computing = snapshot
                 .processes
                 .iter()
-                .any(|p| p.state == 'R' && !p.spins_in_system_calls());
+                .any(|p| p.state == 'R' && !(p.spins_in_system_calls() && alone(p)));
             let sleeping = snapshot.sleeping().next().is_some();
             // The demo may have ended between the timeout and the snapshot: nothing left
             // but zombies (or nothing at all) is an exit in progress, not a hang.

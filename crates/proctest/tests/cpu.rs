@@ -69,9 +69,10 @@ fn a_hang_names_a_spinning_process_as_running() {
 
 #[test]
 fn a_demo_that_spins_in_system_calls_gets_no_more_time() {
-    // poll() on a pipe without writers returns at once, for ever: most of its CPU time is
-    // the kernel's. That is not a computation, so the watchdog reports it at the first
-    // timeout, where a loop in user space (above) gets time up to the cap.
+    // poll() on a pipe without writers returns at once, for ever, and the child that held
+    // it has ended: much of the CPU time is the kernel's, and nothing is left to change
+    // what the loop waits for. The watchdog reports it at the first timeout, where a loop
+    // in user space (above) gets time up to the cap.
     let hang = Demo::new(env!("CARGO_BIN_EXE_poll_spin"))
         .timeout(Duration::from_secs(3))
         .hard_cap(Duration::from_secs(60))
