@@ -41,6 +41,32 @@ fn check_reap(run: Finished, args: &[&str]) -> Finished {
             )
         );
     }
+    if run.stderr.contains("wait_all failed: ECHILD") {
+        // Every pid in the list was the parent's child when wait_all began: ECHILD means
+        // one of them had been reaped already.
+        let killed = args
+            .iter()
+            .position(|a| *a == "--kill")
+            .and_then(|i| args.get(i + 1))
+            .map(|k| format!("; here child {k} was killed by SIGKILL"))
+            .unwrap_or_default();
+        panic!(
+            "{}",
+            proctest::wrap(
+                &format!(
+                    "wait_all failed with ECHILD (`{command}`): waitpid found no such child to \
+                     wait for, yet every pid in its list was a child of the parent when \
+                     wait_all began. One of them had been reaped already: by an earlier \
+                     waitpid whose status the loop did not take as the end (a child killed by \
+                     a signal ends with Signaled, not Exited{killed}), or by a wait() for any \
+                     child. A child is waited for once: Exited and Signaled both end its wait. \
+                     A child reaped twice.\nstderr:\n{}",
+                    run.stderr
+                ),
+                98
+            )
+        );
+    }
     if let Some(problem) = run
         .stderr
         .lines()
