@@ -422,8 +422,9 @@ pub fn short(headline: &str, max: usize) -> String {
     }
     // Never inside `code` or a "quotation": a quoted line (`child recv: 10`, a scenario's
     // name "30 days: longer than...") is part of the cause.
-    // Nor inside (parentheses) or [brackets]: `job 0 completed 2 times (M collect() ->
-    // Done(job 0, W1): ...)` keeps its parenthesis whole.
+    // Nor inside (parentheses), [brackets] or {braces}: `job 0 completed 2 times (M
+    // collect() -> Done(job 0, W1): ...)` keeps its parenthesis whole, and a value
+    // `OutOfBounds { file_len: 3, ... }` its fields.
     let in_code = |text: &str, at: usize| {
         let before = &text[..at];
         let open = |o: char, c: char| before.matches(o).count() > before.matches(c).count();
@@ -431,6 +432,7 @@ pub fn short(headline: &str, max: usize) -> String {
             || before.matches('"').count() % 2 == 1
             || open('(', ')')
             || open('[', ']')
+            || open('{', '}')
     };
     if let Some(at) = text
         .match_indices(". ")
@@ -611,6 +613,18 @@ snapshot assertion for 'x' failed in line 11";
                 100
             ),
             "line 1 is `child recv: 10` where `parent write: 10` was due"
+        );
+    }
+
+    #[test]
+    fn the_verdict_is_never_cut_inside_a_value_in_braces() {
+        assert_eq!(
+            short(
+                "read_at returned Err(FileError::OutOfBounds { file_len: 3, offset: 9 }): the \
+                 offset is past the end",
+                100
+            ),
+            "read_at returned Err(FileError::OutOfBounds { file_len: 3, offset: 9 })"
         );
     }
 
