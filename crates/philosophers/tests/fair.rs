@@ -146,28 +146,9 @@ fn the_notes_monitor_fails_bounded_waiting() {
     );
 }
 
-/// Random scripts at tables of four to six (12 steps, then 40), each followed by
-/// put-downs until nobody is hungry: several philosophers wait at once, each eats several
-/// times, and every step is compared with the policy (who eats, who waits and why, and
-/// the request numbers), under the canonical schedule and many others.
-fn follows_the_policy<R: Room>(make: fn(usize) -> R) {
-    for len in [12, 40] {
-        for n in [4, 5, 6] {
-            for script in 0..15 {
-                common::explore_policy(Config::new().strategy(Strategy::Canonical), move || {
-                    drive(make(n), n, Policy::Fair, script, len)
-                });
-            }
-            common::explore_policy(Config::new().iterations(60), move || {
-                drive(make(n), n, Policy::Fair, 100 + n as u64, len)
-            });
-        }
-    }
-}
-
 #[test]
 fn random_scripts_follow_the_policy() {
-    follows_the_policy(FairDiningRoom::new);
+    common::follows_the_policy(Policy::Fair, FairDiningRoom::new);
 }
 
 /// The fair room under the same turns: each neighbour overtakes P1 at most once.
@@ -289,7 +270,7 @@ impl Room for CondvarFairRoom {
 
 #[test]
 fn another_correct_design_passes() {
-    follows_the_policy(CondvarFairRoom::new);
+    common::follows_the_policy(Policy::Fair, CondvarFairRoom::new);
     explore(Config::new().iterations(200), || {
         dine(CondvarFairRoom::new(5), &Diners::new(5, Some(1)), &[2; 5]);
     });

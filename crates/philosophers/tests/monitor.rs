@@ -80,28 +80,9 @@ fn both_neighbours_eat(table: &Table) {
     );
 }
 
-/// Random scripts at tables of four to six (12 steps, then 40), each followed by
-/// put-downs until nobody is hungry: several philosophers wait at once, each eats several
-/// times, and every step is compared with the policy, under the canonical schedule and
-/// many others.
-fn follows_the_policy<R: Room>(make: fn(usize) -> R) {
-    for len in [12, 40] {
-        for n in [4, 5, 6] {
-            for script in 0..15 {
-                common::explore_policy(Config::new().strategy(Strategy::Canonical), move || {
-                    drive(make(n), n, Policy::Notes, script, len)
-                });
-            }
-            common::explore_policy(Config::new().iterations(60), move || {
-                drive(make(n), n, Policy::Notes, 100 + n as u64, len)
-            });
-        }
-    }
-}
-
 #[test]
 fn random_scripts_follow_the_policy() {
-    follows_the_policy(DiningRoom::new);
+    common::follows_the_policy(Policy::Notes, DiningRoom::new);
 }
 
 /// Five philosophers, two meals each, under many schedules.
@@ -241,8 +222,8 @@ impl Room for CondvarRoom {
 
 #[test]
 fn other_correct_designs_pass() {
-    follows_the_policy(MesaRoom::new);
-    follows_the_policy(CondvarRoom::new);
+    common::follows_the_policy(Policy::Notes, MesaRoom::new);
+    common::follows_the_policy(Policy::Notes, CondvarRoom::new);
     explore(Config::new().iterations(200), || {
         dine(CondvarRoom::new(5), &Diners::new(5, None), &[2; 5]);
     });

@@ -7,7 +7,7 @@
 
 pub mod script;
 
-use interleave::explore::{Config, Observed, check};
+use interleave::explore::{Config, Observed, Strategy, check};
 use interleave::monitor::{Condition, Monitor, Semantics};
 use interleave::report::FailureKind;
 use interleave::scenario::Returned;
@@ -747,6 +747,25 @@ pub fn drive<R: Room>(room: R, n: usize, policy: Policy, script: u64, len: usize
     }
     for h in handles {
         h.join().expect("a philosopher's call panicked");
+    }
+}
+
+/// Random scripts at tables of four to six (12 steps, then 40), each followed by
+/// put-downs until nobody is hungry: several philosophers wait at once, each eats several
+/// times, and every step is compared with `policy` (who eats, who waits and why, and, for
+/// the fair policy, the request numbers), under the canonical schedule and many others.
+pub fn follows_the_policy<R: Room>(policy: Policy, make: fn(usize) -> R) {
+    for len in [12, 40] {
+        for n in [4, 5, 6] {
+            for script in 0..15 {
+                explore_policy(Config::new().strategy(Strategy::Canonical), move || {
+                    drive(make(n), n, policy, script, len)
+                });
+            }
+            explore_policy(Config::new().iterations(60), move || {
+                drive(make(n), n, policy, 100 + n as u64, len)
+            });
+        }
     }
 }
 
