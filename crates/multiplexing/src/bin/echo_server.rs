@@ -359,13 +359,24 @@ fn stalled(
         })
         .collect();
     if !silent.is_empty() {
+        // Edge-triggered, the end of file can come in the same edge as the last bytes: a
+        // server that took a short read for a drained socket never reads it.
+        let unread_eof = if edge {
+            "; edge-triggered, it may have come with the last bytes, announced by the same \
+             edge and by none after it: a read() shorter than the buffer does not mean the \
+             socket is drained, read until read() fails with WouldBlock or returns 0"
+        } else {
+            ""
+        };
         return Some(format!(
             "connection stalled: on {} connection(s) ({}{}) the client has sent everything and \
-             closed its side, and has read all that came back; nothing waits in the socket \
-             either way, yet the connection is still open and epoll has nothing more to \
-             report. Either the server holds echo bytes it never writes (watch EPOLLOUT while \
-             bytes wait, and write them when it comes), or it does not close a connection \
-             once the end of file has come and its echo is written. Connection stalled.",
+             closed its side, and has read all that came back; no byte waits in the socket \
+             either way, only the client's end of file (a read() there returns 0), yet the \
+             connection is still open and epoll has nothing more to report. Either the server \
+             holds echo bytes it never writes (watch EPOLLOUT while bytes wait, and write them \
+             when it comes), or it has not read that end of file{unread_eof}, or it does not \
+             close a connection once the end of file has come and its echo is written. \
+             Connection stalled.",
             silent.len(),
             silent
                 .iter()
