@@ -633,7 +633,7 @@ fn too_many_descriptors_are_reported_as_truncated() {
         .unwrap_or_else(|stuck| panic!("{}", wrap(&stuck)));
     // Three descriptors do not fit: MSG_CTRUNC, Err(Truncated), and nothing left open.
     let leaked = leaked_after(&[&file], &before, result.as_ref().ok());
-    let what = "three descriptors, where there is room for one";
+    let what = "three descriptors (room for one)";
     verdict(judge_bad_message(
         what,
         3,
