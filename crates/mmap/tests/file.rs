@@ -1,7 +1,7 @@
 //! Checks `mmap/file`: counting lines through a read-only mapping agrees with `read()` on
-//! every kind of file, reads the file through the mapping (no `read()` of its bytes), sees
-//! the file as it is at each call, leaves no mapping or descriptor behind, handles the empty
-//! file, and names a missing file.
+//! every kind of file, reads each file, small or large, through the mapping (no `read()`
+//! system call at all), sees the file as it is at each call, leaves no mapping or descriptor
+//! behind, handles the empty file, and names a missing file.
 //!
 //! Each check takes the counting function as an argument, so that the oracle tests at the
 //! end can prove it fails plausible wrong solutions with the right message, and passes
@@ -9,7 +9,7 @@
 
 mod common;
 
-use common::{left_nothing_behind, verdict, with_io, within};
+use common::{Io, left_nothing_behind, verdict, with_io, within};
 use mmap::error::FileError;
 use mmap::file::count_lines_mmap;
 use mmap::lines::{count_in, count_lines_read};
@@ -31,16 +31,40 @@ const COUNT_LINES_STUCK: &str = "`count_lines` never finished: counting is one p
                                  mapped bytes of each file; look for a loop whose index never \
                                  reaches the end of the slice. Demo stuck.";
 
-/// Calls `count(path)` under the watchdog and returns its result, with the bytes the call
-/// read through `read()` system calls (`None` without I/O accounting).
-fn call(count: Count, path: &Path) -> Result<(Result<u64, FileError>, Option<u64>), String> {
+/// Calls `count(path)` under the watchdog and returns its result, with the `read()` system
+/// calls the call made (`None` without I/O accounting).
+fn call(count: Count, path: &Path) -> Result<(Result<u64, FileError>, Option<Io>), String> {
     mmap::fault::explain_sigbus();
     let owned = path.to_owned();
     let name = file_name(path);
     within(&format!("count_lines_mmap({name})"), STUCK, move || {
-        let (result, io) = with_io(|| count(&owned));
-        (result, io.map(|io| io.read))
+        with_io(|| count(&owned))
     })
+}
+
+/// Checks that the call that counted `name`, a file of `len` bytes, made no `read()` system
+/// call (`io`: what it read, `None` without I/O accounting: nothing to check then).
+fn made_no_read(name: &str, len: usize, io: Option<Io>) -> Result<(), String> {
+    let Some(io) = io.filter(|io| io.read_calls > 0 || io.read > 0) else {
+        return Ok(());
+    };
+    let calls = match io.read_calls {
+        1 => "1 read() system call".to_owned(),
+        n => format!("{n} read() system calls"),
+    };
+    let why = if len == 0 {
+        "The empty file needs neither read() nor a mapping: its length, 0, already says it has \
+         no line."
+    } else {
+        "The step maps every file it counts, small or large, and counts the bytes of the \
+         mapping (`map.as_bytes()`), which the kernel fills by page faults, without a single \
+         read()."
+    };
+    Err(format!(
+        "count_lines_mmap({name}) made {calls} ({} bytes in all) to count a file of {len} \
+         bytes: it reads the file instead of its mapping. {why} Read instead of mapped.",
+        io.read
+    ))
 }
 
 fn file_name(path: &Path) -> String {
@@ -94,7 +118,8 @@ fn check_agrees_on_every_kind_of_file(count: Count) -> Result<(), String> {
         let expected = count_in(contents);
         let by_read = count_lines_read(&path).expect("read() counts every test file");
         assert_eq!(by_read, expected, "the read() reference on {name}");
-        let by_mmap = match call(count, &path)?.0 {
+        let (result, io) = call(count, &path)?;
+        let by_mmap = match result {
             Ok(lines) => lines,
             Err(err) => {
                 return Err(format!(
@@ -129,6 +154,7 @@ fn check_agrees_on_every_kind_of_file(count: Count) -> Result<(), String> {
                 contents.len()
             ));
         }
+        made_no_read(name, contents.len(), io)?;
         left_nothing_behind(&format!("count_lines_mmap({name})"), &path)?;
     }
     Ok(())
@@ -139,19 +165,9 @@ fn check_counts_through_the_mapping(count: Count) -> Result<(), String> {
     let path = dir.path().join("large.txt");
     let contents = b"a line of the big file\n".repeat(64 * 1024);
     std::fs::write(&path, &contents).expect("write the test file");
-    let (result, read) = call(count, &path)?;
+    let (result, io) = call(count, &path)?;
     result.map_err(|err| format!("count_lines_mmap(large.txt) failed: {err}"))?;
-    // Reading /proc/thread-self/io itself costs a few hundred bytes: allow a page.
-    match read {
-        Some(read) if read > 4096 => Err(format!(
-            "count_lines_mmap(large.txt) read {read} bytes with read() system calls to count a \
-             file of {} bytes: it reads the file instead of its mapping. The step counts the \
-             bytes of the mapping (`map.as_bytes()`), which the kernel fills by page faults, \
-             without a single read(). Read instead of mapped.",
-            contents.len()
-        )),
-        _ => Ok(()),
-    }
+    made_no_read("large.txt", contents.len(), io)
 }
 
 fn check_sees_the_file_as_it_is_now(count: Count) -> Result<(), String> {
@@ -187,8 +203,12 @@ fn check_the_empty_file(count: Count) -> Result<(), String> {
     let dir = tempfile::tempdir().expect("a temporary directory");
     let path = dir.path().join("empty.txt");
     std::fs::write(&path, b"").expect("write the test file");
-    match call(count, &path)?.0 {
-        Ok(0) => left_nothing_behind("count_lines_mmap(empty.txt)", &path),
+    let (result, io) = call(count, &path)?;
+    match result {
+        Ok(0) => {
+            made_no_read("empty.txt", 0, io)?;
+            left_nothing_behind("count_lines_mmap(empty.txt)", &path)
+        }
         Ok(lines) => Err(format!(
             "count_lines_mmap(empty.txt) = {lines}, but the empty file has no line. Empty file \
              miscounted."
@@ -352,6 +372,16 @@ fn counts_with_read(path: &Path) -> Result<u64, FileError> {
     Ok(count_in(&bytes))
 }
 
+/// Wrong: grep's habit, mapping pays only for big files: read() the ones under 64 KiB.
+fn reads_small_files(path: &Path) -> Result<u64, FileError> {
+    let len = file_len(path)?;
+    if len < 64 * 1024 {
+        return counts_with_read(path);
+    }
+    let map = map(path, len, MapFlags::MAP_PRIVATE)?;
+    Ok(count_in(map.as_bytes()))
+}
+
 /// Wrong: right count, but the mapping is never unmapped.
 fn never_unmaps(path: &Path) -> Result<u64, FileError> {
     let len = file_len(path)?;
@@ -485,8 +515,21 @@ fn the_checks_fail_a_count_that_reads_the_file() {
     assert_fails(
         counts_with_read,
         &[
-            "read() system calls",
+            "read() system call",
             "reads the file instead of its mapping",
+        ],
+    );
+}
+
+#[test]
+fn the_checks_fail_a_count_that_reads_only_small_files() {
+    assert_fails(
+        reads_small_files,
+        &[
+            "count_lines_mmap(two_lines.txt) made",
+            "read() system call",
+            "to count a file of 13 bytes",
+            "every file it counts, small or large",
         ],
     );
 }

@@ -117,16 +117,29 @@ fn check(outcome: Result<Finished, String>, slow: bool) -> Result<Finished, Stri
         .filter_map(|line| line.strip_prefix("error: "))
         .collect();
     if !errors.is_empty() || run.code() != Some(0) {
-        return Err(wrap(&format!(
-            "{}\n{}\nThe demo failed ({}): {}",
-            run.stdout,
-            run.stderr,
-            run.code().map_or_else(
-                || "killed by a signal".to_owned(),
-                |c| format!("exit status {c}")
-            ),
-            errors.first().copied().unwrap_or("see its output above")
-        )));
+        let status = run.code().map_or_else(
+            || "killed by a signal".to_owned(),
+            |c| format!("exit status {c}"),
+        );
+        // The demo reports its problems in the order they arose: the first is the cause
+        // (collect() failed, say, and left a pipe open on the way). It is the verdict, on the
+        // last `error:` line, and the evidence shows it once, in its place, as [below].
+        return Err(match errors.first() {
+            Some(&first) => {
+                let evidence = wrap(&format!(
+                    "{}\n{}\nThe demo failed ({status}); its first problem:",
+                    run.stdout,
+                    run.stderr
+                        .replacen(first, "[below]", 1)
+                        .replace("error: ", "problem: ")
+                ));
+                proctest::verdict(&evidence, first)
+            }
+            None => wrap(&format!(
+                "{}\n{}\nThe demo failed ({status}): see its output above",
+                run.stdout, run.stderr
+            )),
+        });
     }
     if !run.leftovers.is_empty() {
         return Err(run.describe_leftovers());

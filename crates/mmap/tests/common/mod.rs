@@ -26,40 +26,60 @@ pub fn within<T: Send + 'static>(
 }
 
 /// What the calling thread has read and written with system calls so far
-/// (`/proc/thread-self/io`): bytes through `read()`-like calls and `write()`-like calls.
-/// Accesses to a mapping are page faults, not system calls: they count in neither.
+/// (`/proc/thread-self/io`): bytes through `read()`-like calls and `write()`-like calls, and
+/// how many `read()`-like calls it made. Accesses to a mapping are page faults, not system
+/// calls: they count in none of these.
 #[derive(Debug, Clone, Copy)]
 pub struct Io {
     /// `rchar`: bytes returned by read(), pread(), readv()...
     pub read: u64,
     /// `wchar`: bytes passed to write(), pwrite(), writev()...
     pub written: u64,
+    /// `syscr`: read(), pread(), readv()... calls, even those that returned 0 bytes.
+    pub read_calls: u64,
+}
+
+/// The calling thread's [`Io`] with the length of the text it was read from, or `None` when
+/// the kernel does not account it (`CONFIG_TASK_IO_ACCOUNTING` off). The kernel writes the
+/// text during the one `read()` below, before it counts that call and its bytes: they show
+/// in the next reading, not in this one.
+fn thread_io_text() -> Option<(Io, u64)> {
+    use std::io::Read;
+    let mut file = std::fs::File::open("/proc/thread-self/io").ok()?;
+    // One read() call into a buffer far larger than the seven lines: the whole text at once.
+    let mut buf = [0u8; 4096];
+    let len = file.read(&mut buf).ok()?;
+    let text = std::str::from_utf8(&buf[..len]).ok()?;
+    let field = |name: &str| -> Option<u64> {
+        text.lines()
+            .find_map(|line| line.strip_prefix(name)?.trim().parse().ok())
+    };
+    let io = Io {
+        read: field("rchar:")?,
+        written: field("wchar:")?,
+        read_calls: field("syscr:")?,
+    };
+    Some((io, len as u64))
 }
 
 /// The calling thread's [`Io`], or `None` when the kernel does not account it
 /// (`CONFIG_TASK_IO_ACCOUNTING` off): the checks that need it are then skipped.
 pub fn thread_io() -> Option<Io> {
-    let text = std::fs::read_to_string("/proc/thread-self/io").ok()?;
-    let field = |name: &str| -> Option<u64> {
-        text.lines()
-            .find_map(|line| line.strip_prefix(name)?.trim().parse().ok())
-    };
-    Some(Io {
-        read: field("rchar:")?,
-        written: field("wchar:")?,
-    })
+    thread_io_text().map(|(io, _)| io)
 }
 
 /// Runs `f` on the calling thread and returns its result with the bytes the thread read
-/// and wrote through system calls meanwhile (`None` without I/O accounting). The reading
-/// of `/proc/thread-self/io` itself adds a few hundred bytes to `read`.
+/// and wrote through system calls meanwhile, and its read() calls (`None` without I/O
+/// accounting). The one read() of `/proc/thread-self/io` before `f` is taken off: what
+/// remains is `f`'s own.
 pub fn with_io<T>(f: impl FnOnce() -> T) -> (T, Option<Io>) {
-    let before = thread_io();
+    let before = thread_io_text();
     let value = f();
     let after = thread_io();
-    let delta = before.zip(after).map(|(b, a)| Io {
-        read: a.read.saturating_sub(b.read),
+    let delta = before.zip(after).map(|((b, own), a)| Io {
+        read: a.read.saturating_sub(b.read).saturating_sub(own),
         written: a.written.saturating_sub(b.written),
+        read_calls: a.read_calls.saturating_sub(b.read_calls).saturating_sub(1),
     });
     (value, delta)
 }

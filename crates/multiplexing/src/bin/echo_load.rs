@@ -203,12 +203,31 @@ impl Link {
             )];
             let ready = poll(&mut watched, PollTimeout::from(ANSWER_WITHIN_MS));
             if matches!(ready, Ok(0)) {
+                // Running (or waiting for a core) means a loop; asleep, a call that blocks.
+                let why = match proctest::child::process_state(self.server) {
+                    Some(b'R') => {
+                        "and it is running, not asleep in a system call: a loop in turn() \
+                         never ends. A write() retried on WouldBlock is one (while the server \
+                         is inside turn(), the client is not reading, so its socket stays \
+                         full: what write() did not take must wait in the connection for \
+                         EPOLLOUT); a write() retried after another error, such as EPIPE (the \
+                         client is gone for good: close the connection), is another."
+                    }
+                    Some(b'S' | b'D') => {
+                        "and it is asleep in a system call: a call that blocks, such as read() \
+                         or write() on a connection left in blocking mode (set_nonblocking(true) \
+                         on each accepted socket makes them fail with WouldBlock instead)."
+                    }
+                    _ => {
+                        "and either a loop in turn() never ends (a write() retried on \
+                         WouldBlock, say: the client does not read while the server is in \
+                         turn()) or a call in it blocks."
+                    }
+                };
                 return Err(format!(
                     "the server did not answer for {} s: it reads its commands between two calls \
                      of turn(), so one turn() has been running all that time while clients \
-                     wait. Look for a loop in turn() that never ends (a write() retried after \
-                     an error other than WouldBlock, say) or a call that blocks. Server stuck \
-                     in turn().",
+                     wait, {why} Server stuck in turn().",
                     ANSWER_WITHIN_MS / 1000
                 ));
             }
@@ -287,6 +306,8 @@ fn step(c: &mut Client, buf: &mut [u8]) {
 struct Link {
     control: ChildStdin,
     answers: BufReader<ChildStdout>,
+    /// The server, whose state says why it does not answer.
+    server: nix::unistd::Pid,
 }
 
 /// How long `poll` may report nothing before the load generator looks for a stall. Only a
@@ -922,6 +943,7 @@ fn run(edge: bool, count: usize) -> Result<(), String> {
     let mut link = Link {
         control: server.stdin.take().expect("piped"),
         answers: BufReader::new(server.stdout.take().expect("piped")),
+        server: nix::unistd::Pid::from_raw(i32::try_from(server.id()).expect("pid")),
     };
     let outcome = (|| -> Result<PathBuf, Failure> {
         let listening = read_line(&mut link.answers)?;

@@ -42,6 +42,15 @@ use std::os::unix::net::UnixListener;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+/// Prints one line of answer for the load generator, like `println!`, but without panicking
+/// when nobody reads any more: a load generator that gave up (on a server stuck in `turn()`,
+/// say) has closed the pipe, and its own error says why, not a "Broken pipe" from here.
+macro_rules! answer {
+    ($($arg:tt)*) => {{
+        let _ = writeln!(io::stdout(), $($arg)*);
+    }};
+}
+
 const USAGE: &str = "echo_server [--edge]";
 const NEXT: &str = "it is started by echo_load; run `just check multiplexing/echo_server`";
 
@@ -350,13 +359,24 @@ fn stalled(
         })
         .collect();
     if !silent.is_empty() {
+        // Edge-triggered, the end of file can come in the same edge as the last bytes: a
+        // server that took a short read for a drained socket never reads it.
+        let unread_eof = if edge {
+            "; edge-triggered, it may have come with the last bytes, announced by the same \
+             edge and by none after it: a read() shorter than the buffer does not mean the \
+             socket is drained, read until read() fails with WouldBlock or returns 0"
+        } else {
+            ""
+        };
         return Some(format!(
             "connection stalled: on {} connection(s) ({}{}) the client has sent everything and \
-             closed its side, and has read all that came back; nothing waits in the socket \
-             either way, yet the connection is still open and epoll has nothing more to \
-             report. Either the server holds echo bytes it never writes (watch EPOLLOUT while \
-             bytes wait, and write them when it comes), or it does not close a connection \
-             once the end of file has come and its echo is written. Connection stalled.",
+             closed its side, and has read all that came back; no byte waits in the socket \
+             either way, only the client's end of file (a read() there returns 0), yet the \
+             connection is still open and epoll has nothing more to report. Either the server \
+             holds echo bytes it never writes (watch EPOLLOUT while bytes wait, and write them \
+             when it comes), or it has not read that end of file{unread_eof}, or it does not \
+             close a connection once the end of file has come and its echo is written. \
+             Connection stalled.",
             silent.len(),
             silent
                 .iter()
@@ -415,9 +435,9 @@ fn serve(
                 let command: Vec<u8> = line.drain(..=end).collect();
                 let command = String::from_utf8_lossy(command.trim_ascii()).into_owned();
                 match command.split_once(' ') {
-                    None if command == "fds" => println!("fds {}", open_fds().len()),
+                    None if command == "fds" => answer!("fds {}", open_fds().len()),
                     None if command == "conns" => {
-                        println!("connections {}", server.connections());
+                        answer!("connections {}", server.connections());
                     }
                     None if command == "done" => {
                         if edge && let Some(problem) = level_triggered(&server, listener) {
@@ -431,7 +451,7 @@ fn serve(
                             }
                         }
                         // The load generator waits for this before its clients move again.
-                        println!("done");
+                        answer!("done");
                     }
                     // Kept for older load generators: nothing to do.
                     None if command == "sent" => {}
@@ -439,7 +459,7 @@ fn serve(
                     // epoll to report?
                     None if command == "idle?" => {
                         let idle = !ready(server.as_fd());
-                        println!("idle {}", if idle { "yes" } else { "no" });
+                        answer!("idle {}", if idle { "yes" } else { "no" });
                     }
                     None if command == "disabled?" => {
                         const ARMED: u32 = (libc::EPOLLIN | libc::EPOLLOUT) as u32;
@@ -450,7 +470,7 @@ fn serve(
                                 fd != listener && events & ARMED == 0 && events & ONESHOT != 0
                             })
                             .count();
-                        println!("disabled {disabled}");
+                        answer!("disabled {disabled}");
                     }
                     None if command == "quiet" => checks = false,
                     Some(("wait", name)) => meter = Some((name.to_owned(), Meter::start(name))),
@@ -523,8 +543,8 @@ pub fn run_server<S: Server>(
 
 fn run(server: impl Server, edge: bool, listener: RawFd, path: &Path) -> Result<(), String> {
     let baseline = open_fds();
-    println!("listening on {}", path.display());
-    println!("fds {}", baseline.len());
+    answer!("listening on {}", path.display());
+    answer!("fds {}", baseline.len());
     let _ = io::stdout().flush();
     serve(server, edge, listener, &baseline)
 }

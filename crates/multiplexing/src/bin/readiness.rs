@@ -494,6 +494,16 @@ pub fn run(collect: Collect, args: Vec<String>) -> ExitCode {
     let mut problems = Vec::new();
     let outputs = match collected {
         Ok(outputs) => outputs,
+        Err(err) if err.raw_os_error() == Some(Errno::EBADF as i32) => {
+            problems.push(format!(
+                "collect() failed: {err}: it used a descriptor that was no longer open, one \
+                 it had closed itself (closed twice, or used after its File was dropped). A \
+                 pipe closed at its end of file must also leave the list poll() watches: \
+                 poll() reports POLLNVAL for a closed descriptor, and closing it again fails \
+                 with EBADF. Descriptor closed twice."
+            ));
+            Vec::new()
+        }
         Err(err) => {
             problems.push(format!("collect() failed: {err}"));
             Vec::new()

@@ -149,18 +149,25 @@ pub mod echo {
                     run.ended()
                 )
             });
-            let headline = match (load, server) {
-                (Some(load), _) if load.starts_with("the server stalled") => load.trim(),
-                (_, Some(server)) => server,
-                (Some(load), None) => load.trim(),
-                (None, None) => killed.as_deref().unwrap_or("the load test failed"),
+            let (headline, servers) = match (load, server) {
+                (Some(load), _) if load.starts_with("the server stalled") => (load.trim(), false),
+                (_, Some(server)) => (server, true),
+                (Some(load), None) => (load.trim(), false),
+                (None, None) => (killed.as_deref().unwrap_or("the load test failed"), false),
             };
             // The evidence first (without repeating the headline), the verdict last, on the
             // only `error:` line (the one the runner shows as the verdict).
-            let evidence = run
+            let mut evidence = run
                 .stderr
                 .replace(headline, "[below]")
                 .replace("\nerror: ", "\nload generator: ");
+            if servers {
+                // The load generator points up at the server's error, which it printed
+                // first; here that error is the verdict, below.
+                evidence = evidence
+                    .replace("see its error above", "see its error below")
+                    .replace("its error is above", "its error is below");
+            }
             let evidence = evidence
                 .strip_prefix("error: ")
                 .map_or(evidence.clone(), |rest| format!("load generator: {rest}"));
