@@ -783,6 +783,29 @@ fn an_unlinked_queue_still_works_for_those_who_have_it_open() {
     drop(other);
 }
 
+#[test]
+fn a_name_unlinked_then_reused_is_left_to_its_new_queue() {
+    let names = Names::new("reused");
+    let mut first = Mailbox::create(&names.0, 2, 16).expect("create a mailbox");
+    first.unlink().expect("unlink");
+    let second = Mailbox::create(&names.0, 2, 16)
+        .expect("create a new mailbox under the name the first one unlinked");
+    drop(first);
+    assert!(
+        mq_exists(&names.0),
+        "\n{}",
+        wrap(&format!(
+            "dropping an owner's Mailbox after its unlink() removed a new queue of the same \
+             name: {} was created again after unlink(), and the first owner's Drop removed it. \
+             Once unlink() has removed the name, it is no longer this mailbox's (another \
+             process may have made a queue of that name since). The owner's Drop calls \
+             mq_unlink unless `unlink` did already: remember it (`unlinked`).",
+            names.0
+        ))
+    );
+    drop(second);
+}
+
 // ---------------------------------------------------------------------------------------
 // The demo: a parent and a child process.
 
