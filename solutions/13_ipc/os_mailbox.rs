@@ -8,8 +8,9 @@
 //! three that do not wait as long: `try_receive` answers `Empty` at once (the non-blocking
 //! descriptor's `EAGAIN`), `receive_timeout` waits at most `timeout` (`mq_timedreceive`
 //! takes an absolute time on `CLOCK_REALTIME`, not a duration), and the owner's `Drop`
-//! removes the queue's name (`mq_unlink`): a queue lives in the kernel, like a file, after
-//! every process that used it has exited, until someone unlinks it.
+//! removes the queue's name (`mq_unlink`) unless `unlink` did already (by then the name may
+//! be another queue's): a queue lives in the kernel, like a file, after every process that
+//! used it has exited, until someone unlinks it.
 //! Invariant: a higher priority is received first, equal priorities in the order sent;
 //! nothing that may not wait ever waits; the queue the owner created never outlives it.
 //! Time budget: about 45 minutes; each check gives one call 10 s, each demo 10 s, before it

@@ -157,36 +157,156 @@ fn try_send_on_a_full_mailbox_answers_full_and_a_message_too_big_is_refused() {
     assert_eq!(mailbox.pending(), Ok(2));
 }
 
+/// A clock's time now, in nanoseconds.
+fn nanos_now(clock: nix::time::ClockId) -> i128 {
+    let t = nix::time::clock_gettime(clock).expect("clock_gettime");
+    i128::from(t.tv_sec()) * 1_000_000_000 + i128::from(t.tv_nsec())
+}
+
+/// The deadline a held `mq_timedreceive` was given (its fifth argument, a `struct timespec`
+/// of this process), in nanoseconds; `None` for no deadline (a null pointer) or one that
+/// could not be read.
+fn deadline_of(held: &proctest::faults::Held) -> Option<i128> {
+    use std::os::unix::fs::FileExt;
+    let at = held.args[4];
+    if at == 0 {
+        return None;
+    }
+    let mut bytes = [0u8; 16];
+    let mem = std::fs::File::open("/proc/self/mem").ok()?;
+    mem.read_exact_at(&mut bytes, at).ok()?;
+    let sec = i64::from_ne_bytes(bytes[..8].try_into().ok()?);
+    let nsec = i64::from_ne_bytes(bytes[8..].try_into().ok()?);
+    Some(i128::from(sec) * 1_000_000_000 + i128::from(nsec))
+}
+
+/// The clocks read just before the call, and what its first `mq_timedreceive` was given
+/// with the clocks read while it was held there.
+struct Seen {
+    realtime_before: i128,
+    monotonic_before: i128,
+    /// The deadline, and the realtime and monotonic clocks once the call was held.
+    held: Option<(i128, i128, i128)>,
+}
+
+/// Why `receive_timeout(timeout)` gave up before its deadline, from the deadline its
+/// `mq_timedreceive` was given.
+fn early_deadline(timeout: Duration, seen: &Seen) -> String {
+    let t = i128::try_from(timeout.as_nanos()).unwrap_or(i128::MAX);
+    let show = |ns: i128| format!("{:?}", Duration::from_nanos(u64::try_from(ns).unwrap_or(0)));
+    let Some((deadline, realtime_held, monotonic_held)) = seen.held else {
+        return "mq_timedreceive takes the moment to give up at, a time of day on \
+                CLOCK_REALTIME (clock_gettime + the timeout), not a duration."
+            .to_owned();
+    };
+    let slack = 2_000_000; // 2 ms: the clocks were read a little before and after its own
+    let monotonic =
+        (deadline - monotonic_held - slack..=deadline - seen.monotonic_before + slack).contains(&t);
+    let after_now = deadline - seen.realtime_before;
+    if monotonic {
+        format!(
+            "mq_timedreceive was given CLOCK_MONOTONIC's time + the timeout as its deadline. \
+             It measures the deadline on CLOCK_REALTIME, the time of day, and the monotonic \
+             clock counts from boot ({} s ago): as a time of day, that moment was in 1970, long \
+             past, so it gave up at once. Read the deadline from CLOCK_REALTIME. A deadline on \
+             the wrong clock.",
+            monotonic_held / 1_000_000_000
+        )
+    } else if deadline == t {
+        "mq_timedreceive was given the timeout itself as its deadline, 200.9 ms: it takes \
+         the moment to give up at, a time of day on CLOCK_REALTIME, and 200.9 ms as a moment \
+         is just after midnight, January 1st 1970, long past, so it gave up at once. Add the \
+         timeout to clock_gettime(CLOCK_REALTIME). A duration is not a deadline."
+            .to_owned()
+    } else if (-slack..=realtime_held - seen.realtime_before + slack).contains(&after_now) {
+        "mq_timedreceive was given the time of day it had just read as its deadline, without \
+         the 200.9 ms: adding only the timeout's whole seconds (tv_sec += as_secs()) adds \
+         nothing to a timeout under a second. Add the nanoseconds too, carrying into the \
+         seconds (TimeSpec::from(timeout) added to the time of day). A deadline rounded \
+         down."
+            .to_owned()
+    } else if (0..t).contains(&after_now) {
+        format!(
+            "mq_timedreceive was given a deadline {} after the time of day it read, not \
+             200.9 ms: the timeout lost part of itself on the way (as_millis, whole seconds, \
+             TimeSpec::milliseconds). Keep every nanosecond: TimeSpec::from(timeout) added to \
+             the time of day. A deadline rounded down.",
+            show(after_now)
+        )
+    } else if after_now < 0 {
+        format!(
+            "mq_timedreceive was given a deadline {} before the time of day it was called \
+             at, long past: it takes the moment to give up at, clock_gettime(CLOCK_REALTIME) \
+             + the timeout.",
+            show(-after_now)
+        )
+    } else {
+        "mq_timedreceive takes the moment to give up at, a time of day on CLOCK_REALTIME \
+         (clock_gettime + the timeout), not a duration."
+            .to_owned()
+    }
+}
+
 fn check_receive_timeout() -> Result<(), String> {
+    use nix::time::ClockId;
+    use std::sync::atomic::AtomicBool;
+    use std::sync::{Arc, mpsc};
     let names = Names::new("timeout");
     let mailbox = Mailbox::create(&names.0, 2, 16).expect("create a mailbox");
     // 200.9 ms: a deadline that drops the fraction of a millisecond gives up early too.
     let timeout = Duration::from_micros(200_900);
+    // The call's first mq_timedreceive is held at its entry, its deadline read, and the
+    // clocks with it, then let go on: the evidence of an early deadline.
+    let (gate_tx, gate_rx) = mpsc::channel::<(proctest::faults::Gate, i128, i128)>();
+    let done = Arc::new(AtomicBool::new(false));
+    let finished = Arc::clone(&done);
+    let controller = std::thread::spawn(move || {
+        let (gate, realtime_before, monotonic_before) = gate_rx.recv().ok()?;
+        let started = Instant::now();
+        let mut held = None;
+        while !done.load(Ordering::SeqCst) && started.elapsed() < common::BUDGET {
+            if let Ok(Some(call)) = gate.next(Duration::from_millis(10)) {
+                if held.is_none() {
+                    held = Some((
+                        deadline_of(&call),
+                        nanos_now(ClockId::CLOCK_REALTIME),
+                        nanos_now(ClockId::CLOCK_MONOTONIC),
+                    ));
+                }
+                let _ = gate.release(call);
+            }
+        }
+        Some(Seen {
+            realtime_before,
+            monotonic_before,
+            held: held.and_then(|(d, r, m)| d.map(|d| (d, r, m))),
+        })
+    });
     let (got, waited, mailbox) = within(
         "receive_timeout(200.9 ms) on an empty mailbox",
         "It must give up at its deadline: now + 200.9 ms on CLOCK_REALTIME, as a TimeSpec.",
         move || {
+            let gate = proctest::faults::hold_calls(&[libc::SYS_mq_timedreceive])
+                .expect("a kernel with seccomp user notifications (Linux 5.5 or later)");
+            let monotonic = nanos_now(ClockId::CLOCK_MONOTONIC);
+            let _ = gate_tx.send((gate, nanos_now(ClockId::CLOCK_REALTIME), monotonic));
             let started = Instant::now();
             let got = mailbox.receive_timeout(timeout);
+            finished.store(true, Ordering::SeqCst);
             (got, started.elapsed(), mailbox)
         },
     )?;
+    let seen = controller
+        .join()
+        .expect("the controller never panics")
+        .expect("the gate reaches the controller");
     match got {
         Err(MailboxError::Timeout) if waited >= timeout => {}
-        Err(MailboxError::Timeout) if waited >= Duration::from_millis(200) => {
-            return Err(format!(
-                "receive_timeout(200.9 ms) on an empty mailbox gave up after {waited:?}, before \
-                 its deadline: the timeout lost its fraction of a millisecond on the way \
-                 (as_millis, TimeSpec::milliseconds). Keep every nanosecond: \
-                 TimeSpec::from(timeout) added to the time of day. A deadline rounded down."
-            ));
-        }
         Err(MailboxError::Timeout) => {
             return Err(format!(
-                "receive_timeout(200.9 ms) on an empty mailbox gave up after {waited:?}, before its \
-                 deadline. mq_timedreceive takes the moment to give up at, a time of day on \
-                 CLOCK_REALTIME (clock_gettime + the timeout), not a duration: 200.9 ms as a \
-                 moment is January 1st 1970, long past, so it gives up at once"
+                "receive_timeout(200.9 ms) on an empty mailbox gave up after {waited:?}, before \
+                 its deadline: {}",
+                early_deadline(timeout, &seen)
             ));
         }
         other => {
@@ -206,7 +326,11 @@ fn check_receive_timeout() -> Result<(), String> {
     mailbox.send(b"late", 2).expect("send");
     // A timeout of 999999999 ns: now + timeout carries into the seconds on nearly every
     // call, and the kernel checks the moment even when a message is there.
-    let got = mailbox.receive_timeout(Duration::from_nanos(999_999_999));
+    let got = within(
+        "receive_timeout(999999999 ns) with a message there",
+        "A message is there: mq_timedreceive returns it at once, whatever the deadline.",
+        move || mailbox.receive_timeout(Duration::from_nanos(999_999_999)),
+    )?;
     if text(&got) != "\"late\" (priority 2)" {
         let carry = if got == Err(MailboxError::Sys(nix::errno::Errno::EINVAL)) {
             ": the moment to give up at was not a valid time (EINVAL). Its nanoseconds must \
@@ -781,6 +905,29 @@ fn an_unlinked_queue_still_works_for_those_who_have_it_open() {
     assert_eq!(text(&owner.receive()), "\"still here\" (priority 1)");
     drop(owner);
     drop(other);
+}
+
+#[test]
+fn a_name_unlinked_then_reused_is_left_to_its_new_queue() {
+    let names = Names::new("reused");
+    let mut first = Mailbox::create(&names.0, 2, 16).expect("create a mailbox");
+    first.unlink().expect("unlink");
+    let second = Mailbox::create(&names.0, 2, 16)
+        .expect("create a new mailbox under the name the first one unlinked");
+    drop(first);
+    assert!(
+        mq_exists(&names.0),
+        "\n{}",
+        wrap(&format!(
+            "dropping an owner's Mailbox after its unlink() removed a new queue of the same \
+             name: {} was created again after unlink(), and the first owner's Drop removed it. \
+             Once unlink() has removed the name, it is no longer this mailbox's (another \
+             process may have made a queue of that name since). The owner's Drop calls \
+             mq_unlink unless `unlink` did already: remember it (`unlinked`).",
+            names.0
+        ))
+    );
+    drop(second);
 }
 
 // ---------------------------------------------------------------------------------------

@@ -396,8 +396,9 @@ fn get_reassembles_a_value_bigger_than_the_pipe() {
         "A value bigger than the pipe (64 KiB) arrives in many reads: keep reading into the buffer until the frame is whole.",
         move || Receiver::<Msg>::from_fd(read_end).get(),
     );
-    writer.join().expect("the writer never panics");
+    // A stuck reader keeps the writer waiting for room in the pipe: report it, unjoined.
     let got = got.unwrap_or_else(|m| panic!("{}", wrap(&m)));
+    writer.join().expect("the writer never panics");
     assert!(
         got == Ok(big),
         "{}",
@@ -405,15 +406,40 @@ fn get_reassembles_a_value_bigger_than_the_pipe() {
     );
 }
 
+/// Why `put` did not return, from the call its thread sits in.
+fn put_stuck(call: &str) -> String {
+    if call == "write" {
+        "put() blocked writing into the pipe because nobody reads it yet: put must hand the value \
+         to the feeder thread and return; only the feeder may wait for room in the pipe."
+            .to_owned()
+    } else {
+        "put() must hand the value to the feeder thread and return: only the feeder may wait for \
+         room in the pipe."
+            .to_owned()
+    }
+}
+
+/// Why `close` did not return although its feeder had written every value (`blocked`: what
+/// the closing thread sits in; `seen`: how the test knows every value was written).
+fn close_stuck(blocked: &str, seen: &str) -> String {
+    format!(
+        "close() never returned (it is stuck in {blocked}) although the feeder had written \
+         every value ({seen}): close must tell the feeder that no more values come (under the lock, then \
+         notify the condition variable it may be waiting on), and only then join it. A feeder \
+         joined before it is told to finish waits for values forever, and so does the join."
+    )
+}
+
 #[test]
 fn put_never_waits_for_the_reader() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
     // 8 MiB of values, nobody reading: far more than the pipe holds.
     let (tx, mut rx) = queue::<Msg>().expect("a queue");
     let value = msg(0, &"y".repeat(8 * 1024));
-    let tx = within(
+    let tx = common::within_by(
         "1024 put()s of 8 KiB with nobody reading yet",
-        "put() must hand the value to the feeder thread and return: only the feeder may wait \
-         for room in the pipe.",
+        put_stuck,
         move || {
             for n in 0..1024u32 {
                 tx.put(&(n, value.1.clone())).expect("put");
@@ -422,7 +448,14 @@ fn put_never_waits_for_the_reader() {
         },
     )
     .unwrap_or_else(|m| panic!("{}", wrap(&m)));
-    let closing = std::thread::spawn(move || tx.close());
+    let (tid_tx, tid_rx) = mpsc::channel();
+    let closing = std::thread::spawn(move || {
+        let _ = tid_tx.send(common::gettid());
+        tx.close()
+    });
+    let closer = tid_rx.recv().expect("the closing thread starts");
+    let count = Arc::new(AtomicUsize::new(0));
+    let counted = Arc::clone(&count);
     let got = within(
         "getting the 1024 values back",
         "The feeder writes everything the sender put; the reader gets it until Closed.",
@@ -430,14 +463,33 @@ fn put_never_waits_for_the_reader() {
             let mut seen = Vec::new();
             loop {
                 match rx.get() {
-                    Ok((n, text)) => seen.push((n, text.len())),
+                    Ok((n, text)) => {
+                        seen.push((n, text.len()));
+                        counted.fetch_add(1, Ordering::SeqCst);
+                    }
                     Err(e) => return (seen, e),
                 }
             }
         },
     )
+    .unwrap_or_else(|m| {
+        if count.load(Ordering::SeqCst) == 1024 && !closing.is_finished() {
+            panic!(
+                "\n{}",
+                wrap(&close_stuck(
+                    &common::thread_blocked_in(closer),
+                    "all 1024 arrived, and the reader now waits in get() for the end of file"
+                ))
+            );
+        }
+        panic!("{}", wrap(&m))
+    });
+    let closed = within(
+        "close() once every value was read",
+        "The feeder has written everything: close only has to join it.",
+        move || closing.join().expect("close never panics"),
+    )
     .unwrap_or_else(|m| panic!("{}", wrap(&m)));
-    let closed = closing.join().expect("close never panics");
     assert_eq!(
         closed,
         Ok(()),
@@ -481,7 +533,13 @@ fn get_timeout_with_no_limit_waits_until_a_value_comes() {
     }
     let finished_early = reader.is_finished();
     let _ = proctest::child::write_all(&write_end, &frame_of(&msg(5, "late")));
-    let got = reader.join().expect("the reader never panics");
+    let got = within(
+        "get_timeout(Duration::MAX) once a value was sent",
+        "A whole value is in the pipe: poll says it is readable, and get_timeout returns it.",
+        move || reader.join(),
+    )
+    .unwrap_or_else(|m| panic!("{}", wrap(&m)))
+    .unwrap_or_else(|_| panic!("get_timeout(Duration::MAX) panicked (its message is above)"));
     assert!(
         !finished_early && got == Ok(msg(5, "late")),
         "\n{}",
@@ -499,13 +557,62 @@ fn get_timeout_with_no_limit_waits_until_a_value_comes() {
 
 #[test]
 fn values_of_no_bytes_at_all_still_travel() {
+    use ipc::process_queue::Sender;
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
     // `()` serializes to nothing: its frame is a header alone, announcing 0 bytes.
-    let (tx, mut rx) = queue::<()>().expect("a queue");
-    for _ in 0..3 {
-        tx.put(&()).expect("put");
-    }
-    tx.close().expect("close");
-    let got = within("get() of three () values", "", move || {
+    let (read_end, write_end) = pipe2(OFlag::O_CLOEXEC).expect("pipe2");
+    // A second read end, to see what the feeder has written (FIONREAD).
+    let peek = read_end.try_clone().expect("dup the test's pipe");
+    let (tx, mut rx) = (
+        Sender::<()>::from_fd(write_end),
+        Receiver::<()>::from_fd(read_end),
+    );
+    let puts = Arc::new(AtomicUsize::new(0));
+    let counted = Arc::clone(&puts);
+    let total = 3 * frame::HEADER;
+    let closed = common::within_by(
+        "three put(&()), then close()",
+        |call| {
+            if puts.load(Ordering::SeqCst) < 3 {
+                put_stuck(call)
+            } else if bytes_in_pipe(&peek) == total {
+                close_stuck(&format!("{call}()"), "their 12 bytes are in the pipe")
+            } else {
+                format!(
+                    "close() never returned, and the feeder wrote {} of the {total} bytes of the \
+                     three values: a frame of a value of no bytes is its 4-byte header alone, and \
+                     the feeder must write it like any other.",
+                    bytes_in_pipe(&peek)
+                )
+            }
+        },
+        move || {
+            for _ in 0..3 {
+                tx.put(&()).expect("put");
+                counted.fetch_add(1, Ordering::SeqCst);
+            }
+            tx.close()
+        },
+    )
+    .unwrap_or_else(|m| panic!("{}", wrap(&m)));
+    assert_eq!(
+        closed,
+        Ok(()),
+        "{}",
+        wrap("close() after three put(&()) reported a failure although the reader is there")
+    );
+    let written = bytes_in_pipe(&peek);
+    assert!(
+        written == total,
+        "\n{}",
+        wrap(&format!(
+            "close() returned while the feeder was still writing: of the {total} bytes of three \
+             values of no bytes (a 4-byte header each), {written} were in the pipe. close must \
+             join() the feeder thread, so that every value put is written when it returns."
+        ))
+    );
+    let got = within("get_nowait() of three () values", "", move || {
         (0..4).map(|_| rx.get_nowait()).collect::<Vec<_>>()
     })
     .unwrap_or_else(|m| panic!("{}", wrap(&m)));
@@ -514,27 +621,6 @@ fn values_of_no_bytes_at_all_still_travel() {
         [Ok(()), Ok(()), Ok(()), Err(GetError::Closed)],
         "{}",
         wrap("a frame whose header announces 0 bytes is whole once its 4 header bytes are there")
-    );
-}
-
-#[test]
-fn close_reports_values_nobody_will_ever_read() {
-    let (tx, rx) = queue::<Msg>().expect("a queue");
-    drop(rx);
-    // The reader is gone: the feeder's write fails with EPIPE (SIGPIPE is ignored in Rust
-    // programs), and close must say so rather than pretend the values went out.
-    let closed = within("put() then close() with the reader gone", "", move || {
-        let _ = tx.put(&msg(1, "lost"));
-        tx.close()
-    })
-    .unwrap_or_else(|m| panic!("{}", wrap(&m)));
-    assert_eq!(
-        closed,
-        Err(ipc::process_queue::PutError::Broken(
-            nix::errno::Errno::EPIPE
-        )),
-        "{}",
-        wrap("close() must report that the feeder could not write (EPIPE: nobody reads the pipe)")
     );
 }
 
@@ -573,9 +659,18 @@ fn bytes_in_pipe(fd: &OwnedFd) -> usize {
 fn check_close_waits_for_the_feeder<P: Putter>() -> Result<(), String> {
     let (read_end, write_end) = pipe2(OFlag::O_CLOEXEC).expect("pipe2");
     let total = frame_of(&msg(4, &"z".repeat(1 << 20))).len();
-    let sender = P::from_fd(write_end);
-    sender.put(&msg(4, &"z".repeat(1 << 20)));
+    let sender = common::within_by(
+        "put() of a 1 MiB value with nobody reading yet",
+        put_stuck,
+        move || {
+            let sender = P::from_fd(write_end);
+            sender.put(&msg(4, &"z".repeat(1 << 20)));
+            sender
+        },
+    )?;
     let closed = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let bytes_read = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counted = std::sync::Arc::clone(&bytes_read);
     let (tid_tx, tid_rx) = mpsc::channel();
     let closing = std::sync::Arc::clone(&closed);
     std::thread::spawn(move || {
@@ -584,6 +679,7 @@ fn check_close_waits_for_the_feeder<P: Putter>() -> Result<(), String> {
         closing.store(true, std::sync::atomic::Ordering::SeqCst);
     });
     let tid = tid_rx.recv().expect("the closing thread starts");
+    let closed_seen = std::sync::Arc::clone(&closed);
     let is_closed = move || closed.load(std::sync::atomic::Ordering::SeqCst);
     let read = within(
         "reading a 1 MiB value while close() runs",
@@ -604,13 +700,30 @@ fn check_close_waits_for_the_feeder<P: Putter>() -> Result<(), String> {
                 }
                 match nix::unistd::read(&read_end, &mut chunk) {
                     Ok(0) => return Ok(read),
-                    Ok(n) => read += n,
+                    Ok(n) => {
+                        read += n;
+                        counted.store(read, std::sync::atomic::Ordering::SeqCst);
+                    }
                     Err(nix::errno::Errno::EINTR) => {}
                     Err(e) => panic!("read from the test's pipe: {e}"),
                 }
             }
         },
-    )?;
+    )
+    .map_err(|m| {
+        let all_read = bytes_read.load(std::sync::atomic::Ordering::SeqCst) == total;
+        if all_read && !closed_seen.load(std::sync::atomic::Ordering::SeqCst) {
+            close_stuck(
+                &common::thread_blocked_in(tid),
+                &format!(
+                    "the {total} bytes of the one 1 MiB value put arrived, and the pipe never \
+                     ended"
+                ),
+            )
+        } else {
+            m
+        }
+    })?;
     match read {
         Ok(n) if n == total => Ok(()),
         Ok(n) => Err(format!(
@@ -636,9 +749,35 @@ fn close_returns_only_once_the_feeder_has_written_everything() {
 }
 
 #[test]
+fn close_reports_values_nobody_will_ever_read() {
+    let (tx, rx) = queue::<Msg>().expect("a queue");
+    drop(rx);
+    // The reader is gone: the feeder's write fails with EPIPE (SIGPIPE is ignored in Rust
+    // programs), and close must say so rather than pretend the values went out.
+    let closed = within("put() then close() with the reader gone", "", move || {
+        let _ = tx.put(&msg(1, "lost"));
+        tx.close()
+    })
+    .unwrap_or_else(|m| panic!("{}", wrap(&m)));
+    assert_eq!(
+        closed,
+        Err(ipc::process_queue::PutError::Broken(
+            nix::errno::Errno::EPIPE
+        )),
+        "{}",
+        wrap("close() must report that the feeder could not write (EPIPE: nobody reads the pipe)")
+    );
+}
+
+#[test]
 fn a_sender_that_put_nothing_still_closes_the_queue() {
     let (tx, mut rx) = queue::<Msg>().expect("a queue");
-    drop(tx);
+    within(
+        "dropping a Sender that put nothing",
+        "A Sender that never put has no feeder to wait for: dropping it only closes its end.",
+        move || drop(tx),
+    )
+    .unwrap_or_else(|m| panic!("{}", wrap(&m)));
     let got = within(
         "get() after the only sender, which put nothing, was dropped",
         "",

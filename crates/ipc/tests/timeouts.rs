@@ -243,12 +243,15 @@ fn run_scenario(read_timeout: ReadTimeout, scenario: Scenario) -> Result<(), Str
             (result, sys)
         },
     )?;
-    let table = sys
-        .log
-        .iter()
-        .map(|l| format!("    {l}"))
-        .collect::<Vec<_>>()
-        .join("\n");
+    let table = if sys.log.is_empty() {
+        "    none: it returned without a single call to poll or read".to_owned()
+    } else {
+        sys.log
+            .iter()
+            .map(|l| format!("    {l}"))
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
     let problem = match (&sys.problem, sys.steps.front()) {
         (Some(problem), _) => Some(problem.clone()),
         (None, Some(next)) if result == expect || result.is_err() => Some(format!(

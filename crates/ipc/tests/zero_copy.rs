@@ -120,6 +120,28 @@ impl Case {
     }
 }
 
+/// Why a copy did not return, from the system call its thread sits in (`blocked`, empty
+/// when it is running, in none); `past_end`: whether the range asked for goes past the end
+/// of the file.
+fn stuck_copy(blocked: &str, past_end: bool) -> String {
+    match blocked {
+        "" if past_end => "It never waits: it keeps running, a loop that never ends. The range \
+            goes past the end of the file, and there sendfile and splice return 0, nothing \
+            left to move: stop there and return what was copied, fewer than count."
+            .to_owned(),
+        "" => "It never waits: it keeps running, a loop that never ends. Look at how the \
+            result of each call moves the loop forward (a call may move fewer bytes than asked)."
+            .to_owned(),
+        "splice" => "A splice into a pipe that nobody empties waits forever: empty your pipe \
+            completely before the next splice in."
+            .to_owned(),
+        call => format!(
+            "{call}() waits for something that does not come: the destination is read until \
+             the copy returns, so look at what else your copy waits for."
+        ),
+    }
+}
+
 /// Runs `copy` on `case` and judges what reached the destination, the value returned,
 /// the file's own offset and the descriptors left open.
 fn check(name: &str, copy: Copier, case: Case) -> Result<(), String> {
@@ -128,10 +150,10 @@ fn check(name: &str, copy: Copier, case: Case) -> Result<(), String> {
     let call = case.describe(name);
     let before = open_fds();
     let (dst, reader) = case.dest.open();
-    let (returned, file) = within(
+    let past_end = case.offset + case.count > case.len as u64;
+    let (returned, file) = common::within_by(
         &call,
-        "A splice into a pipe that nobody empties waits forever: empty your pipe completely \
-         before the next splice in.",
+        |blocked| stuck_copy(blocked, past_end),
         move || {
             let returned = copy(&file, case.offset, case.count, dst.as_fd());
             drop(dst);
@@ -346,11 +368,7 @@ fn check_interrupted(name: &str, copy: Copier) -> Result<(), String> {
     let reader = std::sync::Mutex::new(None);
     let result = common::within_while(
         &call,
-        |_| {
-            "A splice into a pipe that nobody empties waits forever: empty your pipe \
-             completely before the next splice in."
-                .to_owned()
-        },
+        |blocked| stuck_copy(blocked, false),
         move || {
             let returned = copy(&file, 0, len as u64, write_end.as_fd());
             drop(write_end);

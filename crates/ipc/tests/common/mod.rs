@@ -119,6 +119,26 @@ pub fn thread_blocked_in(tid: i32) -> String {
     }
 }
 
+/// A stuck call as the code under test wrote it: glibc's `mq_receive` and `mq_send` are the
+/// `mq_timedreceive` and `mq_timedsend` system calls, which is all the kernel shows.
+pub fn as_called(blocked: &str) -> String {
+    for (call, functions) in [
+        (
+            "mq_timedreceive()",
+            "mq_receive() or mq_timedreceive() (one system call)",
+        ),
+        (
+            "mq_timedsend()",
+            "mq_send() or mq_timedsend() (one system call)",
+        ),
+    ] {
+        if let Some(rest) = blocked.strip_prefix(call) {
+            return format!("{functions}{rest}");
+        }
+    }
+    blocked.to_owned()
+}
+
 /// The state of the thread `tid` of this process, from `/proc/self/task/TID/stat`: `R`
 /// running, `S` asleep (waiting for something), `D`...; `None` once it has ended.
 pub fn thread_state(tid: i32) -> Option<char> {
@@ -248,7 +268,8 @@ pub fn within_while<T: Send + 'static>(
                 call
             };
             Err(format!(
-                "{what} did not return within {BUDGET:?}: it is stuck in {blocked}. {}",
+                "{what} did not return within {BUDGET:?}: it is stuck in {}. {}",
+                as_called(&blocked),
                 why(&call)
             ))
         }
