@@ -267,9 +267,14 @@ pub fn within_while<T: Send + 'static>(
             } else {
                 call
             };
+            // A thread in no system call is still running (a loop), not stuck in a call.
+            let state = if blocked.starts_with("running") {
+                "still running, in no system call".to_owned()
+            } else {
+                format!("stuck in {}", as_called(&blocked))
+            };
             Err(format!(
-                "{what} did not return within {BUDGET:?}: it is stuck in {}. {}",
-                as_called(&blocked),
+                "{what} did not return within {BUDGET:?}: it is {state}. {}",
                 why(&call)
             ))
         }
