@@ -1,7 +1,9 @@
 //! mmap, step 1: count the lines of a file through a read-only mapping.
 //!
 //! Task: `count_lines_mmap` opens the file, maps it with `PROT_READ` and `MAP_PRIVATE`, and
-//! counts its lines by reading the mapping like a byte slice, without a single `read()`.
+//! counts its lines by reading the mapping like a byte slice, without a single `read()`,
+//! whatever the file's size. (Nothing writes through a `PROT_READ` mapping, so `MAP_SHARED`,
+//! memmap2's choice, would read the same bytes: the next step is where the two differ.)
 //! Invariant: it agrees with `count_lines_read` (plain `read()` calls) on every file: a line
 //! is ended by `\n`, and a last line without `\n` still counts (`str::lines` semantics).
 //! Errors name the file: a missing file is `FileError::Open`, and the empty file is not an
