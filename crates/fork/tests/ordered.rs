@@ -10,7 +10,6 @@ use common::{
 use fork::trial;
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
-use proctest::cpu::busy_wait;
 use proctest::{Demo, StdoutTo, wrap};
 
 const DEMO: &str = env!("CARGO_BIN_EXE_ordered");
@@ -124,7 +123,7 @@ fn a_child_that_ends_last_still_comes_first_and_the_parent_sleeps_meanwhile() {
     let report = run
         .cpu_report("convert_in_children")
         .unwrap_or_else(|| panic!("the demo reported no CPU time:\n{}", run.stderr));
-    if let Some(spin) = busy_wait(report.own, trial::SLOW_WORK, report.wall) {
+    if let Some(spin) = report.busy_wait(trial::SLOW_WORK) {
         panic!(
             "{}",
             spin.explain(

@@ -9,7 +9,6 @@ use common::{
 };
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
-use proctest::cpu::busy_wait;
 use proctest::{Demo, Finished, StdoutTo};
 use std::sync::{Arc, Mutex};
 
@@ -248,7 +247,7 @@ fn statuses_come_back_in_the_order_given_while_the_parent_sleeps() {
             run.stderr
         )
     });
-    if let Some(spin) = busy_wait(report.own, SLOW_WORK, report.wall) {
+    if let Some(spin) = report.busy_wait(SLOW_WORK) {
         panic!(
             "{}",
             spin.explain(

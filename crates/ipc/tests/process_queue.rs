@@ -875,7 +875,7 @@ fn the_master_sleeps_while_the_worker_computes() {
         .cpu_report("drain_then_wait")
         .unwrap_or_else(|| panic!("the demo reported no CPU time for drain_then_wait"));
     let effort = std::time::Duration::from_millis(200);
-    if let Some(spin) = proctest::cpu::busy_wait(report.own, effort, report.wall) {
+    if let Some(spin) = report.busy_wait(effort) {
         panic!(
             "\n{}",
             spin.explain(

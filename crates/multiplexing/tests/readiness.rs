@@ -9,7 +9,6 @@
 mod common;
 
 use common::{verdict, wrap};
-use proctest::cpu::busy_wait;
 use proctest::{Demo, Finished, Hang, Process};
 use std::time::Duration;
 
@@ -151,7 +150,7 @@ fn check(outcome: Result<Finished, String>, slow: bool) -> Result<Finished, Stri
                 run.stderr
             )
         })?;
-        if let Some(spin) = busy_wait(report.own, SLOW_WORK, report.wall) {
+        if let Some(spin) = report.busy_wait(SLOW_WORK) {
             return Err(spin.explain(
                 "collect()",
                 "child 2 computed before writing its line",

@@ -8,7 +8,7 @@ use nix::fcntl::{FcntlArg, OFlag, fcntl};
 use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
 use nix::unistd::{pipe, write};
 use pipes::nonblocking::{ReadNow, read_now, set_nonblocking, wait_readable};
-use proctest::cpu::busy_wait;
+use proctest::cpu::busy_wait_or_yield;
 use proctest::{Call, Demo, Finished, within, wrap};
 use std::os::fd::{AsFd, BorrowedFd};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -194,7 +194,7 @@ fn check_wait_readable(wait: WaitReadable, close_only: bool) -> Result<(), Strin
             98,
         ));
     }
-    if let Some(spin) = busy_wait(done.cpu, WRITER_WORK, done.wall) {
+    if let Some(spin) = busy_wait_or_yield(done.cpu, done.preempted, WRITER_WORK, done.wall) {
         return Err(spin.explain(
             "wait_readable",
             "the writer computed",

@@ -4,7 +4,7 @@
 mod common;
 
 use common::{assert_clean, assert_usage_error};
-use proctest::cpu::busy_wait;
+use proctest::cpu::busy_wait_or_yield;
 use proctest::{Demo, Finished, Process, wrap};
 
 /// Runs the demo with one command per argument; a hang names the reader that never sees
@@ -101,7 +101,9 @@ fn the_parent_sleeps_while_the_commands_run() {
     let report = run
         .cpu_report("run_pipeline")
         .unwrap_or_else(|| panic!("the demo reported no CPU time:\n{}", run.stderr));
-    if let Some(spin) = busy_wait(report.own, report.children, report.wall) {
+    if let Some(spin) =
+        busy_wait_or_yield(report.own, report.preempted, report.children, report.wall)
+    {
         panic!(
             "{}",
             spin.explain(

@@ -46,6 +46,15 @@ pub const REPORT_ENV: &str = "PROCTEST_CPU_REPORT";
 /// process, a `fork` or an `exec` cost a few milliseconds.
 pub const MIN_SPIN: Duration = Duration::from_millis(30);
 
+/// Involuntary context switches at which a waiter counts as spinning whatever CPU it got:
+/// a loop that yields (`sched_yield`, a zero-timeout `poll`) on a busy machine is switched
+/// out each time another process is ready, so it uses little CPU but is switched out
+/// hundreds of times in a fraction of a second, whereas a waiter that blocks gives the
+/// CPU up by sleeping, which is a voluntary switch, and is almost never switched out while
+/// ready (measured on 2 loaded cores: 133 involuntary switches in 0.7 s for a
+/// `sched_yield` loop that used 0.007 s of CPU; none for a blocking `read`).
+pub const YIELD_SPIN: u64 = 50;
+
 /// User and system CPU time.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord)]
 pub struct CpuTime {
@@ -93,13 +102,27 @@ impl CpuTime {
 }
 
 fn usage(who: libc::c_int) -> CpuTime {
+    rusage(who).map_or(CpuTime::ZERO, |usage| CpuTime::from_rusage(&usage))
+}
+
+fn rusage(who: libc::c_int) -> Option<libc::rusage> {
     // SAFETY: an all-zero rusage is a valid value of this plain C struct.
     let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
     // SAFETY: getrusage writes one rusage into the valid, exclusive pointer we pass.
-    if unsafe { libc::getrusage(who, &mut usage) } != 0 {
-        return CpuTime::ZERO;
-    }
-    CpuTime::from_rusage(&usage)
+    (unsafe { libc::getrusage(who, &mut usage) } == 0).then_some(usage)
+}
+
+/// How many times the calling process (`RUSAGE_SELF`: all its threads) or thread
+/// (`RUSAGE_THREAD`) was switched out while still ready to run, so far (`ru_nivcsw`).
+/// Not async-signal-safe by POSIX's list: a forked child does not call it.
+fn preempted(who: libc::c_int) -> u64 {
+    rusage(who).map_or(0, |usage| u64::try_from(usage.ru_nivcsw).unwrap_or(0))
+}
+
+/// How many times the calling thread was switched out while still ready to run, so far
+/// (involuntary context switches, `getrusage(RUSAGE_THREAD)`): see [`YIELD_SPIN`].
+pub fn thread_preempted() -> u64 {
+    preempted(libc::RUSAGE_THREAD)
 }
 
 impl Add for CpuTime {
@@ -192,6 +215,7 @@ pub fn work(amount: Duration) -> u64 {
 pub struct Meter {
     label: String,
     own: CpuTime,
+    preempted: u64,
     children: CpuTime,
     wall: Instant,
 }
@@ -203,6 +227,7 @@ impl Meter {
         Self {
             label: label.replace(' ', "_"),
             own: CpuTime::of_self(),
+            preempted: preempted(libc::RUSAGE_SELF),
             children: CpuTime::of_children(),
             wall: Instant::now(),
         }
@@ -213,6 +238,7 @@ impl Meter {
         CpuReport {
             label: self.label.clone(),
             own: (CpuTime::of_self() - self.own).total(),
+            preempted: preempted(libc::RUSAGE_SELF).saturating_sub(self.preempted),
             children: (CpuTime::of_children() - self.children).total(),
             wall: self.wall.elapsed(),
         }
@@ -234,6 +260,9 @@ pub struct CpuReport {
     pub label: String,
     /// CPU time (user + system) the measuring process used during the call.
     pub own: Duration,
+    /// How many times the measuring process was switched out while still ready to run
+    /// during the call (see [`YIELD_SPIN`]); 0 when not measured.
+    pub preempted: u64,
     /// CPU time of the children it waited for during the call.
     pub children: Duration,
     /// Wall-clock time of the call, for the message only.
@@ -258,14 +287,15 @@ impl CpuReport {
         }
     }
 
-    /// `LABEL own=MICROS children=MICROS wall=MICROS`, one line.
+    /// `LABEL own=MICROS children=MICROS wall=MICROS preempted=COUNT`, one line.
     fn to_line(&self) -> String {
         format!(
-            "{} own={} children={} wall={}",
+            "{} own={} children={} wall={} preempted={}",
             self.label,
             self.own.as_micros(),
             self.children.as_micros(),
-            self.wall.as_micros()
+            self.wall.as_micros(),
+            self.preempted
         )
     }
 
@@ -273,16 +303,27 @@ impl CpuReport {
     pub(crate) fn from_line(line: &str) -> Option<Self> {
         let mut words = line.split_whitespace();
         let label = words.next()?.to_owned();
-        let mut field = |name: &str| -> Option<Duration> {
-            let value = words.next()?.strip_prefix(name)?.strip_prefix('=')?;
-            Some(Duration::from_micros(value.parse().ok()?))
+        let mut field = |name: &str| -> Option<u64> {
+            words
+                .next()?
+                .strip_prefix(name)?
+                .strip_prefix('=')?
+                .parse()
+                .ok()
         };
         Some(Self {
-            own: field("own")?,
-            children: field("children")?,
-            wall: field("wall")?,
+            own: Duration::from_micros(field("own")?),
+            children: Duration::from_micros(field("children")?),
+            wall: Duration::from_micros(field("wall")?),
+            preempted: field("preempted")?,
             label,
         })
+    }
+
+    /// Whether the measuring process busy-waited while it waited for `effort` of CPU work
+    /// done by another process: [`busy_wait_or_yield`] on these figures.
+    pub fn busy_wait(&self, effort: Duration) -> Option<BusyWait> {
+        busy_wait_or_yield(self.own, self.preempted, effort, self.wall)
     }
 }
 
@@ -295,6 +336,9 @@ pub struct BusyWait {
     pub effort: Duration,
     /// Wall-clock time of the wait.
     pub wall: Duration,
+    /// How many times the waiter was switched out while still ready to run (0 when not
+    /// measured).
+    pub preempted: u64,
 }
 
 /// Decides whether a waiter busy-waited: it used `used` of CPU while it waited for
@@ -311,7 +355,34 @@ pub struct BusyWait {
 /// assert!(busy_wait(ms(250), ms(300), ms(600)).is_some()); // it spun alongside
 /// ```
 pub fn busy_wait(used: Duration, effort: Duration, wall: Duration) -> Option<BusyWait> {
-    (used > effort / 4 && used > MIN_SPIN).then_some(BusyWait { used, effort, wall })
+    busy_wait_or_yield(used, 0, effort, wall)
+}
+
+/// As [`busy_wait`], and also busy when the waiter was switched out `preempted` times
+/// while still ready to run, [`YIELD_SPIN`] or more: a loop that yields on a busy machine
+/// gets little CPU, so its CPU time alone may look like a sleep.
+///
+/// ```
+/// use proctest::cpu::busy_wait_or_yield;
+/// use std::time::Duration;
+///
+/// let ms = Duration::from_millis;
+/// assert_eq!(busy_wait_or_yield(ms(3), 2, ms(300), ms(900)), None); // it slept
+/// assert!(busy_wait_or_yield(ms(7), 133, ms(300), ms(900)).is_some()); // it yielded
+/// ```
+pub fn busy_wait_or_yield(
+    used: Duration,
+    preempted: u64,
+    effort: Duration,
+    wall: Duration,
+) -> Option<BusyWait> {
+    let spun = used > effort / 4 && used > MIN_SPIN;
+    (spun || preempted >= YIELD_SPIN).then_some(BusyWait {
+        used,
+        effort,
+        wall,
+        preempted,
+    })
 }
 
 impl BusyWait {
@@ -319,14 +390,28 @@ impl BusyWait {
     /// wait_all"), `work` what it waited for ("child 2, which computed"), `fix` how to
     /// wait without using the CPU. Wrapped at 100 columns; ends with the verdict.
     pub fn explain(&self, waiter: &str, work: &str, fix: &str) -> String {
+        let how = if self.used > self.effort / 4 && self.used > MIN_SPIN {
+            format!(
+                "{waiter} used {} of CPU while {work} for {} of CPU ({} on the clock)",
+                seconds(self.used),
+                seconds(self.effort),
+                seconds(self.wall),
+            )
+        } else {
+            format!(
+                "{waiter} was switched out {} times while still ready to run, while {work} \
+                 for {} of CPU ({} on the clock); on a busy machine a loop that yields gets \
+                 little CPU ({} here), but it never sleeps",
+                self.preempted,
+                seconds(self.effort),
+                seconds(self.wall),
+                seconds(self.used),
+            )
+        };
         let text = format!(
-            "{waiter} used {} of CPU while {work} for {} of CPU ({} on the clock): it kept \
-             checking instead of sleeping until there was something to do, a busy-wait. \
-             {fix} The step's rule: a process that waits blocks in the kernel, where it uses \
-             no CPU. Busy-waiting.",
-            seconds(self.used),
-            seconds(self.effort),
-            seconds(self.wall),
+            "{how}: it kept checking instead of sleeping until there was something to do, a \
+             busy-wait. {fix} The step's rule: a process that waits blocks in the kernel, \
+             where it uses no CPU. Busy-waiting."
         );
         crate::wrap(&text, 98)
     }
@@ -341,6 +426,7 @@ mod tests {
         let report = CpuReport {
             label: "wait_all".to_owned(),
             own: Duration::from_micros(1234),
+            preempted: 7,
             children: Duration::from_micros(300_000),
             wall: Duration::from_micros(412_345),
         };
@@ -361,5 +447,23 @@ mod tests {
             text.contains("0.150 s of CPU while child 2 worked for 0.300 s"),
             "{text}"
         );
+    }
+
+    #[test]
+    fn a_waiter_switched_out_while_ready_is_busy_whatever_cpu_it_got() {
+        let ms = Duration::from_millis;
+        assert_eq!(
+            busy_wait_or_yield(ms(5), YIELD_SPIN - 1, ms(200), ms(700)),
+            None
+        );
+        let spin = busy_wait_or_yield(ms(7), 133, ms(200), ms(700)).expect("a yield loop");
+        let text = spin.explain("The master, in drain_then_wait,", "the worker computed", "");
+        assert!(text.lines().all(|l| l.len() <= 100), "{text}");
+        let text = text.split_whitespace().collect::<Vec<_>>().join(" ");
+        assert!(
+            text.contains("was switched out 133 times while still ready to run, while the worker computed for 0.200 s of CPU (0.700 s on the clock)"),
+            "{text}"
+        );
+        assert!(text.contains("little CPU (0.007 s here)"), "{text}");
     }
 }

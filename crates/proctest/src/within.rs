@@ -16,6 +16,10 @@ pub struct Timed<T> {
     pub cpu: Duration,
     /// Wall-clock time of the call, for messages only.
     pub wall: Duration,
+    /// How many times the thread was switched out while still ready to run, during the
+    /// call: next to none for a call that blocked, many for one that yielded in a loop on a
+    /// busy machine ([`crate::cpu::YIELD_SPIN`]).
+    pub preempted: u64,
 }
 
 /// A call run by [`within`] that had not returned after its budget, with what its thread
@@ -136,12 +140,14 @@ impl<T: Send + 'static> Call<T> {
                 let tid = unsafe { libc::gettid() };
                 let _ = started_tx.send(tid);
                 let cpu = crate::cpu::thread_cpu();
+                let preempted = crate::cpu::thread_preempted();
                 let wall = Instant::now();
                 let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(work));
                 let timed = result.map(|value| Timed {
                     value,
                     cpu: crate::cpu::thread_cpu().saturating_sub(cpu),
                     wall: wall.elapsed(),
+                    preempted: crate::cpu::thread_preempted().saturating_sub(preempted),
                 });
                 let _ = done_tx.send(timed);
             })

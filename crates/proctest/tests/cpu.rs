@@ -126,3 +126,48 @@ fn a_stuck_demo_is_not_given_more_time() {
     assert!(hang.after < Duration::from_secs(10), "{hang}");
     assert_eq!(hang.after, hang.budget.max(hang.after));
 }
+
+#[test]
+fn on_a_busy_machine_a_yield_loop_is_switched_out_often_and_a_blocked_waiter_is_not() {
+    use proctest::cpu::{YIELD_SPIN, thread_preempted, work};
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::{Arc, mpsc};
+
+    // Two computations per core keep every core busy for a while; a waiter that yields
+    // in a loop meanwhile is switched out each time, one that blocks is not.
+    let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let done = Arc::new(AtomicBool::new(false));
+    let (blocked_tx, blocked_rx) = mpsc::channel::<()>();
+    let yielder = {
+        let done = Arc::clone(&done);
+        std::thread::spawn(move || {
+            let before = thread_preempted();
+            while !done.load(Ordering::Acquire) {
+                std::thread::yield_now();
+            }
+            thread_preempted() - before
+        })
+    };
+    let blocked = std::thread::spawn(move || {
+        let before = thread_preempted();
+        let _ = blocked_rx.recv();
+        thread_preempted() - before
+    });
+    let hogs: Vec<_> = (0..2 * cores)
+        .map(|_| std::thread::spawn(|| work(Duration::from_millis(300))))
+        .collect();
+    for hog in hogs {
+        hog.join().expect("a computation never panics");
+    }
+    done.store(true, Ordering::Release);
+    drop(blocked_tx);
+    let (yielded, slept) = (yielder.join().unwrap(), blocked.join().unwrap());
+    assert!(
+        yielded >= YIELD_SPIN,
+        "the yield loop was switched out {yielded} times"
+    );
+    assert!(
+        slept < YIELD_SPIN,
+        "the blocked waiter was switched out {slept} times"
+    );
+}

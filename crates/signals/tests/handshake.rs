@@ -4,7 +4,7 @@
 mod common;
 
 use common::run;
-use proctest::cpu::busy_wait;
+use proctest::cpu::busy_wait_or_yield;
 use proctest::source::Source;
 use proctest::{Demo, Hang, Process, Signals, Snapshot, Syscall};
 use std::time::Duration;
@@ -196,7 +196,12 @@ fn each_side_sleeps_while_the_other_works() {
         let report = run
             .cpu_report(label)
             .unwrap_or_else(|| panic!("the demo reported no CPU time for {label}"));
-        if let Some(spin) = busy_wait(report.own, SLOW_WORK, report.wall.max(run.elapsed)) {
+        if let Some(spin) = busy_wait_or_yield(
+            report.own,
+            report.preempted,
+            SLOW_WORK,
+            report.wall.max(run.elapsed),
+        ) {
             panic!(
                 "{}",
                 spin.explain(

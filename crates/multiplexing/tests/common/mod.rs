@@ -59,7 +59,6 @@ pub fn is_open(fd: impl AsRawFd) -> bool {
 /// The load test of the echo servers: `echo_load`, judged.
 pub mod echo {
     use super::wrap;
-    use proctest::cpu::busy_wait;
     use proctest::{Demo, Finished};
     use std::time::Duration;
 
@@ -184,7 +183,7 @@ pub mod echo {
                     run.stderr
                 )
             })?;
-            if let Some(spin) = busy_wait(report.own, QUIET_WORK, report.wall) {
+            if let Some(spin) = report.busy_wait(QUIET_WORK) {
                 // What the server found ready for nothing at the end of that moment, if
                 // anything, says better than the moment which event kept it awake.
                 let seen = run

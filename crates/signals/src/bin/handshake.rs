@@ -423,6 +423,8 @@ fn run(order: Order, solution: Solution) -> nix::Result<bool> {
     CpuReport {
         label: "child_wait_for".to_owned(),
         own: Duration::from_micros(micros),
+        // The child measured only its CPU time: getrusage is not async-signal-safe.
+        preempted: 0,
         children: Duration::ZERO,
         wall: Duration::ZERO,
     }
