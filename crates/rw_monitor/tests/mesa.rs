@@ -159,6 +159,7 @@ mod versions {
         waiting_readers: usize,
         waiting_writers: usize,
         read_batch: u64,
+        permits: usize,
     }
 
     /// Wrong: the `if`s turned into `while`s, nothing else: a reader woken by a leaving
@@ -333,6 +334,98 @@ mod versions {
             }
         }
     }
+
+    /// A leaving writer counts the waiting readers in and leaves as many "permits"; a woken
+    /// reader enters if a permit is left. Round 5 of outside solutions: a permit is not tied
+    /// to the reader it was meant for, so a reader arriving later (behind a waiting writer)
+    /// that wakes spuriously before an admitted one takes its place.
+    pub struct Permits {
+        s: Mutex<State>,
+        ok_to_read: Condvar,
+        ok_to_write: Condvar,
+    }
+    impl Permits {
+        pub fn new() -> Self {
+            Permits {
+                s: Mutex::new(State::default()),
+                ok_to_read: Condvar::new(),
+                ok_to_write: Condvar::new(),
+            }
+        }
+    }
+    impl rw_monitor::RwMonitor for Permits {
+        fn start_read(&self) {
+            let mut s = self.s.lock();
+            if !s.busy && s.waiting_writers == 0 {
+                s.readers += 1;
+                return;
+            }
+            s.waiting_readers += 1;
+            loop {
+                self.ok_to_read.wait(&mut s);
+                if s.permits > 0 {
+                    s.permits -= 1;
+                    return;
+                }
+            }
+        }
+        fn finish_read(&self) {
+            let mut s = self.s.lock();
+            s.readers -= 1;
+            if s.readers == 0 {
+                self.ok_to_write.notify_one();
+            }
+        }
+        fn start_write(&self) {
+            let mut s = self.s.lock();
+            s.waiting_writers += 1;
+            while s.readers != 0 || s.busy {
+                self.ok_to_write.wait(&mut s);
+            }
+            s.waiting_writers -= 1;
+            s.busy = true;
+        }
+        fn finish_write(&self) {
+            let mut s = self.s.lock();
+            s.busy = false;
+            if s.waiting_readers > 0 {
+                s.readers += s.waiting_readers;
+                s.permits += s.waiting_readers;
+                s.waiting_readers = 0;
+                self.ok_to_read.notify_all();
+            } else {
+                self.ok_to_write.notify_one();
+            }
+        }
+    }
+}
+
+#[test]
+fn the_late_reader_check_catches_permits_any_woken_reader_may_take() {
+    let std_contract = Config::new()
+        .iterations(1000)
+        .condvar(interleave::explore::CondvarSemantics::Std);
+    let failure = common::check_a_late_reader_waits_behind_a_waiting_writer(
+        versions::Permits::new,
+        std_contract.clone(),
+    )
+    .expect_err("a late reader woken spuriously takes an admitted reader's permit");
+    assert!(
+        failure
+            .message
+            .contains("R2 started reading while W2 was waiting")
+            && failure
+                .message
+                .contains("A late reader ahead of a waiting writer.")
+            && failure.had_spurious_wakeup(),
+        "{failure}"
+    );
+    // Batches tied to a generation number admit exactly the readers that waited.
+    common::check_a_late_reader_waits_behind_a_waiting_writer(
+        versions::Batches::<true>::new,
+        std_contract,
+    )
+    .unwrap_or_else(|failure| panic!("{failure}"));
 }
 
 #[test]

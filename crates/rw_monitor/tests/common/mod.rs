@@ -791,8 +791,94 @@ pub fn check_admitted_readers_before_a_late_writer<T: RwMonitor + 'static>(
     })
 }
 
+/// A reader that arrives after a writer left must not take the place of the readers that
+/// writer admitted, nor get in ahead of a writer already waiting. W1 writes; R1 arrives at
+/// 10 ms and waits; W2 arrives at 20 ms and waits; at 100 ms W1 leaves and R2 arrives, in
+/// every order the exploration tries. W1's `finish_write` admits R1 (the reader waiting
+/// then); R2, if it came after W1 left, found W2 waiting and must wait for W2, even when it
+/// wakes before R1 (a spurious wake-up, or a `notify_all` of the readers' condition). An
+/// admission any woken reader may take ("permits", a count of readers to let in) lets R2 in
+/// ahead of W2, and then R1 may wait for ever.
+#[allow(dead_code)] // busy_wait runs its own checks
+pub fn check_a_late_reader_waits_behind_a_waiting_writer<T: RwMonitor + 'static>(
+    new: fn() -> T,
+    config: Config,
+) -> Result<Stats, Box<Failure>> {
+    use std::time::Duration;
+    check(config, move || {
+        let rw = Arc::new(new());
+        // Who has entered, and whether W1's finish_write has returned.
+        let entered = Observed::new(Vec::<&'static str>::new());
+        let w1_left = Observed::new(false);
+        let spawn = |name: &str, body: Box<dyn FnOnce() + Send>| {
+            thread::Builder::new()
+                .name(name.to_string())
+                .spawn(body)
+                .expect("spawn a simulated thread")
+        };
+        let mut handles = Vec::new();
+        {
+            let (rw, entered, w1_left) = (rw.clone(), entered.clone(), w1_left.clone());
+            handles.push(spawn(
+                "W1",
+                Box::new(move || {
+                    trace::label("start_write()");
+                    rw.start_write();
+                    entered.update(|e| e.push("W1"));
+                    thread::sleep(Duration::from_millis(100));
+                    trace::label("finish_write()");
+                    rw.finish_write();
+                    w1_left.update(|left| *left = true);
+                }),
+            ));
+        }
+        for (name, arrives) in [("R1", 10), ("W2", 20), ("R2", 100)] {
+            let (rw, entered, w1_left) = (rw.clone(), entered.clone(), w1_left.clone());
+            handles.push(spawn(
+                name,
+                Box::new(move || {
+                    thread::sleep(Duration::from_millis(arrives));
+                    if name == "W2" {
+                        trace::label("start_write()");
+                        rw.start_write();
+                        entered.update(|e| e.push(name));
+                        trace::label("finish_write()");
+                        rw.finish_write();
+                        return;
+                    }
+                    let late = w1_left.get();
+                    trace::label("start_read()");
+                    rw.start_read();
+                    let before = entered.update(|e| {
+                        e.push(name);
+                        e.clone()
+                    });
+                    if late && !before.contains(&"W2") {
+                        panic!(
+                            "R2 started reading while W2 was waiting: R2 arrived after W1 had \
+                             left, and W2 had been waiting since before that. W1's finish_write \
+                             admitted the readers waiting then (R1), not a number of places any \
+                             reader may take: a reader that comes later waits while a writer \
+                             waits, even if it wakes up first (a spurious wake-up, or a \
+                             notify_all). A late reader ahead of a waiting writer."
+                        );
+                    }
+                    trace::label("finish_read()");
+                    rw.finish_read();
+                }),
+            ));
+        }
+        for h in handles {
+            if let Err(e) = h.join() {
+                std::panic::resume_unwind(e);
+            }
+        }
+    })
+}
+
 /// [`check_admitted_readers_before_a_late_writer`] under random and PCT schedules, and
-/// every schedule within two delays; panics with the first failure.
+/// every schedule within two delays, then [`check_a_late_reader_waits_behind_a_waiting_writer`]
+/// the same way and under std's condvar contract; panics with the first failure.
 #[allow(dead_code)] // busy_wait runs its own checks
 pub fn admitted_readers_enter_before_a_late_writer<T: RwMonitor + 'static>(new: fn() -> T) {
     use interleave::explore::Strategy;
@@ -801,6 +887,18 @@ pub fn admitted_readers_enter_before_a_late_writer<T: RwMonitor + 'static>(new: 
         Config::new().strategy(Strategy::DelayBounded { bound: 2 }),
     ] {
         if let Err(failure) = check_admitted_readers_before_a_late_writer(new, config) {
+            panic!("{failure}");
+        }
+    }
+    use interleave::explore::CondvarSemantics;
+    for config in [
+        Config::new().iterations(300),
+        Config::new().strategy(Strategy::DelayBounded { bound: 2 }),
+        Config::new()
+            .iterations(1000)
+            .condvar(CondvarSemantics::Std),
+    ] {
+        if let Err(failure) = check_a_late_reader_waits_behind_a_waiting_writer(new, config) {
             panic!("{failure}");
         }
     }
