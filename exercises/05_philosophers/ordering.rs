@@ -4,8 +4,10 @@
 //! `(i + 1) % n` on the right), runs `meal` while holding both, and puts them back.
 //! Invariants: two neighbours never eat at once (they share a fork); no deadlock, whatever
 //! the schedule: if every philosopher holds one fork and waits for the next, nobody eats.
-//! The forks are the only thing philosophers share: two who share no fork eat at the same
-//! time, and a philosopher who finds a fork taken waits for it by locking it (no spinning).
+//! The forks are all that philosophers hold while they eat: two who share no fork eat at the
+//! same time (a waiter asked before taking forks may serve one philosopher at a time, as
+//! long as it is let go before the meal), and a philosopher who finds a fork taken waits for
+//! it by locking it (no spinning).
 //! Done when `just check philosophers/ordering` (or `cargo course check philosophers/ordering`)
 //! passes.
 
