@@ -293,6 +293,13 @@ fn a_child_killed_before_its_report_is_an_error_not_a_view() {
                    says. The wrong error.";
         panic!("{}", proctest::verdict(&evidence, why));
     }
+    if run.stderr.contains("never waited for") {
+        let why = "observe failed with EIO, as it should, but returned without reaping its \
+                   child, which stays a zombie: the child has been waited for when observe \
+                   returns, on an error too. Wait for the child (waitpid) before returning \
+                   the error. A child never waited for.";
+        panic!("{}", proctest::verdict(&evidence, why));
+    }
     assert!(run.leftovers.is_empty(), "{}", run.describe_leftovers());
 }
 
@@ -355,6 +362,13 @@ fn a_report_lost_on_its_way_is_an_error_not_a_view() {
         let why = "not a byte of the child's report reached the parent (its pipe led to \
                    /dev/null): observe must fail with EIO (an incomplete report), as its doc \
                    says. The wrong error.";
+        panic!("{}", proctest::verdict(&evidence, why));
+    }
+    if run.stderr.contains("never waited for") {
+        let why = "observe failed with EIO, as it should, but returned without reaping its \
+                   child, which stays a zombie: the child has been waited for when observe \
+                   returns, on an error too. Wait for the child (waitpid) before returning \
+                   the error. A child never waited for.";
         panic!("{}", proctest::verdict(&evidence, why));
     }
     assert!(run.leftovers.is_empty(), "{}", run.describe_leftovers());
