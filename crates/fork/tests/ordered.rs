@@ -330,6 +330,84 @@ fn after_an_error_a_child_that_has_not_ended_yet_is_still_waited_for() {
 }
 
 #[test]
+fn a_child_holds_no_write_end_of_another_childs_pipe() {
+    // Child 4, the last one forked, stops itself as it starts converting; the test looks at
+    // its descriptors then, and lets it go on. A write end of an earlier child's pipe that
+    // it inherited keeps that pipe from reaching end of file until child 4 ends: the parent,
+    // reading the pipes in order, would wait for child 4 while it reads child 1's pipe.
+    use std::sync::{Arc, Mutex};
+    let args = ["4", "--stopped", "4"];
+    let seen: Arc<Mutex<Option<Vec<i32>>>> = Arc::default();
+    let found = Arc::clone(&seen);
+    let run = Demo::new(DEMO)
+        .args(args)
+        .timeout(WATCHDOG)
+        .hard_cap(WATCHDOG)
+        .watch(move |snapshot| {
+            let Some(parent) = snapshot.leader() else {
+                return true;
+            };
+            let Some(stopped) = snapshot
+                .processes
+                .iter()
+                .find(|p| p.ppid == parent.pid && p.state == 'T')
+            else {
+                return true;
+            };
+            // The write ends of pipes it holds, one descriptor per pipe (0 to 2 are the
+            // demo's standard streams).
+            let mut pipes: Vec<(u64, i32)> = stopped
+                .fds
+                .iter()
+                .filter(|fd| fd.fd > 2 && fd.writable)
+                .filter_map(|fd| Some((fd.pipe_inode()?, fd.fd)))
+                .collect();
+            pipes.sort_unstable();
+            pipes.dedup_by_key(|(inode, _)| *inode);
+            *found.lock().unwrap() = Some(pipes.into_iter().map(|(_, fd)| fd).collect());
+            let _ = kill(Pid::from_raw(stopped.pid), Signal::SIGCONT);
+            false
+        })
+        .run()
+        .unwrap_or_else(|hang| panic!("{}", proctest::verdict(&hang, &diagnose(&hang))));
+    let held = seen.lock().unwrap().clone().unwrap_or_default();
+    if held.len() > 1 {
+        let fds: Vec<String> = held.iter().map(i32::to_string).collect();
+        panic!(
+            "{}",
+            proctest::verdict(
+                &format!(
+                    "`ordered {}` printed:\n{}{}",
+                    args.join(" "),
+                    run.stdout,
+                    run.stderr
+                ),
+                &format!(
+                    "child 4, converting, held the write ends of {} pipes (descriptors {}): \
+                     its own, and {} that it inherited at fork, because the parent still had \
+                     it open then. Such a pipe reaches \
+                     end of file only when child 4 ends too, so the parent, reading the pipes \
+                     in order, waits for a later child while it reads an earlier one. Close \
+                     the parent's copy of each write end right after its fork. A write end \
+                     inherited by the next child.",
+                    held.len(),
+                    fds.join(", "),
+                    if held.len() == 2 {
+                        "the write end of an earlier child's pipe".to_owned()
+                    } else {
+                        format!(
+                            "the write ends of {} earlier children's pipes",
+                            held.len() - 1
+                        )
+                    }
+                )
+            )
+        );
+    }
+    assert!(run.status.success(), "{}", run.stderr);
+}
+
+#[test]
 fn bad_counts_are_rejected_before_forking() {
     for args in [
         &["abc"][..],
