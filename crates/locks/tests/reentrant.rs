@@ -107,6 +107,29 @@ fn a_miss_loads_and_a_hit_does_not_wait() {
     interleave::assert_table!(table);
 }
 
+/// `load` stores what it computes: `load(5)` on an empty cache, then `get(5)` is a hit.
+#[test]
+fn a_key_loaded_directly_is_cached() {
+    let table = Scenario::new(Cache::new)
+        .call("T1", "load(5)", |c| c.load(5))
+        .call("T2", "get(5)", |c| c.get(5))
+        .call("T3", "loads()", |c| c.loads())
+        .run();
+    let loads = table
+        .rows
+        .get(2)
+        .map(|r| r.returned.join(", "))
+        .unwrap_or_default();
+    let loads = loads.trim_start_matches("T3 loads() -> ");
+    assert!(
+        loads == "1",
+        "load(5) on an empty cache, then get(5): loads() returned {loads}, not 1.\nget found \
+         no value for key 5 and computed it again: load did not store what it computed.\nload \
+         computes the value of a key, stores it and returns it. A load that does not store.\n\n\
+         {table:#}"
+    );
+}
+
 /// Threads ask for keys at once: `getters` threads get key 7, two get key 3, one loads
 /// key 9. Each key is computed once: three loads in all.
 fn readers<C: Caching>(getters: usize) {
