@@ -349,6 +349,55 @@ fn set_wakes_every_waiter() {
     );
 }
 
+/// A deadline expires when its whole timeout has passed, not a moment before: half a
+/// millisecond before the end it has half a millisecond left, and a timeout of half a
+/// millisecond is not expired at once.
+#[test]
+fn a_deadline_expires_exactly_when_its_timeout_has_passed() {
+    let table = Scenario::new(|| {
+        (
+            Deadline::after(Duration::from_secs(5)),
+            Deadline::after(Duration::from_micros(500)),
+        )
+    })
+    .call("W", "a 500µs deadline: expired()", |(_, short)| {
+        short.expired()
+    })
+    .call("W", "sleep(4.9995s)", |_| {
+        thread::sleep(Duration::from_micros(4_999_500))
+    })
+    .call("W", "the 5s deadline: expired()", |(d, _)| d.expired())
+    .call("W", "remaining()", |(d, _)| d.remaining())
+    .call("W", "sleep(1ms)", |_| {
+        thread::sleep(Duration::from_millis(1))
+    })
+    .call("W", "expired()", |(d, _)| d.expired())
+    .run();
+    let returned = |row: usize| {
+        table
+            .rows
+            .get(row)
+            .map(|r| r.returned.join(", "))
+            .unwrap_or_default()
+    };
+    let value = |row: usize| {
+        returned(row)
+            .rsplit_once(" -> ")
+            .map(|(_, v)| v.to_owned())
+            .unwrap_or_default()
+    };
+    let (short, five, left) = (value(0), value(2), value(3));
+    assert!(
+        short == "false" && five == "false" && left == "500µs",
+        "a deadline expired before its whole timeout had passed.\nA 500µs deadline, just set: \
+         expired() -> {short}; a 5s deadline, 4.9995s later: expired() -> {five},\n\
+         remaining() -> {left}, where 500µs are still left. A deadline expires once the whole \
+         timeout\nhas passed (now >= deadline), not when little is left. A timeout that fires \
+         early.\n\n{table:#}"
+    );
+    assert_eq!(value(5), "true", "\n{table:#}");
+}
+
 #[test]
 fn real_time_deadlines_count_down() {
     let d = Deadline::after(Duration::from_secs(60));
