@@ -72,13 +72,27 @@ pub mod turns {
         STRICT.store(true, Ordering::SeqCst);
     }
 
-    /// Makes each send first compute for [`SLOW_WORK`] of CPU.
+    /// Whether this process has done the work of its next send already, printing the line
+    /// that announces it (see [`slow`]).
+    static WORKED: AtomicBool = AtomicBool::new(false);
+
+    /// Makes each send first compute for [`SLOW_WORK`] of CPU: as the side prints the
+    /// `... write: N` line that comes before its send, or, if it printed none, in
+    /// [`write_all`](super::write_all). Printing is where a `send_count` that does not go
+    /// through `write_all` (a `send()` of its own, as the notes do) still meets the work.
     pub fn slow() {
         SLOW.store(true, Ordering::SeqCst);
+        proctest::child::before_print(|line| {
+            let announces_a_send = line.windows(8).any(|w| w == b" write: ");
+            if announces_a_send {
+                proctest::cpu::work(SLOW_WORK);
+                WORKED.store(true, Ordering::SeqCst);
+            }
+        });
     }
 
     pub(crate) fn before_send() {
-        if SLOW.load(Ordering::SeqCst) {
+        if SLOW.load(Ordering::SeqCst) && !WORKED.swap(false, Ordering::SeqCst) {
             proctest::cpu::work(SLOW_WORK);
         }
     }

@@ -15,6 +15,17 @@ use nix::unistd::{getpid, read, write};
 use std::fmt;
 use std::os::fd::{AsFd, BorrowedFd};
 
+/// The hook [`Line::print`] calls with each line before writing it (see [`before_print`]).
+static BEFORE_PRINT: std::sync::OnceLock<fn(&[u8])> = std::sync::OnceLock::new();
+
+/// Registers `hook`, which [`Line::print`] then calls with each line just before writing
+/// it, in this process and in the children it forks from now on: a demo that must pace an
+/// exchange where the student's code cannot skip it (every line is printed) does it here.
+/// The first registration wins. `hook` must be async-signal-safe: forked children call it.
+pub fn before_print(hook: fn(&[u8])) {
+    let _ = BEFORE_PRINT.set(hook);
+}
+
 /// Standard output as a borrowed descriptor, without touching `std::io::stdout()`'s
 /// buffer or lock (so a forked child may use it).
 pub fn stdout_fd() -> BorrowedFd<'static> {
@@ -227,8 +238,11 @@ impl Line {
     }
 
     /// Writes the line to standard output with `write()`, ignoring errors (there is no
-    /// one to tell).
+    /// one to tell). The hook registered with [`before_print`], if any, runs first.
     pub fn print(&self) {
+        if let Some(hook) = BEFORE_PRINT.get() {
+            hook(self.as_bytes());
+        }
         let _ = self.write_to(stdout_fd());
     }
 
