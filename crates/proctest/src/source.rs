@@ -619,6 +619,8 @@ const ASYNC_SIGNAL_SAFE: &[&str] = &[
     "utime",
     "utimensat",
     "utimes",
+    // Linux: one system call, and glibc's manual marks it AS-Safe.
+    "close_range",
     "wait",
     "wait4",
     "waitid",
@@ -772,13 +774,19 @@ fn path_reason(path: &str) -> Option<&'static str> {
     if in_fs && (fs_function || matches!(last, "open" | "create" | "options" | "create_new")) {
         return Some("std's file functions allocate (the path, the buffer)");
     }
-    // std's buffered I/O allocates its buffer (a plain `Read::read` on a `File` is a read).
+    // std's buffered I/O allocates its buffer (a plain `Read::read` on a `File` is a read,
+    // and `io::copy` copies through a buffer on the stack, or the kernel's).
     let in_io = path.starts_with("std::io::") || path.starts_with("io::");
     let buffered = ["BufReader", "BufWriter", "LineWriter"]
         .iter()
         .any(|t| path.contains(t));
-    if in_io && (buffered || matches!(last, "read_to_string" | "read_to_end" | "copy")) {
+    if in_io && buffered {
         return Some("it allocates its buffer, and malloc is not async-signal-safe");
+    }
+    if in_io && matches!(last, "read_to_string" | "read_to_end") {
+        return Some(
+            "it grows a String or a Vec as it reads: it allocates, and malloc is not async-signal-safe",
+        );
     }
     if matches!(last, "stdout" | "stderr" | "stdin") && !path.contains("libc") {
         return Some(
