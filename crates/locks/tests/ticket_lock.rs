@@ -171,6 +171,7 @@ fn publishing_checks<L: Publishing>() {
 /// With `check_order`, a thread that enters while someone who drew an earlier ticket still
 /// waits fails the schedule.
 fn queueing<L: Tickets>(n: usize, rounds: usize, check_order: bool) {
+    let start = interleave::time::Instant::now();
     let lock = Arc::new(L::new(0));
     // Test-side: the threads that drew a ticket and wait, with their numbers, and every
     // number drawn so far (and by whom).
@@ -230,6 +231,16 @@ fn queueing<L: Tickets>(n: usize, rounds: usize, check_order: bool) {
     for h in handles {
         h.join().expect("a thread panicked");
     }
+    // Nothing in the test sleeps, so the simulation's clock only moves if a waiter does.
+    let slept = start.elapsed();
+    assert!(
+        slept.is_zero(),
+        "a waiter slept (thread::sleep) between two looks at the display: the simulated \
+         clock moved by {slept:?} while {n} threads took turns, though nothing in the test \
+         sleeps. Waiting for a ticket lock is spinning: look, yield_now(), look again; a \
+         sleep blocks in the operating system, and the lock stays free until the sleeper \
+         wakes. A waiter that sleeps."
+    );
     let total = *lock.lock();
     let want = (n * rounds) as u64;
     assert!(
