@@ -400,8 +400,8 @@ impl BusyWait {
         } else {
             format!(
                 "{waiter} was switched out {} times while still ready to run, while {work} \
-                 for {} of CPU ({} on the clock); on a busy machine a loop that yields gets \
-                 little CPU ({} here), but it never sleeps",
+                 for {} of CPU ({} on the clock); a loop that yields the CPU uses little of it \
+                 when other processes want it ({} here), but it never sleeps",
                 self.preempted,
                 seconds(self.effort),
                 seconds(self.wall),
@@ -464,6 +464,6 @@ mod tests {
             text.contains("was switched out 133 times while still ready to run, while the worker computed for 0.200 s of CPU (0.700 s on the clock)"),
             "{text}"
         );
-        assert!(text.contains("little CPU (0.007 s here)"), "{text}");
+        assert!(text.contains("want it (0.007 s here)"), "{text}");
     }
 }

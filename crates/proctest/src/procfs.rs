@@ -326,6 +326,10 @@ impl fmt::Display for Process {
         write!(f, "{} (pid {}, parent {})", self.name, self.pid, self.ppid)?;
         match (self.state, &self.blocked_in) {
             ('Z', _) => write!(f, " is a zombie: it exited and nobody waited for it"),
+            ('T', _) => write!(
+                f,
+                " is stopped (SIGSTOP or another stop signal): it goes on only when sent SIGCONT"
+            ),
             ('R', _) => write!(
                 f,
                 " is running, not blocked: it used {} of CPU in its {} of life",
@@ -490,6 +494,7 @@ fn syscall_name(number: i64) -> (Option<&'static str>, bool) {
         46 => (Some("sendmsg"), true),
         47 => (Some("recvmsg"), true),
         61 => (Some("wait4"), false),
+        62 => (Some("kill"), false),
         130 => (Some("rt_sigsuspend"), false),
         128 => (Some("rt_sigtimedwait"), false),
         202 => (Some("futex"), false),
@@ -531,6 +536,7 @@ fn syscall_name(number: i64) -> (Option<&'static str>, bool) {
         242 => (Some("accept4"), true),
         260 => (Some("wait4"), false),
         95 => (Some("waitid"), false),
+        129 => (Some("kill"), false),
         _ => (None, false),
     }
 }
