@@ -489,7 +489,7 @@ fn headline(
         };
         let until: Vec<String> = early
             .iter()
-            .map(|k| match returns_at(expected, k, calls) {
+            .map(|k| match returns_at(expected, k, calls, step) {
                 Some((s, call)) => format!("until step {s} ({call})"),
                 None => "(in the expected table it never returns)".to_string(),
             })
@@ -571,18 +571,58 @@ fn or_none(s: &str) -> &str {
 }
 
 /// The step at which `call` returns in the expected table, and that step's call.
-fn returns_at(expected: &Parsed, call: &str, calls: &[String]) -> Option<(String, String)> {
-    expected.rows.iter().find_map(|r| {
-        items(r.get(2)?, calls)
-            .iter()
-            .any(|it| split_value(it, calls).0 == call)
-            .then(|| (r[0].clone(), r[1].clone()))
-    })
+/// The first row, from step `from` on, where `call` returns in the expected table: its
+/// step and the call made there. A call made again later (`P2 pick_up_forks(2)` at steps 3
+/// and 7) has the same text, so the rows before `from` belong to an earlier one.
+fn returns_at(
+    expected: &Parsed,
+    call: &str,
+    calls: &[String],
+    from: usize,
+) -> Option<(String, String)> {
+    expected
+        .rows
+        .iter()
+        .skip(from.saturating_sub(1))
+        .find_map(|r| {
+            items(r.get(2)?, calls)
+                .iter()
+                .any(|it| split_value(it, calls).0 == call)
+                .then(|| (r[0].clone(), r[1].clone()))
+        })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_call_made_again_returns_at_a_row_after_its_own_step() {
+        let expected = Parsed {
+            rows: [
+                ["1", "P2 eat()", "P2 eat()", ""],
+                ["2", "P1 eat()", "", "P1 eat()"],
+                ["3", "P2 eat()", "", "P1 eat(), P2 eat()"],
+                ["4", "P1 done()", "P1 done(), P2 eat()", ""],
+            ]
+            .iter()
+            .map(|r| r.iter().map(|c| (*c).to_owned()).collect())
+            .collect(),
+            end: Vec::new(),
+        };
+        let calls: Vec<String> = ["P2 eat()", "P1 eat()", "P1 done()"]
+            .iter()
+            .map(|c| (*c).to_owned())
+            .collect();
+        assert_eq!(
+            returns_at(&expected, "P2 eat()", &calls, 3),
+            Some(("4".to_owned(), "P1 done()".to_owned()))
+        );
+        assert_eq!(
+            returns_at(&expected, "P2 eat()", &calls, 1),
+            Some(("1".to_owned(), "P2 eat()".to_owned()))
+        );
+    }
 
     #[test]
     fn function_names_lose_the_helper_and_closures() {
