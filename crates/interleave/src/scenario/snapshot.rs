@@ -465,7 +465,13 @@ fn headline(
         .cloned()
         .collect();
     if !early.is_empty() {
-        // Who was already waiting when the step began (the rows before are the same).
+        // Who was already waiting when the step began (the rows before are the same), and
+        // in the expected table got in no later than the early ones: a waiter that goes
+        // after them anyway (R4, behind W2) is not who they overtook.
+        let returns = |k: &String| {
+            returns_at(expected, k, calls, step).and_then(|(s, _)| s.parse::<usize>().ok())
+        };
+        let latest = early.iter().filter_map(returns).max();
         let before: Vec<String> = if step >= 2 {
             expected
                 .rows
@@ -474,6 +480,10 @@ fn headline(
                 .unwrap_or_default()
                 .into_iter()
                 .filter(|c| !early.contains(c))
+                .filter(|c| match (returns(c), latest) {
+                    (Some(theirs), Some(latest)) => theirs <= latest,
+                    _ => true,
+                })
                 .collect()
         } else {
             Vec::new()
