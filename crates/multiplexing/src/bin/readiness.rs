@@ -181,10 +181,11 @@ fn read_of_child_1(
     None
 }
 
-/// Under `--after-eof`: runs `collect(pipes)` on a thread of its own whose `read()` and
-/// `readv()` calls (and its threads') are held at their entry, and lets child 2 write (drops
-/// `go`) when one of them is about to return 0 on child 1's pipe, `watched` (or a copy of
-/// that descriptor). A read of that
+/// Under `--after-eof`: runs `collect(pipes)` on a thread of its own whose `read()`,
+/// `readv()` and `close()` calls (and its threads') are held at their entry, and lets child
+/// 2 write (drops `go`) when one of them is about to return 0 on child 1's pipe, `watched`
+/// (or a copy of that descriptor), or to close it at its end of file (a `collect` that
+/// takes POLLHUP without POLLIN for the end reads no 0). A read of that
 /// pipe while it is empty and child 1 may still write stays held until bytes or the end of
 /// file come, so no end of file is missed (a non-blocking read then returns them later
 /// instead of EAGAIN, which a slow scheduler could do too). Every other call goes on at
@@ -201,7 +202,8 @@ fn collect_holding_reads(
     let (gate_tx, gate_rx) = std::sync::mpsc::channel::<io::Result<Gate>>();
     let (done_r, done_w) = pipe()?;
     let collector = std::thread::spawn(move || {
-        let gate = match proctest::faults::hold_calls(&[libc::SYS_read, libc::SYS_readv]) {
+        let held_calls = [libc::SYS_read, libc::SYS_readv, libc::SYS_close];
+        let gate = match proctest::faults::hold_calls(&held_calls) {
             Ok(gate) => gate,
             Err(err) => {
                 let _ = gate_tx.send(Err(err));
@@ -272,6 +274,18 @@ fn collect_holding_reads(
         if ready[0] {
             if let Ok(Some(held)) = gate.next(std::time::Duration::ZERO) {
                 match read_fd(&held) {
+                    Some(fd) if held.number == libc::SYS_close => {
+                        // A pipe at its end of file tells so without a read: POLLHUP and no
+                        // POLLIN. Closing child 1's pipe then is collect()'s way of having
+                        // seen the end, as a read that returns 0 is.
+                        if go.is_some()
+                            && file_id(fd) == child_1_pipe
+                            && matches!(pipe_state(fd), PipeState::End)
+                        {
+                            go = None;
+                        }
+                        let _ = gate.release(held);
+                    }
                     Some(fd) if go.is_some() && file_id(fd) == child_1_pipe => {
                         waiting.extend(read_of_child_1(&gate, held, fd, &mut go));
                     }
