@@ -217,6 +217,23 @@ fn collect_keeps_each_pipe_in_its_place_once_another_has_ended() {
 }
 
 #[test]
+fn collect_waits_for_a_child_that_stays_quiet_for_a_while() {
+    // Child 2 sleeps 2 s before it writes its line: a silence is not an end of file.
+    let run = run(DEMO, &["--quiet"]);
+    if let Err(message) = check(run, false) {
+        panic!(
+            "{message}\n\n{}",
+            wrap(
+                "(`readiness --quiet`: child 2 stayed quiet for 2 s before it wrote its line.) \
+                 A pipe has ended only when read() returns 0, or poll reports POLLHUP without \
+                 POLLIN: every write end is closed. A pipe that carries nothing for a while \
+                 has not ended, so poll with no timeout. A silence taken for an end."
+            )
+        );
+    }
+}
+
+#[test]
 fn collect_also_works_when_everything_fits_in_the_pipes() {
     // 1 KiB fits in a pipe: even reading one pipe after another finishes here. The
     // deadlock of the 256 KiB run comes from the full pipe, not from the ordering alone.

@@ -12,6 +12,8 @@
 //! deadlocks, whichever pipe comes first. With `--slow`, child 2 computes for 0.2 s of CPU
 //! time before it writes its line: under the tests' watchdog, the demo reports the CPU time
 //! `collect()` used meanwhile, which tells a wait that blocks in `poll` from one that spins.
+//! With `--quiet`, child 2 sleeps 2 s before it writes its line: a `collect()` that takes
+//! a silence for the end returns without it.
 //! With `--after-eof`, child 2 writes its line only once `collect()` has read child 1's end
 //! of file: `collect()` runs on a thread whose `read()` calls the demo holds at their entry
 //! (`proctest::faults::hold_calls`), and the read that will return 0 on child 1's pipe lets
@@ -20,8 +22,8 @@
 //!
 //! Every problem found is a line `error: ...` on standard error, and exit code 1.
 //!
-//! Usage: `readiness [--big-first] [--both-big] [--slow] [--after-eof] [KIB]` with KIB from
-//! 1 to 16384.
+//! Usage: `readiness [--big-first] [--both-big] [--slow] [--quiet] [--after-eof] [KIB]`
+//! with KIB from 1 to 16384.
 
 use multiplexing::{fds, readiness, usage};
 use nix::errno::Errno;
@@ -37,10 +39,14 @@ use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
 use std::process::ExitCode;
 use std::time::Duration;
 
-const USAGE: &str = "readiness [--big-first] [--both-big] [--slow] [--after-eof] [KIB]
+const USAGE: &str = "readiness [--big-first] [--both-big] [--slow] [--quiet] [--after-eof] [KIB]
        (KIB: how much child 1 writes, 1 to 16384, default 256)";
 const NEXT: &str = "then run `just check multiplexing/readiness`";
 const CHILD_2_LINE: &[u8] = b"child 1 has finished\n";
+
+/// How long child 2 stays quiet under `--quiet` before it writes: a pipe that carries
+/// nothing for a while has not ended.
+const QUIET: Duration = Duration::from_secs(2);
 
 /// The CPU time child 2 computes for under `--slow`: what `collect()` waits for.
 pub const SLOW_WORK: Duration = Duration::from_millis(200);
@@ -89,11 +95,20 @@ fn wait_for_end(gate: &OwnedFd) {
 
 // ANCHOR: gate
 /// Child 2: wait for the gate's end of file (child 1 exited), then write one line.
-fn child_2(gate: OwnedFd, out: OwnedFd, slow: bool) -> ! {
+fn child_2(gate: OwnedFd, out: OwnedFd, slow: bool, quiet: bool) -> ! {
     let _ = nix::sys::prctl::set_name(c"child-2");
     wait_for_end(&gate);
     if slow {
         work(SLOW_WORK);
+    }
+    if quiet {
+        let pause = libc::timespec {
+            tv_sec: QUIET.as_secs() as libc::time_t,
+            tv_nsec: 0,
+        };
+        // SAFETY: nanosleep reads the one timespec it is given; it is async-signal-safe.
+        // An interruption only shortens the silence.
+        unsafe { libc::nanosleep(&raw const pause, std::ptr::null_mut()) };
     }
     let code = match write(&out, CHILD_2_LINE) {
         Ok(n) if n == CHILD_2_LINE.len() => 0,
@@ -327,7 +342,7 @@ fn reap(name: &CStr, pid: Pid) -> Result<(), String> {
         Ok(WaitStatus::Signaled(_, nix::sys::signal::Signal::SIGPIPE, _))
         | Ok(WaitStatus::Exited(_, 1)) => Err(format!(
             "{name} could not write everything: its pipe's read end was closed first (EPIPE); \
-             collect() closes a pipe only once read() has returned 0 on it. Pipe closed early."
+             collect() closes a pipe only at its end of file (read() returned 0). Pipe closed early."
         )),
         Ok(status) => Err(format!("{name} ended with {status:?}")),
         Err(err) => Err(format!("waitpid for {name} failed: {err}")),
@@ -339,6 +354,7 @@ struct Options {
     big_first: bool,
     both_big: bool,
     slow: bool,
+    quiet: bool,
     after_eof: bool,
     kib: u64,
 }
@@ -351,12 +367,14 @@ fn parse(args: Vec<String>) -> Options {
     let big_first = args.flag("--big-first");
     let both_big = args.flag("--both-big");
     let slow = args.flag("--slow");
+    let quiet = args.flag("--quiet");
     let after_eof = args.flag("--after-eof");
     let kib = usage::number_arg(&mut args, 256, "KIB", 1..=16384);
     Options {
         big_first,
         both_big,
         slow,
+        quiet,
         after_eof,
         kib,
     }
@@ -483,7 +501,7 @@ pub fn run(collect: Collect, args: Vec<String>) -> ExitCode {
         if let Some(go) = go {
             wait_for_end(&go);
         }
-        child_2(gate_1_r, in_2, options.slow)
+        child_2(gate_1_r, in_2, options.slow, options.quiet)
     };
     drop((in_2, gate_1_r, gate_2_r, gate_2_w));
     let go = go.map(|(go_r, go_w)| {
