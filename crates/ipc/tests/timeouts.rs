@@ -888,10 +888,94 @@ fn check_gather_keeps_one_deadline(gather: Gather) -> Result<(), String> {
     reaped
 }
 
+/// gather with one worker that writes the first words of its answer at once and then
+/// nothing: the time left counts down across the pieces of an answer. gather's first
+/// `poll` is held 200 ms at its entry (time passing while it waits, as when the piece comes
+/// late); the next `poll`, after the piece, may wait only what is left of the deadline then,
+/// at least 100 ms less. A time left taken once per worker and given whole to every read
+/// restarts the wait after each piece. Judged from the calls' arguments.
+fn check_gather_counts_down_across_pieces(gather: Gather) -> Result<(), String> {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::{Arc, mpsc};
+    let (workers, pids, gates) = spawn_workers_of(&[(13, false, true)]);
+    let timeout = ms(1000);
+    let (gate_tx, gate_rx) = mpsc::channel();
+    let done = Arc::new(AtomicBool::new(false));
+    let finished = Arc::clone(&done);
+    let controller = std::thread::spawn(move || {
+        let mut polls = Vec::new();
+        let Ok(gate) = gate_rx.recv() else {
+            return polls;
+        };
+        let gate: proctest::faults::Gate = gate;
+        let started = Instant::now();
+        while started.elapsed() < common::BUDGET * 2 {
+            match gate.next(ms(20)) {
+                Ok(Some(held)) => {
+                    if let Seen::Poll(timeout) = seen(&held) {
+                        if polls.is_empty() {
+                            std::thread::sleep(ms(200));
+                        }
+                        polls.push(timeout);
+                    }
+                    let _ = gate.release(held);
+                }
+                _ if finished.load(Ordering::SeqCst) => break,
+                _ => {}
+            }
+        }
+        polls
+    });
+    let mut calls_of = vec![libc::SYS_ppoll];
+    #[cfg(target_arch = "x86_64")]
+    calls_of.push(libc::SYS_poll);
+    let reports = within_by(
+        "gather(1 worker, 1000 ms), worker 0 stopped in the middle of its answer",
+        stuck_gather,
+        move || {
+            let gate = proctest::faults::hold_calls(&calls_of)
+                .expect("a kernel with seccomp user notifications (Linux 5.5 or later)");
+            let _ = gate_tx.send(gate);
+            let reports = gather(workers, timeout);
+            done.store(true, Ordering::SeqCst);
+            reports
+        },
+    );
+    let reports = reports.inspect_err(|_| {
+        let _ = check_reaped(&pids);
+    })?;
+    let polls = controller.join().expect("the controller never panics");
+    let reaped = check_reaped(&pids);
+    drop(gates);
+    drop(reports);
+    if let [Some(first), second, ..] = polls[..] {
+        let restarted = match second {
+            None => Some("no limit at all".to_owned()),
+            Some(second) if second + 100 > first => Some(format!("a timeout of {second} ms")),
+            Some(_) => None,
+        };
+        if let Some(again) = restarted {
+            return Err(format!(
+                "gather waited again for the whole time left after a piece of an answer. \
+                 gather(1 worker, 1000 ms): worker 0 wrote `13 squ` and then nothing; gather \
+                 waited in poll() with a timeout of {first} ms, which returned with the piece \
+                 200 ms later, then waited for the rest with {again}: the time left was not \
+                 counted down. The 1000 ms are one deadline: after each piece of an answer, the \
+                 next wait gets only what is left of it (here at most {} ms), or a worker that \
+                 writes a word now and then is waited for past the deadline. A wait restarted \
+                 after each piece.",
+                first.saturating_sub(200)
+            ));
+        }
+    }
+    reaped
+}
+
 fn check_gather(gather: Gather) -> Result<(), String> {
     check_gather_gives_up_on_a_silent_worker(gather)?;
     check_gather_keeps_one_deadline(gather)?;
     check_gather_gives_up_on_a_worker_cut_off_mid_answer(gather)?;
+    check_gather_counts_down_across_pieces(gather)?;
     check_gather_reads_answers_already_there_with_zero_time(gather)
 }
 
@@ -908,6 +992,11 @@ fn gather_keeps_one_deadline_for_all_its_workers() {
 #[test]
 fn gather_gives_up_on_a_worker_that_stops_in_the_middle_of_its_answer() {
     verdict(check_gather_gives_up_on_a_worker_cut_off_mid_answer(gather));
+}
+
+#[test]
+fn gather_counts_the_time_left_down_across_the_pieces_of_an_answer() {
+    verdict(check_gather_counts_down_across_pieces(gather));
 }
 
 #[test]
