@@ -930,6 +930,34 @@ fn a_name_unlinked_then_reused_is_left_to_its_new_queue() {
     drop(second);
 }
 
+#[test]
+fn a_name_someone_else_unlinked_is_not_unlinked_again_on_drop() {
+    // The name is removed behind the owner's back; its unlink() then fails (ENOENT), and a
+    // new queue takes the name. The name stopped being this mailbox's when it was removed:
+    // whether its own unlink() succeeded or not, Drop must leave the new queue alone.
+    let names = Names::new("taken");
+    let mut first = Mailbox::create(&names.0, 2, 16).expect("create a mailbox");
+    nix::mqueue::mq_unlink(names.0.as_str()).expect("remove the name behind the owner's back");
+    let failed = first.unlink();
+    let second = Mailbox::create(&names.0, 2, 16)
+        .expect("create a new mailbox under the name that was removed");
+    drop(first);
+    assert!(
+        mq_exists(&names.0),
+        "\n{}",
+        wrap(&format!(
+            "dropping an owner's Mailbox whose unlink() had failed removed a new queue of the \
+             same name: {} was removed behind the owner's back, its unlink() then returned \
+             {failed:?}, a new queue took the name, and the first owner's Drop removed it. Once \
+             unlink() has been called, the name is not this mailbox's to remove any more, \
+             whether it succeeded or found the name gone: remember the call (`unlinked`), not \
+             only its success. A name unlinked twice.",
+            names.0
+        ))
+    );
+    drop(second);
+}
+
 // ---------------------------------------------------------------------------------------
 // The demo: a parent and a child process.
 
