@@ -187,6 +187,8 @@ struct Seen {
     monotonic_before: i128,
     /// The deadline, and the realtime and monotonic clocks once the call was held.
     held: Option<(i128, i128, i128)>,
+    /// Whether the descriptor it was called on is in non-blocking mode (O_NONBLOCK).
+    nonblocking: bool,
 }
 
 /// Why `receive_timeout(timeout)` gave up before its deadline, from the deadline its
@@ -194,6 +196,13 @@ struct Seen {
 fn early_deadline(timeout: Duration, seen: &Seen) -> String {
     let t = i128::try_from(timeout.as_nanos()).unwrap_or(i128::MAX);
     let show = |ns: i128| format!("{:?}", Duration::from_nanos(u64::try_from(ns).unwrap_or(0)));
+    if seen.nonblocking {
+        return "mq_timedreceive was called on the mailbox's O_NONBLOCK descriptor: on a queue \
+                opened with O_NONBLOCK it ignores its deadline and fails with EAGAIN at once \
+                when the queue is empty (mq_receive(3)). Wait on the blocking descriptor; \
+                O_NONBLOCK is for try_receive. A deadline on a non-blocking queue."
+            .to_owned();
+    }
     let Some((deadline, realtime_held, monotonic_held)) = seen.held else {
         return "mq_timedreceive takes the moment to give up at, a time of day on \
                 CLOCK_REALTIME (clock_gettime + the timeout), not a duration."
@@ -264,9 +273,15 @@ fn check_receive_timeout() -> Result<(), String> {
         let (gate, realtime_before, monotonic_before) = gate_rx.recv().ok()?;
         let started = Instant::now();
         let mut held = None;
+        let mut nonblocking = false;
         while !done.load(Ordering::SeqCst) && started.elapsed() < common::BUDGET {
             if let Ok(Some(call)) = gate.next(Duration::from_millis(10)) {
                 if held.is_none() {
+                    // The call is held at its entry, so its descriptor is still open.
+                    let fd = call.args[0] as i32;
+                    // SAFETY: F_GETFL only reads the flags of a descriptor of this process.
+                    let flags = unsafe { libc::fcntl(fd, libc::F_GETFL) };
+                    nonblocking = flags >= 0 && flags & libc::O_NONBLOCK != 0;
                     held = Some((
                         deadline_of(&call),
                         nanos_now(ClockId::CLOCK_REALTIME),
@@ -280,6 +295,7 @@ fn check_receive_timeout() -> Result<(), String> {
             realtime_before,
             monotonic_before,
             held: held.and_then(|(d, r, m)| d.map(|d| (d, r, m))),
+            nonblocking,
         })
     });
     let (got, waited, mailbox) = within(
