@@ -266,9 +266,10 @@ fn top_of_hour<E: Ev>(early: &[&str], late: &[&str]) {
             waiting <= callers,
             "waiting() returned {waiting} after the broadcast, when only {callers} of the late \
              threads had called wait(): it counts a thread the broadcast already released, \
-             which has not run yet. waiting() counts the threads blocked in wait(), not those \
-             woken (a test that signals once per waiter it reports then signals too early). \
-             A woken thread still counted"
+             which has not run yet. A thread the broadcast woke is no longer waiting, even \
+             before it gets back from wait(): count it out when you wake it, not when it \
+             returns (broadcast itself signals while waiting() is above 0, so a count that \
+             lags makes it signal too often). A woken thread still counted."
         );
         waiting == late.len() || passed.with(|p| p.iter().any(|n| late.contains(&n.as_str())))
     });
