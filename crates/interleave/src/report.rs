@@ -457,9 +457,9 @@ pub(crate) fn busy_wait_help(message: &str) -> String {
     }
     if message.contains("yield") {
         format!(
-            "the loop already calls yield_now(), so the other threads did run: what it waits \
-             for never happened. Look at what should make its condition true; and unless the \
-             step asks for spinning, block {how} instead of testing a condition in a loop"
+            "unless the step asks for spinning, block {how} instead of testing a condition in \
+             a loop. The loop already calls yield_now(), so the other threads did run and what \
+             it waits for never happened: look also at what should make its condition true"
         )
     } else {
         format!(
