@@ -86,8 +86,9 @@ fn clerks<L: Ledger>(initial: i64, work: &[&[Op]]) {
     assert!(
         got == expected,
         "lost update: the final balance is {got}, but {initial}{sum} make {expected}: two \
-         threads read the same balance and the second write overwrote the first (see the \
-         interleaving and the loads and stores of the detailed trace below)"
+         threads read the same balance and the second write overwrote the first (the \
+         interleaving and the detailed trace above show who read the balance, and when). A \
+         lost update."
     );
 }
 
