@@ -120,6 +120,22 @@ impl Case {
     }
 }
 
+/// Why a copy `call` failed with `e`, in the step's words: EAGAIN is a non-blocking flag
+/// (SPLICE_F_NONBLOCK, O_NONBLOCK) where the copy must wait for a slow reader.
+fn failed(call: &str, e: &std::io::Error) -> String {
+    if e.raw_os_error() == Some(libc::EAGAIN) {
+        format!(
+            "{call} failed with EAGAIN: a call would have had to wait, for a full pipe \
+             to drain or for room at the destination, and was told not to (SPLICE_F_NONBLOCK, \
+             or a descriptor in O_NONBLOCK mode). The destination's reader is slow: the copy \
+             must wait for it, so make blocking calls (no SPLICE_F_NONBLOCK). A copy that \
+             would not wait."
+        )
+    } else {
+        format!("{call} failed: {e}")
+    }
+}
+
 /// Why a copy did not return, from the system call its thread sits in (`blocked`, empty
 /// when it is running, in none); `past_end`: whether the range asked for goes past the end
 /// of the file.
@@ -172,7 +188,7 @@ fn check(name: &str, copy: Copier, case: Case) -> Result<(), String> {
         .unwrap_or(usize::MAX)
         .min(case.len);
     let expected = &data[start..end];
-    let returned = returned.map_err(|e| format!("{call} failed: {e}"))?;
+    let returned = returned.map_err(|e| failed(&call, &e))?;
     if received != expected {
         let at_position = {
             let p = usize::try_from(case.position)
@@ -412,7 +428,7 @@ fn check_interrupted(name: &str, copy: Copier) -> Result<(), String> {
              other than EINTR is an error, so on EINTR make the same call again. Interrupted \
              copy not resumed."
         )),
-        Err(e) => Err(format!("{call} failed: {e}")),
+        Err(e) => Err(failed(&call, &e)),
         Ok(n) => {
             let received = received.unwrap_or_default();
             let got = received.get(filler.len()..).unwrap_or_default();
