@@ -423,7 +423,20 @@ fn serve(
         if server_ready {
             server
                 .turn(EpollTimeout::ZERO)
-                .map_err(|err| format!("the server failed: {err}"))?;
+                .map_err(|err| match err.raw_os_error() {
+                    // A connection's own errors: the peer left (EPIPE, ECONNRESET) or its
+                    // socket broke; turn() must close that connection and go on.
+                    Some(libc::EPIPE | libc::ECONNRESET | libc::ENOTCONN | libc::ETIMEDOUT) => {
+                        format!(
+                            "the server failed: turn() returned {err}, an error of one \
+                             connection (its client went away), and that ended the whole \
+                             server. A connection's own errors only close that connection: \
+                             turn() fails only when epoll_wait or accept fail. One client's \
+                             error ended the server."
+                        )
+                    }
+                    _ => format!("the server failed: {err}"),
+                })?;
         }
         if input_ready {
             let n = nix::unistd::read(stdin.as_fd(), &mut buf).unwrap_or(0);
