@@ -207,11 +207,14 @@ impl Link {
                 let why = match proctest::child::process_state(self.server) {
                     Some(b'R') => {
                         "and it is running, not asleep in a system call: a loop in turn() \
-                         never ends. A write() retried on WouldBlock is one (while the server \
-                         is inside turn(), the client is not reading, so its socket stays \
-                         full: what write() did not take must wait in the connection for \
-                         EPOLLOUT); a write() retried after another error, such as EPIPE (the \
-                         client is gone for good: close the connection), is another."
+                         never ends. A read() loop that goes on when read() returns 0 is one \
+                         (the client closed its side: every later read() returns 0 again, so \
+                         0 ends the loop and the connection); a write() retried on WouldBlock \
+                         is another (while the server is inside turn(), the client is not \
+                         reading, so its socket stays full: what write() did not take must \
+                         wait in the connection for EPOLLOUT); a write() retried after another \
+                         error, such as EPIPE (the client is gone for good: close the \
+                         connection), is a third."
                     }
                     Some(b'S' | b'D') => {
                         "and it is asleep in a system call: a call that blocks, such as read() \
@@ -219,9 +222,9 @@ impl Link {
                          on each accepted socket makes them fail with WouldBlock instead)."
                     }
                     _ => {
-                        "and either a loop in turn() never ends (a write() retried on \
-                         WouldBlock, say: the client does not read while the server is in \
-                         turn()) or a call in it blocks."
+                        "and either a loop in turn() never ends (a read() loop that goes on \
+                         at 0, or a write() retried on WouldBlock, say: the client does not \
+                         read while the server is in turn()) or a call in it blocks."
                     }
                 };
                 return Err(format!(
