@@ -437,6 +437,90 @@ fn a_write_error_says_what_happened() {
     );
 }
 
+/// Set by the SIGUSR2 handler of [`check_read_records_interrupted`].
+static INTERRUPTED: AtomicBool = AtomicBool::new(false);
+
+extern "C" fn on_sigusr2(_: libc::c_int) {
+    INTERRUPTED.store(true, Ordering::SeqCst);
+}
+
+/// Checks that a signal does not end `read`: once the reader sleeps in `read()` on an
+/// empty pipe, SIGUSR2 (handled without SA_RESTART) is sent to its thread, so that
+/// `read()` fails with EINTR having read nothing; only then do two records come, and the
+/// end of file. `read` must read on and return both.
+fn check_read_records_interrupted(read: ReadRecords) -> Result<(), String> {
+    use nix::sys::signal::{SaFlags, SigAction, SigHandler, SigSet, Signal, sigaction};
+    let action = SigAction::new(
+        SigHandler::Handler(on_sigusr2),
+        SaFlags::empty(),
+        SigSet::empty(),
+    );
+    // SAFETY: the handler only stores to an atomic, which is async-signal-safe; nothing
+    // else in this test binary uses SIGUSR2.
+    unsafe { sigaction(Signal::SIGUSR2, &action) }.expect("a SIGUSR2 handler");
+    INTERRUPTED.store(false, Ordering::SeqCst);
+    let (read_end, write_end) = pipe().expect("a pipe");
+    let call = Call::start(
+        "read_records on a pipe, interrupted by a signal",
+        move || read(read_end.as_fd(), 100),
+    );
+    let tid = call.tid();
+    let started = std::time::Instant::now();
+    let asleep_in_read = || {
+        proctest::Process::thread_of_self(tid).is_some_and(|t| {
+            t.state == 'S'
+                && t.blocked_in
+                    .is_some_and(|c| c.name == "read" || c.name == "readv")
+        })
+    };
+    while !asleep_in_read() && started.elapsed() < BUDGET {
+        std::thread::yield_now();
+    }
+    // SAFETY: tgkill sends SIGUSR2 to one thread of this process, whose handler is set.
+    unsafe { libc::syscall(libc::SYS_tgkill, libc::getpid(), tid, libc::SIGUSR2) };
+    while !INTERRUPTED.load(Ordering::SeqCst) && started.elapsed() < BUDGET {
+        std::thread::yield_now();
+    }
+    let mut bytes = record::encode(1, 0, 100);
+    bytes.extend_from_slice(&record::encode(1, 1, 100));
+    // EPIPE when read_records has already returned (and closed the read end).
+    let _ = write(&write_end, &bytes);
+    drop(write_end);
+    let done = call.finish(BUDGET).map_err(|stuck| {
+        wrap(
+            &format!("{stuck}. The writer closed its end after 200 bytes. Never returned."),
+            98,
+        )
+    })?;
+    match done.value {
+        Err(err) if err == nix::errno::Errno::EINTR => Err(wrap(
+            "read_records failed with EINTR: a signal handler ran while it waited in read(), \
+             on an empty pipe, and read() returned EINTR having read nothing. EINTR says only \
+             that a handler ran, not that anything is wrong with the pipe: its doc says any \
+             error of read other than EINTR, so on EINTR call read() again. A read not \
+             resumed after a signal.",
+            98,
+        )),
+        Err(err) => Err(format!("read_records failed: {err}")),
+        Ok(received) if received.records.len() == 2 => Ok(()),
+        Ok(received) => Err(wrap(
+            &format!(
+                "read_records returned {} records and {} stray bytes, after a signal \
+                 interrupted its read(): two records of 100 bytes were written after the \
+                 signal. On EINTR, read again.",
+                received.records.len(),
+                received.trailing
+            ),
+            98,
+        )),
+    }
+}
+
+#[test]
+fn read_records_reads_on_when_a_signal_interrupts_it() {
+    check_read_records_interrupted(read_records).unwrap_or_else(|why| panic!("{why}"));
+}
+
 #[test]
 fn read_records_cuts_by_size_whatever_the_reads_return() {
     check_read_records(read_records).unwrap_or_else(|why| panic!("{why}"));
