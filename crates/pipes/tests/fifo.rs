@@ -457,6 +457,58 @@ fn dropping_a_fifo_removes_it_and_its_directory() {
 }
 
 #[test]
+fn a_fifo_that_cannot_be_made_leaves_no_directory_behind() {
+    // A parent so deep that the new directory's path just fits in PATH_MAX (4096 bytes,
+    // with the final NUL) but `dir/channel` does not: mkdir succeeds, mkfifo fails with
+    // ENAMETOOLONG, and create must remove the directory it made before returning.
+    let scratch = Scratch::new("deep");
+    let pid_digits = std::process::id().to_string().len();
+    // `/pipes-fifo-PID-N` adds 13 + pid_digits + digits(N) bytes, N below 1000 here.
+    let length = 4076 - pid_digits;
+    let mut parent = scratch.dir.clone();
+    while parent.as_os_str().len() + 201 <= length {
+        parent.push("d".repeat(200));
+    }
+    let rest = length - parent.as_os_str().len() - 1;
+    parent.push("d".repeat(rest));
+    std::fs::create_dir_all(&parent).expect("a deep parent directory");
+    let deep = parent.clone();
+    let done = within(
+        WATCHDOG,
+        "Fifo::create in a very deep directory",
+        move || Fifo::create(&deep).map(drop).map_err(|err| err.to_string()),
+    )
+    .unwrap_or_else(|stuck| panic!("{stuck}"));
+    let left: Vec<String> = std::fs::read_dir(&parent)
+        .map(|entries| {
+            entries
+                .filter_map(|e| e.ok().map(|e| e.file_name().to_string_lossy().into_owned()))
+                .collect()
+        })
+        .unwrap_or_default();
+    let _ = std::fs::remove_dir_all(&scratch.dir);
+    if done.value.is_ok() {
+        // A FIFO made elsewhere (a shorter path of its own choosing): nothing to judge.
+        return;
+    }
+    assert!(
+        left.is_empty(),
+        "{}",
+        wrap(
+            &format!(
+                "Fifo::create failed ({}), as it must where `dir/channel` is longer than \
+                 PATH_MAX, and left its new directory behind: {}. Its doc says nothing is left \
+                 behind when it fails: remove the directory it made before returning mkfifo's \
+                 error (no Fifo was built, so no Drop will). Left behind.",
+                done.value.unwrap_err(),
+                left.join(", ")
+            ),
+            98
+        )
+    );
+}
+
+#[test]
 fn dropping_a_fifo_whose_fifo_is_already_gone_still_removes_its_directory() {
     // Someone (a cleaner, the user) removed the FIFO while the reader ran: Drop's
     // remove_file then fails, and the directory must still go.
