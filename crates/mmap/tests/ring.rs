@@ -571,22 +571,35 @@ fn the_counters_hand_the_bytes_over_with_release_and_acquire() {
 }
 
 fn diagnose(hang: &Hang) -> String {
-    let spinning: Vec<String> = hang
-        .snapshot
-        .processes
-        .iter()
-        .map(|p| format!("pid {} state {}", p.pid, p.state))
-        .collect();
-    proctest::verdict(
-        &hang,
-        &format!(
-            "The transfer never finished: neither process is blocked in a system call for \
-         long, they are waiting on each other through the ring ({}): the producer sees the \
-         ring full while the consumer sees it empty. Check how `write` and `read` compute the \
-         free and available bytes from head and tail. Transfer stuck.",
-            spinning.join(", ")
-        ),
-    )
+    let processes = &hang.snapshot.processes;
+    let waiting_for_child = processes.iter().any(|p| {
+        p.blocked_in
+            .as_ref()
+            .is_some_and(|c| c.name.starts_with("wait"))
+    });
+    let running = processes.iter().any(|p| p.state == 'R');
+    let why = if waiting_for_child && running {
+        "the transfer never finished: the parent, the consumer, stopped reading and waits for \
+         the child in wait4(), while the child, the producer, spins on a ring that stays full \
+         because nobody empties it any more. The consumer took the stream for ended (or for \
+         broken) too early: a consumer that reads bytes the producer has not copied yet (head \
+         stored before the copy, or more read than is available) loses its place in the \
+         stream. Transfer stuck."
+            .to_owned()
+    } else {
+        let states: Vec<String> = processes
+            .iter()
+            .map(|p| format!("pid {} state {}", p.pid, p.state))
+            .collect();
+        format!(
+            "the transfer never finished: neither process is blocked in a system call, they \
+             are waiting on each other through the ring ({}): the producer sees the ring full \
+             while the consumer sees it empty. Check how `write` and `read` compute the free \
+             and available bytes from head and tail. Transfer stuck.",
+            states.join(", ")
+        )
+    };
+    proctest::verdict(&hang, &why)
 }
 
 fn run_demo(args: &[&str]) -> Finished {
