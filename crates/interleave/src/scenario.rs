@@ -342,7 +342,7 @@ impl<T: 'static> Scenario<T> {
             RunEnd::Stuck => {
                 let why = exec.diagnose_stuck().message;
                 let mut v = Verdict::new(format!(
-                    "the scenario's object could not be built: its constructor blocked ({why})"
+                    "the object under test could not be created before the first step: its constructor (`new`) blocked ({why})"
                 ));
                 v.replay = scenario_replay();
                 crate::report::fail(format!("{v}"));
@@ -356,11 +356,12 @@ impl<T: 'static> Scenario<T> {
                     .unwrap_or((FailureKind::Panic, "unknown failure".into()));
                 let trace = exec.trace();
                 let what = match message.strip_prefix("thread setup panicked: ") {
-                    Some(msg) => format!("its constructor panicked: {msg}"),
+                    Some(msg) => format!("its constructor (`new`) panicked: {msg}"),
                     None => crate::report::headline(kind, &message),
                 };
-                let mut v =
-                    Verdict::new(format!("the scenario's object could not be built: {what}"));
+                let mut v = Verdict::new(format!(
+                    "the object under test could not be created before the first step: {what}"
+                ));
                 v.place = crate::report::panic_place(&trace, "setup");
                 v.replay = scenario_replay();
                 crate::report::fail(format!("{v}"));

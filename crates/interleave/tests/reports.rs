@@ -333,8 +333,8 @@ fn a_constructor_that_panics_is_reported() {
     );
     assert!(
         flat(&report).contains(
-            "error: the scenario's object could not be built: its constructor panicked: not \
-             yet implemented: build the tunnel"
+            "error: the object under test could not be created before the first step: its \
+             constructor (`new`) panicked: not yet implemented: build the tunnel"
         ),
         "{report}"
     );
