@@ -569,6 +569,9 @@ fn watch<M: Mastering>(n: usize, inputs: &[u64], took: fn(usize, usize) -> u64) 
     let start = Instant::now();
     let now = || Instant::now().duration_since(start);
     let mut seen = vec![Seen::Idle; n];
+    // When a collect last reported a job TimedOut: its deadline, shared by the jobs handed
+    // out with it, which must come back by the next collects.
+    let mut timed_out_at = None;
     let mut done = vec![false; inputs.len()];
     let mut log: Vec<String> = Vec::new();
     let fail = |log: &[String], msg: String| -> ! {
@@ -622,16 +625,26 @@ fn watch<M: Mastering>(n: usize, inputs: &[u64], took: fn(usize, usize) -> u64) 
         if let Some((d, w, j)) = earliest
             && t > d
         {
-            fail(
-                &log,
+            let why = if timed_out_at == Some(d) {
+                format!(
+                    "job {j} (W{w}) never came back as TimedOut: it shared its {} deadline \
+                     with the job a collect reported TimedOut then, and the next collect, at {}, \
+                     returned another event. Jobs handed out together share a deadline, and each \
+                     comes back from a collect of its own: one TimedOut per job, the others from \
+                     the next collects, at once. A timed-out job lost.",
+                    millis(d),
+                    millis(t)
+                )
+            } else {
                 format!(
                     "collect returned at {} although job {j}'s deadline (W{w}) was {}:\n\
                      collect waits for an answer only until the earliest deadline, counted from \
                      the dispatch.",
                     millis(t),
                     millis(d)
-                ),
-            );
+                )
+            };
+            fail(&log, why);
         }
         match e {
             None => fail(
@@ -644,7 +657,8 @@ fn watch<M: Mastering>(n: usize, inputs: &[u64], took: fn(usize, usize) -> u64) 
             // first (the others by the next collects).
             Some(Event::TimedOut { job, worker }) => match earliest {
                 Some((d, ..)) if t == d && seen.get(worker) == Some(&Seen::Busy(job, d)) => {
-                    seen[worker] = Seen::Silent(job)
+                    seen[worker] = Seen::Silent(job);
+                    timed_out_at = Some(d);
                 }
                 Some((d, w, j)) if t == d => fail(
                     &log,
