@@ -133,14 +133,39 @@ fn check_one_line_per_child(count: usize, to: StdoutTo) -> String {
     let mut pids: Vec<i32> = conversions.iter().map(|(_, _, pid)| *pid).collect();
     pids.sort_unstable();
     pids.dedup();
-    assert_eq!(
-        pids.len(),
-        count,
-        "each line must come from a different child:\n{out}"
+    if pids == [parent] {
+        panic!(
+            "{}",
+            proctest::verdict(
+                &out,
+                "every line names the parent's pid: the line was written (or its pid taken) \
+                 before the fork, in the parent, so each child printed the parent's pid. Each \
+                 child writes its own pid: call getpid() in the child, after the fork. The \
+                 parent's pid in every line."
+            )
+        );
+    }
+    assert!(
+        pids.len() == count,
+        "{}",
+        proctest::verdict(
+            &out,
+            &format!(
+                "{count} lines came from {} different pid(s): each child writes one line \
+                 with its own pid (getpid() in the child), so the {count} lines name {count} \
+                 pids. Lines not from their children.",
+                pids.len()
+            )
+        )
     );
     assert!(
         !pids.contains(&parent),
-        "the parent converts nothing itself:\n{out}"
+        "{}",
+        proctest::verdict(
+            &out,
+            "a line names the parent's pid: the parent converts nothing itself, each \
+             child writes its own line with its own pid. The parent converted."
+        )
     );
     assert!(run.leftovers.is_empty(), "{}", run.describe_leftovers());
     let mut lines: Vec<&str> = out.lines().collect();
