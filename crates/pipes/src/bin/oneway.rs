@@ -75,6 +75,9 @@ fn main() {
     let sent = send_to_child(&message);
     match &sent {
         Ok(WaitStatus::Exited(_, code)) => println!("parent: child exited with status {code}"),
+        Ok(WaitStatus::Signaled(_, signal, _)) => {
+            println!("parent: child was killed by {}", signal.as_str());
+        }
         Ok(other) => println!("parent: child ended with {other:?}"),
         Err(err) => eprintln!("oneway: {err}"),
     }
