@@ -262,8 +262,17 @@ fn a_writer_without_a_reader_fails_at_once_with_a_clear_error() {
     };
     panic!(
         "{}",
-        proctest::verdict(&format!("`fifo_writer PATH` said:\n{said}"), &why)
+        proctest::verdict(&said_text("`fifo_writer PATH`", said), &why)
     );
+}
+
+/// `COMMAND said:` and what it said, or `COMMAND said nothing`.
+fn said_text(command: &str, said: &str) -> String {
+    if said.is_empty() {
+        format!("{command} said nothing on standard error")
+    } else {
+        format!("{command} said:\n{said}")
+    }
 }
 
 #[test]
@@ -284,10 +293,7 @@ fn an_open_refused_for_another_reason_is_not_reported_as_a_missing_reader() {
                    wrong error.";
         panic!(
             "{}",
-            proctest::verdict(
-                &format!("`fifo_writer --open-denied PATH` said:\n{said}"),
-                why
-            )
+            proctest::verdict(&said_text("`fifo_writer --open-denied PATH`", said), why)
         );
     }
 }
