@@ -103,11 +103,33 @@ fn check_all_whole(name: &str, writers: u32, records: u32, size: usize) {
         *expected += 1;
     }
     let expected_len = writers as usize * records as usize * size;
+    // A writer that failed explains missing records itself (its error, on stderr), unless
+    // it failed with EPIPE: the reader had gone, which is the reader's doing.
+    let writers_failed = run
+        .stderr
+        .lines()
+        .any(|l| l.contains(", record ") && !l.contains("EPIPE"));
+    assert!(
+        writers_failed || stream.len() == expected_len,
+        "{}",
+        proctest::verdict(
+            &run.stdout,
+            &format!(
+                "read_records returned {} of the {expected_len} bytes that {writers} writers \
+                 sent ({records} records of {size} bytes each), and every record it returned \
+                 was whole: the writers' records are fine, the reader stopped before the end of \
+                 file. A read() that returns fewer bytes than asked is not the end (the writers \
+                 may not have written the rest yet): only 0 is. Stopped before end of file.",
+                stream.len()
+            )
+        )
+    );
     assert_eq!(
         stream.len(),
         expected_len,
-        "{writers} writers x {records} records x {size} bytes should arrive; summary:\n{}",
-        run.stdout
+        "{writers} writers x {records} records x {size} bytes should arrive; summary:\n{}\n{}",
+        run.stdout,
+        run.stderr
     );
     for writer in 0..writers {
         assert_eq!(
