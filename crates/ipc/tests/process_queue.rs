@@ -473,12 +473,28 @@ fn put_never_waits_for_the_reader() {
         },
     )
     .unwrap_or_else(|m| {
-        if count.load(Ordering::SeqCst) == 1024 && !closing.is_finished() {
+        let arrived = count.load(Ordering::SeqCst);
+        if arrived == 1024 && !closing.is_finished() {
             panic!(
                 "\n{}",
                 wrap(&close_stuck(
                     &common::thread_blocked_in(closer),
                     "all 1024 arrived, and the reader now waits in get() for the end of file"
+                ))
+            );
+        }
+        if !closing.is_finished() {
+            panic!(
+                "\n{}",
+                wrap(&format!(
+                    "the feeder stopped writing after {arrived} of the 1024 values, while \
+                     close() waits for it (stuck in {}): the reader waits in get() for the \
+                     rest. Either close joins the feeder while holding the lock the feeder \
+                     needs (to take its next value, or to see that close was called), or the \
+                     feeder waits on its condition variable for a notify that never came. Let \
+                     go of the lock before the join, and notify at every put and at close. A \
+                     feeder that stopped.",
+                    common::thread_blocked_in(closer)
                 ))
             );
         }
