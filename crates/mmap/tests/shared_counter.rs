@@ -70,10 +70,13 @@ fn check_run(run: &Finished, iterations: u64) -> Result<(), String> {
     }
     if total < expected {
         return Err(format!(
-            "the counter ends at {total}, not {expected}: {} increments were lost. `load` then \
-             `store` is two steps: the other process can load the same value in between, both \
-             store value + 1, and one increment vanishes (a lost update). It needs one \
-             indivisible read-modify-write. Lost updates.",
+            "the counter ends at {total}, not {expected}: {} increments were lost. An \
+             increment made of two steps lets the other process in between: a `load` then a \
+             `store` (or a `swap(load() + 1)`), and both write value + 1; a compare_exchange \
+             whose failure is not retried drops that increment; and a Mutex in the program's \
+             own memory is copied at fork, so each process locks its own copy and excludes \
+             nobody. It needs one indivisible read-modify-write on the shared counter \
+             (fetch_add, or a compare_exchange retried until it succeeds). Lost updates.",
             expected - total
         ));
     }
@@ -137,7 +140,7 @@ fn the_check_fails_the_racy_load_then_store() {
     }
     let message = messages.last().expect("at least one run");
     assert!(
-        message.contains("increments were lost") && message.contains("lost update"),
+        message.contains("increments were lost") && message.contains("Lost updates."),
         "three runs of the racy increment lost no update, or the message does not say so: \
          {messages:?}"
     );
