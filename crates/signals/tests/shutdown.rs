@@ -204,12 +204,20 @@ fn sigkill_cannot_be_handled_and_the_parent_says_so() {
             .lines()
             .find_map(|l| l.strip_prefix("parent: the worker "))
             .unwrap_or("(nothing)");
-        let why = format!(
-            "the parent says the worker {said:?}, but SIGKILL killed it: a process killed by a \
-             signal has no exit status at all (WaitStatus::Signaled, not Exited; 128 + N is only \
-             the shell's way to print it). describe must name the signal: \"was killed by signal \
-             SIGKILL\". A death told as an exit."
-        );
+        let why = if said.starts_with("was killed by signal ") {
+            format!(
+                "the parent says the worker {said:?}, but the header's format names the signal: \
+                 \"was killed by signal SIGKILL\". Signal::as_str() gives the name (a signal's \
+                 number differs between systems; its name does not). A signal by number."
+            )
+        } else {
+            format!(
+                "the parent says the worker {said:?}, but SIGKILL killed it: a process killed by \
+                 a signal has no exit status at all (WaitStatus::Signaled, not Exited; 128 + N is \
+                 only the shell's way to print it). describe must name the signal: \"was killed \
+                 by signal SIGKILL\". A death told as an exit."
+            )
+        };
         panic!(
             "{}",
             proctest::verdict(&format!("the demo's output:\n{out}"), &why)
