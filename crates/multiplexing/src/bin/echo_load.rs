@@ -766,7 +766,14 @@ fn overtake(path: &std::path::Path, server: nix::unistd::Pid) -> Result<String, 
     const NEW: usize = 4096;
     let fail =
         |what: &str, e: std::io::Error| Failure::Other(format!("the order check: {what}: {e}"));
-    let mut stream = UnixStream::connect(path).map_err(|e| fail("cannot connect", e))?;
+    let mut stream = UnixStream::connect(path).map_err(|e| match e.raw_os_error() {
+        // The server has stopped (its error comes from the server's side): nothing to say.
+        Some(libc::ENOENT | libc::ECONNREFUSED) => Failure::Other(
+            "the order check could not run: the server's socket is gone, the server has stopped"
+                .to_owned(),
+        ),
+        _ => fail("cannot connect", e),
+    })?;
     stream
         .set_nonblocking(true)
         .map_err(|e| fail("set_nonblocking", e))?;
