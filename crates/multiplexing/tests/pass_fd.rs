@@ -716,6 +716,11 @@ fn demo_failed(run: &proctest::Finished) -> String {
         "recv_fd gave up with EAGAIN before the sender's message came (the sender's EPIPE, if \
          shown, follows from it: the receiver had already left). recv_fd blocks until a \
          message arrives: call recvmsg() without MSG_DONTWAIT. Did not wait."
+    } else if run.stderr.contains("SO_PEERCRED says") {
+        "peer_credentials returned the wrong process: SO_PEERCRED gives the credentials of \
+         the process at the other end of the socket, as the kernel recorded them when it \
+         connected (getsockopt on the connected socket), not those of the calling process. The \
+         sender's EPIPE, if shown, follows from it: the receiver had already left. Wrong peer."
     } else {
         "Read the first error: it names the call that failed. Demo failed."
     };
