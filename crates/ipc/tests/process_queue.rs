@@ -132,8 +132,10 @@ fn scenario<G: Getter>(name: &str, acts: Vec<Act>) -> Result<(), String> {
                     "part of a value is not a corrupt value: keep the bytes and wait for the rest"
                 }
                 (Ok(_), Err(GetError::Empty | GetError::Timeout)) => {
-                    "the whole value was there: read what poll says is readable, as many times as \
-                     it stays readable (one read() returns at most what your buffer holds), and \
+                    "the whole value was there: a call with no time left (get_nowait) still \
+                     looks once (poll with a zero timeout, then read what is readable) before \
+                     it answers Empty; read what poll says is readable, as many times as it \
+                     stays readable (one read() returns at most what your buffer holds), and \
                      look at the bytes already read before waiting again"
                 }
                 (Ok(_), Err(GetError::Corrupt(_))) => {
