@@ -548,9 +548,7 @@ fn step_failure(
                 .map(|(_, rest)| rest)
                 .filter(|rest| !rest.starts_with(&format!("{actor} ")));
             let mut v = match spinner {
-                Some(rest) => Verdict::new(format!(
-                    "at step {step} ({call}, which never returned), {rest}"
-                )),
+                Some(rest) => Verdict::new(format!("at step {step} ({call}), {rest}")),
                 None => Verdict::new(format!(
                     "at step {step}, {call} never returned and never blocked: {message}"
                 )),
