@@ -108,8 +108,9 @@ fn squares(pipe: Pipe, capacity: usize, count: u64) {
              {item}, the consumer has consumed {}), but with two channels of capacity \
              {capacity} it can be at most {limit} ahead: what both channels hold, plus the \
              item the transformer and the producer each hold.\nAre both channels \
-             bounded(capacity), and does the producer take each item from `items` only when \
-             it can send it?",
+             bounded(capacity), does the producer take each item from `items` only when it can \
+             send it, and does each stage pass an item on (or consume it) before it receives \
+             the next, instead of collecting them first?",
             item - ahead as u64
         );
     });
