@@ -240,7 +240,7 @@ fn check_a_missing_file(count: Count) -> Result<(), String> {
         return Err(format!(
             "count_lines_mmap(missing.txt) returned FileError::{variant}, but a missing file is \
              FileError::Open with its path and NotFound: opening is the step that fails, before \
-             any length is read or anything mapped. Got {err:?}. Wrong error."
+             any length is read or anything mapped (it said: {err}). Wrong error."
         ));
     }
     let message = err.to_string();
