@@ -84,8 +84,9 @@ fn assert_nothing_left(scratch: &Scratch, fifo: Option<&Path>) {
         "{}",
         wrap(
             &format!(
-                "fifo_reader left these behind: {left:?}: `Fifo`'s Drop must remove the FIFO, \
-                 then its directory. Left behind."
+                "fifo_reader left these behind: {}: `Fifo`'s Drop must remove the FIFO, \
+                 then its directory. Left behind.",
+                left.join(", ")
             ),
             98
         )
