@@ -412,7 +412,10 @@ fn clients<B: Banking>(operations: &'static [&'static [(&'static str, i64)]]) {
                                     b >= 0,
                                     "{op}({amount}) was accepted and left the balance at {b}:\n\
                                      a debit that would overdraw must be refused with \
-                                     Reply::Refused, not applied"
+                                     Reply::Refused, not applied. The server decides, as it \
+                                     applies the debit: a client that asks for the balance \
+                                     first and then debits lets another client's debit in \
+                                     between its check and its debit. An overdraft."
                                 );
                                 let signed = if op == "debit" { -amount } else { amount };
                                 accepted.update(|s| *s += signed);
