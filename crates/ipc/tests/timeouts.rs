@@ -787,17 +787,19 @@ fn seen(held: &proctest::faults::Held) -> Seen {
     Seen::Kill(None)
 }
 
-/// gather with two silent workers (0 and 1) and one that answers at once: the deadline is
-/// one for all. Every `poll` and `kill` of gather's thread is held at its entry (a seccomp
-/// gate), noted and let go on. A gather that gives up on a worker does so because the
-/// deadline passed: after its first `kill`, no `poll` may wait any more (1 ms at most, a
-/// rounding). A deadline taken afresh for each worker shows as a poll of 1000 ms for worker
-/// 1 after worker 0 was killed. Judged from the calls' arguments, not from the clock.
-fn check_gather_keeps_one_deadline(gather: Gather) -> Result<(), String> {
+/// Runs `gather(workers, timeout)` (named `what` if it gets stuck) with every `poll`,
+/// `ppoll` and `kill` of its thread held at its entry (a seccomp gate), noted and let go
+/// on; the first `poll` is held `first_poll_held` longer (time passing while it waits).
+/// The reports, and the calls in the order they came.
+fn gather_watched(
+    gather: Gather,
+    workers: Vec<Worker>,
+    timeout: Duration,
+    what: &str,
+    first_poll_held: Duration,
+) -> Result<(Vec<Report>, Vec<Seen>), String> {
     use std::sync::atomic::{AtomicBool, Ordering};
     use std::sync::{Arc, mpsc};
-    let (workers, pids, gates) = spawn_workers(&[(5, true), (6, true), (8, false)]);
-    let timeout = ms(1000);
     let (gate_tx, gate_rx) = mpsc::channel();
     let done = Arc::new(AtomicBool::new(false));
     let finished = Arc::clone(&done);
@@ -811,7 +813,13 @@ fn check_gather_keeps_one_deadline(gather: Gather) -> Result<(), String> {
         while started.elapsed() < common::BUDGET * 2 {
             match gate.next(ms(20)) {
                 Ok(Some(held)) => {
-                    calls.push(seen(&held));
+                    let call = seen(&held);
+                    if matches!(call, Seen::Poll(_))
+                        && !calls.iter().any(|c| matches!(c, Seen::Poll(_)))
+                    {
+                        std::thread::sleep(first_poll_held);
+                    }
+                    calls.push(call);
                     let _ = gate.release(held);
                 }
                 _ if finished.load(Ordering::SeqCst) => break,
@@ -823,22 +831,36 @@ fn check_gather_keeps_one_deadline(gather: Gather) -> Result<(), String> {
     let mut calls_of = vec![libc::SYS_ppoll, libc::SYS_kill, libc::SYS_pidfd_send_signal];
     #[cfg(target_arch = "x86_64")]
     calls_of.push(libc::SYS_poll);
-    let reports = within_by(
-        "gather(3 workers, 1000 ms), workers 0 and 1 silent",
-        stuck_gather,
-        move || {
-            let gate = proctest::faults::hold_calls(&calls_of)
-                .expect("a kernel with seccomp user notifications (Linux 5.5 or later)");
-            let _ = gate_tx.send(gate);
-            let reports = gather(workers, timeout);
-            done.store(true, Ordering::SeqCst);
-            reports
-        },
-    );
-    let reports = reports.inspect_err(|_| {
-        let _ = check_reaped(&pids);
+    let reports = within_by(what, stuck_gather, move || {
+        let gate = proctest::faults::hold_calls(&calls_of)
+            .expect("a kernel with seccomp user notifications (Linux 5.5 or later)");
+        let _ = gate_tx.send(gate);
+        let reports = gather(workers, timeout);
+        done.store(true, Ordering::SeqCst);
+        reports
     })?;
     let calls = controller.join().expect("the controller never panics");
+    Ok((reports, calls))
+}
+
+/// gather with two silent workers (0 and 1) and one that answers at once: the deadline is
+/// one for all. Every `poll` and `kill` of gather's thread is held at its entry (a seccomp
+/// gate), noted and let go on. A gather that gives up on a worker does so because the
+/// deadline passed: after its first `kill`, no `poll` may wait any more (1 ms at most, a
+/// rounding). A deadline taken afresh for each worker shows as a poll of 1000 ms for worker
+/// 1 after worker 0 was killed. Judged from the calls' arguments, not from the clock.
+fn check_gather_keeps_one_deadline(gather: Gather) -> Result<(), String> {
+    let (workers, pids, gates) = spawn_workers(&[(5, true), (6, true), (8, false)]);
+    let watched = gather_watched(
+        gather,
+        workers,
+        ms(1000),
+        "gather(3 workers, 1000 ms), workers 0 and 1 silent",
+        Duration::ZERO,
+    );
+    let (reports, calls) = watched.inspect_err(|_| {
+        let _ = check_reaped(&pids);
+    })?;
     let got = outcomes(&reports);
     let reaped = check_reaped(&pids);
     drop(gates);
@@ -904,56 +926,24 @@ fn check_gather_keeps_one_deadline(gather: Gather) -> Result<(), String> {
 /// at least 100 ms less. A time left taken once per worker and given whole to every read
 /// restarts the wait after each piece. Judged from the calls' arguments.
 fn check_gather_counts_down_across_pieces(gather: Gather) -> Result<(), String> {
-    use std::sync::atomic::{AtomicBool, Ordering};
-    use std::sync::{Arc, mpsc};
     let (workers, pids, gates) = spawn_workers_of(&[(13, false, true)]);
-    let timeout = ms(1000);
-    let (gate_tx, gate_rx) = mpsc::channel();
-    let done = Arc::new(AtomicBool::new(false));
-    let finished = Arc::clone(&done);
-    let controller = std::thread::spawn(move || {
-        let mut polls = Vec::new();
-        let Ok(gate) = gate_rx.recv() else {
-            return polls;
-        };
-        let gate: proctest::faults::Gate = gate;
-        let started = Instant::now();
-        while started.elapsed() < common::BUDGET * 2 {
-            match gate.next(ms(20)) {
-                Ok(Some(held)) => {
-                    if let Seen::Poll(timeout) = seen(&held) {
-                        if polls.is_empty() {
-                            std::thread::sleep(ms(200));
-                        }
-                        polls.push(timeout);
-                    }
-                    let _ = gate.release(held);
-                }
-                _ if finished.load(Ordering::SeqCst) => break,
-                _ => {}
-            }
-        }
-        polls
-    });
-    let mut calls_of = vec![libc::SYS_ppoll];
-    #[cfg(target_arch = "x86_64")]
-    calls_of.push(libc::SYS_poll);
-    let reports = within_by(
+    let watched = gather_watched(
+        gather,
+        workers,
+        ms(1000),
         "gather(1 worker, 1000 ms), worker 0 stopped in the middle of its answer",
-        stuck_gather,
-        move || {
-            let gate = proctest::faults::hold_calls(&calls_of)
-                .expect("a kernel with seccomp user notifications (Linux 5.5 or later)");
-            let _ = gate_tx.send(gate);
-            let reports = gather(workers, timeout);
-            done.store(true, Ordering::SeqCst);
-            reports
-        },
+        ms(200),
     );
-    let reports = reports.inspect_err(|_| {
+    let (reports, calls) = watched.inspect_err(|_| {
         let _ = check_reaped(&pids);
     })?;
-    let polls = controller.join().expect("the controller never panics");
+    let polls: Vec<Option<i64>> = calls
+        .iter()
+        .filter_map(|c| match c {
+            Seen::Poll(timeout) => Some(*timeout),
+            Seen::Kill(_) => None,
+        })
+        .collect();
     let reaped = check_reaped(&pids);
     drop(gates);
     drop(reports);
