@@ -559,11 +559,7 @@ pub fn check_crowd<T: RwMonitor + 'static>(
                     .expect("spawn a simulated thread")
             })
             .collect();
-        for h in handles {
-            if let Err(e) = h.join() {
-                std::panic::resume_unwind(e);
-            }
-        }
+        join_all(handles);
     })
 }
 
@@ -697,6 +693,23 @@ pub fn verdict<T: RwMonitor + 'static>(new: fn() -> T) -> Option<String> {
         })
 }
 
+/// Starts the simulated thread `name` running `body`.
+fn spawn_named(name: &str, body: Box<dyn FnOnce() + Send>) -> thread::JoinHandle<()> {
+    thread::Builder::new()
+        .name(name.to_string())
+        .spawn(body)
+        .expect("spawn a simulated thread")
+}
+
+/// Joins every thread, passing on the first panic.
+fn join_all(handles: Vec<thread::JoinHandle<()>>) {
+    for h in handles {
+        if let Err(e) = h.join() {
+            std::panic::resume_unwind(e);
+        }
+    }
+}
+
 /// A writer that arrives just as another leaves must not get in ahead of the readers the
 /// leaving writer admitted. W1 writes; R1 and R2 arrive at 10 ms (virtual time) and wait;
 /// at 100 ms W1 leaves and W2 arrives, in every order the exploration tries. Whoever of
@@ -734,16 +747,10 @@ pub fn check_admitted_readers_before_a_late_writer<T: RwMonitor + 'static>(
                 );
             }
         };
-        let spawn = |name: &str, body: Box<dyn FnOnce() + Send>| {
-            thread::Builder::new()
-                .name(name.to_string())
-                .spawn(body)
-                .expect("spawn a simulated thread")
-        };
         let mut handles = Vec::new();
         {
             let (rw, entered) = (rw.clone(), entered.clone());
-            handles.push(spawn(
+            handles.push(spawn_named(
                 "W1",
                 Box::new(move || {
                     trace::label("start_write()");
@@ -757,7 +764,7 @@ pub fn check_admitted_readers_before_a_late_writer<T: RwMonitor + 'static>(
         }
         for reader in ["R1", "R2"] {
             let (rw, entered) = (rw.clone(), entered.clone());
-            handles.push(spawn(
+            handles.push(spawn_named(
                 reader,
                 Box::new(move || {
                     thread::sleep(Duration::from_millis(10));
@@ -771,7 +778,7 @@ pub fn check_admitted_readers_before_a_late_writer<T: RwMonitor + 'static>(
         }
         {
             let (rw, entered) = (rw.clone(), entered.clone());
-            handles.push(spawn(
+            handles.push(spawn_named(
                 "W2",
                 Box::new(move || {
                     thread::sleep(Duration::from_millis(100));
@@ -783,11 +790,7 @@ pub fn check_admitted_readers_before_a_late_writer<T: RwMonitor + 'static>(
                 }),
             ));
         }
-        for h in handles {
-            if let Err(e) = h.join() {
-                std::panic::resume_unwind(e);
-            }
-        }
+        join_all(handles);
     })
 }
 
@@ -810,16 +813,10 @@ pub fn check_a_late_reader_waits_behind_a_waiting_writer<T: RwMonitor + 'static>
         // Who has entered, and whether W1's finish_write has returned.
         let entered = Observed::new(Vec::<&'static str>::new());
         let w1_left = Observed::new(false);
-        let spawn = |name: &str, body: Box<dyn FnOnce() + Send>| {
-            thread::Builder::new()
-                .name(name.to_string())
-                .spawn(body)
-                .expect("spawn a simulated thread")
-        };
         let mut handles = Vec::new();
         {
             let (rw, entered, w1_left) = (rw.clone(), entered.clone(), w1_left.clone());
-            handles.push(spawn(
+            handles.push(spawn_named(
                 "W1",
                 Box::new(move || {
                     trace::label("start_write()");
@@ -834,7 +831,7 @@ pub fn check_a_late_reader_waits_behind_a_waiting_writer<T: RwMonitor + 'static>
         }
         for (name, arrives) in [("R1", 10), ("W2", 20), ("R2", 100)] {
             let (rw, entered, w1_left) = (rw.clone(), entered.clone(), w1_left.clone());
-            handles.push(spawn(
+            handles.push(spawn_named(
                 name,
                 Box::new(move || {
                     thread::sleep(Duration::from_millis(arrives));
@@ -868,11 +865,7 @@ pub fn check_a_late_reader_waits_behind_a_waiting_writer<T: RwMonitor + 'static>
                 }),
             ));
         }
-        for h in handles {
-            if let Err(e) = h.join() {
-                std::panic::resume_unwind(e);
-            }
-        }
+        join_all(handles);
     })
 }
 
