@@ -472,53 +472,19 @@ fn a_write_error_says_what_happened() {
     );
 }
 
-/// Set by the SIGUSR2 handler of [`check_read_records_interrupted`].
-static INTERRUPTED: AtomicBool = AtomicBool::new(false);
-
-extern "C" fn on_sigusr2(_: libc::c_int) {
-    INTERRUPTED.store(true, Ordering::SeqCst);
-}
-
 /// Checks that a signal does not end `read`: once the reader sleeps in `read()` on an
 /// empty pipe, SIGUSR2 (handled without SA_RESTART) is sent to its thread, so that
 /// `read()` fails with EINTR having read nothing; only then do two records come, and the
 /// end of file. `read` must read on and return both.
 fn check_read_records_interrupted(read: ReadRecords) -> Result<(), String> {
-    use nix::sys::signal::{SaFlags, SigAction, SigHandler, SigSet, Signal, sigaction};
-    let action = SigAction::new(
-        SigHandler::Handler(on_sigusr2),
-        SaFlags::empty(),
-        SigSet::empty(),
-    );
-    // SAFETY: the handler only stores to an atomic, which is async-signal-safe; nothing
-    // else in this test binary uses SIGUSR2.
-    unsafe { sigaction(Signal::SIGUSR2, &action) }.expect("a SIGUSR2 handler");
-    INTERRUPTED.store(false, Ordering::SeqCst);
     let (read_end, write_end) = pipe().expect("a pipe");
     let call = Call::start(
         "read_records on a pipe, interrupted by a signal",
         move || read(read_end.as_fd(), 100),
     );
-    let tid = call.tid();
-    let started = std::time::Instant::now();
-    // Asleep in read(): Some(true); gone (read_records returned at once): None.
-    let asleep_in_read = || {
-        proctest::Process::thread_of_self(tid).map(|t| {
-            t.state == 'S'
-                && t.blocked_in
-                    .is_some_and(|c| c.name == "read" || c.name == "readv")
-        })
-    };
-    while asleep_in_read() == Some(false) && started.elapsed() < BUDGET {
-        std::thread::yield_now();
-    }
-    if asleep_in_read() == Some(true) {
-        // SAFETY: tgkill sends SIGUSR2 to one thread of this process, whose handler is set.
-        unsafe { libc::syscall(libc::SYS_tgkill, libc::getpid(), tid, libc::SIGUSR2) };
-        while !INTERRUPTED.load(Ordering::SeqCst) && started.elapsed() < BUDGET {
-            std::thread::yield_now();
-        }
-    }
+    // Once it sleeps in read() on the empty pipe, a signal makes that read() fail with
+    // EINTR; the records come only after the handler ran.
+    let _ = call.interrupt(BUDGET);
     let mut bytes = record::encode(1, 0, 100);
     bytes.extend_from_slice(&record::encode(1, 1, 100));
     // EPIPE when read_records has already returned (and closed the read end).
