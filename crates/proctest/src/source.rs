@@ -691,7 +691,8 @@ fn macro_reason(name: &str) -> Option<&'static str> {
     Some(match name {
         "println" | "print" | "eprintln" | "eprint" | "dbg" => {
             "it locks the standard stream and formats into a buffer, neither async-signal-safe \
-             (build the line first and write it with one write(), e.g. crate::sys::Line)"
+             (in a forked child, build the line first and write it with one write(), e.g. \
+             crate::sys::Line; in a signal handler, set a flag and print outside it)"
         }
         "format" | "vec" => "it allocates, and malloc is not async-signal-safe",
         "panic" | "unreachable" | "todo" | "unimplemented" | "assert" | "assert_eq"
