@@ -473,11 +473,18 @@ fn a_fifo_that_cannot_be_made_leaves_no_directory_behind() {
     // `/pipes-fifo-PID-N` adds 13 + pid_digits + digits(N) bytes, N below 1000 here.
     let length = 4076 - pid_digits;
     let mut parent = scratch.dir.clone();
-    while parent.as_os_str().len() + 201 <= length {
-        parent.push("d".repeat(200));
+    // Components of at most 200 bytes (NAME_MAX is 255), each adding a `/` too; never
+    // leave 1 byte to add, which no component can take.
+    let mut remaining = length - parent.as_os_str().len();
+    while remaining > 0 {
+        let mut size = (remaining - 1).min(200);
+        if remaining - (size + 1) == 1 {
+            size -= 1;
+        }
+        parent.push("d".repeat(size));
+        remaining -= size + 1;
     }
-    let rest = length - parent.as_os_str().len() - 1;
-    parent.push("d".repeat(rest));
+    assert_eq!(parent.as_os_str().len(), length, "{}", parent.display());
     std::fs::create_dir_all(&parent).expect("a deep parent directory");
     let deep = parent.clone();
     let done = within(
