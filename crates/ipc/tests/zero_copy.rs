@@ -334,42 +334,12 @@ fn check_closed_reader(name: &str, copy: Copier) -> Result<(), String> {
     Ok(())
 }
 
-/// Set by the SIGUSR2 handler of [`check_interrupted`].
-static INTERRUPTED: AtomicBool = AtomicBool::new(false);
-
-extern "C" fn on_sigusr2(_: libc::c_int) {
-    INTERRUPTED.store(true, Ordering::SeqCst);
-}
-
-/// Waits (at most [`common::BUDGET`], a watchdog: nothing else happens meanwhile) until
-/// `done()` holds; false if it never does.
-fn until(mut done: impl FnMut() -> bool) -> bool {
-    let start = std::time::Instant::now();
-    while start.elapsed() < common::BUDGET {
-        if done() {
-            return true;
-        }
-        std::thread::yield_now();
-    }
-    false
-}
-
 /// What a signal does to a copy that waits: the destination, a pipe, is full before the
 /// call, so the copy sleeps in the kernel until someone reads. Once it sleeps, SIGUSR2
 /// (handled without SA_RESTART) is sent to its thread, so the call it waits in fails with
 /// EINTR having moved nothing; only after the handler ran does a reader empty the pipe.
 /// The copy must call again and deliver every byte.
 fn check_interrupted(name: &str, copy: Copier) -> Result<(), String> {
-    use nix::sys::signal::{SaFlags, SigAction, SigHandler, SigSet, Signal, sigaction};
-    let action = SigAction::new(
-        SigHandler::Handler(on_sigusr2),
-        SaFlags::empty(),
-        SigSet::empty(),
-    );
-    // SAFETY: the handler only stores to an atomic, which is async-signal-safe; nothing
-    // else in this test binary uses SIGUSR2, and the checks run one at a time.
-    unsafe { sigaction(Signal::SIGUSR2, &action) }.expect("a SIGUSR2 handler");
-    INTERRUPTED.store(false, Ordering::SeqCst);
     let len = 200_000;
     let data = pattern(len);
     let (_tmp, file) = file_with(&data, 0);
@@ -382,6 +352,7 @@ fn check_interrupted(name: &str, copy: Copier) -> Result<(), String> {
          signal while it waited for room,"
     );
     let reader = std::sync::Mutex::new(None);
+    let interrupted = AtomicBool::new(false);
     let result = common::within_while(
         &call,
         |blocked| stuck_copy(blocked, false),
@@ -391,19 +362,12 @@ fn check_interrupted(name: &str, copy: Copier) -> Result<(), String> {
             returned
         },
         |tid| {
-            // Asleep in the copy's own call (not a moment in a lock of the allocator), or
-            // gone (a copy that failed at once).
-            let waiting = || {
-                proctest::Process::thread_of_self(tid).map(|t| {
-                    t.state == 'S' && t.blocked_in.is_some_and(|call| call.name != "futex")
-                })
-            };
-            if until(|| waiting() != Some(false)) && waiting() == Some(true) {
-                // SAFETY: tgkill with this process's pid and a thread id of ours, alive
-                // (it sleeps); SIGUSR2 has a handler.
-                unsafe { libc::syscall(libc::SYS_tgkill, libc::getpid(), tid, libc::SIGUSR2) };
-                until(|| INTERRUPTED.load(Ordering::SeqCst));
-            }
+            // Once the copy sleeps in its own call (not a moment in a lock of the
+            // allocator), unless it is gone (a copy that failed at once).
+            interrupted.store(
+                proctest::interrupt_thread(tid, common::BUDGET).is_some(),
+                Ordering::SeqCst,
+            );
             *reader.lock().expect("one thread") = Some(std::thread::spawn(move || {
                 let mut got = Vec::new();
                 File::from(read_end)
@@ -419,7 +383,7 @@ fn check_interrupted(name: &str, copy: Copier) -> Result<(), String> {
         .into_inner()
         .expect("one thread")
         .map(|r| r.join().expect("the reader thread never panics"));
-    let interrupted = INTERRUPTED.load(Ordering::SeqCst);
+    let interrupted = interrupted.load(Ordering::SeqCst);
     match returned {
         Err(e) if e.raw_os_error() == Some(libc::EINTR) => Err(format!(
             "{call} failed with EINTR. EINTR only says that a signal handler ran while the call \

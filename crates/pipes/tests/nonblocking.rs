@@ -261,13 +261,6 @@ fn read_now_returns_the_errors_of_read() {
     }
 }
 
-/// Set by the SIGUSR2 handler of [`check_resumes_after_eintr`].
-static INTERRUPTED: AtomicBool = AtomicBool::new(false);
-
-extern "C" fn on_sigusr2(_: libc::c_int) {
-    INTERRUPTED.store(true, Ordering::SeqCst);
-}
-
 /// Waits (at most `budget`, a watchdog: nothing else happens meanwhile) until `done()`
 /// holds; false if it never does.
 fn until(budget: Duration, mut done: impl FnMut() -> bool) -> bool {
@@ -285,21 +278,11 @@ fn until(budget: Duration, mut done: impl FnMut() -> bool) -> bool {
 /// without SA_RESTART, is sent to its thread once it sleeps in the kernel, so that
 /// `poll` fails with EINTR; a byte is written only after the handler has run.
 fn check_resumes_after_eintr(wait: WaitReadable) -> Result<(), String> {
-    use nix::sys::signal::{SaFlags, SigAction, SigHandler, SigSet, Signal, sigaction};
-    // One at a time: the flag the handler sets is shared.
+    // One at a time: the signal's handler counts deliveries for the whole process.
     static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
     let _one = SERIAL
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner);
-    let action = SigAction::new(
-        SigHandler::Handler(on_sigusr2),
-        SaFlags::empty(),
-        SigSet::empty(),
-    );
-    // SAFETY: the handler only stores to an atomic, which is async-signal-safe; nothing
-    // else in this test binary uses SIGUSR2.
-    unsafe { sigaction(Signal::SIGUSR2, &action) }.expect("a SIGUSR2 handler");
-    INTERRUPTED.store(false, Ordering::SeqCst);
     let (read_end, write_end) = pipe().expect("a pipe");
     let returned = std::sync::Arc::new(AtomicBool::new(false));
     let call = Call::start("wait_readable, interrupted by a signal while it waits,", {
@@ -311,12 +294,7 @@ fn check_resumes_after_eintr(wait: WaitReadable) -> Result<(), String> {
         }
     });
     let tid = call.tid();
-    let asleep = until(BUDGET, || blocked(tid));
-    if asleep {
-        // SAFETY: tgkill with this process's pid and a thread id of ours; the thread is
-        // alive (it sleeps), and SIGUSR2 has a handler.
-        unsafe { libc::syscall(libc::SYS_tgkill, libc::getpid(), tid, libc::SIGUSR2) };
-        until(BUDGET, || INTERRUPTED.load(Ordering::SeqCst));
+    if call.interrupt(BUDGET).is_some() {
         // The handler has run, so the interrupted call is over: the wait either sleeps in
         // a new one or has returned. The byte comes only then.
         until(BUDGET, || returned.load(Ordering::SeqCst) || blocked(tid));

@@ -70,7 +70,7 @@ mod within;
 
 pub use cpu::{CpuReport, CpuTime};
 pub use procfs::{Fd, Process, Signals, Snapshot, Syscall};
-pub use within::{Call, Stuck, Timed, within};
+pub use within::{Call, Stuck, Timed, interrupt_thread, within};
 
 use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
 use nix::sys::signal::{Signal, killpg};

@@ -166,52 +166,10 @@ impl<T: Send + 'static> Call<T> {
         self.tid
     }
 
-    /// Interrupts the call with a signal once its thread sleeps in a system call: waits (at
-    /// most `budget`) until the thread is asleep in one, sends it SIGUSR2, whose handler
-    /// (installed here without SA_RESTART, so the call fails with EINTR) only counts, and
-    /// waits until the handler has run. Returns the name of the call it interrupted, or
-    /// `None` when the thread never slept (it returned first) or the signal never came.
-    /// Nothing else in the test binary may use SIGUSR2.
+    /// Interrupts the call with a signal once its thread sleeps in a system call: see
+    /// [`interrupt_thread`], which this calls with the call's thread.
     pub fn interrupt(&self, budget: Duration) -> Option<String> {
-        use nix::sys::signal::{SaFlags, SigAction, SigHandler, SigSet, Signal, sigaction};
-        use std::sync::atomic::{AtomicU64, Ordering};
-        static DELIVERED: AtomicU64 = AtomicU64::new(0);
-        extern "C" fn on_sigusr2(_: libc::c_int) {
-            DELIVERED.fetch_add(1, Ordering::SeqCst);
-        }
-        let action = SigAction::new(
-            SigHandler::Handler(on_sigusr2),
-            SaFlags::empty(),
-            SigSet::empty(),
-        );
-        // SAFETY: the handler only adds to an atomic, which is async-signal-safe.
-        unsafe { sigaction(Signal::SIGUSR2, &action) }.ok()?;
-        let started = Instant::now();
-        let asleep = || {
-            Process::thread_of_self(self.tid).map(|t| {
-                (t.state == 'S')
-                    .then(|| t.blocked_in.map(|call| call.name))
-                    .flatten()
-                    .filter(|name| name != "futex")
-            })
-        };
-        let call = loop {
-            match asleep() {
-                Some(Some(call)) => break call,
-                Some(None) if started.elapsed() < budget => std::thread::yield_now(),
-                _ => return None,
-            }
-        };
-        let before = DELIVERED.load(Ordering::SeqCst);
-        // SAFETY: tgkill sends SIGUSR2 to one thread of this process, whose handler is set.
-        unsafe { libc::syscall(libc::SYS_tgkill, libc::getpid(), self.tid, libc::SIGUSR2) };
-        while DELIVERED.load(Ordering::SeqCst) == before {
-            if started.elapsed() >= budget {
-                return None;
-            }
-            std::thread::yield_now();
-        }
-        Some(call)
+        interrupt_thread(self.tid, budget)
     }
 
     /// Waits at most `budget` from now for the call to return.
@@ -248,4 +206,53 @@ impl<T: Send + 'static> Call<T> {
             }
         }
     }
+}
+
+/// Interrupts a system call of the thread `tid` (of this process) with a signal: waits (at
+/// most `budget`) until the thread is asleep in one (not in a futex: a lock of the allocator
+/// is not the call under test), sends it SIGUSR2, whose handler
+/// (installed here without SA_RESTART, so the call fails with EINTR) only counts, and
+/// waits until the handler has run. Returns the name of the call it interrupted, or
+/// `None` when the thread never slept (it returned first) or the signal never came.
+/// Nothing else in the test binary may use SIGUSR2.
+pub fn interrupt_thread(tid: i32, budget: Duration) -> Option<String> {
+    use nix::sys::signal::{SaFlags, SigAction, SigHandler, SigSet, Signal, sigaction};
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static DELIVERED: AtomicU64 = AtomicU64::new(0);
+    extern "C" fn on_sigusr2(_: libc::c_int) {
+        DELIVERED.fetch_add(1, Ordering::SeqCst);
+    }
+    let action = SigAction::new(
+        SigHandler::Handler(on_sigusr2),
+        SaFlags::empty(),
+        SigSet::empty(),
+    );
+    // SAFETY: the handler only adds to an atomic, which is async-signal-safe.
+    unsafe { sigaction(Signal::SIGUSR2, &action) }.ok()?;
+    let started = Instant::now();
+    let asleep = || {
+        Process::thread_of_self(tid).map(|t| {
+            (t.state == 'S')
+                .then(|| t.blocked_in.map(|call| call.name))
+                .flatten()
+                .filter(|name| name != "futex")
+        })
+    };
+    let call = loop {
+        match asleep() {
+            Some(Some(call)) => break call,
+            Some(None) if started.elapsed() < budget => std::thread::yield_now(),
+            _ => return None,
+        }
+    };
+    let before = DELIVERED.load(Ordering::SeqCst);
+    // SAFETY: tgkill sends SIGUSR2 to one thread of this process, whose handler is set.
+    unsafe { libc::syscall(libc::SYS_tgkill, libc::getpid(), tid, libc::SIGUSR2) };
+    while DELIVERED.load(Ordering::SeqCst) == before {
+        if started.elapsed() >= budget {
+            return None;
+        }
+        std::thread::yield_now();
+    }
+    Some(call)
 }
