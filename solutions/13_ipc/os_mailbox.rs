@@ -230,7 +230,8 @@ impl Mailbox {
     // ANCHOR_END: try_receive
 
     // ANCHOR: receive_timeout
-    /// Receives a message, waiting at most `timeout` for one.
+    /// Receives a message, waiting at most `timeout` for one. A timeout too large for the
+    /// clock (`Duration::MAX`, centuries) never runs out: it waits like `receive`.
     ///
     /// # Errors
     ///
@@ -242,7 +243,7 @@ impl Mailbox {
         // CLOCK_REALTIME: now + timeout. (So an interrupted call simply tries again with
         // the same moment; but setting the system clock meanwhile moves it.)
         let now = clock_gettime(ClockId::CLOCK_REALTIME).map_err(MailboxError::Sys)?;
-        let deadline = now + TimeSpec::from_duration(timeout);
+        let deadline = deadline_after(now, timeout);
         loop {
             match mq_timedreceive(&self.blocking, &mut buf, &mut priority, &deadline) {
                 Ok(n) => return Ok(message(buf, n, priority)),
@@ -265,6 +266,22 @@ impl Mailbox {
         self.unlinked = true;
         mq_unlink(self.name.as_str()).map_err(opened)
     }
+}
+
+/// `now + timeout` as a moment on the clock. A timeout too large for a `time_t` of seconds
+/// (`Duration::MAX`, or centuries: `TimeSpec::from_duration` would wrap it negative, and
+/// `TimeSpec + TimeSpec` overflow its count of nanoseconds) is the latest moment the clock
+/// can name, so the wait has no end, as the doc says.
+fn deadline_after(now: TimeSpec, timeout: Duration) -> TimeSpec {
+    const NANOS: i64 = 1_000_000_000;
+    let nanos = now.tv_nsec() + i64::from(timeout.subsec_nanos());
+    i64::try_from(timeout.as_secs())
+        .ok()
+        .and_then(|secs| now.tv_sec().checked_add(secs))
+        .and_then(|secs| secs.checked_add(nanos / NANOS))
+        .map_or(TimeSpec::new(i64::MAX, 0), |secs| {
+            TimeSpec::new(secs, nanos % NANOS)
+        })
 }
 
 fn message(mut buf: Vec<u8>, n: usize, priority: u32) -> Message {

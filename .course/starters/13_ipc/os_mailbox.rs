@@ -233,7 +233,8 @@ impl Mailbox {
     // ANCHOR_END: try_receive
 
     // ANCHOR: receive_timeout
-    /// Receives a message, waiting at most `timeout` for one.
+    /// Receives a message, waiting at most `timeout` for one. A timeout too large for the
+    /// clock (`Duration::MAX`, centuries) never runs out: it waits like `receive`.
     ///
     /// # Errors
     ///

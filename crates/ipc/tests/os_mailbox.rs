@@ -369,6 +369,87 @@ fn receive_timeout_waits_until_its_deadline_and_no_less() {
     verdict(check_receive_timeout());
 }
 
+/// `receive_timeout` with a timeout too large for the clock (its doc: it never runs out, it
+/// waits like `receive`), on an empty mailbox: once it sleeps, a message is sent, which it
+/// must return. `now + timeout` that wraps (`TimeSpec::from_duration` keeps the seconds as
+/// a signed `time_t`) or overflows (`TimeSpec + TimeSpec` counts nanoseconds in an `i64`,
+/// about 292 years) gives up at once, or panics.
+fn check_receive_timeout_too_large(timeout: Duration, said: &str) -> Result<(), String> {
+    let names = Names::new("forever");
+    let mailbox = Mailbox::create(&names.0, 2, 16).expect("create a mailbox");
+    let sender = other_end(&names.0);
+    let what = format!("receive_timeout({said}) on an empty mailbox");
+    let got = common::within_while(
+        &what,
+        |_| {
+            "A message was sent once it slept in mq_timedreceive; the call should have \
+                 returned it. Stuck while a message waited."
+                .to_string()
+        },
+        move || mailbox.receive_timeout(timeout),
+        |tid| {
+            // Once it sleeps in its receive (or has returned already), a message comes.
+            let started = Instant::now();
+            while started.elapsed() < common::BUDGET
+                && common::thread_state(tid).is_some()
+                && !sleeps_in_receive(tid, None)
+            {
+                std::thread::yield_now();
+            }
+            let _ = nix::mqueue::mq_send(&sender, b"at last", 1);
+        },
+    );
+    let got = got.map_err(|why| {
+        if why.contains("overflow") {
+            // The panic's place is in a dependency (nix's TimeSpec) or the student's file:
+            // its text is the evidence, its path is noise.
+            let panic = why.rsplit(": ").next().unwrap_or("an overflow");
+            format!(
+                "{what} panicked: {panic}. now + {said} does not fit in a TimeSpec: its \
+                 nanoseconds are counted in an i64 (about 292 years). A timeout too large for the clock never runs \
+                 out (receive_timeout's doc): add with checked arithmetic and, when the sum \
+                 does not fit, wait with the latest moment a time_t can hold (or as receive \
+                 does). A deadline that overflowed."
+            )
+        } else {
+            why
+        }
+    })?;
+    match got {
+        Ok(m) if m.body == b"at last" => Ok(()),
+        Err(MailboxError::Sys(nix::errno::Errno::EINVAL)) => Err(format!(
+            "{what} failed with EINVAL: the moment given to mq_timedreceive was not a valid \
+             time. {said} does not fit in a TimeSpec: TimeSpec::from_duration keeps the \
+             seconds in a time_t, a signed 64-bit count, and they came out negative. Such a \
+             timeout never runs out (receive_timeout's doc: it waits like receive): add with \
+             checked arithmetic and, when the sum does not fit, wait with the latest moment a \
+             time_t can hold (or as receive does). A deadline that wrapped around."
+        )),
+        Err(MailboxError::Timeout) => Err(format!(
+            "{what} returned Timeout before any message came, though such a timeout never runs \
+             out (receive_timeout's doc: it waits like receive). now + timeout wrapped around: \
+             TimeSpec::from_duration keeps the seconds in a time_t, a signed 64-bit count, so \
+             {said} came out negative, a moment long past, and mq_timedreceive gave up at once. \
+             Add with checked arithmetic and, when the sum does not fit, wait with the latest \
+             moment a time_t can hold (or as receive does). A deadline that wrapped around."
+        )),
+        other => Err(format!(
+            "{what} returned {} once a message came (\"at last\", priority 1): it should \
+             have returned that message",
+            text(&other)
+        )),
+    }
+}
+
+#[test]
+fn a_timeout_too_large_for_the_clock_waits_like_receive() {
+    verdict(
+        check_receive_timeout_too_large(Duration::MAX, "Duration::MAX").and_then(|()| {
+            check_receive_timeout_too_large(Duration::from_secs(500 * 365 * 24 * 3600), "500 years")
+        }),
+    );
+}
+
 extern "C" fn interrupt(_: libc::c_int) {}
 
 /// `receive_timeout(300 ms)` on an empty mailbox, its thread interrupted by a handled
