@@ -228,7 +228,7 @@ fn run_scenario(read_timeout: ReadTimeout, scenario: Scenario) -> Result<(), Str
     let (out, _inp) = pipe2(nix::fcntl::OFlag::O_CLOEXEC).expect("pipe2");
     let call = format!("read_timeout_with(.., {})", show_timeout_arg(timeout));
     let (result, sys) = within(
-        &format!("{call} in the scenario \"{what}\""),
+        &format!("{call}, with {what},"),
         "The scripted system never blocks: a call that does not return loops without end.",
         move || {
             let mut sys = Scripted {
@@ -253,9 +253,10 @@ fn run_scenario(read_timeout: ReadTimeout, scenario: Scenario) -> Result<(), Str
             .join("\n")
     };
     let problem = match (&sys.problem, sys.steps.front()) {
-        (Some(problem), _) => Some(problem.clone()),
+        (Some(problem), _) => Some(format!(": {problem}")),
         (None, Some(next)) if result == expect || result.is_err() => Some(format!(
-            "it returned {result:?} at {} where the scenario goes on with {}",
+            " returned {} at {}, where it should have called {} next",
+            show_result(&result),
             show_time(sys.now),
             match next {
                 Step::Poll { want, .. } => format!("poll({})", show_timeout(*want)),
@@ -263,16 +264,28 @@ fn run_scenario(read_timeout: ReadTimeout, scenario: Scenario) -> Result<(), Str
             }
         )),
         _ if result != expect => Some(format!(
-            "it returned {result:?} at {}, not {expect:?}",
-            show_time(sys.now)
+            " returned {} at {}, not {}",
+            show_result(&result),
+            show_time(sys.now),
+            show_result(&expect)
         )),
         _ => None,
     };
     match problem {
         None => Ok(()),
         Some(problem) => Err(format!(
-            "{call}, scenario \"{what}\": {problem}.\n  the calls it made:\n{table}\n{rule}"
+            "{call}{problem}.\n  what the pipe and the clock did: {what}\n  the calls it \
+             made:\n{table}\n{rule}"
         )),
+    }
+}
+
+/// A result as the student's code writes it.
+fn show_result(result: &Result<usize, ReadError>) -> String {
+    match result {
+        Ok(n) => format!("Ok({n})"),
+        Err(ReadError::TimedOut) => "Err(ReadError::TimedOut)".to_owned(),
+        Err(ReadError::Sys(e)) => format!("Err(ReadError::Sys({e:?}))"),
     }
 }
 
@@ -318,7 +331,7 @@ fn scenarios() -> Vec<Scenario> {
             rule: DEADLINE_RULE,
         },
         Scenario {
-            what: "readable at 10 ms, but another reader took the bytes (EAGAIN)",
+            what: "the pipe readable at 10 ms, but another reader took the bytes (EAGAIN)",
             timeout: ms(100),
             steps: vec![
                 poll(100, Ok(true), ms(10)),
@@ -355,14 +368,14 @@ fn scenarios() -> Vec<Scenario> {
                    spins until the deadline.",
         },
         Scenario {
-            what: "a zero timeout, nothing there",
+            what: "nothing there",
             timeout: Duration::ZERO,
             steps: vec![poll(0, Ok(false), ms(0))],
             expect: Err(ReadError::TimedOut),
             rule: "A zero timeout still looks once: poll(0) answers at once.",
         },
         Scenario {
-            what: "a zero timeout, data there",
+            what: "data there",
             timeout: Duration::ZERO,
             steps: vec![poll(0, Ok(true), ms(0)), read(Ok(4), ms(0))],
             expect: Ok(4),
@@ -376,21 +389,21 @@ fn scenarios() -> Vec<Scenario> {
             rule: "End of file is readable, and read returns 0: pass it on.",
         },
         Scenario {
-            what: "read fails with EBADF",
+            what: "a read that fails with EBADF",
             timeout: ms(100),
             steps: vec![poll(100, Ok(true), ms(1)), read(Err(EBADF), ms(1))],
             expect: Err(ReadError::Sys(EBADF)),
             rule: "Errors other than EINTR and EAGAIN are returned as ReadError::Sys.",
         },
         Scenario {
-            what: "poll fails with EINVAL",
+            what: "a poll that fails with EINVAL",
             timeout: ms(100),
             steps: vec![poll(100, Err(EINVAL), ms(0))],
             expect: Err(ReadError::Sys(EINVAL)),
             rule: "Errors other than EINTR and EAGAIN are returned as ReadError::Sys.",
         },
         Scenario {
-            what: "no deadline (Duration::MAX), data after an hour",
+            what: "no deadline, data after an hour",
             timeout: Duration::MAX,
             steps: vec![
                 poll(-1, Ok(true), ms(3_600_000)),
@@ -401,7 +414,7 @@ fn scenarios() -> Vec<Scenario> {
                    deadline: poll with PollTimeout::NONE.",
         },
         Scenario {
-            what: "30 days: longer than one poll can wait",
+            what: "silence for 30 days, longer than one poll can wait",
             timeout: Duration::from_secs(30 * 86_400),
             steps: vec![
                 poll(i32::MAX, Ok(false), ms(i32::MAX as u64)),
@@ -1289,7 +1302,14 @@ mod oracles {
     #[test]
     fn a_fresh_timeout_per_poll_is_told_the_deadline_moved() {
         let m = message(check_read_timeout(fresh_timeout));
-        assert!(m.contains("scenario \"a signal at 30 ms, then silence\": at 30 ms it called poll with 100 ms where 70 ms were left"), "{m}");
+        assert!(
+            m.contains("(.., 100 ms): at 30 ms it called poll with 100 ms where 70 ms were left"),
+            "{m}"
+        );
+        assert!(
+            m.contains("what the pipe and the clock did: a signal at 30 ms, then silence"),
+            "{m}"
+        );
         assert!(m.contains("not for a fresh 100 ms"), "{m}");
     }
 
@@ -1298,7 +1318,8 @@ mod oracles {
         let m = message(check_read_timeout(eintr_is_an_error));
         assert!(
             m.contains(
-                "it returned Err(Sys(EINTR)) at 30 ms where the scenario goes on with poll(70 ms)"
+                "returned Err(ReadError::Sys(EINTR)) at 30 ms, where it should have called \
+                 poll(70 ms) next"
             ),
             "{m}"
         );
@@ -1321,16 +1342,14 @@ mod oracles {
     #[test]
     fn a_zero_timeout_without_a_look_is_wrong() {
         let m = message(check_read_timeout(no_last_look));
-        assert!(m.contains("scenario \"a zero timeout, nothing there\": it returned Err(TimedOut) at 0 ms where the scenario goes on with poll(0 ms)"), "{m}");
+        assert!(m.contains("(.., 0 ms) returned Err(ReadError::TimedOut) at 0 ms, where it should have called poll(0 ms) next"), "{m}");
     }
 
     #[test]
     fn an_overflowing_deadline_is_reported_as_a_panic() {
         let m = message(check_read_timeout(overflowing));
         assert!(
-            m.contains(
-                "in the scenario \"no deadline (Duration::MAX), data after an hour\" panicked"
-            ),
+            m.contains("(.., Duration::MAX), with no deadline, data after an hour, panicked"),
             "{m}"
         );
     }
@@ -1338,7 +1357,7 @@ mod oracles {
     #[test]
     fn trusting_polls_zero_past_its_limit_is_wrong() {
         let m = message(check_read_timeout(trusting_poll));
-        assert!(m.contains("30 days: longer than one poll can wait\": it returned Err(TimedOut) at 2147483647 ms"), "{m}");
+        assert!(m.contains("(.., 30 days) returned Err(ReadError::TimedOut) at 2147483647 ms, where it should have called poll(444516353 ms) next"), "{m}");
     }
 
     #[test]
