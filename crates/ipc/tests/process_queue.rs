@@ -98,7 +98,7 @@ fn scenario<G: Getter>(name: &str, acts: Vec<Act>) -> Result<(), String> {
                 Box::new(|g: &mut G| g.get_nowait()),
             ),
             Act::Timeout(t, expect) => (
-                format!("get_timeout({t:?})"),
+                format!("get_timeout({} ms)", t.as_millis()),
                 expect,
                 Box::new(move |g: &mut G| g.get_timeout(t)),
             ),
@@ -109,7 +109,7 @@ fn scenario<G: Getter>(name: &str, acts: Vec<Act>) -> Result<(), String> {
         let hang_why = "A get with nothing (whole) to read waits: get_nowait must not wait at \
                         all, and get_timeout must give up at its deadline (poll with what is \
                         left, never a plain read on an empty pipe).";
-        let (result, g) = within(&format!("{name}: {call}"), hang_why, move || {
+        let (result, g) = within(&format!("{call} ({name})"), hang_why, move || {
             let r = f(&mut g);
             (r, g)
         })
@@ -129,7 +129,9 @@ fn scenario<G: Getter>(name: &str, acts: Vec<Act>) -> Result<(), String> {
                     "a value was returned before all its bytes had arrived"
                 }
                 (Err(GetError::Empty | GetError::Timeout), Err(GetError::Corrupt(_))) => {
-                    "part of a value is not a corrupt value: keep the bytes and wait for the rest"
+                    "part of a value is not a corrupt value: keep the bytes and wait for the \
+                     rest; and a length up to MAX_PAYLOAD (16 MiB) is a value's, only a longer \
+                     one is corrupt"
                 }
                 (Ok(_), Err(GetError::Empty | GetError::Timeout)) => {
                     "the whole value was there: a call with no time left (get_nowait) still \
@@ -153,7 +155,8 @@ fn scenario<G: Getter>(name: &str, acts: Vec<Act>) -> Result<(), String> {
                 _ => "",
             };
             return Err(format!(
-                "{name}: {call} returned {}, expected {}.\n  the story: {}\n{hint}",
+                "{call} returned {} instead of {} ({name}).\n  what happened, in order: \
+                 {}\n{hint}",
                 show(&result),
                 show(&expect),
                 story.join("; ")
@@ -163,7 +166,9 @@ fn scenario<G: Getter>(name: &str, acts: Vec<Act>) -> Result<(), String> {
             let t: Duration = parse_timeout(&call);
             if elapsed < t {
                 return Err(format!(
-                    "{name}: {call} gave up after {elapsed:?}, before its deadline"
+                    "{call} returned Timeout after {}, before its deadline ({name}). {}",
+                    millis(elapsed),
+                    early(t, elapsed)
                 ));
             }
         }
@@ -172,9 +177,33 @@ fn scenario<G: Getter>(name: &str, acts: Vec<Act>) -> Result<(), String> {
     Ok(())
 }
 
-/// A result as a message shows it: a long string by its length only.
+/// Why a `get_timeout` that answered Timeout `waited` into its `timeout` gave up early.
+fn early(timeout: Duration, waited: Duration) -> &'static str {
+    if timeout - waited < Duration::from_millis(1) {
+        "poll counts whole milliseconds: round the time left up (rounded down, the last \
+         fraction of a millisecond is poll(0), which returns at once), and let the clock, not \
+         a poll that found nothing, say that the deadline has passed. Gave up early."
+    } else {
+        "A poll that returned (a piece of a value, a signal, its own timeout) is not the \
+         deadline: only the clock says it has passed; until then, poll again with what is \
+         left. Gave up early."
+    }
+}
+
+/// A duration in milliseconds, to a tenth.
+fn millis(d: Duration) -> String {
+    format!("{:.1} ms", d.as_secs_f64() * 1000.0)
+}
+
+/// A result as a message shows it, as the student's code writes it: a long string by its
+/// length only, a `Corrupt` without its words (only the kind counts).
 fn show(result: &Result<Msg, GetError>) -> String {
     match result {
+        Err(GetError::Empty) => "Err(GetError::Empty)".to_owned(),
+        Err(GetError::Timeout) => "Err(GetError::Timeout)".to_owned(),
+        Err(GetError::Closed) => "Err(GetError::Closed)".to_owned(),
+        Err(GetError::Corrupt(_)) => "Err(GetError::Corrupt(..))".to_owned(),
+        Err(GetError::Sys(e)) => format!("Err(GetError::Sys({e:?}))"),
         Ok((n, text)) if text.len() > 40 && text.bytes().all(|b| b == text.as_bytes()[0]) => {
             format!(
                 "Ok(({n}, {} bytes of {:?}))",
@@ -195,12 +224,12 @@ fn same(result: &Result<Msg, GetError>, expect: &Result<Msg, GetError>) -> bool 
     }
 }
 
-/// The timeout written in `get_timeout(50ms)`.
+/// The timeout written in `get_timeout(50 ms)`.
 fn parse_timeout(call: &str) -> Duration {
     let inner = call
         .trim_start_matches("get_timeout(")
         .trim_end_matches(')');
-    let ms: u64 = inner.trim_end_matches("ms").parse().unwrap_or(0);
+    let ms: u64 = inner.trim_end_matches(" ms").parse().unwrap_or(0);
     Duration::from_millis(ms)
 }
 
@@ -357,22 +386,27 @@ fn check_trickle<G: Getter>() -> Result<(), String> {
     let (got, waited) = outcome;
     if waited >= Duration::from_secs(3) {
         return Err(format!(
-            "get_timeout(300ms) returned {got:?} after {waited:.1?}: a value trickled in, one \
+            "get_timeout(300 ms) returned {} after {}: a value trickled in, one \
              byte each time it waited again ({pieces} pieces, one every 100 ms at most), and \
              each piece started a fresh 300 ms wait. Compute the deadline once and give each \
-             poll what is left of it. A deadline that moves."
+             poll what is left of it. A deadline that moves.",
+            show(&got),
+            millis(waited)
         ));
     }
     match got {
         Err(GetError::Timeout) if waited >= timeout => Ok(()),
         Err(GetError::Timeout) => Err(format!(
-            "get_timeout(300ms) gave up after {waited:?}, before its deadline, while a value \
-             trickled in: a piece that makes poll return is not the deadline"
+            "get_timeout(300 ms) gave up after {}, before its deadline, while a value \
+             trickled in. {}",
+            millis(waited),
+            early(timeout, waited)
         )),
         other => Err(format!(
-            "get_timeout(300ms) returned {other:?} while a value trickled in (its header and \
+            "get_timeout(300 ms) returned {} while a value trickled in (its header and \
              {} of its {} bytes arrived): part of a value is neither a value nor a corrupt \
              one: keep the bytes and wait for the rest, until the deadline",
+            show(&other),
             sent - frame::HEADER,
             bytes.len() - frame::HEADER
         )),
@@ -562,8 +596,9 @@ fn get_timeout_with_no_limit_waits_until_a_value_comes() {
         !finished_early && got == Ok(msg(5, "late")),
         "\n{}",
         wrap(&format!(
-            "get_timeout(Duration::MAX) on an empty queue returned {got:?}{}: a timeout too long \
+            "get_timeout(Duration::MAX) on an empty queue returned {}{}: a timeout too long \
              to add to the clock means no deadline at all; it must wait until the value comes",
+            show(&got),
             if finished_early {
                 " before any value was sent"
             } else {
@@ -1205,7 +1240,7 @@ mod oracles {
             .err()
             .unwrap_or_default();
         assert!(
-            m.contains("a value that arrives in three pieces: get_nowait() returned Err(Corrupt"),
+            m.contains("get_nowait() returned Err(GetError::Corrupt(..)) instead of Err(GetError::Empty) (a value that arrives in three pieces)"),
             "{m}"
         );
         assert!(m.contains("part of a value is not a corrupt value"), "{m}");
@@ -1215,7 +1250,7 @@ mod oracles {
     fn waiting_for_the_rest_of_a_value_past_the_deadline_is_reported_stuck() {
         let m = check_receiver::<BlockingRest>().err().unwrap_or_default();
         assert!(
-            m.contains("a value that arrives in three pieces: get_nowait() did not return within"),
+            m.contains("get_nowait() (a value that arrives in three pieces) did not return within"),
             "{m}"
         );
         assert!(m.contains("stuck in read() on fd"), "{m}");
