@@ -59,6 +59,43 @@ fn atomic_writes(args: &[&str]) -> Finished {
     }
 }
 
+/// The stray bytes the demo counted ("received N records and M stray bytes").
+fn stray_bytes(run: &proctest::Finished) -> usize {
+    run.stdout
+        .split_once(" records and ")
+        .and_then(|(_, rest)| rest.split(' ').next()?.parse().ok())
+        .unwrap_or(0)
+}
+
+/// When the demo's writers failed: why, for the student (the writers' own error lines, and
+/// what a `Short` with nothing written means).
+fn writers_failed(run: &proctest::Finished, size: usize) -> Option<String> {
+    let failures: Vec<&str> = run
+        .stderr
+        .lines()
+        .filter(|l| l.contains(", record ") && !l.contains("EPIPE"))
+        .collect();
+    let first = failures.first()?;
+    let said = first.split_once(": ").map_or(*first, |(_, said)| said);
+    Some(if first.contains("short write: 0 of") {
+        format!(
+            "write_record returned Short having written nothing, for a record of {size} bytes \
+             ({} writer(s) stopped so). Every record is written the same way, \
+             with one write(): a blocking pipe takes it all, in pieces that other writers' \
+             pieces may come between (allowed above PIPE_BUF); only a write() that took part \
+             of the record is Short. A record refused.",
+            failures.len()
+        )
+    } else {
+        format!(
+            "write_record failed where one write() of a whole record to a blocking pipe \
+             succeeds ({said}; {} writer(s) stopped so). EINTR before anything was written is \
+             tried again. Writers failed.",
+            failures.len()
+        )
+    })
+}
+
 /// Runs the demo with `writers` writers sending `records` records of `size` bytes, and
 /// checks every record of the stream it received: each one whole (header, payload of
 /// its writer's letter only, checksum), each (writer, seq) exactly once, each writer's in
@@ -105,24 +142,32 @@ fn check_all_whole(name: &str, writers: u32, records: u32, size: usize) {
     let expected_len = writers as usize * records as usize * size;
     // A writer that failed explains missing records itself (its error, on stderr), unless
     // it failed with EPIPE: the reader had gone, which is the reader's doing.
-    let writers_failed = run
-        .stderr
-        .lines()
-        .any(|l| l.contains(", record ") && !l.contains("EPIPE"));
-    assert!(
-        writers_failed || stream.len() == expected_len,
-        "{}",
-        proctest::verdict(
-            &run.stdout,
-            &format!(
-                "read_records returned {} of the {expected_len} bytes that {writers} writers \
-                 sent ({records} records of {size} bytes each), and every record it returned \
-                 was whole: the writers' records are fine, the reader stopped before the end of \
-                 file. A read() that returns fewer bytes than asked is not the end (the writers \
-                 may not have written the rest yet): only 0 is. Stopped before end of file.",
-                stream.len()
-            )
+    if let Some(why) = writers_failed(&run, size) {
+        panic!("{}", proctest::verdict(&run.stdout, &why));
+    }
+    let stray = stray_bytes(&run);
+    let why = if stream.len() + stray == expected_len {
+        format!(
+            "read_records read every byte that {writers} writers sent ({records} records of \
+             {size} bytes each) but returned the last {stray} as stray bytes, not as \
+             record(s): a whole record was left uncut at the end. Cut a record as soon as its \
+             {size} bytes are buffered (at least the size, not more than it). The last record \
+             left uncut."
         )
+    } else {
+        format!(
+            "read_records returned {} of the {expected_len} bytes that {writers} writers sent \
+             ({records} records of {size} bytes each), and every record it returned was whole: \
+             the writers' records are fine, the reader stopped before the end of file. A \
+             read() that returns fewer bytes than asked is not the end (the writers may not \
+             have written the rest yet): only 0 is. Stopped before end of file.",
+            stream.len()
+        )
+    };
+    assert!(
+        stream.len() == expected_len,
+        "{}",
+        proctest::verdict(&run.stdout, &why)
     );
     assert_eq!(
         stream.len(),
@@ -181,16 +226,27 @@ fn records_above_pipe_buf_may_be_torn() {
         "--dump",
         dump.to_str().expect("a UTF-8 temp path"),
     ]);
-    assert_eq!(run.code(), Some(0), "{}\n{}", run.stdout, run.stderr);
+    if let Some(why) = writers_failed(&run, size) {
+        panic!("{}", proctest::verdict(&run.stdout, &why));
+    }
+    assert!(
+        run.code() == Some(0),
+        "{}",
+        proctest::verdict(
+            &run.stdout,
+            &format!(
+                "the demo failed (status {:?}) where every write and read succeeds; its error \
+                 output:\n{}",
+                run.code(),
+                run.stderr.trim_end()
+            )
+        )
+    );
     let stream = std::fs::read(&dump).expect("the demo dumps what it received");
     let written = 4 * 20 * size;
     if stream.len() != written {
         // The demo dumps the records read_records returned, and counts the stray bytes.
-        let stray: usize = run
-            .stdout
-            .split_once(" records and ")
-            .and_then(|(_, rest)| rest.split(' ').next()?.parse().ok())
-            .unwrap_or(0);
+        let stray = stray_bytes(&run);
         let why = if stream.len() + stray == written {
             format!(
                 "every byte arrived, but read_records returned {} records of {size} bytes and \
@@ -219,7 +275,7 @@ fn records_above_pipe_buf_may_be_torn() {
         .count();
     eprintln!("records of {size} bytes: {torn} of 80 torn on this run (may be any number)");
     assert!(
-        run.stdout.contains("writes above PIPE_BUF may be split"),
+        run.stdout.contains("above PIPE_BUF (4096), may be split"),
         "{}",
         run.stdout
     );

@@ -72,7 +72,10 @@ fn writer(k: u32, opts: &Options) {
     for seq in 0..opts.records {
         let bytes = record::encode(k, seq, opts.size);
         if let Err(err) = write_record(out.as_fd(), &bytes) {
-            eprintln!("{NAME}: writer {k}, record {seq}: {err}");
+            // One write() for the whole line: the writers share the demo's stderr, and a
+            // line written in pieces would interleave with theirs.
+            let line = format!("{NAME}: writer {k}, record {seq}: {err}\n");
+            let _ = std::io::Write::write_all(&mut std::io::stderr(), line.as_bytes());
             std::process::exit(1);
         }
     }
@@ -152,14 +155,14 @@ fn reader(opts: &Options) -> i32 {
 fn summarize(opts: &Options, received: &pipes::atomic_writes::Received) -> i32 {
     let atomic = opts.size <= PIPE_BUF;
     println!(
-        "{} writers x {} records of {} bytes, one write() each; PIPE_BUF is {PIPE_BUF}: {}",
+        "{} writers x {} records of {} bytes, one write() each: {}",
         opts.writers,
         opts.records,
         opts.size,
         if atomic {
-            "each write is atomic"
+            format!("each is atomic (PIPE_BUF is {PIPE_BUF})")
         } else {
-            "writes above PIPE_BUF may be split"
+            format!("above PIPE_BUF ({PIPE_BUF}), may be split")
         }
     );
     println!(
@@ -197,7 +200,9 @@ fn summarize(opts: &Options, received: &pipes::atomic_writes::Received) -> i32 {
         println!("every record arrived whole, and each writer's records in order");
         0
     } else if !atomic {
-        println!("records above PIPE_BUF were torn apart by other writers: no atomicity promised");
+        if !torn.is_empty() {
+            println!("records above PIPE_BUF torn apart by other writers: no atomicity promised");
+        }
         0
     } else {
         for what in out_of_order.iter().take(3) {
