@@ -71,15 +71,23 @@ fn check_copy(initial: u64, changed: u64, args: &[&str]) -> String {
                     .next()
                     .unwrap_or(said)
             )
-        } else if said.is_empty() {
+        } else if said.contains("observe failed: EIO") && changed == u64::MAX {
             format!(
-                "the demo failed ({}) without saying why. Failed.",
-                run.status
+                "observe failed with EIO when the child set its x to {changed}, u64::MAX, the \
+                 largest value: EIO says the report was incomplete or the child failed. A \
+                 report must carry every u64 whole: send the value's 8 bytes (to_ne_bytes) \
+                 and read them back with u64::from_ne_bytes (a text report parsed as an i64, \
+                 or a value cut to fewer bytes, loses this one). EIO for the largest value."
             )
+        } else if said.is_empty() {
+            format!("the demo failed ({}) without saying why.", run.status)
         } else {
+            // The demo's own sentence, ended once.
             format!(
-                "{}. Failed.",
-                said.trim_start_matches("memory: ").replace('\n', " ")
+                "{}.",
+                said.trim_start_matches("memory: ")
+                    .replace('\n', " ")
+                    .trim_end_matches('.')
             )
         };
         let evidence = format!(

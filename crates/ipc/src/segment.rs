@@ -221,12 +221,20 @@ fn check_holder(mutex: &Semaphore, name: &str, verb: &[u8]) {
         .text(verb)
         .text(b" `")
         .text(name.as_bytes())
-        .text(
+        .text(if name == "a slot" {
+            b"` without holding the segment's mutex, which the step's rule asks for every \
+                access to a slot: outside it, a slot is safe only while the counting \
+                semaphores are posted in exactly the right order, and one post too early lets \
+                the other side reuse the slot under you (an item lost). Wait on `mutex` \
+                before touching next_in, next_out or a slot, and post it after.\n"
+                .as_slice()
+        } else {
             b"` without holding the segment's mutex: another process can do the same at \
                 the same moment, and both then use the same slot (an item lost, another \
                 read twice). Wait on `mutex` before touching next_in, next_out or a slot, \
-                and post it after.\n",
-        );
+                and post it after.\n"
+                .as_slice()
+        });
     line.eprint();
     proctest::child::exit_now(3);
 }

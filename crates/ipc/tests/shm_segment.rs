@@ -181,7 +181,8 @@ fn assert_succeeded(run: &proctest::Finished, command: &str) {
          Segment's Drop must not. Removed too early."
             .to_owned()
     } else {
-        format!("{said}. Failed.")
+        // The demo's own sentence, ended once.
+        format!("{}.", said.trim_end_matches('.'))
     };
     let evidence = format!(
         "`{command}` failed; its output:\n{}{}",

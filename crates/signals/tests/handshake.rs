@@ -47,7 +47,7 @@ fn outcome(demo: Demo, args: &[&str]) -> Result<String, String> {
             run.stdout.trim_end()
         );
         let cause = if cause.is_empty() {
-            "the demo failed without saying why: its output is above. Failed.".to_owned()
+            "the demo failed without saying why: its output is above.".to_owned()
         } else {
             cause.replace('\n', " ")
         };
