@@ -71,9 +71,28 @@ fn check_reap(run: Finished, args: &[&str]) -> Finished {
         .lines()
         .find_map(|l| l.strip_prefix("reap: wait_all "))
     {
+        // Under --interrupt, a status missing is most likely a wait the signal cut short.
+        let fewer = problem
+            .split_once(" statuses for ")
+            .and_then(|(got, rest)| {
+                let got: usize = got.strip_prefix("returned ")?.parse().ok()?;
+                let of: usize = rest.split(' ').next()?.parse().ok()?;
+                (got < of).then_some(())
+            });
+        let interrupted = if fewer.is_some() && args.contains(&"--interrupt") {
+            " A signal handler ran in the parent while it waited (the slow child sent \
+             SIGUSR1), so one waitpid failed with EINTR: that child's wait was interrupted, \
+             not over, and it was dropped. Call waitpid again for the same pid, and keep the \
+             status it then returns. An interrupted wait dropped."
+        } else {
+            ""
+        };
         panic!(
             "{}\nstdout:\n{}",
-            proctest::wrap(&format!("wait_all {problem} (`{command}`)."), 98),
+            proctest::wrap(
+                &format!("wait_all {problem} (`{command}`).{interrupted}"),
+                98
+            ),
             run.stdout
         );
     }

@@ -90,10 +90,11 @@ fn assert_clean_shutdown(run: &Finished, unit: u32) {
                 .unwrap_or("ended");
             format!(
                 "the worker {ended}, yet its temporary file stayed behind: SIGTERM did not \
-                 kill it, but it left without going back through run_worker, which removes \
-                 the file (std::process::exit in the handler, or in the loop?). The handler \
-                 only sets STOP; run_worker stops between units, removes the file and \
-                 returns. Cleanup skipped."
+                 kill it, but the way out skipped the removal. The handler only sets STOP; \
+                 once run_worker sees it between units, it still removes the file, then \
+                 returns: look for a way out that goes around the removal (a `return` or `?` \
+                 from inside the loop, std::process::exit in the handler or the loop). \
+                 Cleanup skipped."
             )
         };
         panic!("{}\n{out}", wrap(&why, 98));
