@@ -128,7 +128,7 @@ fn the_checks_fail_a_server_that_wakes_up_for_nothing() {
         "echo-epollout-always",
         false,
         &[
-            "while the load generator computed, every client connected and quiet",
+            "while the load generator computed (every client connected and quiet)",
             "Busy-waiting.",
         ],
     );

@@ -1100,16 +1100,29 @@ fn run(edge: bool, count: usize) -> Result<(), String> {
         Ok(path) => path,
         Err(Failure::Other(msg)) => return Err(msg),
         Err(Failure::Echo(failures)) => {
-            let mut text = format!(
-                "{} of {count} clients did not get their whole messages back:\n",
-                failures.len()
-            );
-            for (_, failure) in failures.iter().take(5) {
+            let all = |wrong: Wrong| failures.iter().all(|(w, _)| *w == wrong);
+            let how = if all(Wrong::Reordered) {
+                "got their bytes back out of order"
+            } else if all(Wrong::Twice) {
+                "got bytes back twice"
+            } else if all(Wrong::Missing) {
+                "got their echo with bytes missing in the middle"
+            } else {
+                "did not get their whole messages back"
+            };
+            let mut text = format!("{} of {count} clients {how}:\n", failures.len());
+            // Two examples; the others of the same kind add nothing but their numbers.
+            for (_, failure) in failures.iter().take(2) {
                 text.push_str(&format!("  {failure}\n"));
+            }
+            if failures.len() > 2 {
+                let more = failures.len() - 2;
+                let clients = if more == 1 { "client" } else { "clients" };
+                text.push_str(&format!("  ... and {more} more {clients} alike\n"));
             }
             let any = |wrong: Wrong| failures.iter().any(|(w, _)| *w == wrong);
             text.push_str(if !status.success() {
-                "The server failed (its error is above), which closed these connections."
+                "The server stopped on an error (its error is above), which closed these connections."
             } else if any(Wrong::Twice) {
                 "The server echoed bytes twice: after a partial write (or WouldBlock), only what write() did not take is still pending; what it took is already on its way. Remove from the front of what is pending exactly what each write() returns. Bytes echoed twice."
             } else if any(Wrong::Missing) {

@@ -170,6 +170,12 @@ pub mod echo {
             let evidence = evidence
                 .strip_prefix("error: ")
                 .map_or(evidence.clone(), |rest| format!("load generator: {rest}"));
+            // A line that only pointed at the verdict says nothing of its own.
+            let evidence: String = evidence
+                .lines()
+                .filter(|l| !l.trim_end().ends_with(": [below]"))
+                .map(|l| format!("{l}\n"))
+                .collect();
             let evidence = wrap(&format!("{}{}", run.stdout, evidence.trim_end()));
             return Err(proctest::verdict(&evidence, headline));
         }
@@ -208,10 +214,20 @@ pub mod echo {
                     ),
                     _ => fix.to_owned(),
                 };
-                return Err(spin.explain(
-                    "the echo server",
-                    &format!("the load generator computed, {work},"),
-                    &fix,
+                // What was ready, when the server said, is the verdict (first); the CPU
+                // figures are its evidence.
+                let headline = seen.map_or(String::new(), |seen| {
+                    wrap(&format!(
+                        "the echo server kept waking up for nothing, with {seen}.\n"
+                    ))
+                });
+                return Err(format!(
+                    "{headline}{}",
+                    spin.explain(
+                        "the echo server",
+                        &format!("the load generator computed ({work})"),
+                        &fix,
+                    )
                 ));
             }
         }
