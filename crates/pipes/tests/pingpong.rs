@@ -284,6 +284,50 @@ fn a_parent_whose_child_leaves_fails_instead_of_going_on() {
 }
 
 #[test]
+fn the_parent_prints_the_count_it_receives() {
+    // The demo plays the child, which answers each count N with N + 100: the parent
+    // prints what it received (or fails on the odd answer), not its own count again.
+    let run = pingpong(&["3", "--child-answers-off"]);
+    let out = &run.stdout;
+    let evidence = format!(
+        "`pingpong 3 --child-answers-off` (the course's child answers N + 100) printed:\n{}",
+        out.trim_end()
+    );
+    if out.contains("parent: parent_side failed with ") {
+        return; // A parent that checks the answer may refuse it.
+    }
+    for n in (1..=3).rev() {
+        if out.lines().any(|l| l == format!("parent recv: {n}")) {
+            let why = format!(
+                "the child answered {} to the parent's {n} (it printed `child write: {}`), \
+                 yet the parent printed `parent recv: {n}`: it printed its own count, not the \
+                 number it received. Print what receive_count returned. A reply never read.",
+                n + 100,
+                n + 100
+            );
+            panic!("{}", proctest::verdict(&evidence, &why));
+        }
+    }
+    let received: Vec<String> = (1..=3)
+        .rev()
+        .map(|n| format!("parent recv: {}", n + 100))
+        .collect();
+    let printed: Vec<&str> = out
+        .lines()
+        .filter(|l| l.starts_with("parent recv: "))
+        .collect();
+    assert!(
+        printed == received,
+        "{}",
+        proctest::verdict(
+            &evidence,
+            "the parent's `parent recv:` lines are not the three answers the child sent \
+             (103, 102, 101): print each number as receive_count returned it, once per round."
+        )
+    );
+}
+
+#[test]
 fn bad_round_counts_are_usage_errors() {
     for bad in ["0", "101", "abc", "-1"] {
         let run = pingpong(&[bad]);

@@ -15,6 +15,10 @@
 //! own child answers K rounds, then closes its socket and exits. The student's
 //! `parent_side` must then fail (its next send or receive does), and the demo says what
 //! it returned.
+//!
+//! `pingpong ROUNDS --child-answers-off` checks that the parent prints what it receives:
+//! the demo's own child answers each count N with N + 100 (and prints so), so the
+//! student's `parent_side` must print `parent recv: N + 100`, or fail on the odd answer.
 
 use nix::sys::wait::WaitStatus;
 use pipes::pingpong::ping_pong;
@@ -22,7 +26,7 @@ use pipes::sys::{Audit, turns};
 use proctest::args::{Args, number_in};
 
 const USAGE: &str = concat!(
-    "pingpong [ROUNDS] [--slow | --parent-leaves K | --child-leaves K]\n",
+    "pingpong [ROUNDS] [--slow | --parent-leaves K | --child-leaves K | --child-answers-off]\n",
     "       (ROUNDS from 1 to 100, default 10; K from 1 to ROUNDS - 1)\n",
     "then run `just check pipes/pingpong`"
 );
@@ -76,9 +80,9 @@ fn parent_leaves(rounds: u32, k: u32) -> nix::Result<i32> {
 }
 
 /// `--child-leaves K`: the demo's own child half, which answers `k` rounds and then
-/// closes its socket; the student's `parent_side` runs in the parent. Returns the exit
-/// code.
-fn child_leaves(rounds: u32, k: u32) -> nix::Result<i32> {
+/// closes its socket (`k` = `rounds`: it answers every round), each count N with N +
+/// `off`; the student's `parent_side` runs in the parent. Returns the exit code.
+fn child_leaves(rounds: u32, k: u32, off: u32) -> nix::Result<i32> {
     use nix::sys::socket::{AddressFamily, SockFlag, SockType, socketpair};
     use nix::sys::wait::waitpid;
     use nix::unistd::{ForkResult, fork, read};
@@ -108,12 +112,13 @@ fn child_leaves(rounds: u32, k: u32) -> nix::Result<i32> {
                     .num(count.into())
                     .text(b"\n")
                     .print();
+                let answer = count + off;
                 Line::new()
                     .text(b"child write: ")
-                    .num(count.into())
+                    .num(answer.into())
                     .text(b"\n")
                     .print();
-                if round == k {
+                if round == k && k < rounds {
                     // Before the last reply: after it, the parent may print at any moment.
                     Line::new()
                         .text(b"child: leaving after ")
@@ -121,7 +126,7 @@ fn child_leaves(rounds: u32, k: u32) -> nix::Result<i32> {
                         .text(b" round(s): closing its socket\n")
                         .print();
                 }
-                if write_all(&child_sock, Line::new().num(count.into()).as_bytes()).is_err() {
+                if write_all(&child_sock, Line::new().num(answer.into()).as_bytes()).is_err() {
                     exit_now(1);
                 }
             }
@@ -149,6 +154,7 @@ fn main() {
     }
     let leaves = args.value("--parent-leaves");
     let child_leaves_after = args.value("--child-leaves");
+    let answers_off = args.flag("--child-answers-off");
     let rounds = args.positional();
     if args.leftover().is_some() {
         args.fail("too many arguments");
@@ -159,8 +165,22 @@ fn main() {
             number_in("ROUNDS", &n, &(1..=100)).unwrap_or_else(|problem| args.fail(&problem))
         }
     };
-    if leaves.is_some() && child_leaves_after.is_some() {
-        args.fail("--parent-leaves and --child-leaves cannot be combined");
+    if [leaves.is_some(), child_leaves_after.is_some(), answers_off]
+        .iter()
+        .filter(|&&given| given)
+        .count()
+        > 1
+    {
+        args.fail("--parent-leaves, --child-leaves and --child-answers-off cannot be combined");
+    }
+    if answers_off {
+        match child_leaves(rounds, rounds, 100) {
+            Ok(code) => std::process::exit(code),
+            Err(err) => {
+                eprintln!("pingpong: the demo's child half failed: {err}");
+                std::process::exit(1);
+            }
+        }
     }
     if let Some(k) = child_leaves_after {
         let k: u32 = number_in("K", &k, &(1..=rounds.saturating_sub(1).max(1)))
@@ -168,7 +188,7 @@ fn main() {
         if k >= rounds {
             args.fail("--child-leaves needs ROUNDS of 2 or more");
         }
-        match child_leaves(rounds, k) {
+        match child_leaves(rounds, k, 0) {
             Ok(code) => std::process::exit(code),
             Err(err) => {
                 eprintln!("pingpong: the demo's child half failed: {err}");
