@@ -138,45 +138,40 @@ fn a_child_that_ends_last_still_comes_first_and_the_parent_sleeps_meanwhile() {
 
 #[test]
 fn a_child_that_dies_before_writing_is_an_error_and_every_child_is_still_reaped() {
-    let run = run(DEMO, &["4", "--crash", "2"], StdoutTo::Pipe);
-    assert!(
-        !run.stdout.contains("Spawned 4 processes"),
-        "{}\n{}",
-        wrap(
+    let args = ["4", "--crash", "2"];
+    let run = run(DEMO, &args, StdoutTo::Pipe);
+    let printed = format!(
+        "`ordered {}` printed:\n{}{}",
+        args.join(" "),
+        run.stdout,
+        run.stderr.trim_end()
+    );
+    let fail = |why: &str| -> ! { panic!("{}", proctest::verdict(&printed, why)) };
+    if run.stdout.contains("Spawned 4 processes") {
+        fail(
             "child 2 was killed while converting (the demo makes crate::celsius kill it in a \
              child), yet the parent printed every result: did the conversions run in the \
              children? The children compute, the parent prints. Conversion not in the child.",
-            98
-        ),
-        run.stdout
-    );
-    assert!(
-        run.stderr.contains("convert_in_children failed: EIO"),
-        "{}\n{}",
-        wrap(
+        );
+    }
+    if !run.stderr.contains("convert_in_children failed: EIO") {
+        fail(
             "child 2 died before writing its message: the parent's read of its pipe must see \
              end of file with nothing read, and convert_in_children fail with EIO. Missing \
              error.",
-            98
-        ),
-        run.stderr
-    );
-    assert!(
-        !run.stderr.contains("never waited for"),
-        "{}\n{}",
-        wrap(
+        );
+    }
+    if run.stderr.contains("never waited for") {
+        fail(
             "convert_in_children returned its error before waiting for the other children: \
              they are left running or as zombies. Keep the first error, read and reap every \
-             child, then return it. Children not reaped.",
-            98
-        ),
-        run.stderr
-    );
-    assert!(
-        !run.stderr.contains("descriptor(s) still open"),
-        "{}",
-        run.stderr
-    );
+             child, then return it (an iterator that collects into a Result stops at the \
+             first error: go on to the end, then return). Children not reaped.",
+        );
+    }
+    if run.stderr.contains("descriptor(s) still open") {
+        fail(run.stderr.trim());
+    }
     assert!(run.leftovers.is_empty(), "{}", run.describe_leftovers());
     assert_eq!(run.code(), Some(1), "{}", run.stderr);
 }

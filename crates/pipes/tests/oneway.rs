@@ -164,7 +164,11 @@ fn a_write_cut_short_by_a_signal_is_finished() {
         freeze_and_interrupt(Arc::clone(&seen)),
     );
     let seen = seen.lock().expect("the watcher's notes");
-    let evidence = format!("`oneway 200000` printed:\n{}", run.stdout.trim_end());
+    let evidence = format!(
+        "`oneway 200000 --child-stops`, SIGUSR1 sent twice to the parent by the test while it \
+             was blocked in write(), printed:\n{}",
+        run.stdout.trim_end()
+    );
     if let Some(fd) = &seen.read_end_kept {
         let why = format!(
             "while the child was stopped, the parent was blocked in write() and still held \
@@ -183,7 +187,8 @@ fn a_write_cut_short_by_a_signal_is_finished() {
                    EINTR, as for a short write (crate::sys::write_all does both). An \
                    interrupted write given up.";
         let evidence = format!(
-            "`oneway 200000` printed:\n{}",
+            "`oneway 200000 --child-stops`, SIGUSR1 sent twice to the parent by the test while it \
+             was blocked in write(), printed:\n{}",
             format!("{}{}", run.stdout, run.stderr).trim_end()
         );
         panic!("{}", proctest::verdict(&evidence, why));
@@ -381,7 +386,8 @@ fn a_child_gone_before_the_end_of_the_message_is_an_error() {
     );
     if run.code() == Some(0) {
         let evidence = format!(
-            "`oneway 200000` printed:\n{}",
+            "`oneway 200000 --child-stops`, its child killed by the test while the parent \
+             was blocked in write(), printed:\n{}",
             format!("{}{}", run.stdout, run.stderr).trim_end()
         );
         let why = "the test killed the child while the parent was blocked in write() on the full \

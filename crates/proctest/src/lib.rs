@@ -457,9 +457,20 @@ impl Demo {
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default();
         std::iter::once(name)
-            .chain(self.args.iter().map(|a| a.to_string_lossy().into_owned()))
+            .chain(self.args.iter().map(|a| shell_word(&a.to_string_lossy())))
             .collect::<Vec<_>>()
             .join(" ")
+    }
+}
+
+/// `arg` as a shell reads it back: as it is when it is plain, else in single quotes (so a
+/// command line in a message can be pasted into a shell: `'printf b\na\n' sort`).
+fn shell_word(arg: &str) -> String {
+    let plain = |c: char| c.is_ascii_alphanumeric() || "-_./=:,+@%".contains(c);
+    if !arg.is_empty() && arg.chars().all(plain) {
+        arg.to_owned()
+    } else {
+        format!("'{}'", arg.replace('\'', r"'\''"))
     }
 }
 

@@ -35,7 +35,7 @@ fn shutdown(args: &[&str]) -> Finished {
 #[test]
 fn sigterm_lets_the_unit_in_progress_finish_then_the_worker_cleans_up_and_exits_0() {
     let run = shutdown(&["4", "--term-at", "2"]);
-    assert_clean_shutdown(&run, 2);
+    assert_clean_shutdown(&run, 2, &["4", "--term-at", "2"]);
     insta::assert_snapshot!("shutdown_4_term_at_2", run.stdout);
 }
 
@@ -44,13 +44,13 @@ fn a_second_sigterm_finds_the_handler_still_installed() {
     // A worker that blocks SIGTERM during a unit keeps the first one pending until the
     // unit ends: the parent then sends no second one (it would merge with the first).
     let run = shutdown(&["4", "--term-twice-at", "2"]);
-    assert_clean_shutdown(&run, 2);
+    assert_clean_shutdown(&run, 2, &["4", "--term-twice-at", "2"]);
 }
 
 #[test]
 fn sigterm_during_the_first_unit() {
     let run = shutdown(&["3", "--term-at", "1"]);
-    assert_clean_shutdown(&run, 1);
+    assert_clean_shutdown(&run, 1, &["3", "--term-at", "1"]);
 }
 
 #[test]
@@ -59,13 +59,14 @@ fn sigterm_before_the_first_unit_lets_no_unit_start() {
     // is called. Looking at STOP only after each unit lets unit 1 start anyway.
     let run = shutdown(&["3", "--term-before-start"]);
     // No snapshot: a worker may rightly skip creating its file when STOP is already set.
-    assert_clean_shutdown(&run, 0);
+    assert_clean_shutdown(&run, 0, &["3", "--term-before-start"]);
 }
 
 /// Checks that SIGTERM, sent during unit `unit` (0: before the first), let that unit
 /// finish, started no other, and that the worker removed its file and exited with status 0.
-fn assert_clean_shutdown(run: &Finished, unit: u32) {
+fn assert_clean_shutdown(run: &Finished, unit: u32, args: &[&str]) {
     let out = &run.stdout;
+    let printed = format!("`shutdown {}` printed:\n{out}", args.join(" "));
     if out.contains("parent: the worker left its temporary file behind") {
         let killed = out.contains("parent: the worker was killed by signal SIGTERM");
         let why = if killed && out.contains("parent: sending SIGTERM again") {
@@ -97,7 +98,7 @@ fn assert_clean_shutdown(run: &Finished, unit: u32) {
                  Cleanup skipped."
             )
         };
-        panic!("{}\n{out}", wrap(&why, 98));
+        panic!("{}", proctest::verdict(&printed, &why));
     }
     assert!(
         unit == 0 || out.contains(&format!("worker: unit {unit} done\n")),
@@ -116,10 +117,7 @@ fn assert_clean_shutdown(run: &Finished, unit: u32) {
                 unit + 1
             )
         };
-        panic!(
-            "{}",
-            proctest::verdict(&format!("the demo's output:\n{out}"), &why)
-        );
+        panic!("{}", proctest::verdict(&printed, &why));
     }
     assert!(
         out.contains(&format!(
@@ -221,7 +219,7 @@ fn sigkill_cannot_be_handled_and_the_parent_says_so() {
         };
         panic!(
             "{}",
-            proctest::verdict(&format!("the demo's output:\n{out}"), &why)
+            proctest::verdict(&format!("`shutdown 3 --kill-at 2` printed:\n{out}"), &why)
         );
     }
     insta::assert_snapshot!("shutdown_3_kill_at_2", run.stdout);
@@ -292,10 +290,11 @@ fn left_its_file(ended: &str) -> Finished {
 }
 
 fn verdict_for(run: &Finished) -> String {
-    let message = std::panic::catch_unwind(|| assert_clean_shutdown(run, 2))
-        .expect_err("a worker that left its file is rejected")
-        .downcast::<String>()
-        .expect("a message");
+    let message =
+        std::panic::catch_unwind(|| assert_clean_shutdown(run, 2, &["4", "--term-at", "2"]))
+            .expect_err("a worker that left its file is rejected")
+            .downcast::<String>()
+            .expect("a message");
     message.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
