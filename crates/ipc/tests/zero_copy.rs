@@ -43,7 +43,12 @@ fn pattern(len: usize) -> Vec<u8> {
 
 /// A temporary file holding `bytes`, its own offset set to `position`.
 fn file_with(bytes: &[u8], position: u64) -> (tempfile::NamedTempFile, File) {
-    let mut tmp = tempfile::NamedTempFile::new().expect("a temporary file");
+    // Named for what it is, for the descriptor lists of a stuck copy ("fd 4 ($TMPDIR/
+    // the-file-copied-...)").
+    let mut tmp = tempfile::Builder::new()
+        .prefix("the-file-copied-")
+        .tempfile()
+        .expect("a temporary file");
     tmp.write_all(bytes).expect("write the temporary file");
     let mut file = tmp.reopen().expect("reopen the temporary file");
     file.seek(SeekFrom::Start(position)).expect("seek");
@@ -148,9 +153,11 @@ fn stuck_copy(blocked: &str, past_end: bool) -> String {
         "" => "It never waits: it keeps running, a loop that never ends. Look at how the \
             result of each call moves the loop forward (a call may move fewer bytes than asked)."
             .to_owned(),
-        "splice" => "A splice into a pipe that nobody empties waits forever: empty your pipe \
-            completely before the next splice in."
-            .to_owned(),
+        "splice" => "A splice into a pipe that nobody empties waits forever (for instance \
+            from the file into your own pipe while it still holds what the last round left in \
+            it: one splice out may move less than the pipe holds): empty your pipe completely before the next splice \
+            in."
+        .to_owned(),
         call => format!(
             "{call}() waits for something that does not come: the destination is read until \
              the copy returns, so look at what else your copy waits for."

@@ -122,9 +122,19 @@ fn check_agrees_on_every_kind_of_file(count: Count) -> Result<(), String> {
         let by_mmap = match result {
             Ok(lines) => lines,
             Err(err) => {
+                let why = if std::str::from_utf8(contents).is_err() {
+                    "This file is not UTF-8 text, and it still has lines: a line ends at each \
+                     `\\n` byte (plus a last one without it), so count bytes as they are, \
+                     without decoding them (`str::lines` in the header says where lines end, \
+                     not that the file is text). A count that needs text."
+                } else {
+                    "Every readable file has a line count: only opening or mapping it may fail. \
+                     A count that failed."
+                };
                 return Err(format!(
-                    "count_lines_mmap({name}) failed on a file of {} bytes: {err}. Count failed.",
-                    contents.len()
+                    "count_lines_mmap({name}) failed on a file of {} bytes: {}. {why}",
+                    contents.len(),
+                    err.to_string().trim_end_matches('.')
                 ));
             }
         };
