@@ -566,7 +566,7 @@ fn ordering_message(found: &[String]) -> String {
 fn the_counters_hand_the_bytes_over_with_release_and_acquire() {
     let path = proctest::step_file!("11_mmap/ring.rs");
     let text = std::fs::read_to_string(path).expect("read the step's file");
-    let found = orderings::too_weak("11_mmap/ring.rs", &text);
+    let found = orderings::too_weak("exercises/11_mmap/ring.rs", &text);
     assert!(found.is_empty(), "{}", ordering_message(&found));
 }
 

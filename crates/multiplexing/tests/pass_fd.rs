@@ -32,6 +32,16 @@ type SendFd = for<'a, 'b> fn(BorrowedFd<'a>, BorrowedFd<'b>) -> nix::Result<()>;
 /// A function with `recv_fd`'s signature.
 type RecvFd = for<'a> fn(BorrowedFd<'a>) -> Result<OwnedFd, PassFdError>;
 
+/// Descriptors as a message names them: "15", "14 and 16", "14, 16 and 18".
+fn fd_list(fds: &[i32]) -> String {
+    let shown: Vec<String> = fds.iter().map(ToString::to_string).collect();
+    match shown.split_last() {
+        None => "none".to_owned(),
+        Some((last, [])) => last.clone(),
+        Some((last, rest)) => format!("{} and {last}", rest.join(", ")),
+    }
+}
+
 fn pair() -> (OwnedFd, OwnedFd) {
     socketpair(
         AddressFamily::Unix,
@@ -188,8 +198,9 @@ fn check_round_trip(send: SendFd, recv: RecvFd, budget: Duration) -> Result<(), 
     let left = descriptors_on(id);
     if !left.is_empty() {
         return Err(format!(
-            "after the received descriptor was closed, descriptor(s) {left:?} are still open on \
-             the file: send_fd or recv_fd made a copy nobody owns. Descriptor leaked."
+            "after the received descriptor was closed, descriptor(s) {} are still open on \
+             the file: send_fd or recv_fd made a copy nobody owns. Descriptor leaked.",
+            fd_list(&left)
         ));
     }
     drop(a);
@@ -308,8 +319,9 @@ fn judge_bad_message(
             String::new()
         } else {
             format!(
-                " The kernel installed {others} in this process, and descriptor(s) {leaked:?} \
-                 are left open, owned by nobody: a leak at every such message."
+                " The kernel installed {others} in this process, and descriptor(s) {} \
+                 are left open, owned by nobody: a leak at every such message.",
+                fd_list(leaked)
             )
         }
     };
@@ -350,9 +362,10 @@ fn judge_bad_message(
     }
     if !leaked.is_empty() {
         return Err(format!(
-            "recv_fd of {what} returned Err({expected:?}), but left descriptor(s) {leaked:?} open \
+            "recv_fd of {what} returned Err({expected:?}), but left descriptor(s) {} open \
              on the file: the kernel installed them for the message, and nobody owns them now. \
              {} Descriptor leaked.",
+            fd_list(leaked),
             if expected == PassFdError::Truncated {
                 "After MSG_CTRUNC nix refuses to decode the buffer: close what arrived with \
                  fdpass::close_received(&control)."
@@ -487,8 +500,9 @@ fn check_messages_back_to_back(recv: RecvFd, budget: Duration) -> Result<(), Str
     }
     if !leaked.is_empty() {
         return Err(format!(
-            "after the two messages, descriptor(s) {leaked:?} are still open on the file with \
-             nobody to close them. Descriptor leaked."
+            "after the two messages, descriptor(s) {} are still open on the file with \
+             nobody to close them. Descriptor leaked.",
+            fd_list(&leaked)
         ));
     }
     Ok(())
