@@ -14,7 +14,7 @@ use std::sync::atomic::Ordering::SeqCst;
 use std::time::Duration;
 
 use common::script::Checked;
-use common::text::{PLAIN, wrap};
+use common::text::{IN_SIMULATION, PLAIN, wrap};
 use interleave::channel::{Receiver, Sender, bounded, unbounded};
 use interleave::explore::{Config, Observed, Strategy, explore};
 use interleave::scenario::{Returned, Row, Scenario, Table};
@@ -484,12 +484,42 @@ fn a_message_for_someone_else_is_handed_back() {
         for mode in [Mode::Asynchronous, Mode::Synchronous] {
             let mailbox = Mailbox::new("P2", mode);
             let msg = Message::new(Kind::Error, "P1", "P3", "not for P2");
-            assert_eq!(
-                mailbox.send(msg.clone()),
-                Err(Misaddressed(msg)),
-                "a message for P3 sent to P2's mailbox is handed back at once ({mode:?})"
-            );
-            assert_eq!(mailbox.try_receive(), Err(ReceiveError::Empty));
+            let which = match mode {
+                Mode::Asynchronous => "asynchronous",
+                Mode::Synchronous => "synchronous",
+            };
+            let rule = "Only messages addressed to the owner go in: send must hand a message \
+                        for someone else back at once, as Err(Misaddressed(message)), whatever \
+                        its kind";
+            let fail = |what: String, more: String| -> ! {
+                panic!("{what}\n{}", wrap(&format!("{rule}{more}"), IN_SIMULATION))
+            };
+            match mailbox.send(msg.clone()) {
+                Err(Misaddressed(back)) if back == msg => {}
+                Err(Misaddressed(back)) => fail(
+                    format!(
+                        "P2's {which} mailbox handed back a message that P1 did not send:\n\
+                         send({msg}) returned Misaddressed with {back}."
+                    ),
+                    ", and unchanged.".to_string(),
+                ),
+                Ok(()) => fail(
+                    format!(
+                        "P2's {which} mailbox took a message addressed to P3:\n\
+                         send({msg}) returned Ok(())."
+                    ),
+                    format!(" (this one is an {:?} message).", msg.kind),
+                ),
+            }
+            if let Ok(kept) = mailbox.try_receive() {
+                fail(
+                    format!(
+                        "P2's {which} mailbox kept a message addressed to P3:\n\
+                         send({msg}) handed it back, yet try_receive() then returned {kept}."
+                    ),
+                    ", and it never goes in.".to_string(),
+                );
+            }
         }
     });
     let msg = Message::new(Kind::Error, "P1", "P3", "not for P2");
