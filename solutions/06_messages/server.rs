@@ -131,11 +131,12 @@ impl Server {
 impl Client {
     fn call(&self, make: impl FnOnce(Sender<Reply>) -> Request) -> Reply {
         // Room for the one reply: the server never waits for the client to read it.
-        let (tx, rx) = bounded(1);
+        let (reply_tx, reply_rx) = bounded(1);
         self.requests
-            .send(make(tx))
+            .send(make(reply_tx))
             .expect("the server stopped while a client was still connected");
-        rx.recv()
+        reply_rx
+            .recv()
             .expect("the server dropped a request without replying to it")
     }
 

@@ -208,31 +208,64 @@ fn pipeline_on_real_threads_delivers_a_thousand_items_in_order() {
     }
 }
 
-/// The doc comment's `# Panics`: a stage that panics makes `pipeline` panic (on real
+/// The doc comment's `# Panics` on `pipe`: a stage that panics makes it panic (on real
 /// threads, where a panic can be caught), and the other stages end instead of blocking.
-#[test]
-fn a_panic_in_a_stage_reaches_the_caller() {
+fn a_stage_panic_reaches_the_caller(pipe: Pipe) {
+    // The stage fails with `resume_unwind`, which unwinds like a panic but prints nothing:
+    // the student reads what the pipeline did with the panic, not the test's own words.
+    let fail = |what: &'static str| -> ! { std::panic::resume_unwind(Box::new(what)) };
     for (stage, capacity) in [("transform", 0), ("transform", 2), ("consume", 1)] {
         let what = format!("pipeline whose {stage} panics at item 3 (capacity {capacity})");
         let panicked = within(Duration::from_secs(60), &what, move || {
             std::panic::catch_unwind(|| {
                 let transform = move |x: u64| {
-                    assert!(!(stage == "transform" && x == 3), "transform fails at 3");
+                    if stage == "transform" && x == 3 {
+                        fail("transform fails at 3");
+                    }
                     x
                 };
                 let consume = move |y: u64| {
-                    assert!(!(stage == "consume" && y == 3), "consume fails at 3");
+                    if stage == "consume" && y == 3 {
+                        fail("consume fails at 3");
+                    }
                 };
-                pipeline(1..=10u64, capacity, transform, consume);
+                pipe(
+                    Box::new(1..=10u64),
+                    capacity,
+                    Box::new(transform),
+                    Box::new(consume),
+                );
             })
             .is_err()
         });
         assert!(
             panicked,
-            "{what} returned normally:\nwhen a stage panics, pipeline() must panic too (join \
-             every stage and pass its panic on, as its doc comment says)"
+            "pipeline() returned normally after a stage panicked: its {stage} stage panicked \
+             at item 3\n(capacity {capacity}). When a stage panics, pipeline() must panic too: \
+             join every stage and pass\nits panic on (std::panic::resume_unwind), as its doc \
+             comment says under # Panics."
         );
     }
+}
+
+#[test]
+fn a_panic_in_a_stage_reaches_the_caller() {
+    a_stage_panic_reaches_the_caller(students);
+}
+
+#[test]
+fn the_panic_check_rejects_a_pipeline_that_only_reports_a_stage_panic() {
+    let p = std::panic::catch_unwind(|| a_stage_panic_reaches_the_caller(versions::logs_panics))
+        .expect_err("a pipeline that swallows a stage's panic must be rejected");
+    let m = p.downcast_ref::<String>().cloned().unwrap_or_default();
+    assert!(
+        m.starts_with(
+            "pipeline() returned normally after a stage panicked: its transform stage panicked \
+             at item 3\n(capacity 0)."
+        ),
+        "{m}"
+    );
+    a_stage_panic_reaches_the_caller(versions::reordered);
 }
 
 /// Pipelines written as students do, to show what the checks catch and what they accept.
@@ -347,6 +380,38 @@ mod versions {
         }
         p.join().expect("producer");
         t.join().expect("transformer");
+    }
+
+    /// Wrong: every stage is joined, but a stage's panic is only reported, not passed on.
+    pub fn logs_panics(items: Items, c: usize, transform: Transform, mut consume: Consume) {
+        let (tx1, rx1) = bounded(c);
+        let (tx2, rx2) = bounded(c);
+        let p = named("producer")
+            .spawn(move || {
+                for item in items {
+                    if tx1.send(item).is_err() {
+                        break;
+                    }
+                }
+            })
+            .expect("spawn");
+        let t = named("transformer")
+            .spawn(move || {
+                for item in rx1.iter() {
+                    if tx2.send(transform(item)).is_err() {
+                        break;
+                    }
+                }
+            })
+            .expect("spawn");
+        let k = named("consumer")
+            .spawn(move || rx2.iter().for_each(&mut consume))
+            .expect("spawn");
+        for h in [p, t, k] {
+            if h.join().is_err() {
+                eprintln!("a stage panicked");
+            }
+        }
     }
 
     /// Right: the threads spawned in the other order, `while let` loops, the

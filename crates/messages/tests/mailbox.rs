@@ -9,12 +9,15 @@ mod common;
 use std::collections::VecDeque;
 use std::fmt;
 use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::atomic::AtomicUsize;
+use std::sync::atomic::Ordering::SeqCst;
 use std::time::Duration;
 
 use common::script::Checked;
+use common::text::{IN_SIMULATION, PLAIN, wrap};
 use interleave::channel::{Receiver, Sender, bounded, unbounded};
 use interleave::explore::{Config, Observed, Strategy, explore};
-use interleave::scenario::{Returned, Scenario, Table};
+use interleave::scenario::{Returned, Row, Scenario, Table};
 use interleave::sync::{Arc, Condvar, Mutex};
 use interleave::thread;
 use interleave::time::Instant;
@@ -257,6 +260,105 @@ fn check_asynchronous(table: &Table) {
     }
 }
 
+/// How many messages P1 sends before P2 reads any: far more than any "big enough" room a
+/// bounded buffer would be given (the test costs only simulated steps, never memory or time
+/// that matter).
+const FLOOD: usize = 10_000;
+
+/// P1 sends `FLOOD` messages to an asynchronous mailbox before its owner reads any, then P2
+/// reads them all. The state column counts P1's sends that returned (`sent: 10000`).
+fn flood_script<M: Mbox>(make: Make<M>) -> Scenario<M> {
+    let sent = Arc::new(AtomicUsize::new(0));
+    let count = sent.clone();
+    Scenario::new(move || make(Mode::Asynchronous))
+        .call(
+            "P1",
+            &format!("send(\"1\") ... send(\"{FLOOD}\")"),
+            move |m: &M| {
+                for i in 1..=FLOOD {
+                    m.send(Message::new(Kind::Data, "P1", "P2", &i.to_string()))
+                        .expect("addressed to P2");
+                    sent.store(i, SeqCst);
+                }
+            },
+        )
+        .rule(NEVER)
+        .call("P2", &format!("{FLOOD} x receive()"), |m: &M| {
+            for i in 1..=FLOOD {
+                let got = m.receive();
+                if got.body != i.to_string() {
+                    return Shown(format!("receive number {i} returned {got}"));
+                }
+            }
+            Shown("every message, oldest first".to_string())
+        })
+        .rule("the oldest message comes out first")
+        .state(move |_| format!("sent: {}", count.load(SeqCst)))
+        .max_steps(1_000_000)
+}
+
+/// Runs the flood and says what went wrong, in the step's words.
+fn check_flood<M: Mbox>(make: Make<M>) {
+    let table = flood_script(make).run();
+    if let Some(first) = table.rows.first().filter(|r| r.blocked.contains(&r.call)) {
+        let sent: usize = first
+            .state
+            .as_deref()
+            .and_then(|s| s.strip_prefix("sent: "))
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(0);
+        let rule = "an asynchronous send never waits, however many messages wait to be read";
+        if sent == 0 {
+            panic!(
+                "{}",
+                wrap(
+                    &format!(
+                        "with an asynchronous mailbox, P1's first send waited, in an empty \
+                         mailbox: {rule}."
+                    ),
+                    PLAIN
+                )
+            );
+        }
+        let held = if sent == 1 {
+            "1 message was".to_string()
+        } else {
+            format!("{sent} messages were")
+        };
+        panic!(
+            "{}",
+            wrap(
+                &format!(
+                    "with an asynchronous mailbox, P1's send of message {} waited for room: \
+                     {held} waiting to be read. P1 sends {FLOOD} messages to P2 before P2 reads \
+                     any, and {rule}. A mailbox that makes a sender wait once it is full is a \
+                     bounded buffer, not an asynchronous mailbox: look at what your asynchronous \
+                     mailbox keeps its messages in, and at what limits its size.",
+                    sent + 1
+                ),
+                PLAIN
+            )
+        );
+    }
+    if let Some(Row { returned, .. }) = table.rows.get(1) {
+        let all = format!("P2 {FLOOD} x receive() -> every message, oldest first");
+        assert!(
+            returned.contains(&all),
+            "P1 sent {FLOOD} messages to P2's asynchronous mailbox, \"1\" to \"{FLOOD}\", \
+             then P2 received them,\nbut {}: messages come out in the order they went in",
+            returned
+                .iter()
+                .find_map(|r| r.strip_prefix(&format!("P2 {FLOOD} x receive() -> ")))
+                .unwrap_or("P2's receives did not all return")
+        );
+    }
+}
+
+#[test]
+fn thousands_of_asynchronous_sends_before_any_receive_never_wait() {
+    check_flood(step_mailbox);
+}
+
 const SYNCHRONOUS: &str =
     include_str!("snapshots/mailbox__synchronous_send_waits_until_the_owner_receives.snap");
 const ASYNCHRONOUS: &str = include_str!(
@@ -382,12 +484,42 @@ fn a_message_for_someone_else_is_handed_back() {
         for mode in [Mode::Asynchronous, Mode::Synchronous] {
             let mailbox = Mailbox::new("P2", mode);
             let msg = Message::new(Kind::Error, "P1", "P3", "not for P2");
-            assert_eq!(
-                mailbox.send(msg.clone()),
-                Err(Misaddressed(msg)),
-                "a message for P3 sent to P2's mailbox is handed back at once ({mode:?})"
-            );
-            assert_eq!(mailbox.try_receive(), Err(ReceiveError::Empty));
+            let which = match mode {
+                Mode::Asynchronous => "asynchronous",
+                Mode::Synchronous => "synchronous",
+            };
+            let rule = "Only messages addressed to the owner go in: send must hand a message \
+                        for someone else back at once, as Err(Misaddressed(message)), whatever \
+                        its kind";
+            let fail = |what: String, more: String| -> ! {
+                panic!("{what}\n{}", wrap(&format!("{rule}{more}"), IN_SIMULATION))
+            };
+            match mailbox.send(msg.clone()) {
+                Err(Misaddressed(back)) if back == msg => {}
+                Err(Misaddressed(back)) => fail(
+                    format!(
+                        "P2's {which} mailbox handed back a message that P1 did not send:\n\
+                         send({msg}) returned Misaddressed with {back}."
+                    ),
+                    ", and unchanged.".to_string(),
+                ),
+                Ok(()) => fail(
+                    format!(
+                        "P2's {which} mailbox took a message addressed to P3:\n\
+                         send({msg}) returned Ok(())."
+                    ),
+                    format!(" (this one is an {:?} message).", msg.kind),
+                ),
+            }
+            if let Ok(kept) = mailbox.try_receive() {
+                fail(
+                    format!(
+                        "P2's {which} mailbox kept a message addressed to P3:\n\
+                         send({msg}) handed it back, yet try_receive() then returned {kept}."
+                    ),
+                    ", and it never goes in.".to_string(),
+                );
+            }
         }
     });
     let msg = Message::new(Kind::Error, "P1", "P3", "not for P2");
@@ -534,6 +666,7 @@ fn all_checks<M: Mbox>(make: Make<M>) {
     asynchronous_script(make).check(ASYNCHRONOUS, check_asynchronous);
     synchronous_senders_script(make).check(SENDERS, check_synchronous_senders);
     asynchronous_pile_script(make).check(PILE, check_asynchronous);
+    check_flood(make);
     timeout_checks(make);
     exploration_checks(make);
 }
@@ -755,6 +888,24 @@ fn the_checks_reject_an_asynchronous_mailbox_with_little_room() {
     });
     assert!(
         m.starts_with("with an asynchronous mailbox, P6 send(\"5\") waited at step 5, with 4"),
+        "{m}"
+    );
+}
+
+#[test]
+fn the_checks_reject_an_asynchronous_mailbox_with_a_big_bound() {
+    // Room for a thousand: the eight messages of the pile fit, the flood does not.
+    let m = failure_of(|| {
+        check_flood(|mode| QueueMailbox {
+            room: Some(1000),
+            ..QueueMailbox::new(mode)
+        })
+    });
+    assert!(
+        m.starts_with(
+            "with an asynchronous mailbox, P1's send of message 1001 waited for room: 1000 \
+             messages were waiting to be read"
+        ),
         "{m}"
     );
 }

@@ -5,12 +5,13 @@
 
 mod common;
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::collections::BTreeMap;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::time::Duration;
 
 use common::script::Checked;
+use common::text::{PLAIN, wrap};
 use interleave::channel::{Receiver, RecvTimeoutError, Sender, bounded, unbounded};
 use interleave::explore::{Config, Observed, Strategy, check};
 use interleave::real::within;
@@ -76,7 +77,13 @@ impl Banking for Bank {
 struct Desk<B: Banking> {
     server: RefCell<Option<B::Server>>,
     clients: RefCell<BTreeMap<&'static str, B::Client>>,
+    /// The server's `run()` returned while a client was still connected.
+    stopped: Cell<bool>,
 }
+
+/// What a client's call shows in the table once the server has stopped: the call is not
+/// made, since nobody is left to answer it.
+const NO_SERVER: &str = "not asked";
 
 impl<B: Banking> Desk<B> {
     fn new() -> Self {
@@ -85,11 +92,19 @@ impl<B: Banking> Desk<B> {
         Desk {
             server: RefCell::new(Some(s)),
             clients: RefCell::new(BTreeMap::from([("C1", c1), ("C2", c2)])),
+            stopped: Cell::new(false),
         }
     }
 
-    fn client(&self, name: &str) -> B::Client {
-        self.clients.borrow()[name].clone()
+    /// Client `name`'s call `f`, shown as its value, or [`NO_SERVER`] once the server has
+    /// stopped (the step's tests judge the server that stopped, not the client that would
+    /// find it gone).
+    fn ask<R: std::fmt::Debug>(&self, name: &str, f: impl FnOnce(&B::Client) -> R) -> Shown {
+        if self.stopped.get() {
+            return Shown(NO_SERVER.to_string());
+        }
+        let client = self.clients.borrow()[name].clone();
+        Shown(format!("{:?}", f(&client)))
     }
 
     fn run(&self) -> i64 {
@@ -98,12 +113,98 @@ impl<B: Banking> Desk<B> {
             .borrow_mut()
             .take()
             .expect("the server runs once");
-        B::run(s)
+        let balance = B::run(s);
+        self.stopped.set(!self.clients.borrow().is_empty());
+        balance
     }
 
     fn hang_up(&self, name: &str) {
         self.clients.borrow_mut().remove(name);
     }
+}
+
+/// A value shown in the table as it is (no quotes from `Debug`).
+struct Shown(String);
+
+impl std::fmt::Debug for Shown {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// `C1 and C2` for `C1, C2`.
+fn and(list: &str) -> String {
+    match list.rsplit_once(", ") {
+        Some((rest, last)) => format!("{rest} and {last}"),
+        None => list.to_string(),
+    }
+}
+
+/// Where `Server::run` is in the step's file, for a failure that blames its loop.
+fn server_loop() -> String {
+    let file = if cfg!(feature = "solution") {
+        "solutions/06_messages/server.rs"
+    } else {
+        "exercises/06_messages/server.rs"
+    };
+    let source = std::fs::read_to_string(format!("{}/../../{file}", env!("CARGO_MANIFEST_DIR")))
+        .unwrap_or_default();
+    match source.lines().position(|l| l.contains("fn run(")) {
+        Some(k) => format!("{file}:{}", k + 1),
+        None => file.to_string(),
+    }
+}
+
+/// Fails if the server's `run()` returned before the last step of the table (the step at
+/// which the last client hangs up), naming who was still connected.
+fn check_run_lasts(table: &Table) {
+    let last = table.rows.len().saturating_sub(1);
+    let Some((k, row, value)) = table.rows.iter().enumerate().take(last).find_map(|(k, r)| {
+        let value = r
+            .returned
+            .iter()
+            .find_map(|c| c.strip_prefix("S run() -> "))?;
+        Some((k, r, value))
+    }) else {
+        return;
+    };
+    let connected = row
+        .state
+        .as_deref()
+        .and_then(|s| s.split_once("connected: "))
+        .map_or("a client".to_string(), |(_, who)| and(who));
+    let were = if connected.contains(" and ") {
+        "were"
+    } else {
+        "was"
+    };
+    let unanswered = if table.rows.iter().any(|r| {
+        r.returned
+            .iter()
+            .any(|c| c.ends_with(&format!("-> {NO_SERVER}")))
+    }) {
+        format!(
+            " The clients' calls after that were not made, since nobody was left to answer \
+             them (the table shows them as \"{NO_SERVER}\")."
+        )
+    } else {
+        String::new()
+    };
+    panic!(
+        "{}\n  --> {}\n\n{table:#}",
+        wrap(
+            &format!(
+                "S run() returned {value} at step {} while {connected} {were} still connected: \
+                 the server stopped before the last client hung up.{unanswered} The server \
+                 serves until every client has hung up (its request channel disconnects), \
+                 however long nobody asks anything: look at the loop in Server::run, and at \
+                 what ends it.",
+                k + 1
+            ),
+            PLAIN
+        ),
+        server_loop()
+    );
 }
 
 fn amount(call: &str) -> i64 {
@@ -141,11 +242,11 @@ fn desk_script<B: Banking>() -> Scenario<Desk<B>> {
     Scenario::new(Desk::<B>::new)
         .call("S", "run()", |d| d.run())
         .rule("the server waits for requests while a client is connected")
-        .call("C1", "credit(50)", |d| d.client("C1").credit(50))
-        .call("C2", "debit(200)", |d| d.client("C2").debit(200))
+        .call("C1", "credit(50)", |d| d.ask("C1", |c| c.credit(50)))
+        .call("C2", "debit(200)", |d| d.ask("C2", |c| c.debit(200)))
         .rule("200 is more than the balance: refused, with the balance unchanged")
-        .call("C2", "debit(30)", |d| d.client("C2").debit(30))
-        .call("C1", "balance()", |d| d.client("C1").balance())
+        .call("C2", "debit(30)", |d| d.ask("C2", |c| c.debit(30)))
+        .call("C1", "balance()", |d| d.ask("C1", |c| c.balance()))
         .call("C1", "hang_up()", |d| d.hang_up("C1"))
         .rule("C2 is still connected: the server goes on waiting")
         .call("C2", "hang_up()", |d| d.hang_up("C2"))
@@ -213,6 +314,7 @@ fn check_idle(table: &Table) {
 }
 
 fn check_desk(table: &Table) {
+    check_run_lasts(table);
     let overdrawn = table
         .rows
         .iter()
@@ -802,6 +904,21 @@ fn the_checks_reject_a_server_that_stops_when_idle() {
         m.starts_with("S run() returned at step 1 while C1 and C2 were still connected"),
         "{m}"
     );
+}
+
+#[test]
+fn the_checks_blame_the_server_that_stopped_not_the_client_that_found_it_gone() {
+    let m = failure_of(|| {
+        desk_script::<TestBank<3>>().check(DESK, check_desk);
+    });
+    assert!(
+        m.starts_with(
+            "S run() returned 100 at step 1 while C1 and C2 were still connected: the server \
+             stopped before the last client hung up."
+        ),
+        "{m}"
+    );
+    assert!(m.contains("look at the loop in Server::run"), "{m}");
 }
 
 #[test]

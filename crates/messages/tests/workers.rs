@@ -15,10 +15,11 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::time::Duration;
 
 use common::script::Checked;
+use common::text::{PLAIN, wrap};
 use interleave::channel::{Receiver, RecvTimeoutError, Sender, bounded, unbounded};
 use interleave::explore::{Config, Strategy, explore};
 use interleave::real::within;
-use interleave::scenario::{Returned, Scenario, Table};
+use interleave::scenario::{Returned, Row, Scenario, Table};
 use interleave::thread;
 use interleave::time::Instant;
 use messages::workers::{
@@ -291,19 +292,62 @@ fn stuck_worker_explain(table: &Table) {
     check_stuck_worker(table);
     check_reassigned(table);
     check_one_answer_counts(table);
+    check_silent_holder(table);
+}
+
+/// What the call of `row` returned, as the policy states it (`[job 0 -> W1]`), or that it
+/// had not returned.
+fn returned_value(row: &Row) -> String {
+    let mine = format!("{} -> ", row.call);
+    if let Some(value) = row.returned.iter().find_map(|r| r.strip_prefix(&mine)) {
+        return value.to_string();
+    }
+    if row.returned.contains(&row.call) {
+        return "()".to_string();
+    }
+    "nothing (the call was still blocked)".to_string()
 }
 
 fn check_reassigned(table: &Table) {
     let Some(row) = table.rows.get(7) else {
         return;
     };
-    let eighth = row.returned.join(", ");
-    assert!(
-        eighth == "M dispatch() -> [job 0 -> W1]",
-        "at step 8, M dispatch() returned [{eighth}], but job 0 timed out with W0, who is \
-         silent: the job goes\nto the next idle worker, W1, and W0 gets no new job until it \
-         answers.\n\n{table:#}"
-    );
+    let got = returned_value(row);
+    if got != "[job 0 -> W1]" {
+        panic!(
+            "{}\n\n{table:#}",
+            wrap(
+                &format!(
+                    "at step 8, M dispatch() returned {got}, but job 0 timed out with W0, who is \
+                     silent: a silent worker gets no new job until it answers, so job 0 goes to \
+                     the next idle worker, W1."
+                ),
+                PLAIN
+            )
+        );
+    }
+}
+
+/// At step 13, W0 (silent since step 7) still holds job 0 and its late answer is waiting:
+/// `collect` must take it (a duplicate), not say that no worker has a job.
+fn check_silent_holder(table: &Table) {
+    let Some(row) = table.rows.get(12) else {
+        return;
+    };
+    if returned_value(row) == "None" {
+        panic!(
+            "{}\n\n{table:#}",
+            wrap(
+                "at step 13, M collect() returned None, but W0 still held job 0: W0 went silent \
+                 when job 0 timed out (step 7), and a silent worker holds its job until it \
+                 answers. When only silent workers hold jobs, no deadline is left and collect \
+                 waits for an answer; None means that no worker has a job. Here W0's late \
+                 answer (step 11) was already waiting: collect takes it and returns \
+                 Duplicate(job 0, W0), since W1 did job 0 first.",
+                PLAIN
+            )
+        );
+    }
 }
 
 fn check_stuck_worker(table: &Table) {
@@ -491,6 +535,27 @@ fn check_deadlines(table: &Table) {
         "Job 2 was handed to W2 at 40ms, job 3 to W1 at 50ms: the earliest deadline is \
          140ms, W2's.",
     );
+    // Steps 19 and 20 as the policy gives them: every worker holding a job is silent.
+    let all_silent = table.rows.len() > 20
+        && row(19).contains("-> TimedOut(job 3, W1)")
+        && row(20).contains("M dispatch() -> []");
+    if let Some(row) = table.rows.get(20).filter(|_| all_silent)
+        && !row.blocked.contains(&row.call)
+    {
+        panic!(
+            "{}\n\n{table:#}",
+            wrap(
+                &format!(
+                    "at step 21, M collect() returned {}, where the policy has it wait: every \
+                     worker that holds a job (W0, W1, W2) is silent, so no deadline is left and \
+                     collect waits for an answer. It returns None only when no worker has a \
+                     job, and a silent worker holds its job until it answers.",
+                    returned_value(row)
+                ),
+                PLAIN
+            )
+        );
+    }
     expect(
         25,
         "-> [job 2 -> W1]",
@@ -953,9 +1018,11 @@ enum Fault {
     ForgetsSilence,
     /// A job done by a late answer stays in the queue.
     KeepsDoneJobs,
+    /// `collect` returns None when no worker is busy, though silent workers hold jobs.
+    ForgetsSilentHolders,
 }
 
-const FAULTS: [Fault; 7] = [
+const FAULTS: [Fault; 8] = [
     Fault::None,
     Fault::WaitsFromNow,
     Fault::FirstBusy,
@@ -963,6 +1030,7 @@ const FAULTS: [Fault; 7] = [
     Fault::NoDuplicates,
     Fault::ForgetsSilence,
     Fault::KeepsDoneJobs,
+    Fault::ForgetsSilentHolders,
 ];
 
 /// A master written in the test (with fault number `F`).
@@ -1095,7 +1163,8 @@ impl<const F: u8> Mastering for TestMaster<F> {
     }
 
     fn collect(&mut self) -> Option<Event> {
-        if self.out.is_empty() && self.silent.is_empty() {
+        let silent_count = self.fault() != Fault::ForgetsSilentHolders;
+        if self.out.is_empty() && (self.silent.is_empty() || !silent_count) {
             return None;
         }
         let first = match self.fault() {
@@ -1179,16 +1248,21 @@ fn another_correct_design_passes() {
 
 #[test]
 fn the_checks_reject_wrong_masters() {
-    let cases: [(u8, &str); 6] = [
+    let cases: [(u8, &str); 7] = [
         (1, "where the policy gives TimedOut(job 0, W0) at 100ms"),
         (2, "where the policy gives TimedOut(job 2, W2) at 140ms"),
         (3, "where the policy gives [job 2 -> W1]"),
         (4, "job 0 completed 2 times"),
         (
             5,
-            "at step 8, M dispatch() returned [M dispatch() -> [job 0 -> W0]]",
+            "at step 8, M dispatch() returned [job 0 -> W0], but job 0 timed out with W0",
         ),
         (6, "where the policy gives [job 2 -> W1]"),
+        (
+            7,
+            "When only silent workers hold jobs, no deadline is left and collect waits for an \
+             answer",
+        ),
     ];
     for (k, (f, cause)) in cases.into_iter().enumerate() {
         let m = match f {
@@ -1197,7 +1271,8 @@ fn the_checks_reject_wrong_masters() {
             3 => failure_of(all_checks::<TestMaster<3>>),
             4 => failure_of(all_checks::<TestMaster<4>>),
             5 => failure_of(all_checks::<TestMaster<5>>),
-            _ => failure_of(all_checks::<TestMaster<6>>),
+            6 => failure_of(all_checks::<TestMaster<6>>),
+            _ => failure_of(all_checks::<TestMaster<7>>),
         };
         assert!(
             m.contains(cause),
@@ -1205,6 +1280,14 @@ fn the_checks_reject_wrong_masters() {
             FAULTS[k + 1]
         );
     }
+    // The deadlines scenario names the rule too, at its own step.
+    let m = failure_of(|| {
+        deadline_checks::<TestMaster<7>>();
+    });
+    assert!(
+        m.contains("at step 21, M collect() returned None at 150ms, where the policy has it wait"),
+        "{m}"
+    );
     // The model of the explorations finds them too, on its own.
     for m in [
         failure_of(watched_checks::<TestMaster<1>>),
