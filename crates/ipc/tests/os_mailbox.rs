@@ -51,6 +51,11 @@ fn available() {
     }
 }
 
+/// A duration in milliseconds, to a tenth.
+fn ms(d: Duration) -> String {
+    format!("{:.1} ms", d.as_secs_f64() * 1000.0)
+}
+
 fn text(m: &Result<Message, MailboxError>) -> String {
     match m {
         Ok(m) => format!(
@@ -320,8 +325,9 @@ fn check_receive_timeout() -> Result<(), String> {
         Err(MailboxError::Timeout) if waited >= timeout => {}
         Err(MailboxError::Timeout) => {
             return Err(format!(
-                "receive_timeout(200.9 ms) on an empty mailbox gave up after {waited:?}, before \
+                "receive_timeout(200.9 ms) on an empty mailbox gave up after {}, before \
                  its deadline: {}",
+                ms(waited),
                 early_deadline(timeout, &seen)
             ));
         }
@@ -508,17 +514,19 @@ fn check_receive_timeout_interrupted() -> Result<(), String> {
     if waited >= Duration::from_secs(3) {
         return Err(format!(
             "receive_timeout(300 ms) on an empty mailbox, interrupted by a signal every 100 \
-             ms, was still waiting {waited:?} later ({sent} signals): each EINTR started a \
+             ms, was still waiting {} later ({sent} signals): each EINTR started a \
              fresh 300 ms. Compute the deadline once, before the loop, and retry \
-             mq_timedreceive with that same moment. A deadline that moves."
+             mq_timedreceive with that same moment. A deadline that moves.",
+            ms(waited)
         ));
     }
     match got {
         Err(MailboxError::Timeout) if waited < timeout => Err(format!(
             "receive_timeout(300 ms) on an empty mailbox, interrupted by a signal every 100 ms, \
-             returned Timeout after {waited:?}, before its deadline ({sent} signals sent): an \
+             returned Timeout after {}, before its deadline ({sent} signals sent): an \
              interrupted wait (EINTR) is not a timeout. Retry mq_timedreceive with the same \
-             moment until it gives ETIMEDOUT. A wait cut short."
+             moment until it gives ETIMEDOUT. A wait cut short.",
+            ms(waited)
         )),
         Err(MailboxError::Timeout) => Ok(()),
         other => Err(format!(
@@ -822,13 +830,14 @@ fn check_receive_timeout_raced<R: Receiving>() -> Result<(), String> {
     match (then, &got) {
         (Then::Waited, Ok(m)) if m.body == b"sent by the test" => Ok(()),
         (Then::Returned, Err(MailboxError::Timeout)) if waited < timeout => Err(format!(
-            "receive_timeout(5 s) returned Timeout after {waited:?}, before its deadline. The \
+            "receive_timeout(5 s) returned Timeout after {}, before its deadline. The \
              test held its receive at the call's entry, took the only message through a \
              descriptor of its own (another receiver, as a second thread or process would be) \
              and let the call go on, which found the queue empty again (EAGAIN). That is not \
              \"no message came in time\": time was left. Wait again for what is left of the \
              deadline (mq_timedreceive on the blocking descriptor, with the same moment, does \
-             it by itself). A wait cut short."
+             it by itself). A wait cut short.",
+            ms(waited)
         )),
         (Then::Returned, _) => Err(format!(
             "receive_timeout(5 s) returned {} after another receiver took the only message, \
