@@ -358,6 +358,16 @@ fn payload_text(p: &(dyn std::any::Any + Send)) -> &str {
     }
 }
 
+/// `text` broken between words into lines of at most `width` columns, each of its own lines
+/// on its own: for the messages of a test's failures, as the reports here are laid out (the
+/// runner indents a failure by two, so 98 fits in 100 columns).
+pub fn wrap(text: &str, width: usize) -> String {
+    text.lines()
+        .map(|line| crate::text::wrap_prose(line, width).join("\n"))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
 /// `replay: just trace tunnel/fair --seed 7 --strategy pct:3` under the course runner
 /// (when `COURSE_STEP` is set), otherwise the environment variables and cargo command.
 pub fn replay_line(seed: u64, strategy: &str) -> String {

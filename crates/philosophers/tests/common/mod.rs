@@ -557,20 +557,7 @@ struct Line {
 
 /// `text` broken into lines of at most 98 columns: the runner indents a failure by two.
 fn wrap(text: &str) -> String {
-    let mut out = String::new();
-    let mut line = String::new();
-    for word in text.split(' ') {
-        if !line.is_empty() && line.len() + 1 + word.len() > 98 {
-            out.push_str(&line);
-            out.push('\n');
-            line.clear();
-        }
-        if !line.is_empty() {
-            line.push(' ');
-        }
-        line.push_str(word);
-    }
-    out + &line
+    interleave::report::wrap(text, 98)
 }
 
 fn show_lines(lines: &[Line]) -> String {
