@@ -30,6 +30,10 @@ pub enum FailureKind {
     /// happens-before orders: data published without Release and Acquire, or shared
     /// without synchronisation.
     DataRace,
+    /// A failure whose cause a test found in its own record of the run and wrote in the
+    /// message, in the step's words (a spin that can never end because a turn was
+    /// skipped): the message is the whole headline.
+    Explained,
 }
 
 impl FailureKind {
@@ -44,6 +48,7 @@ impl FailureKind {
             FailureKind::Unfair => "bounded waiting violated",
             FailureKind::Escape => "escape from the scheduler",
             FailureKind::DataRace => "data race",
+            FailureKind::Explained => "failure",
         }
     }
 }
@@ -149,8 +154,9 @@ pub(crate) fn headline(kind: FailureKind, message: &str) -> String {
             Some(rest) => rest.to_string(),
             None => format!("panic: {message}"),
         },
-        // The diagnosis starts with the words: "data race on the message: ...".
-        FailureKind::DataRace => message.to_string(),
+        // The diagnosis starts with the words: "data race on the message: ...", or is the
+        // test's own.
+        FailureKind::DataRace | FailureKind::Explained => message.to_string(),
         _ => format!("{}: {message}", kind.headline()),
     }
 }
