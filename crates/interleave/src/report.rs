@@ -314,23 +314,95 @@ pub(crate) fn install_panic_hook() {
             if std::env::var("RUST_BACKTRACE").is_ok_and(|v| v != "0") {
                 return previous(info);
             }
+            let payload = payload_text(info.payload());
+            if payload == SCOPE_PANICKED {
+                // std's scope says again that one of its threads panicked: that thread's
+                // panic was printed already, with its place and message.
+                return;
+            }
             let name = std::thread::current()
                 .name()
                 .map(|n| format!("thread '{n}'"))
                 .unwrap_or_else(|| "a thread".to_string());
-            let place = info
-                .location()
-                .map(|l| format!(" at {}:{}:{}", clean_path(l.file()), l.line(), l.column()))
-                .unwrap_or_default();
+            let (place, function) = match info.location() {
+                Some(l) => {
+                    let here = format!("{}:{}:{}", clean_path(l.file()), l.line(), l.column());
+                    match students_frame(&here, payload) {
+                        Some((there, function)) => (format!(" at {there}"), function),
+                        None => (format!(" at {here}"), None),
+                    }
+                }
+                None => (String::new(), None),
+            };
             let mut head = format!("{name} panicked{place}:");
             if crate::text::width(&head) > crate::text::WIDTH {
                 // libtest's header names the test already.
                 head = format!("panicked{place}:");
             }
-            let msg = wrap_message(payload_text(info.payload()));
-            eprintln!("\n{head}\n{msg}");
+            let msg = wrap_message(payload);
+            match function {
+                Some(f) => eprintln!("\n{head}\n{msg}\n\n(in `{f}`)"),
+                None => eprintln!("\n{head}\n{msg}"),
+            }
         }));
     });
+}
+
+/// What std's `thread::scope` panics with after one of its threads panicked.
+const SCOPE_PANICKED: &str = "a scoped thread panicked";
+
+/// Where a panic outside any simulation happened in the student's file (`exercises/...`),
+/// and in which function, from the backtrace: for a panic raised inside Rust's library on
+/// the student's behalf (`Duration - Duration` that overflows, an `expect` of std's), the
+/// first frame in the student's file and its function; for a panic in the student's file,
+/// its function. `None` for a `todo!()` (its place says it all) and for panics elsewhere.
+fn students_frame(place: &str, message: &str) -> Option<(String, Option<String>)> {
+    let in_library = place.starts_with("/rustc/") || place.contains("/library/");
+    let in_exercise = place.contains("exercises/");
+    if !(in_library || in_exercise)
+        || message.starts_with("not yet implemented")
+        || message.starts_with("not implemented")
+    {
+        return None;
+    }
+    let trace = std::backtrace::Backtrace::force_capture().to_string();
+    let mut function: Option<&str> = None;
+    for line in trace.lines() {
+        let line = line.trim();
+        if let Some(path) = line.strip_prefix("at ") {
+            let path = clean_path(path);
+            if let Some(at) = path.find("exercises/") {
+                let there = path[at..].to_string();
+                let f = function.map(short_function);
+                return Some(if in_exercise {
+                    (place.to_string(), f)
+                } else {
+                    (there, f)
+                });
+            }
+        } else if let Some((n, name)) = line.split_once(": ")
+            && n.chars().all(|c| c.is_ascii_digit())
+        {
+            function = Some(name);
+        }
+    }
+    None
+}
+
+/// A function of the backtrace as the student wrote it: `Deadline::remaining` for
+/// `locks::clocks::Deadline::remaining`, without closures and hashes.
+fn short_function(name: &str) -> String {
+    let parts: Vec<&str> = name
+        .split("::")
+        .filter(|p| !p.starts_with("{{") && !(p.starts_with('h') && p.len() == 17))
+        .collect();
+    match parts.as_slice() {
+        [.., ty, f] if !ty.contains(['<', '>']) && ty.starts_with(char::is_uppercase) => {
+            format!("{ty}::{f}")
+        }
+        [.., f] => f.to_string(),
+        [] => name.to_string(),
+    }
 }
 
 /// A panic message with its long lines wrapped (lines of tables are kept as they are).
