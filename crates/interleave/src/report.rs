@@ -140,7 +140,7 @@ impl fmt::Display for Failure {
             None => v.place = Some(when),
         }
         if self.kind == FailureKind::Budget && self.message.contains("busy-wait") {
-            v.helps.push(busy_wait_help(&self.message));
+            v.helps.push(busy_wait_help(&self.message, false));
         }
         v.replay = self.replay_line();
         write!(f, "{v}")
@@ -518,8 +518,10 @@ pub(crate) fn object_label(kind: &str, name: &str) -> String {
 /// The help for a busy-wait: block instead. A loop that spins while it holds a lock or a
 /// monitor is told that nobody can get in; one that already yields, that yielding is not
 /// waiting; one that does not is also told, for the steps that ask for spinning, to yield
-/// between looks.
-pub(crate) fn busy_wait_help(message: &str) -> String {
+/// between looks. In a scenario (`scripted`), the table's next step waits for every call
+/// to return or block: what the loop waits for is a later step, which a loop that never
+/// blocks keeps from coming.
+pub(crate) fn busy_wait_help(message: &str, scripted: bool) -> String {
     let how = "(wait on a condition variable, receive from a channel, lock the mutex it needs)";
     // `... looping over yield while it holds Monitor gate, which O waits to enter: ...`:
     // nobody can change what the loop waits for, whatever it calls in the loop.
@@ -533,7 +535,14 @@ pub(crate) fn busy_wait_help(message: &str) -> String {
              releases {held} while it waits, or let go of it between looks"
         );
     }
-    if message.contains("yield") {
+    if scripted {
+        format!(
+            "a call that must wait should block {how} instead of testing a condition in a \
+             loop: the table moves to its next step only once every call has returned or \
+             blocked, so a loop that never blocks keeps what it waits for (a later step) from \
+             coming"
+        )
+    } else if message.contains("yield") {
         format!(
             "unless the step asks for spinning, block {how} instead of testing a condition in \
              a loop. The loop already calls yield_now(), so the other threads did run and what \
