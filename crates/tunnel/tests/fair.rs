@@ -51,7 +51,8 @@ fn depart<T: Fair>(dir: Direction) -> impl FnOnce(&T) {
 const RULES_HOLD: &str = "rules 1 and 2 hold: the car enters at once";
 const RULE_1: &str = "rule 1: cars of the other direction are inside, the car waits";
 const NOT_EMPTY: &str = "cars of this direction are still inside: the tunnel cannot turn yet";
-const TURN: &str = "the tunnel is empty: every waiting car that rules 1 and 2 allow enters";
+const TURN: &str = "the last car inside leaves, and the tunnel may turn: every waiting car that rules 1 and 2 \
+     allow enters at once";
 const EMPTY: &str = "the last car leaves and nobody waits: the tunnel is empty";
 
 /// The notes' policy: while northbound cars keep coming, each one enters at once
@@ -143,7 +144,10 @@ fn batch_1_script<T: Fair>() -> Table {
         .call("S1", "depart(South)", depart(South))
         .rule(NOT_EMPTY)
         .call("S2", "depart(South)", depart(South))
-        .rule(TURN)
+        .rule(
+            "the last car inside leaves: N1 and N2 enter at once (rule 2 counts only the cars \
+             that arrived after a waiting car, and N1 and N2 arrived before S3); S3 waits (rule 1)",
+        )
         .call("N3", "arrive(North)", arrive_quietly(North))
         .rule("rule 2 allows it: N1 and N2 arrived before S3, so S3 was never overtaken")
         .call("N4", "arrive(North)", arrive_quietly(North))
