@@ -223,6 +223,7 @@ fn check_recorded(
         {
             failure.kind = FailureKind::Explained;
             failure.message = message;
+            interleave::trace::export_failure(&failure);
         }
         failure
     })

@@ -251,6 +251,7 @@ fn check_clerks<L: Ledger>(
         };
         failure.kind = FailureKind::Explained;
         failure.message = message;
+        interleave::trace::export_failure(&failure);
         failure
     })
 }

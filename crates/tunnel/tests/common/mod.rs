@@ -351,6 +351,7 @@ pub fn check_turn<T: OneWay>(
         {
             failure.kind = FailureKind::LostWakeup;
             failure.message = message;
+            interleave::trace::export_failure(&failure);
         }
     }
     Err(failure)
