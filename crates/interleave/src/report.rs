@@ -394,7 +394,8 @@ fn students_frame(place: &str, message: &str) -> Option<(String, Option<String>)
 fn short_function(name: &str) -> String {
     let parts: Vec<&str> = name
         .split("::")
-        .filter(|p| !p.starts_with("{{") && !(p.starts_with('h') && p.len() == 17))
+        // Closures (`{{closure}}`) and hashes (`h0123456789abcdef`) are not the student's.
+        .filter(|p| !(p.starts_with("{{") || (p.starts_with('h') && p.len() == 17)))
         .collect();
     match parts.as_slice() {
         [.., ty, f] if !ty.contains(['<', '>']) && ty.starts_with(char::is_uppercase) => {

@@ -181,7 +181,7 @@ impl Record {
                 .filter(|(_, s)| *s > t)
                 .map(|(x, s)| format!("{x} (#{s})"))
                 .collect();
-            (!after.is_empty()).then(|| (w, t, after))
+            (!after.is_empty()).then_some((w, t, after))
         });
         match later {
             Some((w, t, after)) => m.push_str(&format!(

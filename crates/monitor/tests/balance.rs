@@ -52,7 +52,11 @@ impl std::fmt::Display for Op {
 /// The operations of a run: who called which, when it started and when it returned (in
 /// the test's order of events).
 #[derive(Clone)]
-struct Record(Observed<(u64, Vec<(String, Op, u64, Option<u64>)>)>);
+struct Record(Observed<(u64, Vec<Call>)>);
+
+/// One operation of a run: the thread, the operation, when it started and when it
+/// returned (None while it runs).
+type Call = (String, Op, u64, Option<u64>);
 
 impl Record {
     fn new() -> Self {
