@@ -60,8 +60,19 @@ pub fn failure(output: &str, package: &str) -> Explanation {
         headline = format!("reached a `todo!()`{at}: replace it with your implementation");
     } else if let Some(location) = in_student_code {
         // A panic of the student's own code (an overflow, an index out of bounds): where
-        // it happened is half of the diagnosis.
-        headline = format!("your code panicked at {location} ({headline})");
+        // it happened is half of the diagnosis, and in which function, when the panic's
+        // report names it (`(in `Deadline::remaining`)`).
+        let function = first_panic
+            .and_then(|b| {
+                b.lines.iter().find_map(|l| {
+                    l.trim()
+                        .strip_prefix("(in `")
+                        .and_then(|f| f.strip_suffix("`)"))
+                })
+            })
+            .map(|f| format!(" in `{f}`"))
+            .unwrap_or_default();
+        headline = format!("your code panicked{function} at {location} ({headline})");
     }
 
     // A panic whose message a later block repeats (the scheduler reporting an actor's
@@ -340,9 +351,11 @@ pub fn shorten_paths(text: &str, package: &str) -> String {
 /// Rust 1.88, `thread 'NAME' panicked at LOC:`.
 fn panic_location(line: &str) -> Option<String> {
     let plain = ui::strip_ansi(line);
-    // A report that quotes where its panic was raised: `panicked at LOC:`.
+    // A report that quotes where its panic was raised: `panicked at LOC:`, or a thread
+    // without a name (`a thread panicked at LOC:`, as interleave's panic hook says it).
     if let Some(location) = plain
         .strip_prefix("panicked at ")
+        .or_else(|| plain.strip_prefix("a thread panicked at "))
         .and_then(|l| l.strip_suffix(':'))
         .filter(|l| !l.contains(' '))
     {
@@ -590,6 +603,24 @@ snapshot assertion for 'x' failed in line 11";
         assert_eq!(e.headline, "S1 panicked: S1 entered while N1 was inside");
         assert!(e.replay.is_some());
         assert!(!e.body.contains("replay"), "{}", e.body);
+    }
+
+    #[test]
+    fn a_panic_of_an_unnamed_thread_is_headed_by_its_place_and_function_once() {
+        let block = "a thread panicked at exercises/07_locks/convoy.rs:71:9:\n\
+                     attempt to add with overflow\n\n(in `HandoffLock::lock`)\n";
+        let e = failure(&format!("{block}\n{block}"), "locks");
+        assert_eq!(
+            e.headline,
+            "your code panicked in `HandoffLock::lock` at exercises/07_locks/convoy.rs:71:9 \
+             (attempt to add with overflow)"
+        );
+        assert_eq!(
+            e.body.matches("attempt to add with overflow").count(),
+            1,
+            "{}",
+            e.body
+        );
     }
 
     #[test]

@@ -824,8 +824,47 @@ impl<T: Clone> Observed<T> {
     }
 }
 
-/// A waiting thread: its name, when it started waiting, and who bypassed it.
-type Waiter = (String, u64, Vec<String>);
+/// A waiting thread: its name, when it started waiting (its arrival number, and the step
+/// of the simulation if there is one), and who bypassed it (with the step).
+type Waiter = (String, u64, Option<u64>, Vec<(String, Option<u64>)>);
+
+/// The current step of the simulation, if there is one.
+fn current_step() -> Option<u64> {
+    runtime::current().map(|e| e.lock().step)
+}
+
+/// `CPU entered at steps 15 and 23 and IO2 entered at step 30` (or `CPU entered 2 times`
+/// without steps).
+fn bypasses(by: &[(String, Option<u64>)]) -> String {
+    let mut names: Vec<&str> = Vec::new();
+    for (n, _) in by {
+        if !names.contains(&n.as_str()) {
+            names.push(n);
+        }
+    }
+    let and = |items: Vec<String>| match items.as_slice() {
+        [] => String::new(),
+        [one] => one.clone(),
+        [rest @ .., last] => format!("{} and {last}", rest.join(", ")),
+    };
+    and(names
+        .iter()
+        .map(|name| {
+            let steps: Vec<String> = by
+                .iter()
+                .filter(|(n, _)| n == name)
+                .filter_map(|(_, s)| s.map(|s| s.to_string()))
+                .collect();
+            let times = by.iter().filter(|(n, _)| n == name).count();
+            match steps.len() {
+                0 if times == 1 => format!("{name} entered"),
+                0 => format!("{name} entered {times} times"),
+                1 => format!("{name} entered at step {}", steps[0]),
+                _ => format!("{name} entered at steps {}", and(steps)),
+            }
+        })
+        .collect())
+}
 
 /// A bounded-waiting oracle: no thread waiting for a resource is bypassed more than
 /// `bound` times. A bypass is an entry by a thread that arrived after the waiter: one
@@ -879,10 +918,11 @@ impl Fairness {
     pub fn waiting(&self) {
         let me = Self::me();
         crate::trace::label(format!("waits for {}", self.name));
+        let step = current_step();
         let mut guard = self.waiting.lock();
         let (waiters, next) = &mut *guard;
-        if !waiters.iter().any(|(n, _, _)| *n == me) {
-            waiters.push((me, *next, Vec::new()));
+        if !waiters.iter().any(|(n, _, _, _)| *n == me) {
+            waiters.push((me, *next, step, Vec::new()));
             *next += 1;
         }
     }
@@ -896,28 +936,35 @@ impl Fairness {
     pub fn entered(&self) {
         let me = Self::me();
         crate::trace::label(format!("enters {}", self.name));
+        let step = current_step();
         let mut guard = self.waiting.lock();
         let (waiters, next) = &mut *guard;
         // When this thread arrived: when it started waiting, or now if it never waited.
-        let arrived = match waiters.iter().position(|(n, _, _)| *n == me) {
+        let arrived = match waiters.iter().position(|(n, _, _, _)| *n == me) {
             Some(i) => waiters.remove(i).1,
             None => {
                 *next += 1;
                 *next - 1
             }
         };
-        for (n, since, by) in waiters.iter_mut() {
+        for (n, since, at, by) in waiters.iter_mut() {
             if *since > arrived {
                 continue;
             }
-            by.push(me.clone());
+            by.push((me.clone(), step));
             if by.len() > self.bound {
+                let waiting = match at {
+                    Some(at) => format!("{n}, waiting for {} since step {at},", self.name),
+                    None => format!("{n}, waiting for {},", self.name),
+                };
+                let times = match by.len() {
+                    1 => "once".to_string(),
+                    k => format!("{k} times"),
+                };
                 let msg = format!(
-                    "{n} was bypassed {} times while waiting for {} (bound {}): {} entered first",
-                    by.len(),
-                    self.name,
+                    "{waiting} was bypassed {times} (bound {}): while {n} waited, {}",
                     self.bound,
-                    by.join(", ")
+                    bypasses(by)
                 );
                 match runtime::current() {
                     Some(e) => e.fail(FailureKind::Unfair, msg),

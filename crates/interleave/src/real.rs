@@ -33,6 +33,9 @@ where
     T: Send + 'static,
     F: FnOnce() -> T + Send + 'static,
 {
+    // A panic of the student's code on these threads is printed with its place in the
+    // student's file and its function.
+    crate::report::install_panic_hook();
     let (done, finished) = mpsc::channel();
     let worker = std::thread::Builder::new()
         .name("real-threads-under-test".into())

@@ -30,6 +30,10 @@ pub enum FailureKind {
     /// happens-before orders: data published without Release and Acquire, or shared
     /// without synchronisation.
     DataRace,
+    /// A failure whose cause a test found in its own record of the run and wrote in the
+    /// message, in the step's words (a spin that can never end because a turn was
+    /// skipped): the message is the whole headline.
+    Explained,
 }
 
 impl FailureKind {
@@ -44,6 +48,7 @@ impl FailureKind {
             FailureKind::Unfair => "bounded waiting violated",
             FailureKind::Escape => "escape from the scheduler",
             FailureKind::DataRace => "data race",
+            FailureKind::Explained => "failure",
         }
     }
 }
@@ -135,7 +140,7 @@ impl fmt::Display for Failure {
             None => v.place = Some(when),
         }
         if self.kind == FailureKind::Budget && self.message.contains("busy-wait") {
-            v.helps.push(busy_wait_help(&self.message));
+            v.helps.push(busy_wait_help(&self.message, false));
         }
         v.replay = self.replay_line();
         write!(f, "{v}")
@@ -149,8 +154,9 @@ pub(crate) fn headline(kind: FailureKind, message: &str) -> String {
             Some(rest) => rest.to_string(),
             None => format!("panic: {message}"),
         },
-        // The diagnosis starts with the words: "data race on the message: ...".
-        FailureKind::DataRace => message.to_string(),
+        // The diagnosis starts with the words: "data race on the message: ...", or is the
+        // test's own.
+        FailureKind::DataRace | FailureKind::Explained => message.to_string(),
         _ => format!("{}: {message}", kind.headline()),
     }
 }
@@ -308,23 +314,96 @@ pub(crate) fn install_panic_hook() {
             if std::env::var("RUST_BACKTRACE").is_ok_and(|v| v != "0") {
                 return previous(info);
             }
+            let payload = payload_text(info.payload());
+            if payload == SCOPE_PANICKED {
+                // std's scope says again that one of its threads panicked: that thread's
+                // panic was printed already, with its place and message.
+                return;
+            }
             let name = std::thread::current()
                 .name()
                 .map(|n| format!("thread '{n}'"))
                 .unwrap_or_else(|| "a thread".to_string());
-            let place = info
-                .location()
-                .map(|l| format!(" at {}:{}:{}", clean_path(l.file()), l.line(), l.column()))
-                .unwrap_or_default();
+            let (place, function) = match info.location() {
+                Some(l) => {
+                    let here = format!("{}:{}:{}", clean_path(l.file()), l.line(), l.column());
+                    match students_frame(&here, payload) {
+                        Some((there, function)) => (format!(" at {there}"), function),
+                        None => (format!(" at {here}"), None),
+                    }
+                }
+                None => (String::new(), None),
+            };
             let mut head = format!("{name} panicked{place}:");
             if crate::text::width(&head) > crate::text::WIDTH {
                 // libtest's header names the test already.
                 head = format!("panicked{place}:");
             }
-            let msg = wrap_message(payload_text(info.payload()));
-            eprintln!("\n{head}\n{msg}");
+            let msg = wrap_message(payload);
+            match function {
+                Some(f) => eprintln!("\n{head}\n{msg}\n\n(in `{f}`)"),
+                None => eprintln!("\n{head}\n{msg}"),
+            }
         }));
     });
+}
+
+/// What std's `thread::scope` panics with after one of its threads panicked.
+const SCOPE_PANICKED: &str = "a scoped thread panicked";
+
+/// Where a panic outside any simulation happened in the student's file (`exercises/...`),
+/// and in which function, from the backtrace: for a panic raised inside Rust's library on
+/// the student's behalf (`Duration - Duration` that overflows, an `expect` of std's), the
+/// first frame in the student's file and its function; for a panic in the student's file,
+/// its function. `None` for a `todo!()` (its place says it all) and for panics elsewhere.
+fn students_frame(place: &str, message: &str) -> Option<(String, Option<String>)> {
+    let in_library = place.starts_with("/rustc/") || place.contains("/library/");
+    let in_exercise = place.contains("exercises/");
+    if !(in_library || in_exercise)
+        || message.starts_with("not yet implemented")
+        || message.starts_with("not implemented")
+    {
+        return None;
+    }
+    let trace = std::backtrace::Backtrace::force_capture().to_string();
+    let mut function: Option<&str> = None;
+    for line in trace.lines() {
+        let line = line.trim();
+        if let Some(path) = line.strip_prefix("at ") {
+            let path = clean_path(path);
+            if let Some(at) = path.find("exercises/") {
+                let there = path[at..].to_string();
+                let f = function.map(short_function);
+                return Some(if in_exercise {
+                    (place.to_string(), f)
+                } else {
+                    (there, f)
+                });
+            }
+        } else if let Some((n, name)) = line.split_once(": ")
+            && n.chars().all(|c| c.is_ascii_digit())
+        {
+            function = Some(name);
+        }
+    }
+    None
+}
+
+/// A function of the backtrace as the student wrote it: `Deadline::remaining` for
+/// `locks::clocks::Deadline::remaining`, without closures and hashes.
+fn short_function(name: &str) -> String {
+    let parts: Vec<&str> = name
+        .split("::")
+        // Closures (`{{closure}}`) and hashes (`h0123456789abcdef`) are not the student's.
+        .filter(|p| !(p.starts_with("{{") || (p.starts_with('h') && p.len() == 17)))
+        .collect();
+    match parts.as_slice() {
+        [.., ty, f] if !ty.contains(['<', '>']) && ty.starts_with(char::is_uppercase) => {
+            format!("{ty}::{f}")
+        }
+        [.., f] => f.to_string(),
+        [] => name.to_string(),
+    }
 }
 
 /// A panic message with its long lines wrapped (lines of tables are kept as they are).
@@ -450,8 +529,10 @@ pub(crate) fn object_label(kind: &str, name: &str) -> String {
 /// The help for a busy-wait: block instead. A loop that spins while it holds a lock or a
 /// monitor is told that nobody can get in; one that already yields, that yielding is not
 /// waiting; one that does not is also told, for the steps that ask for spinning, to yield
-/// between looks.
-pub(crate) fn busy_wait_help(message: &str) -> String {
+/// between looks. In a scenario (`scripted`), the table's next step waits for every call
+/// to return or block: what the loop waits for is a later step, which a loop that never
+/// blocks keeps from coming.
+pub(crate) fn busy_wait_help(message: &str, scripted: bool) -> String {
     let how = "(wait on a condition variable, receive from a channel, lock the mutex it needs)";
     // `... looping over yield while it holds Monitor gate, which O waits to enter: ...`:
     // nobody can change what the loop waits for, whatever it calls in the loop.
@@ -465,7 +546,14 @@ pub(crate) fn busy_wait_help(message: &str) -> String {
              releases {held} while it waits, or let go of it between looks"
         );
     }
-    if message.contains("yield") {
+    if scripted {
+        format!(
+            "a call that must wait should block {how} instead of testing a condition in a \
+             loop: the table moves to its next step only once every call has returned or \
+             blocked, so a loop that never blocks keeps what it waits for (a later step) from \
+             coming"
+        )
+    } else if message.contains("yield") {
         format!(
             "unless the step asks for spinning, block {how} instead of testing a condition in \
              a loop. The loop already calls yield_now(), so the other threads did run and what \

@@ -554,7 +554,7 @@ fn step_failure(
                 )),
             };
             if message.contains("busy-wait") {
-                v.helps.push(crate::report::busy_wait_help(&message));
+                v.helps.push(crate::report::busy_wait_help(&message, true));
             }
             v
         }

@@ -191,7 +191,7 @@ fn the_unfair_tunnel_lets_northbound_cars_bypass_a_waiting_southbound_car() {
     .expect_err("the basic tunnel has no fairness");
     assert_eq!(f.kind, FailureKind::Unfair, "{f}");
     assert!(
-        f.message.contains("while waiting for the tunnel (bound 1)"),
+        f.message.contains("waiting for the tunnel since step") && f.message.contains("(bound 1)"),
         "{f}"
     );
 }

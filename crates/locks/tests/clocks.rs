@@ -398,15 +398,54 @@ fn a_deadline_expires_exactly_when_its_timeout_has_passed() {
     assert_eq!(value(5), "true", "\n{table:#}");
 }
 
+/// Calls `f`, the call described by `what`; if it panics (its place and message are printed
+/// above), says which call it was and what it should have returned.
+fn call(what: &str, f: impl FnOnce() -> Duration) -> Duration {
+    catch_unwind(AssertUnwindSafe(f)).unwrap_or_else(|_| {
+        panic!(
+            "{what} panicked: remaining() is the time left until the deadline, and zero once \
+             it has passed. A panic in remaining()."
+        )
+    })
+}
+
+/// Outside any simulation (on a real thread, under a watchdog, so that a panic of the
+/// deadline's code is reported with its place in the exercise file and its function).
 #[test]
 fn real_time_deadlines_count_down() {
-    let d = Deadline::after(Duration::from_secs(60));
-    assert!(!d.expired());
-    assert!(d.remaining() <= Duration::from_secs(60));
-    assert!(d.remaining() > Duration::from_secs(59));
-    let now = Deadline::after(Duration::ZERO);
-    assert!(now.expired());
-    assert_eq!(now.remaining(), Duration::ZERO);
+    interleave::real::within(
+        Duration::from_secs(10),
+        "deadlines of 60 s and of 0 s on the real clock",
+        || {
+            let d = Deadline::after(Duration::from_secs(60));
+            assert!(
+                !d.expired(),
+                "Deadline::after(60 s).expired() is true at once"
+            );
+            let left = call("Deadline::after(60 s).remaining(), at once,", || {
+                d.remaining()
+            });
+            assert!(
+                left <= Duration::from_secs(60) && left > Duration::from_secs(59),
+                "Deadline::after(60 s).remaining() is {} ms at once, not just under 60 s",
+                left.as_millis()
+            );
+            let now = Deadline::after(Duration::ZERO);
+            assert!(
+                now.expired(),
+                "Deadline::after(0 s).expired() is false: it has passed"
+            );
+            let left = call(
+                "Deadline::after(0 s).remaining(), once the deadline has passed,",
+                || now.remaining(),
+            );
+            assert!(
+                left.is_zero(),
+                "Deadline::after(0 s).remaining() is {} ms: zero once the deadline has passed",
+                left.as_millis()
+            );
+        },
+    );
 }
 
 /// Every check above, for a deadline and an event written in this file.

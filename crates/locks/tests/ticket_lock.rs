@@ -20,7 +20,7 @@ use std::time::Duration;
 
 use common::script::Checked;
 use interleave::cell::UnsafeCell as TrackedUnsafeCell;
-use interleave::explore::{Config, Observed, Strategy, check, explore, invariant};
+use interleave::explore::{Config, Observed, Strategy, check, invariant};
 use interleave::real::within;
 use interleave::report::FailureKind;
 use interleave::scenario::{Returned, Scenario, Table};
@@ -111,23 +111,150 @@ impl Publishing for TicketLock<Value> {
     }
 }
 
+/// What the test records of one run of threads that take the lock: who holds it, who
+/// waits for it (with its ticket when the test drew it), and the tickets that entered.
+#[derive(Clone)]
+struct Record {
+    inside: Observed<Vec<String>>,
+    waiting: Observed<Vec<(String, Option<usize>)>>,
+    served: Observed<Vec<(String, usize)>>,
+}
+
+impl Record {
+    fn new() -> Self {
+        Record {
+            inside: Observed::new(Vec::new()),
+            waiting: Observed::new(Vec::new()),
+            served: Observed::new(Vec::new()),
+        }
+    }
+
+    /// `who` starts waiting for the lock (in `lock()`, or in `wait_turn` with `ticket`).
+    fn waits(&self, who: &str, ticket: Option<usize>) {
+        self.waiting.update(|w| w.push((who.to_string(), ticket)));
+    }
+
+    /// `who` got in: it no longer waits.
+    fn got_in(&self, who: &str, ticket: Option<usize>) {
+        self.waiting.update(|w| w.retain(|(x, _)| x != who));
+        if let Some(t) = ticket {
+            self.served.update(|s| s.push((who.to_string(), t)));
+        }
+    }
+
+    /// Why the threads still waiting spin for ever, if the record shows it: nobody holds
+    /// the lock, so the display should show the ticket of a waiter, who goes in at its
+    /// next look; the waiters' turns never come, so a turn was skipped. In the step's
+    /// words; None if someone holds the lock (then the holder is what they wait for).
+    fn endless_spin(&self) -> Option<String> {
+        if !self.inside.with(Vec::is_empty) {
+            return None;
+        }
+        let waiting = self.waiting.get();
+        let served = self.served.get();
+        let ((who, ticket), others) = waiting.split_first()?;
+        let call = if ticket.is_some() {
+            "wait_turn"
+        } else {
+            "lock()"
+        };
+        let also = if others.is_empty() {
+            String::new()
+        } else {
+            let names: Vec<&str> = others.iter().map(|(w, _)| w.as_str()).collect();
+            format!(" ({} too)", names.join(", "))
+        };
+        let mut m = format!(
+            "{who} spins in {call} for ever{also}: nobody holds the ticket lock, yet {who}'s \
+             turn never comes. When the lock is free, the display shows the ticket of the next \
+             waiter, who goes in at its next look; "
+        );
+        // What the record shows of the display: the tickets served after a waiting one.
+        let mut lowest: Vec<(&str, usize)> = waiting
+            .iter()
+            .filter_map(|(w, t)| t.map(|t| (w.as_str(), t)))
+            .collect();
+        lowest.sort_by_key(|&(_, t)| t);
+        let later = lowest.first().and_then(|&(w, t)| {
+            let after: Vec<String> = served
+                .iter()
+                .filter(|(_, s)| *s > t)
+                .map(|(x, s)| format!("{x} (#{s})"))
+                .collect();
+            (!after.is_empty()).then_some((w, t, after))
+        });
+        match later {
+            Some((w, t, after)) => m.push_str(&format!(
+                "here {w} holds #{t}, and {} entered with a later ticket: the display moved \
+                 past #{t}, so #{t}'s turn was skipped. ",
+                after.join(", ")
+            )),
+            None => m.push_str(
+                "here no waiter's ticket will ever be on display, so a turn was skipped: a \
+                 thread went in without waiting for its own ticket to be on display (on \
+                 another's turn), or the display moved on without its holder leaving. ",
+            ),
+        }
+        m.push_str(
+            "Every thread must go in only when the display shows its own ticket, and leaving \
+             must move the display on by exactly one. A turn skipped.",
+        );
+        Some(m)
+    }
+}
+
+/// Runs `body` under `config` with a new record for each schedule, and returns the first
+/// failure: a spin that can never end is explained from the record of its run.
+fn check_recorded(
+    config: Config,
+    body: impl Fn(&Record) + Send + Sync + 'static,
+) -> Result<interleave::explore::Stats, Box<interleave::report::Failure>> {
+    let last = std::sync::Arc::new(std::sync::Mutex::new(None::<Record>));
+    let keep = last.clone();
+    check(config, move || {
+        let record = Record::new();
+        *keep.lock().expect("the record") = Some(record.clone());
+        body(&record);
+    })
+    .map_err(|mut failure| {
+        let record = last.lock().expect("the record").take();
+        if failure.kind == FailureKind::Budget
+            && let Some(message) = record.and_then(|r| r.endless_spin())
+        {
+            failure.kind = FailureKind::Explained;
+            failure.message = message;
+            interleave::trace::export_failure(&failure);
+        }
+        failure
+    })
+}
+
+/// [`check_recorded`], panicking with the report of the first failure.
+fn explore_recorded(config: Config, body: impl Fn(&Record) + Send + Sync + 'static) {
+    if let Err(failure) = check_recorded(config, body) {
+        panic!("{failure}");
+    }
+}
+
 /// `n` threads each take the lock `rounds` times, read the value and write it plus one.
 /// Each holder must see what the previous one wrote: leaving stores the next turn, which
 /// the next holder reads before going in, and only a Release store read by an Acquire
 /// load (or stronger orderings, or fences) makes the previous holder's writes happen
 /// before the next holder's reads. interleave reports a data race on the value otherwise.
-fn handing_over<L: Publishing>(n: usize, rounds: usize) {
+fn handing_over<L: Publishing>(record: &Record, n: usize, rounds: usize) {
     let lock = Arc::new(L::new_publishing());
-    let inside = Observed::new(Vec::<String>::new());
+    let inside = record.inside.clone();
     let handles: Vec<_> = (1..=n)
         .map(|k| {
             let name = format!("T{k}");
-            let (lock, inside) = (lock.clone(), inside.clone());
+            let (lock, inside, record) = (lock.clone(), inside.clone(), record.clone());
             thread::Builder::new()
                 .name(name.clone())
                 .spawn(move || {
                     for _ in 0..rounds {
+                        record.waits(&name, None);
                         let guard = lock.lock();
+                        record.got_in(&name, None);
                         let others = inside.update(|v| {
                             let others = v.join(", ");
                             v.push(name.clone());
@@ -159,10 +286,12 @@ fn handing_over<L: Publishing>(n: usize, rounds: usize) {
 }
 
 fn publishing_checks<L: Publishing>() {
-    explore(Config::new().iterations(200), || handing_over::<L>(3, 2));
-    explore(
+    explore_recorded(Config::new().iterations(200), |r| {
+        handing_over::<L>(r, 3, 2)
+    });
+    explore_recorded(
         Config::new().strategy(Strategy::DelayBounded { bound: 1 }),
-        || handing_over::<L>(3, 2),
+        |r| handing_over::<L>(r, 3, 2),
     );
 }
 
@@ -170,14 +299,14 @@ fn publishing_checks<L: Publishing>() {
 /// scheduling point between them, so that two threads inside at once lose an update.
 /// With `check_order`, a thread that enters while someone who drew an earlier ticket still
 /// waits fails the schedule.
-fn queueing<L: Tickets>(n: usize, rounds: usize, check_order: bool) {
+fn queueing<L: Tickets>(record: &Record, n: usize, rounds: usize, check_order: bool) {
     let start = interleave::time::Instant::now();
     let lock = Arc::new(L::new(0));
     // Test-side: the threads that drew a ticket and wait, with their numbers, and every
     // number drawn so far (and by whom).
     let queue = Observed::new(Vec::<(String, usize)>::new());
     let drawn = Observed::new(HashMap::<usize, String>::new());
-    let inside = Observed::new(Vec::<String>::new());
+    let inside = record.inside.clone();
     let i = inside.clone();
     invariant("at most one thread holds the ticket lock", move || {
         i.with(|v| v.len() <= 1)
@@ -185,8 +314,13 @@ fn queueing<L: Tickets>(n: usize, rounds: usize, check_order: bool) {
     let handles: Vec<_> = (1..=n)
         .map(|k| {
             let name = format!("T{k}");
-            let (lock, inside, queue, drawn) =
-                (lock.clone(), inside.clone(), queue.clone(), drawn.clone());
+            let (lock, inside, queue, drawn, record) = (
+                lock.clone(),
+                inside.clone(),
+                queue.clone(),
+                drawn.clone(),
+                record.clone(),
+            );
             thread::Builder::new()
                 .name(name.clone())
                 .spawn(move || {
@@ -201,7 +335,9 @@ fn queueing<L: Tickets>(n: usize, rounds: usize, check_order: bool) {
                             );
                         }
                         queue.update(|q| q.push((name.clone(), number)));
+                        record.waits(&name, Some(number));
                         let mut guard = lock.wait_turn(ticket);
+                        record.got_in(&name, Some(number));
                         let ahead = queue.update(|q| {
                             q.retain(|(w, _)| *w != name);
                             let ahead: Vec<String> = q
@@ -251,11 +387,15 @@ fn queueing<L: Tickets>(n: usize, rounds: usize, check_order: bool) {
 }
 
 fn exploration_checks<L: Tickets>() {
-    explore(Config::new().iterations(300), || queueing::<L>(3, 2, true));
-    explore(Config::new().iterations(200), || queueing::<L>(4, 3, true));
-    explore(
+    explore_recorded(Config::new().iterations(300), |r| {
+        queueing::<L>(r, 3, 2, true)
+    });
+    explore_recorded(Config::new().iterations(200), |r| {
+        queueing::<L>(r, 4, 3, true)
+    });
+    explore_recorded(
         Config::new().strategy(Strategy::DelayBounded { bound: 2 }),
-        || queueing::<L>(3, 2, true),
+        |r| queueing::<L>(r, 3, 2, true),
     );
 }
 
@@ -303,33 +443,33 @@ fn a_try_turn_that_is_refused_changes_nothing() {
 
 #[test]
 fn at_most_one_thread_inside() {
-    explore(Config::new().iterations(300), || {
-        queueing::<Step>(3, 2, false)
+    explore_recorded(Config::new().iterations(300), |r| {
+        queueing::<Step>(r, 3, 2, false)
     });
-    explore(Config::new().iterations(200), || {
-        queueing::<Step>(4, 3, false)
+    explore_recorded(Config::new().iterations(200), |r| {
+        queueing::<Step>(r, 4, 3, false)
     });
 }
 
 #[test]
 fn at_most_one_thread_inside_within_two_delays() {
-    explore(
+    explore_recorded(
         Config::new().strategy(Strategy::DelayBounded { bound: 2 }),
-        || queueing::<Step>(3, 2, false),
+        |r| queueing::<Step>(r, 3, 2, false),
     );
 }
 
 #[test]
 fn a_waiter_is_never_overtaken() {
-    explore(Config::new().iterations(300), || {
-        queueing::<Step>(3, 2, true)
+    explore_recorded(Config::new().iterations(300), |r| {
+        queueing::<Step>(r, 3, 2, true)
     });
-    explore(Config::new().iterations(200), || {
-        queueing::<Step>(4, 3, true)
+    explore_recorded(Config::new().iterations(200), |r| {
+        queueing::<Step>(r, 4, 3, true)
     });
-    explore(
+    explore_recorded(
         Config::new().strategy(Strategy::DelayBounded { bound: 2 }),
-        || queueing::<Step>(3, 2, true),
+        |r| queueing::<Step>(r, 3, 2, true),
     );
 }
 
@@ -775,6 +915,21 @@ impl<const F: u8, V> TestLock<F, V> {
             thread::yield_now();
         }
     }
+
+    /// Draws a ticket and waits for its turn; with fault 11, a shortcut first: if every
+    /// ticket drawn was served, the lock looks free, and the thread draws a ticket and goes
+    /// in at once (two loads, then a draw: another thread can draw in between, and this one
+    /// goes in on its turn).
+    fn enter(&self) -> TestGuard<'_, F, V> {
+        if F == 11 {
+            let serving = self.now_serving.load(Ordering::Acquire);
+            if self.next_ticket.load(Ordering::Acquire) == serving {
+                self.next_ticket.fetch_add(1, Ordering::AcqRel);
+                return TestGuard { lock: self };
+            }
+        }
+        self.wait(self.take())
+    }
 }
 
 impl<const F: u8> Publishing for TestLock<F, Value> {
@@ -783,7 +938,7 @@ impl<const F: u8> Publishing for TestLock<F, Value> {
         TestLock::with_value(Value::new())
     }
     fn lock(&self) -> TestGuard<'_, F, Value> {
-        self.wait(self.take())
+        self.enter()
     }
 }
 
@@ -793,7 +948,8 @@ impl<const F: u8> Publishing for TestLock<F, Value> {
 /// 4: the starter made atomic: a flag checked and set in one step, tickets ignored (mutual
 /// exclusion, but whoever looks at the right moment goes first). 5: leaves with a Relaxed
 /// `fetch_add`; 6: looks at the display with a Relaxed load (both keep mutual exclusion and
-/// ticket order, but the next holder may not see the previous one's writes). Correct
+/// ticket order, but the next holder may not see the previous one's writes). 11: `lock()`
+/// goes straight in when the lock looks free, and can take a waiter's turn. Correct
 /// too: 7 (SeqCst everywhere), 8 (AcqRel to leave), 9 (Relaxed with fences).
 impl<const F: u8> Tickets for TestLock<F> {
     type Ticket = usize;
@@ -820,7 +976,7 @@ impl<const F: u8> Tickets for TestLock<F> {
     }
 
     fn lock(&self) -> TestGuard<'_, F> {
-        self.wait(self.take())
+        self.enter()
     }
 }
 
@@ -886,6 +1042,37 @@ fn the_checks_reject_a_turn_published_or_read_with_relaxed() {
     );
 }
 
+/// A thread that goes in on another's turn (through a shortcut of `lock()`) skips that
+/// turn, and the waiter spins for ever: the report says that a turn was skipped, and does
+/// not tell the student to stop spinning, which this step asks for.
+#[test]
+fn an_endless_spin_is_reported_as_a_skipped_turn() {
+    let m = publishing_failure_of::<TestLock<11, Value>>();
+    assert!(
+        m.contains("spins in lock() for ever")
+            && m.contains("nobody holds the ticket lock")
+            && m.contains("A turn skipped. -->")
+            && !m.contains("unless the step asks for spinning"),
+        "{m}"
+    );
+    // Without the check of the order, a skipped turn shows as the spin of its waiter.
+    let f = check_recorded(Config::new().iterations(300), |r| {
+        queueing::<TestLock<3>>(r, 3, 2, false)
+    })
+    .expect_err("a refused look that moves the display on skips a turn");
+    let m = f
+        .to_string()
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
+    assert!(
+        m.contains("spins in wait_turn for ever")
+            && m.contains("entered with a later ticket: the display moved past #")
+            && !m.contains("unless the step asks for spinning"),
+        "{m}"
+    );
+}
+
 #[test]
 fn the_checks_reject_wrong_ticket_locks() {
     let m = failure_of::<TestLock<2>>();
@@ -900,8 +1087,8 @@ fn the_checks_reject_wrong_ticket_locks() {
         "{m}"
     );
     // In a simulation, a duplicated ticket is reported as such, never as a hang.
-    let f = check(Config::new().iterations(300), || {
-        queueing::<TestLock<2>>(3, 2, false)
+    let f = check_recorded(Config::new().iterations(300), |r| {
+        queueing::<TestLock<2>>(r, 3, 2, false)
     })
     .expect_err("two threads draw the same ticket in some schedule");
     assert_eq!(f.kind, FailureKind::Panic, "{f}");

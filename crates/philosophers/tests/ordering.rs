@@ -183,7 +183,7 @@ impl<T: Dining> Dinner<T> {
     }
 }
 
-/// Five philosophers whose meals last until the test ends them: P2 eats while P0 eats
+/// Five philosophers whose meals last until a timer ends them: P2 eats while P0 eats
 /// (they share no fork); P1, between them, waits until both are done.
 fn long_meals<T: Dining>(make: impl Fn() -> T + 'static) -> Scenario<Dinner<T>> {
     let eating = Observed::new(Vec::new());
@@ -199,19 +199,19 @@ fn long_meals<T: Dining>(make: impl Fn() -> T + 'static) -> Scenario<Dinner<T>> 
     .rule("P2 shares no fork with P0: both eat at the same time")
     .call("P1", "dine(1)", |d| d.dine(1))
     .rule("P1 needs fork 1, held by P0, and fork 2, held by P2: P1 waits")
-    .call("host", "end P0's meal", |d| d.ring(0))
+    .call("timer", "ends P0's meal", |d| d.ring(0))
     .rule("P1 still needs fork 2, held by P2")
-    .call("host", "end P2's meal", |d| d.ring(2))
+    .call("timer", "ends P2's meal", |d| d.ring(2))
     .rule("both of P1's forks are free now: P1 eats")
     .call("P4", "dine(4)", |d| d.dine(4))
     .rule("P4 needs fork 4 and fork 0, both free: P4 eats while P1 eats")
     .call("P0", "dine(0)", |d| d.dine(0))
     .rule("P0 needs fork 0, held by P4, and fork 1, held by P1: P0 waits")
-    .call("host", "end P1's meal", |d| d.ring(1))
+    .call("timer", "ends P1's meal", |d| d.ring(1))
     .rule("P0 still needs fork 0, held by P4")
-    .call("host", "end P4's meal", |d| d.ring(4))
+    .call("timer", "ends P4's meal", |d| d.ring(4))
     .rule("both of P0's forks are free now: P0 eats")
-    .call("host", "end P0's meal", |d| d.ring(0))
+    .call("timer", "ends P0's meal", |d| d.ring(0))
     .state(move |_| {
         let mut now = eating.get();
         now.sort_unstable();

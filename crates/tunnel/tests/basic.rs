@@ -286,12 +286,16 @@ mod versions {
         EveryDeparture,
         /// Wrong: Mesa, `while`, but a single `signal` when the last car leaves.
         MesaSignalOnce,
+        /// Wrong: Mesa, `while`; the last car out signals one car, and every car that
+        /// gets in signals the next one (a wake-up that reaches a car of the other
+        /// direction ends the chain).
+        Cascade,
     }
 
     impl OnMonitor {
         pub fn new(kind: Kind) -> Self {
             let semantics = match kind {
-                Kind::MesaWhile | Kind::MesaSignalOnce => Semantics::Mesa,
+                Kind::MesaWhile | Kind::MesaSignalOnce | Kind::Cascade => Semantics::Mesa,
                 _ => Semantics::Hoare,
             };
             OnMonitor {
@@ -330,6 +334,9 @@ mod versions {
                 }
             }
             g.inside[me] += 1;
+            if self.kind == Kind::Cascade && self.busy.queue() {
+                self.busy.signal(&mut g);
+            }
             None
         }
 
@@ -342,7 +349,7 @@ mod versions {
                 return;
             }
             match self.kind {
-                Kind::SignalOnce | Kind::MesaSignalOnce => {
+                Kind::SignalOnce | Kind::MesaSignalOnce | Kind::Cascade => {
                     self.busy.signal(&mut g);
                 }
                 _ => {
@@ -574,6 +581,58 @@ fn never_cars_of_both_directions_inside_under_std_condvar_semantics() {
             );
         },
     );
+}
+
+/// Why a southbound car may enter when no northbound car is inside, in the step's words.
+const MAY_ENTER: &str = "a car enters unless cars of the other direction are inside";
+
+/// The turn under std's condvar contract: three cars wait on the south side, a northbound
+/// car comes late, and every waiting southbound car must get in.
+fn turn_config() -> Config {
+    Config::new()
+        .strategy(Strategy::Random)
+        .iterations(300)
+        .seed(1)
+        .condvar(interleave::explore::CondvarSemantics::Std)
+}
+
+#[test]
+fn every_waiting_car_enters_when_the_tunnel_turns_under_std_condvar_semantics() {
+    if let Err(failure) = common::check_turn(Tunnel::new, turn_config(), 3, MAY_ENTER) {
+        panic!("{failure}");
+    }
+}
+
+/// The oracle: a chain of wake-ups (each car that gets in wakes the next) stops at a car
+/// of the other direction, and a southbound car that could enter is left asleep; a
+/// broadcast, and two condition variables, get every car in.
+#[test]
+fn the_turn_catches_a_chain_of_wake_ups_that_stops_at_the_other_direction() {
+    let failure = common::check_turn(
+        || OnMonitor::new(Kind::Cascade),
+        turn_config(),
+        3,
+        MAY_ENTER,
+    )
+    .expect_err("a wake-up passed on to a northbound car is lost");
+    let message = &failure.message;
+    assert!(
+        message.contains("is still waiting to enter, though only southbound cars are inside")
+            && message.contains("could enter, but nothing will wake it")
+            && message.contains("a northbound car, which may not enter")
+            && message.ends_with("A lost wake-up."),
+        "{failure}"
+    );
+    for new in [
+        || OnMonitor::new(Kind::MesaWhile),
+        || OnMonitor::new(Kind::HoareWhile),
+    ] {
+        common::check_turn(new, turn_config(), 3, MAY_ENTER).unwrap_or_else(|f| panic!("{f}"));
+    }
+    common::check_turn(TwoCondvars::new, turn_config(), 3, MAY_ENTER)
+        .unwrap_or_else(|f| panic!("{f}"));
+    common::check_turn(DirectionAndCount::new, turn_config(), 3, MAY_ENTER)
+        .unwrap_or_else(|f| panic!("{f}"));
 }
 
 /// The oracle for std's condvar contract (in `common`, shared with the other step).

@@ -51,7 +51,8 @@ fn depart<T: Fair>(dir: Direction) -> impl FnOnce(&T) {
 const RULES_HOLD: &str = "rules 1 and 2 hold: the car enters at once";
 const RULE_1: &str = "rule 1: cars of the other direction are inside, the car waits";
 const NOT_EMPTY: &str = "cars of this direction are still inside: the tunnel cannot turn yet";
-const TURN: &str = "the tunnel is empty: every waiting car that rules 1 and 2 allow enters";
+const TURN: &str = "the last car inside leaves, and the tunnel may turn: every waiting car that rules 1 and 2 \
+     allow enters at once";
 const EMPTY: &str = "the last car leaves and nobody waits: the tunnel is empty";
 
 /// The notes' policy: while northbound cars keep coming, each one enters at once
@@ -143,7 +144,10 @@ fn batch_1_script<T: Fair>() -> Table {
         .call("S1", "depart(South)", depart(South))
         .rule(NOT_EMPTY)
         .call("S2", "depart(South)", depart(South))
-        .rule(TURN)
+        .rule(
+            "the last car inside leaves: N1 and N2 enter at once (rule 2 counts only the cars \
+             that arrived after a waiting car, and N1 and N2 arrived before S3); S3 waits (rule 1)",
+        )
         .call("N3", "arrive(North)", arrive_quietly(North))
         .rule("rule 2 allows it: N1 and N2 arrived before S3, so S3 was never overtaken")
         .call("N4", "arrive(North)", arrive_quietly(North))
@@ -444,6 +448,10 @@ mod versions {
         /// Wrong: a car waits for every earlier waiting car of the other side (as if the
         /// batch were 0).
         Fifo,
+        /// Wrong: when the tunnel empties one car is woken, and every car that gets in
+        /// wakes the next one (a wake-up that reaches a car that may not enter ends the
+        /// chain).
+        Cascade,
     }
 
     /// Which mistake a version makes, as a type, so that `Fair::with_batch` can build it.
@@ -459,7 +467,15 @@ mod versions {
             }
         )*};
     }
-    mistakes!(Hoare, OneTooMany, Streak, EntryNumbers, SignalOne, Fifo);
+    mistakes!(
+        Hoare,
+        OneTooMany,
+        Streak,
+        EntryNumbers,
+        SignalOne,
+        Fifo,
+        Cascade
+    );
 
     pub struct OnMonitor<M> {
         m: Monitor<State>,
@@ -513,6 +529,9 @@ mod versions {
             s.dir = Some(dir);
             s.inside += 1;
             s.entered += 1;
+            if M::KIND == Kind::Cascade && self.turn.queue() {
+                self.turn.signal(&mut s);
+            }
             if M::KIND == Kind::EntryNumbers {
                 Some(s.entered - 1)
             } else {
@@ -526,7 +545,7 @@ mod versions {
             if s.inside == 0 {
                 s.dir = None;
                 s.streak = 0;
-                if M::KIND == Kind::SignalOne {
+                if matches!(M::KIND, Kind::SignalOne | Kind::Cascade) {
                     self.turn.signal(&mut s);
                 } else {
                     self.turn.broadcast(&mut s);
@@ -771,6 +790,55 @@ fn never_both_directions_and_bounded_waiting_under_std_condvar_semantics() {
             );
         },
     );
+}
+
+/// The batch of the turn: more than the cars of the turn (`1 + 3 + 1`), so that rule 2
+/// never stops a car there, and only rule 1 decides.
+const TURN_BATCH: usize = 6;
+
+/// Why a southbound car may enter when no northbound car is inside, in the step's words.
+const MAY_ENTER: &str = "rule 1 holds, and rule 2 cannot stop it (batch 6: no car of this run \
+                         can be overtaken 6 times)";
+
+/// The turn under std's condvar contract: three cars wait on the south side, a northbound
+/// car comes late, and every waiting southbound car must get in.
+fn turn_config() -> Config {
+    Config::new()
+        .strategy(Strategy::Random)
+        .iterations(300)
+        .seed(1)
+        .condvar(interleave::explore::CondvarSemantics::Std)
+}
+
+#[test]
+fn every_waiting_car_enters_when_the_tunnel_turns_under_std_condvar_semantics() {
+    let fair = || FairTunnel::new(TURN_BATCH);
+    if let Err(failure) = common::check_turn(fair, turn_config(), 3, MAY_ENTER) {
+        panic!("{failure}");
+    }
+}
+
+/// The oracle: a chain of wake-ups (each car that gets in wakes the next) stops at a car
+/// of the other direction, and a southbound car that could enter is left asleep; the
+/// policy with a broadcast, on a monitor or on a mutex, gets every car in.
+#[test]
+fn the_turn_catches_a_chain_of_wake_ups_that_stops_at_the_other_direction() {
+    use versions::{Cascade, Hoare, Queues};
+    let cascade = || OnMonitor::<Cascade>::with_batch(TURN_BATCH);
+    let failure = common::check_turn(cascade, turn_config(), 3, MAY_ENTER)
+        .expect_err("a wake-up passed on to a northbound car is lost");
+    let message = &failure.message;
+    assert!(
+        message.contains("is still waiting to enter, though only southbound cars are inside")
+            && message.contains("could enter, but nothing will wake it")
+            && message.contains("a northbound car, which may not enter")
+            && message.ends_with("A lost wake-up."),
+        "{failure}"
+    );
+    let hoare = || OnMonitor::<Hoare>::with_batch(TURN_BATCH);
+    common::check_turn(hoare, turn_config(), 3, MAY_ENTER).unwrap_or_else(|f| panic!("{f}"));
+    let queues = || Queues::with_batch(TURN_BATCH);
+    common::check_turn(queues, turn_config(), 3, MAY_ENTER).unwrap_or_else(|f| panic!("{f}"));
 }
 
 /// The oracle for std's condvar contract (in `common`, shared with the other step).

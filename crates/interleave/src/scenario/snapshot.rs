@@ -408,7 +408,18 @@ pub(super) fn explain(expected_text: &str, table: &Table, snapshot: &str) -> Str
         }
     }
     if let Some(why) = &table.stopped {
-        v.notes.push(format!("your run stopped early: {why}"));
+        // Every call left blocked and no thread that can run: the run is in a deadlock,
+        // whatever the script would do next.
+        let stuck = match table.blocked_at_end.as_slice() {
+            [] => String::new(),
+            [one] => format!("; and nothing can move any more: {one} is blocked for good"),
+            calls => format!(
+                "; and nothing can move any more: {} are all blocked (a deadlock)",
+                calls.join(", ")
+            ),
+        };
+        v.notes
+            .push(format!("your run stopped early: {why}{stuck}"));
     }
     out.push('\n');
     out.push_str(&v.to_string());

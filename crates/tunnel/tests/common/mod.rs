@@ -5,9 +5,10 @@
 
 #![allow(dead_code)]
 
-use interleave::explore::Observed;
+use interleave::explore::{Config, Observed, Stats, check};
+use interleave::report::{Failure, FailureKind};
 use interleave::scenario::{Returned, Table};
-use interleave::sync::Arc;
+use interleave::sync::{Arc, Condvar, Mutex};
 use interleave::thread::{self, JoinHandle};
 use tunnel::Direction;
 
@@ -74,6 +75,8 @@ struct Book {
     entries: Vec<Entry>,
     /// When each car's current `arrive` call began.
     calls: Vec<(String, u64)>,
+    /// The cars in `arrive` that have not entered yet.
+    waiting: Vec<(String, Direction)>,
     events: u64,
 }
 
@@ -100,13 +103,14 @@ impl Traffic {
         }
     }
 
-    /// Car `car` calls `arrive`.
-    fn arriving(&self, car: &str) {
+    /// Car `car` calls `arrive(dir)`.
+    fn arriving(&self, car: &str, dir: Direction) {
         self.book.update(|b| {
             b.events += 1;
             let at = b.events;
             b.calls.retain(|(c, _)| c != car);
             b.calls.push((car.to_string(), at));
+            b.waiting.push((car.to_string(), dir));
         });
     }
 
@@ -116,6 +120,7 @@ impl Traffic {
         let problem = self.book.update(|b| {
             b.events += 1;
             let at = b.events;
+            b.waiting.retain(|(c, _)| c != car);
             if let Some((other, _)) = b.inside.iter().find(|(_, d)| *d != dir) {
                 return Some(format!(
                     "{car} entered while {other} was still inside: cars of both directions \
@@ -228,16 +233,28 @@ pub fn car<T: OneWay>(
     dir: Direction,
     trips: usize,
 ) -> JoinHandle<()> {
+    // Driving through: a scheduling point while inside.
+    car_driving(tunnel, traffic, name, dir, trips, thread::yield_now)
+}
+
+/// Starts car `name` going `dir`, crossing `trips` times; inside, it calls `through`.
+fn car_driving<T: OneWay>(
+    tunnel: &Arc<T>,
+    traffic: &Traffic,
+    name: &str,
+    dir: Direction,
+    trips: usize,
+    through: impl Fn() + Send + 'static,
+) -> JoinHandle<()> {
     let (t, traffic, me) = (tunnel.clone(), traffic.clone(), name.to_string());
     thread::Builder::new()
         .name(name.to_string())
         .spawn(move || {
             for _ in 0..trips {
-                traffic.arriving(&me);
+                traffic.arriving(&me, dir);
                 let ticket = t.arrive(dir);
                 traffic.entered(&me, dir, ticket);
-                // Driving through: a scheduling point while inside.
-                thread::yield_now();
+                through();
                 traffic.departing(&me);
                 t.depart(dir);
             }
@@ -255,6 +272,184 @@ pub fn drive<T: OneWay>(tunnel: T, traffic: &Traffic, cars: &[(&str, Direction, 
     for h in handles {
         h.join().expect("a car panicked");
     }
+}
+
+/// One turn of the tunnel with `n` cars waiting on the south side: N1 enters, then
+/// S1..Sn arrive and N2 arrives too, while N1 lets the others run `n` times before it
+/// leaves. Once inside, the southbound cars stay until all `n` of them are in: the rules let
+/// them in together (no northbound car may enter while they are inside), so with a right
+/// tunnel they all get in; if one of them is left waiting, the others wait for it and the
+/// run stops, and [`check_turn`] says which car could have entered.
+pub fn turn<T: OneWay>(tunnel: T, traffic: &Traffic, n: usize) {
+    let tunnel = Arc::new(tunnel);
+    let traffic = traffic.clone();
+    let convoy = Arc::new((Mutex::named("convoy", 0usize), Condvar::named("convoy")));
+    let n1 = thread::Builder::new()
+        .name("N1".to_string())
+        .spawn(move || {
+            traffic.arriving("N1", Direction::North);
+            let ticket = tunnel.arrive(Direction::North);
+            traffic.entered("N1", Direction::North, ticket);
+            let mut others: Vec<JoinHandle<()>> = (1..=n)
+                .map(|i| {
+                    let convoy = convoy.clone();
+                    let wait_for_all = move || {
+                        let (count, all_in) = &*convoy;
+                        let mut count = count.lock();
+                        *count += 1;
+                        all_in.notify_all();
+                        while *count < n {
+                            all_in.wait(&mut count);
+                        }
+                    };
+                    let name = format!("S{i}");
+                    car_driving(&tunnel, &traffic, &name, Direction::South, 1, wait_for_all)
+                })
+                .collect();
+            others.push(car(&tunnel, &traffic, "N2", Direction::North, 1));
+            for _ in 0..n {
+                thread::yield_now();
+            }
+            traffic.departing("N1");
+            tunnel.depart(Direction::North);
+            others
+        })
+        .expect("spawn N1");
+    for h in n1.join().expect("N1 panicked") {
+        h.join().expect("a car panicked");
+    }
+}
+
+/// Explores [`turn`] with `n` southbound cars on tunnels made by `new`. A run that stops
+/// with a car waiting though no car of the other direction is inside is reported as what it
+/// is: a car that could enter was left asleep. `allowed` says, in the step's words, why
+/// such a car may enter (for a fair tunnel, that rule 2 cannot stop it either).
+pub fn check_turn<T: OneWay>(
+    new: fn() -> T,
+    config: Config,
+    n: usize,
+    allowed: &str,
+) -> Result<Stats, Box<Failure>> {
+    let last: Arc<std::sync::Mutex<Option<Traffic>>> = Arc::default();
+    let keep = last.clone();
+    let result = check(config, move || {
+        let traffic = Traffic::new(None);
+        *keep.lock().expect("the record of the run") = Some(traffic.clone());
+        turn(new(), &traffic, n);
+    });
+    let mut failure = match result {
+        Ok(stats) => return Ok(stats),
+        Err(f) => f,
+    };
+    if matches!(
+        failure.kind,
+        FailureKind::Deadlock | FailureKind::LostWakeup
+    ) {
+        let traffic = last.lock().expect("the record of the run").take();
+        if let Some(message) =
+            traffic.and_then(|t| t.book.with(|b| left_asleep(b, &failure, allowed)))
+        {
+            failure.kind = FailureKind::LostWakeup;
+            failure.message = message;
+            interleave::trace::export_failure(&failure);
+        }
+    }
+    Err(failure)
+}
+
+/// Cars named with commas and "and": `S1, S2 and S3`.
+fn names(cars: &[&str]) -> String {
+    match cars {
+        [] => String::new(),
+        [one] => one.to_string(),
+        [rest @ .., last] => format!("{} and {last}", rest.join(", ")),
+    }
+}
+
+/// `northbound` or `southbound`.
+fn bound(dir: Direction) -> &'static str {
+    match dir {
+        Direction::North => "northbound",
+        Direction::South => "southbound",
+    }
+}
+
+/// The car a wake-up woke, from the trace's words: `signal` (`N2 will re-enter`,
+/// `hands the monitor to N2`) and `notify_one` (`wakes N2`). A broadcast wakes them all.
+fn woken_by(e: &interleave::trace::Event) -> Option<&str> {
+    let outcome = e.outcome.as_deref()?;
+    match e.op.as_str() {
+        "signal" => outcome
+            .strip_suffix(" will re-enter")
+            .or_else(|| outcome.strip_prefix("hands the monitor to ")),
+        "notify_one" => outcome
+            .strip_prefix("wakes ")
+            .map(|rest| rest.split(' ').next().unwrap_or(rest)),
+        _ => None,
+    }
+}
+
+/// Why the run of `failure` stopped, if a car was left waiting though it could enter: no
+/// car of the other direction is inside (and `allowed` says why nothing else stops it).
+fn left_asleep(book: &Book, failure: &Failure, allowed: &str) -> Option<String> {
+    let (car, dir) = book
+        .waiting
+        .iter()
+        .find(|(_, d)| book.inside.iter().all(|(_, i)| i == d))?;
+    let inside: Vec<&str> = book.inside.iter().map(|(c, _)| c.as_str()).collect();
+    let where_ = if inside.is_empty() {
+        "the tunnel is empty".to_string()
+    } else {
+        format!("only {} cars are inside ({})", bound(*dir), names(&inside))
+    };
+    let staying = if inside.is_empty() {
+        String::new()
+    } else {
+        format!(
+            " ({} {} inside until every {} car is in, as the rules allow)",
+            names(&inside),
+            if inside.len() == 1 { "stays" } else { "stay" },
+            bound(*dir)
+        )
+    };
+    let mut m = format!(
+        "{car} is still waiting to enter, though {where_}: {allowed}, so {car} could enter, \
+         but nothing will wake it{staying}. "
+    );
+    // The last single wake-up of the tunnel's (not of the convoy the test keeps), and
+    // whether it went to a car that may not enter.
+    let other = |name: &str| {
+        book.waiting
+            .iter()
+            .any(|(c, d)| c == name && *d == dir.opposite())
+    };
+    let last = failure
+        .trace
+        .events
+        .iter()
+        .rev()
+        .filter(|e| e.object.as_deref() != Some("convoy"))
+        .find_map(|e| woken_by(e).map(|w| (e, w)));
+    match last {
+        Some((e, woken)) if other(woken) => m.push_str(&format!(
+            "The last wake-up, {}'s `{}` on {} at step {}, went to {woken}, a {} car, which may \
+             not enter while {} cars are inside: it waits again, and {car} is never woken. \
+             When the tunnel turns, wake every waiting car that may enter (a broadcast wakes \
+             them all), not one car that passes the wake-up on.",
+            e.thread,
+            e.op,
+            e.object.as_deref().unwrap_or("its condition"),
+            e.step,
+            bound(dir.opposite()),
+            bound(*dir),
+        )),
+        _ => m.push_str(
+            "When the last car of a direction leaves, every waiting car of the other direction \
+             must enter: wake them all (a broadcast), or each one that may enter.",
+        ),
+    }
+    m.push_str(" A lost wake-up.");
+    Some(m)
 }
 
 /// The notes' monitor written in the test (numbering arrivals as a fair tunnel does, so
