@@ -246,7 +246,8 @@ impl Mailbox {
         // a time of day on CLOCK_REALTIME (`clock_gettime(ClockId::CLOCK_REALTIME)` +
         // the timeout). Given the duration itself, it reads "200 ms after midnight, January
         // 1st 1970", long past, and gives up at once. Also retry on EINTR (with the same
-        // moment: that is what an absolute deadline is good for).
+        // moment: that is what an absolute deadline is good for). And a timeout too large for
+        // the clock (Duration::MAX) must not wrap around into the past: see the doc above.
         let deadline = TimeSpec::from_duration(timeout);
         match mq_timedreceive(&self.blocking, &mut buf, &mut priority, &deadline) {
             Ok(n) => Ok(message(buf, n, priority)),
