@@ -548,6 +548,8 @@ fn drive(clients: &mut [Client], link: &mut Link) -> Result<(), String> {
 fn quiet_while_computing(link: &mut Link, name: &str) -> Result<(), String> {
     // A server that died is reported by the answer that does not come.
     let _ = writeln!(link.control, "wait {name}").and_then(|()| link.control.flush());
+    // The whole of the work inside the server's measure: it has started its meter.
+    link.answer()?;
     work(QUIET_WORK);
     let _ = writeln!(link.control, "done").and_then(|()| link.control.flush());
     // The server looks at its connections as they are now: no client moves until it has.

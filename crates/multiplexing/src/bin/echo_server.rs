@@ -486,7 +486,13 @@ fn serve(
                         answer!("disabled {disabled}");
                     }
                     None if command == "quiet" => checks = false,
-                    Some(("wait", name)) => meter = Some((name.to_owned(), Meter::start(name))),
+                    Some(("wait", name)) => {
+                        meter = Some((name.to_owned(), Meter::start(name)));
+                        // The load generator computes only once the meter runs: on a busy
+                        // machine, a "wait" read late would measure a moment shorter than
+                        // its work, and a spinning server could look asleep.
+                        answer!("measuring");
+                    }
                     _ => eprintln!(
                         "echo_server: unknown command {command:?} (known: fds, conns, wait NAME, done, \
                          idle?, disabled?, quiet)"
