@@ -586,19 +586,9 @@ fn never_cars_of_both_directions_inside_under_std_condvar_semantics() {
 /// Why a southbound car may enter when no northbound car is inside, in the step's words.
 const MAY_ENTER: &str = "a car enters unless cars of the other direction are inside";
 
-/// The turn under std's condvar contract: three cars wait on the south side, a northbound
-/// car comes late, and every waiting southbound car must get in.
-fn turn_config() -> Config {
-    Config::new()
-        .strategy(Strategy::Random)
-        .iterations(300)
-        .seed(1)
-        .condvar(interleave::explore::CondvarSemantics::Std)
-}
-
 #[test]
 fn every_waiting_car_enters_when_the_tunnel_turns_under_std_condvar_semantics() {
-    if let Err(failure) = common::check_turn(Tunnel::new, turn_config(), 3, MAY_ENTER) {
+    if let Err(failure) = common::check_turn(Tunnel::new, common::turn_config(), 3, MAY_ENTER) {
         panic!("{failure}");
     }
 }
@@ -610,7 +600,7 @@ fn every_waiting_car_enters_when_the_tunnel_turns_under_std_condvar_semantics() 
 fn the_turn_catches_a_chain_of_wake_ups_that_stops_at_the_other_direction() {
     let failure = common::check_turn(
         || OnMonitor::new(Kind::Cascade),
-        turn_config(),
+        common::turn_config(),
         3,
         MAY_ENTER,
     )
@@ -627,11 +617,12 @@ fn the_turn_catches_a_chain_of_wake_ups_that_stops_at_the_other_direction() {
         || OnMonitor::new(Kind::MesaWhile),
         || OnMonitor::new(Kind::HoareWhile),
     ] {
-        common::check_turn(new, turn_config(), 3, MAY_ENTER).unwrap_or_else(|f| panic!("{f}"));
+        common::check_turn(new, common::turn_config(), 3, MAY_ENTER)
+            .unwrap_or_else(|f| panic!("{f}"));
     }
-    common::check_turn(TwoCondvars::new, turn_config(), 3, MAY_ENTER)
+    common::check_turn(TwoCondvars::new, common::turn_config(), 3, MAY_ENTER)
         .unwrap_or_else(|f| panic!("{f}"));
-    common::check_turn(DirectionAndCount::new, turn_config(), 3, MAY_ENTER)
+    common::check_turn(DirectionAndCount::new, common::turn_config(), 3, MAY_ENTER)
         .unwrap_or_else(|f| panic!("{f}"));
 }
 

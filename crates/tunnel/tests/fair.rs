@@ -800,20 +800,10 @@ const TURN_BATCH: usize = 6;
 const MAY_ENTER: &str = "rule 1 holds, and rule 2 cannot stop it (batch 6: no car of this run \
                          can be overtaken 6 times)";
 
-/// The turn under std's condvar contract: three cars wait on the south side, a northbound
-/// car comes late, and every waiting southbound car must get in.
-fn turn_config() -> Config {
-    Config::new()
-        .strategy(Strategy::Random)
-        .iterations(300)
-        .seed(1)
-        .condvar(interleave::explore::CondvarSemantics::Std)
-}
-
 #[test]
 fn every_waiting_car_enters_when_the_tunnel_turns_under_std_condvar_semantics() {
     let fair = || FairTunnel::new(TURN_BATCH);
-    if let Err(failure) = common::check_turn(fair, turn_config(), 3, MAY_ENTER) {
+    if let Err(failure) = common::check_turn(fair, common::turn_config(), 3, MAY_ENTER) {
         panic!("{failure}");
     }
 }
@@ -825,7 +815,7 @@ fn every_waiting_car_enters_when_the_tunnel_turns_under_std_condvar_semantics() 
 fn the_turn_catches_a_chain_of_wake_ups_that_stops_at_the_other_direction() {
     use versions::{Cascade, Hoare, Queues};
     let cascade = || OnMonitor::<Cascade>::with_batch(TURN_BATCH);
-    let failure = common::check_turn(cascade, turn_config(), 3, MAY_ENTER)
+    let failure = common::check_turn(cascade, common::turn_config(), 3, MAY_ENTER)
         .expect_err("a wake-up passed on to a northbound car is lost");
     let message = &failure.message;
     assert!(
@@ -836,9 +826,11 @@ fn the_turn_catches_a_chain_of_wake_ups_that_stops_at_the_other_direction() {
         "{failure}"
     );
     let hoare = || OnMonitor::<Hoare>::with_batch(TURN_BATCH);
-    common::check_turn(hoare, turn_config(), 3, MAY_ENTER).unwrap_or_else(|f| panic!("{f}"));
+    common::check_turn(hoare, common::turn_config(), 3, MAY_ENTER)
+        .unwrap_or_else(|f| panic!("{f}"));
     let queues = || Queues::with_batch(TURN_BATCH);
-    common::check_turn(queues, turn_config(), 3, MAY_ENTER).unwrap_or_else(|f| panic!("{f}"));
+    common::check_turn(queues, common::turn_config(), 3, MAY_ENTER)
+        .unwrap_or_else(|f| panic!("{f}"));
 }
 
 /// The oracle for std's condvar contract (in `common`, shared with the other step).

@@ -320,6 +320,16 @@ pub fn turn<T: OneWay>(tunnel: T, traffic: &Traffic, n: usize) {
     }
 }
 
+/// The turn of [`check_turn`] under std's condvar contract: three cars wait on the south
+/// side, a northbound car comes late, and every waiting southbound car must get in.
+pub fn turn_config() -> Config {
+    Config::new()
+        .strategy(interleave::explore::Strategy::Random)
+        .iterations(300)
+        .seed(1)
+        .condvar(interleave::explore::CondvarSemantics::Std)
+}
+
 /// Explores [`turn`] with `n` southbound cars on tunnels made by `new`. A run that stops
 /// with a car waiting though no car of the other direction is inside is reported as what it
 /// is: a car that could enter was left asleep. `allowed` says, in the step's words, why
