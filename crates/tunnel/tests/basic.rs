@@ -605,14 +605,7 @@ fn the_turn_catches_a_chain_of_wake_ups_that_stops_at_the_other_direction() {
         MAY_ENTER,
     )
     .expect_err("a wake-up passed on to a northbound car is lost");
-    let message = &failure.message;
-    assert!(
-        message.contains("is still waiting to enter, though only southbound cars are inside")
-            && message.contains("could enter, but nothing will wake it")
-            && message.contains("a northbound car, which may not enter")
-            && message.ends_with("A lost wake-up."),
-        "{failure}"
-    );
+    common::assert_names_the_lost_turn(&failure);
     for new in [
         || OnMonitor::new(Kind::MesaWhile),
         || OnMonitor::new(Kind::HoareWhile),

@@ -817,14 +817,7 @@ fn the_turn_catches_a_chain_of_wake_ups_that_stops_at_the_other_direction() {
     let cascade = || OnMonitor::<Cascade>::with_batch(TURN_BATCH);
     let failure = common::check_turn(cascade, common::turn_config(), 3, MAY_ENTER)
         .expect_err("a wake-up passed on to a northbound car is lost");
-    let message = &failure.message;
-    assert!(
-        message.contains("is still waiting to enter, though only southbound cars are inside")
-            && message.contains("could enter, but nothing will wake it")
-            && message.contains("a northbound car, which may not enter")
-            && message.ends_with("A lost wake-up."),
-        "{failure}"
-    );
+    common::assert_names_the_lost_turn(&failure);
     let hoare = || OnMonitor::<Hoare>::with_batch(TURN_BATCH);
     common::check_turn(hoare, common::turn_config(), 3, MAY_ENTER)
         .unwrap_or_else(|f| panic!("{f}"));

@@ -320,6 +320,19 @@ pub fn turn<T: OneWay>(tunnel: T, traffic: &Traffic, n: usize) {
     }
 }
 
+/// Checks that a failure of [`check_turn`] says what the chain of wake-ups did: a
+/// southbound car that could enter left asleep, the wake-up lost on a northbound car.
+pub fn assert_names_the_lost_turn(failure: &Failure) {
+    let message = &failure.message;
+    assert!(
+        message.contains("is still waiting to enter, though only southbound cars are inside")
+            && message.contains("could enter, but nothing will wake it")
+            && message.contains("a northbound car, which may not enter")
+            && message.ends_with("A lost wake-up."),
+        "{failure}"
+    );
+}
+
 /// The turn of [`check_turn`] under std's condvar contract: three cars wait on the south
 /// side, a northbound car comes late, and every waiting southbound car must get in.
 pub fn turn_config() -> Config {
